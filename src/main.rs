@@ -1,0 +1,65 @@
+//! `adasval`: validate one exact perception-engine binary on one platform.
+
+mod cli;
+
+use adasval::exit::Status;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "adasval",
+    version,
+    about = "Validation suite for neural-network perception engines in driver-assistance systems",
+    long_about = "adasval freezes engine binaries by SHA-256, replays pedestrian and obstacle \
+scenarios through them on a target platform, compares the outputs with golden labels and \
+across engines, derives latency histograms and WCET bounds, and emits certification evidence.\n\n\
+Exit codes: 0 pass, 1 gate failed or run incomplete, 2 bad usage or input, 3 integrity \
+failure, 4 backend or environment unavailable."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Scenarios: generate synthetic scenes, check scenario files.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
+    /// Evaluate COCO-format detections against COCO ground truth (pycocotools-equivalent).
+    Eval(cli::eval::Args),
+    /// Derive WCET bounds (pWCET) from measured latencies with extreme-value statistics.
+    Wcet(cli::wcet::Args),
+}
+
+#[derive(Subcommand, Debug)]
+enum ScenarioCommand {
+    /// Render deterministic synthetic road scenes (images + COCO instances JSON with exact labels).
+    Synth(cli::synth::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return std::process::ExitCode::from(if e.use_stderr() {
+                Status::BadInput.code()
+            } else {
+                0
+            });
+        }
+    };
+    let result = match cli.command {
+        Command::Scenario(ScenarioCommand::Synth(a)) => cli::synth::run(a),
+        Command::Eval(a) => cli::eval::run(a),
+        Command::Wcet(a) => cli::wcet::run(a),
+    };
+    match result {
+        Ok(status) => std::process::ExitCode::from(status.code()),
+        Err(f) => {
+            eprintln!("error: {:#}", f.error);
+            std::process::ExitCode::from(f.status.code())
+        }
+    }
+}

@@ -68,7 +68,16 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(status) => std::process::ExitCode::from(status.code()),
         Err(f) => {
-            eprintln!("error: {:#}", f.error);
+            // Library errors already embed their sources' text; print each link of the
+            // chain only when its text is new.
+            let mut msg = f.error.to_string();
+            for cause in f.error.chain().skip(1) {
+                let c = cause.to_string();
+                if !msg.contains(&c) {
+                    msg = format!("{msg}: {c}");
+                }
+            }
+            eprintln!("error: {msg}");
             std::process::ExitCode::from(f.status.code())
         }
     }

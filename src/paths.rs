@@ -32,7 +32,7 @@ pub fn resolve_inside(root: &Path, base: &Path, rel: &str) -> Result<PathBuf, Pa
     } else {
         base.join(p)
     };
-    let root_abs = absolute(root);
+    let root_abs = normalize(&absolute(root)).ok_or_else(|| err("invalid root"))?;
     let normal =
         normalize(&absolute(&joined)).ok_or_else(|| err("`..` above the filesystem root"))?;
     if !normal.starts_with(&root_abs) {

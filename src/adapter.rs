@@ -121,6 +121,21 @@ pub enum OutputSpec {
         #[serde(default)]
         apply_nms: bool,
     },
+    /// TensorRT's EfficientNMS_TRT / BatchedNMS plugin outputs: `num_detections` `[B, 1]`
+    /// (int32), boxes `[B, K, 4]`, scores `[B, K]`, classes `[B, K]`; only the first
+    /// `num_detections` rows of batch 0 are valid. NMS already ran in the engine.
+    EfficientNms {
+        num_detections: String,
+        boxes: String,
+        scores: String,
+        classes: String,
+        /// EfficientNMS `box_coding` 0 writes xyxy corners (the default), 1 cxcywh.
+        #[serde(default)]
+        box_format: BoxFormat,
+        /// Boxes are normalised to 0..1 of the network input rather than pixels.
+        #[serde(default)]
+        normalized: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -35,6 +35,9 @@ enum Command {
     Eval(cli::eval::Args),
     /// Derive WCET bounds (pWCET) from measured latencies with extreme-value statistics.
     Wcet(cli::wcet::Args),
+    /// Import measurements of other tools (TensorRT trtexec) as a run directory.
+    #[command(subcommand)]
+    Import(cli::import::Command),
 }
 
 #[derive(Subcommand, Debug)]
@@ -64,6 +67,7 @@ fn main() -> std::process::ExitCode {
         Command::Scenario(ScenarioCommand::Check(a)) => cli::scenario::check(a),
         Command::Eval(a) => cli::eval::run(a),
         Command::Wcet(a) => cli::wcet::run(a),
+        Command::Import(c) => cli::import::run(c),
     };
     match result {
         Ok(status) => std::process::ExitCode::from(status.code()),

@@ -183,6 +183,9 @@ pub struct Fingerprint {
     pub git_commit: Option<String>,
     pub git_dirty: Option<bool>,
     pub binary_sha256: Option<String>,
+    /// Jetson board state (power mode, clocks, temperatures), on a Jetson only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jetson: Option<crate::jetson::JetsonInfo>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -288,5 +291,6 @@ pub fn fingerprint(root: &Path) -> Fingerprint {
         binary_sha256: std::env::current_exe()
             .ok()
             .and_then(|p| crate::hash::sha256_file(&p).ok()),
+        jetson: crate::jetson::probe(),
     }
 }

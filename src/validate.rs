@@ -24,6 +24,10 @@ pub struct ValidateRequest {
     pub tags: Vec<String>,
     pub engines: Vec<String>,
     pub backend: String,
+    /// Command line of the external runner (`--backend runner`).
+    pub runner: Option<String>,
+    /// trtexec command line (`--backend trtexec`; default `trtexec`).
+    pub trtexec: Option<String>,
     pub platform: Option<String>,
     pub max_frames: Option<usize>,
     pub repetitions: Option<u32>,
@@ -159,8 +163,14 @@ pub fn replay(
     // 3. Platform and backend.
     let fp = platform::fingerprint(root);
     let profile = platform::resolve(root, req.platform.as_deref(), &fp)?;
-    let be = backend::by_name(&req.backend)?;
-    let backend_info = be.info()?;
+    let be = backend::by_name(
+        &req.backend,
+        &backend::BackendConfig {
+            runner: req.runner.clone(),
+            trtexec: req.trtexec.clone(),
+        },
+    )?;
+    be.info()?;
 
     let data = DataRoot {
         root: req.data_root.clone().unwrap_or_else(|| root.clone()),
@@ -196,6 +206,12 @@ pub fn replay(
         engine_records[k].load_ns = p.load_ns();
         prepared_engines.push(p);
     }
+    // Asked again after prepare: external backends learn their settings while loading.
+    let backend_info = be.info()?;
+    let tegrastats = crate::jetson::TegrastatsSampler::start_if_available(
+        &run_dir.join("tegrastats.jsonl"),
+        crate::jetson::DEFAULT_TEGRASTATS_INTERVAL_MS,
+    );
     'outer: for ls in &chosen {
         let s = &ls.scenario;
         // Golden labels are mapped to the first engine's classes for the record;
@@ -296,6 +312,9 @@ pub fn replay(
             }
         }
     }
+    if let Some(t) = tegrastats {
+        t.stop();
+    }
     let expected = chosen.len() * engines.len();
     if traces.len() < expected {
         reasons.push(format!(
@@ -319,7 +338,10 @@ pub fn replay(
                 "platform": profile.name,
                 "platform_source": if req.platform.is_some() { "requested" } else { "detected" },
                 "traces": trace_records.iter().map(|t| serde_json::json!({
-                    "scenario": t.scenario, "engine": t.engine, "settings": t.settings
+                    "scenario": t.scenario, "engine": t.engine, "settings": t.settings,
+                    // Platform tags: where this trace ran and where its engine was built.
+                    "platform": profile.name,
+                    "built_on": engine_records.iter().find(|e| e.name == t.engine).and_then(|e| e.built_on.clone()),
                 })).collect::<Vec<_>>(),
             }),
         },

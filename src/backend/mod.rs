@@ -3,10 +3,13 @@
 //! tensors back with per-frame timings.
 //!
 //! Plug-in points: `cpu` (tract-onnx, the embedded default and reference), `noop` (a
-//! fake for harness tests and overhead benchmarks); CUDA and external runners plug in here.
+//! fake for harness tests and overhead benchmarks), `runner` (an external process over the
+//! runner protocol), `trtexec` (single frames through TensorRT's trtexec); CUDA plugs in here.
 
 pub mod cpu;
 pub mod noop;
+pub mod runner;
+pub mod trtexec;
 
 use serde::Serialize;
 
@@ -31,8 +34,15 @@ pub enum BackendError {
     },
     #[error("backend `{backend}` failed during inference: {message}")]
     Run { backend: String, message: String },
-    #[error("unknown backend `{0}` (known: cpu, noop)")]
+    #[error("unknown backend `{0}` (known: cpu, noop, runner, trtexec)")]
     Unknown(String),
+    #[error("backend `{backend}` loaded engine `{engine}` with sha256 {actual}, but the lock pins {expected}")]
+    Integrity {
+        backend: String,
+        engine: String,
+        expected: String,
+        actual: String,
+    },
 }
 
 impl crate::exit::Classify for BackendError {
@@ -42,6 +52,7 @@ impl crate::exit::Classify for BackendError {
             BackendError::Unavailable { .. } => Status::Unavailable,
             BackendError::Unknown(_) | BackendError::UnsupportedFormat { .. } => Status::BadInput,
             BackendError::Prepare { .. } | BackendError::Run { .. } => Status::BadInput,
+            BackendError::Integrity { .. } => Status::Integrity,
         }
     }
 }
@@ -91,11 +102,26 @@ pub trait Session: Send {
     fn run(&mut self, input: &Tensor) -> Result<InferOutput, BackendError>;
 }
 
+/// What some backends need besides their name (external commands).
+#[derive(Debug, Clone, Default)]
+pub struct BackendConfig {
+    /// Command line of the external runner (`runner` backend).
+    pub runner: Option<String>,
+    /// trtexec command line, default `trtexec` (`trtexec` backend); extra flags allowed.
+    pub trtexec: Option<String>,
+}
+
 /// Look a backend up by name.
-pub fn by_name(name: &str) -> Result<Box<dyn Backend>, BackendError> {
+pub fn by_name(name: &str, config: &BackendConfig) -> Result<Box<dyn Backend>, BackendError> {
     match name {
         "cpu" => Ok(Box::new(cpu::CpuBackend)),
         "noop" => Ok(Box::new(noop::NoopBackend)),
+        "runner" => Ok(Box::new(runner::RunnerBackend::new(
+            config.runner.as_deref().unwrap_or(""),
+        )?)),
+        "trtexec" => Ok(Box::new(trtexec::TrtexecBackend::new(
+            config.trtexec.as_deref().unwrap_or("trtexec"),
+        ))),
         "cuda" => Err(BackendError::Unavailable {
             backend: "cuda".into(),
             reason: "the CUDA backend is not built into this version of adasval".into(),

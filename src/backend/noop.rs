@@ -44,6 +44,18 @@ impl Backend for NoopBackend {
                 Tensor::new(scores.clone(), vec![1, 0], vec![]),
                 Tensor::new(classes.clone(), vec![1, 0], vec![]),
             ],
+            OutputSpec::EfficientNms {
+                num_detections,
+                boxes,
+                scores,
+                classes,
+                ..
+            } => vec![
+                Tensor::new(num_detections.clone(), vec![1, 1], vec![0.0]),
+                Tensor::new(boxes.clone(), vec![1, 0, 4], vec![]),
+                Tensor::new(scores.clone(), vec![1, 0], vec![]),
+                Tensor::new(classes.clone(), vec![1, 0], vec![]),
+            ],
         };
         Ok(Box::new(NoopPrepared(outputs)))
     }

@@ -6,6 +6,7 @@ use adasval::exit::{Classify, Status};
 
 pub mod engine;
 pub mod eval;
+pub mod import;
 pub mod scenario;
 pub mod synth;
 pub mod validate;

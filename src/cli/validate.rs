@@ -33,6 +33,14 @@ pub struct Args {
     /// Backend that runs the engines.
     #[arg(long, default_value = "cpu")]
     pub backend: String,
+    /// Command of the external runner for `--backend runner`, e.g.
+    /// "python3 runners/ort_runner.py" (split on spaces; quotes group; no shell).
+    #[arg(long)]
+    pub runner: Option<String>,
+    /// trtexec command for `--backend trtexec`, with any extra flags, e.g.
+    /// "/usr/src/tensorrt/bin/trtexec --useSpinWait" (default: trtexec on PATH).
+    #[arg(long)]
+    pub trtexec: Option<String>,
     /// Platform profile to tag the run with (default: detected from the fingerprint).
     #[arg(long)]
     pub platform: Option<String>,
@@ -118,6 +126,8 @@ pub fn run(a: Args) -> CliResult {
         tags: a.tags,
         engines: a.engines,
         backend: a.backend,
+        runner: a.runner,
+        trtexec: a.trtexec,
         platform: a.platform,
         max_frames: a.max_frames,
         repetitions: a.repetitions,

@@ -4,6 +4,7 @@
 //! module. Runs after inference, timed as the `post` stage.
 
 mod boxes;
+mod efficient_nms;
 pub mod nms;
 mod yolox;
 
@@ -74,6 +75,27 @@ pub fn decode(
                 return Ok(finish(c, transform, adapter.max_detections));
             }
             c
+        }
+        OutputSpec::EfficientNms {
+            num_detections,
+            boxes,
+            scores,
+            classes,
+            box_format,
+            normalized,
+        } => {
+            let c = efficient_nms::decode(
+                find(outputs, num_detections)?,
+                find(outputs, boxes)?,
+                find(outputs, scores)?,
+                find(outputs, classes)?,
+                *box_format,
+                normalized.then_some((adapter.input.width, adapter.input.height)),
+                adapter.score_threshold,
+                adapter.classes.len(),
+            )?;
+            // The engine's plugin already suppressed overlaps.
+            return Ok(finish(c, transform, adapter.max_detections));
         }
     };
     let kept = nms::nms_per_class(candidates, adapter.nms_iou);

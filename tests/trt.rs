@@ -50,11 +50,22 @@ fn ort_runner_matches_the_cpu_backend() {
         return;
     };
     let d = tiny_onnx_project(&py);
-    let runner = format!("{py} {}", repo_root().join("runners/ort_runner.py").display());
+    let runner = format!(
+        "{py} {}",
+        repo_root().join("runners/ort_runner.py").display()
+    );
     let validate = |backend: &str, out: &str| {
         let mut c = adasval();
         c.current_dir(d.path()).args([
-            "validate", "--backend", backend, "--out", out, "--repetitions", "2", "--warmup", "1",
+            "validate",
+            "--backend",
+            backend,
+            "--out",
+            out,
+            "--repetitions",
+            "2",
+            "--warmup",
+            "1",
         ]);
         if backend == "runner" {
             c.args(["--runner", &runner]);
@@ -80,7 +91,10 @@ fn ort_runner_matches_the_cpu_backend() {
             let (sx, sy) = (x["score"].as_f64().unwrap(), y["score"].as_f64().unwrap());
             assert!((sx - sy).abs() < 1e-5, "{sx} vs {sy}");
             for k in 0..4 {
-                let (p, q) = (x["bbox"][k].as_f64().unwrap(), y["bbox"][k].as_f64().unwrap());
+                let (p, q) = (
+                    x["bbox"][k].as_f64().unwrap(),
+                    y["bbox"][k].as_f64().unwrap(),
+                );
                 assert!((p - q).abs() < 1e-3, "{x} vs {y}");
             }
             seen += 1;
@@ -90,7 +104,10 @@ fn ort_runner_matches_the_cpu_backend() {
     let rec = adasval::record::read_run(&d.path().join("run-ort")).unwrap();
     assert_eq!(rec.backend.name, "runner");
     assert!(
-        rec.backend.libraries.iter().any(|l| l.starts_with("onnxruntime ")),
+        rec.backend
+            .libraries
+            .iter()
+            .any(|l| l.starts_with("onnxruntime ")),
         "{:?}",
         rec.backend.libraries
     );
@@ -134,7 +151,10 @@ fn runner_refuses_a_hash_mismatch_and_reports_timings() {
         proto::write_message(&mut w, &h, t).unwrap();
         proto::read_message(&mut r).unwrap()
     };
-    let hello = ask(serde_json::json!({"type": "hello", "protocol": 1, "seq": 1}), &[]);
+    let hello = ask(
+        serde_json::json!({"type": "hello", "protocol": 1, "seq": 1}),
+        &[],
+    );
     assert_eq!(hello.kind(), "hello");
     assert_eq!(hello.header["protocol"], 1);
     let engine = |sha: &str| {
@@ -194,9 +214,10 @@ fn a_missing_runner_is_unavailable() {
     ]));
     assert_eq!(code, 4, "{err}");
     assert!(err.contains("cannot start"), "{err}");
-    let (code, _, err) = run(adasval()
-        .current_dir(d.path())
-        .args(["validate", "--backend", "runner"]));
+    let (code, _, err) =
+        run(adasval()
+            .current_dir(d.path())
+            .args(["validate", "--backend", "runner"]));
     assert_eq!(code, 4, "{err}");
 }
 
@@ -256,7 +277,10 @@ fn import_real_trtexec_exports() {
     }
     let rec = adasval::record::read_run(&out).unwrap();
     assert_eq!(rec.platform.name, "jetson-xavier-nx");
-    assert_eq!(rec.engines[0].built_on.as_deref(), Some("jetson-xavier-agx"));
+    assert_eq!(
+        rec.engines[0].built_on.as_deref(),
+        Some("jetson-xavier-agx")
+    );
     assert_eq!(
         rec.engines[0].sha256,
         adasval::hash::sha256_hex(b"engine bytes")
@@ -328,7 +352,14 @@ fn import_legacy_keys_and_refuse_bad_files() {
     let rows = adasval::record::read_latencies_csv(&out.join("latencies.csv")).unwrap();
     let got: Vec<(u64, u64, u64, u64)> = rows
         .iter()
-        .map(|r| (r.sample.pre_ns, r.sample.infer_ns, r.sample.post_ns, r.sample.total_ns))
+        .map(|r| {
+            (
+                r.sample.pre_ns,
+                r.sample.infer_ns,
+                r.sample.post_ns,
+                r.sample.total_ns,
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -353,7 +384,12 @@ fn import_legacy_keys_and_refuse_bad_files() {
     assert_eq!(import(&["--times", times.to_str().unwrap()], &out).0, 2);
     std::fs::write(&times, r#"[{"computeMs": 1}]"#).unwrap();
     let (code, _, err) = import(
-        &["--times", times.to_str().unwrap(), "--platform", "no-such-board"],
+        &[
+            "--times",
+            times.to_str().unwrap(),
+            "--platform",
+            "no-such-board",
+        ],
         &out,
     );
     assert_eq!(code, 2, "{err}");
@@ -430,7 +466,10 @@ fn trtexec_backend_replays_through_a_fake_trtexec() {
     }
     let rec = adasval::record::read_run(&p.join("run")).unwrap();
     assert_eq!(rec.backend.name, "trtexec");
-    assert!(rec.backend.libraries.contains(&"TensorRT 10.3.0 (trtexec)".to_string()));
+    assert!(rec
+        .backend
+        .libraries
+        .contains(&"TensorRT 10.3.0 (trtexec)".to_string()));
     let setting = |k: &str| {
         rec.backend
             .settings
@@ -441,12 +480,27 @@ fn trtexec_backend_replays_through_a_fake_trtexec() {
     assert_eq!(setting("CUDA Graph").as_deref(), Some("Enabled"));
     assert_eq!(setting("Spin-wait").as_deref(), Some("Disabled"));
     assert_eq!(setting("Data transfers").as_deref(), Some("Enabled"));
-    assert_eq!(rec.engines[0].built_on.as_deref(), Some("jetson-xavier-agx"));
+    assert_eq!(
+        rec.engines[0].built_on.as_deref(),
+        Some("jetson-xavier-agx")
+    );
+    // Platform tags per trace: where it ran and where its engine was built.
+    let t = &rec.settings.effective["traces"][0];
+    assert_eq!(t["platform"], rec.platform.name.as_str());
+    assert_eq!(t["built_on"], "jetson-xavier-agx");
 
     // An ONNX engine is not something trtexec --loadEngine can run.
     let (code, _, err) = run(adasval()
         .current_dir(p)
         .env("FAKE_TRTEXEC_LOG", &log)
-        .args(["validate", "--backend", "trtexec", "--engine", "fake", "--trtexec", &fake]));
+        .args([
+            "validate",
+            "--backend",
+            "trtexec",
+            "--engine",
+            "fake",
+            "--trtexec",
+            &fake,
+        ]));
     assert_eq!(code, 2, "{err}");
 }

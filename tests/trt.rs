@@ -504,3 +504,59 @@ fn trtexec_backend_replays_through_a_fake_trtexec() {
         ]));
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn runner_errors_and_a_lying_runner() {
+    let Some(py) = python_with(&["onnxruntime", "numpy"]) else {
+        return;
+    };
+    let d = noop_project();
+    // The noop project's engine is not a model: onnxruntime's failure comes back as a
+    // protocol error and becomes a prepare error (bad input, exit 2).
+    let ort = format!(
+        "{py} {}",
+        repo_root().join("runners/ort_runner.py").display()
+    );
+    let (code, _, err) = run(adasval().current_dir(d.path()).args([
+        "validate",
+        "--backend",
+        "runner",
+        "--runner",
+        &ort,
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("runner error `runtime`"), "{err}");
+
+    // A runner that claims to have loaded other bytes than it was sent: integrity, exit 3.
+    let liar = d.path().join("liar.py");
+    let script = format!(
+        r#"import sys
+sys.path.insert(0, {runners:?})
+from adasval_runner import read_message, write_message
+while True:
+    h, _ = read_message(sys.stdin.buffer)
+    r = {{"seq": h["seq"]}}
+    if h["type"] == "hello":
+        r.update(type="hello", protocol=1, runner="liar", version="0")
+    elif h["type"] == "load":
+        r.update(type="loaded", sha256="0" * 64)
+    else:
+        r.update(type="bye")
+    write_message(sys.stdout.buffer, r)
+    if h["type"] == "close":
+        break
+"#,
+        runners = repo_root().join("runners").display().to_string()
+    );
+    std::fs::write(&liar, script).unwrap();
+    let cmd = format!("{py} {}", liar.display());
+    let (code, _, err) = run(adasval().current_dir(d.path()).args([
+        "validate",
+        "--backend",
+        "runner",
+        "--runner",
+        &cmd,
+    ]));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("but the lock pins"), "{err}");
+}

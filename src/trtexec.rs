@@ -564,6 +564,8 @@ pub struct ImportRequest {
     pub profile: Option<PathBuf>,
     pub layers: Option<PathBuf>,
     pub engine: Option<PathBuf>,
+    /// The engine's adapter (classes, threshold); hashed into the record when given.
+    pub adapter: Option<PathBuf>,
     /// Name of the engine in the record (default: the engine file stem, else "trtexec").
     pub engine_name: Option<String>,
     /// Profile the measurement ran on (platforms/<name>.yaml under `root`).
@@ -665,6 +667,27 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "trtexec".into())
     });
+    // Without an adapter the record says so with an empty path and the hash of no bytes.
+    let (adapter_path, adapter_sha256, adapter) = match &req.adapter {
+        Some(a) => {
+            let bytes = std::fs::read(a).map_err(|source| TrtexecError::Read {
+                path: a.display().to_string(),
+                source,
+            })?;
+            let text = String::from_utf8_lossy(&bytes);
+            let parsed =
+                crate::adapter::Adapter::parse(a, &text).map_err(|e| TrtexecError::Format {
+                    path: a.display().to_string(),
+                    message: e.to_string(),
+                })?;
+            (
+                a.display().to_string(),
+                crate::hash::sha256_hex(&bytes),
+                Some(parsed),
+            )
+        }
+        None => (String::new(), crate::hash::sha256_hex(b""), None),
+    };
     let mut engines = Vec::new();
     if let Some(e) = &req.engine {
         let bytes = std::fs::read(e).map_err(|source| TrtexecError::Read {
@@ -677,13 +700,19 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
             format: "trt".into(),
             sha256: crate::hash::sha256_hex(&bytes),
             size: bytes.len() as u64,
-            adapter_path: String::new(),
-            adapter_sha256: String::new(),
+            adapter_path,
+            adapter_sha256,
             source_model_sha256: None,
             built_on: req.built_on.clone(),
-            classes: vec![],
-            safety_critical: vec![],
-            score_threshold: 0.0,
+            classes: adapter
+                .as_ref()
+                .map(|a| a.classes.clone())
+                .unwrap_or_default(),
+            safety_critical: adapter
+                .as_ref()
+                .map(|a| a.safety_critical.clone())
+                .unwrap_or_default(),
+            score_threshold: adapter.as_ref().map(|a| a.score_threshold).unwrap_or(0.0),
             load_ns: None,
         });
     }
@@ -781,6 +810,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
                 "profile": req.profile.as_ref().map(|p| p.display().to_string()),
                 "layers": req.layers.as_ref().map(|p| p.display().to_string()),
                 "engine": req.engine.as_ref().map(|p| p.display().to_string()),
+                "adapter": req.adapter.as_ref().map(|p| p.display().to_string()),
                 "log": req.log.as_ref().map(|p| p.display().to_string()),
                 "platform": req.platform,
                 "built_on": req.built_on,

@@ -254,6 +254,11 @@ fn import_real_trtexec_exports() {
             graph.to_str().unwrap(),
             "--engine",
             engine.to_str().unwrap(),
+            "--adapter",
+            repo_root()
+                .join("tests/fixtures/yolox_nano.adapter.yaml")
+                .to_str()
+                .unwrap(),
             "--platform",
             "jetson-xavier-nx",
             "--built-on",
@@ -286,6 +291,12 @@ fn import_real_trtexec_exports() {
         adasval::hash::sha256_hex(b"engine bytes")
     );
     assert_eq!(rec.traces[0].samples, raw.len());
+    assert_eq!(rec.engines[0].classes.len(), 80);
+    assert_eq!(
+        rec.engines[0].adapter_sha256,
+        adasval::hash::sha256_file(&repo_root().join("tests/fixtures/yolox_nano.adapter.yaml"))
+            .unwrap()
+    );
     let mut compute: Vec<f64> = raw
         .iter()
         .map(|r| (r["computeMs"].as_f64().unwrap() * 1e6).round())
@@ -317,8 +328,8 @@ fn import_real_trtexec_exports() {
     }
     for pl in &p[1..] {
         let l = layers.iter().find(|l| l["name"] == pl["name"]).unwrap();
-        assert_eq!(l["time_ms"], pl["timeMs"]);
-        assert_eq!(l["median_ms"], pl["medianMs"]);
+        assert_eq!(l["time_ms"].as_f64(), pl["timeMs"].as_f64());
+        assert_eq!(l["median_ms"].as_f64(), pl["medianMs"].as_f64());
     }
 
     // The record conforms to the documented run schema.
@@ -559,4 +570,41 @@ while True:
     ]));
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("but the lock pins"), "{err}");
+}
+
+#[test]
+fn every_platform_profile_loads_and_xavier_matches_table_i() {
+    let profiles = adasval::platform::load_profiles(&repo_root()).unwrap();
+    let get = |n: &str| profiles.iter().find(|p| p.name == n).unwrap();
+    for n in ["jetson-orin-agx", "x86-cpu", "nvidia-h100", "nvidia-h200"] {
+        get(n);
+    }
+    // Table I of the TensorRT study (shared/paper): NX vs AGX.
+    for (name, cores, sms, cuda, tensor, mem, bus, bw, mhz) in [
+        ("jetson-xavier-nx", 6, 6, 384, 48, 8.0, 128, 51.2, 1100.0),
+        ("jetson-xavier-agx", 8, 8, 512, 64, 32.0, 256, 137.0, 1137.0),
+    ] {
+        let p = get(name);
+        let (cpu, gpu, m) = (
+            p.cpu.as_ref().unwrap(),
+            p.gpu.as_ref().unwrap(),
+            p.memory.as_ref().unwrap(),
+        );
+        assert_eq!(cpu.cores, Some(cores), "{name}");
+        assert!(
+            cpu.model.as_deref().unwrap().contains("L2 + 4MB L3"),
+            "{name}"
+        );
+        assert_eq!(
+            (gpu.sms, gpu.cuda_cores, gpu.tensor_cores),
+            (Some(sms), Some(cuda), Some(tensor)),
+            "{name}"
+        );
+        assert_eq!(gpu.max_freq_mhz, Some(mhz), "{name}");
+        assert_eq!(
+            (m.size_gib, m.bus_width_bits, m.bandwidth_gbps),
+            (Some(mem), Some(bus), Some(bw)),
+            "{name}"
+        );
+    }
 }

@@ -29,6 +29,9 @@ pub struct TrtexecArgs {
     /// The engine that was measured: its SHA-256 and size go into the record.
     #[arg(long)]
     pub engine: Option<PathBuf>,
+    /// The engine's adapter YAML (classes, thresholds), hashed into the record.
+    #[arg(long)]
+    pub adapter: Option<PathBuf>,
     /// Engine name in the record (default: the engine file stem, else "trtexec").
     #[arg(long)]
     pub engine_name: Option<String>,
@@ -57,6 +60,7 @@ pub fn run(c: Command) -> CliResult {
                 profile: a.profile,
                 layers: a.layers,
                 engine: a.engine,
+                adapter: a.adapter,
                 engine_name: a.engine_name,
                 platform: a.platform,
                 built_on: a.built_on,

@@ -7,7 +7,7 @@ else is real: cuda-python's runtime API, device buffers bound by tensor name, th
 H2D / execute / D2H sequence on one stream, CUDA-event timings and the protocol loop
 (serve) of adasval_runner.py. Prints one JSON line; exits 1 on any mismatch.
 
-usage: python3 bench/check_trt_runner_cuda.py
+usage: python3 bench/check_trt_runner_cuda.py [--spin]
 """
 import hashlib
 import io
@@ -109,7 +109,7 @@ def main():
     proto.write_message(requests, {"type": "close", "seq": 8})
     requests.seek(0)
     replies = io.BytesIO()
-    code = proto.serve(trt_runner.TrtRunner(0, False), stdin=requests, stdout=replies)
+    code = proto.serve(trt_runner.TrtRunner(0, "--spin" in sys.argv), stdin=requests, stdout=replies)
     replies.seek(0)
     got = []
     while replies.tell() < len(replies.getvalue()):

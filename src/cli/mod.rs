@@ -5,6 +5,8 @@
 use adasval::exit::{Classify, Status};
 
 pub mod eval;
+pub mod evidence;
+pub mod gate;
 pub mod synth;
 pub mod wcet;
 

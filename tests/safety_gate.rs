@@ -316,7 +316,7 @@ fn gsn_link_errors_are_clear() {
     let e = gsn_err("G1:\n  text: a\n  supportedBy: [C1]\nC1:\n  text: b\n");
     assert!(e.contains("supportedBy `C1` is a context"), "{e}");
     let e = gsn_err("G1:\n  text: a\n  undeveloped: true\n  supportedBy: [Sn1]\nSn1:\n  text: b\n");
-    assert!(e.contains("gsn.yaml:2:") && e.contains("field `undeveloped`"), "{e}");
+    assert!(e.contains("gsn.yaml:1:") && e.contains("field `undeveloped`"), "{e}");
     let e = gsn_err("X1:\n  text: a\n");
     assert!(e.contains("must start with"), "{e}");
     let e = gsn_err("G1:\n  text: a\n\nG2:\n  txt: b\n");

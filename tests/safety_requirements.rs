@@ -195,12 +195,13 @@ fn scope_without_matching_evidence_is_no_evidence_and_fails() {
 #[test]
 fn timing_requirements_use_scenario_or_explicit_deadline() {
     // Fixture: pWCET UCB 28 ms, HWM 18 ms, scenario deadline 33.3 ms.
-    let eval = fixture_eval(&format!(
-        "{HEAD}  - id: T1\n    text: t\n    kind: timing\n    metric: pwcet_ucb\n    probability: 1.0e-6\n    deadline_ms: 25\n\
-  - id: T2\n    text: t\n    kind: timing\n    metric: hwm_margin\n    margin: 2\n\
-  - id: T3\n    text: t\n    kind: timing\n    metric: hwm_margin\n    margin: 1.8\n\
-  - id: T4\n    text: t\n    kind: timing\n    metric: pwcet_ucb\n    probability: 1.0e-9\n"
-    ));
+    let reqs = [
+        "  - id: T1\n    text: t\n    kind: timing\n    metric: pwcet_ucb\n    probability: 1.0e-6\n    deadline_ms: 25\n",
+        "  - id: T2\n    text: t\n    kind: timing\n    metric: hwm_margin\n    margin: 2\n",
+        "  - id: T3\n    text: t\n    kind: timing\n    metric: hwm_margin\n    margin: 1.8\n",
+        "  - id: T4\n    text: t\n    kind: timing\n    metric: pwcet_ucb\n    probability: 1.0e-9\n",
+    ];
+    let eval = fixture_eval(&format!("{HEAD}{}", reqs.concat()));
     let v: Vec<Verdict> = eval.requirements.iter().map(|r| r.verdict).collect();
     // 28 > 25; 18*2 = 36 > 33.3; 18*1.8 = 32.4 <= 33.3; no item at p = 1e-9.
     assert_eq!(v, vec![Verdict::Fail, Verdict::Fail, Verdict::Pass, Verdict::NoEvidence]);

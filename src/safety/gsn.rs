@@ -164,7 +164,8 @@ impl Gsn {
         };
         let mut nodes = Vec::with_capacity(raw.len());
         for (id, node) in raw {
-            let line = node.referenced.line();
+            // Spanned points at the element's first field; report the line of its id.
+            let line = id_line(text, &id).unwrap_or(node.referenced.line());
             let n = node.value;
             let kind = match &n.node_type {
                 Some(t) => GsnKind::from_node_type(t).ok_or_else(|| {
@@ -423,4 +424,14 @@ impl Gsn {
     pub fn render_svg(&self, eval: &Evaluation) -> String {
         super::gsn_svg::render(self, &self.statuses(eval))
     }
+}
+
+/// Line (1-based) of the top-level key `id:`.
+fn id_line(text: &str, id: &str) -> Option<u64> {
+    text.lines()
+        .position(|l| {
+            l.strip_prefix(id)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|i| i as u64 + 1)
 }

@@ -50,6 +50,14 @@ pub(crate) fn parse<T: DeserializeOwned>(
         // serde names the field for unknown/missing fields; otherwise the key on the
         // reported line is the field whose value was rejected.
         let field = backticked(&msg).or_else(|| key_on_line(text, line));
+        // serde-saphyr places an unknown field at the start of its mapping; point at the
+        // key itself (the first line from there that spells it).
+        let (mut line, mut column) = (line, column);
+        if let (true, Some(f)) = (msg.starts_with("unknown field"), field.as_deref()) {
+            if let Some((l, c)) = find_key(text, line, f) {
+                (line, column) = (l, c);
+            }
+        }
         (
             YamlLocation {
                 file: file.to_path_buf(),
@@ -83,4 +91,13 @@ pub(crate) fn key_on_line(text: &str, line: u64) -> Option<String> {
             .chars()
             .all(|c| c.is_alphanumeric() || "_-.".contains(c)))
     .then(|| key.to_string())
+}
+
+/// First line at or after `from` (1-based) whose mapping key is `key`, with the key's column.
+fn find_key(text: &str, from: u64, key: &str) -> Option<(u64, u64)> {
+    let start = usize::try_from(from.max(1)).ok()? - 1;
+    text.lines().enumerate().skip(start).find_map(|(i, l)| {
+        (key_on_line(text, i as u64 + 1).as_deref() == Some(key))
+            .then(|| (i as u64 + 1, l.find(key).map_or(1, |c| c as u64 + 1)))
+    })
 }

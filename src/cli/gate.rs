@@ -21,6 +21,16 @@ pub struct Args {
     /// Write a Markdown summary (for a pull-request comment) here.
     #[arg(long, value_name = "FILE")]
     summary: Option<PathBuf>,
+    /// Render the GSN safety case, goals marked from the verdicts, to this SVG file.
+    #[arg(long, value_name = "FILE")]
+    gsn_svg: Option<PathBuf>,
+    /// GSN file for --gsn-svg; default: the run's own gsn.yaml, else safety-case/gsn.yaml
+    /// under --project-root.
+    #[arg(long, value_name = "FILE")]
+    gsn: Option<PathBuf>,
+    /// Write the traceability matrix here (HTML table when FILE ends in .html, else Markdown).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
     /// What to print on stdout: the Markdown summary (text) or all verdicts (json).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -103,7 +113,7 @@ pub fn run(args: Args) -> CliResult {
         notes,
         eval: &outcome.evaluation,
     });
-    write_outputs(&args, &outcome.evaluation, &md)?;
+    write_outputs(&args, &outcome.evaluation, Some(&outcome.requirements), &md)?;
     match args.format {
         Format::Json => println!(
             "{}",
@@ -118,13 +128,45 @@ pub fn run(args: Args) -> CliResult {
     Ok(status)
 }
 
-fn write_outputs(args: &Args, eval: &Evaluation, md: &str) -> Result<(), Failure> {
+fn write_outputs(
+    args: &Args,
+    eval: &Evaluation,
+    requirements: Option<&safety::Requirements>,
+    md: &str,
+) -> Result<(), Failure> {
     if let Some(p) = &args.junit {
         let xml = junit::junit_xml(TITLE, eval).map_err(Failure::classified)?;
         write_atomic(p, xml.as_bytes()).map_err(Failure::classified)?;
     }
     if let Some(p) = &args.summary {
         write_atomic(p, md.as_bytes()).map_err(Failure::classified)?;
+    }
+    if let Some(p) = &args.trace {
+        let rows = safety::traceability(eval);
+        let body = if p.extension().is_some_and(|e| e == "html") {
+            safety::trace::html(&rows)
+        } else {
+            safety::trace::markdown(&rows)
+        };
+        write_atomic(p, body.as_bytes()).map_err(Failure::classified)?;
+    }
+    if let Some(out) = &args.gsn_svg {
+        let file = match &args.gsn {
+            Some(f) => f.clone(),
+            None => {
+                let own = args.run_dir.join("gsn.yaml");
+                if own.exists() {
+                    own
+                } else {
+                    args.project_root.join("safety-case/gsn.yaml")
+                }
+            }
+        };
+        let gsn = safety::Gsn::load(&file).map_err(Failure::classified)?;
+        if let Some(reqs) = requirements {
+            gsn.check_requirements(reqs).map_err(Failure::classified)?;
+        }
+        write_atomic(out, gsn.render_svg(eval).as_bytes()).map_err(Failure::classified)?;
     }
     Ok(())
 }

@@ -34,6 +34,9 @@ pub struct GateOutcome {
     pub run_dir: PathBuf,
     pub run_id: Option<String>,
     pub requirements_file: PathBuf,
+    /// The requirements as evaluated (not serialised: the verdicts carry id and text).
+    #[serde(skip)]
+    pub requirements: Requirements,
     pub manifest: VerifyReport,
     /// Fresh re-hash of every engine and adapter the run used.
     pub lock_checks: Vec<IntegrityCheck>,
@@ -93,6 +96,7 @@ pub fn gate(req: &GateRequest<'_>) -> Result<GateOutcome, SafetyError> {
         run_dir: req.run_dir.to_path_buf(),
         run_id: run.id.clone().or(set.run_id.clone()),
         requirements_file,
+        requirements,
         manifest,
         lock_checks,
         evaluation,

@@ -175,7 +175,7 @@ pub(super) fn render(gsn: &Gsn, statuses: &BTreeMap<String, GoalStatus>) -> Stri
         row_spans.push((start, items.len(), width, height));
     }
     let total_w = row_spans.iter().map(|r| r.2).fold(0.0, f64::max) + 2.0 * MARGIN;
-    let mut y = MARGIN;
+    let mut y = MARGIN * 2.0;
     for &(s, e, w, h) in &row_spans {
         let off = (total_w - w) / 2.0;
         for it in &mut items[s..e] {
@@ -201,7 +201,7 @@ pub(super) fn render(gsn: &Gsn, statuses: &BTreeMap<String, GoalStatus>) -> Stri
     );
     // Edges first so shapes draw over line ends.
     s.push_str("<g class=\"gsn-edges\" stroke=\"#333\" fill=\"none\">\n");
-    for it in &items {
+    for (i, it) in items.iter().enumerate() {
         for c in &it.node.supported_by {
             if let Some(&j) = pos.get(c.as_str()) {
                 let t = &items[j];
@@ -218,17 +218,25 @@ pub(super) fn render(gsn: &Gsn, statuses: &BTreeMap<String, GoalStatus>) -> Stri
         for c in &it.node.in_context_of {
             if let Some(&j) = pos.get(c.as_str()) {
                 let t = &items[j];
-                let (x1, x2) = if t.x >= it.x {
-                    (it.x + it.w, t.x)
+                if j == i + 1 || j + 1 == i {
+                    // Neighbours: GSN's usual horizontal arrow.
+                    let (x1, x2) = if t.x >= it.x { (it.x + it.w, t.x) } else { (it.x, t.x + t.w) };
+                    let _ = writeln!(
+                        s,
+                        "<path class=\"gsn-in-context-of\" d=\"M{x1:.1},{:.1} L{x2:.1},{:.1}\" marker-end=\"url(#gsn-hollow)\"/>",
+                        it.y + it.h / 2.0,
+                        t.y + t.h / 2.0
+                    );
                 } else {
-                    (it.x, t.x + t.w)
-                };
-                let _ = writeln!(
-                    s,
-                    "<line class=\"gsn-in-context-of\" x1=\"{x1:.1}\" y1=\"{:.1}\" x2=\"{x2:.1}\" y2=\"{:.1}\" marker-end=\"url(#gsn-hollow)\"/>",
-                    it.y + it.h / 2.0,
-                    t.y + t.h / 2.0
-                );
+                    // Arc over the elements in between rather than through them.
+                    let (sx, sy) = (it.x + it.w * 0.75, it.y);
+                    let (tx, ty) = (t.x + t.w / 2.0, t.y);
+                    let lift = sy.min(ty) - (V_GAP * 0.6).min(sy.min(ty) - 2.0);
+                    let _ = writeln!(
+                        s,
+                        "<path class=\"gsn-in-context-of\" d=\"M{sx:.1},{sy:.1} C{sx:.1},{lift:.1} {tx:.1},{lift:.1} {tx:.1},{ty:.1}\" marker-end=\"url(#gsn-hollow)\"/>"
+                    );
+                }
             }
         }
     }

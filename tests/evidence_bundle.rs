@@ -26,7 +26,10 @@ fn sealed_run_verifies_and_manifest_lists_every_file() {
         "requirements.yaml",
         "run.json",
     ];
-    assert_eq!(listed, expected, "sorted, recursive, manifest itself excluded");
+    assert_eq!(
+        listed, expected,
+        "sorted, recursive, manifest itself excluded"
+    );
     listed.sort();
     assert_eq!(report.checked, listed.len());
 }
@@ -88,7 +91,12 @@ fn one_flipped_byte_in_any_file_is_named() {
         .arg(dir)
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -173,7 +181,10 @@ fn signature_verifies_with_the_right_key_only() {
     let unsigned_view = evidence::verify(dir, None).expect("verify");
     assert!(unsigned_view.is_intact(), "files match the forged manifest");
     let signed_view = evidence::verify(dir, Some(&key.verifying_key())).expect("verify");
-    assert!(matches!(signed_view.signature, SignatureCheck::Invalid { .. }));
+    assert!(matches!(
+        signed_view.signature,
+        SignatureCheck::Invalid { .. }
+    ));
 
     std::fs::remove_file(dir.join(SIGNATURE_NAME)).expect("rm");
     let missing = evidence::verify(dir, Some(&key.verifying_key())).expect("verify");
@@ -192,7 +203,12 @@ fn cli_keygen_seal_and_verify_signature() {
             .arg(k)
             .output()
             .expect("run");
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     #[cfg(unix)]
     {
@@ -216,7 +232,12 @@ fn cli_keygen_seal_and_verify_signature() {
         .arg(run.path())
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(run.path().join(SIGNATURE_NAME).exists());
 
     let verify = |pk: &std::path::Path| {
@@ -263,7 +284,10 @@ fn key_files_match_rfc8032_test_vector() {
     );
     let pk_path = dir.path().join("k.pub");
     std::fs::write(&pk_path, pk_text).expect("write");
-    assert_eq!(keys::read_verifying_key(&pk_path).expect("pk"), sk.verifying_key());
+    assert_eq!(
+        keys::read_verifying_key(&pk_path).expect("pk"),
+        sk.verifying_key()
+    );
 }
 
 #[test]
@@ -313,7 +337,10 @@ fn sealed_directories_refuse_writes_and_resealing() {
         }
         assert!(!target.exists());
     }
-    assert!(matches!(evidence::seal(dir, None), Err(EvidenceError::Sealed { .. })));
+    assert!(matches!(
+        evidence::seal(dir, None),
+        Err(EvidenceError::Sealed { .. })
+    ));
     assert!(evidence::verify(dir, None).expect("verify").is_intact());
 }
 
@@ -323,7 +350,10 @@ fn symlinks_are_refused_when_sealing_and_reported_when_added() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("a.txt"), b"a").expect("write");
     std::os::unix::fs::symlink("/etc/hostname", dir.path().join("link")).expect("symlink");
-    assert!(matches!(evidence::seal(dir.path(), None), Err(EvidenceError::BadPath { .. })));
+    assert!(matches!(
+        evidence::seal(dir.path(), None),
+        Err(EvidenceError::BadPath { .. })
+    ));
     std::fs::remove_file(dir.path().join("link")).expect("rm");
     evidence::seal(dir.path(), None).expect("seal");
     std::os::unix::fs::symlink("/etc/hostname", dir.path().join("link")).expect("symlink");

@@ -6,7 +6,7 @@ mod safety_fixture;
 
 use adasval::evidence;
 use adasval::safety::{evaluate, Gsn, GsnKind, Requirements, SafetyError};
-use safety_fixture::{build, flip_one_byte, manifest_files, Fixture};
+use safety_fixture::{build, build_unsealed, flip_one_byte, manifest_files, Fixture};
 use std::path::Path;
 use std::process::Output;
 
@@ -40,19 +40,16 @@ fn passing_run_exits_0_and_writes_outputs_outside_the_run() {
     let out_dir = tempfile::tempdir().expect("tempdir");
     let junit = out_dir.path().join("junit.xml");
     let summary = out_dir.path().join("summary.md");
-    let o = gate(&fx, &[
-        "--junit",
-        p(&junit),
-        "--summary",
-        p(&summary),
-    ]);
+    let o = gate(&fx, &["--junit", p(&junit), "--summary", p(&summary)]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let md = std::fs::read_to_string(&summary).expect("summary");
     assert!(md.starts_with("## adasval gate: ✅ PASS"), "{md}");
     let xml = std::fs::read_to_string(&junit).expect("junit");
     assert!(xml.contains("failures=\"0\""), "{xml}");
     // The run directory is untouched.
-    assert!(evidence::verify(fx.run_dir(), None).expect("verify").is_intact());
+    assert!(evidence::verify(fx.run_dir(), None)
+        .expect("verify")
+        .is_intact());
 }
 
 #[test]
@@ -67,18 +64,16 @@ fn requirement_failing_on_purpose_exits_1_with_measured_and_threshold() {
     )
     .expect("write");
     let junit = dir.path().join("junit.xml");
-    let o = gate(&fx, &[
-        "--requirements",
-        p(&reqs),
-        "--junit",
-        p(&junit),
-    ]);
+    let o = gate(&fx, &["--requirements", p(&reqs), "--junit", p(&junit)]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let xml = std::fs::read_to_string(&junit).expect("junit");
     assert!(xml.contains("failures=\"1\""), "{xml}");
     assert!(xml.contains("measured 0.74, threshold ≥ 0.8"), "{xml}");
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("❌ FAIL") && stdout.contains("REQ-STRICT"), "{stdout}");
+    assert!(
+        stdout.contains("❌ FAIL") && stdout.contains("REQ-STRICT"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -95,7 +90,10 @@ fn no_evidence_fails_the_gate() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["status"], 1);
-    assert_eq!(v["outcome"]["evaluation"]["requirements"][0]["verdict"], "no_evidence");
+    assert_eq!(
+        v["outcome"]["evaluation"]["requirements"][0]["verdict"],
+        "no_evidence"
+    );
 }
 
 #[test]
@@ -122,7 +120,10 @@ fn tampering_any_file_exits_3_naming_it() {
             text(&o)
         );
         let md = std::fs::read_to_string(&summary).expect("summary");
-        assert!(md.contains("INTEGRITY FAILURE") && md.contains(&rel), "{md}");
+        assert!(
+            md.contains("INTEGRITY FAILURE") && md.contains(&rel),
+            "{md}"
+        );
         std::fs::write(&path, orig).expect("restore");
     }
     // Missing and extra files, too.
@@ -131,7 +132,10 @@ fn tampering_any_file_exits_3_naming_it() {
     let o = gate(&fx, &[]);
     assert_eq!(o.status.code(), Some(3));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("missing: latencies.csv") && err.contains("extra: extra.json"), "{err}");
+    assert!(
+        err.contains("missing: latencies.csv") && err.contains("extra: extra.json"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -165,8 +169,15 @@ fn signed_run_checks_the_signature() {
     let good = dir.path().join("good.pub");
     let bad = dir.path().join("bad.pub");
     std::fs::write(&good, evidence::keys::public_key_text(&key.verifying_key())).expect("write");
-    std::fs::write(&bad, evidence::keys::public_key_text(&other.verifying_key())).expect("write");
-    assert_eq!(gate(&fx, &["--public-key", p(&good)]).status.code(), Some(0));
+    std::fs::write(
+        &bad,
+        evidence::keys::public_key_text(&other.verifying_key()),
+    )
+    .expect("write");
+    assert_eq!(
+        gate(&fx, &["--public-key", p(&good)]).status.code(),
+        Some(0)
+    );
     let o = gate(&fx, &["--public-key", p(&bad)]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
 }
@@ -179,7 +190,9 @@ fn gate_refuses_to_write_into_the_sealed_run() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("sealed"));
     assert!(!inside.exists());
-    assert!(evidence::verify(fx.run_dir(), None).expect("verify").is_intact());
+    assert!(evidence::verify(fx.run_dir(), None)
+        .expect("verify")
+        .is_intact());
 }
 
 #[test]
@@ -191,7 +204,76 @@ fn bad_requirements_file_exits_2_with_location() {
     let o = gate(&fx, &["--requirements", p(&reqs)]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("bad.yaml:7:") && err.contains("field `probability`"), "{err}");
+    assert!(
+        err.contains("bad.yaml:7:") && err.contains("field `probability`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn finish_run_writes_verdicts_seals_and_gate_agrees() {
+    use adasval::safety::finish::{self, FinishRequest};
+    for (threshold, expected) in [(0.70, 0), (0.80, 1)] {
+        let fx = build_unsealed(true);
+        let cfg = tempfile::tempdir().expect("tempdir");
+        let reqs = cfg.path().join("requirements.yaml");
+        std::fs::write(
+            &reqs,
+            safety_fixture::PASSING_REQUIREMENTS
+                .replace("threshold: 0.70", &format!("threshold: {threshold}")),
+        )
+        .expect("write");
+        let gsn = cfg.path().join("gsn.yaml");
+        std::fs::write(&gsn, GSN).expect("write");
+        // finish_run stores its own copy of the requirements.
+        std::fs::remove_file(fx.run_dir().join("requirements.yaml")).expect("rm");
+        let set = adasval::evidence::EvidenceSet::load(&fx.run_dir().join("evidence.json"))
+            .expect("evidence");
+        let done = finish::finish_run(&FinishRequest {
+            run_dir: fx.run_dir(),
+            evidence: &set,
+            requirements_file: &reqs,
+            gsn_file: Some(&gsn),
+            sign_key: None,
+            title: "adasval validate",
+            notes: vec![],
+        })
+        .expect("finish");
+        assert_eq!(done.status.code(), expected, "threshold {threshold}");
+        let listed = manifest_files(fx.run_dir());
+        for f in [
+            "junit.xml",
+            "summary.md",
+            "traceability.md",
+            "traceability.html",
+            "gsn.yaml",
+            "gsn.svg",
+            "requirements.yaml",
+            "evidence.json",
+            "run.json",
+        ] {
+            assert!(listed.iter().any(|l| l == f), "{f} not sealed: {listed:?}");
+        }
+        assert_eq!(
+            std::fs::read(fx.run_dir().join("requirements.yaml")).expect("copy"),
+            std::fs::read(&reqs).expect("orig"),
+            "byte-exact copy"
+        );
+        // Nothing more can be written, and gate re-evaluates the stored run identically.
+        assert!(adasval::evidence::write_atomic(&fx.run_dir().join("x"), b"x").is_err());
+        assert!(adasval::safety::finish::finish_run(&FinishRequest {
+            run_dir: fx.run_dir(),
+            evidence: &set,
+            requirements_file: &reqs,
+            gsn_file: None,
+            sign_key: None,
+            title: "again",
+            notes: vec![],
+        })
+        .is_err());
+        let o = gate(&fx, &[]);
+        assert_eq!(o.status.code(), Some(expected as i32), "{}", text(&o));
+    }
 }
 
 // ---------------------------------------------------------------- GSN safety case
@@ -263,7 +345,12 @@ fn gsn_svg_has_one_node_per_element_with_status_marks() {
         assert!(!svg.contains("<script") && !svg.contains("href=\"http"));
         assert_eq!(svg.matches("class=\"gsn-node ").count(), gsn.nodes.len());
         for n in &gsn.nodes {
-            assert_eq!(svg.matches(&format!("data-id=\"{}\"", n.id)).count(), 1, "{}", n.id);
+            assert_eq!(
+                svg.matches(&format!("data-id=\"{}\"", n.id)).count(),
+                1,
+                "{}",
+                n.id
+            );
             let kind = node_attr(&svg, &n.id, "data-kind");
             assert_eq!(kind, n.kind.as_str());
         }
@@ -279,8 +366,14 @@ fn gsn_svg_has_one_node_per_element_with_status_marks() {
         assert!(node_body(&svg, "S1").contains("<polygon"));
         assert!(node_body(&svg, "Sn1").contains("<circle"));
         assert!(node_body(&svg, "C1").contains("rx=\"18\""));
-        assert!(node_body(&svg, "A1").contains("<ellipse") && node_body(&svg, "A1").contains(">A</text>"));
-        assert!(node_body(&svg, "J1").contains("<ellipse") && node_body(&svg, "J1").contains(">J</text>"));
+        assert!(
+            node_body(&svg, "A1").contains("<ellipse")
+                && node_body(&svg, "A1").contains(">A</text>")
+        );
+        assert!(
+            node_body(&svg, "J1").contains("<ellipse")
+                && node_body(&svg, "J1").contains(">J</text>")
+        );
         // Links: 1 + 3 + 2 supportedBy, 3 inContextOf.
         assert_eq!(svg.matches("class=\"gsn-supported-by\"").count(), 6);
         assert_eq!(svg.matches("class=\"gsn-in-context-of\"").count(), 3);
@@ -291,11 +384,19 @@ fn gsn_svg_has_one_node_per_element_with_status_marks() {
 
 #[test]
 fn gsn_missing_requirement_verdict_fails_the_goal() {
-    let gsn = Gsn::parse(Path::new("gsn.yaml"), &GSN.replace("REQ-TIM-001", "REQ-UNKNOWN")).expect("gsn");
+    let gsn = Gsn::parse(
+        Path::new("gsn.yaml"),
+        &GSN.replace("REQ-TIM-001", "REQ-UNKNOWN"),
+    )
+    .expect("gsn");
     let st = gsn.statuses(&eval_with_recall_threshold(0.7));
     assert_eq!(st["G3"].as_str(), "failed");
-    let reqs = Requirements::load(&common::repo_root().join("safety-case/requirements.yaml")).expect("reqs");
-    assert!(matches!(gsn.check_requirements(&reqs), Err(SafetyError::GsnLink { .. })));
+    let reqs = Requirements::load(&common::repo_root().join("safety-case/requirements.yaml"))
+        .expect("reqs");
+    assert!(matches!(
+        gsn.check_requirements(&reqs),
+        Err(SafetyError::GsnLink { .. })
+    ));
 }
 
 fn gsn_err(yaml: &str) -> String {
@@ -308,7 +409,10 @@ fn gsn_err(yaml: &str) -> String {
 #[test]
 fn gsn_link_errors_are_clear() {
     let e = gsn_err("G1:\n  text: a\n  supportedBy: [G9]\n");
-    assert!(e.contains("G1") && e.contains("unknown element `G9`"), "{e}");
+    assert!(
+        e.contains("G1") && e.contains("unknown element `G9`"),
+        "{e}"
+    );
     let e = gsn_err("G1:\n  text: a\n  supportedBy: [G2]\nG2:\n  text: b\n  supportedBy: [S1]\nS1:\n  text: c\n  supportedBy: [G2]\n");
     assert!(e.contains("cycle") && e.contains("G2 → S1 → G2"), "{e}");
     let e = gsn_err("G1:\n  text: a\n  inContextOf: [G2]\nG2:\n  text: b\n");
@@ -316,9 +420,15 @@ fn gsn_link_errors_are_clear() {
     let e = gsn_err("G1:\n  text: a\n  supportedBy: [C1]\nC1:\n  text: b\n");
     assert!(e.contains("supportedBy `C1` is a context"), "{e}");
     let e = gsn_err("G1:\n  text: a\n  undeveloped: true\n  supportedBy: [Sn1]\nSn1:\n  text: b\n");
-    assert!(e.contains("gsn.yaml:1:") && e.contains("field `undeveloped`"), "{e}");
+    assert!(
+        e.contains("gsn.yaml:1:") && e.contains("field `undeveloped`"),
+        "{e}"
+    );
     let e = gsn_err("X1:\n  text: a\n");
     assert!(e.contains("must start with"), "{e}");
     let e = gsn_err("G1:\n  text: a\n\nG2:\n  txt: b\n");
-    assert!(e.contains("gsn.yaml:5:") && e.contains("field `txt`"), "{e}");
+    assert!(
+        e.contains("gsn.yaml:5:") && e.contains("field `txt`"),
+        "{e}"
+    );
 }

@@ -17,7 +17,10 @@ fn parse(text: &str) -> Result<Requirements, SafetyError> {
 
 /// 1-based line of the first line of `text` containing `needle`.
 fn line_of(text: &str, needle: &str) -> u64 {
-    text.lines().position(|l| l.contains(needle)).expect("needle") as u64 + 1
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle") as u64
+        + 1
 }
 
 fn expect_located(text: &str, needle: &str, field: &str) -> String {
@@ -31,7 +34,10 @@ fn expect_located(text: &str, needle: &str, field: &str) -> String {
     assert_eq!(at.line, line_of(text, needle), "{err}");
     assert_eq!(at.field.as_deref(), Some(field), "{err}");
     let shown = err.to_string();
-    assert!(shown.starts_with(&format!("reqs.yaml:{}:", at.line)), "{shown}");
+    assert!(
+        shown.starts_with(&format!("reqs.yaml:{}:", at.line)),
+        "{shown}"
+    );
     assert!(shown.contains(&format!("field `{field}`")), "{shown}");
     message.clone()
 }
@@ -41,7 +47,8 @@ const HEAD: &str = "schema_version: 1\nrequirements:\n";
 #[test]
 fn shipped_requirements_and_gsn_parse_and_link() {
     let root = common::repo_root();
-    let reqs = Requirements::load(&root.join("safety-case/requirements.yaml")).expect("requirements");
+    let reqs =
+        Requirements::load(&root.join("safety-case/requirements.yaml")).expect("requirements");
     assert!(reqs.requirements.len() >= 4);
     let kinds: std::collections::HashSet<_> = reqs.requirements.iter().map(|r| r.kind).collect();
     assert_eq!(kinds.len(), 4, "all four kinds are demonstrated");
@@ -49,7 +56,9 @@ fn shipped_requirements_and_gsn_parse_and_link() {
     gsn.check_requirements(&reqs).expect("goal links");
     for r in &reqs.requirements {
         assert!(
-            gsn.nodes.iter().any(|n| n.requirement.as_deref() == Some(&r.id)),
+            gsn.nodes
+                .iter()
+                .any(|n| n.requirement.as_deref() == Some(&r.id)),
             "requirement {} has no goal in the safety case",
             r.id
         );
@@ -104,9 +113,7 @@ fn semantic_errors_are_located() {
     );
     expect_located(&text, "probability: 2", "probability");
     // A field that does not apply to the kind.
-    let text = format!(
-        "{HEAD}  - id: R1\n    text: t\n    kind: integrity\n    threshold: 1\n"
-    );
+    let text = format!("{HEAD}  - id: R1\n    text: t\n    kind: integrity\n    threshold: 1\n");
     expect_located(&text, "threshold: 1", "threshold");
     // Duplicate id: reported at the second one.
     let text = format!(
@@ -204,7 +211,15 @@ fn timing_requirements_use_scenario_or_explicit_deadline() {
     let eval = fixture_eval(&format!("{HEAD}{}", reqs.concat()));
     let v: Vec<Verdict> = eval.requirements.iter().map(|r| r.verdict).collect();
     // 28 > 25; 18*2 = 36 > 33.3; 18*1.8 = 32.4 <= 33.3; no item at p = 1e-9.
-    assert_eq!(v, vec![Verdict::Fail, Verdict::Fail, Verdict::Pass, Verdict::NoEvidence]);
+    assert_eq!(
+        v,
+        vec![
+            Verdict::Fail,
+            Verdict::Fail,
+            Verdict::Pass,
+            Verdict::NoEvidence
+        ]
+    );
     let t2 = &eval.requirements[1].instances[0];
     assert_eq!(t2.measured, Some(36.0));
     assert_eq!(t2.limit, Some(33.3));
@@ -267,21 +282,33 @@ print(json.dumps(out))
         .arg(&p)
         .output()
         .expect("python");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     // Fixture: 1 decision-flip item (pass), 2 recall items (0.82 pass, 0.74 fail at 0.8),
     // no precision items (one failing "no evidence" case).
     assert_eq!(v["root"], "testsuites");
-    assert_eq!(v["suites"], serde_json::json!(["R-FAIL", "R-NONE", "R-PASS"]));
+    assert_eq!(
+        v["suites"],
+        serde_json::json!(["R-FAIL", "R-NONE", "R-PASS"])
+    );
     assert_eq!(v["cases"], 4);
     assert_eq!(v["tests"], 4);
     assert_eq!(v["failures"], 2);
     let failed = v["failed_cases"].as_array().expect("array");
     assert_eq!(failed.len(), 2);
-    assert!(failed[0].as_str().is_some_and(|s| s.starts_with("R-FAIL|ped-occluded-02")));
+    assert!(failed[0]
+        .as_str()
+        .is_some_and(|s| s.starts_with("R-FAIL|ped-occluded-02")));
     assert_eq!(failed[1], "R-NONE|no evidence");
     let msg = v["messages"][0].as_str().expect("message");
-    assert!(msg.contains("measured 0.74") && msg.contains("0.8"), "{msg}");
+    assert!(
+        msg.contains("measured 0.74") && msg.contains("0.8"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -294,18 +321,40 @@ fn markdown_summary_structure() {
         eval: &eval,
     });
     let lines: Vec<&str> = md.lines().collect();
-    assert!(lines[0].starts_with("## adasval gate: ") && lines[0].contains("FAIL"), "{md}");
-    let rows: Vec<&&str> = lines.iter().filter(|l| l.starts_with("| ") && l.contains("**R-")).collect();
+    assert!(
+        lines[0].starts_with("## adasval gate: ") && lines[0].contains("FAIL"),
+        "{md}"
+    );
+    let rows: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("| ") && l.contains("**R-"))
+        .collect();
     assert_eq!(rows.len(), 3, "one table row per requirement:\n{md}");
-    let header = lines.iter().position(|l| l.contains("| Requirement |")).expect("header");
+    let header = lines
+        .iter()
+        .position(|l| l.contains("| Requirement |"))
+        .expect("header");
     assert!(lines[header + 1].starts_with("|---"));
-    let row = |id: &str| rows.iter().find(|r| r.contains(&format!("**{id}**"))).expect("row");
+    let row = |id: &str| {
+        rows.iter()
+            .find(|r| r.contains(&format!("**{id}**")))
+            .expect("row")
+    };
     assert!(row("R-PASS").contains("| pass |"));
     assert!(row("R-FAIL").contains("| fail |") && row("R-FAIL").contains("| 1 / 1 |"));
     assert!(row("R-NONE").contains("| no evidence |"));
-    assert!(md.contains("**3 requirements: 1 pass, 1 fail, 1 no evidence.**"), "{md}");
-    assert!(md.contains("<details><summary>Failures (2)</summary>"), "{md}");
-    assert!(md.contains("`reports/ped-occluded-02.metrics.json`"), "failure names its artefact");
+    assert!(
+        md.contains("**3 requirements: 1 pass, 1 fail, 1 no evidence.**"),
+        "{md}"
+    );
+    assert!(
+        md.contains("<details><summary>Failures (2)</summary>"),
+        "{md}"
+    );
+    assert!(
+        md.contains("`reports/ped-occluded-02.metrics.json`"),
+        "failure names its artefact"
+    );
     assert!(md.len() < 65_536, "fits a PR comment");
 }
 
@@ -314,9 +363,16 @@ fn traceability_rows_and_renderings() {
     let eval = fixture_eval(MIXED);
     let rows = traceability(&eval);
     // One row per instance plus one for the requirement without evidence.
-    let instances: usize = eval.requirements.iter().map(|r| r.instances.len().max(1)).sum();
+    let instances: usize = eval
+        .requirements
+        .iter()
+        .map(|r| r.instances.len().max(1))
+        .sum();
     assert_eq!(rows.len(), instances);
-    let fail = rows.iter().find(|r| r.verdict == Verdict::Fail).expect("fail row");
+    let fail = rows
+        .iter()
+        .find(|r| r.verdict == Verdict::Fail)
+        .expect("fail row");
     assert_eq!(fail.scenario, "ped-occluded-02");
     assert_eq!(fail.engine_sha256, "e".repeat(64));
     assert_eq!(fail.measured, Some(0.74));

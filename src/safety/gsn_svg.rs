@@ -220,7 +220,11 @@ pub(super) fn render(gsn: &Gsn, statuses: &BTreeMap<String, GoalStatus>) -> Stri
                 let t = &items[j];
                 if j == i + 1 || j + 1 == i {
                     // Neighbours: GSN's usual horizontal arrow.
-                    let (x1, x2) = if t.x >= it.x { (it.x + it.w, t.x) } else { (it.x, t.x + t.w) };
+                    let (x1, x2) = if t.x >= it.x {
+                        (it.x + it.w, t.x)
+                    } else {
+                        (it.x, t.x + t.w)
+                    };
                     let _ = writeln!(
                         s,
                         "<path class=\"gsn-in-context-of\" d=\"M{x1:.1},{:.1} L{x2:.1},{:.1}\" marker-end=\"url(#gsn-hollow)\"/>",

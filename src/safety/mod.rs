@@ -3,6 +3,7 @@
 //! each requirement per scope instance, and renders the verdicts for CI (JUnit, Markdown
 //! summary), for the report (traceability matrix, GSN diagram) and for the release gate.
 
+pub mod finish;
 pub mod gate;
 pub mod gsn;
 mod gsn_svg;
@@ -13,6 +14,7 @@ pub mod trace;
 pub mod verdict;
 mod yaml;
 
+pub use finish::{finish_run, FinishRequest, FinishedRun};
 pub use gate::{gate, GateOutcome, GateRequest};
 pub use gsn::{GoalStatus, Gsn, GsnKind, GsnNode};
 pub use requirements::{

@@ -172,6 +172,13 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
 
 /// Build and seal the fixture. `complete` goes into both run.json and evidence.json.
 pub fn build(complete: bool, sign: Option<&ed25519_dalek::SigningKey>) -> Fixture {
+    let fx = build_unsealed(complete);
+    evidence::seal(fx.run_dir(), sign).expect("seal");
+    fx
+}
+
+/// The fixture before sealing.
+pub fn build_unsealed(complete: bool) -> Fixture {
     let project = tempfile::tempdir().expect("tempdir");
     let run = tempfile::tempdir().expect("tempdir");
     let p = project.path();
@@ -211,7 +218,6 @@ pub fn build(complete: bool, sign: Option<&ed25519_dalek::SigningKey>) -> Fixtur
         )
         .expect("write");
     }
-    evidence::seal(r, sign).expect("seal");
     Fixture { project, run }
 }
 

@@ -35,6 +35,11 @@ enum Command {
     Eval(cli::eval::Args),
     /// Derive WCET bounds (pWCET) from measured latencies with extreme-value statistics.
     Wcet(cli::wcet::Args),
+    /// Evidence bundles: verify, seal and sign run directories; generate signing keys.
+    Evidence(cli::evidence::Args),
+    /// Release gate: re-evaluate a stored, sealed run against the requirements (exit 0 pass,
+    /// 1 a requirement failed or the run is incomplete, 3 evidence or engines tampered).
+    Gate(cli::gate::Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -64,6 +69,8 @@ fn main() -> std::process::ExitCode {
         Command::Scenario(ScenarioCommand::Check(a)) => cli::scenario::check(a),
         Command::Eval(a) => cli::eval::run(a),
         Command::Wcet(a) => cli::wcet::run(a),
+        Command::Evidence(a) => cli::evidence::run(a),
+        Command::Gate(a) => cli::gate::run(a),
     };
     match result {
         Ok(status) => std::process::ExitCode::from(status.code()),

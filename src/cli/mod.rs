@@ -6,6 +6,8 @@ use adasval::exit::{Classify, Status};
 
 pub mod engine;
 pub mod eval;
+pub mod evidence;
+pub mod gate;
 pub mod scenario;
 pub mod synth;
 pub mod validate;

@@ -5,6 +5,7 @@
 //! See `docs/ARCHITECTURE.md` for the one-page map.
 
 pub mod adapter;
+pub mod analysis;
 pub mod atomic;
 pub mod backend;
 pub mod decode;

@@ -32,6 +32,12 @@ pub struct ValidateRequest {
     pub seed: u64,
     pub pace: bool,
     pub keep_raw_outputs: bool,
+    /// Requirements file (default safety-case/requirements.yaml).
+    pub requirements: Option<PathBuf>,
+    /// GSN safety case (default safety-case/gsn.yaml when present).
+    pub gsn: Option<PathBuf>,
+    /// Ed25519 secret key file to sign the manifest with.
+    pub sign_key: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +52,8 @@ pub enum ValidateError {
     Platform(#[from] PlatformError),
     #[error("{0}")]
     Selection(String),
+    #[error("analysis: {0}")]
+    Analysis(String),
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -60,7 +68,7 @@ impl Classify for ValidateError {
             ValidateError::Scenario(e) => e.status(),
             ValidateError::Backend(e) => e.status(),
             ValidateError::Platform(e) => e.status(),
-            ValidateError::Selection(_) => Status::BadInput,
+            ValidateError::Selection(_) | ValidateError::Analysis(_) => Status::BadInput,
             ValidateError::Write { .. } => Status::Unavailable,
         }
     }
@@ -517,34 +525,20 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<ValidateOutcome, ValidateError> {
     let out = replay(req, command_line, progress, stop)?;
-    let infer: Vec<(String, String, Vec<u64>)> = out
-        .traces
-        .iter()
-        .map(|t| {
-            (
-                t.scenario.clone(),
-                t.engine.clone(),
-                t.result.samples.iter().map(|s| s.infer_ns).collect(),
-            )
-        })
-        .collect();
-    let sections = vec![
-        crate::report::header_section(&out.record),
-        crate::report::latency_section(&out.record, &infer),
-    ];
-    let title = format!("adasval validation report: {}", out.record.run_id);
-    write(
-        &out.run_dir.join("report.md"),
-        crate::report::markdown(&title, &sections).as_bytes(),
+    let analysed = crate::analysis::run(
+        &out,
+        &crate::analysis::AnalysisOptions {
+            root: &req.root,
+            requirements: req.requirements.as_deref(),
+            gsn: req.gsn.as_deref(),
+            sign_key: req.sign_key.as_deref(),
+        },
     )?;
-    write(
-        &out.run_dir.join("report.html"),
-        crate::report::html::page(&title, &sections).as_bytes(),
-    )?;
-    let status = if out.record.complete {
-        Status::Pass
-    } else {
+    // An incomplete run never passes, whatever the verdicts say.
+    let status = if !out.record.complete && analysed.status == Status::Pass {
         Status::GateFailed
+    } else {
+        analysed.status
     };
     let mut summary = String::new();
     for t in &out.record.traces {
@@ -558,6 +552,9 @@ pub fn run(
             crate::report::ms(t.latency_ns.infer.max),
             if t.complete { "" } else { "  INCOMPLETE" }
         );
+    }
+    for q in &analysed.evaluation.requirements {
+        summary += &format!("{:<14} {:<12} {}\n", q.id, q.verdict.as_str(), q.text.chars().take(70).collect::<String>());
     }
     if !out.record.complete {
         summary += &format!(

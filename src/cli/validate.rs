@@ -58,6 +58,15 @@ pub struct Args {
     /// Keep every frame's raw output tensors in the run directory (for `compare`).
     #[arg(long)]
     pub save_outputs: bool,
+    /// Requirements to judge the run on (default: safety-case/requirements.yaml).
+    #[arg(long)]
+    pub requirements: Option<PathBuf>,
+    /// GSN safety case to render (default: safety-case/gsn.yaml when present).
+    #[arg(long)]
+    pub gsn: Option<PathBuf>,
+    /// Sign MANIFEST.sha256 with this Ed25519 key file (see `adasval evidence keygen`).
+    #[arg(long)]
+    pub sign_key: Option<PathBuf>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -129,6 +138,9 @@ pub fn run(a: Args) -> CliResult {
         seed: a.seed,
         pace: a.pace,
         keep_raw_outputs: a.save_outputs,
+        requirements: a.requirements,
+        gsn: a.gsn,
+        sign_key: a.sign_key,
     };
     let argv: Vec<String> = std::env::args().collect();
     let outcome = validate::run(&req, argv, &Bars, &stop).map_err(Failure::classified)?;

@@ -360,3 +360,60 @@ fn symlinks_are_refused_when_sealing_and_reported_when_added() {
     let r = evidence::verify(dir.path(), None).expect("verify");
     assert_eq!(r.extra, vec!["link (symbolic link)"]);
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A small random tree: relative paths (up to 2 levels) with contents.
+    fn tree() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
+        proptest::collection::btree_map(
+            "[a-z]{1,6}(/[a-z]{1,6}){0,2}\\.(json|csv|md)",
+            proptest::collection::vec(any::<u8>(), 1..64),
+            1..12,
+        )
+        .prop_map(|m| m.into_iter().collect::<Vec<_>>())
+    }
+
+    fn write_tree(dir: &std::path::Path, files: &[(String, Vec<u8>)]) -> Vec<String> {
+        let mut written = Vec::new();
+        for (rel, bytes) in files {
+            let p = dir.join(rel);
+            // A generated file path may collide with a generated directory: skip those.
+            if p.parent().is_some_and(|d| d.is_file()) || p.is_dir() {
+                continue;
+            }
+            if std::fs::create_dir_all(p.parent().expect("parent")).is_err() {
+                continue;
+            }
+            std::fs::write(&p, bytes).expect("write");
+            written.push(rel.clone());
+        }
+        written.sort();
+        written
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_single_byte_change_is_named(files in tree(), pick in any::<proptest::sample::Index>(), bit in 0u8..8) {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let written = write_tree(dir.path(), &files);
+            prop_assume!(!written.is_empty());
+            evidence::seal(dir.path(), None).expect("seal");
+            prop_assert_eq!(manifest_files(dir.path()), written.clone());
+            prop_assert!(evidence::verify(dir.path(), None).expect("verify").is_intact());
+
+            let victim = &written[pick.index(written.len())];
+            let p = dir.path().join(victim);
+            let mut b = std::fs::read(&p).expect("read");
+            let i = pick.index(b.len());
+            b[i] ^= 1 << bit;
+            std::fs::write(&p, &b).expect("write");
+            let r = evidence::verify(dir.path(), None).expect("verify");
+            prop_assert_eq!(r.changed, vec![victim.clone()]);
+            prop_assert!(r.missing.is_empty() && r.extra.is_empty());
+        }
+    }
+}

@@ -118,7 +118,7 @@ fn read_hex_file<const N: usize>(path: &Path, header: &str) -> Result<[u8; N], E
 }
 
 fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

@@ -344,3 +344,18 @@ pub(super) fn render(gsn: &Gsn, statuses: &BTreeMap<String, GoalStatus>) -> Stri
     s.push_str("</svg>\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrapping_keeps_words_and_breaks_long_ones() {
+        assert_eq!(wrap("aa bb cc", 5), vec!["aa bb", "cc"]);
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4), Vec::<String>::new());
+        for line in wrap("The frozen perception engine is acceptably safe", 12) {
+            assert!(line.chars().count() <= 12, "{line}");
+        }
+    }
+}

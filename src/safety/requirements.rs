@@ -352,6 +352,13 @@ impl Requirements {
                 }
                 RequirementKind::Timing => {
                     let m = need_metric(TIMING_METRICS)?;
+                    if r.class.is_some() {
+                        return Err(invalid(
+                            "class",
+                            None,
+                            "`class` does not apply to a timing requirement".into(),
+                        ));
+                    }
                     forbid("threshold", r.threshold.as_ref().map(|v| &v.referenced))?;
                     forbid("iou", r.iou.as_ref().map(|v| &v.referenced))?;
                     let dl = deadline(&r.deadline_ms)?;
@@ -407,6 +414,13 @@ impl Requirements {
                     )
                 }
                 RequirementKind::Integrity => {
+                    if r.class.is_some() {
+                        return Err(invalid(
+                            "class",
+                            None,
+                            "`class` does not apply to an integrity requirement".into(),
+                        ));
+                    }
                     if let Some(m) = &metric {
                         if m != "verified" {
                             return Err(invalid(

@@ -39,6 +39,10 @@ pub fn markdown(input: &SummaryInput<'_>) -> String {
     if !input.notes.is_empty() || !eval.run_complete {
         s.push('\n');
     }
+    if eval.requirements.is_empty() {
+        s.push_str("_No verdicts._\n");
+        return s;
+    }
     s.push_str("| | Requirement | Kind | Verdict | Instances pass / fail | Worst instance | Measured | Threshold |\n");
     s.push_str("|---|---|---|---|---|---|---|---|\n");
     for r in &eval.requirements {

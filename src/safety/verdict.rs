@@ -392,3 +392,18 @@ pub fn fmt_num(v: f64) -> String {
     }
     format!("{v:.3e}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_naturally() {
+        assert_eq!(fmt_num(0.0), "0");
+        assert_eq!(fmt_num(3.0), "3");
+        assert_eq!(fmt_num(0.8), "0.8");
+        assert_eq!(fmt_num(33.333333), "33.3333");
+        assert_eq!(fmt_num(1e-6), "1.000e-6");
+        assert_eq!(fmt_num(-0.25), "-0.25");
+    }
+}

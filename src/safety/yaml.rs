@@ -101,3 +101,21 @@ fn find_key(text: &str, from: u64, key: &str) -> Option<(u64, u64)> {
             .then(|| (i as u64 + 1, l.find(key).map_or(1, |c| c as u64 + 1)))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_on_lines() {
+        let text = "a: 1\n  - id: X\n    \"quoted\": 2\n    - plain item\n";
+        assert_eq!(key_on_line(text, 1).as_deref(), Some("a"));
+        assert_eq!(key_on_line(text, 2).as_deref(), Some("id"));
+        assert_eq!(key_on_line(text, 3).as_deref(), Some("quoted"));
+        assert_eq!(key_on_line(text, 4), None);
+        assert_eq!(key_on_line(text, 0), None);
+        assert_eq!(key_on_line(text, 99), None);
+        assert_eq!(find_key(text, 2, "quoted"), Some((3, 6)));
+        assert_eq!(find_key(text, 4, "a"), None);
+    }
+}

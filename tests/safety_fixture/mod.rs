@@ -3,6 +3,8 @@
 //! copy and a couple of report files, sealed with MANIFEST.sha256.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use adasval::evidence::{
     self, ArtefactRef, Counterpart, EvidenceItem, EvidenceKind, EvidenceSet, IntegrityArtefact,
     IntegrityCheck, IntegrityStatus, RunStatus,

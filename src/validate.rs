@@ -554,7 +554,12 @@ pub fn run(
         );
     }
     for q in &analysed.evaluation.requirements {
-        summary += &format!("{:<14} {:<12} {}\n", q.id, q.verdict.as_str(), q.text.chars().take(70).collect::<String>());
+        summary += &format!(
+            "{:<14} {:<12} {}\n",
+            q.id,
+            q.verdict.as_str(),
+            q.text.chars().take(70).collect::<String>()
+        );
     }
     if !out.record.complete {
         summary += &format!(

@@ -40,7 +40,10 @@ fn analysis_err(e: impl std::fmt::Display) -> ValidateError {
     ValidateError::Analysis(e.to_string())
 }
 
-pub fn run(out: &ReplayOutcome, opts: &AnalysisOptions<'_>) -> Result<AnalysisOutcome, ValidateError> {
+pub fn run(
+    out: &ReplayOutcome,
+    opts: &AnalysisOptions<'_>,
+) -> Result<AnalysisOutcome, ValidateError> {
     let dir = &out.run_dir;
     let record = &out.record;
     let infer: Vec<(String, String, Vec<u64>)> = out
@@ -60,9 +63,11 @@ pub fn run(out: &ReplayOutcome, opts: &AnalysisOptions<'_>) -> Result<AnalysisOu
     write(
         dir,
         "wcet.json",
-        serde_json::to_string_pretty(&serde_json::json!({ "analyses": wcets, "problems": wcet_problems }))
-            .unwrap_or_default()
-            .as_bytes(),
+        serde_json::to_string_pretty(
+            &serde_json::json!({ "analyses": wcets, "problems": wcet_problems }),
+        )
+        .unwrap_or_default()
+        .as_bytes(),
     )?;
 
     // Evidence: integrity re-checked now, after the replay, against the lock.
@@ -88,8 +93,16 @@ pub fn run(out: &ReplayOutcome, opts: &AnalysisOptions<'_>) -> Result<AnalysisOu
         .gsn
         .map(Path::to_path_buf)
         .unwrap_or_else(|| opts.root.join("safety-case/gsn.yaml"));
-    let requirements = safety::Requirements::load(&req_path).map_err(analysis_err)?;
-    let evaluation = safety::evaluate(&requirements.requirements, &ev);
+    // Without a requirements file there is nothing to judge: say so, never pass silently.
+    let have_requirements = opts.requirements.is_some() || req_path.exists();
+    let requirements = if have_requirements {
+        safety::Requirements::load(&req_path)
+            .map_err(analysis_err)?
+            .requirements
+    } else {
+        Vec::new()
+    };
+    let evaluation = safety::evaluate(&requirements, &ev);
     let gsn = if gsn_path.exists() {
         Some(safety::Gsn::load(&gsn_path).map_err(analysis_err)?)
     } else {
@@ -117,9 +130,40 @@ pub fn run(out: &ReplayOutcome, opts: &AnalysisOptions<'_>) -> Result<AnalysisOu
     sections.push(report::latency_section(record, &infer));
     sections.push(wcet_stage::section(record, &wcets, &infer));
     let title = format!("adasval validation report: {}", record.run_id);
-    write(dir, "report.md", report::markdown(&title, &sections).as_bytes())?;
-    write(dir, "report.html", report::html::page(&title, &sections).as_bytes())?;
+    write(
+        dir,
+        "report.md",
+        report::markdown(&title, &sections).as_bytes(),
+    )?;
+    write(
+        dir,
+        "report.html",
+        report::html::page(&title, &sections).as_bytes(),
+    )?;
 
+    if !have_requirements {
+        write(dir, crate::evidence::EVIDENCE_FILE, ev.to_json().as_bytes())?;
+        let key = match opts.sign_key {
+            Some(p) => Some(evidence::keys::read_signing_key(p).map_err(analysis_err)?),
+            None => None,
+        };
+        evidence::seal(dir, key.as_ref()).map_err(analysis_err)?;
+        let status = if !ev.integrity.verified {
+            Status::Integrity
+        } else if !record.complete {
+            Status::GateFailed
+        } else {
+            Status::Pass
+        };
+        return Ok(AnalysisOutcome {
+            status,
+            evaluation,
+            summary: format!(
+                "no requirements file ({}): nothing was judged; the run is sealed",
+                req_path.display()
+            ),
+        });
+    }
     let key = match opts.sign_key {
         Some(p) => Some(evidence::keys::read_signing_key(p).map_err(analysis_err)?),
         None => None,
@@ -132,7 +176,10 @@ pub fn run(out: &ReplayOutcome, opts: &AnalysisOptions<'_>) -> Result<AnalysisOu
         sign_key: key.as_ref(),
         title: "adasval validate",
         notes: vec![
-            format!("run `{}` on platform `{}`", record.run_id, record.platform.name),
+            format!(
+                "run `{}` on platform `{}`",
+                record.run_id, record.platform.name
+            ),
             format!(
                 "engines: {}",
                 record

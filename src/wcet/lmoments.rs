@@ -47,5 +47,9 @@ pub fn weighted_lmoments(items: impl Iterator<Item = (f64, usize)>) -> Option<LM
     if l2 <= 0.0 || !l2.is_finite() {
         return None;
     }
-    Some(LMoments { l1, l2, t3: l3 / l2 })
+    Some(LMoments {
+        l1,
+        l2,
+        t3: l3 / l2,
+    })
 }

@@ -26,7 +26,14 @@ pub struct BootstrapOutcome {
 /// number of excesses over the fixed threshold is Binomial(n, rate), the excesses are
 /// resampled from the observed ones (equivalent to resampling frames with the threshold held).
 /// Each resample has its own seeded stream, so results do not depend on the thread count.
-pub fn bootstrap(fit: &Fit, data: &TailData, probs: &[f64], resamples: usize, confidence: f64, seed: u64) -> BootstrapOutcome {
+pub fn bootstrap(
+    fit: &Fit,
+    data: &TailData,
+    probs: &[f64],
+    resamples: usize,
+    confidence: f64,
+    seed: u64,
+) -> BootstrapOutcome {
     let (sorted, stream) = match fit.method {
         Method::GevBm => (&data.maxima_sorted, 11u64),
         Method::GpdPot => (&data.excesses_sorted, 12u64),
@@ -51,7 +58,10 @@ pub fn bootstrap(fit: &Fit, data: &TailData, probs: &[f64], resamples: usize, co
                 counts[rng.below(m)] += 1;
             }
             let d = refit_weighted(fit, sorted, &counts, rate)?;
-            let v: Vec<f64> = probs.iter().map(|&p| d.pwcet(p).unwrap_or(f64::NAN)).collect();
+            let v: Vec<f64> = probs
+                .iter()
+                .map(|&p| d.pwcet(p).unwrap_or(f64::NAN))
+                .collect();
             v.iter().all(|x| x.is_finite()).then_some(v)
         })
         .collect();
@@ -67,5 +77,9 @@ pub fn bootstrap(fit: &Fit, data: &TailData, probs: &[f64], resamples: usize, co
             }
         })
         .collect();
-    BootstrapOutcome { intervals, resamples, failed: resamples - ok.len() }
+    BootstrapOutcome {
+        intervals,
+        resamples,
+        failed: resamples - ok.len(),
+    }
 }

@@ -26,10 +26,19 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     let start = std::time::Instant::now();
-    let s = adasval::synth::write_dataset(args.seed, args.count, args.width, args.height, &args.out)
-        .map_err(Failure::classified)?;
-    let classes: Vec<String> = s.per_class.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    let conds: Vec<String> = s.per_condition.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let s =
+        adasval::synth::write_dataset(args.seed, args.count, args.width, args.height, &args.out)
+            .map_err(Failure::classified)?;
+    let classes: Vec<String> = s
+        .per_class
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    let conds: Vec<String> = s
+        .per_condition
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     println!(
         "synth: {} images, {} objects ({} ignored; {}), conditions: {}; {}x{} seed {} -> {} in {:.1} s",
         s.images,

@@ -261,7 +261,14 @@ fn walk_pose(fr: &Frame3, h: f32, phase: f32, gait: f32, lean: f32) -> Skeleton 
             fr.at(hip_l, au + bob - 0.02 * h, af + 0.075 * h),
         ];
     }
-    Skeleton { head, neck, shoulder, waist, hip, limbs }
+    Skeleton {
+        head,
+        neck,
+        shoulder,
+        waist,
+        hip,
+        limbs,
+    }
 }
 
 fn pr(cam: &Camera, p: V3) -> Option<P> {
@@ -272,7 +279,10 @@ fn limb(s: &mut dyn Surface, cam: &Camera, a: V3, b: V3, ra: f32, rb: f32, paint
     if let (Some(pa), Some(pb)) = (pr(cam, a), pr(cam, b)) {
         let ka = cam.scale(a[2]);
         let kb = cam.scale(b[2]);
-        s.fill(&[capsule(pa, pb, (ra * ka).max(0.35), (rb * kb).max(0.35))], paint);
+        s.fill(
+            &[capsule(pa, pb, (ra * ka).max(0.35), (rb * kb).max(0.35))],
+            paint,
+        );
     }
 }
 
@@ -290,7 +300,11 @@ fn draw_pedestrian(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, p: &PedLook) {
     let vrel = view_angle(cam, a);
     let (vs, vc) = (libm::sinf(vrel).abs(), libm::cosf(vrel));
     // Far side first.
-    let far = if dist2(sk.limbs[0][3]) > dist2(sk.limbs[1][3]) { 0 } else { 1 };
+    let far = if dist2(sk.limbs[0][3]) > dist2(sk.limbs[1][3]) {
+        0
+    } else {
+        1
+    };
     let near = 1 - far;
     let dark = |c: Rgb| scale(c, 0.78);
     let sleeve = p.top;
@@ -299,20 +313,63 @@ fn draw_pedestrian(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, p: &PedLook) {
     let shin_c = if p.shorts { p.skin } else { p.bottom };
     let draw_arm = |s: &mut dyn Surface, l: &[V3; 7], d: bool| {
         let f = |c: Rgb| if d { dark(c) } else { c };
-        limb(s, cam, l[0], l[1], 0.048 * w, 0.042 * w, Paint::solid(f(sleeve)));
-        limb(s, cam, l[1], l[2], 0.04 * w, 0.032 * w, Paint::solid(f(fore)));
+        limb(
+            s,
+            cam,
+            l[0],
+            l[1],
+            0.048 * w,
+            0.042 * w,
+            Paint::solid(f(sleeve)),
+        );
+        limb(
+            s,
+            cam,
+            l[1],
+            l[2],
+            0.04 * w,
+            0.032 * w,
+            Paint::solid(f(fore)),
+        );
         {
             let k = cam.scale(l[2][2]);
             if let Some(c) = pr(cam, l[2]) {
-                s.fill(&[ellipse(c.0, c.1, 0.045 * w * k, 0.05 * w * k, 8)], Paint::solid(f(p.skin)));
+                s.fill(
+                    &[ellipse(c.0, c.1, 0.045 * w * k, 0.05 * w * k, 8)],
+                    Paint::solid(f(p.skin)),
+                );
             }
         }
     };
     let draw_leg = |s: &mut dyn Surface, l: &[V3; 7], d: bool| {
         let f = |c: Rgb| if d { dark(c) } else { c };
-        limb(s, cam, l[3], l[4], 0.078 * w, 0.058 * w, Paint::solid(f(thigh_c)));
-        limb(s, cam, l[4], l[5], 0.055 * w, 0.042 * w, Paint::solid(f(shin_c)));
-        limb(s, cam, l[5], l[6], 0.045 * w, 0.04 * w, Paint::solid(f(p.shoes)));
+        limb(
+            s,
+            cam,
+            l[3],
+            l[4],
+            0.078 * w,
+            0.058 * w,
+            Paint::solid(f(thigh_c)),
+        );
+        limb(
+            s,
+            cam,
+            l[4],
+            l[5],
+            0.055 * w,
+            0.042 * w,
+            Paint::solid(f(shin_c)),
+        );
+        limb(
+            s,
+            cam,
+            l[5],
+            l[6],
+            0.045 * w,
+            0.04 * w,
+            Paint::solid(f(p.shoes)),
+        );
     };
     draw_arm(s, &sk.limbs[far], true);
     draw_leg(s, &sk.limbs[far], true);
@@ -320,9 +377,12 @@ fn draw_pedestrian(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, p: &PedLook) {
     // Torso: an elliptic cross-section seen from the side shows its depth.
     let k = cam.scale(a.z);
     let half = |lat: f32, dep: f32| libm::sqrtf((lat * vc).powi(2) + (dep * vs).powi(2)) * w * k;
-    if let (Some(sh), Some(wa), Some(hp), Some(nk)) =
-        (pr(cam, sk.shoulder), pr(cam, sk.waist), pr(cam, sk.hip), pr(cam, sk.neck))
-    {
+    if let (Some(sh), Some(wa), Some(hp), Some(nk)) = (
+        pr(cam, sk.shoulder),
+        pr(cam, sk.waist),
+        pr(cam, sk.hip),
+        pr(cam, sk.neck),
+    ) {
         let hs = half(0.2, 0.12);
         let hw = half(0.15, 0.11);
         let hh = half(0.165, 0.115);
@@ -372,10 +432,14 @@ fn draw_pedestrian(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, p: &PedLook) {
     // Head: hair, then the face when it turns toward the camera.
     let hk = cam.scale(sk.head[2]);
     let child = h < 1.45;
-    let hr = if child { 0.085 } else { 0.078 } * (h / 1.75).max(0.75) * hk / (h / 1.75).max(0.75).sqrt();
+    let hr =
+        if child { 0.085 } else { 0.078 } * (h / 1.75).max(0.75) * hk / (h / 1.75).max(0.75).sqrt();
     if let (Some(hc), Some(nk)) = (pr(cam, sk.head), pr(cam, sk.neck)) {
         let neck_top = (nk.0, nk.1 - 0.03 * h * hk);
-        s.fill(&[capsule(nk, neck_top, 0.04 * w * hk, 0.04 * w * hk)], Paint::solid(p.skin));
+        s.fill(
+            &[capsule(nk, neck_top, 0.04 * w * hk, 0.04 * w * hk)],
+            Paint::solid(p.skin),
+        );
         let rx = hr * 0.92;
         let ry = hr * 1.22;
         let n = round_n(ry);
@@ -383,12 +447,21 @@ fn draw_pedestrian(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, p: &PedLook) {
         if vc < 0.55 && s.wants_detail() {
             let shift = libm::sinf(vrel) * rx * 0.3;
             s.fill(
-                &[ellipse(hc.0 + shift, hc.1 + ry * 0.18, rx * 0.82, ry * 0.78, n)],
+                &[ellipse(
+                    hc.0 + shift,
+                    hc.1 + ry * 0.18,
+                    rx * 0.82,
+                    ry * 0.78,
+                    n,
+                )],
                 Paint::solid(p.skin),
             );
         }
         if let Some(hat) = p.hat {
-            s.fill(&[ellipse(hc.0, hc.1 - ry * 0.45, rx * 1.12, ry * 0.6, n)], Paint::solid(hat));
+            s.fill(
+                &[ellipse(hc.0, hc.1 - ry * 0.45, rx * 1.12, ry * 0.6, n)],
+                Paint::solid(hat),
+            );
         }
     }
     draw_arm(s, &sk.limbs[near], false);
@@ -404,8 +477,14 @@ fn knee_ik(hip: (f32, f32), foot: (f32, f32), l1: f32, l2: f32) -> (f32, f32) {
     let a = libm::acosf(((l1 * l1 + d * d - l2 * l2) / (2.0 * l1 * d)).clamp(-1.0, 1.0));
     let base = libm::atan2f(dy, dx);
     // Two solutions; the knee points forward.
-    let k1 = (hip.0 + l1 * libm::cosf(base + a), hip.1 + l1 * libm::sinf(base + a));
-    let k2 = (hip.0 + l1 * libm::cosf(base - a), hip.1 + l1 * libm::sinf(base - a));
+    let k1 = (
+        hip.0 + l1 * libm::cosf(base + a),
+        hip.1 + l1 * libm::sinf(base + a),
+    );
+    let k2 = (
+        hip.0 + l1 * libm::cosf(base - a),
+        hip.1 + l1 * libm::sinf(base - a),
+    );
     if k1.0 > k2.0 {
         k1
     } else {
@@ -458,29 +537,83 @@ fn draw_cyclist(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, c: &CyclistLook) {
     let l2 = 0.26 * c.rider.height;
     let mut legs = [[[0.0f32; 3]; 4]; 2];
     for (side, leg) in legs.iter_mut().enumerate() {
-        let ph = a.phase + if side == 0 { 0.0 } else { core::f32::consts::PI };
+        let ph = a.phase
+            + if side == 0 {
+                0.0
+            } else {
+                core::f32::consts::PI
+            };
         let pf = -0.02 + crank * libm::cosf(ph);
         let pu = 0.29 + crank * libm::sinf(ph);
         let lat = if side == 0 { -0.1 } else { 0.1 };
         let (kf, ku) = knee_ik((hip_f, hip_u), (pf, pu), l1, l2);
-        *leg = [fr.at(lat, hip_u, hip_f), fr.at(lat, ku, kf), fr.at(lat, pu, pf), fr.at(lat, pu - 0.02, pf + 0.09)];
+        *leg = [
+            fr.at(lat, hip_u, hip_f),
+            fr.at(lat, ku, kf),
+            fr.at(lat, pu, pf),
+            fr.at(lat, pu - 0.02, pf + 0.09),
+        ];
     }
-    let far = if dist2(legs[0][0]) > dist2(legs[1][0]) { 0 } else { 1 };
+    let far = if dist2(legs[0][0]) > dist2(legs[1][0]) {
+        0
+    } else {
+        1
+    };
     let p = &c.rider;
     let w = p.build * hsc;
     let leg = |s: &mut dyn Surface, l: &[V3; 4], d: f32| {
-        limb(s, cam, l[0], l[1], 0.075 * w, 0.056 * w, Paint::solid(scale(p.bottom, d)));
-        limb(s, cam, l[1], l[2], 0.052 * w, 0.04 * w, Paint::solid(scale(if p.shorts { p.skin } else { p.bottom }, d)));
-        limb(s, cam, l[2], l[3], 0.04 * w, 0.035 * w, Paint::solid(scale(p.shoes, d)));
+        limb(
+            s,
+            cam,
+            l[0],
+            l[1],
+            0.075 * w,
+            0.056 * w,
+            Paint::solid(scale(p.bottom, d)),
+        );
+        limb(
+            s,
+            cam,
+            l[1],
+            l[2],
+            0.052 * w,
+            0.04 * w,
+            Paint::solid(scale(if p.shorts { p.skin } else { p.bottom }, d)),
+        );
+        limb(
+            s,
+            cam,
+            l[2],
+            l[3],
+            0.04 * w,
+            0.035 * w,
+            Paint::solid(scale(p.shoes, d)),
+        );
     };
     leg(s, &legs[far], 0.78);
     draw_wheel(s, cam, rear, r, vs, tyre);
     draw_wheel(s, cam, front, r, vs, tyre);
-    for (x, y) in [(rear, bb), (rear, seat), (seat, bb), (bb, head_bot), (seat, head_top), (head_bot, front), (head_top, bar)] {
+    for (x, y) in [
+        (rear, bb),
+        (rear, seat),
+        (seat, bb),
+        (bb, head_bot),
+        (seat, head_top),
+        (head_bot, front),
+        (head_top, bar),
+    ] {
         limb(s, cam, x, y, 0.022, 0.022, tube);
     }
     // Handlebar across.
-    limb(s, cam, fr.at(-0.25, bar[1], 0.36), fr.at(0.25, bar[1], 0.36), 0.018, 0.018, Paint::solid([0.1, 0.1, 0.1]));
+    limb(
+        s,
+        cam,
+        fr.at(-0.25, bar[1], 0.36),
+        fr.at(0.25, bar[1], 0.36),
+        0.018,
+        0.018,
+        Paint::solid([0.1, 0.1, 0.1]),
+    );
     // Rider torso leaning to the bar.
     let sh_u = hip_u + 0.3 * p.height * 1.0;
     let shoulder = fr.at(0.0, sh_u, 0.12);
@@ -491,12 +624,25 @@ fn draw_cyclist(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, c: &CyclistLook) {
     if let (Some(sh), Some(hp)) = (pr(cam, shoulder), pr(cam, hipc)) {
         let hs = half(0.2, 0.12);
         let hh = half(0.16, 0.12);
-        let torso = vec![(sh.0 - hs, sh.1), (sh.0 + hs, sh.1), (hp.0 + hh, hp.1), (hp.0 - hh, hp.1)];
+        let torso = vec![
+            (sh.0 - hs, sh.1),
+            (sh.0 + hs, sh.1),
+            (hp.0 + hh, hp.1),
+            (hp.0 - hh, hp.1),
+        ];
         s.fill(&[torso], Paint::grad(p.top, scale(p.top, 0.8)));
         if let Some(bag) = p.bag {
             if vc > 0.3 {
                 let bw = hs * 0.7;
-                s.fill(&[vec![(sh.0 - bw, sh.1 + 2.0), (sh.0 + bw, sh.1 + 2.0), (hp.0 + bw, (sh.1 + hp.1) * 0.5 + 2.0), (hp.0 - bw, (sh.1 + hp.1) * 0.5 + 2.0)]], Paint::solid(bag));
+                s.fill(
+                    &[vec![
+                        (sh.0 - bw, sh.1 + 2.0),
+                        (sh.0 + bw, sh.1 + 2.0),
+                        (hp.0 + bw, (sh.1 + hp.1) * 0.5 + 2.0),
+                        (hp.0 - bw, (sh.1 + hp.1) * 0.5 + 2.0),
+                    ]],
+                    Paint::solid(bag),
+                );
             }
         }
     }
@@ -506,7 +652,15 @@ fn draw_cyclist(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, c: &CyclistLook) {
         let hand = fr.at(lat * 1.2, bar[1], 0.34);
         let elbow = fr.at(lat * 1.1, (sh_u + bar[1]) * 0.5 - 0.04, 0.26);
         limb(s, cam, shl, elbow, 0.045 * w, 0.04 * w, Paint::solid(p.top));
-        limb(s, cam, elbow, hand, 0.038 * w, 0.03 * w, Paint::solid(if p.coat { p.top } else { p.skin }));
+        limb(
+            s,
+            cam,
+            elbow,
+            hand,
+            0.038 * w,
+            0.03 * w,
+            Paint::solid(if p.coat { p.top } else { p.skin }),
+        );
     }
     let head = fr.at(0.0, sh_u + 0.16 * hsc, 0.2);
     if let Some(hc) = pr(cam, head) {
@@ -514,11 +668,20 @@ fn draw_cyclist(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, c: &CyclistLook) {
         let rx = 0.085 * hk * hsc.max(0.8);
         let ry = 0.11 * hk * hsc.max(0.8);
         let n = round_n(ry);
-        s.fill(&[ellipse(hc.0, hc.1, rx, ry, n)], Paint::solid(if vc < 0.55 { p.skin } else { p.hair }));
+        s.fill(
+            &[ellipse(hc.0, hc.1, rx, ry, n)],
+            Paint::solid(if vc < 0.55 { p.skin } else { p.hair }),
+        );
         if let Some(hel) = c.helmet {
-            s.fill(&[ellipse(hc.0, hc.1 - ry * 0.35, rx * 1.15, ry * 0.72, n)], Paint::solid(hel));
+            s.fill(
+                &[ellipse(hc.0, hc.1 - ry * 0.35, rx * 1.15, ry * 0.72, n)],
+                Paint::solid(hel),
+            );
         } else if vc < 0.55 {
-            s.fill(&[ellipse(hc.0, hc.1 - ry * 0.4, rx * 1.02, ry * 0.62, n)], Paint::solid(p.hair));
+            s.fill(
+                &[ellipse(hc.0, hc.1 - ry * 0.4, rx * 1.02, ry * 0.62, n)],
+                Paint::solid(p.hair),
+            );
         }
     }
 }
@@ -553,21 +716,44 @@ fn face_rect(s: &mut dyn Surface, cam: &Camera, f: &Face, r: [f32; 4], paint: Pa
     fill3(s, cam, &f.rect(r[0], r[1], r[2], r[3]), paint);
 }
 
-fn lamp(s: &mut dyn Surface, ctx: &Ctx, f: &Face, r: [f32; 4], on: Rgb, off: Rgb, lit: bool, glow_r: f32) {
+fn lamp(
+    s: &mut dyn Surface,
+    ctx: &Ctx,
+    f: &Face,
+    r: [f32; 4],
+    on: Rgb,
+    off: Rgb,
+    lit: bool,
+    glow_r: f32,
+) {
     let cam = ctx.cam;
     if lit {
         face_rect(s, cam, f, r, Paint::glow(on));
         let c = f.point((r[0] + r[2]) * 0.5, (r[1] + r[3]) * 0.5);
         if let Some(p) = cam.project(c) {
             let k = cam.scale(c[2]);
-            s.glow(Glow { x: p.0, y: p.1, radius: (glow_r * k).max(2.0), colour: on });
+            s.glow(Glow {
+                x: p.0,
+                y: p.1,
+                radius: (glow_r * k).max(2.0),
+                colour: on,
+            });
         }
     } else {
         face_rect(s, cam, f, r, Paint::solid(off));
     }
 }
 
-fn wheels_side(s: &mut dyn Surface, cam: &Camera, f: &Face, len: f32, r: f32, body_y0: f32, body_h: f32, at: &[f32]) {
+fn wheels_side(
+    s: &mut dyn Surface,
+    cam: &Camera,
+    f: &Face,
+    len: f32,
+    r: f32,
+    body_y0: f32,
+    body_h: f32,
+    at: &[f32],
+) {
     for &pos in at {
         let uc = pos / len;
         let vc = (r - body_y0) / body_h;
@@ -605,29 +791,103 @@ fn draw_car(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, c: &CarLook) {
             Side::Left | Side::Right => {
                 if s.wants_detail() {
                     // Door seam and sill.
-                    face_rect(s, cam, &f, [0.0, 0.0, 1.0, 0.12], Paint::solid(scale(c.paint, 0.45)));
+                    face_rect(
+                        s,
+                        cam,
+                        &f,
+                        [0.0, 0.0, 1.0, 0.12],
+                        Paint::solid(scale(c.paint, 0.45)),
+                    );
                 }
                 let (p0, p1) = (0.78, l - 0.78);
-                let at = if side == Side::Left { [l - p0, l - p1] } else { [p0, p1] };
+                let at = if side == Side::Left {
+                    [l - p0, l - p1]
+                } else {
+                    [p0, p1]
+                };
                 wheels_side(s, cam, &f, l, wheel_r, body_y0, belt - body_y0, &at);
             }
             Side::Rear => {
-                face_rect(s, cam, &f, [0.0, 0.0, 1.0, 0.22], Paint::solid(scale(c.paint, 0.55)));
-                let red = if a.braking { [1.0, 0.15, 0.1] } else { [0.85, 0.08, 0.06] };
-                lamp(s, ctx, &f, [0.04, 0.55, 0.2, 0.85], red, [0.55, 0.05, 0.04], lit || a.braking, 0.35);
-                lamp(s, ctx, &f, [0.8, 0.55, 0.96, 0.85], red, [0.55, 0.05, 0.04], lit || a.braking, 0.35);
+                face_rect(
+                    s,
+                    cam,
+                    &f,
+                    [0.0, 0.0, 1.0, 0.22],
+                    Paint::solid(scale(c.paint, 0.55)),
+                );
+                let red = if a.braking {
+                    [1.0, 0.15, 0.1]
+                } else {
+                    [0.85, 0.08, 0.06]
+                };
+                lamp(
+                    s,
+                    ctx,
+                    &f,
+                    [0.04, 0.55, 0.2, 0.85],
+                    red,
+                    [0.55, 0.05, 0.04],
+                    lit || a.braking,
+                    0.35,
+                );
+                lamp(
+                    s,
+                    ctx,
+                    &f,
+                    [0.8, 0.55, 0.96, 0.85],
+                    red,
+                    [0.55, 0.05, 0.04],
+                    lit || a.braking,
+                    0.35,
+                );
                 if s.wants_detail() {
-                    face_rect(s, cam, &f, [0.38, 0.28, 0.62, 0.5], Paint::solid([0.85, 0.85, 0.8]));
+                    face_rect(
+                        s,
+                        cam,
+                        &f,
+                        [0.38, 0.28, 0.62, 0.5],
+                        Paint::solid([0.85, 0.85, 0.8]),
+                    );
                 }
             }
             Side::Front => {
-                face_rect(s, cam, &f, [0.0, 0.0, 1.0, 0.22], Paint::solid(scale(c.paint, 0.55)));
+                face_rect(
+                    s,
+                    cam,
+                    &f,
+                    [0.0, 0.0, 1.0, 0.22],
+                    Paint::solid(scale(c.paint, 0.55)),
+                );
                 if s.wants_detail() {
-                    face_rect(s, cam, &f, [0.3, 0.35, 0.7, 0.7], Paint::solid([0.08, 0.08, 0.09]));
+                    face_rect(
+                        s,
+                        cam,
+                        &f,
+                        [0.3, 0.35, 0.7, 0.7],
+                        Paint::solid([0.08, 0.08, 0.09]),
+                    );
                 }
                 let white = [1.0, 0.97, 0.85];
-                lamp(s, ctx, &f, [0.05, 0.55, 0.24, 0.82], white, [0.75, 0.75, 0.72], lit, 1.2);
-                lamp(s, ctx, &f, [0.76, 0.55, 0.95, 0.82], white, [0.75, 0.75, 0.72], lit, 1.2);
+                lamp(
+                    s,
+                    ctx,
+                    &f,
+                    [0.05, 0.55, 0.24, 0.82],
+                    white,
+                    [0.75, 0.75, 0.72],
+                    lit,
+                    1.2,
+                );
+                lamp(
+                    s,
+                    ctx,
+                    &f,
+                    [0.76, 0.55, 0.95, 0.82],
+                    white,
+                    [0.75, 0.75, 0.72],
+                    lit,
+                    1.2,
+                );
             }
             Side::Top => {}
         }
@@ -639,7 +899,13 @@ fn draw_car(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, c: &CarLook) {
         2 => ((-hl + 0.3, hl - 1.2), (-hl + 0.4, hl - 1.6)),
         _ => ((-hl + 0.15, hl - 0.9), (-hl + 0.2, hl - 1.3)),
     };
-    let cabin = Hexa::tapered(&fr, (hw - 0.06, cr.0, cr.1), (hw - 0.16, cf.0, cf.1), belt, h);
+    let cabin = Hexa::tapered(
+        &fr,
+        (hw - 0.06, cr.0, cr.1),
+        (hw - 0.16, cf.0, cf.1),
+        belt,
+        h,
+    );
     let cvis = cabin.visible(cam);
     for &side in &cvis {
         let f = cabin.face(side);
@@ -671,18 +937,58 @@ fn draw_truck(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, t: &TruckLook) {
             match side {
                 Side::Left | Side::Right => {
                     face_rect(s, cam, &f, [0.03, 0.5, 0.97, 0.88], glass(side));
-                    let at = if side == Side::Left { [t.length - 1.6, 2.2] } else { [1.6, t.length - 2.2] };
+                    let at = if side == Side::Left {
+                        [t.length - 1.6, 2.2]
+                    } else {
+                        [1.6, t.length - 2.2]
+                    };
                     wheels_side(s, cam, &f, t.length, wheel_r, 0.35, t.height - 0.35, &at);
                 }
                 Side::Rear => {
                     face_rect(s, cam, &f, [0.08, 0.55, 0.92, 0.85], glass(side));
-                    lamp(s, ctx, &f, [0.03, 0.15, 0.12, 0.3], [0.9, 0.1, 0.05], [0.5, 0.05, 0.04], lit || a.braking, 0.4);
-                    lamp(s, ctx, &f, [0.88, 0.15, 0.97, 0.3], [0.9, 0.1, 0.05], [0.5, 0.05, 0.04], lit || a.braking, 0.4);
+                    lamp(
+                        s,
+                        ctx,
+                        &f,
+                        [0.03, 0.15, 0.12, 0.3],
+                        [0.9, 0.1, 0.05],
+                        [0.5, 0.05, 0.04],
+                        lit || a.braking,
+                        0.4,
+                    );
+                    lamp(
+                        s,
+                        ctx,
+                        &f,
+                        [0.88, 0.15, 0.97, 0.3],
+                        [0.9, 0.1, 0.05],
+                        [0.5, 0.05, 0.04],
+                        lit || a.braking,
+                        0.4,
+                    );
                 }
                 Side::Front => {
                     face_rect(s, cam, &f, [0.05, 0.45, 0.95, 0.92], glass(side));
-                    lamp(s, ctx, &f, [0.05, 0.1, 0.2, 0.2], [1.0, 0.97, 0.85], [0.8, 0.8, 0.75], lit, 1.2);
-                    lamp(s, ctx, &f, [0.8, 0.1, 0.95, 0.2], [1.0, 0.97, 0.85], [0.8, 0.8, 0.75], lit, 1.2);
+                    lamp(
+                        s,
+                        ctx,
+                        &f,
+                        [0.05, 0.1, 0.2, 0.2],
+                        [1.0, 0.97, 0.85],
+                        [0.8, 0.8, 0.75],
+                        lit,
+                        1.2,
+                    );
+                    lamp(
+                        s,
+                        ctx,
+                        &f,
+                        [0.8, 0.1, 0.95, 0.2],
+                        [1.0, 0.97, 0.85],
+                        [0.8, 0.8, 0.75],
+                        lit,
+                        1.2,
+                    );
                 }
                 Side::Top => {}
             }
@@ -691,7 +997,13 @@ fn draw_truck(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, t: &TruckLook) {
     }
     // Cargo box behind the cab; the cab sits at the front.
     let cab_len = 2.2;
-    let cab = Hexa::tapered(&fr, (hw, hl - cab_len, hl), (hw - 0.05, hl - cab_len, hl - 0.25), 0.6, t.height * 0.8);
+    let cab = Hexa::tapered(
+        &fr,
+        (hw, hl - cab_len, hl),
+        (hw - 0.05, hl - cab_len, hl - 0.25),
+        0.6,
+        t.height * 0.8,
+    );
     let cargo = Hexa::boxed(&fr, hw + 0.05, -hl, hl - cab_len - 0.1, 1.0, t.height);
     let draw_cab = |s: &mut dyn Surface| {
         for side in draw_hexa(s, cam, &cab, t.cab) {
@@ -700,13 +1012,41 @@ fn draw_truck(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, t: &TruckLook) {
                 Side::Front => {
                     face_rect(s, cam, &f, [0.06, 0.5, 0.94, 0.92], glass(side));
                     if s.wants_detail() {
-                        face_rect(s, cam, &f, [0.25, 0.15, 0.75, 0.4], Paint::solid([0.1, 0.1, 0.1]));
+                        face_rect(
+                            s,
+                            cam,
+                            &f,
+                            [0.25, 0.15, 0.75, 0.4],
+                            Paint::solid([0.1, 0.1, 0.1]),
+                        );
                     }
-                    lamp(s, ctx, &f, [0.04, 0.05, 0.2, 0.15], [1.0, 0.97, 0.85], [0.8, 0.8, 0.75], lit, 1.3);
-                    lamp(s, ctx, &f, [0.8, 0.05, 0.96, 0.15], [1.0, 0.97, 0.85], [0.8, 0.8, 0.75], lit, 1.3);
+                    lamp(
+                        s,
+                        ctx,
+                        &f,
+                        [0.04, 0.05, 0.2, 0.15],
+                        [1.0, 0.97, 0.85],
+                        [0.8, 0.8, 0.75],
+                        lit,
+                        1.3,
+                    );
+                    lamp(
+                        s,
+                        ctx,
+                        &f,
+                        [0.8, 0.05, 0.96, 0.15],
+                        [1.0, 0.97, 0.85],
+                        [0.8, 0.8, 0.75],
+                        lit,
+                        1.3,
+                    );
                 }
                 Side::Left | Side::Right => {
-                    let u = if side == Side::Left { [0.1, 0.5, 0.55, 0.9] } else { [0.45, 0.5, 0.9, 0.9] };
+                    let u = if side == Side::Left {
+                        [0.1, 0.5, 0.55, 0.9]
+                    } else {
+                        [0.45, 0.5, 0.9, 0.9]
+                    };
                     face_rect(s, cam, &f, u, glass(side));
                 }
                 _ => {}
@@ -722,15 +1062,49 @@ fn draw_truck(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, t: &TruckLook) {
         match side {
             Side::Rear => {
                 if s.wants_detail() {
-                    face_rect(s, cam, &f, [0.495, 0.02, 0.505, 0.98], Paint::solid(scale(t.cargo, 0.4)));
-                    face_rect(s, cam, &f, [0.0, 0.0, 1.0, 0.04], Paint::solid(scale(t.cargo, 0.5)));
+                    face_rect(
+                        s,
+                        cam,
+                        &f,
+                        [0.495, 0.02, 0.505, 0.98],
+                        Paint::solid(scale(t.cargo, 0.4)),
+                    );
+                    face_rect(
+                        s,
+                        cam,
+                        &f,
+                        [0.0, 0.0, 1.0, 0.04],
+                        Paint::solid(scale(t.cargo, 0.5)),
+                    );
                 }
-                lamp(s, ctx, &f, [0.02, 0.02, 0.1, 0.1], [0.9, 0.1, 0.05], [0.5, 0.05, 0.04], lit || a.braking, 0.4);
-                lamp(s, ctx, &f, [0.9, 0.02, 0.98, 0.1], [0.9, 0.1, 0.05], [0.5, 0.05, 0.04], lit || a.braking, 0.4);
+                lamp(
+                    s,
+                    ctx,
+                    &f,
+                    [0.02, 0.02, 0.1, 0.1],
+                    [0.9, 0.1, 0.05],
+                    [0.5, 0.05, 0.04],
+                    lit || a.braking,
+                    0.4,
+                );
+                lamp(
+                    s,
+                    ctx,
+                    &f,
+                    [0.9, 0.02, 0.98, 0.1],
+                    [0.9, 0.1, 0.05],
+                    [0.5, 0.05, 0.04],
+                    lit || a.braking,
+                    0.4,
+                );
             }
             Side::Left | Side::Right => {
                 let len = t.length - cab_len - 0.1;
-                let at = if side == Side::Left { [len - 0.9, len - 2.0] } else { [0.9, 2.0] };
+                let at = if side == Side::Left {
+                    [len - 0.9, len - 2.0]
+                } else {
+                    [0.9, 2.0]
+                };
                 wheels_side(s, cam, &f, len, wheel_r, 1.0, t.height - 1.0, &at);
             }
             _ => {}
@@ -756,16 +1130,27 @@ fn draw_obstacle(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, o: &ObstacleLook) {
             draw_hexa(s, cam, &base, scale(o.colour, 0.7));
             let h = sz * 1.05;
             let k = cam.scale(a.z);
-            if let (Some(b), Some(t)) = (pr(cam, fr.at(0.0, 0.03, 0.0)), pr(cam, fr.at(0.0, h, 0.0))) {
+            if let (Some(b), Some(t)) =
+                (pr(cam, fr.at(0.0, 0.03, 0.0)), pr(cam, fr.at(0.0, h, 0.0)))
+            {
                 let rb = 0.19 * sz * k;
                 let rt = 0.035 * sz * k;
-                let at = |f: f32| (b.0 + (t.0 - b.0) * f, b.1 + (t.1 - b.1) * f, rb + (rt - rb) * f);
+                let at = |f: f32| {
+                    (
+                        b.0 + (t.0 - b.0) * f,
+                        b.1 + (t.1 - b.1) * f,
+                        rb + (rt - rb) * f,
+                    )
+                };
                 let trap = |f0: f32, f1: f32| {
                     let (x0, y0, r0) = at(f0);
                     let (x1, y1, r1) = at(f1);
                     vec![(x0 - r0, y0), (x0 + r0, y0), (x1 + r1, y1), (x1 - r1, y1)]
                 };
-                s.fill(&[trap(0.0, 1.0)], Paint::grad(o.colour, scale(o.colour, 0.8)));
+                s.fill(
+                    &[trap(0.0, 1.0)],
+                    Paint::grad(o.colour, scale(o.colour, 0.8)),
+                );
                 if s.wants_detail() {
                     s.fill(&[trap(0.42, 0.62)], Paint::solid([0.92, 0.92, 0.9]));
                 }
@@ -776,22 +1161,42 @@ fn draw_obstacle(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, o: &ObstacleLook) {
             for side in draw_hexa(s, cam, &hx, o.colour) {
                 if s.wants_detail() && side == Side::Top {
                     let f = hx.face(side);
-                    face_rect(s, cam, &f, [0.45, 0.0, 0.55, 1.0], Paint::solid(scale(o.colour, 1.25)));
+                    face_rect(
+                        s,
+                        cam,
+                        &f,
+                        [0.45, 0.0, 0.55, 1.0],
+                        Paint::solid(scale(o.colour, 1.25)),
+                    );
                 }
             }
         }
         ObstacleKind::Barrel => {
             let h = sz * 1.6;
             let k = cam.scale(a.z);
-            if let (Some(b), Some(t)) = (pr(cam, fr.at(0.0, 0.0, 0.0)), pr(cam, fr.at(0.0, h, 0.0))) {
+            if let (Some(b), Some(t)) = (pr(cam, fr.at(0.0, 0.0, 0.0)), pr(cam, fr.at(0.0, h, 0.0)))
+            {
                 let r = 0.5 * sz * k;
-                let body = vec![(b.0 - r, b.1), (b.0 + r, b.1), (t.0 + r * 0.92, t.1), (t.0 - r * 0.92, t.1)];
+                let body = vec![
+                    (b.0 - r, b.1),
+                    (b.0 + r, b.1),
+                    (t.0 + r * 0.92, t.1),
+                    (t.0 - r * 0.92, t.1),
+                ];
                 s.fill(&[body], Paint::grad(o.colour, scale(o.colour, 0.75)));
                 if s.wants_detail() {
                     for f in [0.25f32, 0.6] {
                         let y0 = b.1 + (t.1 - b.1) * f;
                         let y1 = b.1 + (t.1 - b.1) * (f + 0.15);
-                        s.fill(&[vec![(b.0 - r, y0), (b.0 + r, y0), (b.0 + r, y1), (b.0 - r, y1)]], Paint::solid([0.92, 0.92, 0.9]));
+                        s.fill(
+                            &[vec![
+                                (b.0 - r, y0),
+                                (b.0 + r, y0),
+                                (b.0 + r, y1),
+                                (b.0 - r, y1),
+                            ]],
+                            Paint::solid([0.92, 0.92, 0.9]),
+                        );
                     }
                 }
             }
@@ -808,7 +1213,9 @@ fn draw_obstacle(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, o: &ObstacleLook) {
                     .collect()
             };
             let side_h = 0.22 * sz;
-            if let (Some(top), Some(bot)) = (cam.polygon(&ring(r, side_h)), cam.polygon(&ring(r, 0.0))) {
+            if let (Some(top), Some(bot)) =
+                (cam.polygon(&ring(r, side_h)), cam.polygon(&ring(r, 0.0)))
+            {
                 // Side wall: hull of the two ellipses, approximated by their union plus band.
                 s.fill(&[bot.clone()], Paint::solid([0.05, 0.05, 0.05]));
                 let mut band = Vec::new();
@@ -828,21 +1235,44 @@ fn draw_obstacle(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, o: &ObstacleLook) {
         ObstacleKind::Rock | ObstacleKind::Debris => {
             // An irregular low mound (rock) or a heap of planks (debris).
             let mut rng = Rng::new(o.shape_seed as u64, 99);
-            let h = if o.kind == ObstacleKind::Rock { sz * 0.55 } else { sz * 0.35 };
+            let h = if o.kind == ObstacleKind::Rock {
+                sz * 0.55
+            } else {
+                sz * 0.35
+            };
             let n = 9;
             let mut pts: Vec<V3> = Vec::with_capacity(n + 2);
             for i in 0..=n {
                 let t = i as f32 / n as f32;
                 let ang = core::f32::consts::PI * t;
                 let rr = rng.range(0.75, 1.1);
-                pts.push(fr.at(-libm::cosf(ang) * sz * 0.5 * rr, libm::sinf(ang) * h * rng.range(0.7, 1.15), 0.0));
+                pts.push(fr.at(
+                    -libm::cosf(ang) * sz * 0.5 * rr,
+                    libm::sinf(ang) * h * rng.range(0.7, 1.15),
+                    0.0,
+                ));
             }
-            fill3(s, cam, &pts, Paint::grad(scale(o.colour, 1.1), scale(o.colour, 0.6)));
+            fill3(
+                s,
+                cam,
+                &pts,
+                Paint::grad(scale(o.colour, 1.1), scale(o.colour, 0.6)),
+            );
             if o.kind == ObstacleKind::Debris && s.wants_detail() {
                 for j in 0..3 {
                     let y = h * (0.2 + 0.25 * j as f32);
-                    let plank = [fr.at(-sz * 0.55, y, 0.0), fr.at(sz * 0.5, y + 0.05, 0.0), fr.at(sz * 0.5, y + 0.1, 0.0), fr.at(-sz * 0.55, y + 0.05, 0.0)];
-                    fill3(s, cam, &plank, Paint::solid(mix(o.colour, [0.55, 0.4, 0.25], 0.6)));
+                    let plank = [
+                        fr.at(-sz * 0.55, y, 0.0),
+                        fr.at(sz * 0.5, y + 0.05, 0.0),
+                        fr.at(sz * 0.5, y + 0.1, 0.0),
+                        fr.at(-sz * 0.55, y + 0.05, 0.0),
+                    ];
+                    fill3(
+                        s,
+                        cam,
+                        &plank,
+                        Paint::solid(mix(o.colour, [0.55, 0.4, 0.25], 0.6)),
+                    );
                 }
             }
         }

@@ -28,12 +28,13 @@ pub fn png_bytes(frame: &Frame) -> Result<Vec<u8>, image::ImageError> {
     use image::codecs::png::{CompressionType, FilterType, PngEncoder};
     use image::ImageEncoder;
     let mut buf = Vec::new();
-    PngEncoder::new_with_quality(&mut buf, CompressionType::Fast, FilterType::Adaptive).write_image(
-        &frame.rgb,
-        frame.width,
-        frame.height,
-        image::ExtendedColorType::Rgb8,
-    )?;
+    PngEncoder::new_with_quality(&mut buf, CompressionType::Fast, FilterType::Adaptive)
+        .write_image(
+            &frame.rgb,
+            frame.width,
+            frame.height,
+            image::ExtendedColorType::Rgb8,
+        )?;
     Ok(buf)
 }
 
@@ -89,13 +90,22 @@ pub fn coco_categories() -> Value {
 }
 
 fn write_err(path: &Path, e: impl std::fmt::Display) -> SynthError {
-    SynthError::Write { path: path.to_path_buf(), message: e.to_string() }
+    SynthError::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 /// Render `count` random frames of `seed` into `out/images/NNNNNN.png` and
 /// `out/instances.json`. Image id = frame index + 1; file name `images/NNNNNN.png`
 /// (relative to `out`) uses the frame index.
-pub fn write_dataset(seed: u64, count: u32, width: u32, height: u32, out: &Path) -> Result<DatasetSummary, SynthError> {
+pub fn write_dataset(
+    seed: u64,
+    count: u32,
+    width: u32,
+    height: u32,
+    out: &Path,
+) -> Result<DatasetSummary, SynthError> {
     check_size(width, height)?;
     if count == 0 {
         return Err(SynthError::BadCount(count));
@@ -112,7 +122,10 @@ pub fn write_dataset(seed: u64, count: u32, width: u32, height: u32, out: &Path)
             std::fs::write(&path, bytes).map_err(|e| write_err(&path, e))?;
             let img = coco_image(&frame, i as u64 + 1, &name);
             // Keep labels, drop pixels: 20k frames must not all stay in memory.
-            let labels = Frame { rgb: Vec::new(), ..frame };
+            let labels = Frame {
+                rgb: Vec::new(),
+                ..frame
+            };
             Ok((img, labels))
         })
         .collect();
@@ -134,9 +147,15 @@ pub fn write_dataset(seed: u64, count: u32, width: u32, height: u32, out: &Path)
             m.insert("seed".into(), json!(seed));
         }
         images.push(img);
-        *summary.per_condition.entry(frame.condition.name().to_string()).or_default() += 1;
+        *summary
+            .per_condition
+            .entry(frame.condition.name().to_string())
+            .or_default() += 1;
         for o in &frame.objects {
-            *summary.per_class.entry(CLASS_NAMES[o.class_id as usize].to_string()).or_default() += 1;
+            *summary
+                .per_class
+                .entry(CLASS_NAMES[o.class_id as usize].to_string())
+                .or_default() += 1;
             summary.ignored += o.ignore as u64;
         }
         anns.extend(coco_annotations(&frame, i as u64 + 1, &mut next_id));

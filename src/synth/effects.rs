@@ -68,14 +68,19 @@ fn fog(sc: &Scene, cv: &mut Canvas) {
     for y in 0..h {
         // At night the headlight beams scatter in the fog low in the image.
         let glow_row = if sc.lighting == Lighting::Night {
-            ((y as f32 - sc.cam.horizon) / (h as f32 - sc.cam.horizon).max(1.0)).clamp(0.0, 1.0) * 0.25
+            ((y as f32 - sc.cam.horizon) / (h as f32 - sc.cam.horizon).max(1.0)).clamp(0.0, 1.0)
+                * 0.25
         } else {
             0.0
         };
         for x in 0..w {
             let i = y * w + x;
             let d = cv.depth[i];
-            let a = if d.is_finite() { 1.0 - libm::expf(-k * d) } else { 1.0 };
+            let a = if d.is_finite() {
+                1.0 - libm::expf(-k * d)
+            } else {
+                1.0
+            };
             let mut fc = fog_c;
             if glow_row > 0.0 {
                 let dx = (x as f32 + 0.5 - cx) / w as f32;
@@ -93,13 +98,21 @@ fn fog(sc: &Scene, cv: &mut Canvas) {
 fn rain(sc: &Scene, cv: &mut Canvas, rng: &mut Rng) {
     let (w, h) = (cv.w as i32, cv.h as i32);
     // Rain lowers contrast overall.
-    let grey = if sc.lighting == Lighting::Night { 0.05 } else { 0.5 };
+    let grey = if sc.lighting == Lighting::Night {
+        0.05
+    } else {
+        0.5
+    };
     for v in cv.rgb.iter_mut() {
         *v += (grey - *v) * 0.12 * sc.fx.rain;
     }
     let n = (sc.fx.rain * (w * h) as f32 / 300.0) as u32;
     let scale_h = h as f32 / 288.0;
-    let bright = if sc.lighting == Lighting::Night { 0.25 } else { 0.8 };
+    let bright = if sc.lighting == Lighting::Night {
+        0.25
+    } else {
+        0.8
+    };
     for _ in 0..n {
         let x0 = rng.range(-20.0, w as f32 + 20.0);
         let y0 = rng.range(-10.0, h as f32);
@@ -156,7 +169,8 @@ fn soften(cv: &mut Canvas, amount: f32) {
             let d = ((y + 1).min(h - 1) * w + x) * 3;
             for k in 0..3 {
                 let c = src[i + k];
-                cv.rgb[i + k] = c + a * (src[l + k] + src[r + k] + src[u + k] + src[d + k] - 4.0 * c);
+                cv.rgb[i + k] =
+                    c + a * (src[l + k] + src[r + k] + src[u + k] + src[d + k] - 4.0 * c);
             }
         }
     }
@@ -184,7 +198,9 @@ fn finish(sc: &Scene, cv: &mut Canvas, rng: &mut Rng) -> Vec<u8> {
             let yi = y as i32;
             let luma = (lattice(xi, yi, salt) + lattice(xi, yi, salt ^ 0x55) - 1.0) * sigma;
             for k in 0..3 {
-                let ck = (lattice(xi, yi, salt.wrapping_add(k as u32 + 1) ^ 0xAA) - 0.5) * sigma * chroma;
+                let ck = (lattice(xi, yi, salt.wrapping_add(k as u32 + 1) ^ 0xAA) - 0.5)
+                    * sigma
+                    * chroma;
                 let mut v = cv.rgb[i * 3 + k] * fx.exposure * fx.tint[k] * vig;
                 // Soft shoulder instead of hard clipping of bright lights.
                 if v > 0.8 {

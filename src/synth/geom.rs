@@ -41,7 +41,10 @@ impl Camera {
 
     fn project_unchecked(&self, p: V3) -> P {
         let x = self.bend(p[0], p[2]);
-        (self.cx + self.f * x / p[2], self.horizon + self.f * (self.height - p[1]) / p[2])
+        (
+            self.cx + self.f * x / p[2],
+            self.horizon + self.f * (self.height - p[1]) / p[2],
+        )
     }
 
     /// Pixels per metre at depth z.
@@ -89,7 +92,11 @@ pub fn dot(a: V3, b: V3) -> f32 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 pub fn cross(a: V3, b: V3) -> V3 {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
 }
 
 /// A local frame on the ground: origin, forward and right unit vectors (yaw about y).
@@ -104,7 +111,11 @@ pub struct Frame3 {
 impl Frame3 {
     pub fn new(x: f32, z: f32, yaw: f32) -> Self {
         let (s, c) = (libm::sinf(yaw), libm::cosf(yaw));
-        Self { origin: [x, 0.0, z], fwd: [s, 0.0, c], right: [c, 0.0, -s] }
+        Self {
+            origin: [x, 0.0, z],
+            fwd: [s, 0.0, c],
+            right: [c, 0.0, -s],
+        }
     }
     /// World point at (right, up, forward) in the local frame.
     pub fn at(&self, r: f32, u: f32, f: f32) -> V3 {
@@ -125,12 +136,20 @@ pub struct Face {
 
 impl Face {
     pub fn point(&self, u: f32, v: f32) -> V3 {
-        let a = add(mul(self.c[0], (1.0 - u) * (1.0 - v)), mul(self.c[1], u * (1.0 - v)));
+        let a = add(
+            mul(self.c[0], (1.0 - u) * (1.0 - v)),
+            mul(self.c[1], u * (1.0 - v)),
+        );
         let b = add(mul(self.c[2], u * v), mul(self.c[3], (1.0 - u) * v));
         add(a, b)
     }
     pub fn rect(&self, u0: f32, v0: f32, u1: f32, v1: f32) -> [V3; 4] {
-        [self.point(u0, v0), self.point(u1, v0), self.point(u1, v1), self.point(u0, v1)]
+        [
+            self.point(u0, v0),
+            self.point(u1, v0),
+            self.point(u1, v1),
+            self.point(u0, v1),
+        ]
     }
     pub fn ellipse(&self, uc: f32, vc: f32, ru: f32, rv: f32, n: usize) -> Vec<V3> {
         (0..n)
@@ -166,7 +185,13 @@ impl Hexa {
     }
 
     /// Bottom (half width, rear, front) and top (half width, rear, front).
-    pub fn tapered(fr: &Frame3, bot: (f32, f32, f32), top: (f32, f32, f32), y0: f32, y1: f32) -> Self {
+    pub fn tapered(
+        fr: &Frame3,
+        bot: (f32, f32, f32),
+        top: (f32, f32, f32),
+        y0: f32,
+        y1: f32,
+    ) -> Self {
         Self {
             corners: [
                 fr.at(-bot.0, y0, bot.1),
@@ -190,7 +215,9 @@ impl Hexa {
             Side::Right => [1, 2, 6, 5],
             Side::Top => [4, 5, 6, 7],
         };
-        Face { c: [c[idx[0]], c[idx[1]], c[idx[2]], c[idx[3]]] }
+        Face {
+            c: [c[idx[0]], c[idx[1]], c[idx[2]], c[idx[3]]],
+        }
     }
 
     fn centroid(&self) -> V3 {
@@ -237,5 +264,9 @@ pub fn scale(c: [f32; 3], k: f32) -> [f32; 3] {
 
 /// Blend two colours.
 pub fn mix(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
-    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+    ]
 }

@@ -19,7 +19,12 @@ pub struct Rect {
 }
 
 /// Fill `contours` (even-odd) and call `emit(y, xa, xb)` for each covered span [xa, xb).
-pub fn spans(contours: &[Vec<P>], clip: Rect, xs: &mut Vec<f32>, mut emit: impl FnMut(i32, i32, i32)) {
+pub fn spans(
+    contours: &[Vec<P>],
+    clip: Rect,
+    xs: &mut Vec<f32>,
+    mut emit: impl FnMut(i32, i32, i32),
+) {
     let mut ymin = f32::INFINITY;
     let mut ymax = f32::NEG_INFINITY;
     for c in contours {
@@ -78,13 +83,25 @@ pub struct Paint {
 
 impl Paint {
     pub fn solid(c: [f32; 3]) -> Self {
-        Self { top: c, bottom: c, emissive: false }
+        Self {
+            top: c,
+            bottom: c,
+            emissive: false,
+        }
     }
     pub fn grad(top: [f32; 3], bottom: [f32; 3]) -> Self {
-        Self { top, bottom, emissive: false }
+        Self {
+            top,
+            bottom,
+            emissive: false,
+        }
     }
     pub fn glow(c: [f32; 3]) -> Self {
-        Self { top: c, bottom: c, emissive: true }
+        Self {
+            top: c,
+            bottom: c,
+            emissive: true,
+        }
     }
 }
 
@@ -140,7 +157,12 @@ impl Canvas {
     }
 
     pub fn clip(&self) -> Rect {
-        Rect { x0: 0, y0: 0, x1: self.w as i32, y1: self.h as i32 }
+        Rect {
+            x0: 0,
+            y0: 0,
+            x1: self.w as i32,
+            y1: self.h as i32,
+        }
     }
 
     pub fn set_object(&mut self, id: u32, depth: f32, light: [f32; 3]) {
@@ -161,7 +183,11 @@ impl Surface for Canvas {
             }
         }
         let span = (ymax - ymin).max(1e-3);
-        let light = if paint.emissive { [1.0; 3] } else { self.cur_light };
+        let light = if paint.emissive {
+            [1.0; 3]
+        } else {
+            self.cur_light
+        };
         let clip = self.clip();
         let mut xs = std::mem::take(&mut self.xs);
         let (w, id, depth) = (self.w, self.cur_id, self.cur_depth);
@@ -202,7 +228,11 @@ pub struct Mask {
 impl Mask {
     pub fn new(rect: Rect) -> Self {
         let n = ((rect.x1 - rect.x0).max(0) as usize) * ((rect.y1 - rect.y0).max(0) as usize);
-        Self { rect, bits: vec![false; n], xs: Vec::new() }
+        Self {
+            rect,
+            bits: vec![false; n],
+            xs: Vec::new(),
+        }
     }
 
     /// (pixels in total, pixels inside `image`, tight box [x0, y0, x1, y1] inclusive).
@@ -253,7 +283,14 @@ pub struct Extent {
 
 impl Extent {
     pub fn new() -> Self {
-        Self { b: [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY] }
+        Self {
+            b: [
+                f32::INFINITY,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::NEG_INFINITY,
+            ],
+        }
     }
 }
 
@@ -298,7 +335,11 @@ pub fn capsule(a: P, b: P, ra: f32, rb: f32) -> Vec<P> {
     let dx = b.0 - a.0;
     let dy = b.1 - a.1;
     let len = libm::sqrtf(dx * dx + dy * dy);
-    let (ux, uy) = if len > 1e-4 { (dx / len, dy / len) } else { (0.0, 1.0) };
+    let (ux, uy) = if len > 1e-4 {
+        (dx / len, dy / len)
+    } else {
+        (0.0, 1.0)
+    };
     let base = libm::atan2f(uy, ux);
     let n = round_n(ra.max(rb)).min(16) / 2 + 2;
     let mut pts = Vec::with_capacity(2 * n + 2);
@@ -321,7 +362,10 @@ mod tests {
     fn square_covers_its_pixel_centres() {
         let mut c = Canvas::new(10, 10);
         c.set_object(3, 1.0, [1.0; 3]);
-        c.fill(&[vec![(2.0, 2.0), (5.0, 2.0), (5.0, 4.0), (2.0, 4.0)]], Paint::solid([1.0; 3]));
+        c.fill(
+            &[vec![(2.0, 2.0), (5.0, 2.0), (5.0, 4.0), (2.0, 4.0)]],
+            Paint::solid([1.0; 3]),
+        );
         let n = c.id.iter().filter(|&&v| v == 3).count();
         assert_eq!(n, 6);
         assert_eq!(c.id[2 * 10 + 2], 3);
@@ -334,7 +378,12 @@ mod tests {
         let mut c = Canvas::new(12, 12);
         c.set_object(1, 1.0, [1.0; 3]);
         c.fill(&shape, Paint::solid([1.0; 3]));
-        let mut m = Mask::new(Rect { x0: -10, y0: -3, x1: 20, y1: 15 });
+        let mut m = Mask::new(Rect {
+            x0: -10,
+            y0: -3,
+            x1: 20,
+            y1: 15,
+        });
         m.fill(&shape, Paint::solid([1.0; 3]));
         let (total, inside, _) = m.count(c.clip());
         assert_eq!(inside as usize, c.id.iter().filter(|&&v| v == 1).count());

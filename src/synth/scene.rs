@@ -207,8 +207,11 @@ fn draw_sky(sc: &Scene, cv: &mut Canvas) {
             if clouds {
                 // Clouds flatten toward the horizon.
                 let sy = (hz - y as f32).max(1.0);
-                let n = value_noise(x as f32 * 0.012 + 3.1, 40.0 / sy * 6.0 + (y as f32) * 0.01, salt)
-                    * 0.65
+                let n = value_noise(
+                    x as f32 * 0.012 + 3.1,
+                    40.0 / sy * 6.0 + (y as f32) * 0.01,
+                    salt,
+                ) * 0.65
                     + value_noise(x as f32 * 0.05, y as f32 * 0.09, salt ^ 77) * 0.35;
                 let a = ((n - (1.0 - cover)) * 2.5).clamp(0.0, 0.85);
                 px = mix(px, scale(cloud_c, 0.9 + 0.1 * t), a);
@@ -246,9 +249,17 @@ fn draw_skyline(sc: &Scene, cv: &mut Canvas) {
             1 => {
                 let block = libm::floorf(u / (h * 0.045)) as i32;
                 let v = lattice(block, 0, salt);
-                if v < 0.25 { 0.01 } else { 0.02 + 0.1 * v * v }
+                if v < 0.25 {
+                    0.01
+                } else {
+                    0.02 + 0.1 * v * v
+                }
             }
-            2 => 0.025 + 0.03 * value_noise(u * 0.08, 0.5, salt) + 0.012 * value_noise(u * 0.4, 1.5, salt),
+            2 => {
+                0.025
+                    + 0.03 * value_noise(u * 0.08, 0.5, salt)
+                    + 0.012 * value_noise(u * 0.4, 1.5, salt)
+            }
             _ => 0.02 + 0.07 * value_noise(u * 0.006, 0.5, salt),
         } * h;
         let y0 = (hz - height).max(0.0);
@@ -280,8 +291,17 @@ fn draw_ground(sc: &Scene, cv: &mut Canvas) {
         let px = z / cam.f; // metres per pixel across
         let pz = z * z / (cam.f * cam.height); // metres per pixel along
         let bend = cam.curve * z * z;
-        let dashed_on = if pz > 2.5 { 0.33 } else if (zw.rem_euclid(9.0)) < 3.0 { 1.0 } else { 0.0 };
-        let cross_on = road.crosswalk.map(|c| zw >= c && zw < c + 4.0).unwrap_or(false);
+        let dashed_on = if pz > 2.5 {
+            0.33
+        } else if (zw.rem_euclid(9.0)) < 3.0 {
+            1.0
+        } else {
+            0.0
+        };
+        let cross_on = road
+            .crosswalk
+            .map(|c| zw >= c && zw < c + 4.0)
+            .unwrap_or(false);
         let haze = ((z - 150.0) / 300.0).clamp(0.0, 1.0);
         for x in 0..cv.w {
             let xr = (x as f32 + 0.5 - cam.cx) * px - bend;
@@ -291,7 +311,7 @@ fn draw_ground(sc: &Scene, cv: &mut Canvas) {
                 let n = value_noise(xr * 1.7, zw * 0.9, salt);
                 c = scale(road.asphalt, 0.88 + 0.24 * n + 0.06 * grain);
                 // Lane lines: coverage-weighted so thin far lines fade instead of aliasing.
-                let hw = 0.07;
+                let hw: f32 = 0.07;
                 for &(lx, style) in &road.lines {
                     let d = (xr - lx).abs();
                     let half = hw.max(px * 0.5);
@@ -301,7 +321,11 @@ fn draw_ground(sc: &Scene, cv: &mut Canvas) {
                             _ => 1.0,
                         };
                         let a = on * (hw / half).min(1.0) * 0.9;
-                        let paint = if style == Line::Yellow { [0.85, 0.7, 0.2] } else { [0.88, 0.88, 0.86] };
+                        let paint = if style == Line::Yellow {
+                            [0.85, 0.7, 0.2]
+                        } else {
+                            [0.88, 0.88, 0.86]
+                        };
                         c = mix(c, paint, a);
                     }
                 }
@@ -311,26 +335,43 @@ fn draw_ground(sc: &Scene, cv: &mut Canvas) {
                         c = mix(c, [0.85, 0.85, 0.83], (hw / half).min(1.0) * 0.85);
                     }
                 }
-                if cross_on && libm::floorf(xr * 1.6) as i32 % 2 == 0 && xr > road.left + 0.5 && xr < road.right - 0.5 {
+                if cross_on
+                    && libm::floorf(xr * 1.6) as i32 % 2 == 0
+                    && xr > road.left + 0.5
+                    && xr < road.right - 0.5
+                {
                     c = mix(c, [0.85, 0.85, 0.83], 0.85);
                 }
                 if wet {
                     // Wet asphalt: darker, with a sheen that brightens toward the horizon.
-                    c = mix(scale(c, 0.7), hor, 0.18 * (1.0 - (z / 60.0).min(1.0)) + 0.08);
+                    c = mix(
+                        scale(c, 0.7),
+                        hor,
+                        0.18 * (1.0 - (z / 60.0).min(1.0)) + 0.08,
+                    );
                 }
             } else {
-                let d = if xr < road.left { road.left - xr } else { xr - road.right };
+                let d = if xr < road.left {
+                    road.left - xr
+                } else {
+                    xr - road.right
+                };
                 if road.sidewalk > 0.0 && d < 0.25 {
                     c = scale([0.62, 0.62, 0.6], 0.95 + 0.1 * grain);
                 } else if road.sidewalk > 0.0 && d < road.sidewalk {
                     let n = value_noise(xr * 2.0, zw * 2.0, salt ^ 9);
-                    let tile = pz < 0.3 && px < 0.1 && (zw.rem_euclid(1.2) < 0.06 || (d - 0.25).rem_euclid(1.2) < 0.06);
+                    let tile = pz < 0.3
+                        && px < 0.1
+                        && (zw.rem_euclid(1.2) < 0.06 || (d - 0.25).rem_euclid(1.2) < 0.06);
                     c = scale([0.56, 0.54, 0.51], 0.9 + 0.15 * n + 0.05 * grain);
                     if tile {
                         c = scale(c, 0.8);
                     }
                 } else if road.sidewalk <= 0.0 && d < 0.8 {
-                    c = scale([0.45, 0.42, 0.38], 0.85 + 0.3 * value_noise(xr * 4.0, zw * 4.0, salt ^ 3) + 0.1 * grain);
+                    c = scale(
+                        [0.45, 0.42, 0.38],
+                        0.85 + 0.3 * value_noise(xr * 4.0, zw * 4.0, salt ^ 3) + 0.1 * grain,
+                    );
                 } else {
                     let n = value_noise(xr * 0.6, zw * 0.6, salt ^ 5);
                     let n2 = value_noise(xr * 3.0, zw * 3.0, salt ^ 6);
@@ -340,7 +381,7 @@ fn draw_ground(sc: &Scene, cv: &mut Canvas) {
                     c = scale(c, 0.8);
                 }
             }
-            let l = sc.light_at(cam.bend(xr, z) , z);
+            let l = sc.light_at(cam.bend(xr, z), z);
             let mut c = [c[0] * l[0], c[1] * l[1], c[2] * l[2]];
             if haze > 0.0 {
                 c = mix(c, far_haze, haze * 0.5);
@@ -393,7 +434,10 @@ pub fn render_scene(sc: &Scene) -> RenderOutput {
             }
         }
     }
-    let ctx = Ctx { cam, lights_on: sc.lights_on() };
+    let ctx = Ctx {
+        cam,
+        lights_on: sc.lights_on(),
+    };
     let mut items: Vec<(f32, Drawable)> = Vec::with_capacity(sc.props.len() + sc.actors.len());
     for p in &sc.props {
         let (x, z) = p.anchor();
@@ -413,7 +457,11 @@ pub fn render_scene(sc: &Scene) -> RenderOutput {
             Drawable::Prop(p) => {
                 let (x, z) = p.anchor();
                 let zl = p.near_z().max(1.0).max(z.min(60.0));
-                cv.set_object(0, zl.max(0.5), sc.light_at(cam.bend(x, zl), zl.min(z.max(1.0))));
+                cv.set_object(
+                    0,
+                    zl.max(0.5),
+                    sc.light_at(cam.bend(x, zl), zl.min(z.max(1.0))),
+                );
                 p.draw(&mut cv, &ctx);
             }
             Drawable::Actor(i, a) => {
@@ -470,7 +518,12 @@ fn labels(sc: &Scene, cv: &Canvas, ctx: &Ctx) -> (Vec<LabeledObject>, Vec<u32>) 
             b[3] = b[3].max(y);
         }
     }
-    let image = Rect { x0: 0, y0: 0, x1: w, y1: h };
+    let image = Rect {
+        x0: 0,
+        y0: 0,
+        x1: w,
+        y1: h,
+    };
     let mut objects = Vec::new();
     let mut remap = vec![0u32; n + 1];
     for (i, a) in sc.actors.iter().enumerate() {
@@ -491,15 +544,33 @@ fn labels(sc: &Scene, cv: &Canvas, ctx: &Ctx) -> (Vec<LabeledObject>, Vec<u32>) 
         let Some(fb) = fb else { continue };
         let visible = count[id];
         let b = bb[id];
-        let occlusion = if inside > 0 { 1.0 - visible as f64 / inside as f64 } else { 1.0 };
-        let truncation = if total > 0 { 1.0 - inside as f64 / total as f64 } else { 1.0 };
+        let occlusion = if inside > 0 {
+            1.0 - visible as f64 / inside as f64
+        } else {
+            1.0
+        };
+        let truncation = if total > 0 {
+            1.0 - inside as f64 / total as f64
+        } else {
+            1.0
+        };
         let vis_h = b[3] - b[1] + 1;
         let ignore = vis_h < 6 || occlusion > 0.9;
         objects.push(LabeledObject {
             class_id: a.class_id(),
             kind: a.kind(),
-            bbox: [b[0] as f32, b[1] as f32, (b[2] - b[0] + 1) as f32, vis_h as f32],
-            full_bbox: [fb[0] as f32, fb[1] as f32, (fb[2] - fb[0] + 1) as f32, (fb[3] - fb[1] + 1) as f32],
+            bbox: [
+                b[0] as f32,
+                b[1] as f32,
+                (b[2] - b[0] + 1) as f32,
+                vis_h as f32,
+            ],
+            full_bbox: [
+                fb[0] as f32,
+                fb[1] as f32,
+                (fb[2] - fb[0] + 1) as f32,
+                (fb[3] - fb[1] + 1) as f32,
+            ],
             visible_pixels: visible as u32,
             full_pixels: inside as u32,
             full_pixels_unclipped: total.min(u32::MAX as u64) as u32,
@@ -511,6 +582,10 @@ fn labels(sc: &Scene, cv: &Canvas, ctx: &Ctx) -> (Vec<LabeledObject>, Vec<u32>) 
         });
         remap[id] = objects.len() as u32;
     }
-    let mask = cv.id.iter().map(|&v| remap.get(v as usize).copied().unwrap_or(0)).collect();
+    let mask = cv
+        .id
+        .iter()
+        .map(|&v| remap.get(v as usize).copied().unwrap_or(0))
+        .collect();
     (objects, mask)
 }

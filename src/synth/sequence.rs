@@ -9,7 +9,10 @@
 
 use super::actors::{Actor, Body, ObstacleKind};
 use super::geom::Camera;
-use super::random::{car_look, cyclist_look, effects_for, obstacle_look, pedestrian_look, road_for, scenery_for, truck_look};
+use super::random::{
+    car_look, cyclist_look, effects_for, obstacle_look, pedestrian_look, road_for, scenery_for,
+    truck_look,
+};
 use super::rng::Rng;
 use super::scene::{render_scene, Environment, Line, RenderOutput, Road, Scene};
 use super::scenery::Prop;
@@ -159,11 +162,28 @@ pub struct Keyframe {
 }
 
 const KINDS: [&str; 15] = [
-    "adult", "child", "cyclist", "sedan", "hatchback", "suv", "van", "truck", "bus", "cone", "box", "barrel", "tyre", "rock", "debris",
+    "adult",
+    "child",
+    "cyclist",
+    "sedan",
+    "hatchback",
+    "suv",
+    "van",
+    "truck",
+    "bus",
+    "cone",
+    "box",
+    "barrel",
+    "tyre",
+    "rock",
+    "debris",
 ];
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> SynthError {
-    SynthError::InvalidSpec { field: field.into(), message: message.into() }
+    SynthError::InvalidSpec {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 fn finite(field: &str, v: f32) -> Result<(), SynthError> {
@@ -202,7 +222,12 @@ impl SequenceSpec {
             ("road.sidewalk", self.road.sidewalk, 0.0, 20.0),
             ("road.crosswalk", self.road.crosswalk, -1e5, 1e5),
             ("effects.noise", self.effects.noise, 0.0, 0.5),
-            ("effects.fog_visibility", self.effects.fog_visibility, 5.0, 10_000.0),
+            (
+                "effects.fog_visibility",
+                self.effects.fog_visibility,
+                5.0,
+                10_000.0,
+            ),
             ("effects.rain", self.effects.rain, 0.0, 1.0),
             ("effects.exposure", self.effects.exposure, 0.1, 10.0),
         ] {
@@ -218,7 +243,10 @@ impl SequenceSpec {
         }
         if let Some(e) = self.road.ego_lane {
             if e >= lanes {
-                return Err(invalid("road.ego_lane", format!("{e} is not below lanes ({lanes})")));
+                return Err(invalid(
+                    "road.ego_lane",
+                    format!("{e} is not below lanes ({lanes})"),
+                ));
             }
         }
         if self.effects.motion_blur.unwrap_or(0) > 64 {
@@ -234,7 +262,14 @@ impl SequenceSpec {
                 return Err(invalid(f("id"), format!("duplicate id {}", a.id)));
             }
             if !KINDS.contains(&a.kind.as_str()) {
-                return Err(invalid(f("kind"), format!("unknown kind `{}` (expected one of {})", a.kind, KINDS.join(", "))));
+                return Err(invalid(
+                    f("kind"),
+                    format!(
+                        "unknown kind `{}` (expected one of {})",
+                        a.kind,
+                        KINDS.join(", ")
+                    ),
+                ));
             }
             if a.keyframes.is_empty() {
                 return Err(invalid(f("keyframes"), "needs at least one keyframe"));
@@ -257,7 +292,9 @@ impl SequenceSpec {
                 last = kf.t;
             }
             if let Some(c) = a.colour {
-                if c.iter().any(|v| !(v.is_finite() && (0.0..=1.0).contains(v))) {
+                if c.iter()
+                    .any(|v| !(v.is_finite() && (0.0..=1.0).contains(v)))
+                {
                     return Err(invalid(f("colour"), "components must be in 0..1"));
                 }
             }
@@ -306,7 +343,11 @@ impl SequenceSpec {
         road.right = (lanes as f32 - ego as f32 - 0.5) * lw;
         road.lines = (1..lanes)
             .map(|k| {
-                let style = if !self.road.one_way && k == lanes / 2 && lanes > 2 { Line::Solid } else { Line::Dashed };
+                let style = if !self.road.one_way && k == lanes / 2 && lanes > 2 {
+                    Line::Solid
+                } else {
+                    Line::Dashed
+                };
                 (road.left + k as f32 * lw, style)
             })
             .collect();
@@ -325,7 +366,10 @@ impl SequenceSpec {
     pub fn render_with_mask(&self, frame: u32) -> Result<RenderOutput, SynthError> {
         self.validate()?;
         if frame >= self.frames {
-            return Err(SynthError::FrameOutOfRange { frame, frames: self.frames });
+            return Err(SynthError::FrameOutOfRange {
+                frame,
+                frames: self.frames,
+            });
         }
         Ok(render_scene(&self.scene(frame)))
     }
@@ -333,7 +377,9 @@ impl SequenceSpec {
     /// Render every frame (frames are independent; rendered in order here).
     pub fn render_all(&self) -> Result<Vec<Frame>, SynthError> {
         self.validate()?;
-        Ok((0..self.frames).map(|f| render_scene(&self.scene(f)).frame).collect())
+        Ok((0..self.frames)
+            .map(|f| render_scene(&self.scene(f)).frame)
+            .collect())
     }
 
     /// The scene at `frame`; the static parts are the same for every frame.
@@ -356,17 +402,36 @@ impl SequenceSpec {
         fx.soften = 0.35;
         fx.tint = [1.0; 3];
         fx.vignette = 0.15;
-        fx.exposure = self.effects.exposure.unwrap_or(if self.lighting == Lighting::Night { 1.15 } else { 1.0 });
+        fx.exposure = self
+            .effects
+            .exposure
+            .unwrap_or(if self.lighting == Lighting::Night {
+                1.15
+            } else {
+                1.0
+            });
         fx.noise = self.effects.noise.unwrap_or(match self.lighting {
             Lighting::Day => 0.012,
             Lighting::Dusk => 0.025,
             Lighting::Night => 0.04,
         });
-        fx.fog_visibility = if self.weather == Weather::Fog { self.effects.fog_visibility.unwrap_or(60.0) } else { 0.0 };
-        fx.rain = if self.weather == Weather::Rain { self.effects.rain.unwrap_or(0.7) } else { 0.0 };
+        fx.fog_visibility = if self.weather == Weather::Fog {
+            self.effects.fog_visibility.unwrap_or(60.0)
+        } else {
+            0.0
+        };
+        fx.rain = if self.weather == Weather::Rain {
+            self.effects.rain.unwrap_or(0.7)
+        } else {
+            0.0
+        };
         let props = props.iter().map(|p| shift_prop(p, -ego_z)).collect();
         let lamps = lamps.iter().map(|&(x, z)| (x, z - ego_z)).collect();
-        let actors = self.actors.iter().filter_map(|a| self.actor_at(a, t, ego_z)).collect();
+        let actors = self
+            .actors
+            .iter()
+            .filter_map(|a| self.actor_at(a, t, ego_z))
+            .collect();
         let mut road = road;
         // The ground texture is keyed on world z: scrolling it is ego motion.
         road.crosswalk = self.road.crosswalk;
@@ -390,6 +455,7 @@ impl SequenceSpec {
                 _ => 3,
             },
             seed: self.seed,
+            noise_seed: 0,
         }
         .with_noise_seed(self.seed ^ (frame as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
@@ -399,7 +465,11 @@ impl SequenceSpec {
             return None;
         }
         let (x, z, heading, speed, dist) = sample(&a.keyframes, t);
-        let mut rng = Rng::new(a.look_seed.unwrap_or(self.seed ^ a.id.wrapping_mul(0xA076_1D64_78BD_642F)), 0x100);
+        let mut rng = Rng::new(
+            a.look_seed
+                .unwrap_or(self.seed ^ a.id.wrapping_mul(0xA076_1D64_78BD_642F)),
+            0x100,
+        );
         let yaw = heading.to_radians();
         let kind = a.kind.as_str();
         let body = match kind {
@@ -472,7 +542,16 @@ impl SequenceSpec {
             Body::Cyclist(_) => (1.0, core::f32::consts::TAU * dist / 5.3),
             _ => (0.0, 0.0),
         };
-        Some(Actor { track_id: a.id, x, z: z - ego_z, yaw, phase, gait, braking: a.braking, body })
+        Some(Actor {
+            track_id: a.id,
+            x,
+            z: z - ego_z,
+            yaw,
+            phase,
+            gait,
+            braking: a.braking,
+            body,
+        })
     }
 }
 
@@ -480,7 +559,9 @@ impl SequenceSpec {
 fn sample(kf: &[Keyframe], t: f32) -> (f32, f32, f32, f32, f32) {
     let first = kf[0];
     if kf.len() == 1 || t <= first.t {
-        let heading = first.heading.unwrap_or_else(|| kf.get(1).map(|b| motion_heading(&first, b)).unwrap_or(0.0));
+        let heading = first
+            .heading
+            .unwrap_or_else(|| kf.get(1).map(|b| motion_heading(&first, b)).unwrap_or(0.0));
         return (first.x, first.z, heading, 0.0, 0.0);
     }
     let mut dist = 0.0;
@@ -524,7 +605,11 @@ fn shift_prop(p: &Prop, dz: f32) -> Prop {
             *z0 += dz;
             *z1 += dz;
         }
-        Prop::Tree { z, .. } | Prop::Bush { z, .. } | Prop::Pole { z, .. } | Prop::Sign { z, .. } | Prop::Barrier { z, .. } => {
+        Prop::Tree { z, .. }
+        | Prop::Bush { z, .. }
+        | Prop::Pole { z, .. }
+        | Prop::Sign { z, .. }
+        | Prop::Barrier { z, .. } => {
             *z += dz;
         }
     }

@@ -137,7 +137,7 @@ mod tests {
     fn beta_a1_closed_form() {
         // Beta(1, b): F(x) = 1 - (1-x)^b, so the quantile is 1 - (1-p)^(1/b).
         for b in [1.0, 3.0, 50.0, 1000.0] {
-            let p = 0.025;
+            let p: f64 = 0.025;
             let want = 1.0 - (1.0 - p).powf(1.0 / b);
             assert!((beta_quantile(p, 1.0, b) - want).abs() < 1e-12, "b={b}");
         }

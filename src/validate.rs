@@ -38,6 +38,8 @@ pub struct ValidateRequest {
     pub gsn: Option<PathBuf>,
     /// Ed25519 secret key file to sign the manifest with.
     pub sign_key: Option<PathBuf>,
+    /// Critical-miss rule of the safety view.
+    pub safety_view: crate::analysis::detection_stage::SafetyViewSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -532,6 +534,8 @@ pub fn run(
             requirements: req.requirements.as_deref(),
             gsn: req.gsn.as_deref(),
             sign_key: req.sign_key.as_deref(),
+            data_root: req.data_root.as_deref().unwrap_or(&req.root),
+            safety_view: req.safety_view.clone(),
         },
     )?;
     // An incomplete run never passes, whatever the verdicts say.

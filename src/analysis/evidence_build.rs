@@ -109,3 +109,128 @@ pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet
         }
     }
 }
+
+/// Detection items per scenario × engine × class (at each IoU), critical misses per class,
+/// and decision flips between engines.
+pub fn detection_items(
+    ev: &mut EvidenceSet,
+    record: &RunRecord,
+    det: &super::detection_stage::DetectionResults,
+) {
+    for t in &det.traces {
+        let (scenario_tags, _) = tags(record, &t.scenario);
+        let base = EvidenceItem {
+            kind: EvidenceKind::Detection,
+            metric: String::new(),
+            scenario: t.scenario.clone(),
+            scenario_tags,
+            engine: t.engine.clone(),
+            engine_sha256: t.engine_sha256.clone(),
+            platform: record.platform.name.clone(),
+            compared_with: None,
+            class: None,
+            iou: None,
+            probability: None,
+            value: 0.0,
+            deadline_ms: None,
+            artefacts: vec![
+                ArtefactRef {
+                    path: "metrics.json".into(),
+                    sha256: None,
+                },
+                ArtefactRef {
+                    path: "detections.jsonl".into(),
+                    sha256: None,
+                },
+                ArtefactRef {
+                    path: "golden.jsonl".into(),
+                    sha256: None,
+                },
+            ],
+        };
+        for c in &t.detection.per_class {
+            for at in &c.at {
+                let figures = [
+                    ("recall", at.recall),
+                    ("precision", at.precision),
+                    ("recall_lcb", at.recall_ci.map(|i| i.lower)),
+                    ("precision_lcb", at.precision_ci.map(|i| i.lower)),
+                ];
+                for (metric, v) in figures {
+                    // No positives (or no detections): no figure, so a requirement on it
+                    // finds no evidence rather than a made-up value.
+                    if let Some(value) = v {
+                        ev.items.push(EvidenceItem {
+                            metric: metric.into(),
+                            class: Some(c.class.clone()),
+                            iou: Some(at.iou_threshold),
+                            value,
+                            ..base.clone()
+                        });
+                    }
+                }
+            }
+        }
+        for a in &t.detection.ap.per_class {
+            if a.ap >= 0.0 {
+                ev.items.push(EvidenceItem {
+                    metric: "ap".into(),
+                    class: Some(a.class.clone()),
+                    value: a.ap,
+                    ..base.clone()
+                });
+            }
+        }
+        // One critical-miss count per safety-critical class, zero included: a clean run
+        // is evidence too.
+        let rec = record.engines.iter().find(|e| e.name == t.engine);
+        for class in rec.map(|e| e.safety_critical.clone()).unwrap_or_default() {
+            let n = t
+                .critical_misses
+                .iter()
+                .filter(|m| m.class == class)
+                .count();
+            ev.items.push(EvidenceItem {
+                metric: "critical_misses".into(),
+                class: Some(class),
+                iou: Some(det.safety_view.iou_threshold),
+                value: n as f64,
+                ..base.clone()
+            });
+        }
+    }
+    for p in &det.consistency {
+        let (scenario_tags, _) = tags(record, &p.scenario);
+        let sha = |n: &str| {
+            record
+                .engines
+                .iter()
+                .find(|e| e.name == n)
+                .map(|e| e.sha256.clone())
+                .unwrap_or_default()
+        };
+        ev.items.push(EvidenceItem {
+            kind: EvidenceKind::Consistency,
+            metric: "decision_flips".into(),
+            scenario: p.scenario.clone(),
+            scenario_tags,
+            engine: p.engine_a.clone(),
+            engine_sha256: sha(&p.engine_a),
+            platform: record.platform.name.clone(),
+            compared_with: Some(crate::evidence::Counterpart {
+                engine: p.engine_b.clone(),
+                engine_sha256: sha(&p.engine_b),
+                platform: record.platform.name.clone(),
+            }),
+            class: None,
+            iou: Some(0.5),
+            probability: None,
+            value: p.decision_flips as f64,
+            deadline_ms: None,
+            artefacts: vec![ArtefactRef {
+                path: "metrics.json".into(),
+                sha256: None,
+            }],
+        });
+    }
+}

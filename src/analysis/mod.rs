@@ -2,6 +2,8 @@
 //! (the same data the record files hold), computes detection metrics, consistency, WCET,
 //! builds the evidence set, evaluates requirements, writes reports and seals the run.
 
+pub mod detection_section;
+pub mod detection_stage;
 pub mod evidence_build;
 pub mod wcet_stage;
 
@@ -20,6 +22,8 @@ pub struct AnalysisOptions<'a> {
     pub requirements: Option<&'a Path>,
     pub gsn: Option<&'a Path>,
     pub sign_key: Option<&'a Path>,
+    pub data_root: &'a Path,
+    pub safety_view: detection_stage::SafetyViewSettings,
 }
 
 pub struct AnalysisOutcome {
@@ -70,6 +74,16 @@ pub fn run(
         .as_bytes(),
     )?;
 
+    // Golden comparison.
+    let det = detection_stage::analyse(record, &out.golden, &out.traces, &opts.safety_view);
+    write(
+        dir,
+        "metrics.json",
+        serde_json::to_string_pretty(&det)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+
     // Evidence: integrity re-checked now, after the replay, against the lock.
     let checks = evidence_build::integrity_checks(opts.root, record);
     let mut ev = EvidenceSet {
@@ -83,6 +97,7 @@ pub fn run(
         items: Vec::new(),
     };
     evidence_build::timing_items(&mut ev, record, &wcets);
+    evidence_build::detection_items(&mut ev, record, &det);
 
     // Requirements → verdicts (the same evaluation finish_run repeats before sealing).
     let req_path = opts
@@ -128,6 +143,10 @@ pub fn run(
     });
     sections.push(report::header_section(record));
     sections.push(report::latency_section(record, &infer));
+    let data = crate::scenario::DataRoot {
+        root: opts.data_root.to_path_buf(),
+    };
+    sections.push(detection_section::section(out, &det, &data));
     sections.push(wcet_stage::section(record, &wcets, &infer));
     let title = format!("adasval validation report: {}", record.run_id);
     write(

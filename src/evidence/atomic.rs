@@ -3,7 +3,6 @@
 
 use super::manifest::{MANIFEST_NAME, SIGNATURE_NAME};
 use super::EvidenceError;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Write `bytes` to `path` atomically: a temporary file in the same directory is written,
@@ -20,36 +19,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
 /// [`write_atomic`] without the sealed-directory check; used by `seal` itself for the
 /// manifest and its signature.
 pub(crate) fn write_atomic_unchecked(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
-    let dir = parent_dir(path);
-    let io = |source| EvidenceError::Io {
+    crate::atomic::write_atomic(path, bytes).map_err(|source| EvidenceError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| EvidenceError::BadPath {
-            path: path.to_path_buf(),
-            reason: "no file name".into(),
-        })?;
-    // Dot-prefixed and pid-tagged so concurrent writers and `seal` can tell it is not a report.
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        // Persist the directory entry; not every filesystem supports opening a directory.
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    })
 }
 
 fn parent_dir(path: &Path) -> PathBuf {

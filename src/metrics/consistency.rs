@@ -270,7 +270,8 @@ pub fn compare_tensors(
                 } else if e > 0.0 {
                     max_rel = f64::INFINITY;
                 }
-                if !(e <= tol.atol + tol.rtol * y.abs()) {
+                let within = e <= tol.atol + tol.rtol * y.abs();
+                if !within {
                     violations += 1;
                 }
             }

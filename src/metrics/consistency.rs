@@ -103,7 +103,7 @@ pub fn compare_decisions(
                 }
             }
         }
-        pairs.sort_by(|x, y| y.0.partial_cmp(&x.0).unwrap_or(std::cmp::Ordering::Equal));
+        pairs.sort_by(|x, y| crate::metrics::coco::eval::descending(x.0, y.0));
         let (mut used_a, mut used_b) = (vec![false; fa.dets.len()], vec![false; fb.dets.len()]);
         let mut diffs = Vec::new();
         for (v, i, j) in pairs {

@@ -75,7 +75,7 @@ fn random_sets_match_pycocotools() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().to_str().expect("utf-8 path");
-    let seeds: Vec<String> = (0..40).map(|s| s.to_string()).collect();
+    let seeds: Vec<String> = (0..80).map(|s| s.to_string()).collect();
     let mut args = vec![py_script("coco_gen.py").display().to_string()];
     args.extend(["random".to_string(), d.to_string()]);
     args.extend(seeds.iter().cloned());
@@ -94,6 +94,26 @@ fn random_sets_match_pycocotools() {
         let dt = dir.path().join(format!("dt_{s}.json"));
         assert_equal(&format!("seed {s}"), &ours(&gt, &dt), r);
     }
+}
+
+#[test]
+fn eighty_categories_with_a_hundred_detections_per_image_match_pycocotools() {
+    let Some(py) = common::python_with(&["pycocotools", "numpy"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8 path");
+    let gen = py_script("coco_gen.py").display().to_string();
+    run_python(&py, &[&gen, "bench", d, "150", "120"]);
+    let (gt, dt) = (format!("{d}/bench_gt.json"), format!("{d}/bench_dt.json"));
+    let refr = py_script("coco_reference.py").display().to_string();
+    let reference: Value =
+        serde_json::from_str(&run_python(&py, &[&refr, &gt, &dt])).expect("JSON");
+    assert_equal(
+        "80 categories, 120 detections per image",
+        &ours(Path::new(&gt), Path::new(&dt)),
+        &reference[0],
+    );
 }
 
 #[test]

@@ -257,3 +257,22 @@ fn clopper_pearson_matches_scipy_beta_ppf() {
         );
     }
 }
+
+#[test]
+fn broken_engine_outputs_do_not_panic() {
+    let classes = vec!["person".to_string()];
+    let mut frames = random_frames(99, true);
+    for (i, f) in frames.iter_mut().enumerate() {
+        for d in f.dets.iter_mut() {
+            match i % 4 {
+                0 => d.score = f32::NAN,
+                1 => d.bbox[0] = f32::NAN,
+                2 => d.bbox[2] = f32::INFINITY,
+                _ => d.bbox[3] = -5.0,
+            }
+        }
+    }
+    let r = evaluate_frames(&frames, &classes, &MetricSettings::default());
+    let v = serde_json::to_value(&r).expect("serialisable");
+    assert!(v["overall"][0]["tp"].is_u64());
+}

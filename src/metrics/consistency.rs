@@ -103,7 +103,7 @@ pub fn compare_decisions(
                 }
             }
         }
-        pairs.sort_by(|x, y| y.0.partial_cmp(&x.0).unwrap_or(std::cmp::Ordering::Equal));
+        pairs.sort_by(|x, y| crate::metrics::coco::eval::descending(x.0, y.0));
         let (mut used_a, mut used_b) = (vec![false; fa.dets.len()], vec![false; fb.dets.len()]);
         let mut diffs = Vec::new();
         for (v, i, j) in pairs {
@@ -147,6 +147,21 @@ pub fn compare_decisions(
         mean_iou: (!ious.is_empty()).then(|| ious.iter().sum::<f64>() / ious.len() as f64),
         min_iou: ious.iter().copied().reduce(f64::min),
     }
+}
+
+/// The pairwise matrix over several runs of the same frames: entry `[i][j]` compares run `i`
+/// (as A) with run `j` (as B); the diagonal compares a run with itself.
+pub fn decision_matrix(
+    runs: &[&[FrameDetections]],
+    settings: &DecisionSettings,
+) -> Vec<Vec<DecisionComparison>> {
+    runs.iter()
+        .map(|a| {
+            runs.iter()
+                .map(|b| compare_decisions(a, b, settings))
+                .collect()
+        })
+        .collect()
 }
 
 /// A named raw output tensor (row-major values).
@@ -270,7 +285,8 @@ pub fn compare_tensors(
                 } else if e > 0.0 {
                     max_rel = f64::INFINITY;
                 }
-                if !(e <= tol.atol + tol.rtol * y.abs()) {
+                let within = e <= tol.atol + tol.rtol * y.abs();
+                if !within {
                     violations += 1;
                 }
             }
@@ -353,6 +369,26 @@ mod tests {
         ));
         assert_eq!(r.matched_pairs, 2);
         assert!((r.min_iou.unwrap() - 90.0 / 110.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn matrix_is_symmetric_in_differing_frames_and_clean_on_the_diagonal() {
+        let r1 = vec![FrameDetections {
+            frame: 0,
+            dets: vec![det(0, 0.0)],
+        }];
+        let r2 = vec![FrameDetections {
+            frame: 0,
+            dets: vec![],
+        }];
+        let m = decision_matrix(&[&r1, &r2], &DecisionSettings::default());
+        assert!(m[0][0].differing.is_empty() && m[1][1].differing.is_empty());
+        assert_eq!(m[0][1].differing.len(), 1);
+        assert_eq!(m[1][0].differing.len(), 1);
+        assert!(matches!(
+            m[1][0].differing[0].differences[0],
+            Difference::OnlyInB { .. }
+        ));
     }
 
     #[test]

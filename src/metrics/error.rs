@@ -6,17 +6,18 @@ use std::path::PathBuf;
 /// Why an evaluation input was rejected.
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{file}: invalid JSON at line {line}, column {column}: {message}")]
+    #[error("{file}: invalid JSON: {message}")]
     Json {
         file: String,
         line: usize,
         column: usize,
+        /// serde_json's message, which ends with the line and column.
         message: String,
     },
     #[error("{file}: {item}: field `{field}` {problem}")]

@@ -23,9 +23,15 @@ pub fn iou_xywh(d: &[f64; 4], g: &[f64; 4], crowd: bool) -> f64 {
     i / u
 }
 
-/// [`iou_xywh`] for the `f32` boxes of the core types (widened to `f64` first).
+/// [`iou_xywh`] for the `f32` boxes of the core types (widened to `f64` first). A box with a
+/// non-finite coordinate (a broken engine output) overlaps nothing.
 pub fn iou_f32(d: &[f32; 4], g: &[f32; 4], crowd: bool) -> f64 {
-    iou_xywh(&widen(d), &widen(g), crowd)
+    let v = iou_xywh(&widen(d), &widen(g), crowd);
+    if v.is_finite() {
+        v
+    } else {
+        0.0
+    }
 }
 
 pub(crate) fn widen(b: &[f32; 4]) -> [f64; 4] {

@@ -54,11 +54,7 @@ pub fn log_average_miss_rate(
         .iter()
         .filter(|d| d.outcome != Outcome::Ignored)
         .collect();
-    ranked.sort_by(|a, b| {
-        b.score
-            .partial_cmp(&a.score)
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
+    ranked.sort_by(|a, b| crate::metrics::coco::eval::descending(a.score, b.score));
     let (mut tp, mut fp) = (0usize, 0usize);
     let mut curve = Vec::with_capacity(ranked.len());
     for d in ranked {

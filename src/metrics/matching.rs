@@ -163,10 +163,7 @@ pub fn match_objects(
     let (nd, ng) = (dets.len(), gts.len());
     let mut by_score: Vec<usize> = (0..nd).collect();
     by_score.sort_by(|&a, &b| {
-        dets[b]
-            .score
-            .partial_cmp(&dets[a].score)
-            .unwrap_or(std::cmp::Ordering::Equal)
+        crate::metrics::coco::eval::descending(dets[a].score as f64, dets[b].score as f64)
     });
     let mut ious = vec![0.0; nd * ng];
     for (row, &d) in by_score.iter().enumerate() {

@@ -296,6 +296,50 @@ mod tests {
     }
 
     #[test]
+    fn untracked_objects_stand_alone() {
+        let frames = vec![
+            frame(0, vec![person(None, 10.0)], vec![]),
+            frame(1, vec![person(None, 10.0)], vec![hit(10.0)]),
+        ];
+        let one = CriticalSettings {
+            min_consecutive: 1,
+            ..Default::default()
+        };
+        let m = critical_misses(&frames, &one);
+        assert_eq!(m.len(), 1);
+        assert_eq!((m[0].track_id, m[0].first_frame, m[0].frames), (None, 0, 1));
+        let two = CriticalSettings {
+            min_consecutive: 2,
+            ..Default::default()
+        };
+        assert!(critical_misses(&frames, &two).is_empty());
+    }
+
+    #[test]
+    fn small_objects_and_other_classes_are_not_critical() {
+        let frames = vec![frame(0, vec![person(Some(1), 10.0)], vec![])];
+        let tall = CriticalSettings {
+            min_consecutive: 1,
+            min_height_px: 61.0,
+            ..Default::default()
+        };
+        assert!(critical_misses(&frames, &tall).is_empty());
+        let cars = CriticalSettings {
+            min_consecutive: 1,
+            classes: vec![2],
+            ..Default::default()
+        };
+        assert!(critical_misses(&frames, &cars).is_empty());
+    }
+
+    #[test]
+    fn frame_without_latency_counts_as_late() {
+        let frames = vec![frame(0, vec![person(None, 10.0)], vec![hit(10.0)])];
+        let r = deadline_aware_recall(&frames, &[], 10, &[], 0.5, 0.95);
+        assert_eq!((r.tp, r.late_frames), (0, 1));
+    }
+
+    #[test]
     fn late_frames_lose_their_detections() {
         let frames = vec![
             frame(0, vec![person(None, 10.0)], vec![hit(10.0)]),

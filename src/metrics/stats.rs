@@ -144,6 +144,19 @@ mod tests {
     }
 
     #[test]
+    fn interval_contains_the_estimate_and_narrows_with_lower_confidence() {
+        for n in [1u64, 2, 7, 30, 1000] {
+            for x in [0, n / 3, n / 2, n] {
+                let wide = clopper_pearson(x, n, 0.99).unwrap();
+                let narrow = clopper_pearson(x, n, 0.8).unwrap();
+                let p = x as f64 / n as f64;
+                assert!(wide.lower <= p && p <= wide.upper, "{x}/{n}: {wide:?}");
+                assert!(wide.lower <= narrow.lower && narrow.upper <= wide.upper);
+            }
+        }
+    }
+
+    #[test]
     fn interval_bounds_are_ordered_and_edge_cases_close() {
         let i = clopper_pearson(0, 10, 0.95).unwrap();
         assert_eq!(i.lower, 0.0);

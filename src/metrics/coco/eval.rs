@@ -136,9 +136,14 @@ struct ImageEval {
     flags: Vec<u8>,
 }
 
-/// Descending order where equal scores (0.0 and -0.0 included) keep their input order.
-fn descending(a: f64, b: f64) -> std::cmp::Ordering {
-    b.partial_cmp(&a).unwrap_or(std::cmp::Ordering::Equal)
+/// Descending order where equal scores (0.0 and -0.0 included) keep their input order, as
+/// numpy's stable sort of `-score`. NaN (possible only through the in-memory API) sorts
+/// last, keeping the order total so sorting cannot panic.
+pub(crate) fn descending(a: f64, b: f64) -> std::cmp::Ordering {
+    let key = |x: f64| if x.is_nan() { f64::NEG_INFINITY } else { x };
+    key(b)
+        .partial_cmp(&key(a))
+        .unwrap_or(std::cmp::Ordering::Equal)
 }
 
 const TP: u8 = 1;
@@ -154,7 +159,9 @@ fn evaluate_image(gts: &[&EvalGt], dts: &[&EvalDt], thresholds: &[f64; N_IOU]) -
     let mut ious = vec![0.0; nd * ng];
     for (d, dt) in dts.iter().enumerate() {
         for (g, gt) in gts.iter().enumerate() {
-            ious[d * ng + g] = iou_xywh(&dt.bbox, &gt.bbox, gt.crowd);
+            let v = iou_xywh(&dt.bbox, &gt.bbox, gt.crowd);
+            // Only in-memory input can hold NaN boxes; they overlap nothing.
+            ious[d * ng + g] = if v.is_nan() { 0.0 } else { v };
         }
     }
     let dt_area: Vec<f64> = dts.iter().map(|d| d.bbox[2] * d.bbox[3]).collect();

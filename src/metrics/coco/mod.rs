@@ -141,7 +141,7 @@ pub fn evaluate_texts(
     dt_text: &str,
     dt_name: &str,
 ) -> Result<CocoReport, MetricsError> {
-    let gt = parse_ground_truth(gt_text, gt_name)?;
+    let mut gt = parse_ground_truth(gt_text, gt_name)?;
     let dt = parse_results(dt_text, dt_name, &gt)?;
     let mut warnings = gt.warnings.clone();
     warnings.extend(dt.warnings.iter().cloned());
@@ -152,7 +152,7 @@ pub fn evaluate_texts(
         evaluate(&EvalInput {
             num_images: gt.image_ids.len(),
             num_categories: gt.categories.len(),
-            gts: gt.gts.clone(),
+            gts: std::mem::take(&mut gt.gts),
             dts: dt.dts,
         })
     };

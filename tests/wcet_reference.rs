@@ -194,9 +194,9 @@ fn gof_statistics_match_scipy() {
 #[test]
 fn gof_bootstrap_p_values_agree_with_scipy_goodness_of_fit() {
     // a good fit and a poor one (GEV fitted to data from a two-component mixture)
-    let good = gev_frames(100, Gev { shape: -0.1, location: 5.0, scale: 1.0 }, 51);
-    let mut bad = gev_frames(60, Gev { shape: -0.3, location: 5.0, scale: 0.2 }, 52);
-    bad.extend(gev_frames(40, Gev { shape: -0.3, location: 8.0, scale: 0.2 }, 53));
+    let good = gev_frames(70, Gev { shape: -0.1, location: 5.0, scale: 1.0 }, 51);
+    let mut bad = gev_frames(45, Gev { shape: -0.3, location: 5.0, scale: 0.2 }, 52);
+    bad.extend(gev_frames(30, Gev { shape: -0.3, location: 8.0, scale: 0.2 }, 53));
     for x in [good, bad] {
         let mut sorted = x.clone();
         sorted.sort_by(f64::total_cmp);
@@ -213,11 +213,11 @@ fn gof_bootstrap_p_values_agree_with_scipy_goodness_of_fit() {
         let fit = models::fit(&data, models::Method::GevBm, models::Estimator::Mle).expect("fit");
         let ours = gof::goodness_of_fit(&fit, &sorted, 400, 7, 1);
         let Dist::Gev { gev, .. } = fit.dist else { unreachable!() };
-        let Some(r) = reference(json!({"op": "gof", "dist": "gev", "data": sorted, "params": [gev.shape, gev.location, gev.scale], "bootstrap": 400})) else { return };
+        let Some(r) = reference(json!({"op": "gof", "dist": "gev", "data": sorted, "params": [gev.shape, gev.location, gev.scale], "bootstrap": 300})) else { return };
         for (k, name) in [(0, "ad"), (1, "cvm")] {
             let theirs = f(&r["p_values"][name]);
-            // Monte Carlo error of two independent 400-resample p-values
-            assert!((ours[k].p_value - theirs).abs() < 0.08, "{name}: ours {} vs scipy {theirs}", ours[k].p_value);
+            // Monte Carlo error of independent 400- and 300-resample p-values (SD of the difference < 0.04)
+            assert!((ours[k].p_value - theirs).abs() < 0.1, "{name}: ours {} vs scipy {theirs}", ours[k].p_value);
         }
     }
 }

@@ -92,7 +92,8 @@ pub struct BfgsResult {
 }
 
 /// BFGS with Armijo backtracking. `h0` is an initial inverse Hessian (row-major d×d).
-pub fn bfgs(obj: &dyn Objective, x0: &[f64], h0: Option<&[f64]>, max_iter: usize) -> BfgsResult {
+/// Stops when |gradient| <= gtol (1 + |f|).
+pub fn bfgs(obj: &dyn Objective, x0: &[f64], h0: Option<&[f64]>, max_iter: usize, gtol: f64) -> BfgsResult {
     let d = x0.len();
     let mut h: Vec<f64> = match h0 {
         Some(h) => h.to_vec(),
@@ -113,7 +114,7 @@ pub fn bfgs(obj: &dyn Objective, x0: &[f64], h0: Option<&[f64]>, max_iter: usize
     while it < max_iter && f.is_finite() {
         it += 1;
         let gnorm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
-        if gnorm <= 1e-9 * (1.0 + f.abs()) {
+        if gnorm <= gtol * (1.0 + f.abs()) {
             converged = true;
             break;
         }
@@ -275,7 +276,7 @@ mod tests {
     #[test]
     fn minimisers_find_rosenbrock_minimum() {
         let (x, _) = nelder_mead(&Rosen, &[-1.2, 1.0], &[0.5, 0.5], 2000);
-        let r = bfgs(&Rosen, &x, None, 500);
+        let r = bfgs(&Rosen, &x, None, 500, 1e-9);
         assert!((r.x[0] - 1.0).abs() < 1e-6 && (r.x[1] - 1.0).abs() < 1e-6, "{:?}", r.x);
         let h = inverse_hessian(&Rosen, &r.x).expect("spd");
         assert!(h[0].is_finite());

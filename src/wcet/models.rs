@@ -215,8 +215,8 @@ fn mle_cold(obj: &dyn Objective, starts: &[Vec<f64>], steps: &[f64]) -> Option<(
     }
     let (x, _) = best?;
     let h0 = inverse_hessian(obj, &x);
-    let r = bfgs(obj, &x, h0.as_deref(), 300);
-    let r = if r.converged { r } else { bfgs(obj, &r.x, None, 300) };
+    let r = bfgs(obj, &x, h0.as_deref(), 300, 1e-9);
+    let r = if r.converged { r } else { bfgs(obj, &r.x, None, 300, 1e-9) };
     if !r.value.is_finite() {
         return None;
     }
@@ -225,8 +225,10 @@ fn mle_cold(obj: &dyn Objective, starts: &[Vec<f64>], steps: &[f64]) -> Option<(
 }
 
 /// Warm refit (bootstrap, GOF bootstrap, convergence): BFGS from the reference optimum.
+/// The gradient tolerance is looser than for the main fit: the parameter error it leaves
+/// (about H^-1 g) is far below the resample-to-resample spread.
 fn mle_warm(obj: &dyn Objective, warm: &Warm) -> Option<Vec<f64>> {
-    let r = bfgs(obj, &warm.p, Some(&warm.inv_h), 200);
+    let r = bfgs(obj, &warm.p, Some(&warm.inv_h), 200, 1e-7);
     (r.value.is_finite() && r.converged).then_some(r.x)
 }
 

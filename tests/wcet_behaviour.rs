@@ -27,6 +27,7 @@ fn iid_samples_pass_the_preconditions_for_at_least_90_of_100_seeds() {
             passed += 1;
         }
     }
+    eprintln!("i.i.d. traces passing: {passed}/100");
     assert!(passed >= 90, "only {passed}/100 i.i.d. traces passed");
 }
 
@@ -40,7 +41,7 @@ fn coverage(method: Method, estimator: Estimator, sims: u64) -> f64 {
     let s = WcetSettings::default();
     let mut covered = 0;
     for k in 0..sims {
-        let x = gev_frames(5000, g, 5000 + k);
+        let x = gev_frames(20_000, g, 5000 + k);
         let mut sorted = x.clone();
         sorted.sort_by(f64::total_cmp);
         let data = tail_data(&x, &sorted, 50, 1.0, 0.95);
@@ -58,6 +59,7 @@ fn coverage(method: Method, estimator: Estimator, sims: u64) -> f64 {
 fn bootstrap_interval_covers_the_true_quantile_at_about_95_percent() {
     for (m, e) in [(Method::GevBm, Estimator::Mle), (Method::GevBm, Estimator::Pwm)] {
         let c = coverage(m, e, 200);
+        eprintln!("{m}/{e}: coverage {c}");
         assert!((0.90..=0.98).contains(&c), "{m}/{e}: coverage {c}");
     }
 }
@@ -75,6 +77,7 @@ fn ar1_frames_are_refused_or_routed_through_block_maxima() {
     let s = WcetSettings { resamples: 200, gof_resamples: 100, ..WcetSettings::default() };
     let a = analyse(&x, &s).expect("analysis");
     assert!(a.iid.iter().any(|t| !t.passed), "AR(1) passed the preconditions");
+    eprintln!("AR(1): verdict {:?}, reasons {:?}", a.verdict, a.reasons);
     match a.verdict {
         Verdict::NotIid => assert!(!a.advice.is_empty()),
         Verdict::Pwcet | Verdict::NoAcceptableFit => {

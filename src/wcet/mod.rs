@@ -558,8 +558,8 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
         failed: boot.failed,
         confidence: s.confidence,
         method: match fit.method {
-            Method::GevBm => "percentile; block maxima resampled with replacement".into(),
-            Method::GpdPot => "percentile; Binomial(n, rate) excesses resampled over the fixed threshold".into(),
+            Method::GevBm => "BCa (grouped-jackknife acceleration); block maxima resampled with replacement".into(),
+            Method::GpdPot => "BCa (grouped-jackknife acceleration); Binomial(n, rate) excesses resampled over the fixed threshold".into(),
         },
         band: grid
             .iter()

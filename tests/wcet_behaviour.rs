@@ -167,3 +167,24 @@ fn tiny_probabilities_keep_their_precision() {
     let f = pwcet::per_hour_to_frame(1e-9, 30.0);
     assert!((f / (1e-9 / 108_000.0) - 1.0).abs() < 1e-6, "{f}");
 }
+
+#[test]
+fn pinned_gpd_gets_intervals_at_every_probability() {
+    // regression: grid probabilities above the POT rate once discarded every resample
+    let g = Gev { shape: -0.1, location: 10.0, scale: 1.0 };
+    let x = gev_frames(20_000, g, 98);
+    let s = WcetSettings {
+        resamples: 200,
+        gof_resamples: 100,
+        method: Some(Method::GpdPot),
+        estimator: Some(Estimator::Pwm),
+        ..WcetSettings::default()
+    };
+    let a = analyse(&x, &s).expect("analysis");
+    assert_eq!(a.verdict, Verdict::Pwcet, "{:?}", a.reasons);
+    let b = a.bootstrap.as_ref().expect("bootstrap");
+    assert_eq!(b.failed, 0);
+    assert!(b.band.iter().all(|p| p.ci_low.is_finite() && p.ci_high.is_finite()));
+    let rows: Vec<_> = a.pwcet.iter().filter(|r| r.method == Method::GpdPot && r.estimator == Estimator::Pwm).collect();
+    assert!(rows.iter().all(|r| r.ci_low.is_some() && r.ci_high.is_some()));
+}

@@ -95,6 +95,7 @@ fn settings(a: &Args) -> Result<WcetSettings, Failure> {
     check(open(a.confidence), "--confidence must lie in (0, 1)")?;
     check(a.block_size >= 1 && a.lags >= 1 && a.min_blocks >= 3, "--block-size and --lags must be >= 1, --min-blocks >= 3")?;
     check(a.margin > 0.0, "--margin must be positive")?;
+    check(a.gof_resamples >= 19, "--gof-resamples must be at least 19 (p-values resolve alpha = 0.05)")?;
     check(a.probabilities.iter().all(|&p| open(p)), "--probability must lie in (0, 1)")?;
     let mut probs = if a.probabilities.is_empty() { wcet::default_probabilities() } else { a.probabilities.clone() };
     if let (Some(ph), Some(fps)) = (a.per_hour, a.fps) {

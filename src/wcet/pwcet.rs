@@ -73,9 +73,9 @@ pub fn bootstrap(fit: &Fit, data: &TailData, probs: &[f64], resamples: usize, co
             for _ in 0..k {
                 counts[rng.below(m)] += 1;
             }
+            // NaN marks a probability the resample cannot answer (above a POT rate)
             let d = refit_weighted(fit, sorted, &counts, rate)?;
-            let v: Vec<f64> = probs.iter().map(|&p| d.pwcet(p).unwrap_or(f64::NAN)).collect();
-            v.iter().all(|x| x.is_finite()).then_some(v)
+            Some(probs.iter().map(|&p| d.pwcet(p).unwrap_or(f64::NAN)).collect::<Vec<f64>>())
         })
         .collect();
     let ok: Vec<Vec<f64>> = reps.into_iter().flatten().collect();
@@ -89,18 +89,17 @@ pub fn bootstrap(fit: &Fit, data: &TailData, probs: &[f64], resamples: usize, co
                 Dist::Gev { .. } => 0.0,
             };
             let d = refit_weighted(fit, sorted, &counts, rate)?;
-            let v: Vec<f64> = probs.iter().map(|&p| d.pwcet(p).unwrap_or(f64::NAN)).collect();
-            v.iter().all(|x| x.is_finite()).then_some(v)
+            Some(probs.iter().map(|&p| d.pwcet(p).unwrap_or(f64::NAN)).collect::<Vec<f64>>())
         })
         .collect();
     let intervals = probs
         .iter()
         .enumerate()
         .map(|(j, &p)| {
-            let col = sorted_copy(&ok.iter().map(|r| r[j]).collect::<Vec<_>>());
+            let col = sorted_copy(&ok.iter().map(|r| r[j]).filter(|v| v.is_finite()).collect::<Vec<_>>());
             match fit.dist.pwcet(p) {
                 Some(point) if !col.is_empty() => {
-                    let jk: Vec<f64> = jack.iter().map(|r| r[j]).collect();
+                    let jk: Vec<f64> = jack.iter().map(|r| r[j]).filter(|v| v.is_finite()).collect();
                     bca(&col, point, &jk, confidence)
                 }
                 _ => (f64::NAN, f64::NAN),

@@ -4,7 +4,7 @@
 
 use super::models::{refit_weighted, Dist, Fit, Method, TailData};
 use super::rng::Rng;
-use super::special::{quantile_sorted, sorted_copy};
+use super::special::{normal_cdf, normal_quantile, quantile_sorted, sorted_copy};
 use rayon::prelude::*;
 
 /// Per-frame exceedance probability equivalent to `per_hour` at `fps` frames per second:
@@ -22,18 +22,34 @@ pub struct BootstrapOutcome {
     pub failed: usize,
 }
 
-/// Nonparametric bootstrap of the selected fit. GEV: resample block maxima. GPD: the
+/// Groups of the delete-a-group jackknife that estimates the BCa acceleration.
+pub const JACKKNIFE_GROUPS: usize = 20;
+
+/// BCa interval (Efron 1987) from sorted replicates, the point estimate and jackknife values.
+fn bca(reps: &[f64], point: f64, jack: &[f64], confidence: f64) -> (f64, f64) {
+    let b = reps.len() as f64;
+    let below = reps.iter().filter(|&&q| q < point).count() as f64;
+    let ties = reps.iter().filter(|&&q| q == point).count() as f64;
+    let frac = ((below + 0.5 * ties) / b).clamp(1.0 / (b + 1.0), b / (b + 1.0));
+    let z0 = normal_quantile(frac);
+    let acc = if jack.len() >= 3 {
+        let mean = jack.iter().sum::<f64>() / jack.len() as f64;
+        let num: f64 = jack.iter().map(|t| (mean - t).powi(3)).sum();
+        let den: f64 = jack.iter().map(|t| (mean - t).powi(2)).sum::<f64>().powf(1.5);
+        if den > 0.0 { num / (6.0 * den) } else { 0.0 }
+    } else {
+        0.0
+    };
+    let adj = |z: f64| normal_cdf(z0 + (z0 + z) / (1.0 - acc * (z0 + z)));
+    let a = (1.0 - confidence) / 2.0;
+    (quantile_sorted(reps, adj(normal_quantile(a))), quantile_sorted(reps, adj(normal_quantile(1.0 - a))))
+}
+
+/// Nonparametric bootstrap of the selected fit, BCa intervals. GEV: resample block maxima. GPD: the
 /// number of excesses over the fixed threshold is Binomial(n, rate), the excesses are
 /// resampled from the observed ones (equivalent to resampling frames with the threshold held).
 /// Each resample has its own seeded stream, so results do not depend on the thread count.
-pub fn bootstrap(
-    fit: &Fit,
-    data: &TailData,
-    probs: &[f64],
-    resamples: usize,
-    confidence: f64,
-    seed: u64,
-) -> BootstrapOutcome {
+pub fn bootstrap(fit: &Fit, data: &TailData, probs: &[f64], resamples: usize, confidence: f64, seed: u64) -> BootstrapOutcome {
     let (sorted, stream) = match fit.method {
         Method::GevBm => (&data.maxima_sorted, 11u64),
         Method::GpdPot => (&data.excesses_sorted, 12u64),
@@ -57,29 +73,38 @@ pub fn bootstrap(
             for _ in 0..k {
                 counts[rng.below(m)] += 1;
             }
+            // NaN marks a probability the resample cannot answer (above a POT rate)
             let d = refit_weighted(fit, sorted, &counts, rate)?;
-            let v: Vec<f64> = probs
-                .iter()
-                .map(|&p| d.pwcet(p).unwrap_or(f64::NAN))
-                .collect();
-            v.iter().all(|x| x.is_finite()).then_some(v)
+            Some(probs.iter().map(|&p| d.pwcet(p).unwrap_or(f64::NAN)).collect::<Vec<f64>>())
         })
         .collect();
     let ok: Vec<Vec<f64>> = reps.into_iter().flatten().collect();
-    let a = (1.0 - confidence) / 2.0;
-    let intervals = (0..probs.len())
-        .map(|j| {
-            let col = sorted_copy(&ok.iter().map(|r| r[j]).collect::<Vec<_>>());
-            if col.is_empty() {
-                (f64::NAN, f64::NAN)
-            } else {
-                (quantile_sorted(&col, a), quantile_sorted(&col, 1.0 - a))
+    // delete-a-group jackknife (groups interleaved over the sorted input) for the acceleration
+    let jack: Vec<Vec<f64>> = (0..JACKKNIFE_GROUPS)
+        .into_par_iter()
+        .filter_map(|g| {
+            let counts: Vec<usize> = (0..m).map(|i| usize::from(i % JACKKNIFE_GROUPS != g)).collect();
+            let rate = match fit.dist {
+                Dist::Gpd { rate, .. } => rate,
+                Dist::Gev { .. } => 0.0,
+            };
+            let d = refit_weighted(fit, sorted, &counts, rate)?;
+            Some(probs.iter().map(|&p| d.pwcet(p).unwrap_or(f64::NAN)).collect::<Vec<f64>>())
+        })
+        .collect();
+    let intervals = probs
+        .iter()
+        .enumerate()
+        .map(|(j, &p)| {
+            let col = sorted_copy(&ok.iter().map(|r| r[j]).filter(|v| v.is_finite()).collect::<Vec<_>>());
+            match fit.dist.pwcet(p) {
+                Some(point) if !col.is_empty() => {
+                    let jk: Vec<f64> = jack.iter().map(|r| r[j]).filter(|v| v.is_finite()).collect();
+                    bca(&col, point, &jk, confidence)
+                }
+                _ => (f64::NAN, f64::NAN),
             }
         })
         .collect();
-    BootstrapOutcome {
-        intervals,
-        resamples,
-        failed: resamples - ok.len(),
-    }
+    BootstrapOutcome { intervals, resamples, failed: resamples - ok.len() }
 }

@@ -8,6 +8,7 @@ pub mod adapter;
 pub mod analysis;
 pub mod atomic;
 pub mod backend;
+pub mod compare;
 pub mod decode;
 pub mod evidence;
 pub mod exit;

@@ -31,6 +31,8 @@ enum Command {
     /// Scenarios: generate synthetic scenes, check scenario files.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
+    /// Compare sealed runs of the same scenarios: decision flips, box drift, raw-output agreement.
+    Compare(cli::compare::Args),
     /// Evaluate COCO-format detections against COCO ground truth (pycocotools-equivalent).
     Eval(cli::eval::Args),
     /// Derive WCET bounds (pWCET) from measured latencies with extreme-value statistics.
@@ -68,6 +70,7 @@ fn main() -> std::process::ExitCode {
         Command::Scenario(ScenarioCommand::Synth(a)) => cli::synth::run(a),
         Command::Scenario(ScenarioCommand::Check(a)) => cli::scenario::check(a),
         Command::Eval(a) => cli::eval::run(a),
+        Command::Compare(a) => cli::compare::run(a),
         Command::Wcet(a) => cli::wcet::run(a),
         Command::Evidence(a) => cli::evidence::run(a),
         Command::Gate(a) => cli::gate::run(a),

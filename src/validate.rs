@@ -486,16 +486,31 @@ fn write_replay_files(
         })?;
         for t in traces {
             let mut buf = Vec::new();
-            for o in t.result.raw_outputs.iter().flatten() {
-                for tensor in o {
-                    for v in &tensor.data {
-                        buf.extend_from_slice(&v.to_le_bytes());
-                    }
-                }
+            let mut index = Vec::new();
+            for (frame, o) in t.result.raw_outputs.iter().enumerate() {
+                let Some(o) = o else { continue };
+                let tensors: Vec<serde_json::Value> = o
+                    .iter()
+                    .map(|tensor| {
+                        let offset = buf.len() / 4;
+                        for v in &tensor.data {
+                            buf.extend_from_slice(&v.to_le_bytes());
+                        }
+                        serde_json::json!({"name": tensor.name, "shape": tensor.shape, "offset": offset, "len": tensor.data.len()})
+                    })
+                    .collect();
+                index.push(serde_json::json!({"frame": frame, "tensors": tensors}));
             }
+            let stem = format!("{}__{}", t.engine, t.scenario);
+            write(&odir.join(format!("{stem}.f32")), &buf)?;
             write(
-                &odir.join(format!("{}__{}.f32", t.engine, t.scenario)),
-                &buf,
+                &odir.join(format!("{stem}.json")),
+                serde_json::to_string(&serde_json::json!({
+                    "format": "little-endian f32; offsets and lengths in values",
+                    "frames": index
+                }))
+                .unwrap_or_default()
+                .as_bytes(),
             )?;
         }
     }

@@ -4,6 +4,7 @@
 
 use adasval::exit::{Classify, Status};
 
+pub mod compare;
 pub mod engine;
 pub mod eval;
 pub mod evidence;

@@ -14,6 +14,8 @@ pub struct Ctx<'a> {
     pub cam: &'a Camera,
     /// Vehicle lights and lamps are switched on (dusk, night, fog, rain).
     pub lights_on: bool,
+    /// Dusk or night: windows and street lamps are lit.
+    pub dark: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -737,6 +739,7 @@ fn lamp(
                 y: p.1,
                 radius: (glow_r * k).max(2.0),
                 colour: on,
+                depth: 0.0,
             });
         }
     } else {

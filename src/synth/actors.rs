@@ -14,6 +14,8 @@ pub struct Ctx<'a> {
     pub cam: &'a Camera,
     /// Vehicle lights and lamps are switched on (dusk, night, fog, rain).
     pub lights_on: bool,
+    /// Dusk or night: windows and street lamps are lit.
+    pub dark: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -100,6 +102,9 @@ pub struct Actor {
     pub gait: f32,
     /// Brake lights lit (vehicles).
     pub braking: bool,
+    /// Head and tail lamps switched on when the conditions call for them (parked
+    /// vehicles keep them off).
+    pub lights: bool,
     pub body: Body,
 }
 
@@ -737,6 +742,7 @@ fn lamp(
                 y: p.1,
                 radius: (glow_r * k).max(2.0),
                 colour: on,
+                depth: 0.0,
             });
         }
     } else {
@@ -784,7 +790,7 @@ fn draw_car(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, c: &CarLook) {
     let body_y0 = 0.28;
     let body = Hexa::boxed(&fr, hw, -hl, hl, body_y0, belt);
     let vis = draw_hexa(s, cam, &body, c.paint);
-    let lit = ctx.lights_on;
+    let lit = ctx.lights_on && a.lights;
     for &side in &vis {
         let f = body.face(side);
         match side {
@@ -926,7 +932,7 @@ fn draw_truck(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, t: &TruckLook) {
     let fr = Frame3::new(a.x, a.z, a.yaw);
     let hw = 1.25;
     let hl = t.length * 0.5;
-    let lit = ctx.lights_on;
+    let lit = ctx.lights_on && a.lights;
     let under = Hexa::boxed(&fr, hw - 0.1, -hl + 0.4, hl - 0.3, 0.0, 1.0);
     draw_hexa(s, cam, &under, [0.05, 0.05, 0.05]);
     let wheel_r = 0.5;

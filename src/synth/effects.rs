@@ -27,6 +27,15 @@ fn glows(cv: &mut Canvas) {
     let glows = std::mem::take(&mut cv.glows);
     let (w, h) = (cv.w as i32, cv.h as i32);
     for g in &glows {
+        let (cx, cy) = (g.x.floor() as i32, g.y.floor() as i32);
+        if cx >= 0
+            && cy >= 0
+            && cx < w
+            && cy < h
+            && cv.depth[(cy * w + cx) as usize] < g.depth * 0.97
+        {
+            continue;
+        }
         let r = g.radius.min(cv.h as f32 * 0.5);
         let x0 = ((g.x - r).floor() as i32).max(0);
         let x1 = ((g.x + r).ceil() as i32).min(w - 1);

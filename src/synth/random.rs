@@ -691,6 +691,7 @@ fn random_actors(
                         phase: rng.range(0.0, 6.283),
                         gait,
                         braking: false,
+                        lights: true,
                         body: Body::Pedestrian(pedestrian_look(rng, child)),
                     }
                 }
@@ -720,6 +721,7 @@ fn random_actors(
                         phase: rng.range(0.0, 6.283),
                         gait: 1.0,
                         braking: false,
+                        lights: true,
                         body: Body::Cyclist(cyclist_look(rng)),
                     }
                 }
@@ -763,7 +765,8 @@ fn random_actors(
                         yaw,
                         phase: 0.0,
                         gait: 0.0,
-                        braking: !oncoming && rng.chance(0.2),
+                        braking: !oncoming && !parked && rng.chance(0.2),
+                        lights: !parked,
                         body,
                     }
                 }
@@ -794,6 +797,7 @@ fn random_actors(
                         phase: 0.0,
                         gait: 0.0,
                         braking: false,
+                        lights: true,
                         body: Body::Obstacle(obstacle_look(rng, kind)),
                     }
                 }

@@ -7,7 +7,11 @@ use adasval::wcet::{analyse, WcetSettings};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn frames(n: usize) -> Vec<f64> {
-    let g = Gev { shape: -0.1, location: 4.0, scale: 0.25 };
+    let g = Gev {
+        shape: -0.1,
+        location: 4.0,
+        scale: 0.25,
+    };
     let mut r = Rng::new(2026);
     (0..n).map(|_| g.sample(r.uniform())).collect()
 }

@@ -8,16 +8,28 @@ use serde_json::Value;
 use std::io::Write;
 
 fn frames(n: usize, seed: u64) -> Vec<f64> {
-    let g = Gev { shape: -0.15, location: 4.0, scale: 0.25 };
+    let g = Gev {
+        shape: -0.15,
+        location: 4.0,
+        scale: 0.25,
+    };
     let mut r = Rng::new(seed);
     (0..n).map(|_| g.sample(r.uniform())).collect()
 }
 
 fn run(args: &[&str]) -> (i32, Value, String) {
-    let out = common::adasval().arg("wcet").args(args).output().expect("run adasval");
+    let out = common::adasval()
+        .arg("wcet")
+        .args(args)
+        .output()
+        .expect("run adasval");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), v, String::from_utf8_lossy(&out.stderr).to_string())
+    (
+        out.status.code().unwrap_or(-1),
+        v,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 const FAST: [&str; 4] = ["--resamples", "100", "--gof-resamples", "50"];
@@ -31,16 +43,41 @@ fn plain_csv_gives_the_item_7_fields() {
         writeln!(f, "{v}").expect("write");
     }
     let plots = dir.path().join("plots");
-    let mut args = vec!["--samples", p.to_str().unwrap_or_default(), "--unit", "us", "--plots", plots.to_str().unwrap_or_default()];
+    let mut args = vec![
+        "--samples",
+        p.to_str().unwrap_or_default(),
+        "--unit",
+        "us",
+        "--plots",
+        plots.to_str().unwrap_or_default(),
+    ];
     args.extend(FAST);
     let (code, v, err) = run(&args);
     assert_eq!(code, 0, "{err}");
-    for k in ["n", "max", "unit", "stage", "iid", "models", "pwcet", "selected", "verdict", "hwm", "hwm_margin", "convergence"] {
+    for k in [
+        "n",
+        "max",
+        "unit",
+        "stage",
+        "iid",
+        "models",
+        "pwcet",
+        "selected",
+        "verdict",
+        "hwm",
+        "hwm_margin",
+        "convergence",
+    ] {
         assert!(v.get(k).is_some(), "missing {k}");
     }
     assert_eq!(v["unit"], "us");
     assert_eq!(v["n"], 3000);
-    let names: Vec<&str> = v["iid"].as_array().expect("iid").iter().filter_map(|t| t["name"].as_str()).collect();
+    let names: Vec<&str> = v["iid"]
+        .as_array()
+        .expect("iid")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
     assert_eq!(names, ["ljung-box", "runs", "ks-halves", "kpss"]);
     for m in v["models"].as_array().expect("models") {
         assert!(m["method"] == "gev-bm" || m["method"] == "gpd-pot");
@@ -48,14 +85,23 @@ fn plain_csv_gives_the_item_7_fields() {
     }
     let svg = std::fs::read_to_string(plots.join("exceedance.svg")).expect("svg");
     assert!(svg.starts_with("<svg") && svg.contains("empirical"));
-    assert!(std::fs::read_to_string(plots.join("convergence.svg")).expect("svg").contains("<svg"));
+    assert!(std::fs::read_to_string(plots.join("convergence.svg"))
+        .expect("svg")
+        .contains("<svg"));
 }
 
 #[test]
 fn trtexec_json_old_and_new_keys() {
-    let Some(shared) = common::shared_dir() else { return };
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
     let real = shared.join("formats/trtexec/mobilenet.qat.onnx.engine.timing.json");
-    let mut args = vec!["--samples", real.to_str().unwrap_or_default(), "--field", "computeMs"];
+    let mut args = vec![
+        "--samples",
+        real.to_str().unwrap_or_default(),
+        "--field",
+        "computeMs",
+    ];
     args.extend(FAST);
     let (code, v, err) = run(&args);
     assert_eq!(code, 0, "{err}");
@@ -65,7 +111,10 @@ fn trtexec_json_old_and_new_keys() {
     // old TensorRT key names
     let dir = tempfile::tempdir().expect("tmp");
     let p = dir.path().join("old.json");
-    let recs: Vec<Value> = frames(2000, 2).iter().map(|x| serde_json::json!({"startInMs": 0.0, "endToEndMs": x, "inMs": 0.01})).collect();
+    let recs: Vec<Value> = frames(2000, 2)
+        .iter()
+        .map(|x| serde_json::json!({"startInMs": 0.0, "endToEndMs": x, "inMs": 0.01}))
+        .collect();
     std::fs::write(&p, serde_json::to_string(&recs).unwrap_or_default()).expect("write");
     let mut args = vec!["--samples", p.to_str().unwrap_or_default()];
     args.extend(FAST);
@@ -132,7 +181,15 @@ fn run_directory_gives_one_analysis_per_engine_and_scenario() {
     assert_eq!(an[2]["verdict"], "too_few_samples");
     let want = a.iter().map(|x| (x * 1e6).round()).fold(f64::MIN, f64::max);
     assert_eq!(an[0]["max"].as_f64(), Some(want));
-    let (code, v, _) = run(&[dir.path().to_str().unwrap_or_default(), "--stage", "total", "--resamples", "50", "--gof-resamples", "20"]);
+    let (code, v, _) = run(&[
+        dir.path().to_str().unwrap_or_default(),
+        "--stage",
+        "total",
+        "--resamples",
+        "50",
+        "--gof-resamples",
+        "20",
+    ]);
     assert_eq!(code, 0);
     assert_eq!(v["analyses"][0]["max"].as_f64(), Some(want + 1500.0));
 }
@@ -143,11 +200,29 @@ fn pinned_model_is_the_selected_one_or_the_verdict_says_why() {
     let p = dir.path().join("x.csv");
     let body: String = frames(4000, 5).iter().map(|v| format!("{v}\n")).collect();
     std::fs::write(&p, body).expect("write");
-    let mut args = vec!["--samples", p.to_str().unwrap_or_default(), "--method", "gpd-pot", "--estimator", "pwm", "--probability", "1e-9", "--per-hour", "1e-7", "--fps", "30"];
+    let mut args = vec![
+        "--samples",
+        p.to_str().unwrap_or_default(),
+        "--method",
+        "gpd-pot",
+        "--estimator",
+        "pwm",
+        "--probability",
+        "1e-9",
+        "--per-hour",
+        "1e-7",
+        "--fps",
+        "30",
+    ];
     args.extend(FAST);
     let (code, v, err) = run(&args);
     assert_eq!(code, 0, "{err}");
-    let probs: Vec<f64> = v["settings"]["probabilities"].as_array().expect("p").iter().filter_map(|x| x.as_f64()).collect();
+    let probs: Vec<f64> = v["settings"]["probabilities"]
+        .as_array()
+        .expect("p")
+        .iter()
+        .filter_map(|x| x.as_f64())
+        .collect();
     assert_eq!(probs.len(), 2);
     match v["verdict"].as_str() {
         Some("pwcet") => {

@@ -91,15 +91,34 @@ fn check(ok: bool, what: &str) -> Result<(), Failure> {
 fn settings(a: &Args) -> Result<WcetSettings, Failure> {
     let open = |v: f64| v > 0.0 && v < 1.0;
     check(open(a.alpha), "--alpha must lie in (0, 1)")?;
-    check(open(a.threshold_quantile), "--threshold-quantile must lie in (0, 1)")?;
+    check(
+        open(a.threshold_quantile),
+        "--threshold-quantile must lie in (0, 1)",
+    )?;
     check(open(a.confidence), "--confidence must lie in (0, 1)")?;
-    check(a.block_size >= 1 && a.lags >= 1 && a.min_blocks >= 3, "--block-size and --lags must be >= 1, --min-blocks >= 3")?;
+    check(
+        a.block_size >= 1 && a.lags >= 1 && a.min_blocks >= 3,
+        "--block-size and --lags must be >= 1, --min-blocks >= 3",
+    )?;
     check(a.margin > 0.0, "--margin must be positive")?;
-    check(a.gof_resamples >= 19, "--gof-resamples must be at least 19 (p-values resolve alpha = 0.05)")?;
-    check(a.probabilities.iter().all(|&p| open(p)), "--probability must lie in (0, 1)")?;
-    let mut probs = if a.probabilities.is_empty() { wcet::default_probabilities() } else { a.probabilities.clone() };
+    check(
+        a.gof_resamples >= 19,
+        "--gof-resamples must be at least 19 (p-values resolve alpha = 0.05)",
+    )?;
+    check(
+        a.probabilities.iter().all(|&p| open(p)),
+        "--probability must lie in (0, 1)",
+    )?;
+    let mut probs = if a.probabilities.is_empty() {
+        wcet::default_probabilities()
+    } else {
+        a.probabilities.clone()
+    };
     if let (Some(ph), Some(fps)) = (a.per_hour, a.fps) {
-        check(open(ph) && fps > 0.0, "--per-hour must lie in (0, 1) and --fps be positive")?;
+        check(
+            open(ph) && fps > 0.0,
+            "--per-hour must lie in (0, 1) and --fps be positive",
+        )?;
         probs.push(per_hour_to_frame(ph, fps));
     }
     Ok(WcetSettings {
@@ -113,7 +132,12 @@ fn settings(a: &Args) -> Result<WcetSettings, Failure> {
         resamples: a.resamples.max(1),
         gof_resamples: a.gof_resamples,
         confidence: a.confidence,
-        method: a.method.as_deref().map(|m| m.parse::<Method>()).transpose().map_err(|e| Failure::bad_input(anyhow!(e)))?,
+        method: a
+            .method
+            .as_deref()
+            .map(|m| m.parse::<Method>())
+            .transpose()
+            .map_err(|e| Failure::bad_input(anyhow!(e)))?,
         estimator: a
             .estimator
             .as_deref()
@@ -129,8 +153,12 @@ fn settings(a: &Args) -> Result<WcetSettings, Failure> {
 }
 
 fn write_plots(dir: &Path, stem: &str, samples: &[f64], a: &wcet::Analysis) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir).map_err(|e| Failure::bad_input(anyhow!("{}: {e}", dir.display())))?;
-    for (name, svg) in [("exceedance", plot::exceedance_svg(samples, a)), ("convergence", plot::convergence_svg(a))] {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::bad_input(anyhow!("{}: {e}", dir.display())))?;
+    for (name, svg) in [
+        ("exceedance", plot::exceedance_svg(samples, a)),
+        ("convergence", plot::convergence_svg(a)),
+    ] {
         let p = dir.join(format!("{stem}{name}.svg"));
         std::fs::write(&p, svg).map_err(|e| Failure::bad_input(anyhow!("{}: {e}", p.display())))?;
     }
@@ -140,8 +168,14 @@ fn write_plots(dir: &Path, stem: &str, samples: &[f64], a: &wcet::Analysis) -> R
 pub fn run(args: Args) -> CliResult {
     let mut s = settings(&args)?;
     let json = if let Some(path) = &args.samples {
-        let src = SampleSource { path: path.clone(), column: args.column.clone(), field: args.field.clone() };
-        let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let src = SampleSource {
+            path: path.clone(),
+            column: args.column.clone(),
+            field: args.field.clone(),
+        };
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
         if is_json {
             s.unit = "ms".into();
         }
@@ -150,7 +184,13 @@ pub fn run(args: Args) -> CliResult {
                 .column
                 .clone()
                 .or_else(|| args.field.clone())
-                .unwrap_or_else(|| if is_json { "latencyMs".into() } else { "total".into() });
+                .unwrap_or_else(|| {
+                    if is_json {
+                        "latencyMs".into()
+                    } else {
+                        "total".into()
+                    }
+                });
         }
         let samples = wcet::read_samples(&src).map_err(Failure::classified)?;
         let a = wcet::analyse(&samples, &s).map_err(Failure::classified)?;
@@ -172,7 +212,9 @@ pub fn run(args: Args) -> CliResult {
         }
         serde_json::to_string_pretty(&r)
     } else {
-        return Err(Failure::bad_input(anyhow!("give a run directory or --samples FILE")));
+        return Err(Failure::bad_input(anyhow!(
+            "give a run directory or --samples FILE"
+        )));
     };
     let json = json.map_err(|e| Failure::new(Status::BadInput, e))?;
     println!("{json}");

@@ -26,7 +26,13 @@ pub struct Convergence {
     pub rule: String,
 }
 
-pub fn study(samples: &[f64], fit: &Fit, s: &WcetSettings, block_size: usize, theta: f64) -> Convergence {
+pub fn study(
+    samples: &[f64],
+    fit: &Fit,
+    s: &WcetSettings,
+    block_size: usize,
+    theta: f64,
+) -> Convergence {
     let n = samples.len();
     let p = s.reference_probability();
     let mut points = Vec::new();
@@ -41,7 +47,11 @@ pub fn study(samples: &[f64], fit: &Fit, s: &WcetSettings, block_size: usize, th
         let dist = match fit.method {
             Method::GevBm => refit_plain(fit, &data.maxima_sorted),
             Method::GpdPot => refit_plain(fit, &data.excesses_sorted).map(|d| match d {
-                Dist::Gpd { gpd, .. } => Dist::Gpd { gpd, threshold: data.threshold, rate: data.rate() },
+                Dist::Gpd { gpd, .. } => Dist::Gpd {
+                    gpd,
+                    threshold: data.threshold,
+                    rate: data.rate(),
+                },
                 other => other,
             }),
         };

@@ -101,7 +101,13 @@ impl Gev {
         if l.l2 <= 0.0 || t3.abs() >= 1.0 || !t3.is_finite() {
             return None;
         }
-        let (a0, a1, a2, a3, a4) = (0.28377530, -1.21096399, -2.50728214, -1.13455566, -0.07138022);
+        let (a0, a1, a2, a3, a4) = (
+            0.28377530,
+            -1.21096399,
+            -2.50728214,
+            -1.13455566,
+            -0.07138022,
+        );
         let (b1, b2, b3) = (2.06189696, 1.31912239, 0.25077104);
         let (c1, c2, c3) = (1.59921491, -0.48832213, 0.01573152);
         let (d1, d2) = (-0.64363929, 0.08985247);
@@ -130,7 +136,8 @@ impl Gev {
             }
             return finish(g);
         }
-        let mut g = (a0 + t3 * (a1 + t3 * (a2 + t3 * (a3 + t3 * a4)))) / (1.0 + t3 * (b1 + t3 * (b2 + t3 * b3)));
+        let mut g = (a0 + t3 * (a1 + t3 * (a2 + t3 * (a3 + t3 * a4))))
+            / (1.0 + t3 * (b1 + t3 * (b2 + t3 * b3)));
         if t3 >= -0.8 {
             return finish(g);
         }
@@ -160,7 +167,11 @@ impl Gev {
 pub fn nll_grad(x: &[f64], w: Option<&[f64]>, p: &[f64], grad: &mut [f64]) -> f64 {
     let (mu, ls, xi0) = (p[0], p[1], p[2]);
     // the xi = 0 limit of the gradient cancels catastrophically; step just off it
-    let xi = if xi0.abs() < 1e-7 { 1e-7f64.copysign(if xi0 == 0.0 { 1.0 } else { xi0 }) } else { xi0 };
+    let xi = if xi0.abs() < 1e-7 {
+        1e-7f64.copysign(if xi0 == 0.0 { 1.0 } else { xi0 })
+    } else {
+        xi0
+    };
     let sigma = ls.exp();
     let (mut f, mut gmu, mut gs, mut gxi) = (0.0, 0.0, 0.0, 0.0);
     let mut wsum = 0.0;
@@ -180,7 +191,7 @@ pub fn nll_grad(x: &[f64], w: Option<&[f64]>, p: &[f64], grad: &mut [f64]) -> f6
         wsum += wi;
         f += wi * ((1.0 + 1.0 / xi) * lt + s);
         let a = ((1.0 + xi) - s) / t; // common factor
-        // d(loglik)/d mu = a/sigma; d/d sigma = -1/sigma + a*y/sigma
+                                      // d(loglik)/d mu = a/sigma; d/d sigma = -1/sigma + a*y/sigma
         gmu += wi * a;
         gs += wi * a * y;
         gxi += wi * ((lt / (xi * xi)) * (1.0 - s) - a * y / xi);
@@ -199,7 +210,11 @@ mod tests {
 
     #[test]
     fn gradient_matches_finite_differences() {
-        let g = Gev { shape: -0.2, location: 10.0, scale: 2.0 };
+        let g = Gev {
+            shape: -0.2,
+            location: 10.0,
+            scale: 2.0,
+        };
         let x: Vec<f64> = (1..200).map(|i| g.sample(i as f64 / 200.0)).collect();
         for p in [[10.3, 0.6, -0.15], [9.8, 0.8, 0.2], [10.0, 0.7, 0.0]] {
             let mut gr = [0.0; 3];
@@ -210,8 +225,13 @@ mod tests {
                 a[k] += h;
                 b[k] -= h;
                 let mut d = [0.0; 3];
-                let fd = (nll_grad(&x, None, &a, &mut d) - nll_grad(&x, None, &b, &mut d)) / (2.0 * h);
-                assert!((fd - gr[k]).abs() < 1e-4 * (1.0 + fd.abs()), "p={p:?} k={k}: {fd} vs {}", gr[k]);
+                let fd =
+                    (nll_grad(&x, None, &a, &mut d) - nll_grad(&x, None, &b, &mut d)) / (2.0 * h);
+                assert!(
+                    (fd - gr[k]).abs() < 1e-4 * (1.0 + fd.abs()),
+                    "p={p:?} k={k}: {fd} vs {}",
+                    gr[k]
+                );
             }
         }
     }
@@ -219,7 +239,11 @@ mod tests {
     #[test]
     fn isf_inverts_sf() {
         for xi in [-0.3, 0.0, 0.25] {
-            let g = Gev { shape: xi, location: 1.0, scale: 0.5 };
+            let g = Gev {
+                shape: xi,
+                location: 1.0,
+                scale: 0.5,
+            };
             for p in [1e-3, 1e-9, 1e-15] {
                 let x = g.isf(p);
                 assert!((g.sf(x) / p - 1.0).abs() < 1e-9, "xi={xi} p={p}");

@@ -65,7 +65,13 @@ fn simulate(dist: &Dist, n: usize, rng: &mut Rng) -> Vec<f64> {
 }
 
 /// AD and CvM with parametric-bootstrap p-values (p = (1 + #{T* >= T}) / (B + 1)).
-pub fn goodness_of_fit(fit: &Fit, sorted: &[f64], resamples: usize, seed: u64, stream: u64) -> Vec<GofResult> {
+pub fn goodness_of_fit(
+    fit: &Fit,
+    sorted: &[f64],
+    resamples: usize,
+    seed: u64,
+    stream: u64,
+) -> Vec<GofResult> {
     let (ad, cvm) = statistics(&fit.dist, sorted);
     let n = sorted.len();
     let sims: Vec<Option<(f64, f64)>> = (0..resamples)
@@ -86,7 +92,17 @@ pub fn goodness_of_fit(fit: &Fit, sorted: &[f64], resamples: usize, seed: u64, s
         (1 + ok.iter().filter(|s| pick(s) >= obs).count()) as f64 / (b + 1) as f64
     };
     vec![
-        GofResult { name: "anderson-darling".into(), statistic: ad, p_value: p(ad, |s| s.0), resamples: b },
-        GofResult { name: "cramer-von-mises".into(), statistic: cvm, p_value: p(cvm, |s| s.1), resamples: b },
+        GofResult {
+            name: "anderson-darling".into(),
+            statistic: ad,
+            p_value: p(ad, |s| s.0),
+            resamples: b,
+        },
+        GofResult {
+            name: "cramer-von-mises".into(),
+            statistic: cvm,
+            p_value: p(cvm, |s| s.1),
+            resamples: b,
+        },
     ]
 }

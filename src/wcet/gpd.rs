@@ -73,7 +73,11 @@ impl Gpd {
 pub fn nll_grad(y: &[f64], w: Option<&[f64]>, p: &[f64], grad: &mut [f64]) -> f64 {
     let ls = p[0];
     let xi0 = p[1];
-    let xi = if xi0.abs() < 1e-7 { 1e-7f64.copysign(if xi0 == 0.0 { 1.0 } else { xi0 }) } else { xi0 };
+    let xi = if xi0.abs() < 1e-7 {
+        1e-7f64.copysign(if xi0 == 0.0 { 1.0 } else { xi0 })
+    } else {
+        xi0
+    };
     let sigma = ls.exp();
     let (mut f, mut gs, mut gxi, mut wsum) = (0.0, 0.0, 0.0, 0.0);
     for (i, &yv) in y.iter().enumerate() {
@@ -106,7 +110,10 @@ mod tests {
 
     #[test]
     fn gradient_matches_finite_differences() {
-        let g = Gpd { shape: -0.1, scale: 2.0 };
+        let g = Gpd {
+            shape: -0.1,
+            scale: 2.0,
+        };
         let y: Vec<f64> = (1..300).map(|i| g.sample(i as f64 / 300.0)).collect();
         for p in [[0.6, -0.15], [0.8, 0.2], [0.7, 0.0]] {
             let mut gr = [0.0; 2];
@@ -117,8 +124,13 @@ mod tests {
                 a[k] += h;
                 b[k] -= h;
                 let mut d = [0.0; 2];
-                let fd = (nll_grad(&y, None, &a, &mut d) - nll_grad(&y, None, &b, &mut d)) / (2.0 * h);
-                assert!((fd - gr[k]).abs() < 1e-4 * (1.0 + fd.abs()), "p={p:?} k={k}: {fd} vs {}", gr[k]);
+                let fd =
+                    (nll_grad(&y, None, &a, &mut d) - nll_grad(&y, None, &b, &mut d)) / (2.0 * h);
+                assert!(
+                    (fd - gr[k]).abs() < 1e-4 * (1.0 + fd.abs()),
+                    "p={p:?} k={k}: {fd} vs {}",
+                    gr[k]
+                );
             }
         }
     }

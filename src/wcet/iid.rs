@@ -173,7 +173,8 @@ pub fn ks_two_sample(a: &[f64], b: &[f64]) -> KsResult {
 /// and the escaping mass is summed directly, so tiny p-values keep their precision.
 fn ks_exact_outside(m: usize, n: usize, h: u128) -> f64 {
     let total = (m + n) as f64;
-    let outside = |i: usize, j: usize| (i as i128 * n as i128 - j as i128 * m as i128).unsigned_abs() >= h;
+    let outside =
+        |i: usize, j: usize| (i as i128 * n as i128 - j as i128 * m as i128).unsigned_abs() >= h;
     let mut prev = vec![0.0f64; n + 1];
     let mut cur = vec![0.0f64; n + 1];
     let mut p_out = 0.0f64;
@@ -263,7 +264,11 @@ pub fn kpss(x: &[f64]) -> (f64, f64, usize) {
     }
     s2 /= nf;
     let stat = eta / s2;
-    let p = interp(stat, &[0.347, 0.463, 0.574, 0.739], &[0.10, 0.05, 0.025, 0.01]);
+    let p = interp(
+        stat,
+        &[0.347, 0.463, 0.574, 0.739],
+        &[0.10, 0.05, 0.025, 0.01],
+    );
     (stat, p, lags)
 }
 
@@ -300,7 +305,12 @@ pub fn preconditions(x: &[f64], lags: usize, alpha: f64) -> Vec<TestResult> {
                 if ks.exact { "exact" } else { "asymptotic" }
             ),
         ),
-        mk("kpss", k, pk, format!("lags={klags}, p interpolated in [0.01, 0.10]")),
+        mk(
+            "kpss",
+            k,
+            pk,
+            format!("lags={klags}, p interpolated in [0.01, 0.10]"),
+        ),
     ]
 }
 
@@ -319,7 +329,11 @@ mod tests {
         let n = 20usize;
         for h in 1..=n {
             let mut p = 0.0;
-            let lc = |k: usize| libm::lgamma(2.0 * n as f64 + 1.0) - libm::lgamma((n - k) as f64 + 1.0) - libm::lgamma((n + k) as f64 + 1.0);
+            let lc = |k: usize| {
+                libm::lgamma(2.0 * n as f64 + 1.0)
+                    - libm::lgamma((n - k) as f64 + 1.0)
+                    - libm::lgamma((n + k) as f64 + 1.0)
+            };
             let l0 = lc(0);
             let mut k = 1;
             while k * h <= n {

@@ -14,13 +14,28 @@ pub enum WcetError {
     #[error("sample {index} (0-based, acquisition order) is not a finite number")]
     NonFinite { index: usize },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: {what}")]
-    Parse { path: PathBuf, line: usize, what: String },
+    Parse {
+        path: PathBuf,
+        line: usize,
+        what: String,
+    },
     #[error("{path}: invalid JSON: {source}")]
-    Json { path: PathBuf, source: serde_json::Error },
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("{path}: record {index}: field `{field}` {what}")]
-    Field { path: PathBuf, index: usize, field: String, what: String },
+    Field {
+        path: PathBuf,
+        index: usize,
+        field: String,
+        what: String,
+    },
     #[error("{path}: {what}")]
     Format { path: PathBuf, what: String },
 }
@@ -42,7 +57,10 @@ pub struct SampleSource {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WcetError + '_ {
-    move |source| WcetError::Io { path: path.to_path_buf(), source }
+    move |source| WcetError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Splits one CSV line (double quotes protect commas; "" is an escaped quote).
@@ -73,7 +91,11 @@ fn parse_num(path: &Path, line: usize, s: &str) -> Result<f64, WcetError> {
         what: format!("`{s}` is not a number"),
     })?;
     if !v.is_finite() {
-        return Err(WcetError::Parse { path: path.to_path_buf(), line, what: format!("`{s}` is not finite") });
+        return Err(WcetError::Parse {
+            path: path.to_path_buf(),
+            line,
+            what: format!("`{s}` is not finite"),
+        });
     }
     Ok(v)
 }
@@ -90,14 +112,22 @@ const KEY_ALIASES: &[(&str, &str)] = &[
 ];
 
 fn alias_of(field: &str) -> Option<&'static str> {
-    KEY_ALIASES
-        .iter()
-        .find_map(|&(new, old)| if new == field { Some(old) } else if old == field { Some(new) } else { None })
+    KEY_ALIASES.iter().find_map(|&(new, old)| {
+        if new == field {
+            Some(old)
+        } else if old == field {
+            Some(new)
+        } else {
+            None
+        }
+    })
 }
 
 fn read_trtexec(path: &Path, text: &str, field: &str) -> Result<Vec<f64>, WcetError> {
-    let v: serde_json::Value =
-        serde_json::from_str(text).map_err(|source| WcetError::Json { path: path.to_path_buf(), source })?;
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|source| WcetError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let arr = v.as_array().ok_or_else(|| WcetError::Format {
         path: path.to_path_buf(),
         what: "expected a JSON array of trtexec --exportTimes records".into(),
@@ -110,39 +140,55 @@ fn read_trtexec(path: &Path, text: &str, field: &str) -> Result<Vec<f64>, WcetEr
             field: field.into(),
             what: "record is not an object".into(),
         })?;
-        let val = obj.get(field).or_else(|| alias_of(field).and_then(|a| obj.get(a)));
-        let x = val.and_then(|v| v.as_f64()).ok_or_else(|| WcetError::Field {
-            path: path.to_path_buf(),
-            index: i,
-            field: field.into(),
-            what: format!(
-                "missing or not a number (keys: {})",
-                obj.keys().cloned().collect::<Vec<_>>().join(", ")
-            ),
-        })?;
+        let val = obj
+            .get(field)
+            .or_else(|| alias_of(field).and_then(|a| obj.get(a)));
+        let x = val
+            .and_then(|v| v.as_f64())
+            .ok_or_else(|| WcetError::Field {
+                path: path.to_path_buf(),
+                index: i,
+                field: field.into(),
+                what: format!(
+                    "missing or not a number (keys: {})",
+                    obj.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            })?;
         out.push(x);
     }
     Ok(out)
 }
 
 fn read_csv(path: &Path, text: &str, column: Option<&str>) -> Result<Vec<f64>, WcetError> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let mut out = Vec::new();
     match column {
         Some(col) => {
-            let Some((_, header)) = lines.next() else { return Ok(out) };
+            let Some((_, header)) = lines.next() else {
+                return Ok(out);
+            };
             let names = split_csv(header);
-            let idx = names.iter().position(|h| h == col).ok_or_else(|| WcetError::Parse {
-                path: path.to_path_buf(),
-                line: 1,
-                what: format!("column `{col}` not in header ({})", names.join(", ")),
-            })?;
+            let idx = names
+                .iter()
+                .position(|h| h == col)
+                .ok_or_else(|| WcetError::Parse {
+                    path: path.to_path_buf(),
+                    line: 1,
+                    what: format!("column `{col}` not in header ({})", names.join(", ")),
+                })?;
             for (i, l) in lines {
                 let f = split_csv(l);
                 let cell = f.get(idx).ok_or_else(|| WcetError::Parse {
                     path: path.to_path_buf(),
                     line: i + 1,
-                    what: format!("only {} fields, column `{col}` is field {}", f.len(), idx + 1),
+                    what: format!(
+                        "only {} fields, column `{col}` is field {}",
+                        f.len(),
+                        idx + 1
+                    ),
                 })?;
                 out.push(parse_num(path, i + 1, cell)?);
             }
@@ -158,7 +204,12 @@ fn read_csv(path: &Path, text: &str, column: Option<&str>) -> Result<Vec<f64>, W
                     });
                 }
                 // a one-column file may carry a header
-                if k == 0 && t.parse::<f64>().is_err() && t.chars().any(|c| c.is_alphabetic()) && t != "nan" && t != "inf" {
+                if k == 0
+                    && t.parse::<f64>().is_err()
+                    && t.chars().any(|c| c.is_alphabetic())
+                    && t != "nan"
+                    && t != "inf"
+                {
                     continue;
                 }
                 out.push(parse_num(path, i + 1, t)?);
@@ -172,13 +223,18 @@ fn read_csv(path: &Path, text: &str, column: Option<&str>) -> Result<Vec<f64>, W
 pub fn read_samples(src: &SampleSource) -> Result<Vec<f64>, WcetError> {
     let path = &src.path;
     let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         || text.trim_start().starts_with('[');
     if is_json {
         read_trtexec(path, &text, src.field.as_deref().unwrap_or("latencyMs"))
     } else {
         if src.field.is_some() {
-            return Err(WcetError::Format { path: path.clone(), what: "--field applies to trtexec JSON; use --column for CSV".into() });
+            return Err(WcetError::Format {
+                path: path.clone(),
+                what: "--field applies to trtexec JSON; use --column for CSV".into(),
+            });
         }
         read_csv(path, &text, src.column.as_deref())
     }
@@ -199,32 +255,48 @@ pub struct RunTrace {
 pub fn read_run_dir(dir: &Path, stage: &str) -> Result<Vec<RunTrace>, WcetError> {
     let run_json = dir.join("run.json");
     let text = std::fs::read_to_string(&run_json).map_err(io_err(&run_json))?;
-    let run: serde_json::Value =
-        serde_json::from_str(&text).map_err(|source| WcetError::Json { path: run_json.clone(), source })?;
+    let run: serde_json::Value = serde_json::from_str(&text).map_err(|source| WcetError::Json {
+        path: run_json.clone(),
+        source,
+    })?;
     let platform = run
         .pointer("/platform/name")
         .and_then(|v| v.as_str())
-        .ok_or_else(|| WcetError::Format { path: run_json.clone(), what: "missing platform.name".into() })?
+        .ok_or_else(|| WcetError::Format {
+            path: run_json.clone(),
+            what: "missing platform.name".into(),
+        })?
         .to_string();
     let shas: Vec<(String, String)> = run
         .get("engines")
         .and_then(|e| e.as_array())
         .map(|a| {
             a.iter()
-                .filter_map(|e| Some((e.get("name")?.as_str()?.to_string(), e.get("sha256")?.as_str()?.to_string())))
+                .filter_map(|e| {
+                    Some((
+                        e.get("name")?.as_str()?.to_string(),
+                        e.get("sha256")?.as_str()?.to_string(),
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default();
     let csv = dir.join("latencies.csv");
     let text = std::fs::read_to_string(&csv).map_err(io_err(&csv))?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let header = lines.next().map(|(_, h)| split_csv(h)).unwrap_or_default();
     let col = |name: &str| {
-        header.iter().position(|h| h == name).ok_or_else(|| WcetError::Parse {
-            path: csv.clone(),
-            line: 1,
-            what: format!("column `{name}` not in header ({})", header.join(", ")),
-        })
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| WcetError::Parse {
+                path: csv.clone(),
+                line: 1,
+                what: format!("column `{name}` not in header ({})", header.join(", ")),
+            })
     };
     let stage_col = format!("{stage}_ns");
     let (ie, is, iv) = (col("engine")?, col("scenario")?, col(&stage_col)?);
@@ -240,7 +312,10 @@ pub fn read_run_dir(dir: &Path, stage: &str) -> Result<Vec<RunTrace>, WcetError>
         };
         let (engine, scenario) = (get(ie)?, get(is)?);
         let v = parse_num(&csv, i + 1, get(iv)?)?;
-        match traces.iter_mut().find(|t| &t.engine == engine && &t.scenario == scenario) {
+        match traces
+            .iter_mut()
+            .find(|t| &t.engine == engine && &t.scenario == scenario)
+        {
             Some(t) => t.samples.push(v),
             None => traces.push(RunTrace {
                 engine: engine.clone(),

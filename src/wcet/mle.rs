@@ -14,7 +14,12 @@ pub trait Objective: Sync {
 }
 
 /// Nelder–Mead simplex minimisation (standard coefficients).
-pub fn nelder_mead(obj: &dyn Objective, x0: &[f64], step: &[f64], max_eval: usize) -> (Vec<f64>, f64) {
+pub fn nelder_mead(
+    obj: &dyn Objective,
+    x0: &[f64],
+    step: &[f64],
+    max_eval: usize,
+) -> (Vec<f64>, f64) {
     let d = x0.len();
     let mut pts: Vec<Vec<f64>> = vec![x0.to_vec()];
     for i in 0..d {
@@ -33,8 +38,14 @@ pub fn nelder_mead(obj: &dyn Objective, x0: &[f64], step: &[f64], max_eval: usiz
         if spread.is_finite() && spread <= 1e-12 * (1.0 + vals[0].abs()) {
             break;
         }
-        let centroid: Vec<f64> = (0..d).map(|k| pts[..d].iter().map(|p| p[k]).sum::<f64>() / d as f64).collect();
-        let along = |t: f64| -> Vec<f64> { (0..d).map(|k| centroid[k] + t * (pts[d][k] - centroid[k])).collect() };
+        let centroid: Vec<f64> = (0..d)
+            .map(|k| pts[..d].iter().map(|p| p[k]).sum::<f64>() / d as f64)
+            .collect();
+        let along = |t: f64| -> Vec<f64> {
+            (0..d)
+                .map(|k| centroid[k] + t * (pts[d][k] - centroid[k]))
+                .collect()
+        };
         let xr = along(-1.0);
         let fr = obj.value(&xr);
         evals += 1;
@@ -77,7 +88,9 @@ pub fn nelder_mead(obj: &dyn Objective, x0: &[f64], step: &[f64], max_eval: usiz
             }
         }
     }
-    let best = (0..=d).min_by(|&a, &b| vals[a].total_cmp(&vals[b])).unwrap_or(0);
+    let best = (0..=d)
+        .min_by(|&a, &b| vals[a].total_cmp(&vals[b]))
+        .unwrap_or(0);
     (pts[best].clone(), vals[best])
 }
 
@@ -93,7 +106,13 @@ pub struct BfgsResult {
 
 /// BFGS with Armijo backtracking. `h0` is an initial inverse Hessian (row-major d×d).
 /// Stops when |gradient| <= gtol (1 + |f|).
-pub fn bfgs(obj: &dyn Objective, x0: &[f64], h0: Option<&[f64]>, max_iter: usize, gtol: f64) -> BfgsResult {
+pub fn bfgs(
+    obj: &dyn Objective,
+    x0: &[f64],
+    h0: Option<&[f64]>,
+    max_iter: usize,
+    gtol: f64,
+) -> BfgsResult {
     let d = x0.len();
     let mut h: Vec<f64> = match h0 {
         Some(h) => h.to_vec(),
@@ -118,7 +137,9 @@ pub fn bfgs(obj: &dyn Objective, x0: &[f64], h0: Option<&[f64]>, max_iter: usize
             converged = true;
             break;
         }
-        let mut dir: Vec<f64> = (0..d).map(|i| -(0..d).map(|j| h[i * d + j] * g[j]).sum::<f64>()).collect();
+        let mut dir: Vec<f64> = (0..d)
+            .map(|i| -(0..d).map(|j| h[i * d + j] * g[j]).sum::<f64>())
+            .collect();
         let mut slope: f64 = dir.iter().zip(&g).map(|(a, b)| a * b).sum();
         if slope >= 0.0 {
             // not a descent direction: restart from steepest descent, scaled
@@ -155,12 +176,15 @@ pub fn bfgs(obj: &dyn Objective, x0: &[f64], h0: Option<&[f64]>, max_iter: usize
         g.clone_from(&gn);
         f = fnew;
         if sy > 1e-300 {
-            let hy: Vec<f64> = (0..d).map(|i| (0..d).map(|j| h[i * d + j] * yv[j]).sum()).collect();
+            let hy: Vec<f64> = (0..d)
+                .map(|i| (0..d).map(|j| h[i * d + j] * yv[j]).sum())
+                .collect();
             let yhy: f64 = yv.iter().zip(&hy).map(|(a, b)| a * b).sum();
             let rho = 1.0 / sy;
             for i in 0..d {
                 for j in 0..d {
-                    h[i * d + j] += (1.0 + yhy * rho) * rho * s[i] * s[j] - rho * (hy[i] * s[j] + s[i] * hy[j]);
+                    h[i * d + j] +=
+                        (1.0 + yhy * rho) * rho * s[i] * s[j] - rho * (hy[i] * s[j] + s[i] * hy[j]);
                 }
             }
         }
@@ -277,7 +301,11 @@ mod tests {
     fn minimisers_find_rosenbrock_minimum() {
         let (x, _) = nelder_mead(&Rosen, &[-1.2, 1.0], &[0.5, 0.5], 2000);
         let r = bfgs(&Rosen, &x, None, 500, 1e-9);
-        assert!((r.x[0] - 1.0).abs() < 1e-6 && (r.x[1] - 1.0).abs() < 1e-6, "{:?}", r.x);
+        assert!(
+            (r.x[0] - 1.0).abs() < 1e-6 && (r.x[1] - 1.0).abs() < 1e-6,
+            "{:?}",
+            r.x
+        );
         let h = inverse_hessian(&Rosen, &r.x).expect("spd");
         assert!(h[0].is_finite());
     }

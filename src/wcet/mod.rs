@@ -33,7 +33,9 @@ pub mod tail_info;
 use convergence::Convergence;
 use gof::GofResult;
 use iid::TestResult;
-pub use input::{analyse_run_dir, read_samples, RunAnalyses, SampleSource, TraceAnalysis, WcetError};
+pub use input::{
+    analyse_run_dir, read_samples, RunAnalyses, SampleSource, TraceAnalysis, WcetError,
+};
 use models::{Dist, Estimator, Fit, Method, TailData};
 use serde::Serialize;
 use special::{quantile_sorted, sorted_copy};
@@ -104,12 +106,16 @@ impl WcetSettings {
     /// Smallest sample count for which an analysis is attempted.
     pub fn min_samples(&self) -> usize {
         let by_blocks = self.min_blocks * self.block_size;
-        let by_excess = (self.min_exceedances as f64 / (1.0 - self.threshold_quantile)).ceil() as usize;
+        let by_excess =
+            (self.min_exceedances as f64 / (1.0 - self.threshold_quantile)).ceil() as usize;
         by_blocks.max(by_excess)
     }
     /// The probability gates look at: the smallest requested.
     pub fn reference_probability(&self) -> f64 {
-        self.probabilities.iter().copied().fold(f64::INFINITY, f64::min)
+        self.probabilities
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
     }
 }
 
@@ -259,12 +265,22 @@ fn failed_names(tests: &[TestResult]) -> Vec<String> {
     tests
         .iter()
         .filter(|t| !t.passed)
-        .map(|t| format!("{} (statistic {:.4e}, p {:.3e} < {:.4})", t.name, t.statistic, t.p_value, t.alpha))
+        .map(|t| {
+            format!(
+                "{} (statistic {:.4e}, p {:.3e} < {:.4})",
+                t.name, t.statistic, t.p_value, t.alpha
+            )
+        })
         .collect()
 }
 
 /// Measurement changes suggested by the failing tests.
-fn not_iid_advice(tests: &[TestResult], tried: &[(usize, bool)], s: &WcetSettings, n: usize) -> Vec<String> {
+fn not_iid_advice(
+    tests: &[TestResult],
+    tried: &[(usize, bool)],
+    s: &WcetSettings,
+    n: usize,
+) -> Vec<String> {
     let failed = |name: &str| tests.iter().any(|t| t.name == name && !t.passed);
     let mut a = Vec::new();
     if failed("ljung-box") || failed("runs") {
@@ -309,7 +325,10 @@ pub fn select(fits: &[(Fit, ModelReport)], s: &WcetSettings) -> Option<usize> {
     let p = s.reference_probability();
     let mut best: Option<(usize, f64, i32)> = None;
     for (i, (f, r)) in fits.iter().enumerate() {
-        if !r.acceptable || s.method.is_some_and(|m| m != f.method) || s.estimator.is_some_and(|e| e != f.estimator) {
+        if !r.acceptable
+            || s.method.is_some_and(|m| m != f.method)
+            || s.estimator.is_some_and(|e| e != f.estimator)
+        {
             continue;
         }
         let Some(v) = f.dist.pwcet(p) else { continue };
@@ -324,9 +343,17 @@ pub fn select(fits: &[(Fit, ModelReport)], s: &WcetSettings) -> Option<usize> {
     best.map(|b| b.0)
 }
 
-fn report(fit: &Fit, data: &TailData, gof: Vec<GofResult>, alpha: f64, probs: &[f64]) -> ModelReport {
+fn report(
+    fit: &Fit,
+    data: &TailData,
+    gof: Vec<GofResult>,
+    alpha: f64,
+    probs: &[f64],
+) -> ModelReport {
     let (location, scale, block_size, threshold, n_fitted, upper) = match fit.dist {
-        Dist::Gev { gev, block_size, .. } => (
+        Dist::Gev {
+            gev, block_size, ..
+        } => (
             gev.location,
             gev.scale,
             Some(block_size),
@@ -343,8 +370,11 @@ fn report(fit: &Fit, data: &TailData, gof: Vec<GofResult>, alpha: f64, probs: &[
             (gpd.shape < 0.0).then(|| threshold - gpd.scale / gpd.shape),
         ),
     };
-    let finite = probs.iter().all(|&p| fit.dist.pwcet(p).is_some_and(f64::is_finite));
-    let acceptable = finite && fit.log_likelihood.is_finite() && gof.iter().all(|g| g.p_value >= alpha);
+    let finite = probs
+        .iter()
+        .all(|&p| fit.dist.pwcet(p).is_some_and(f64::is_finite));
+    let acceptable =
+        finite && fit.log_likelihood.is_finite() && gof.iter().all(|g| g.p_value >= alpha);
     ModelReport {
         method: fit.method,
         estimator: fit.estimator,
@@ -416,11 +446,14 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
             "{n} samples < minimum {min_n} (at least {} block maxima of {} frames and {} excesses over the {} quantile)",
             s.min_blocks, s.block_size, s.min_exceedances, s.threshold_quantile
         ));
-        a.advice.push(format!("collect at least {min_n} frames; only the high-water mark is reported"));
+        a.advice.push(format!(
+            "collect at least {min_n} frames; only the high-water mark is reported"
+        ));
         return Ok(a);
     }
     a.threshold = Some(tail_info::threshold_info(&sorted, s.threshold_quantile));
-    a.extremal_index = tail_info::extremal_index(samples, quantile_sorted(&sorted, s.threshold_quantile));
+    a.extremal_index =
+        tail_info::extremal_index(samples, quantile_sorted(&sorted, s.threshold_quantile));
     let raw_iid = a.iid.iter().all(|t| t.passed);
 
     // route: raw frames i.i.d., or blocks long enough that their maxima are
@@ -440,10 +473,17 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
     }
     let Some((b, bm_tests)) = route else {
         a.verdict = Verdict::NotIid;
-        a.reasons.push(format!("raw samples fail: {}", failed_names(&a.iid).join("; ")));
+        a.reasons.push(format!(
+            "raw samples fail: {}",
+            failed_names(&a.iid).join("; ")
+        ));
         a.reasons.push(format!(
             "block maxima fail for every block size tried ({}) with at least {} blocks",
-            tried.iter().map(|t| t.0.to_string()).collect::<Vec<_>>().join(", "),
+            tried
+                .iter()
+                .map(|t| t.0.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             s.min_blocks
         ));
         a.advice = not_iid_advice(&a.iid, &tried, s, n);
@@ -464,10 +504,15 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
     let theta = if raw_iid {
         1.0
     } else {
-        a.extremal_index.as_ref().map_or(1.0, |e| e.estimate.clamp(1e-3, 1.0))
+        a.extremal_index
+            .as_ref()
+            .map_or(1.0, |e| e.estimate.clamp(1e-3, 1.0))
     };
     if !raw_iid {
-        a.reasons.push(format!("raw samples fail: {}", failed_names(&a.iid).join("; ")));
+        a.reasons.push(format!(
+            "raw samples fail: {}",
+            failed_names(&a.iid).join("; ")
+        ));
         a.reasons.push(format!(
             "routed through block maxima: maxima of {b}-frame blocks pass the preconditions; gpd-pot is not used \
              (excesses of dependent frames cluster); per-frame probabilities use the extremal index {theta:.3}"
@@ -483,7 +528,11 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
         tried,
     });
     let data = tail_data(samples, &sorted, b, theta, s.threshold_quantile);
-    let methods: &[Method] = if raw_iid { &[Method::GevBm, Method::GpdPot] } else { &[Method::GevBm] };
+    let methods: &[Method] = if raw_iid {
+        &[Method::GevBm, Method::GpdPot]
+    } else {
+        &[Method::GevBm]
+    };
     let mut fits: Vec<(Fit, ModelReport)> = Vec::new();
     let mut stream = 100u64;
     for &m in methods {
@@ -502,7 +551,11 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
             if !r.acceptable {
                 a.reasons.push(format!(
                     "{m}/{e} not acceptable: {}",
-                    r.gof.iter().map(|g| format!("{} p={:.3}", g.name, g.p_value)).collect::<Vec<_>>().join(", ")
+                    r.gof
+                        .iter()
+                        .map(|g| format!("{} p={:.3}", g.name, g.p_value))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             fits.push((fit, r));
@@ -526,9 +579,11 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
     let Some(ci) = chosen else {
         a.verdict = Verdict::NoAcceptableFit;
         if s.method == Some(Method::GpdPot) && !raw_iid {
-            a.reasons.push("gpd-pot was pinned but the frames are dependent".into());
+            a.reasons
+                .push("gpd-pot was pinned but the frames are dependent".into());
         }
-        a.reasons.push("no fit passes the goodness-of-fit tests (or the pinned model does not)".into());
+        a.reasons
+            .push("no fit passes the goodness-of-fit tests (or the pinned model does not)".into());
         a.advice.push(
             "try other block sizes or threshold quantiles (--block-size, --threshold-quantile), or collect more samples".into(),
         );
@@ -545,8 +600,16 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
     let mut probs = s.probabilities.clone();
     probs.extend_from_slice(&grid);
     let boot = pwcet::bootstrap(fit, &data, &probs, s.resamples, s.confidence, s.seed);
-    for row in a.pwcet.iter_mut().filter(|r| r.method == fit.method && r.estimator == fit.estimator) {
-        if let Some(j) = s.probabilities.iter().position(|&p| p == row.exceedance_probability) {
+    for row in a
+        .pwcet
+        .iter_mut()
+        .filter(|r| r.method == fit.method && r.estimator == fit.estimator)
+    {
+        if let Some(j) = s
+            .probabilities
+            .iter()
+            .position(|&p| p == row.exceedance_probability)
+        {
             let (lo, hi) = boot.intervals[j];
             row.ci_low = lo.is_finite().then_some(lo);
             row.ci_high = hi.is_finite().then_some(hi);
@@ -587,7 +650,10 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
         ));
     }
     if boot.failed > 0 {
-        a.advice.push(format!("{} of {} bootstrap resamples failed to refit", boot.failed, boot.resamples));
+        a.advice.push(format!(
+            "{} of {} bootstrap resamples failed to refit",
+            boot.failed, boot.resamples
+        ));
     }
     a.verdict = Verdict::Pwcet;
     Ok(a)

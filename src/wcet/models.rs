@@ -68,7 +68,11 @@ impl FromStr for Estimator {
 pub enum Dist {
     /// GEV of maxima of `block_size` consecutive frames; `theta` is the extremal index
     /// used in the block-to-frame conversion (1 for i.i.d. frames).
-    Gev { gev: Gev, block_size: usize, theta: f64 },
+    Gev {
+        gev: Gev,
+        block_size: usize,
+        theta: f64,
+    },
     /// GPD of excesses over `threshold`, exceeded by a fraction `rate` of frames.
     Gpd { gpd: Gpd, threshold: f64, rate: f64 },
 }
@@ -77,12 +81,20 @@ impl Dist {
     /// Value exceeded by one frame with probability `p` (None when p lies below the POT threshold).
     pub fn pwcet(&self, p: f64) -> Option<f64> {
         match *self {
-            Dist::Gev { gev, block_size, theta } => {
+            Dist::Gev {
+                gev,
+                block_size,
+                theta,
+            } => {
                 // P(M_b <= x) = F(x)^(b theta): -ln F_block = -b theta ln(1 - p)
                 let y = -(block_size as f64 * theta) * (-p).ln_1p();
                 Some(gev.quantile_neg_ln(y))
             }
-            Dist::Gpd { gpd, threshold, rate } => {
+            Dist::Gpd {
+                gpd,
+                threshold,
+                rate,
+            } => {
                 // POT probabilities are conditional on exceeding the threshold
                 let ln_pc = p.ln() - rate.ln();
                 (ln_pc < 0.0).then(|| threshold + gpd.isf_ln(ln_pc))
@@ -92,8 +104,16 @@ impl Dist {
     /// Per-frame exceedance probability of x implied by the model (NaN below a POT threshold).
     pub fn frame_exceedance(&self, x: f64) -> f64 {
         match *self {
-            Dist::Gev { gev, block_size, theta } => -(-gev.neg_ln_cdf(x) / (block_size as f64 * theta)).exp_m1(),
-            Dist::Gpd { gpd, threshold, rate } => {
+            Dist::Gev {
+                gev,
+                block_size,
+                theta,
+            } => -(-gev.neg_ln_cdf(x) / (block_size as f64 * theta)).exp_m1(),
+            Dist::Gpd {
+                gpd,
+                threshold,
+                rate,
+            } => {
                 if x < threshold {
                     f64::NAN
                 } else {
@@ -132,7 +152,9 @@ impl TailData {
 
 /// Maxima of consecutive blocks; a trailing partial block is dropped.
 pub fn block_maxima(x: &[f64], b: usize) -> Vec<f64> {
-    x.chunks_exact(b.max(1)).map(|c| c.iter().copied().fold(f64::NEG_INFINITY, f64::max)).collect()
+    x.chunks_exact(b.max(1))
+        .map(|c| c.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+        .collect()
 }
 
 /// Sorted excesses x - u over u for x > u.
@@ -202,7 +224,11 @@ fn mean_sd(x: &[f64]) -> (f64, f64) {
 }
 
 /// Cold maximum-likelihood fit: Nelder–Mead from several starts, BFGS polish.
-fn mle_cold(obj: &dyn Objective, starts: &[Vec<f64>], steps: &[f64]) -> Option<(Vec<f64>, f64, Vec<f64>)> {
+fn mle_cold(
+    obj: &dyn Objective,
+    starts: &[Vec<f64>],
+    steps: &[f64],
+) -> Option<(Vec<f64>, f64, Vec<f64>)> {
     let mut best: Option<(Vec<f64>, f64)> = None;
     for s in starts {
         if !obj.value(s).is_finite() {
@@ -216,7 +242,11 @@ fn mle_cold(obj: &dyn Objective, starts: &[Vec<f64>], steps: &[f64]) -> Option<(
     let (x, _) = best?;
     let h0 = inverse_hessian(obj, &x);
     let r = bfgs(obj, &x, h0.as_deref(), 300, 1e-9);
-    let r = if r.converged { r } else { bfgs(obj, &r.x, None, 300, 1e-9) };
+    let r = if r.converged {
+        r
+    } else {
+        bfgs(obj, &r.x, None, 300, 1e-9)
+    };
     if !r.value.is_finite() {
         return None;
     }
@@ -246,7 +276,9 @@ pub fn gev_pwm(sorted: &[f64]) -> Option<Gev> {
 
 /// GEV by PWM on sorted values with integer multiplicities.
 pub fn gev_pwm_weighted(sorted: &[f64], counts: &[usize]) -> Option<Gev> {
-    Gev::fit_lmoments(&weighted_lmoments(sorted.iter().copied().zip(counts.iter().copied()))?)
+    Gev::fit_lmoments(&weighted_lmoments(
+        sorted.iter().copied().zip(counts.iter().copied()),
+    )?)
 }
 
 pub fn gpd_pwm(sorted: &[f64]) -> Option<Gpd> {
@@ -254,14 +286,23 @@ pub fn gpd_pwm(sorted: &[f64]) -> Option<Gpd> {
 }
 
 pub fn gpd_pwm_weighted(sorted: &[f64], counts: &[usize]) -> Option<Gpd> {
-    Gpd::fit_lmoments(&weighted_lmoments(sorted.iter().copied().zip(counts.iter().copied()))?)
+    Gpd::fit_lmoments(&weighted_lmoments(
+        sorted.iter().copied().zip(counts.iter().copied()),
+    )?)
 }
 
 fn gev_from(p: &[f64]) -> Gev {
-    Gev { location: p[0], scale: p[1].exp(), shape: p[2] }
+    Gev {
+        location: p[0],
+        scale: p[1].exp(),
+        shape: p[2],
+    }
 }
 fn gpd_from(p: &[f64]) -> Gpd {
-    Gpd { scale: p[0].exp(), shape: p[1] }
+    Gpd {
+        scale: p[0].exp(),
+        shape: p[1],
+    }
 }
 
 /// GEV by maximum likelihood (cold), with the warm-start information for refits.
@@ -269,7 +310,10 @@ pub fn gev_mle(x: &[f64]) -> Option<(Gev, Warm)> {
     let obj = GevObj { x, w: None };
     let (m, sd) = mean_sd(x);
     let gs = (sd * 6f64.sqrt() / std::f64::consts::PI).max(1e-12 * (1.0 + m.abs()));
-    let mut starts = vec![vec![m - 0.5772 * gs, gs.ln(), 0.0], vec![m - 0.5772 * gs, gs.ln(), -0.2]];
+    let mut starts = vec![
+        vec![m - 0.5772 * gs, gs.ln(), 0.0],
+        vec![m - 0.5772 * gs, gs.ln(), -0.2],
+    ];
     let mut sorted = x.to_vec();
     sorted.sort_by(f64::total_cmp);
     if let Some(g) = gev_pwm(&sorted) {
@@ -285,7 +329,11 @@ pub fn gev_mle_refit(x: &[f64], w: Option<&[f64]>, warm: &Warm) -> Option<Gev> {
     if let Some(p) = mle_warm(&obj, warm) {
         return Some(gev_from(&p));
     }
-    let (p, _, _) = mle_cold(&obj, std::slice::from_ref(&warm.p), &[0.1 * warm.p[1].exp(), 0.3, 0.1])?;
+    let (p, _, _) = mle_cold(
+        &obj,
+        std::slice::from_ref(&warm.p),
+        &[0.1 * warm.p[1].exp(), 0.3, 0.1],
+    )?;
     Some(gev_from(&p))
 }
 
@@ -324,7 +372,11 @@ pub fn fit(data: &TailData, method: Method, estimator: Estimator) -> Option<Fit>
             Some(Fit {
                 method,
                 estimator,
-                dist: Dist::Gev { gev, block_size: data.block_size, theta: data.theta },
+                dist: Dist::Gev {
+                    gev,
+                    block_size: data.block_size,
+                    theta: data.theta,
+                },
                 log_likelihood: gev_loglik(&gev, &data.maxima_sorted),
                 warm,
             })
@@ -340,7 +392,11 @@ pub fn fit(data: &TailData, method: Method, estimator: Estimator) -> Option<Fit>
             Some(Fit {
                 method,
                 estimator,
-                dist: Dist::Gpd { gpd, threshold: data.threshold, rate: data.rate() },
+                dist: Dist::Gpd {
+                    gpd,
+                    threshold: data.threshold,
+                    rate: data.rate(),
+                },
                 log_likelihood: gpd_loglik(&gpd, &data.excesses_sorted),
                 warm,
             })
@@ -353,17 +409,31 @@ pub fn fit(data: &TailData, method: Method, estimator: Estimator) -> Option<Fit>
 pub fn refit_weighted(fit: &Fit, sorted: &[f64], counts: &[usize], rate: f64) -> Option<Dist> {
     let w: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
     match (fit.dist, fit.estimator) {
-        (Dist::Gev { block_size, theta, .. }, Estimator::Pwm) => {
-            Some(Dist::Gev { gev: gev_pwm_weighted(sorted, counts)?, block_size, theta })
-        }
-        (Dist::Gev { block_size, theta, .. }, Estimator::Mle) => Some(Dist::Gev {
+        (
+            Dist::Gev {
+                block_size, theta, ..
+            },
+            Estimator::Pwm,
+        ) => Some(Dist::Gev {
+            gev: gev_pwm_weighted(sorted, counts)?,
+            block_size,
+            theta,
+        }),
+        (
+            Dist::Gev {
+                block_size, theta, ..
+            },
+            Estimator::Mle,
+        ) => Some(Dist::Gev {
             gev: gev_mle_refit(sorted, Some(&w), fit.warm.as_ref()?)?,
             block_size,
             theta,
         }),
-        (Dist::Gpd { threshold, .. }, Estimator::Pwm) => {
-            Some(Dist::Gpd { gpd: gpd_pwm_weighted(sorted, counts)?, threshold, rate })
-        }
+        (Dist::Gpd { threshold, .. }, Estimator::Pwm) => Some(Dist::Gpd {
+            gpd: gpd_pwm_weighted(sorted, counts)?,
+            threshold,
+            rate,
+        }),
         (Dist::Gpd { threshold, .. }, Estimator::Mle) => Some(Dist::Gpd {
             gpd: gpd_mle_refit(sorted, Some(&w), fit.warm.as_ref()?)?,
             threshold,
@@ -375,14 +445,42 @@ pub fn refit_weighted(fit: &Fit, sorted: &[f64], counts: &[usize], rate: f64) ->
 /// Refit on a plain (unweighted) sorted sample, warm-starting MLE at `fit`.
 pub fn refit_plain(fit: &Fit, sorted: &[f64]) -> Option<Dist> {
     match (fit.dist, fit.estimator) {
-        (Dist::Gev { block_size, theta, .. }, Estimator::Pwm) => Some(Dist::Gev { gev: gev_pwm(sorted)?, block_size, theta }),
-        (Dist::Gev { block_size, theta, .. }, Estimator::Mle) => Some(Dist::Gev {
+        (
+            Dist::Gev {
+                block_size, theta, ..
+            },
+            Estimator::Pwm,
+        ) => Some(Dist::Gev {
+            gev: gev_pwm(sorted)?,
+            block_size,
+            theta,
+        }),
+        (
+            Dist::Gev {
+                block_size, theta, ..
+            },
+            Estimator::Mle,
+        ) => Some(Dist::Gev {
             gev: gev_mle_refit(sorted, None, fit.warm.as_ref()?)?,
             block_size,
             theta,
         }),
-        (Dist::Gpd { threshold, rate, .. }, Estimator::Pwm) => Some(Dist::Gpd { gpd: gpd_pwm(sorted)?, threshold, rate }),
-        (Dist::Gpd { threshold, rate, .. }, Estimator::Mle) => Some(Dist::Gpd {
+        (
+            Dist::Gpd {
+                threshold, rate, ..
+            },
+            Estimator::Pwm,
+        ) => Some(Dist::Gpd {
+            gpd: gpd_pwm(sorted)?,
+            threshold,
+            rate,
+        }),
+        (
+            Dist::Gpd {
+                threshold, rate, ..
+            },
+            Estimator::Mle,
+        ) => Some(Dist::Gpd {
             gpd: gpd_mle_refit(sorted, None, fit.warm.as_ref()?)?,
             threshold,
             rate,

@@ -37,7 +37,11 @@ pub fn exceedance_svg(samples: &[f64], a: &Analysis) -> String {
 
 fn draw_exceedance(buf: &mut String, samples: &[f64], a: &Analysis) -> PlotResult {
     let emp = empirical_ccdf(samples);
-    let band = a.bootstrap.as_ref().map(|b| b.band.clone()).unwrap_or_default();
+    let band = a
+        .bootstrap
+        .as_ref()
+        .map(|b| b.band.clone())
+        .unwrap_or_default();
     let pmin = band
         .iter()
         .map(|b| b.exceedance_probability)
@@ -47,7 +51,13 @@ fn draw_exceedance(buf: &mut String, samples: &[f64], a: &Analysis) -> PlotResul
     let xmin = emp.first().map_or(0.0, |p| p.0);
     let xmax = band
         .iter()
-        .map(|b| if b.ci_high.is_finite() { b.ci_high } else { b.value })
+        .map(|b| {
+            if b.ci_high.is_finite() {
+                b.ci_high
+            } else {
+                b.value
+            }
+        })
         .chain(std::iter::once(a.hwm_margin))
         .fold(a.hwm, f64::max);
     let pad = 0.03 * (xmax - xmin).max(1e-12);
@@ -68,15 +78,36 @@ fn draw_exceedance(buf: &mut String, samples: &[f64], a: &Analysis) -> PlotResul
             .y_label_formatter(&|v| format!("{v:.0e}"))
             .draw()?;
         if band.len() >= 2 {
-            let mut poly: Vec<(f64, f64)> = band.iter().filter(|b| b.ci_low.is_finite()).map(|b| (b.ci_low, b.exceedance_probability)).collect();
-            poly.extend(band.iter().rev().filter(|b| b.ci_high.is_finite()).map(|b| (b.ci_high, b.exceedance_probability)));
+            let mut poly: Vec<(f64, f64)> = band
+                .iter()
+                .filter(|b| b.ci_low.is_finite())
+                .map(|b| (b.ci_low, b.exceedance_probability))
+                .collect();
+            poly.extend(
+                band.iter()
+                    .rev()
+                    .filter(|b| b.ci_high.is_finite())
+                    .map(|b| (b.ci_high, b.exceedance_probability)),
+            );
             chart
                 .draw_series(std::iter::once(Polygon::new(poly, RED.mix(0.15))))?
-                .label(format!("{:.0}% bootstrap band", 100.0 * a.settings.confidence))
-                .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], RED.mix(0.15).filled()));
-            let sel = a.selected.as_ref().map(|s| format!("{}/{}", s.method, s.estimator)).unwrap_or_default();
+                .label(format!(
+                    "{:.0}% bootstrap band",
+                    100.0 * a.settings.confidence
+                ))
+                .legend(|(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 20, y + 5)], RED.mix(0.15).filled())
+                });
+            let sel = a
+                .selected
+                .as_ref()
+                .map(|s| format!("{}/{}", s.method, s.estimator))
+                .unwrap_or_default();
             chart
-                .draw_series(LineSeries::new(band.iter().map(|b| (b.value, b.exceedance_probability)), RED.stroke_width(2)))?
+                .draw_series(LineSeries::new(
+                    band.iter().map(|b| (b.value, b.exceedance_probability)),
+                    RED.stroke_width(2),
+                ))?
                 .label(format!("fitted tail ({sel})"))
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
         }
@@ -85,14 +116,24 @@ fn draw_exceedance(buf: &mut String, samples: &[f64], a: &Analysis) -> PlotResul
             .label("empirical")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(2)));
         chart
-            .draw_series(std::iter::once(PathElement::new(vec![(a.hwm, pmin), (a.hwm, 1.0)], BLACK.mix(0.6))))?
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(a.hwm, pmin), (a.hwm, 1.0)],
+                BLACK.mix(0.6),
+            )))?
             .label("high-water mark")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.mix(0.6)));
         chart
-            .draw_series(std::iter::once(PathElement::new(vec![(a.hwm_margin, pmin), (a.hwm_margin, 1.0)], GREEN.mix(0.8))))?
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(a.hwm_margin, pmin), (a.hwm_margin, 1.0)],
+                GREEN.mix(0.8),
+            )))?
             .label(format!("HWM x {}", a.margin))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN.mix(0.8)));
-        chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.8)).draw()?;
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.8))
+            .draw()?;
         root.present()?;
     }
     Ok(())
@@ -112,10 +153,16 @@ fn draw_convergence(buf: &mut String, a: &Analysis) -> PlotResult {
         *buf = error_svg(&format!("no convergence study (verdict {:?})", a.verdict));
         return Ok(());
     };
-    let pts: Vec<(f64, f64)> = c.points.iter().filter_map(|p| Some((p.n as f64, p.value?))).collect();
+    let pts: Vec<(f64, f64)> = c
+        .points
+        .iter()
+        .filter_map(|p| Some((p.n as f64, p.value?)))
+        .collect();
     let hw: Vec<(f64, f64)> = c.points.iter().map(|p| (p.n as f64, p.hwm)).collect();
     let ys = pts.iter().chain(&hw).map(|p| p.1);
-    let (ymin, ymax) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (ymin, ymax) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
     if !ymin.is_finite() {
         *buf = error_svg("no convergence points");
         return Ok(());
@@ -126,12 +173,22 @@ fn draw_convergence(buf: &mut String, a: &Analysis) -> PlotResult {
         let root = SVGBackend::with_string(buf, (900, 420)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(format!("Convergence of the bound at {:e} per frame", c.reference_probability), ("sans-serif", 20))
+            .caption(
+                format!(
+                    "Convergence of the bound at {:e} per frame",
+                    c.reference_probability
+                ),
+                ("sans-serif", 20),
+            )
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(70)
             .build_cartesian_2d(0f64..xmax, (ymin - pad)..(ymax + pad))?;
-        chart.configure_mesh().x_desc("samples").y_desc(format!("latency ({})", a.unit)).draw()?;
+        chart
+            .configure_mesh()
+            .x_desc("samples")
+            .y_desc(format!("latency ({})", a.unit))
+            .draw()?;
         chart
             .draw_series(LineSeries::new(pts.clone(), RED.stroke_width(2)))?
             .label("pWCET (point)")
@@ -141,14 +198,21 @@ fn draw_convergence(buf: &mut String, a: &Analysis) -> PlotResult {
             .draw_series(LineSeries::new(hw, BLUE))?
             .label("high-water mark")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-        chart.configure_series_labels().border_style(BLACK).background_style(WHITE.mix(0.8)).draw()?;
+        chart
+            .configure_series_labels()
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.8))
+            .draw()?;
         root.present()?;
     }
     Ok(())
 }
 
 fn error_svg(msg: &str) -> String {
-    let esc = msg.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let esc = msg
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"600\" height=\"60\"><text x=\"10\" y=\"35\" \
          font-family=\"sans-serif\" font-size=\"14\">{esc}</text></svg>"

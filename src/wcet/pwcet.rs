@@ -35,21 +35,39 @@ fn bca(reps: &[f64], point: f64, jack: &[f64], confidence: f64) -> (f64, f64) {
     let acc = if jack.len() >= 3 {
         let mean = jack.iter().sum::<f64>() / jack.len() as f64;
         let num: f64 = jack.iter().map(|t| (mean - t).powi(3)).sum();
-        let den: f64 = jack.iter().map(|t| (mean - t).powi(2)).sum::<f64>().powf(1.5);
-        if den > 0.0 { num / (6.0 * den) } else { 0.0 }
+        let den: f64 = jack
+            .iter()
+            .map(|t| (mean - t).powi(2))
+            .sum::<f64>()
+            .powf(1.5);
+        if den > 0.0 {
+            num / (6.0 * den)
+        } else {
+            0.0
+        }
     } else {
         0.0
     };
     let adj = |z: f64| normal_cdf(z0 + (z0 + z) / (1.0 - acc * (z0 + z)));
     let a = (1.0 - confidence) / 2.0;
-    (quantile_sorted(reps, adj(normal_quantile(a))), quantile_sorted(reps, adj(normal_quantile(1.0 - a))))
+    (
+        quantile_sorted(reps, adj(normal_quantile(a))),
+        quantile_sorted(reps, adj(normal_quantile(1.0 - a))),
+    )
 }
 
 /// Nonparametric bootstrap of the selected fit, BCa intervals. GEV: resample block maxima. GPD: the
 /// number of excesses over the fixed threshold is Binomial(n, rate), the excesses are
 /// resampled from the observed ones (equivalent to resampling frames with the threshold held).
 /// Each resample has its own seeded stream, so results do not depend on the thread count.
-pub fn bootstrap(fit: &Fit, data: &TailData, probs: &[f64], resamples: usize, confidence: f64, seed: u64) -> BootstrapOutcome {
+pub fn bootstrap(
+    fit: &Fit,
+    data: &TailData,
+    probs: &[f64],
+    resamples: usize,
+    confidence: f64,
+    seed: u64,
+) -> BootstrapOutcome {
     let (sorted, stream) = match fit.method {
         Method::GevBm => (&data.maxima_sorted, 11u64),
         Method::GpdPot => (&data.excesses_sorted, 12u64),
@@ -75,7 +93,12 @@ pub fn bootstrap(fit: &Fit, data: &TailData, probs: &[f64], resamples: usize, co
             }
             // NaN marks a probability the resample cannot answer (above a POT rate)
             let d = refit_weighted(fit, sorted, &counts, rate)?;
-            Some(probs.iter().map(|&p| d.pwcet(p).unwrap_or(f64::NAN)).collect::<Vec<f64>>())
+            Some(
+                probs
+                    .iter()
+                    .map(|&p| d.pwcet(p).unwrap_or(f64::NAN))
+                    .collect::<Vec<f64>>(),
+            )
         })
         .collect();
     let ok: Vec<Vec<f64>> = reps.into_iter().flatten().collect();
@@ -83,28 +106,48 @@ pub fn bootstrap(fit: &Fit, data: &TailData, probs: &[f64], resamples: usize, co
     let jack: Vec<Vec<f64>> = (0..JACKKNIFE_GROUPS)
         .into_par_iter()
         .filter_map(|g| {
-            let counts: Vec<usize> = (0..m).map(|i| usize::from(i % JACKKNIFE_GROUPS != g)).collect();
+            let counts: Vec<usize> = (0..m)
+                .map(|i| usize::from(i % JACKKNIFE_GROUPS != g))
+                .collect();
             let rate = match fit.dist {
                 Dist::Gpd { rate, .. } => rate,
                 Dist::Gev { .. } => 0.0,
             };
             let d = refit_weighted(fit, sorted, &counts, rate)?;
-            Some(probs.iter().map(|&p| d.pwcet(p).unwrap_or(f64::NAN)).collect::<Vec<f64>>())
+            Some(
+                probs
+                    .iter()
+                    .map(|&p| d.pwcet(p).unwrap_or(f64::NAN))
+                    .collect::<Vec<f64>>(),
+            )
         })
         .collect();
     let intervals = probs
         .iter()
         .enumerate()
         .map(|(j, &p)| {
-            let col = sorted_copy(&ok.iter().map(|r| r[j]).filter(|v| v.is_finite()).collect::<Vec<_>>());
+            let col = sorted_copy(
+                &ok.iter()
+                    .map(|r| r[j])
+                    .filter(|v| v.is_finite())
+                    .collect::<Vec<_>>(),
+            );
             match fit.dist.pwcet(p) {
                 Some(point) if !col.is_empty() => {
-                    let jk: Vec<f64> = jack.iter().map(|r| r[j]).filter(|v| v.is_finite()).collect();
+                    let jk: Vec<f64> = jack
+                        .iter()
+                        .map(|r| r[j])
+                        .filter(|v| v.is_finite())
+                        .collect();
                     bca(&col, point, &jk, confidence)
                 }
                 _ => (f64::NAN, f64::NAN),
             }
         })
         .collect();
-    BootstrapOutcome { intervals, resamples, failed: resamples - ok.len() }
+    BootstrapOutcome {
+        intervals,
+        resamples,
+        failed: resamples - ok.len(),
+    }
 }

@@ -105,7 +105,10 @@ mod tests {
     fn streams_differ_and_repeat() {
         let a: Vec<u64> = (0..4).map(|_| Rng::stream(1, 2, 3).next_u64()).collect();
         assert!(a.windows(2).all(|w| w[0] == w[1]));
-        assert_ne!(Rng::stream(1, 2, 3).next_u64(), Rng::stream(1, 2, 4).next_u64());
+        assert_ne!(
+            Rng::stream(1, 2, 3).next_u64(),
+            Rng::stream(1, 2, 4).next_u64()
+        );
     }
 
     #[test]

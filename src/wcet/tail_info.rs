@@ -39,7 +39,11 @@ fn excess_row(sorted: &[f64], q: f64) -> ThresholdRow {
         threshold: u,
         exceedances: k,
         mean_excess: if k > 0 { mean } else { f64::NAN },
-        cv: if k > 1 && mean > 0.0 { var.sqrt() / mean } else { f64::NAN },
+        cv: if k > 1 && mean > 0.0 {
+            var.sqrt() / mean
+        } else {
+            f64::NAN
+        },
     }
 }
 
@@ -55,9 +59,10 @@ pub fn threshold_info(sorted: &[f64], q: f64) -> ThresholdInfo {
         value: chosen.threshold,
         exceedances: chosen.exceedances,
         rate: chosen.exceedances as f64 / sorted.len().max(1) as f64,
-        criterion: "fixed quantile (--threshold-quantile); check that mean excess is linear and the CV of \
+        criterion:
+            "fixed quantile (--threshold-quantile); check that mean excess is linear and the CV of \
                     excesses stable across the ladder above it"
-            .into(),
+                .into(),
         cv: chosen.cv,
         ladder,
     }
@@ -74,7 +79,12 @@ pub struct ExtremalIndex {
 
 /// Ferro & Segers (2003) intervals estimator over exceedances of u, in acquisition order.
 pub fn extremal_index(x: &[f64], u: f64) -> Option<ExtremalIndex> {
-    let pos: Vec<usize> = x.iter().enumerate().filter(|(_, &v)| v > u).map(|(i, _)| i).collect();
+    let pos: Vec<usize> = x
+        .iter()
+        .enumerate()
+        .filter(|(_, &v)| v > u)
+        .map(|(i, _)| i)
+        .collect();
     let nn = pos.len();
     if nn < 3 {
         return None;

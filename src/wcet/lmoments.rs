@@ -53,3 +53,26 @@ pub fn weighted_lmoments(items: impl Iterator<Item = (f64, usize)>) -> Option<LM
         t3: l3 / l2,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multiplicities_equal_the_expanded_sample() {
+        let vals = [1.0, 1.5, 2.0, 4.0, 7.5];
+        let counts = [2usize, 0, 3, 1, 4];
+        let expanded: Vec<f64> = vals
+            .iter()
+            .zip(&counts)
+            .flat_map(|(&v, &c)| std::iter::repeat_n(v, c))
+            .collect();
+        let a = sample_lmoments(&expanded).expect("l");
+        let b = weighted_lmoments(vals.iter().copied().zip(counts.iter().copied())).expect("l");
+        assert!(
+            (a.l1 - b.l1).abs() < 1e-12
+                && (a.l2 - b.l2).abs() < 1e-12
+                && (a.t3 - b.t3).abs() < 1e-12
+        );
+    }
+}

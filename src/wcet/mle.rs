@@ -78,11 +78,12 @@ pub fn nelder_mead(
                 pts[d] = xc;
                 vals[d] = fc;
             } else {
-                for i in 1..=d {
-                    for k in 0..d {
-                        pts[i][k] = pts[0][k] + 0.5 * (pts[i][k] - pts[0][k]);
+                let best = pts[0].clone();
+                for (p, v) in pts.iter_mut().zip(vals.iter_mut()).skip(1) {
+                    for (pk, bk) in p.iter_mut().zip(&best) {
+                        *pk = bk + 0.5 * (*pk - bk);
                     }
-                    vals[i] = obj.value(&pts[i]);
+                    *v = obj.value(p);
                 }
                 evals += d;
             }

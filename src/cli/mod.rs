@@ -33,9 +33,6 @@ impl Failure {
     pub fn integrity(error: impl Into<anyhow::Error>) -> Self {
         Self::new(Status::Integrity, error)
     }
-    pub fn unavailable(error: impl Into<anyhow::Error>) -> Self {
-        Self::new(Status::Unavailable, error)
-    }
     /// Wrap a library error, keeping the status it classifies itself as.
     pub fn classified<E>(error: E) -> Self
     where

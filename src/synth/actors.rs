@@ -724,6 +724,9 @@ fn face_rect(s: &mut dyn Surface, cam: &Camera, f: &Face, r: [f32; 4], paint: Pa
     fill3(s, cam, &f.rect(r[0], r[1], r[2], r[3]), paint);
 }
 
+// Lamps and wheels are placed on a face by several independent numbers; a struct
+// for each call would only rename them.
+#[allow(clippy::too_many_arguments)]
 fn lamp(
     s: &mut dyn Surface,
     ctx: &Ctx,
@@ -753,6 +756,7 @@ fn lamp(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn wheels_side(
     s: &mut dyn Surface,
     cam: &Camera,
@@ -1226,7 +1230,7 @@ fn draw_obstacle(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, o: &ObstacleLook) {
                 (cam.polygon(&ring(r, side_h)), cam.polygon(&ring(r, 0.0)))
             {
                 // Side wall: hull of the two ellipses, approximated by their union plus band.
-                s.fill(&[bot.clone()], Paint::solid([0.05, 0.05, 0.05]));
+                s.fill(std::slice::from_ref(&bot), Paint::solid([0.05, 0.05, 0.05]));
                 let mut band = Vec::new();
                 let (lt, rt) = extremes(&top);
                 let (lb, rb) = extremes(&bot);

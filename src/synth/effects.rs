@@ -96,9 +96,9 @@ fn fog(sc: &Scene, cv: &mut Canvas) {
                 let g = glow_row * libm::expf(-dx * dx * 12.0);
                 fc = [fc[0] + g, fc[1] + g * 0.97, fc[2] + g * 0.9];
             }
-            for c in 0..3 {
+            for (c, f) in fc.iter().enumerate() {
                 let v = &mut cv.rgb[i * 3 + c];
-                *v += (fc[c] - *v) * a;
+                *v += (f - *v) * a;
             }
         }
     }

@@ -291,6 +291,10 @@ fn limb(s: &mut dyn Surface, cam: &Camera, a: V3, b: V3, ra: f32, rb: f32, paint
     }
 }
 
+fn sq(v: f32) -> f32 {
+    v * v
+}
+
 fn dist2(p: V3) -> f32 {
     p[0] * p[0] + p[2] * p[2]
 }
@@ -381,7 +385,7 @@ fn draw_pedestrian(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, p: &PedLook) {
     draw_leg(s, &sk.limbs[near], false);
     // Torso: an elliptic cross-section seen from the side shows its depth.
     let k = cam.scale(a.z);
-    let half = |lat: f32, dep: f32| libm::sqrtf((lat * vc).powi(2) + (dep * vs).powi(2)) * w * k;
+    let half = |lat: f32, dep: f32| libm::sqrtf(sq(lat * vc) + sq(dep * vs)) * w * k;
     if let (Some(sh), Some(wa), Some(hp), Some(nk)) = (
         pr(cam, sk.shoulder),
         pr(cam, sk.waist),
@@ -437,8 +441,7 @@ fn draw_pedestrian(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, p: &PedLook) {
     // Head: hair, then the face when it turns toward the camera.
     let hk = cam.scale(sk.head[2]);
     let child = h < 1.45;
-    let hr =
-        if child { 0.085 } else { 0.078 } * (h / 1.75).max(0.75) * hk / (h / 1.75).max(0.75).sqrt();
+    let hr = if child { 0.085 } else { 0.078 } * libm::sqrtf((h / 1.75).max(0.75)) * hk;
     if let (Some(hc), Some(nk)) = (pr(cam, sk.head), pr(cam, sk.neck)) {
         let neck_top = (nk.0, nk.1 - 0.03 * h * hk);
         s.fill(
@@ -625,7 +628,7 @@ fn draw_cyclist(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, c: &CyclistLook) {
     let hipc = fr.at(0.0, hip_u, hip_f);
     let k = cam.scale(a.z);
     let vc = libm::cosf(vrel);
-    let half = |lat: f32, dep: f32| libm::sqrtf((lat * vc).powi(2) + (dep * vs).powi(2)) * w * k;
+    let half = |lat: f32, dep: f32| libm::sqrtf(sq(lat * vc) + sq(dep * vs)) * w * k;
     if let (Some(sh), Some(hp)) = (pr(cam, shoulder), pr(cam, hipc)) {
         let hs = half(0.2, 0.12);
         let hh = half(0.16, 0.12);
@@ -721,6 +724,9 @@ fn face_rect(s: &mut dyn Surface, cam: &Camera, f: &Face, r: [f32; 4], paint: Pa
     fill3(s, cam, &f.rect(r[0], r[1], r[2], r[3]), paint);
 }
 
+// Lamps and wheels are placed on a face by several independent numbers; a struct
+// for each call would only rename them.
+#[allow(clippy::too_many_arguments)]
 fn lamp(
     s: &mut dyn Surface,
     ctx: &Ctx,
@@ -750,6 +756,7 @@ fn lamp(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn wheels_side(
     s: &mut dyn Surface,
     cam: &Camera,
@@ -1223,7 +1230,7 @@ fn draw_obstacle(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, o: &ObstacleLook) {
                 (cam.polygon(&ring(r, side_h)), cam.polygon(&ring(r, 0.0)))
             {
                 // Side wall: hull of the two ellipses, approximated by their union plus band.
-                s.fill(&[bot.clone()], Paint::solid([0.05, 0.05, 0.05]));
+                s.fill(std::slice::from_ref(&bot), Paint::solid([0.05, 0.05, 0.05]));
                 let mut band = Vec::new();
                 let (lt, rt) = extremes(&top);
                 let (lb, rb) = extremes(&bot);

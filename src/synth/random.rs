@@ -10,7 +10,7 @@ use super::rng::Rng;
 use super::scene::{render_scene, Effects, Environment, Line, RenderOutput, Road, Scene};
 use super::scenery::Prop;
 use super::{Frame, Lighting, Weather};
-use core::f32::consts::{FRAC_PI_2, PI};
+use core::f32::consts::{FRAC_PI_2, PI, TAU};
 
 const SKIN: [Rgb; 7] = [
     [0.96, 0.8, 0.69],
@@ -688,7 +688,7 @@ fn random_actors(
                         x,
                         z,
                         yaw,
-                        phase: rng.range(0.0, 6.283),
+                        phase: rng.range(0.0, TAU),
                         gait,
                         braking: false,
                         lights: true,
@@ -718,7 +718,7 @@ fn random_actors(
                         x,
                         z: z + 2.0,
                         yaw: yaw + rng.range(-0.1, 0.1),
-                        phase: rng.range(0.0, 6.283),
+                        phase: rng.range(0.0, TAU),
                         gait: 1.0,
                         braking: false,
                         lights: true,
@@ -741,9 +741,7 @@ fn random_actors(
                             + rng.range(-0.3, 0.3)
                     };
                     let oncoming = env != Environment::Highway && x < 0.0 && !parked;
-                    let yaw = if oncoming {
-                        PI
-                    } else if parked && rng.chance(0.3) {
+                    let yaw = if oncoming || (parked && rng.chance(0.3)) {
                         PI
                     } else {
                         0.0
@@ -822,7 +820,7 @@ fn random_actors(
                 g.z = gz;
                 g.track_id = next_id;
                 next_id += 1;
-                g.phase = rng.range(0.0, 6.283);
+                g.phase = rng.range(0.0, TAU);
                 g.body = match &template.body {
                     Body::Pedestrian(_) => Body::Pedestrian({
                         let c = rng.chance(0.3);

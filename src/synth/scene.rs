@@ -558,10 +558,10 @@ fn labels(sc: &Scene, cv: &Canvas, ctx: &Ctx) -> (Vec<LabeledObject>, Vec<u32>) 
         let mut ext = Extent::new();
         a.draw(&mut ext as &mut dyn Surface, ctx);
         // Window around the full extent; capped so a huge near object stays cheap.
-        let x0 = (ext.b[0].floor() as i32 - 1).max(-2 * w);
-        let y0 = (ext.b[1].floor() as i32 - 1).max(-2 * h);
-        let x1 = (ext.b[2].ceil() as i32 + 1).min(3 * w);
-        let y1 = (ext.b[3].ceil() as i32 + 1).min(3 * h);
+        let x0 = (ext.b[0].floor() as i32).saturating_sub(1).max(-2 * w);
+        let y0 = (ext.b[1].floor() as i32).saturating_sub(1).max(-2 * h);
+        let x1 = (ext.b[2].ceil() as i32).saturating_add(1).min(3 * w);
+        let y1 = (ext.b[3].ceil() as i32).saturating_add(1).min(3 * h);
         let mut m = Mask::new(Rect { x0, y0, x1, y1 });
         a.draw(&mut m, ctx);
         let (total, inside, fb) = m.count(image);

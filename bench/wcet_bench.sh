@@ -19,12 +19,16 @@ np.savetxt(sys.argv[1], x, fmt="%.6f")
 PY
 echo "samples: $N ($(nproc) cores)"
 start=$(date +%s.%N)
-"$BIN" wcet --samples "$DATA" --resamples 1000 > /tmp/wcet_bench_out.json
+/usr/bin/time -f "%U %S" -o /tmp/wcet_bench_cpu "$BIN" wcet --samples "$DATA" --resamples 1000 > /tmp/wcet_bench_out.json
 end=$(date +%s.%N)
 rust=$(echo "$end - $start" | bc)
-echo "adasval wcet: ${rust} s (verdict $(python3 -c 'import json;print(json.load(open("/tmp/wcet_bench_out.json"))["verdict"])'))"
+cpu=$(awk '{print $1 + $2}' /tmp/wcet_bench_cpu)
+echo "adasval wcet: wall ${rust} s, cpu ${cpu} s (verdict $(python3 -c 'import json;print(json.load(open("/tmp/wcet_bench_out.json"))["verdict"])'))"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (wall times are only meaningful on an idle machine)"
 if [ "${SKIP_SCIPY:-0}" != 1 ]; then
   python3 bench/wcet_scipy.py "$DATA" | tee /tmp/wcet_scipy_out.txt
   py=$(grep '^total_extrapolated_s' /tmp/wcet_scipy_out.txt | awk '{print $2}')
-  echo "ratio scipy/adasval: $(echo "scale=1; $py / $rust" | bc)"
+  pycpu=$(grep '^bootstrap_1000_extrapolated_cpu_s' /tmp/wcet_scipy_out.txt | awk '{print $2}')
+  echo "ratio scipy/adasval (wall): $(echo "scale=1; $py / $rust" | bc)"
+  echo "ratio scipy bootstrap cpu / adasval total cpu: $(echo "scale=1; $pycpu / $cpu" | bc)"
 fi

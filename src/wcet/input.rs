@@ -13,7 +13,7 @@ pub enum WcetError {
     Empty,
     #[error("sample {index} (0-based, acquisition order) is not a finite number")]
     NonFinite { index: usize },
-    #[error("{path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -24,7 +24,7 @@ pub enum WcetError {
         line: usize,
         what: String,
     },
-    #[error("{path}: invalid JSON: {source}")]
+    #[error("{path}: invalid JSON")]
     Json {
         path: PathBuf,
         source: serde_json::Error,

@@ -649,6 +649,18 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
             "some upper bounds lie below the observed high-water mark {hwm}: a gate should use max(bound, HWM)"
         ));
     }
+    let xi = fit.dist.shape();
+    if xi > 0.02 {
+        a.advice.push(format!(
+            "heavy tail (xi = {xi:.3}): the bound grows quickly as the probability shrinks; look for rare \
+             disturbances (preemption, page faults, clock changes) in the slowest frames"
+        ));
+    }
+    if xi < -0.5 && fit.estimator == Estimator::Mle {
+        a.advice.push(format!(
+            "xi = {xi:.3} < -0.5: maximum likelihood is non-regular there (Smith 1985); compare with the PWM fit"
+        ));
+    }
     if boot.failed > 0 {
         a.advice.push(format!(
             "{} of {} bootstrap resamples failed to refit",

@@ -36,7 +36,7 @@ enum Command {
     /// Evaluate COCO-format detections against COCO ground truth (pycocotools-equivalent).
     Eval(cli::eval::Args),
     /// Derive WCET bounds (pWCET) from measured latencies with extreme-value statistics.
-    Wcet(cli::wcet::Args),
+    Wcet(Box<cli::wcet::Args>),
     /// Evidence bundles: verify, seal and sign run directories; generate signing keys.
     Evidence(cli::evidence::Args),
     /// Release gate: re-evaluate a stored, sealed run against the requirements (exit 0 pass,
@@ -71,7 +71,7 @@ fn main() -> std::process::ExitCode {
         Command::Scenario(ScenarioCommand::Check(a)) => cli::scenario::check(a),
         Command::Eval(a) => cli::eval::run(a),
         Command::Compare(a) => cli::compare::run(a),
-        Command::Wcet(a) => cli::wcet::run(a),
+        Command::Wcet(a) => cli::wcet::run(*a),
         Command::Evidence(a) => cli::evidence::run(a),
         Command::Gate(a) => cli::gate::run(a),
     };

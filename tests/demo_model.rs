@@ -24,7 +24,9 @@ const MIN_HEIGHT: f32 = 40.0;
 fn daylight_pedestrians_on_held_out_scenes() {
     let root = repo_root();
     let lock = LockFile::load(&root).unwrap();
-    let entry = lock.get("demo-detector").expect("demo-detector is frozen in the lock");
+    let entry = lock
+        .get("demo-detector")
+        .expect("demo-detector is frozen in the lock");
     let engine = load_verified(&root, entry).expect("demo engine matches the lock");
     let prepared = CpuBackend.prepare(&engine).unwrap();
     let mut session = prepared.session().unwrap();
@@ -40,7 +42,11 @@ fn daylight_pedestrians_on_held_out_scenes() {
         if f.condition != Condition::Day {
             continue;
         }
-        let img = RgbImage { width: f.width, height: f.height, data: f.rgb };
+        let img = RgbImage {
+            width: f.width,
+            height: f.height,
+            data: f.rgb,
+        };
         let (input, transform) = preprocess(a, &img);
         let out = session.run(&input).unwrap();
         let dets: Vec<_> = adasval::decode::decode(a, &out.outputs, &transform)
@@ -66,12 +72,32 @@ fn daylight_pedestrians_on_held_out_scenes() {
                 }
             })
             .collect();
-        frames.push(FrameEval { frame: frames.len(), gt, dets, width: 512, height: 288 });
+        frames.push(FrameEval {
+            frame: frames.len(),
+            gt,
+            dets,
+            width: 512,
+            height: 288,
+        });
     }
-    assert!(positives >= 300, "only {positives} qualifying pedestrians in {index} scenes");
+    assert!(
+        positives >= 300,
+        "only {positives} qualifying pedestrians in {index} scenes"
+    );
     let classes: Vec<String> = a.classes.clone();
-    let r = evaluate_frames(&frames, &classes, &MetricSettings { pedestrian_class: None, ..Default::default() });
-    let c = r.per_class[ped as usize].at.iter().find(|x| x.iou_threshold == 0.5).unwrap();
+    let r = evaluate_frames(
+        &frames,
+        &classes,
+        &MetricSettings {
+            pedestrian_class: None,
+            ..Default::default()
+        },
+    );
+    let c = r.per_class[ped as usize]
+        .at
+        .iter()
+        .find(|x| x.iou_threshold == 0.5)
+        .unwrap();
     let (recall, precision) = (c.recall.unwrap(), c.precision.unwrap());
     eprintln!(
         "held-out seed {HELD_OUT_SEED}: {} daylight frames, {positives} pedestrians >= {MIN_HEIGHT} px: TP {} FP {} FN {}: recall {recall:.3} precision {precision:.3}",

@@ -30,6 +30,9 @@ impl Failure {
     pub fn bad_input(error: impl Into<anyhow::Error>) -> Self {
         Self::new(Status::BadInput, error)
     }
+    pub fn unavailable(error: impl Into<anyhow::Error>) -> Self {
+        Self::new(Status::Unavailable, error)
+    }
     pub fn integrity(error: impl Into<anyhow::Error>) -> Self {
         Self::new(Status::Integrity, error)
     }

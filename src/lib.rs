@@ -23,6 +23,7 @@ pub mod paths;
 pub mod platform;
 pub mod preprocess;
 pub mod record;
+pub mod regress;
 pub mod replay;
 pub mod report;
 pub mod rng;

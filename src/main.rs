@@ -33,6 +33,8 @@ enum Command {
     Scenario(ScenarioCommand),
     /// Compare sealed runs of the same scenarios: decision flips, box drift, raw-output agreement.
     Compare(cli::compare::Args),
+    /// Regression gate: compare a candidate run with a baseline (exit 1 on regression).
+    Diff(cli::diff::Args),
     /// Evaluate COCO-format detections against COCO ground truth (pycocotools-equivalent).
     Eval(cli::eval::Args),
     /// Derive WCET bounds (pWCET) from measured latencies with extreme-value statistics.
@@ -71,6 +73,7 @@ fn main() -> std::process::ExitCode {
         Command::Scenario(ScenarioCommand::Check(a)) => cli::scenario::check(a),
         Command::Eval(a) => cli::eval::run(a),
         Command::Compare(a) => cli::compare::run(a),
+        Command::Diff(a) => cli::diff::run(a),
         Command::Wcet(a) => cli::wcet::run(*a),
         Command::Evidence(a) => cli::evidence::run(a),
         Command::Gate(a) => cli::gate::run(a),

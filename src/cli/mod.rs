@@ -5,6 +5,7 @@
 use adasval::exit::{Classify, Status};
 
 pub mod compare;
+pub mod diff;
 pub mod engine;
 pub mod eval;
 pub mod evidence;

@@ -227,7 +227,7 @@ impl Adapter {
                 return Err(bad("output.strides", "need positive strides".into()));
             }
             for s in strides {
-                if self.input.width % s != 0 || self.input.height % s != 0 {
+                if !self.input.width.is_multiple_of(*s) || !self.input.height.is_multiple_of(*s) {
                     return Err(bad(
                         "output.strides",
                         format!("input size is not a multiple of stride {s}"),

@@ -4,10 +4,17 @@
 //! run record → compare / timing / wcet → verdicts → reports and evidence.
 //! See `docs/ARCHITECTURE.md` for the one-page map.
 
+// Errors carry the file, line, field, hashes and paths a user needs to act on them; they
+// are built only on the cold path, so their size is not worth boxing every variant.
+#![allow(clippy::result_large_err)]
+
 pub mod adapter;
+pub mod analysis;
 pub mod atomic;
 pub mod backend;
+pub mod compare;
 pub mod decode;
+pub mod evidence;
 pub mod exit;
 pub mod hash;
 pub mod jetson;
@@ -17,10 +24,12 @@ pub mod paths;
 pub mod platform;
 pub mod preprocess;
 pub mod record;
+pub mod regress;
 pub mod replay;
 pub mod report;
 pub mod rng;
 pub mod runner_protocol;
+pub mod safety;
 pub mod scenario;
 pub mod synth;
 pub mod tensor;

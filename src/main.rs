@@ -31,10 +31,19 @@ enum Command {
     /// Scenarios: generate synthetic scenes, check scenario files.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
+    /// Compare sealed runs of the same scenarios: decision flips, box drift, raw-output agreement.
+    Compare(cli::compare::Args),
+    /// Regression gate: compare a candidate run with a baseline (exit 1 on regression).
+    Diff(cli::diff::Args),
     /// Evaluate COCO-format detections against COCO ground truth (pycocotools-equivalent).
     Eval(cli::eval::Args),
     /// Derive WCET bounds (pWCET) from measured latencies with extreme-value statistics.
-    Wcet(cli::wcet::Args),
+    Wcet(Box<cli::wcet::Args>),
+    /// Evidence bundles: verify, seal and sign run directories; generate signing keys.
+    Evidence(cli::evidence::Args),
+    /// Release gate: re-evaluate a stored, sealed run against the requirements (exit 0 pass,
+    /// 1 a requirement failed or the run is incomplete, 3 evidence or engines tampered).
+    Gate(cli::gate::Args),
     /// Import measurements of other tools (TensorRT trtexec) as a run directory.
     #[command(subcommand)]
     Import(cli::import::Command),
@@ -66,7 +75,11 @@ fn main() -> std::process::ExitCode {
         Command::Scenario(ScenarioCommand::Synth(a)) => cli::synth::run(a),
         Command::Scenario(ScenarioCommand::Check(a)) => cli::scenario::check(a),
         Command::Eval(a) => cli::eval::run(a),
-        Command::Wcet(a) => cli::wcet::run(a),
+        Command::Compare(a) => cli::compare::run(a),
+        Command::Diff(a) => cli::diff::run(a),
+        Command::Wcet(a) => cli::wcet::run(*a),
+        Command::Evidence(a) => cli::evidence::run(a),
+        Command::Gate(a) => cli::gate::run(a),
         Command::Import(c) => cli::import::run(c),
     };
     match result {

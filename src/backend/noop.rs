@@ -63,18 +63,43 @@ impl Backend for NoopBackend {
 
 pub struct NoopPrepared(pub Vec<Tensor>);
 
+/// Fault injection for tests of the "keep what was measured" path: with
+/// `ADASVAL_NOOP_FAIL_AFTER=N` every session fails on its (N+1)-th inference.
+const FAIL_AFTER_ENV: &str = "ADASVAL_NOOP_FAIL_AFTER";
+
 impl Prepared for NoopPrepared {
     fn session(&self) -> Result<Box<dyn Session>, BackendError> {
-        Ok(Box::new(NoopSession(self.0.clone())))
+        let fail_after = std::env::var(FAIL_AFTER_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok());
+        Ok(Box::new(NoopSession {
+            outputs: self.0.clone(),
+            runs: 0,
+            fail_after,
+        }))
     }
 }
 
-pub struct NoopSession(Vec<Tensor>);
+pub struct NoopSession {
+    outputs: Vec<Tensor>,
+    runs: u64,
+    fail_after: Option<u64>,
+}
 
 impl Session for NoopSession {
     fn run(&mut self, _input: &Tensor) -> Result<InferOutput, BackendError> {
+        if self.fail_after.is_some_and(|n| self.runs >= n) {
+            return Err(BackendError::Run {
+                backend: "noop".into(),
+                message: format!(
+                    "injected failure after {} inferences ({FAIL_AFTER_ENV})",
+                    self.runs
+                ),
+            });
+        }
+        self.runs += 1;
         Ok(InferOutput {
-            outputs: self.0.clone(),
+            outputs: self.outputs.clone(),
             device: DeviceTimings::default(),
         })
     }

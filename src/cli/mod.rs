@@ -4,8 +4,12 @@
 
 use adasval::exit::{Classify, Status};
 
+pub mod compare;
+pub mod diff;
 pub mod engine;
 pub mod eval;
+pub mod evidence;
+pub mod gate;
 pub mod import;
 pub mod scenario;
 pub mod synth;
@@ -28,11 +32,11 @@ impl Failure {
     pub fn bad_input(error: impl Into<anyhow::Error>) -> Self {
         Self::new(Status::BadInput, error)
     }
-    pub fn integrity(error: impl Into<anyhow::Error>) -> Self {
-        Self::new(Status::Integrity, error)
-    }
     pub fn unavailable(error: impl Into<anyhow::Error>) -> Self {
         Self::new(Status::Unavailable, error)
+    }
+    pub fn integrity(error: impl Into<anyhow::Error>) -> Self {
+        Self::new(Status::Integrity, error)
     }
     /// Wrap a library error, keeping the status it classifies itself as.
     pub fn classified<E>(error: E) -> Self

@@ -33,7 +33,9 @@ pub(super) fn decode(
     for i in 0..n {
         let score = scores.data[i];
         let cls = classes.data[i];
-        if !(score >= threshold) || !cls.is_finite() || cls < 0.0 || cls as usize >= num_classes {
+        // NaN scores fail `>=` and are dropped with the rest.
+        let keep = score >= threshold;
+        if !keep || !cls.is_finite() || cls < 0.0 || cls as usize >= num_classes {
             continue;
         }
         let b = &boxes.data[i * 4..i * 4 + 4];

@@ -1,0 +1,76 @@
+//! `adasval diff <baseline-run> <candidate-run>`: the regression gate after an upgrade.
+
+use std::path::PathBuf;
+
+use adasval::exit::Status;
+use adasval::regress::{self, Thresholds};
+
+use super::{CliResult, Failure};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Sealed baseline run directory.
+    pub baseline: PathBuf,
+    /// Sealed candidate run directory.
+    pub candidate: PathBuf,
+    /// Regression thresholds YAML (see docs/REGRESSION.md); defaults otherwise.
+    #[arg(long)]
+    pub thresholds: Option<PathBuf>,
+    /// Write a JUnit XML report here (one test case per check).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Write diff.json and diff.md here (then sealed).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub format: String,
+}
+
+pub fn run(a: Args) -> CliResult {
+    let th: Thresholds = match &a.thresholds {
+        Some(p) => adasval::yamlfile::load(p).map_err(Failure::classified)?,
+        None => Thresholds::default(),
+    };
+    let r = regress::diff(&a.baseline, &a.candidate, &th).map_err(Failure::classified)?;
+    let json = serde_json::to_string_pretty(&r).map_err(Failure::bad_input)?;
+    let md = regress::markdown(&r);
+    if let Some(out) = &a.out {
+        std::fs::create_dir_all(out).map_err(Failure::bad_input)?;
+        adasval::evidence::write_atomic(&out.join("diff.json"), json.as_bytes())
+            .map_err(Failure::classified)?;
+        adasval::evidence::write_atomic(&out.join("diff.md"), md.as_bytes())
+            .map_err(Failure::classified)?;
+        adasval::evidence::seal(out, None).map_err(Failure::classified)?;
+    }
+    if let Some(path) = &a.junit {
+        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+        let mut report = Report::new("adasval diff");
+        let mut suite = TestSuite::new(format!("{} -> {}", r.baseline, r.candidate));
+        for c in &r.checks {
+            let status = if c.regression {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(format!(
+                    "baseline {:?}, candidate {:?}, delta {:?}, CI {:?}; limit {}",
+                    c.baseline, c.candidate, c.delta, c.ci, c.limit
+                ));
+                s
+            } else {
+                TestCaseStatus::success()
+            };
+            suite.add_test_case(TestCase::new(format!("{}: {}", c.scenario, c.what), status));
+        }
+        report.add_test_suite(suite);
+        let xml = report.to_string().map_err(Failure::bad_input)?;
+        adasval::evidence::write_atomic(path, xml.as_bytes()).map_err(Failure::classified)?;
+    }
+    if a.format == "json" {
+        println!("{json}");
+    } else {
+        println!("{md}");
+    }
+    Ok(if r.regression {
+        Status::GateFailed
+    } else {
+        Status::Pass
+    })
+}

@@ -31,16 +31,37 @@ fn demo_validate_gate_and_evidence_agree() {
     let out = d.path().join("run");
     let (code, stdout, err) = validate(&out, &[]);
     assert!(code == 0 || code == 1, "{stdout}{err}");
-    for f in ["run.json", "latencies.csv", "detections.jsonl", "golden.jsonl", "metrics.json", "wcet.json", "evidence.json", "junit.xml", "summary.md", "report.html", "report.md", "MANIFEST.sha256"] {
+    for f in [
+        "run.json",
+        "latencies.csv",
+        "detections.jsonl",
+        "golden.jsonl",
+        "metrics.json",
+        "wcet.json",
+        "evidence.json",
+        "junit.xml",
+        "summary.md",
+        "report.html",
+        "report.md",
+        "MANIFEST.sha256",
+    ] {
         assert!(out.join(f).exists(), "missing {f}");
     }
-    let run_json: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
-    assert_eq!(run_json["engines"].as_array().unwrap().len(), 2, "both demo engines replayed");
+    let run_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(
+        run_json["engines"].as_array().unwrap().len(),
+        2,
+        "both demo engines replayed"
+    );
     assert_eq!(run_json["traces"].as_array().unwrap().len(), 4);
     let (vcode, o, e) = run(adasval().arg("evidence").arg("verify").arg(&out));
     assert_eq!(vcode, 0, "{o}{e}");
     let (gcode, o, e) = run(adasval().current_dir(repo_root()).arg("gate").arg(&out));
-    assert_eq!(gcode, code, "gate re-evaluates the stored run to validate's status: {o}{e}");
+    assert_eq!(
+        gcode, code,
+        "gate re-evaluates the stored run to validate's status: {o}{e}"
+    );
 }
 
 #[test]
@@ -65,8 +86,14 @@ requirements:
     let (code, o, e) = validate(&out, &["--requirements", reqs.to_str().unwrap()]);
     assert_eq!(code, 1, "{o}{e}");
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
-    assert!(junit.contains("REQ-STRICT") && junit.contains("<failure"), "{junit}");
-    assert!(junit.contains("0.999"), "the failure names the threshold: {junit}");
+    assert!(
+        junit.contains("REQ-STRICT") && junit.contains("<failure"),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("0.999"),
+        "the failure names the threshold: {junit}"
+    );
     let (gcode, _o, _e) = run(adasval().current_dir(repo_root()).arg("gate").arg(&out));
     assert_eq!(gcode, 1);
 }

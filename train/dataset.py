@@ -63,6 +63,7 @@ def read_coco(directory):
             path = directory / "images" / Path(im["file_name"]).name
         out.append({
             "id": im["id"], "path": str(path), "condition": im.get("condition", "unknown"),
+            "seed": im.get("seed"), "frame_index": im.get("frame_index"),
             "width": im["width"], "height": im["height"],
             "boxes": boxes, "labels": labels, "ignore": ignore,
         })
@@ -119,7 +120,9 @@ def _fill(task):
     if render:
         cmd = [binary, "scenario", "synth", "--seed", str(seed), "--count", str(count),
                "--out", directory, "--width", str(WIDTH), "--height", str(HEIGHT)]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        # One process per seed and one thread per process: the pool already fills the cores.
+        env = dict(os.environ, RAYON_NUM_THREADS="1")
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
     records = read_coco(directory)
     if len(records) != count:
         raise RuntimeError(f"{directory}: {len(records)} images, expected {count}")
@@ -130,7 +133,6 @@ def _fill(task):
     for i, r in enumerate(records):
         imgs[offset + i] = decode_png(r["path"])
         tb[offset + i], tc[offset + i] = build_targets(r["boxes"], r["labels"], r["ignore"], grid)
-        r["seed"] = seed
     imgs.flush(), tb.flush(), tc.flush()
     return offset, records
 
@@ -163,3 +165,26 @@ def load(parts, binary=None, workers=None, scratch="/dev/shm/adasval-train", ren
     tb = np.load(bp, mmap_mode="r")
     tc = np.load(cp, mmap_mode="r")
     return imgs, tb, tc, flat, (ip, bp, cp)
+
+
+def frame_key(seed, index):
+    mask = (1 << 64) - 1
+    m = (index * 0xD1B54A32D192ED03) & mask
+    return seed ^ (((m << 17) | (m >> 47)) & mask)
+
+
+def frame_keys(seed, count):
+    """The generator's per-frame RNG key (synth::rng::Rng::new(seed, index) start state):
+    two frames with different keys are drawn from different streams. Used to prove that
+    held-out frames share no stream with training frames, whatever the seeds are."""
+    return {frame_key(seed, i) for i in range(count)}
+
+
+def check_disjoint(a_parts, b_parts):
+    """Raise if any frame of the (seed, count) parts in `a_parts` is also in `b_parts`."""
+    a = set().union(*(frame_keys(s, c) for s, c in a_parts))
+    b = set().union(*(frame_keys(s, c) for s, c in b_parts))
+    common = a & b
+    if common:
+        raise SystemExit(f"{len(common)} frames shared between training and held-out seeds")
+    return len(a), len(b)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dataset import CLASSES, HEIGHT, WIDTH, anchors, decode_png, read_coco  # noqa: E402
+from dataset import CLASSES, HEIGHT, WIDTH, anchors, decode_png, frame_key, frame_keys, read_coco  # noqa: E402
 
 IOU_MATCH = 0.5
 
@@ -173,11 +173,20 @@ def main():
     ap.add_argument("--max-det", type=int, default=100)
     ap.add_argument("--sweep", action="store_true", help="also report thresholds 0.2..0.6")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--train-seeds", help="inclusive range A-B used in training: refuse held-out frames from them")
+    ap.add_argument("--train-per-seed", type=int, default=0)
     ap.add_argument("--require", action="store_true",
                     help="exit 1 unless day pedestrians >= 40 px reach recall 0.9 at precision 0.8 over >= 300")
     args = ap.parse_args()
 
     records = [r for d in args.data for r in read_coco(d)]
+    if args.train_seeds:
+        a, _, b = args.train_seeds.partition("-")
+        train_keys = set().union(*(frame_keys(s, args.train_per_seed) for s in range(int(a), int(b or a) + 1)))
+        held = {frame_key(r["seed"], r["frame_index"]) for r in records}
+        if len(held) != len(records) or held & train_keys:
+            raise SystemExit("held-out frames overlap the training frames (or each other)")
+        print(f"held-out check: {len(held)} frames, none among the {len(train_keys)} training frames")
     for r in records:
         if (r["width"], r["height"]) != (WIDTH, HEIGHT):
             raise SystemExit(f"{r['path']}: {r['width']}x{r['height']}, the model takes {WIDTH}x{HEIGHT}")

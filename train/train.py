@@ -174,8 +174,7 @@ def main():
     log(f"device {card}, torch {torch.__version__}, args {vars(args)}")
 
     train_seeds, val_seeds = seed_range(args.train_seeds), seed_range(args.val_seeds)
-    if set(train_seeds) & set(val_seeds):
-        raise SystemExit("training and validation seeds overlap")
+    dataset.check_disjoint([(s, args.per_seed) for s in train_seeds], [(s, args.val_per_seed) for s in val_seeds])
     t0 = time.time()
     parts = [(s, args.per_seed, f"{args.data_dir}/train_{s}") for s in train_seeds]
     vparts = [(s, args.val_per_seed, f"{args.data_dir}/val_{s}") for s in val_seeds]

@@ -4,9 +4,26 @@
 //! run record → compare / timing / wcet → verdicts → reports and evidence.
 //! See `docs/ARCHITECTURE.md` for the one-page map.
 
+pub mod adapter;
+pub mod atomic;
+pub mod backend;
+pub mod decode;
 pub mod exit;
 pub mod hash;
+pub mod lock;
 pub mod metrics;
+pub mod paths;
+pub mod platform;
+pub mod preprocess;
+pub mod record;
+pub mod replay;
+pub mod report;
+pub mod rng;
+pub mod scenario;
 pub mod synth;
+pub mod tensor;
+pub mod timing;
 pub mod types;
+pub mod validate;
 pub mod wcet;
+pub mod yamlfile;

@@ -23,6 +23,11 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Verify frozen engines, replay scenarios on a backend, analyse and write a sealed report.
+    Validate(cli::validate::Args),
+    /// Frozen engines: freeze, verify, list.
+    #[command(subcommand)]
+    Engine(cli::engine::Command),
     /// Scenarios: generate synthetic scenes, check scenario files.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
@@ -36,6 +41,8 @@ enum Command {
 enum ScenarioCommand {
     /// Render deterministic synthetic road scenes (images + COCO instances JSON with exact labels).
     Synth(cli::synth::Args),
+    /// Validate every scenario and every file it references (paths must stay inside the root).
+    Check(cli::scenario::CheckArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,14 +58,26 @@ fn main() -> std::process::ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Validate(a) => cli::validate::run(a),
+        Command::Engine(c) => cli::engine::run(c),
         Command::Scenario(ScenarioCommand::Synth(a)) => cli::synth::run(a),
+        Command::Scenario(ScenarioCommand::Check(a)) => cli::scenario::check(a),
         Command::Eval(a) => cli::eval::run(a),
         Command::Wcet(a) => cli::wcet::run(a),
     };
     match result {
         Ok(status) => std::process::ExitCode::from(status.code()),
         Err(f) => {
-            eprintln!("error: {:#}", f.error);
+            // Library errors already embed their sources' text; print each link of the
+            // chain only when its text is new.
+            let mut msg = f.error.to_string();
+            for cause in f.error.chain().skip(1) {
+                let c = cause.to_string();
+                if !msg.contains(&c) {
+                    msg = format!("{msg}: {c}");
+                }
+            }
+            eprintln!("error: {msg}");
             std::process::ExitCode::from(f.status.code())
         }
     }

@@ -4,8 +4,11 @@
 
 use adasval::exit::{Classify, Status};
 
+pub mod engine;
 pub mod eval;
+pub mod scenario;
 pub mod synth;
+pub mod validate;
 pub mod wcet;
 
 /// An error reported by the binary, with the exit status it maps to.

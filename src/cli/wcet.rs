@@ -6,5 +6,7 @@ use super::{CliResult, Failure};
 pub struct Args {}
 
 pub fn run(_args: Args) -> CliResult {
-    Err(Failure::bad_input(anyhow::anyhow!("`wcet` is not implemented yet")))
+    Err(Failure::bad_input(anyhow::anyhow!(
+        "`wcet` is not implemented yet"
+    )))
 }

@@ -59,3 +59,91 @@ pub fn adasval() -> Command {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Run the binary and capture (exit code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let o = cmd.output().expect("spawn adasval");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+pub const NOOP_ADAPTER: &str = "schema_version: 1
+name: fake
+input:
+  tensor: images
+  layout: nchw
+  width: 64
+  height: 32
+  channel_order: rgb
+  scale: 0.00392156862745098
+  resize: { policy: stretch }
+output:
+  decoder: boxes_scores_classes
+  boxes: boxes
+  scores: scores
+  classes: classes
+classes: [pedestrian, car]
+safety_critical: [pedestrian]
+score_threshold: 0.5
+nms_iou: 0.5
+";
+
+/// A small project in a temp dir: a fake engine (any bytes; the noop backend never
+/// parses it), its adapter, and one file-based scenario with two PNG frames and COCO labels.
+pub fn noop_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path();
+    for d in ["engines", "scenarios", "data", "golden"] {
+        std::fs::create_dir_all(p.join(d)).unwrap();
+    }
+    std::fs::write(
+        p.join("engines/fake.onnx"),
+        b"not really a model, but hashed all the same",
+    )
+    .unwrap();
+    std::fs::write(p.join("engines/fake.adapter.yaml"), NOOP_ADAPTER).unwrap();
+    for i in 0..2u8 {
+        let img = image::RgbImage::from_fn(40, 20, |x, y| {
+            image::Rgb([x as u8 * 5, y as u8 * 9, i * 50])
+        });
+        img.save(p.join(format!("data/f{i}.png"))).unwrap();
+    }
+    std::fs::write(
+        p.join("golden/labels.json"),
+        r#"{"images":[{"id":1,"file_name":"f0.png","width":40,"height":20},{"id":2,"file_name":"f1.png","width":40,"height":20}],
+"annotations":[{"id":1,"image_id":1,"category_id":1,"bbox":[2,2,10,12],"area":120,"iscrowd":0}],
+"categories":[{"id":1,"name":"person"}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("scenarios/two-frames.yaml"),
+        "schema_version: 1
+id: two-frames
+title: Two frames
+category: pedestrian
+tags: [day]
+fps: 10
+deadline_ms: 100
+frames:
+  files:
+    glob: data/*.png
+    labels: { format: coco, path: golden/labels.json }
+    class_map: { person: pedestrian }
+",
+    )
+    .unwrap();
+    let (code, out, err) = run(adasval().current_dir(p).args([
+        "engine",
+        "freeze",
+        "engines/fake.onnx",
+        "--name",
+        "fake",
+        "--adapter",
+        "engines/fake.adapter.yaml",
+    ]));
+    assert_eq!(code, 0, "freeze failed: {out}{err}");
+    dir
+}

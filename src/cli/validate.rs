@@ -1,0 +1,138 @@
+//! `adasval validate`: verify frozen engines, replay scenarios, analyse and report.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use adasval::replay::{Order, Progress};
+use adasval::validate::{self, ProgressFactory, ValidateRequest};
+
+use super::{CliResult, Failure};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Project root (holds engines/, scenarios/, platforms/, safety-case/).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Root that scenario image and label paths resolve against and may not leave
+    /// (default: the project root).
+    #[arg(long)]
+    pub data_root: Option<PathBuf>,
+    /// Run directory (default: reports/<run-id>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Only these scenario ids (repeatable).
+    #[arg(long = "scenario")]
+    pub scenarios: Vec<String>,
+    /// Only scenarios carrying any of these tags or categories (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Only these engines from the lock (repeatable; default: all).
+    #[arg(long = "engine")]
+    pub engines: Vec<String>,
+    /// Backend that runs the engines.
+    #[arg(long, default_value = "cpu")]
+    pub backend: String,
+    /// Platform profile to tag the run with (default: detected from the fingerprint).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Use at most this many frames per scenario.
+    #[arg(long)]
+    pub max_frames: Option<usize>,
+    /// Timed repetitions of every frame (default: the scenario's `timing.repetitions`, else 1).
+    #[arg(long)]
+    pub repetitions: Option<u32>,
+    /// Untimed warm-up inferences before each trace (default: scenario's, else 5).
+    #[arg(long)]
+    pub warmup: Option<u32>,
+    /// Order of the timed (frame, repetition) pairs: shuffled (seeded) gives samples closer
+    /// to independent for the WCET analysis.
+    #[arg(long, value_enum, default_value = "shuffled")]
+    pub order: OrderArg,
+    /// Seed of the shuffled order.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Pace inferences at each scenario's frame rate instead of back to back.
+    #[arg(long)]
+    pub pace: bool,
+    /// Keep every frame's raw output tensors in the run directory (for `compare`).
+    #[arg(long)]
+    pub save_outputs: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum OrderArg {
+    Sequential,
+    Shuffled,
+}
+
+struct Bars;
+
+struct Bar(indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn inc(&self) {
+        self.0.inc(1);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl ProgressFactory for Bars {
+    fn start(&self, label: &str, total: u64) -> Box<dyn Progress> {
+        let pb = indicatif::ProgressBar::new(total);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:40} {bar:30} {pos}/{len} {per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        pb.set_message(label.to_string());
+        Box::new(Bar(pb))
+    }
+}
+
+pub fn run(a: Args) -> CliResult {
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // A second Ctrl-C still ends the process: the handler only asks the loop to stop.
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\ninterrupted: finishing the current inference and keeping what was measured"
+            );
+        });
+    }
+    let req = ValidateRequest {
+        root: a.root,
+        data_root: a.data_root,
+        out: a.out,
+        scenarios: a.scenarios,
+        tags: a.tags,
+        engines: a.engines,
+        backend: a.backend,
+        platform: a.platform,
+        max_frames: a.max_frames,
+        repetitions: a.repetitions,
+        warmup: a.warmup,
+        order: match a.order {
+            OrderArg::Sequential => Order::Sequential,
+            OrderArg::Shuffled => Order::Shuffled,
+        },
+        seed: a.seed,
+        pace: a.pace,
+        keep_raw_outputs: a.save_outputs,
+    };
+    let argv: Vec<String> = std::env::args().collect();
+    let outcome = validate::run(&req, argv, &Bars, &stop).map_err(Failure::classified)?;
+    println!("{}", outcome.run_dir.display());
+    eprintln!("{}", outcome.summary);
+    Ok(outcome.status)
+}

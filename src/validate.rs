@@ -1,0 +1,573 @@
+//! `validate`: the whole pipeline for one run. Verify the frozen engines, load scenarios,
+//! replay every (engine, scenario) trace on one backend, then write the run record and
+//! hand it to the analysis stages and report sinks.
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use crate::backend::{self, BackendError};
+use crate::exit::{Classify, Status};
+use crate::lock::{self, LockError, LockFile, VerifiedEngine};
+use crate::platform::{self, PlatformError};
+use crate::record::*;
+use crate::replay::{self, Order, Progress, TraceSettings};
+use crate::scenario::{self, DataRoot, LoadedScenario, ScenarioError};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidateRequest {
+    #[serde(skip)]
+    pub root: PathBuf,
+    pub data_root: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+    pub scenarios: Vec<String>,
+    pub tags: Vec<String>,
+    pub engines: Vec<String>,
+    pub backend: String,
+    pub platform: Option<String>,
+    pub max_frames: Option<usize>,
+    pub repetitions: Option<u32>,
+    pub warmup: Option<u32>,
+    pub order: Order,
+    pub seed: u64,
+    pub pace: bool,
+    pub keep_raw_outputs: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    #[error("{0}")]
+    Selection(String),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl Classify for ValidateError {
+    fn status(&self) -> Status {
+        match self {
+            ValidateError::Lock(e) => e.status(),
+            ValidateError::Scenario(e) => e.status(),
+            ValidateError::Backend(e) => e.status(),
+            ValidateError::Platform(e) => e.status(),
+            ValidateError::Selection(_) => Status::BadInput,
+            ValidateError::Write { .. } => Status::Unavailable,
+        }
+    }
+}
+
+/// What the replay produced, in memory, for the analysis stages.
+pub struct TraceData {
+    pub scenario: String,
+    pub engine: String,
+    pub result: replay::TraceResult,
+}
+
+pub struct ReplayOutcome {
+    pub run_dir: PathBuf,
+    pub record: RunRecord,
+    pub engines: Vec<VerifiedEngine>,
+    pub scenarios: Vec<LoadedScenario>,
+    pub golden: Vec<GoldenLine>,
+    pub traces: Vec<TraceData>,
+}
+
+/// Factory for a progress observer over `total` inferences with a label.
+pub trait ProgressFactory {
+    fn start(&self, label: &str, total: u64) -> Box<dyn Progress>;
+}
+
+pub struct Quiet;
+impl ProgressFactory for Quiet {
+    fn start(&self, _label: &str, _total: u64) -> Box<dyn Progress> {
+        Box::new(replay::NoProgress)
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), ValidateError> {
+    crate::atomic::write_atomic(path, bytes).map_err(|source| ValidateError::Write {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// Select, verify and replay. Writes run.json, latencies.csv, detections.jsonl,
+/// golden.jsonl and histograms.json into the run directory.
+pub fn replay(
+    req: &ValidateRequest,
+    command_line: Vec<String>,
+    progress: &dyn ProgressFactory,
+    stop: &AtomicBool,
+) -> Result<ReplayOutcome, ValidateError> {
+    let root = &req.root;
+    let started_at = now();
+    // 1. Integrity first: nothing runs that is not in the lock and intact.
+    let lock = LockFile::load(root)?;
+    let selected: Vec<&lock::LockEntry> = if req.engines.is_empty() {
+        lock.engines.iter().collect()
+    } else {
+        req.engines
+            .iter()
+            .map(|n| lock.get(n))
+            .collect::<Result<_, _>>()?
+    };
+    if selected.is_empty() {
+        return Err(ValidateError::Selection(format!(
+            "no engines in {} (freeze one with `adasval engine freeze`)",
+            LockFile::path(root).display()
+        )));
+    }
+    let engines: Vec<VerifiedEngine> = selected
+        .iter()
+        .map(|e| lock::load_verified(root, e))
+        .collect::<Result<_, _>>()?;
+
+    // 2. Scenarios.
+    let all = scenario::load_all(root)?;
+    let chosen: Vec<LoadedScenario> = all
+        .into_iter()
+        .filter(|s| req.scenarios.is_empty() || req.scenarios.contains(&s.scenario.id))
+        .filter(|s| req.tags.is_empty() || s.scenario.has_any_tag(&req.tags))
+        .collect();
+    for id in &req.scenarios {
+        if !chosen.iter().any(|s| &s.scenario.id == id) {
+            return Err(ValidateError::Selection(format!(
+                "no scenario `{id}` (or it does not carry the requested tags)"
+            )));
+        }
+    }
+    if chosen.is_empty() {
+        return Err(ValidateError::Selection(
+            "no scenario matches the selection".into(),
+        ));
+    }
+
+    // 3. Platform and backend.
+    let fp = platform::fingerprint(root);
+    let profile = platform::resolve(root, req.platform.as_deref(), &fp)?;
+    let be = backend::by_name(&req.backend)?;
+    let backend_info = be.info()?;
+
+    let data = DataRoot {
+        root: req.data_root.clone().unwrap_or_else(|| root.clone()),
+    };
+    let run_id = format!(
+        "{}-{}-{}",
+        started_at.replace([':', '-'], "").trim_end_matches('Z'),
+        sanitize(&profile.name),
+        &crate::hash::sha256_hex(
+            format!("{started_at}{:?}{}", command_line, std::process::id()).as_bytes()
+        )[..8]
+    );
+    let run_dir = req
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join("reports").join(&run_id));
+    std::fs::create_dir_all(&run_dir).map_err(|source| ValidateError::Write {
+        path: run_dir.display().to_string(),
+        source,
+    })?;
+
+    // 4. Replay, one (engine, scenario) trace at a time. Frames are decoded once per
+    //    scenario and labels mapped per engine's class list.
+    let mut traces = Vec::new();
+    let mut golden = Vec::new();
+    let mut scenario_records = Vec::new();
+    let mut trace_records = Vec::new();
+    let mut reasons = Vec::new();
+    let mut engine_records: Vec<EngineRecord> = engines.iter().map(engine_record).collect();
+    let mut prepared_engines = Vec::new();
+    for (k, e) in engines.iter().enumerate() {
+        let p = be.prepare(e)?;
+        engine_records[k].load_ns = p.load_ns();
+        prepared_engines.push(p);
+    }
+    'outer: for ls in &chosen {
+        let s = &ls.scenario;
+        // Golden labels are mapped to the first engine's classes for the record;
+        // each engine re-maps below if its class list differs.
+        let frames0 =
+            scenario::load_frames(ls, &engines[0].adapter.classes, &data, req.max_frames)?;
+        let (labels_sha256, pixels_sha256, lines) = golden_lines(&s.id, &frames0);
+        golden.extend(lines);
+        scenario_records.push(ScenarioRecord {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            path: crate::paths::relative_to(root, &ls.path),
+            sha256: ls.sha256.clone(),
+            category: s.category.clone(),
+            tags: s.tags.clone(),
+            fps: s.fps,
+            deadline_ms: s.deadline_ms,
+            requirements: s.requirements.clone(),
+            frames: frames0.len(),
+            labels_sha256,
+            pixels_sha256,
+        });
+        for (k, e) in engines.iter().enumerate() {
+            let frames = if k == 0 || e.adapter.classes == engines[0].adapter.classes {
+                None
+            } else {
+                Some(scenario::load_frames(
+                    ls,
+                    &e.adapter.classes,
+                    &data,
+                    req.max_frames,
+                )?)
+            };
+            let frames_ref = frames.as_ref().unwrap_or(&frames0);
+            let prepared = replay::prepare_frames(&e.adapter, frames_ref);
+            let defaults = s.timing.clone().unwrap_or_default();
+            let settings = TraceSettings {
+                repetitions: req.repetitions.or(defaults.repetitions).unwrap_or(1).max(1),
+                warmup: req.warmup.or(defaults.warmup).unwrap_or(5),
+                order: req.order,
+                seed: req.seed,
+                pace_fps: req.pace.then_some(s.fps),
+            };
+            let mut session = prepared_engines[k].session()?;
+            let bar = progress.start(
+                &format!("{} × {}", e.entry.name, s.id),
+                prepared.len() as u64 * settings.repetitions as u64,
+            );
+            let result = replay::run_trace(
+                session.as_mut(),
+                &e.adapter,
+                &prepared,
+                &settings,
+                req.keep_raw_outputs,
+                stop,
+                bar.as_ref(),
+            );
+            drop(bar);
+            let deadline_ns = (s.deadline_ms * 1e6) as u64;
+            let stage = |f: fn(&replay::Sample) -> u64| {
+                crate::timing::summarize(&result.samples.iter().map(f).collect::<Vec<_>>())
+            };
+            trace_records.push(TraceRecord {
+                scenario: s.id.clone(),
+                engine: e.entry.name.clone(),
+                settings,
+                samples: result.samples.len(),
+                complete: result.complete(),
+                error: result.error.clone(),
+                interrupted: result.interrupted,
+                nondeterministic_repetitions: result.nondeterministic,
+                deadline_misses: result
+                    .samples
+                    .iter()
+                    .filter(|x| x.infer_ns > deadline_ns)
+                    .count(),
+                latency_ns: StageSummaries {
+                    pre: stage(|x| x.pre_ns),
+                    infer: stage(|x| x.infer_ns),
+                    post: stage(|x| x.post_ns),
+                    total: stage(|x| x.total_ns),
+                },
+            });
+            let stop_now = !result.complete();
+            if let Some(err) = &result.error {
+                reasons.push(format!("{} × {}: {err}", e.entry.name, s.id));
+            }
+            if result.interrupted {
+                reasons.push(format!("{} × {}: interrupted", e.entry.name, s.id));
+            }
+            traces.push(TraceData {
+                scenario: s.id.clone(),
+                engine: e.entry.name.clone(),
+                result,
+            });
+            if stop_now {
+                break 'outer;
+            }
+        }
+    }
+    let expected = chosen.len() * engines.len();
+    if traces.len() < expected {
+        reasons.push(format!(
+            "{} of {expected} traces were not run",
+            expected - traces.len()
+        ));
+    }
+    let record = RunRecord {
+        schema_version: SCHEMA_VERSION,
+        run_id,
+        complete: reasons.is_empty(),
+        incomplete_reasons: reasons,
+        started_at,
+        finished_at: now(),
+        command_line,
+        settings: Settings {
+            requested: serde_json::to_value(req).unwrap_or_default(),
+            effective: serde_json::json!({
+                "backend": backend_info.name,
+                "data_root": crate::paths::relative_to(root, &data.root),
+                "platform": profile.name,
+                "platform_source": if req.platform.is_some() { "requested" } else { "detected" },
+                "traces": trace_records.iter().map(|t| serde_json::json!({
+                    "scenario": t.scenario, "engine": t.engine, "settings": t.settings
+                })).collect::<Vec<_>>(),
+            }),
+        },
+        platform: PlatformRecord {
+            name: profile.name.clone(),
+            profile,
+            fingerprint: fp,
+        },
+        backend: backend_info,
+        engines: engine_records,
+        scenarios: scenario_records,
+        traces: trace_records,
+    };
+    write_replay_files(&run_dir, &record, &traces, &golden)?;
+    Ok(ReplayOutcome {
+        run_dir,
+        record,
+        engines,
+        scenarios: chosen,
+        golden,
+        traces,
+    })
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn engine_record(e: &VerifiedEngine) -> EngineRecord {
+    EngineRecord {
+        name: e.entry.name.clone(),
+        path: e.entry.path.clone(),
+        format: e.entry.format.as_str().into(),
+        sha256: e.entry.sha256.clone(),
+        size: e.entry.size,
+        adapter_path: e.entry.adapter.path.clone(),
+        adapter_sha256: e.entry.adapter.sha256.clone(),
+        source_model_sha256: e.entry.source_model_sha256.clone(),
+        built_on: e.entry.built_on.clone(),
+        classes: e.adapter.classes.clone(),
+        safety_critical: e.adapter.safety_critical.clone(),
+        score_threshold: e.adapter.score_threshold,
+        load_ns: None,
+    }
+}
+
+fn golden_lines(id: &str, frames: &[scenario::LoadedFrame]) -> (String, String, Vec<GoldenLine>) {
+    let mut labels = crate::hash::Hasher::new();
+    let mut pixels = crate::hash::Hasher::new();
+    let mut lines = Vec::with_capacity(frames.len());
+    for f in frames {
+        let line = GoldenLine {
+            scenario: id.to_string(),
+            frame: f.index,
+            source: f.source.clone(),
+            width: f.image.width,
+            height: f.image.height,
+            condition: f.condition.clone(),
+            objects: f.gt.clone(),
+        };
+        let json = serde_json::to_string(&line).unwrap_or_default();
+        labels.update(json.as_bytes());
+        labels.update(b"\n");
+        pixels.update(&f.image.width.to_le_bytes());
+        pixels.update(&f.image.height.to_le_bytes());
+        pixels.update(&f.image.data);
+        lines.push(line);
+    }
+    (labels.finish_hex(), pixels.finish_hex(), lines)
+}
+
+fn jsonl<T: Serialize>(items: impl Iterator<Item = T>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for it in items {
+        if let Ok(s) = serde_json::to_string(&it) {
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+fn write_replay_files(
+    dir: &Path,
+    record: &RunRecord,
+    traces: &[TraceData],
+    golden: &[GoldenLine],
+) -> Result<(), ValidateError> {
+    let rows: Vec<LatencyRow> = traces
+        .iter()
+        .flat_map(|t| {
+            t.result.samples.iter().map(|s| LatencyRow {
+                scenario: t.scenario.clone(),
+                engine: t.engine.clone(),
+                sample: *s,
+            })
+        })
+        .collect();
+    let p = dir.join("latencies.csv");
+    write_latencies_csv(&p, &rows).map_err(|source| ValidateError::Write {
+        path: p.display().to_string(),
+        source,
+    })?;
+    let dets = traces.iter().flat_map(|t| {
+        t.result
+            .detections
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, d)| {
+                d.as_ref().map(|d| DetectionLine {
+                    scenario: t.scenario.clone(),
+                    engine: t.engine.clone(),
+                    frame: i,
+                    output_sha256: t.result.output_sha256[i].clone(),
+                    detections: d.clone(),
+                })
+            })
+    });
+    write(&dir.join("detections.jsonl"), &jsonl(dets))?;
+    write(&dir.join("golden.jsonl"), &jsonl(golden.iter()))?;
+    let hist: Vec<serde_json::Value> = traces
+        .iter()
+        .map(|t| {
+            let infer: Vec<u64> = t.result.samples.iter().map(|s| s.infer_ns).collect();
+            serde_json::json!({
+                "scenario": t.scenario, "engine": t.engine, "stage": "infer",
+                "significant_digits": 3,
+                "buckets_ns": crate::timing::hdr_buckets(&infer),
+            })
+        })
+        .collect();
+    write(
+        &dir.join("histograms.json"),
+        serde_json::to_string_pretty(&hist)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+    if traces
+        .iter()
+        .any(|t| t.result.raw_outputs.iter().any(Option::is_some))
+    {
+        let odir = dir.join("outputs");
+        std::fs::create_dir_all(&odir).map_err(|source| ValidateError::Write {
+            path: odir.display().to_string(),
+            source,
+        })?;
+        for t in traces {
+            let mut buf = Vec::new();
+            for o in t.result.raw_outputs.iter().flatten() {
+                for tensor in o {
+                    for v in &tensor.data {
+                        buf.extend_from_slice(&v.to_le_bytes());
+                    }
+                }
+            }
+            write(
+                &odir.join(format!("{}__{}.f32", t.engine, t.scenario)),
+                &buf,
+            )?;
+        }
+    }
+    write_run_json(dir, record)
+}
+
+pub fn write_run_json(dir: &Path, record: &RunRecord) -> Result<(), ValidateError> {
+    write(
+        &dir.join("run.json"),
+        serde_json::to_string_pretty(record)
+            .unwrap_or_default()
+            .as_bytes(),
+    )
+}
+
+/// Result of a whole `validate`: where the run went and its exit status.
+pub struct ValidateOutcome {
+    pub run_dir: PathBuf,
+    pub status: Status,
+    /// A few human lines for the terminal.
+    pub summary: String,
+}
+
+/// Replay, analyse, report.
+pub fn run(
+    req: &ValidateRequest,
+    command_line: Vec<String>,
+    progress: &dyn ProgressFactory,
+    stop: &AtomicBool,
+) -> Result<ValidateOutcome, ValidateError> {
+    let out = replay(req, command_line, progress, stop)?;
+    let infer: Vec<(String, String, Vec<u64>)> = out
+        .traces
+        .iter()
+        .map(|t| {
+            (
+                t.scenario.clone(),
+                t.engine.clone(),
+                t.result.samples.iter().map(|s| s.infer_ns).collect(),
+            )
+        })
+        .collect();
+    let sections = vec![
+        crate::report::header_section(&out.record),
+        crate::report::latency_section(&out.record, &infer),
+    ];
+    let title = format!("adasval validation report: {}", out.record.run_id);
+    write(
+        &out.run_dir.join("report.md"),
+        crate::report::markdown(&title, &sections).as_bytes(),
+    )?;
+    write(
+        &out.run_dir.join("report.html"),
+        crate::report::html::page(&title, &sections).as_bytes(),
+    )?;
+    let status = if out.record.complete {
+        Status::Pass
+    } else {
+        Status::GateFailed
+    };
+    let mut summary = String::new();
+    for t in &out.record.traces {
+        summary += &format!(
+            "{:<20} {:<36} n={:<6} infer p50 {} ms p99 {} ms max {} ms{}\n",
+            t.engine,
+            t.scenario,
+            t.samples,
+            crate::report::ms(t.latency_ns.infer.p50),
+            crate::report::ms(t.latency_ns.infer.p99),
+            crate::report::ms(t.latency_ns.infer.max),
+            if t.complete { "" } else { "  INCOMPLETE" }
+        );
+    }
+    if !out.record.complete {
+        summary += &format!(
+            "run INCOMPLETE: {}\n",
+            out.record.incomplete_reasons.join("; ")
+        );
+    }
+    Ok(ValidateOutcome {
+        run_dir: out.run_dir,
+        status,
+        summary,
+    })
+}

@@ -262,6 +262,9 @@ def main():
         if time.time() - start >= next_eval:
             next_eval += args.eval_every
             vl, vr = validate(ema.model, vimgs, vtb, vtc, vrecs, grid, device, [args.threshold])
+            # A checkpoint at every validation: a run cut off at its time limit still returns weights.
+            torch.save({"model": {k: v.detach().float().cpu() for k, v in ema.model.state_dict().items()},
+                        "widths": widths}, out / "model.pt")
             d = vr[f"{args.threshold:.2f}"]["day_pedestrian_h40"]
             pc = vr[f"{args.threshold:.2f}"]["per_class_all"]
             curve.append({"t": time.time() - start, "step": step, "epoch": seen / ntrain, "val_loss": vl,

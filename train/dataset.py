@@ -23,7 +23,7 @@ import numpy as np
 CLASSES = ("pedestrian", "cyclist", "car", "truck", "obstacle")
 WIDTH, HEIGHT = 512, 288
 STRIDES = (8, 16)
-RADIUS = 2.5
+RADIUS = 1.5
 SMALL_MAX = 80.0
 LARGE_MIN = 40.0
 MIN_W, MIN_H = 2.0, 4.0

@@ -83,8 +83,6 @@ def detection_loss(raw, tbox, tcls, grid, box_weight=5.0):
     l_obj = (F.binary_cross_entropy_with_logits(raw[..., 4], pos.float(), reduction="none") * valid).sum() / npos
     bi, ai = pos.nonzero(as_tuple=True)
     p = raw[bi, ai]
-    cls_t = F.one_hot(tcls[bi, ai].long(), len(CLASSES)).float()
-    l_cls = F.binary_cross_entropy_with_logits(p[:, 5:], cls_t, reduction="sum") / npos
     s = st[ai]
     cx = (p[:, 0] + gx[ai]) * s
     cy = (p[:, 1] + gy[ai]) * s
@@ -93,6 +91,10 @@ def detection_loss(raw, tbox, tcls, grid, box_weight=5.0):
     pred = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
     g, iou = giou(pred, tbox[bi, ai])
     l_box = (1 - g).sum() / npos
+    # Quality-aware class target (as YOLOX): the class score learns the IoU of its own box,
+    # so obj*cls ranks well-placed boxes first and NMS keeps those.
+    cls_t = F.one_hot(tcls[bi, ai].long(), len(CLASSES)).float() * iou.detach().clamp(min=0).unsqueeze(1)
+    l_cls = F.binary_cross_entropy_with_logits(p[:, 5:], cls_t, reduction="sum") / npos
     total = box_weight * l_box + l_obj + l_cls
     return total, {"box": l_box.item(), "obj": l_obj.item(), "cls": l_cls.item(),
                    "iou": iou.mean().item() if iou.numel() else 0.0, "npos": npos.item()}

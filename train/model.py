@@ -46,7 +46,7 @@ class Head(nn.Module):
 
 
 class DemoDetector(nn.Module):
-    def __init__(self, widths=(8, 16, 32, 64), num_classes=len(CLASSES)):
+    def __init__(self, widths=(8, 16, 32, 80), num_classes=len(CLASSES)):
         super().__init__()
         c1, c2, c3, c4 = widths
         self.num_classes = num_classes

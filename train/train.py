@@ -166,7 +166,7 @@ def main():
     ap.add_argument("--warmup", type=float, default=0.03, help="fraction of the budget")
     ap.add_argument("--eval-every", type=float, default=60.0, help="seconds between validations")
     ap.add_argument("--threshold", type=float, default=0.35)
-    ap.add_argument("--widths", default="8,16,32,64")
+    ap.add_argument("--widths", default="8,16,32,80")
     ap.add_argument("--init", help="continue from this checkpoint (model.pt of an earlier run)")
     ap.add_argument("--workers", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=0)

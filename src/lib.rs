@@ -5,9 +5,12 @@
 //! See `docs/ARCHITECTURE.md` for the one-page map.
 
 pub mod adapter;
+pub mod analysis;
 pub mod atomic;
 pub mod backend;
+pub mod compare;
 pub mod decode;
+pub mod evidence;
 pub mod exit;
 pub mod hash;
 pub mod lock;
@@ -19,6 +22,7 @@ pub mod record;
 pub mod replay;
 pub mod report;
 pub mod rng;
+pub mod safety;
 pub mod scenario;
 pub mod synth;
 pub mod tensor;

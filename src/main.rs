@@ -31,10 +31,17 @@ enum Command {
     /// Scenarios: generate synthetic scenes, check scenario files.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
+    /// Compare sealed runs of the same scenarios: decision flips, box drift, raw-output agreement.
+    Compare(cli::compare::Args),
     /// Evaluate COCO-format detections against COCO ground truth (pycocotools-equivalent).
     Eval(cli::eval::Args),
     /// Derive WCET bounds (pWCET) from measured latencies with extreme-value statistics.
     Wcet(cli::wcet::Args),
+    /// Evidence bundles: verify, seal and sign run directories; generate signing keys.
+    Evidence(cli::evidence::Args),
+    /// Release gate: re-evaluate a stored, sealed run against the requirements (exit 0 pass,
+    /// 1 a requirement failed or the run is incomplete, 3 evidence or engines tampered).
+    Gate(cli::gate::Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -63,7 +70,10 @@ fn main() -> std::process::ExitCode {
         Command::Scenario(ScenarioCommand::Synth(a)) => cli::synth::run(a),
         Command::Scenario(ScenarioCommand::Check(a)) => cli::scenario::check(a),
         Command::Eval(a) => cli::eval::run(a),
+        Command::Compare(a) => cli::compare::run(a),
         Command::Wcet(a) => cli::wcet::run(a),
+        Command::Evidence(a) => cli::evidence::run(a),
+        Command::Gate(a) => cli::gate::run(a),
     };
     match result {
         Ok(status) => std::process::ExitCode::from(status.code()),

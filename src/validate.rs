@@ -32,6 +32,14 @@ pub struct ValidateRequest {
     pub seed: u64,
     pub pace: bool,
     pub keep_raw_outputs: bool,
+    /// Requirements file (default safety-case/requirements.yaml).
+    pub requirements: Option<PathBuf>,
+    /// GSN safety case (default safety-case/gsn.yaml when present).
+    pub gsn: Option<PathBuf>,
+    /// Ed25519 secret key file to sign the manifest with.
+    pub sign_key: Option<PathBuf>,
+    /// Critical-miss rule of the safety view.
+    pub safety_view: crate::analysis::detection_stage::SafetyViewSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +54,8 @@ pub enum ValidateError {
     Platform(#[from] PlatformError),
     #[error("{0}")]
     Selection(String),
+    #[error("analysis: {0}")]
+    Analysis(String),
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -60,7 +70,7 @@ impl Classify for ValidateError {
             ValidateError::Scenario(e) => e.status(),
             ValidateError::Backend(e) => e.status(),
             ValidateError::Platform(e) => e.status(),
-            ValidateError::Selection(_) => Status::BadInput,
+            ValidateError::Selection(_) | ValidateError::Analysis(_) => Status::BadInput,
             ValidateError::Write { .. } => Status::Unavailable,
         }
     }
@@ -476,16 +486,31 @@ fn write_replay_files(
         })?;
         for t in traces {
             let mut buf = Vec::new();
-            for o in t.result.raw_outputs.iter().flatten() {
-                for tensor in o {
-                    for v in &tensor.data {
-                        buf.extend_from_slice(&v.to_le_bytes());
-                    }
-                }
+            let mut index = Vec::new();
+            for (frame, o) in t.result.raw_outputs.iter().enumerate() {
+                let Some(o) = o else { continue };
+                let tensors: Vec<serde_json::Value> = o
+                    .iter()
+                    .map(|tensor| {
+                        let offset = buf.len() / 4;
+                        for v in &tensor.data {
+                            buf.extend_from_slice(&v.to_le_bytes());
+                        }
+                        serde_json::json!({"name": tensor.name, "shape": tensor.shape, "offset": offset, "len": tensor.data.len()})
+                    })
+                    .collect();
+                index.push(serde_json::json!({"frame": frame, "tensors": tensors}));
             }
+            let stem = format!("{}__{}", t.engine, t.scenario);
+            write(&odir.join(format!("{stem}.f32")), &buf)?;
             write(
-                &odir.join(format!("{}__{}.f32", t.engine, t.scenario)),
-                &buf,
+                &odir.join(format!("{stem}.json")),
+                serde_json::to_string(&serde_json::json!({
+                    "format": "little-endian f32; offsets and lengths in values",
+                    "frames": index
+                }))
+                .unwrap_or_default()
+                .as_bytes(),
             )?;
         }
     }
@@ -517,34 +542,22 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<ValidateOutcome, ValidateError> {
     let out = replay(req, command_line, progress, stop)?;
-    let infer: Vec<(String, String, Vec<u64>)> = out
-        .traces
-        .iter()
-        .map(|t| {
-            (
-                t.scenario.clone(),
-                t.engine.clone(),
-                t.result.samples.iter().map(|s| s.infer_ns).collect(),
-            )
-        })
-        .collect();
-    let sections = vec![
-        crate::report::header_section(&out.record),
-        crate::report::latency_section(&out.record, &infer),
-    ];
-    let title = format!("adasval validation report: {}", out.record.run_id);
-    write(
-        &out.run_dir.join("report.md"),
-        crate::report::markdown(&title, &sections).as_bytes(),
+    let analysed = crate::analysis::run(
+        &out,
+        &crate::analysis::AnalysisOptions {
+            root: &req.root,
+            requirements: req.requirements.as_deref(),
+            gsn: req.gsn.as_deref(),
+            sign_key: req.sign_key.as_deref(),
+            data_root: req.data_root.as_deref().unwrap_or(&req.root),
+            safety_view: req.safety_view.clone(),
+        },
     )?;
-    write(
-        &out.run_dir.join("report.html"),
-        crate::report::html::page(&title, &sections).as_bytes(),
-    )?;
-    let status = if out.record.complete {
-        Status::Pass
-    } else {
+    // An incomplete run never passes, whatever the verdicts say.
+    let status = if !out.record.complete && analysed.status == Status::Pass {
         Status::GateFailed
+    } else {
+        analysed.status
     };
     let mut summary = String::new();
     for t in &out.record.traces {
@@ -557,6 +570,14 @@ pub fn run(
             crate::report::ms(t.latency_ns.infer.p99),
             crate::report::ms(t.latency_ns.infer.max),
             if t.complete { "" } else { "  INCOMPLETE" }
+        );
+    }
+    for q in &analysed.evaluation.requirements {
+        summary += &format!(
+            "{:<14} {:<12} {}\n",
+            q.id,
+            q.verdict.as_str(),
+            q.text.chars().take(70).collect::<String>()
         );
     }
     if !out.record.complete {

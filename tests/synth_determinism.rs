@@ -6,7 +6,31 @@ use adasval::synth::{frame_pixel_hash, render_random, SequenceSpec};
 /// SHA-256 of the raw RGB of `render_random(7, 0, 64, 48)`. Computed once with the
 /// renderer at the commit that introduced it; any change of pixels (renderer edit or
 /// non-deterministic maths) changes it. Update deliberately, never to make CI pass.
-const PINNED_64X48_SEED7: &str = "PIN_ME";
+const PINNED_64X48_SEED7: &str = "b3f9c7a3262200b7bc1e51055af1c5b12fb8348ca3098c8b7a803d48d03db7c7";
+
+/// SHA-256 over the raw RGB of frames 0..12 of seed 7 at 96x64: together they cover
+/// every lighting, weather and actor class, so more of the renderer is guarded.
+const PINNED_96X64_SEED7_FRAMES_0_12: &str =
+    "3c24e46a7713fe49d579202634913c656e5038cd2a263c2c8c1ee1a9da5c83cb";
+
+#[test]
+fn pinned_pixel_hash_many_frames() {
+    let mut h = adasval::hash::Hasher::new();
+    let mut classes = std::collections::BTreeSet::new();
+    let mut conditions = std::collections::BTreeSet::new();
+    for i in 0..12 {
+        let f = render_random(7, i, 96, 64);
+        h.update(&f.rgb);
+        classes.extend(f.objects.iter().map(|o| o.class_id));
+        conditions.insert((f.lighting.name(), f.weather.name()));
+    }
+    assert!(classes.len() >= 4, "frames cover classes {classes:?}");
+    assert!(
+        conditions.len() >= 4,
+        "frames cover conditions {conditions:?}"
+    );
+    assert_eq!(h.finish_hex(), PINNED_96X64_SEED7_FRAMES_0_12);
+}
 
 #[test]
 fn same_seed_same_bytes() {

@@ -73,7 +73,10 @@ fn check(out: &RenderOutput, what: &str) -> usize {
             o.truncation > 0.0,
             "{ctx}: truncation iff the full box leaves the image"
         );
-        let expect_ignore = o.bbox[3] < 6.0 || o.occlusion > 0.9;
+        let expect_ignore = o.bbox[3] < 6.0
+            || o.occlusion > 0.9
+            || o.visibility < adasval::synth::scene::MIN_VISIBILITY;
+        assert!((0.0..=1.0).contains(&o.visibility), "{ctx}");
         assert_eq!(o.ignore, expect_ignore, "{ctx}");
     }
     n

@@ -4,8 +4,11 @@
 
 use adasval::exit::{Classify, Status};
 
+pub mod compare;
 pub mod engine;
 pub mod eval;
+pub mod evidence;
+pub mod gate;
 pub mod scenario;
 pub mod synth;
 pub mod validate;

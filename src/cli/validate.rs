@@ -58,6 +58,24 @@ pub struct Args {
     /// Keep every frame's raw output tensors in the run directory (for `compare`).
     #[arg(long)]
     pub save_outputs: bool,
+    /// Requirements to judge the run on (default: safety-case/requirements.yaml).
+    #[arg(long)]
+    pub requirements: Option<PathBuf>,
+    /// GSN safety case to render (default: safety-case/gsn.yaml when present).
+    #[arg(long)]
+    pub gsn: Option<PathBuf>,
+    /// Sign MANIFEST.sha256 with this Ed25519 key file (see `adasval evidence keygen`).
+    #[arg(long)]
+    pub sign_key: Option<PathBuf>,
+    /// Critical misses: minimum golden box height in pixels of a safety-critical object.
+    #[arg(long, default_value_t = 24.0)]
+    pub critical_min_height: f32,
+    /// Critical misses: consecutive missed frames (K) that make a critical miss.
+    #[arg(long, default_value_t = 3)]
+    pub critical_frames: usize,
+    /// Critical misses: region of interest `x,y,w,h` in image pixels (default: whole frame).
+    #[arg(long, value_delimiter = ',', num_args = 4)]
+    pub critical_roi: Option<Vec<f32>>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -129,6 +147,15 @@ pub fn run(a: Args) -> CliResult {
         seed: a.seed,
         pace: a.pace,
         keep_raw_outputs: a.save_outputs,
+        requirements: a.requirements,
+        gsn: a.gsn,
+        sign_key: a.sign_key,
+        safety_view: adasval::analysis::detection_stage::SafetyViewSettings {
+            min_height_px: a.critical_min_height,
+            consecutive_frames: a.critical_frames,
+            roi: a.critical_roi.map(|r| [r[0], r[1], r[2], r[3]]),
+            iou_threshold: 0.5,
+        },
     };
     let argv: Vec<String> = std::env::args().collect();
     let outcome = validate::run(&req, argv, &Bars, &stop).map_err(Failure::classified)?;

@@ -1,1 +1,20 @@
-//! placeholder
+//! Detection metrics: where replayed detections meet golden labels and each other.
+//!
+//! Sits after replay and before verdicts/reports: [`coco`] is the pycocotools-equivalent COCO
+//! evaluator (standalone `adasval eval`, and the AP of a validation run), [`frames`] the
+//! per-class precision/recall tables with Clopper–Pearson intervals and the pedestrian
+//! log-average miss rate, [`safety`] the critical-miss list and deadline-aware recall,
+//! [`consistency`] the comparison of two runs of the same frames. All matching goes through
+//! [`matching::greedy_match`], so every view counts a detection the same way.
+
+pub mod coco;
+pub mod consistency;
+pub mod error;
+pub mod frames;
+pub mod iou;
+pub mod lamr;
+pub mod matching;
+pub mod safety;
+pub mod stats;
+
+pub use error::MetricsError;

@@ -2,6 +2,7 @@
 //! contribute [`Section`]s; the reporter only assembles them, so adding an analysis
 //! touches no sink.
 
+pub mod frame_svg;
 pub mod html;
 pub mod svg;
 

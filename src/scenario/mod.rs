@@ -487,3 +487,38 @@ impl<'a> ClassMapper<'a> {
         }
     }
 }
+
+/// The decoded image of one frame (for drawing it in a report), without labels.
+pub fn frame_image(
+    ls: &LoadedScenario,
+    index: usize,
+    data: &DataRoot,
+) -> Result<RgbImage, ScenarioError> {
+    let s = &ls.scenario;
+    match &s.frames {
+        FramesSpec::Generate(g) => {
+            let f = g
+                .render(index as u32)
+                .map_err(|e| ScenarioError::Generate {
+                    scenario: s.id.clone(),
+                    frame: index as u32,
+                    message: e.to_string(),
+                })?;
+            Ok(RgbImage {
+                width: f.width,
+                height: f.height,
+                data: f.rgb,
+            })
+        }
+        FramesSpec::Files(f) => {
+            let files = resolve_files(&s.id, f, data)?;
+            let (rel, p) = files.get(index).ok_or_else(|| ScenarioError::Invalid {
+                scenario: s.id.clone(),
+                path: ls.path.display().to_string(),
+                field: "frames",
+                message: format!("no frame {index}"),
+            })?;
+            decode_image(&s.id, rel, p)
+        }
+    }
+}

@@ -14,6 +14,8 @@ pub struct Ctx<'a> {
     pub cam: &'a Camera,
     /// Vehicle lights and lamps are switched on (dusk, night, fog, rain).
     pub lights_on: bool,
+    /// Dusk or night: windows and street lamps are lit.
+    pub dark: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -100,6 +102,9 @@ pub struct Actor {
     pub gait: f32,
     /// Brake lights lit (vehicles).
     pub braking: bool,
+    /// Head and tail lamps switched on when the conditions call for them (parked
+    /// vehicles keep them off).
+    pub lights: bool,
     pub body: Body,
 }
 
@@ -286,6 +291,10 @@ fn limb(s: &mut dyn Surface, cam: &Camera, a: V3, b: V3, ra: f32, rb: f32, paint
     }
 }
 
+fn sq(v: f32) -> f32 {
+    v * v
+}
+
 fn dist2(p: V3) -> f32 {
     p[0] * p[0] + p[2] * p[2]
 }
@@ -376,7 +385,7 @@ fn draw_pedestrian(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, p: &PedLook) {
     draw_leg(s, &sk.limbs[near], false);
     // Torso: an elliptic cross-section seen from the side shows its depth.
     let k = cam.scale(a.z);
-    let half = |lat: f32, dep: f32| libm::sqrtf((lat * vc).powi(2) + (dep * vs).powi(2)) * w * k;
+    let half = |lat: f32, dep: f32| libm::sqrtf(sq(lat * vc) + sq(dep * vs)) * w * k;
     if let (Some(sh), Some(wa), Some(hp), Some(nk)) = (
         pr(cam, sk.shoulder),
         pr(cam, sk.waist),
@@ -432,8 +441,7 @@ fn draw_pedestrian(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, p: &PedLook) {
     // Head: hair, then the face when it turns toward the camera.
     let hk = cam.scale(sk.head[2]);
     let child = h < 1.45;
-    let hr =
-        if child { 0.085 } else { 0.078 } * (h / 1.75).max(0.75) * hk / (h / 1.75).max(0.75).sqrt();
+    let hr = if child { 0.085 } else { 0.078 } * libm::sqrtf((h / 1.75).max(0.75)) * hk;
     if let (Some(hc), Some(nk)) = (pr(cam, sk.head), pr(cam, sk.neck)) {
         let neck_top = (nk.0, nk.1 - 0.03 * h * hk);
         s.fill(
@@ -620,7 +628,7 @@ fn draw_cyclist(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, c: &CyclistLook) {
     let hipc = fr.at(0.0, hip_u, hip_f);
     let k = cam.scale(a.z);
     let vc = libm::cosf(vrel);
-    let half = |lat: f32, dep: f32| libm::sqrtf((lat * vc).powi(2) + (dep * vs).powi(2)) * w * k;
+    let half = |lat: f32, dep: f32| libm::sqrtf(sq(lat * vc) + sq(dep * vs)) * w * k;
     if let (Some(sh), Some(hp)) = (pr(cam, shoulder), pr(cam, hipc)) {
         let hs = half(0.2, 0.12);
         let hh = half(0.16, 0.12);
@@ -716,6 +724,9 @@ fn face_rect(s: &mut dyn Surface, cam: &Camera, f: &Face, r: [f32; 4], paint: Pa
     fill3(s, cam, &f.rect(r[0], r[1], r[2], r[3]), paint);
 }
 
+// Lamps and wheels are placed on a face by several independent numbers; a struct
+// for each call would only rename them.
+#[allow(clippy::too_many_arguments)]
 fn lamp(
     s: &mut dyn Surface,
     ctx: &Ctx,
@@ -737,6 +748,7 @@ fn lamp(
                 y: p.1,
                 radius: (glow_r * k).max(2.0),
                 colour: on,
+                depth: 0.0,
             });
         }
     } else {
@@ -744,6 +756,7 @@ fn lamp(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn wheels_side(
     s: &mut dyn Surface,
     cam: &Camera,
@@ -784,7 +797,7 @@ fn draw_car(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, c: &CarLook) {
     let body_y0 = 0.28;
     let body = Hexa::boxed(&fr, hw, -hl, hl, body_y0, belt);
     let vis = draw_hexa(s, cam, &body, c.paint);
-    let lit = ctx.lights_on;
+    let lit = ctx.lights_on && a.lights;
     for &side in &vis {
         let f = body.face(side);
         match side {
@@ -926,7 +939,7 @@ fn draw_truck(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, t: &TruckLook) {
     let fr = Frame3::new(a.x, a.z, a.yaw);
     let hw = 1.25;
     let hl = t.length * 0.5;
-    let lit = ctx.lights_on;
+    let lit = ctx.lights_on && a.lights;
     let under = Hexa::boxed(&fr, hw - 0.1, -hl + 0.4, hl - 0.3, 0.0, 1.0);
     draw_hexa(s, cam, &under, [0.05, 0.05, 0.05]);
     let wheel_r = 0.5;
@@ -1217,7 +1230,7 @@ fn draw_obstacle(s: &mut dyn Surface, ctx: &Ctx, a: &Actor, o: &ObstacleLook) {
                 (cam.polygon(&ring(r, side_h)), cam.polygon(&ring(r, 0.0)))
             {
                 // Side wall: hull of the two ellipses, approximated by their union plus band.
-                s.fill(&[bot.clone()], Paint::solid([0.05, 0.05, 0.05]));
+                s.fill(std::slice::from_ref(&bot), Paint::solid([0.05, 0.05, 0.05]));
                 let mut band = Vec::new();
                 let (lt, rt) = extremes(&top);
                 let (lb, rb) = extremes(&bot);

@@ -3,7 +3,7 @@
 //! parallel; each frame depends only on (seed, index), so the output is the same
 //! whatever the thread count.
 
-use super::{check_size, render_random, Frame, SynthError, CLASS_NAMES};
+use super::{check_size, render_random, Frame, SequenceSpec, SynthError, CLASS_NAMES};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -74,6 +74,7 @@ pub fn coco_annotations(frame: &Frame, image_id: u64, next_id: &mut u64) -> Vec<
                 "kind": o.kind,
                 "full_bbox": o.full_bbox,
                 "distance_m": o.distance_m,
+                "visibility": o.visibility,
             })
         })
         .collect()
@@ -110,12 +111,47 @@ pub fn write_dataset(
     if count == 0 {
         return Err(SynthError::BadCount(count));
     }
+    let info = json!({
+        "description": "adasval synthetic road scenes",
+        "generator": concat!("adasval ", env!("CARGO_PKG_VERSION")),
+        "seed": seed,
+        "count": count,
+        "width": width,
+        "height": height,
+    });
+    write_frames(out, count, Some(seed), info, |i| {
+        Ok(render_random(seed, i as u64, width, height))
+    })
+}
+
+/// Render every frame of a scenario sequence into `out` in the same layout.
+pub fn write_sequence(spec: &SequenceSpec, out: &Path) -> Result<DatasetSummary, SynthError> {
+    spec.validate()?;
+    let info = json!({
+        "description": "adasval scenario sequence",
+        "generator": concat!("adasval ", env!("CARGO_PKG_VERSION")),
+        "seed": spec.seed,
+        "count": spec.frames,
+        "fps": spec.fps,
+        "width": spec.width,
+        "height": spec.height,
+    });
+    write_frames(out, spec.frames, None, info, |i| spec.render(i))
+}
+
+fn write_frames(
+    out: &Path,
+    count: u32,
+    seed: Option<u64>,
+    info: Value,
+    render: impl Fn(u32) -> Result<Frame, SynthError> + Sync,
+) -> Result<DatasetSummary, SynthError> {
     let img_dir = out.join("images");
     std::fs::create_dir_all(&img_dir).map_err(|e| write_err(&img_dir, e))?;
     let results: Vec<Result<(Value, Frame), SynthError>> = (0..count)
         .into_par_iter()
         .map(|i| {
-            let frame = render_random(seed, i as u64, width, height);
+            let frame = render(i)?;
             let name = format!("images/{i:06}.png");
             let path = out.join(&name);
             let bytes = png_bytes(&frame).map_err(|e| write_err(&path, e))?;
@@ -144,7 +180,9 @@ pub fn write_dataset(
         let (mut img, frame) = r?;
         if let Some(m) = img.as_object_mut() {
             m.insert("frame_index".into(), json!(i));
-            m.insert("seed".into(), json!(seed));
+            if let Some(seed) = seed {
+                m.insert("seed".into(), json!(seed));
+            }
         }
         images.push(img);
         *summary
@@ -162,14 +200,7 @@ pub fn write_dataset(
     }
     summary.annotations = anns.len() as u64;
     let doc = json!({
-        "info": {
-            "description": "adasval synthetic road scenes",
-            "generator": concat!("adasval ", env!("CARGO_PKG_VERSION")),
-            "seed": seed,
-            "count": count,
-            "width": width,
-            "height": height,
-        },
+        "info": info,
         "images": images,
         "annotations": anns,
         "categories": coco_categories(),

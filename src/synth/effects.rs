@@ -3,7 +3,7 @@
 //! stay exact whatever the weather.
 
 use super::raster::Canvas;
-use super::rng::{lattice, Rng};
+use super::rng::{hash2, Rng};
 use super::scene::Scene;
 use super::{Lighting, Weather};
 
@@ -27,6 +27,15 @@ fn glows(cv: &mut Canvas) {
     let glows = std::mem::take(&mut cv.glows);
     let (w, h) = (cv.w as i32, cv.h as i32);
     for g in &glows {
+        let (cx, cy) = (g.x.floor() as i32, g.y.floor() as i32);
+        if cx >= 0
+            && cy >= 0
+            && cx < w
+            && cy < h
+            && cv.depth[(cy * w + cx) as usize] < g.depth * 0.97
+        {
+            continue;
+        }
         let r = g.radius.min(cv.h as f32 * 0.5);
         let x0 = ((g.x - r).floor() as i32).max(0);
         let x1 = ((g.x + r).ceil() as i32).min(w - 1);
@@ -87,9 +96,9 @@ fn fog(sc: &Scene, cv: &mut Canvas) {
                 let g = glow_row * libm::expf(-dx * dx * 12.0);
                 fc = [fc[0] + g, fc[1] + g * 0.97, fc[2] + g * 0.9];
             }
-            for c in 0..3 {
+            for (c, f) in fc.iter().enumerate() {
                 let v = &mut cv.rgb[i * 3 + c];
-                *v += (fc[c] - *v) * a;
+                *v += (f - *v) * a;
             }
         }
     }
@@ -196,11 +205,14 @@ fn finish(sc: &Scene, cv: &mut Canvas, rng: &mut Rng) -> Vec<u8> {
             let vig = 1.0 - fx.vignette * (dx * dx + dy * dy) * inv_r2;
             let xi = x as i32;
             let yi = y as i32;
-            let luma = (lattice(xi, yi, salt) + lattice(xi, yi, salt ^ 0x55) - 1.0) * sigma;
+            // One 32-bit hash gives two bytes of luma noise (triangular) and the
+            // second hash three bytes of chroma noise: cheap and order-free.
+            let h1 = hash2(xi, yi, salt);
+            let h2 = hash2(xi, yi, salt ^ 0xAA55);
+            let luma = (((h1 & 0xFFFF) as f32 + (h1 >> 16) as f32) * (1.0 / 65535.0) - 1.0) * sigma;
             for k in 0..3 {
-                let ck = (lattice(xi, yi, salt.wrapping_add(k as u32 + 1) ^ 0xAA) - 0.5)
-                    * sigma
-                    * chroma;
+                let byte = (h2 >> (8 * k)) & 0xFF;
+                let ck = (byte as f32 * (1.0 / 255.0) - 0.5) * sigma * chroma;
                 let mut v = cv.rgb[i * 3 + k] * fx.exposure * fx.tint[k] * vig;
                 // Soft shoulder instead of hard clipping of bright lights.
                 if v > 0.8 {

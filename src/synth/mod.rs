@@ -22,7 +22,7 @@ pub mod scene;
 pub mod scenery;
 pub mod sequence;
 
-pub use dataset::{write_dataset, DatasetSummary};
+pub use dataset::{write_dataset, write_sequence, DatasetSummary};
 pub use random::{random_scene, render_random, render_random_with_mask};
 pub use scene::{render_scene, Environment, RenderOutput, Scene};
 pub use sequence::{ActorSpec, Keyframe, SequenceSpec};
@@ -141,11 +141,14 @@ pub struct LabeledObject {
     /// 1 - full_pixels / full_pixels_unclipped: the share outside the image.
     pub truncation: f32,
     pub track_id: u64,
-    /// Too small (visible height < 6 px) or too hidden (occlusion > 0.9) to be
-    /// required of a detector; kept in the labels.
+    /// Too small (visible height < 6 px), too hidden (occlusion > 0.9) or too faint
+    /// (visibility < 0.1) to be required of a detector; kept in the labels.
     pub ignore: bool,
     /// Distance along the camera axis in metres.
     pub distance_m: f32,
+    /// Share of the object's contrast that reaches the camera (fog transmission
+    /// times a darkness factor), 0..1.
+    pub visibility: f32,
 }
 
 /// Errors of the scene generator.

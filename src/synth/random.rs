@@ -10,7 +10,7 @@ use super::rng::Rng;
 use super::scene::{render_scene, Effects, Environment, Line, RenderOutput, Road, Scene};
 use super::scenery::Prop;
 use super::{Frame, Lighting, Weather};
-use core::f32::consts::{FRAC_PI_2, PI};
+use core::f32::consts::{FRAC_PI_2, PI, TAU};
 
 const SKIN: [Rgb; 7] = [
     [0.96, 0.8, 0.69],
@@ -688,9 +688,10 @@ fn random_actors(
                         x,
                         z,
                         yaw,
-                        phase: rng.range(0.0, 6.283),
+                        phase: rng.range(0.0, TAU),
                         gait,
                         braking: false,
+                        lights: true,
                         body: Body::Pedestrian(pedestrian_look(rng, child)),
                     }
                 }
@@ -717,9 +718,10 @@ fn random_actors(
                         x,
                         z: z + 2.0,
                         yaw: yaw + rng.range(-0.1, 0.1),
-                        phase: rng.range(0.0, 6.283),
+                        phase: rng.range(0.0, TAU),
                         gait: 1.0,
                         braking: false,
+                        lights: true,
                         body: Body::Cyclist(cyclist_look(rng)),
                     }
                 }
@@ -739,9 +741,7 @@ fn random_actors(
                             + rng.range(-0.3, 0.3)
                     };
                     let oncoming = env != Environment::Highway && x < 0.0 && !parked;
-                    let yaw = if oncoming {
-                        PI
-                    } else if parked && rng.chance(0.3) {
+                    let yaw = if oncoming || (parked && rng.chance(0.3)) {
                         PI
                     } else {
                         0.0
@@ -763,7 +763,8 @@ fn random_actors(
                         yaw,
                         phase: 0.0,
                         gait: 0.0,
-                        braking: !oncoming && rng.chance(0.2),
+                        braking: !oncoming && !parked && rng.chance(0.2),
+                        lights: !parked,
                         body,
                     }
                 }
@@ -794,6 +795,7 @@ fn random_actors(
                         phase: 0.0,
                         gait: 0.0,
                         braking: false,
+                        lights: true,
                         body: Body::Obstacle(obstacle_look(rng, kind)),
                     }
                 }
@@ -818,7 +820,7 @@ fn random_actors(
                 g.z = gz;
                 g.track_id = next_id;
                 next_id += 1;
-                g.phase = rng.range(0.0, 6.283);
+                g.phase = rng.range(0.0, TAU);
                 g.body = match &template.body {
                     Body::Pedestrian(_) => Body::Pedestrian({
                         let c = rng.chance(0.3);

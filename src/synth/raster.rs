@@ -113,6 +113,8 @@ pub struct Glow {
     pub y: f32,
     pub radius: f32,
     pub colour: [f32; 3],
+    /// Depth of the light; a nearer surface at its centre pixel hides the halo.
+    pub depth: f32,
 }
 
 /// Where shapes go: the colour frame, or one actor's coverage mask.
@@ -213,7 +215,8 @@ impl Surface for Canvas {
         self.xs = xs;
     }
 
-    fn glow(&mut self, g: Glow) {
+    fn glow(&mut self, mut g: Glow) {
+        g.depth = self.cur_depth;
         self.glows.push(g);
     }
 }

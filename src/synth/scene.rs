@@ -145,7 +145,7 @@ impl Scene {
         let head = match self.lighting {
             Lighting::Day => 0.0,
             Lighting::Dusk => 0.35,
-            Lighting::Night => 1.9,
+            Lighting::Night => 1.5,
         };
         if head > 0.0 && z > 0.5 {
             let a = x / z;
@@ -159,7 +159,7 @@ impl Scene {
             for &(lx, lz) in &self.lamps {
                 let d2 = (x - lx) * (x - lx) + (z - lz) * (z - lz);
                 if d2 < 400.0 {
-                    let i = 0.7 * libm::expf(-d2 / 45.0);
+                    let i = 0.4 * libm::expf(-d2 / 30.0);
                     l = [l[0] + i, l[1] + i * 0.82, l[2] + i * 0.55];
                 }
             }
@@ -437,6 +437,7 @@ pub fn render_scene(sc: &Scene) -> RenderOutput {
     let ctx = Ctx {
         cam,
         lights_on: sc.lights_on(),
+        dark: sc.lighting != Lighting::Day,
     };
     let mut items: Vec<(f32, Drawable)> = Vec::with_capacity(sc.props.len() + sc.actors.len());
     for p in &sc.props {
@@ -498,6 +499,29 @@ fn object_light(sc: &Scene, a: &Actor) -> Rgb {
     l
 }
 
+/// Objects whose contrast drops below this share (dense fog, unlit at night) are
+/// kept in the labels but marked ignore: no detector can be required to see them.
+pub const MIN_VISIBILITY: f32 = 0.1;
+
+/// Share of an object's contrast that reaches the camera: fog transmission times a
+/// darkness factor (vehicles with their lights on count as lit).
+fn visibility(sc: &Scene, a: &Actor) -> f32 {
+    let fog = if sc.fx.fog_visibility > 0.0 {
+        libm::expf(-3.0 * a.z.max(0.0) / sc.fx.fog_visibility)
+    } else {
+        1.0
+    };
+    let self_lit = sc.lights_on()
+        && matches!(
+            a.body,
+            super::actors::Body::Car(_) | super::actors::Body::Truck(_)
+        );
+    let l = object_light(sc, a);
+    let lum = 0.3 * l[0] + 0.59 * l[1] + 0.11 * l[2];
+    let dark = if self_lit { 1.0 } else { (lum / 0.3).min(1.0) };
+    fog * dark
+}
+
 /// Per actor: visible pixels from the scene mask, full coverage from a render alone.
 fn labels(sc: &Scene, cv: &Canvas, ctx: &Ctx) -> (Vec<LabeledObject>, Vec<u32>) {
     let n = sc.actors.len();
@@ -534,10 +558,10 @@ fn labels(sc: &Scene, cv: &Canvas, ctx: &Ctx) -> (Vec<LabeledObject>, Vec<u32>) 
         let mut ext = Extent::new();
         a.draw(&mut ext as &mut dyn Surface, ctx);
         // Window around the full extent; capped so a huge near object stays cheap.
-        let x0 = (ext.b[0].floor() as i32 - 1).max(-2 * w);
-        let y0 = (ext.b[1].floor() as i32 - 1).max(-2 * h);
-        let x1 = (ext.b[2].ceil() as i32 + 1).min(3 * w);
-        let y1 = (ext.b[3].ceil() as i32 + 1).min(3 * h);
+        let x0 = (ext.b[0].floor() as i32).saturating_sub(1).max(-2 * w);
+        let y0 = (ext.b[1].floor() as i32).saturating_sub(1).max(-2 * h);
+        let x1 = (ext.b[2].ceil() as i32).saturating_add(1).min(3 * w);
+        let y1 = (ext.b[3].ceil() as i32).saturating_add(1).min(3 * h);
         let mut m = Mask::new(Rect { x0, y0, x1, y1 });
         a.draw(&mut m, ctx);
         let (total, inside, fb) = m.count(image);
@@ -555,7 +579,8 @@ fn labels(sc: &Scene, cv: &Canvas, ctx: &Ctx) -> (Vec<LabeledObject>, Vec<u32>) 
             1.0
         };
         let vis_h = b[3] - b[1] + 1;
-        let ignore = vis_h < 6 || occlusion > 0.9;
+        let visibility = visibility(sc, a);
+        let ignore = vis_h < 6 || occlusion > 0.9 || visibility < MIN_VISIBILITY;
         objects.push(LabeledObject {
             class_id: a.class_id(),
             kind: a.kind(),
@@ -579,6 +604,7 @@ fn labels(sc: &Scene, cv: &Canvas, ctx: &Ctx) -> (Vec<LabeledObject>, Vec<u32>) 
             track_id: a.track_id,
             ignore,
             distance_m: a.z,
+            visibility,
         });
         remap[id] = objects.len() as u32;
     }

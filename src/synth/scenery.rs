@@ -146,7 +146,7 @@ impl Prop {
                             let v0 = (r as f32 + 0.3) / rows as f32;
                             let v1 = (r as f32 + 0.75) / rows as f32;
                             let h = super::rng::hash2(r as i32, c as i32, lit_seed ^ sd as u32);
-                            let paint = if ctx.lights_on && h % 5 < 2 {
+                            let paint = if ctx.dark && h % 5 < 2 {
                                 Paint::glow([0.95, 0.8, 0.45])
                             } else {
                                 Paint::grad(window, scale(window, 0.6))
@@ -225,13 +225,14 @@ impl Prop {
                                 Paint::solid(colour),
                             );
                             let head = ellipse(e.0, e.1 + 0.06 * k, 0.3 * k, 0.09 * k, 10);
-                            if ctx.lights_on {
+                            if ctx.dark {
                                 s.fill(&[head], Paint::glow([1.0, 0.85, 0.55]));
                                 s.glow(Glow {
                                     x: e.0,
                                     y: e.1 + 0.1 * k,
                                     radius: (2.2 * k).max(3.0),
                                     colour: [1.0, 0.8, 0.5],
+                                    depth: 0.0,
                                 });
                             } else {
                                 s.fill(&[head], Paint::solid([0.7, 0.7, 0.68]));

@@ -135,6 +135,10 @@ pub struct ActorSpec {
     pub colour: Option<[f32; 3]>,
     /// Body height in metres (pedestrians, cyclists' riders).
     pub height: Option<f32>,
+    /// Obstacle size in metres (cone height, box width, ...).
+    pub size: Option<f32>,
+    /// Vehicle lamps on at dusk, night, fog and rain (default: on when it moves).
+    pub lights: Option<bool>,
     /// Gait: 0 standing, 1 walking, 2 running (default from speed).
     pub gait: Option<f32>,
     /// Brake lights lit.
@@ -301,6 +305,11 @@ impl SequenceSpec {
             if let Some(h) = a.height {
                 if !(h.is_finite() && (0.5..=2.3).contains(&h)) {
                     return Err(invalid(f("height"), "must be in 0.5..2.3 m"));
+                }
+            }
+            if let Some(sz) = a.size {
+                if !(sz.is_finite() && (0.1..=5.0).contains(&sz)) {
+                    return Err(invalid(f("size"), "must be in 0.1..5 m"));
                 }
             }
             if let Some(g) = a.gait {
@@ -527,6 +536,9 @@ impl SequenceSpec {
                     _ => ObstacleKind::Debris,
                 };
                 let mut look = obstacle_look(&mut rng, k);
+                if let Some(sz) = a.size {
+                    look.size = sz;
+                }
                 if let Some(c) = a.colour {
                     look.colour = c;
                 }
@@ -550,6 +562,7 @@ impl SequenceSpec {
             phase,
             gait,
             braking: a.braking,
+            lights: a.lights.unwrap_or_else(|| moves(&a.keyframes)),
             body,
         })
     }
@@ -558,7 +571,7 @@ impl SequenceSpec {
 /// Position, heading (degrees), speed and path length travelled at time t.
 fn sample(kf: &[Keyframe], t: f32) -> (f32, f32, f32, f32, f32) {
     let first = kf[0];
-    if kf.len() == 1 || t <= first.t {
+    if kf.len() == 1 || t < first.t {
         let heading = first
             .heading
             .unwrap_or_else(|| kf.get(1).map(|b| motion_heading(&first, b)).unwrap_or(0.0));
@@ -586,6 +599,10 @@ fn sample(kf: &[Keyframe], t: f32) -> (f32, f32, f32, f32, f32) {
     let prev = kf[kf.len() - 2];
     let heading = last.heading.unwrap_or_else(|| motion_heading(&prev, &last));
     (last.x, last.z, heading, 0.0, dist)
+}
+
+fn moves(kf: &[Keyframe]) -> bool {
+    kf.windows(2).any(|w| w[0].x != w[1].x || w[0].z != w[1].z)
 }
 
 fn motion_heading(a: &Keyframe, b: &Keyframe) -> f32 {

@@ -1,0 +1,31 @@
+//! Criterion benchmark of `wcet::analyse` (issue 5 performance target; the 10^6-sample
+//! figure comes from bench/wcet_bench.sh, which runs the release binary).
+
+use adasval::wcet::gev::Gev;
+use adasval::wcet::rng::Rng;
+use adasval::wcet::{analyse, WcetSettings};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn frames(n: usize) -> Vec<f64> {
+    let g = Gev {
+        shape: -0.1,
+        location: 4.0,
+        scale: 0.25,
+    };
+    let mut r = Rng::new(2026);
+    (0..n).map(|_| g.sample(r.uniform())).collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("wcet");
+    group.sample_size(10);
+    for n in [100_000usize, 1_000_000] {
+        let x = frames(n);
+        let s = WcetSettings::default();
+        group.bench_function(format!("analyse_{n}"), |b| b.iter(|| analyse(&x, &s)));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,236 @@
+//! Turn measured results into the flat `evidence.json` items requirements are judged on.
+
+use std::path::Path;
+
+use super::wcet_stage::TraceWcet;
+use crate::evidence::{
+    ArtefactRef, EvidenceItem, EvidenceKind, EvidenceSet, IntegrityArtefact, IntegrityCheck,
+};
+use crate::record::RunRecord;
+
+/// Re-hash the engines and adapters the run used, against the lock file now.
+pub fn integrity_checks(root: &Path, record: &RunRecord) -> Vec<IntegrityCheck> {
+    let lock = crate::lock::LockFile::load(root).ok();
+    let mut out = Vec::new();
+    for e in &record.engines {
+        // The lock entry must still exist and name the same hashes the run used.
+        let entry = lock
+            .as_ref()
+            .and_then(|l| l.engines.iter().find(|x| x.name == e.name));
+        for (artefact, path, expected, locked) in [
+            (
+                IntegrityArtefact::Engine,
+                &e.path,
+                &e.sha256,
+                entry.map(|x| x.sha256.clone()),
+            ),
+            (
+                IntegrityArtefact::Adapter,
+                &e.adapter_path,
+                &e.adapter_sha256,
+                entry.map(|x| x.adapter.sha256.clone()),
+            ),
+        ] {
+            let actual = crate::paths::resolve_inside(root, root, path)
+                .ok()
+                .and_then(|p| crate::hash::sha256_file(&p).ok())
+                .filter(|_| locked.as_deref() == Some(expected.as_str()));
+            out.push(IntegrityCheck {
+                engine: e.name.clone(),
+                artefact,
+                path: path.clone(),
+                expected_sha256: expected.clone(),
+                actual_sha256: actual,
+            });
+        }
+    }
+    out
+}
+
+fn tags(record: &RunRecord, scenario: &str) -> (Vec<String>, Option<f64>) {
+    record
+        .scenarios
+        .iter()
+        .find(|s| s.id == scenario)
+        .map(|s| {
+            let mut t = s.tags.clone();
+            if !t.contains(&s.category) {
+                t.push(s.category.clone());
+            }
+            (t, Some(s.deadline_ms))
+        })
+        .unwrap_or_default()
+}
+
+/// `hwm_ms` for every analysed trace and `pwcet_ucb_ms` at each probability when the
+/// analysis reached a pWCET verdict (a refused analysis yields no pWCET evidence, so a
+/// requirement needing one fails).
+pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet]) {
+    for w in wcets {
+        let (scenario_tags, deadline_ms) = tags(record, &w.scenario);
+        let base = EvidenceItem {
+            kind: EvidenceKind::Timing,
+            metric: "hwm_ms".into(),
+            scenario: w.scenario.clone(),
+            scenario_tags,
+            engine: w.engine.clone(),
+            engine_sha256: w.engine_sha256.clone(),
+            platform: w.platform.clone(),
+            compared_with: None,
+            class: None,
+            iou: None,
+            probability: None,
+            value: w.analysis.hwm,
+            deadline_ms,
+            artefacts: vec![
+                ArtefactRef {
+                    path: "latencies.csv".into(),
+                    sha256: None,
+                },
+                ArtefactRef {
+                    path: "wcet.json".into(),
+                    sha256: None,
+                },
+            ],
+        };
+        ev.items.push(base.clone());
+        if w.analysis.verdict != crate::wcet::Verdict::Pwcet {
+            continue;
+        }
+        for p in &w.analysis.settings.probabilities {
+            if let (_, Some(ucb)) = super::wcet_stage::selected_at(&w.analysis, *p) {
+                ev.items.push(EvidenceItem {
+                    metric: "pwcet_ucb_ms".into(),
+                    probability: Some(*p),
+                    value: ucb,
+                    ..base.clone()
+                });
+            }
+        }
+    }
+}
+
+/// Detection items per scenario × engine × class (at each IoU), critical misses per class,
+/// and decision flips between engines.
+pub fn detection_items(
+    ev: &mut EvidenceSet,
+    record: &RunRecord,
+    det: &super::detection_stage::DetectionResults,
+) {
+    for t in &det.traces {
+        let (scenario_tags, _) = tags(record, &t.scenario);
+        let base = EvidenceItem {
+            kind: EvidenceKind::Detection,
+            metric: String::new(),
+            scenario: t.scenario.clone(),
+            scenario_tags,
+            engine: t.engine.clone(),
+            engine_sha256: t.engine_sha256.clone(),
+            platform: record.platform.name.clone(),
+            compared_with: None,
+            class: None,
+            iou: None,
+            probability: None,
+            value: 0.0,
+            deadline_ms: None,
+            artefacts: vec![
+                ArtefactRef {
+                    path: "metrics.json".into(),
+                    sha256: None,
+                },
+                ArtefactRef {
+                    path: "detections.jsonl".into(),
+                    sha256: None,
+                },
+                ArtefactRef {
+                    path: "golden.jsonl".into(),
+                    sha256: None,
+                },
+            ],
+        };
+        for c in &t.detection.per_class {
+            for at in &c.at {
+                let figures = [
+                    ("recall", at.recall),
+                    ("precision", at.precision),
+                    ("recall_lcb", at.recall_ci.map(|i| i.lower)),
+                    ("precision_lcb", at.precision_ci.map(|i| i.lower)),
+                ];
+                for (metric, v) in figures {
+                    // No positives (or no detections): no figure, so a requirement on it
+                    // finds no evidence rather than a made-up value.
+                    if let Some(value) = v {
+                        ev.items.push(EvidenceItem {
+                            metric: metric.into(),
+                            class: Some(c.class.clone()),
+                            iou: Some(at.iou_threshold),
+                            value,
+                            ..base.clone()
+                        });
+                    }
+                }
+            }
+        }
+        for a in &t.detection.ap.per_class {
+            if a.ap >= 0.0 {
+                ev.items.push(EvidenceItem {
+                    metric: "ap".into(),
+                    class: Some(a.class.clone()),
+                    value: a.ap,
+                    ..base.clone()
+                });
+            }
+        }
+        // One critical-miss count per safety-critical class, zero included: a clean run
+        // is evidence too.
+        let rec = record.engines.iter().find(|e| e.name == t.engine);
+        for class in rec.map(|e| e.safety_critical.clone()).unwrap_or_default() {
+            let n = t
+                .critical_misses
+                .iter()
+                .filter(|m| m.class == class)
+                .count();
+            ev.items.push(EvidenceItem {
+                metric: "critical_misses".into(),
+                class: Some(class),
+                iou: Some(det.safety_view.iou_threshold),
+                value: n as f64,
+                ..base.clone()
+            });
+        }
+    }
+    for p in &det.consistency {
+        let (scenario_tags, _) = tags(record, &p.scenario);
+        let sha = |n: &str| {
+            record
+                .engines
+                .iter()
+                .find(|e| e.name == n)
+                .map(|e| e.sha256.clone())
+                .unwrap_or_default()
+        };
+        ev.items.push(EvidenceItem {
+            kind: EvidenceKind::Consistency,
+            metric: "decision_flips".into(),
+            scenario: p.scenario.clone(),
+            scenario_tags,
+            engine: p.engine_a.clone(),
+            engine_sha256: sha(&p.engine_a),
+            platform: record.platform.name.clone(),
+            compared_with: Some(crate::evidence::Counterpart {
+                engine: p.engine_b.clone(),
+                engine_sha256: sha(&p.engine_b),
+                platform: record.platform.name.clone(),
+            }),
+            class: None,
+            iou: Some(0.5),
+            probability: None,
+            value: p.decision_flips as f64,
+            deadline_ms: None,
+            artefacts: vec![ArtefactRef {
+                path: "metrics.json".into(),
+                sha256: None,
+            }],
+        });
+    }
+}

@@ -1,0 +1,276 @@
+//! The analysis half of `validate`: everything after the replay. Reads the in-memory run
+//! (the same data the record files hold), computes detection metrics, consistency, WCET,
+//! builds the evidence set, evaluates requirements, writes reports and seals the run.
+
+pub mod detection_section;
+pub mod detection_stage;
+pub mod evidence_build;
+pub mod wcet_stage;
+
+use std::path::Path;
+
+use crate::evidence::{self, EvidenceSet};
+use crate::exit::Status;
+use crate::record::RunRecord;
+use crate::report::{self, esc, Section};
+use crate::safety::{self, Evaluation, FinishRequest};
+use crate::validate::{ReplayOutcome, ValidateError};
+
+/// Options of the analysis stage.
+pub struct AnalysisOptions<'a> {
+    pub root: &'a Path,
+    pub requirements: Option<&'a Path>,
+    pub gsn: Option<&'a Path>,
+    pub sign_key: Option<&'a Path>,
+    pub data_root: &'a Path,
+    pub safety_view: detection_stage::SafetyViewSettings,
+}
+
+pub struct AnalysisOutcome {
+    pub status: Status,
+    pub evaluation: Evaluation,
+    pub summary: String,
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ValidateError> {
+    let p = dir.join(name);
+    crate::atomic::write_atomic(&p, bytes).map_err(|source| ValidateError::Write {
+        path: p.display().to_string(),
+        source,
+    })
+}
+
+fn analysis_err(e: impl std::fmt::Display) -> ValidateError {
+    ValidateError::Analysis(e.to_string())
+}
+
+pub fn run(
+    out: &ReplayOutcome,
+    opts: &AnalysisOptions<'_>,
+) -> Result<AnalysisOutcome, ValidateError> {
+    let dir = &out.run_dir;
+    let record = &out.record;
+    let infer: Vec<(String, String, Vec<u64>)> = out
+        .traces
+        .iter()
+        .map(|t| {
+            (
+                t.scenario.clone(),
+                t.engine.clone(),
+                t.result.samples.iter().map(|s| s.infer_ns).collect(),
+            )
+        })
+        .collect();
+
+    // WCET.
+    let (wcets, wcet_problems) = wcet_stage::analyse(record, &out.traces);
+    write(
+        dir,
+        "wcet.json",
+        serde_json::to_string_pretty(
+            &serde_json::json!({ "analyses": wcets, "problems": wcet_problems }),
+        )
+        .unwrap_or_default()
+        .as_bytes(),
+    )?;
+
+    // Golden comparison.
+    let det = detection_stage::analyse(record, &out.golden, &out.traces, &opts.safety_view);
+    write(
+        dir,
+        "metrics.json",
+        serde_json::to_string_pretty(&det)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+
+    // Evidence: integrity re-checked now, after the replay, against the lock.
+    let checks = evidence_build::integrity_checks(opts.root, record);
+    let mut ev = EvidenceSet {
+        schema_version: evidence::EVIDENCE_SCHEMA_VERSION,
+        run_id: Some(record.run_id.clone()),
+        run: evidence::RunStatus {
+            complete: record.complete,
+            reason: (!record.complete).then(|| record.incomplete_reasons.join("; ")),
+        },
+        integrity: evidence::IntegrityStatus::from_checks(checks),
+        items: Vec::new(),
+    };
+    evidence_build::timing_items(&mut ev, record, &wcets);
+    evidence_build::detection_items(&mut ev, record, &det);
+
+    // Requirements → verdicts (the same evaluation finish_run repeats before sealing).
+    let req_path = opts
+        .requirements
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| opts.root.join("safety-case/requirements.yaml"));
+    let gsn_path = opts
+        .gsn
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| opts.root.join("safety-case/gsn.yaml"));
+    // Without a requirements file there is nothing to judge: say so, never pass silently.
+    let have_requirements = opts.requirements.is_some() || req_path.exists();
+    let requirements = if have_requirements {
+        safety::Requirements::load(&req_path)
+            .map_err(analysis_err)?
+            .requirements
+    } else {
+        Vec::new()
+    };
+    let evaluation = safety::evaluate(&requirements, &ev);
+    let gsn = if gsn_path.exists() {
+        Some(safety::Gsn::load(&gsn_path).map_err(analysis_err)?)
+    } else {
+        None
+    };
+
+    // Reports, verdicts first.
+    let mut sections = vec![verdict_section(&evaluation, record)];
+    if let Some(g) = &gsn {
+        sections.push(Section {
+            id: "safety-case".into(),
+            title: "Safety case".into(),
+            markdown: "The GSN argument with each goal marked supported, failed or undeveloped is in `gsn.svg`.".into(),
+            html: g.render_svg(&evaluation),
+        });
+    }
+    let rows = safety::traceability(&evaluation);
+    sections.push(Section {
+        id: "traceability".into(),
+        title: "Traceability".into(),
+        markdown: safety::trace::markdown(&rows),
+        html: safety::trace::html(&rows),
+    });
+    sections.push(report::header_section(record));
+    sections.push(report::latency_section(record, &infer));
+    let data = crate::scenario::DataRoot {
+        root: opts.data_root.to_path_buf(),
+    };
+    sections.push(detection_section::section(out, &det, &data));
+    sections.push(wcet_stage::section(record, &wcets, &infer));
+    let title = format!("adasval validation report: {}", record.run_id);
+    write(
+        dir,
+        "report.md",
+        report::markdown(&title, &sections).as_bytes(),
+    )?;
+    write(
+        dir,
+        "report.html",
+        report::html::page(&title, &sections).as_bytes(),
+    )?;
+
+    if !have_requirements {
+        write(dir, crate::evidence::EVIDENCE_FILE, ev.to_json().as_bytes())?;
+        let key = match opts.sign_key {
+            Some(p) => Some(evidence::keys::read_signing_key(p).map_err(analysis_err)?),
+            None => None,
+        };
+        evidence::seal(dir, key.as_ref()).map_err(analysis_err)?;
+        let status = if !ev.integrity.verified {
+            Status::Integrity
+        } else if !record.complete {
+            Status::GateFailed
+        } else {
+            Status::Pass
+        };
+        return Ok(AnalysisOutcome {
+            status,
+            evaluation,
+            summary: format!(
+                "no requirements file ({}): nothing was judged; the run is sealed",
+                req_path.display()
+            ),
+        });
+    }
+    let key = match opts.sign_key {
+        Some(p) => Some(evidence::keys::read_signing_key(p).map_err(analysis_err)?),
+        None => None,
+    };
+    let finished = safety::finish_run(&FinishRequest {
+        run_dir: dir,
+        evidence: &ev,
+        requirements_file: &req_path,
+        gsn_file: gsn.as_ref().map(|_| gsn_path.as_path()),
+        sign_key: key.as_ref(),
+        title: "adasval validate",
+        notes: vec![
+            format!(
+                "run `{}` on platform `{}`",
+                record.run_id, record.platform.name
+            ),
+            format!(
+                "engines: {}",
+                record
+                    .engines
+                    .iter()
+                    .map(|e| format!("{}@{}", e.name, &e.sha256[..12]))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ],
+    })
+    .map_err(analysis_err)?;
+    Ok(AnalysisOutcome {
+        status: finished.status,
+        evaluation: finished.evaluation,
+        summary: finished.summary,
+    })
+}
+
+/// One row per requirement, leading the report.
+pub fn verdict_section(e: &Evaluation, r: &RunRecord) -> Section {
+    let mut md = format!(
+        "Run {}; engines and adapters {}.\n\n| requirement | kind | verdict | instances (pass / total) | worst measured | limit |\n|---|---|---|---|---|---|\n",
+        if r.complete { "complete" } else { "INCOMPLETE (never passes)" },
+        if e.integrity_verified { "verified against the lock" } else { "NOT verified" }
+    );
+    let mut html = format!(
+        "<p>Run <b class=\"{}\">{}</b>; engines and adapters <b class=\"{}\">{}</b>.</p><table id=\"verdicts\"><tr><th>requirement</th><th>text</th><th>kind</th><th>verdict</th><th>instances (pass / total)</th><th>worst measured</th><th>limit</th></tr>",
+        if r.complete { "pass" } else { "fail" },
+        if r.complete { "complete" } else { "INCOMPLETE (never passes)" },
+        if e.integrity_verified { "pass" } else { "fail" },
+        if e.integrity_verified { "verified against the lock" } else { "NOT verified" },
+    );
+    for q in &e.requirements {
+        let worst = q.worst();
+        let measured = worst
+            .and_then(|w| w.measured)
+            .map(|v| format!("{v:.4}"))
+            .unwrap_or_else(|| "–".into());
+        let limit = worst
+            .and_then(|w| w.limit)
+            .map(|v| format!("{v:.4}"))
+            .unwrap_or_else(|| "–".into());
+        let class = match q.verdict {
+            safety::Verdict::Pass => "pass",
+            safety::Verdict::Fail => "fail",
+            safety::Verdict::NoEvidence => "nodata",
+        };
+        let pass = q.count(safety::Verdict::Pass);
+        md += &format!(
+            "| {} | {} | **{}** | {pass} / {} | {measured} | {limit} |\n",
+            q.id,
+            q.kind.as_str(),
+            q.verdict.as_str(),
+            q.instances.len()
+        );
+        html += &format!(
+            "<tr class=\"verdict\" data-requirement=\"{}\" data-verdict=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\"><b>{}</b></td><td>{pass} / {}</td><td>{measured}</td><td>{limit}</td></tr>",
+            esc(&q.id),
+            q.verdict.as_str(),
+            esc(&q.id),
+            esc(&q.text),
+            q.kind.as_str(),
+            q.verdict.as_str(),
+            q.instances.len()
+        );
+    }
+    html += "</table>";
+    Section {
+        id: "verdicts".into(),
+        title: "Verdicts".into(),
+        markdown: md,
+        html,
+    }
+}

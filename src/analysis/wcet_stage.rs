@@ -1,0 +1,167 @@
+//! WCET stage of `validate`: one pWCET analysis per (engine, scenario) trace of the
+//! `infer` stage, in acquisition order, with its report section.
+
+use serde::Serialize;
+
+use crate::record::RunRecord;
+use crate::report::{esc, Section};
+use crate::validate::TraceData;
+use crate::wcet::{self, Analysis, WcetSettings};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceWcet {
+    pub engine: String,
+    pub engine_sha256: String,
+    pub scenario: String,
+    pub platform: String,
+    pub stage: String,
+    #[serde(flatten)]
+    pub analysis: Analysis,
+}
+
+pub fn settings() -> WcetSettings {
+    WcetSettings {
+        stage: "infer".into(),
+        unit: "ms".into(),
+        ..WcetSettings::default()
+    }
+}
+
+/// Analyse every trace; a trace the analysis cannot handle is reported, not fatal.
+pub fn analyse(record: &RunRecord, traces: &[TraceData]) -> (Vec<TraceWcet>, Vec<String>) {
+    let s = settings();
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for t in traces {
+        let samples: Vec<f64> = t
+            .result
+            .samples
+            .iter()
+            .map(|x| x.infer_ns as f64 / 1e6)
+            .collect();
+        let sha = record
+            .engines
+            .iter()
+            .find(|e| e.name == t.engine)
+            .map(|e| e.sha256.clone())
+            .unwrap_or_default();
+        match wcet::analyse(&samples, &s) {
+            Ok(a) => out.push(TraceWcet {
+                engine: t.engine.clone(),
+                engine_sha256: sha,
+                scenario: t.scenario.clone(),
+                platform: record.platform.name.clone(),
+                stage: "infer".into(),
+                analysis: a,
+            }),
+            Err(e) => problems.push(format!("{} × {}: {e}", t.engine, t.scenario)),
+        }
+    }
+    (out, problems)
+}
+
+fn fmt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "–".into())
+}
+
+/// pWCET value and upper bound of the selected model at probability `p`.
+pub fn selected_at(a: &Analysis, p: f64) -> (Option<f64>, Option<f64>) {
+    let Some(sel) = &a.selected else {
+        return (None, None);
+    };
+    a.pwcet
+        .iter()
+        .find(|r| {
+            r.method == sel.method
+                && r.estimator == sel.estimator
+                && (r.exceedance_probability - p).abs() <= p * 1e-9
+        })
+        .map(|r| (r.value, r.ci_high))
+        .unwrap_or((None, None))
+}
+
+pub fn section(
+    record: &RunRecord,
+    analyses: &[TraceWcet],
+    samples: &[(String, String, Vec<u64>)],
+) -> Section {
+    let mut md = String::from("Measurement-based probabilistic WCET of the `infer` stage (ms), per trace; method, rules and conventions in docs/WCET.md. Gates use the upper bound of the selected model.\n\n| engine | scenario | n | verdict | HWM | HWM×margin | pWCET 1e-6 | UCB 1e-6 | pWCET 1e-9 | UCB 1e-9 | deadline |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    let mut html = String::from("<p>Measurement-based probabilistic WCET of the <code>infer</code> stage (ms), per trace; gates use the upper bound of the selected model.</p><table><tr><th>engine</th><th>scenario</th><th>n</th><th>verdict</th><th>HWM</th><th>HWM×margin</th><th>pWCET 1e-6</th><th>UCB 1e-6</th><th>pWCET 1e-9</th><th>UCB 1e-9</th><th>deadline</th><th>reasons / advice</th></tr>");
+    for w in analyses {
+        let a = &w.analysis;
+        let deadline = record
+            .scenarios
+            .iter()
+            .find(|s| s.id == w.scenario)
+            .map(|s| s.deadline_ms);
+        let (v6, u6) = selected_at(a, 1e-6);
+        let (v9, u9) = selected_at(a, 1e-9);
+        let verdict = serde_json::to_value(a.verdict)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        md += &format!(
+            "| {} | {} | {} | {} | {:.3} | {:.3} | {} | {} | {} | {} | {} |\n",
+            w.engine,
+            w.scenario,
+            a.n,
+            verdict,
+            a.hwm,
+            a.hwm_margin,
+            fmt(v6),
+            fmt(u6),
+            fmt(v9),
+            fmt(u9),
+            fmt(deadline)
+        );
+        let notes: Vec<String> = a.reasons.iter().chain(a.advice.iter()).cloned().collect();
+        html += &format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&w.engine),
+            esc(&w.scenario),
+            a.n,
+            if verdict == "pwcet" { "pass" } else { "nodata" },
+            esc(&verdict),
+            a.hwm,
+            a.hwm_margin,
+            fmt(v6),
+            fmt(u6),
+            fmt(v9),
+            fmt(u9),
+            fmt(deadline),
+            esc(&notes.join(" "))
+        );
+    }
+    html += "</table><div class=\"plots\">";
+    for w in analyses {
+        // Plots only where there is enough data to fit a tail.
+        if w.analysis.models.is_empty() {
+            continue;
+        }
+        if let Some((_, _, ns)) = samples
+            .iter()
+            .find(|(s, e, _)| *s == w.scenario && *e == w.engine)
+        {
+            let ms: Vec<f64> = ns.iter().map(|&v| v as f64 / 1e6).collect();
+            html += &format!(
+                "<figure>{}<figcaption>{} × {}: exceedance (log CCDF) with fitted tail</figcaption></figure>",
+                crate::wcet::plot::exceedance_svg(&ms, &w.analysis),
+                esc(&w.engine),
+                esc(&w.scenario)
+            );
+            html += &format!(
+                "<figure>{}<figcaption>{} × {}: convergence of the bound with sample count</figcaption></figure>",
+                crate::wcet::plot::convergence_svg(&w.analysis),
+                esc(&w.engine),
+                esc(&w.scenario)
+            );
+        }
+    }
+    html += "</div>";
+    Section {
+        id: "wcet".into(),
+        title: "WCET".into(),
+        markdown: md,
+        html,
+    }
+}

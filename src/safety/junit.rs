@@ -1,0 +1,78 @@
+//! JUnit XML for CI dashboards: one test suite per requirement, one test case per scope
+//! instance. A requirement without evidence gets a single failing case, so "no evidence"
+//! shows up as red, never as an empty green suite. An incomplete run adds a failing case.
+
+use super::verdict::{fmt_num, Evaluation, Verdict};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+/// Build the JUnit report.
+pub fn junit_report(name: &str, eval: &Evaluation) -> Report {
+    let mut report = Report::new(name);
+    if !eval.run_complete {
+        let mut suite = TestSuite::new("run");
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status.set_message("the run is incomplete: its verdicts do not cover everything asked");
+        let mut case = TestCase::new("run complete", status);
+        case.set_classname("run");
+        suite.add_test_case(case);
+        report.add_test_suite(suite);
+    }
+    for r in &eval.requirements {
+        let mut suite = TestSuite::new(r.id.as_str());
+        if r.verdict == Verdict::NoEvidence {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(format!(
+                "no evidence: no {} `{}` figure in the run matches the requirement's scope",
+                r.kind.as_str(),
+                r.metric
+            ));
+            status.set_type("no_evidence");
+            let mut case = TestCase::new("no evidence", status);
+            case.set_classname(r.id.as_str());
+            suite.add_test_case(case);
+        }
+        for i in &r.instances {
+            let status = if i.verdict.passed() {
+                TestCaseStatus::success()
+            } else {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                let measured = i.measured.map(fmt_num).unwrap_or_else(|| "-".into());
+                let limit = i.limit.map(fmt_num).unwrap_or_else(|| "-".into());
+                s.set_message(format!(
+                    "measured {measured}, threshold {} {limit}: {}",
+                    i.comparison.symbol(),
+                    i.detail
+                ));
+                s.set_type(r.kind.as_str());
+                if !i.artefacts.is_empty() {
+                    let lines: Vec<String> = i
+                        .artefacts
+                        .iter()
+                        .map(|a| match &a.sha256 {
+                            Some(h) => format!("{}  {h}", a.path),
+                            None => a.path.clone(),
+                        })
+                        .collect();
+                    s.set_description(lines.join("\n"));
+                }
+                s
+            };
+            let mut case = TestCase::new(i.label(), status);
+            case.set_classname(r.id.as_str());
+            case.add_property(("detail", i.detail.as_str()));
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    report
+}
+
+/// JUnit XML text.
+pub fn junit_xml(name: &str, eval: &Evaluation) -> Result<String, super::SafetyError> {
+    junit_report(name, eval)
+        .to_string()
+        .map_err(|e| super::SafetyError::Render {
+            what: "JUnit XML".into(),
+            source: Box::new(e),
+        })
+}

@@ -1,0 +1,460 @@
+//! Safety requirements (`safety-case/requirements.yaml`): what a run's evidence must show.
+//! Parsed and checked here, evaluated against an [`EvidenceSet`](crate::evidence::EvidenceSet)
+//! by [`super::verdict`]. Schema: docs/EVIDENCE.md.
+
+use super::yaml::{self, YamlLocation};
+use super::SafetyError;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Current `schema_version` of requirements files.
+pub const REQUIREMENTS_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequirementKind {
+    Detection,
+    Timing,
+    Consistency,
+    Integrity,
+}
+
+impl RequirementKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Detection => "detection",
+            Self::Timing => "timing",
+            Self::Consistency => "consistency",
+            Self::Integrity => "integrity",
+        }
+    }
+}
+
+/// Which evidence a requirement applies to. Every list is optional; an empty list means
+/// "any". `scenarios`, `engines` and `platforms` take glob patterns (`city-*`); an item
+/// matches `scenario_tags` when it carries at least one of the listed tags.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    #[serde(default)]
+    pub scenario_tags: Vec<String>,
+    #[serde(default)]
+    pub scenarios: Vec<String>,
+    #[serde(default)]
+    pub engines: Vec<String>,
+    #[serde(default)]
+    pub platforms: Vec<String>,
+}
+
+/// Which side of the limit passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Comparison {
+    /// measured ≥ limit
+    AtLeast,
+    /// measured ≤ limit
+    AtMost,
+}
+
+impl Comparison {
+    pub fn holds(self, measured: f64, limit: f64) -> bool {
+        match self {
+            Self::AtLeast => measured >= limit,
+            Self::AtMost => measured <= limit,
+        }
+    }
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::AtLeast => "≥",
+            Self::AtMost => "≤",
+        }
+    }
+}
+
+/// Where a timing requirement's deadline comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deadline {
+    /// The `deadline_ms` of each scenario (carried by the evidence item).
+    Scenario,
+    Ms(f64),
+}
+
+/// What is compared with what, per requirement kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "check", rename_all = "snake_case")]
+pub enum Check {
+    /// A detection or consistency metric against a fixed threshold.
+    Threshold {
+        metric: String,
+        comparison: Comparison,
+        threshold: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        class: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        iou: Option<f64>,
+    },
+    /// pWCET upper confidence bound at exceedance probability `probability` per frame
+    /// ≤ deadline.
+    Pwcet {
+        probability: f64,
+        deadline: Deadline,
+    },
+    /// Measured high-water mark × `margin` ≤ deadline.
+    HwmMargin { margin: f64, deadline: Deadline },
+    /// Every engine and adapter in scope matches its lock entry.
+    Integrity,
+}
+
+/// One checked requirement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Requirement {
+    pub id: String,
+    pub text: String,
+    pub kind: RequirementKind,
+    /// The metric name as written in the requirements file.
+    pub metric: String,
+    pub scope: Scope,
+    pub check: Check,
+    /// Line of the requirement's `id` in its file.
+    pub line: u64,
+}
+
+impl Requirement {
+    /// The evidence-item metric this requirement reads.
+    pub fn evidence_metric(&self) -> &str {
+        match &self.check {
+            Check::Threshold { metric, .. } => metric,
+            Check::Pwcet { .. } => "pwcet_ucb_ms",
+            Check::HwmMargin { .. } => "hwm_ms",
+            Check::Integrity => "verified",
+        }
+    }
+}
+
+/// A parsed requirements file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Requirements {
+    pub file: PathBuf,
+    pub requirements: Vec<Requirement>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    schema_version: Spanned<u32>,
+    requirements: Vec<RawRequirement>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequirement {
+    id: Spanned<String>,
+    text: String,
+    kind: RequirementKind,
+    #[serde(default)]
+    scope: Scope,
+    #[serde(default)]
+    metric: Option<Spanned<String>>,
+    #[serde(default)]
+    threshold: Option<Spanned<f64>>,
+    #[serde(default)]
+    class: Option<String>,
+    #[serde(default)]
+    iou: Option<Spanned<f64>>,
+    #[serde(default)]
+    probability: Option<Spanned<f64>>,
+    #[serde(default)]
+    deadline_ms: Option<Spanned<f64>>,
+    #[serde(default)]
+    margin: Option<Spanned<f64>>,
+}
+
+/// Detection metrics and the side of the threshold that passes.
+const DETECTION_METRICS: &[(&str, Comparison)] = &[
+    ("recall_lcb", Comparison::AtLeast),
+    ("precision_lcb", Comparison::AtLeast),
+    ("recall", Comparison::AtLeast),
+    ("precision", Comparison::AtLeast),
+    ("ap", Comparison::AtLeast),
+    ("critical_misses", Comparison::AtMost),
+];
+const TIMING_METRICS: &[&str] = &["pwcet_ucb", "hwm_margin"];
+const CONSISTENCY_METRICS: &[&str] = &["decision_flips"];
+
+impl Requirements {
+    /// Read and check a requirements file.
+    pub fn load(path: &Path) -> Result<Self, SafetyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SafetyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parse requirements from `text`; `file` is used in error messages.
+    pub fn parse(file: &Path, text: &str) -> Result<Self, SafetyError> {
+        let raw: RawFile =
+            yaml::parse(file, text).map_err(|(at, message)| SafetyError::Yaml { at, message })?;
+        let at = |line: u64, column: u64, field: &str| YamlLocation {
+            file: file.to_path_buf(),
+            line,
+            column,
+            field: Some(field.to_string()),
+        };
+        let loc = |s: &serde_saphyr::Location, field: &str| at(s.line(), s.column(), field);
+        if raw.schema_version.value != REQUIREMENTS_SCHEMA_VERSION {
+            return Err(SafetyError::Invalid {
+                at: loc(&raw.schema_version.referenced, "schema_version"),
+                message: format!(
+                    "schema_version {} (this adasval reads {REQUIREMENTS_SCHEMA_VERSION})",
+                    raw.schema_version.value
+                ),
+            });
+        }
+        let mut seen: HashMap<String, u64> = HashMap::new();
+        let mut out = Vec::with_capacity(raw.requirements.len());
+        for r in raw.requirements {
+            let id_loc = r.id.referenced;
+            let invalid =
+                |field: &str, spanned: Option<&serde_saphyr::Location>, message: String| {
+                    SafetyError::Invalid {
+                        at: loc(spanned.unwrap_or(&id_loc), field),
+                        message: format!("requirement {}: {message}", r.id.value),
+                    }
+                };
+            let id = r.id.value.trim().to_string();
+            if id.is_empty() {
+                return Err(invalid("id", None, "empty id".into()));
+            }
+            if let Some(prev) = seen.insert(id.clone(), id_loc.line()) {
+                return Err(invalid(
+                    "id",
+                    None,
+                    format!("duplicate id (first at line {prev})"),
+                ));
+            }
+            for (name, list) in [
+                ("scope.scenarios", &r.scope.scenarios),
+                ("scope.engines", &r.scope.engines),
+                ("scope.platforms", &r.scope.platforms),
+            ] {
+                for p in list {
+                    glob::Pattern::new(p)
+                        .map_err(|e| invalid(name, None, format!("bad pattern `{p}`: {e}")))?;
+                }
+            }
+            let metric = r.metric.as_ref().map(|m| m.value.clone());
+            let metric_loc = r.metric.as_ref().map(|m| m.referenced);
+            let need_metric = |known: &[&str]| -> Result<String, SafetyError> {
+                match &metric {
+                    None => Err(invalid(
+                        "metric",
+                        None,
+                        format!("missing `metric` (one of {})", known.join(", ")),
+                    )),
+                    Some(m) if known.contains(&m.as_str()) => Ok(m.clone()),
+                    Some(m) => Err(invalid(
+                        "metric",
+                        metric_loc.as_ref(),
+                        format!(
+                            "unknown {} metric `{m}` (one of {})",
+                            r.kind.as_str(),
+                            known.join(", ")
+                        ),
+                    )),
+                }
+            };
+            let forbid = |field: &str, present: Option<&serde_saphyr::Location>| match present {
+                Some(l) => Err(invalid(
+                    field,
+                    Some(l),
+                    format!(
+                        "`{field}` does not apply to this {} requirement",
+                        r.kind.as_str()
+                    ),
+                )),
+                None => Ok(()),
+            };
+            let unit = |field: &str, v: &Spanned<f64>, lo_open: bool| {
+                let ok = v.value <= 1.0
+                    && if lo_open {
+                        v.value > 0.0
+                    } else {
+                        v.value >= 0.0
+                    };
+                if ok {
+                    Ok(v.value)
+                } else {
+                    Err(invalid(
+                        field,
+                        Some(&v.referenced),
+                        format!(
+                            "`{field}` must be in {}, 1]",
+                            if lo_open { "(0" } else { "[0" }
+                        ),
+                    ))
+                }
+            };
+            let deadline = |d: &Option<Spanned<f64>>| match d {
+                None => Ok(Deadline::Scenario),
+                Some(v) if v.value > 0.0 && v.value.is_finite() => Ok(Deadline::Ms(v.value)),
+                Some(v) => Err(invalid(
+                    "deadline_ms",
+                    Some(&v.referenced),
+                    "`deadline_ms` must be a positive number of milliseconds".into(),
+                )),
+            };
+            let threshold = |non_negative: bool| match &r.threshold {
+                None => Err(invalid("threshold", None, "missing `threshold`".into())),
+                Some(t) if !t.value.is_finite() || (non_negative && t.value < 0.0) => Err(invalid(
+                    "threshold",
+                    Some(&t.referenced),
+                    "`threshold` must be a finite, non-negative number".into(),
+                )),
+                Some(t) => Ok(t.value),
+            };
+
+            let (metric_name, check) = match r.kind {
+                RequirementKind::Detection => {
+                    let names: Vec<&str> = DETECTION_METRICS.iter().map(|(n, _)| *n).collect();
+                    let m = need_metric(&names)?;
+                    let comparison = DETECTION_METRICS
+                        .iter()
+                        .find(|(n, _)| *n == m)
+                        .map(|(_, c)| *c)
+                        .unwrap_or(Comparison::AtLeast);
+                    let t = threshold(true)?;
+                    if comparison == Comparison::AtLeast && t > 1.0 {
+                        let l = r.threshold.as_ref().map(|t| t.referenced);
+                        return Err(invalid(
+                            "threshold",
+                            l.as_ref(),
+                            format!("`{m}` is a fraction: threshold must be ≤ 1"),
+                        ));
+                    }
+                    let iou = r.iou.as_ref().map(|v| unit("iou", v, true)).transpose()?;
+                    forbid("probability", r.probability.as_ref().map(|v| &v.referenced))?;
+                    forbid("deadline_ms", r.deadline_ms.as_ref().map(|v| &v.referenced))?;
+                    forbid("margin", r.margin.as_ref().map(|v| &v.referenced))?;
+                    (
+                        m.clone(),
+                        Check::Threshold {
+                            metric: m,
+                            comparison,
+                            threshold: t,
+                            class: r.class.clone(),
+                            iou,
+                        },
+                    )
+                }
+                RequirementKind::Timing => {
+                    let m = need_metric(TIMING_METRICS)?;
+                    if r.class.is_some() {
+                        return Err(invalid(
+                            "class",
+                            None,
+                            "`class` does not apply to a timing requirement".into(),
+                        ));
+                    }
+                    forbid("threshold", r.threshold.as_ref().map(|v| &v.referenced))?;
+                    forbid("iou", r.iou.as_ref().map(|v| &v.referenced))?;
+                    let dl = deadline(&r.deadline_ms)?;
+                    let check = if m == "pwcet_ucb" {
+                        forbid("margin", r.margin.as_ref().map(|v| &v.referenced))?;
+                        let p = r.probability.as_ref().ok_or_else(|| {
+                            invalid(
+                                "probability",
+                                None,
+                                "missing `probability` (per frame)".into(),
+                            )
+                        })?;
+                        let p = unit("probability", p, true)?;
+                        Check::Pwcet {
+                            probability: p,
+                            deadline: dl,
+                        }
+                    } else {
+                        forbid("probability", r.probability.as_ref().map(|v| &v.referenced))?;
+                        let mg = r
+                            .margin
+                            .as_ref()
+                            .ok_or_else(|| invalid("margin", None, "missing `margin`".into()))?;
+                        if !(mg.value >= 1.0 && mg.value.is_finite()) {
+                            return Err(invalid(
+                                "margin",
+                                Some(&mg.referenced),
+                                "`margin` must be a finite factor ≥ 1".into(),
+                            ));
+                        }
+                        Check::HwmMargin {
+                            margin: mg.value,
+                            deadline: dl,
+                        }
+                    };
+                    (m, check)
+                }
+                RequirementKind::Consistency => {
+                    let m = need_metric(CONSISTENCY_METRICS)?;
+                    let t = threshold(true)?;
+                    forbid("probability", r.probability.as_ref().map(|v| &v.referenced))?;
+                    forbid("deadline_ms", r.deadline_ms.as_ref().map(|v| &v.referenced))?;
+                    forbid("margin", r.margin.as_ref().map(|v| &v.referenced))?;
+                    (
+                        m.clone(),
+                        Check::Threshold {
+                            metric: m,
+                            comparison: Comparison::AtMost,
+                            threshold: t,
+                            class: r.class.clone(),
+                            iou: r.iou.as_ref().map(|v| unit("iou", v, true)).transpose()?,
+                        },
+                    )
+                }
+                RequirementKind::Integrity => {
+                    if r.class.is_some() {
+                        return Err(invalid(
+                            "class",
+                            None,
+                            "`class` does not apply to an integrity requirement".into(),
+                        ));
+                    }
+                    if let Some(m) = &metric {
+                        if m != "verified" {
+                            return Err(invalid(
+                                "metric",
+                                metric_loc.as_ref(),
+                                format!("unknown integrity metric `{m}` (only `verified`)"),
+                            ));
+                        }
+                    }
+                    for (f, l) in [
+                        ("threshold", r.threshold.as_ref().map(|v| &v.referenced)),
+                        ("iou", r.iou.as_ref().map(|v| &v.referenced)),
+                        ("probability", r.probability.as_ref().map(|v| &v.referenced)),
+                        ("deadline_ms", r.deadline_ms.as_ref().map(|v| &v.referenced)),
+                        ("margin", r.margin.as_ref().map(|v| &v.referenced)),
+                    ] {
+                        forbid(f, l)?;
+                    }
+                    ("verified".to_string(), Check::Integrity)
+                }
+            };
+            out.push(Requirement {
+                id,
+                text: r.text.trim().to_string(),
+                kind: r.kind,
+                metric: metric_name,
+                scope: r.scope,
+                check,
+                line: id_loc.line(),
+            });
+        }
+        Ok(Self {
+            file: file.to_path_buf(),
+            requirements: out,
+        })
+    }
+}

@@ -1,0 +1,409 @@
+//! Verdicts: each requirement evaluated against a run's [`EvidenceSet`], per scope instance
+//! (scenario × engine × platform, and class where the requirement names one). A requirement
+//! whose scope matches no evidence fails as "no evidence"; nothing passes by default.
+
+use super::requirements::{Check, Comparison, Deadline, Requirement, RequirementKind, Scope};
+use crate::evidence::{ArtefactRef, Counterpart, EvidenceItem, EvidenceSet, IntegrityCheck};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    NoEvidence,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pass => "pass",
+            Self::Fail => "fail",
+            Self::NoEvidence => "no evidence",
+        }
+    }
+    pub fn passed(self) -> bool {
+        self == Self::Pass
+    }
+}
+
+/// The verdict for one scope instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceVerdict {
+    /// Scenario id; `-` for integrity checks, which are not per scenario.
+    pub scenario: String,
+    pub engine: String,
+    pub engine_sha256: String,
+    pub platform: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compared_with: Option<Counterpart>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    pub verdict: Verdict,
+    /// The figure compared with `limit` (for `hwm_margin`: high-water mark × margin).
+    pub measured: Option<f64>,
+    /// Threshold or deadline.
+    pub limit: Option<f64>,
+    pub comparison: Comparison,
+    /// One line a reviewer can read: what was compared and how it came out.
+    pub detail: String,
+    pub artefacts: Vec<ArtefactRef>,
+}
+
+impl InstanceVerdict {
+    /// Short label of the scope instance, e.g. `city-01 / yolox@1a2b3c4d / jetson [person]`.
+    pub fn label(&self) -> String {
+        let mut s = format!(
+            "{} / {}@{} / {}",
+            self.scenario,
+            self.engine,
+            short_hash(&self.engine_sha256),
+            self.platform
+        );
+        if let Some(c) = &self.compared_with {
+            s.push_str(&format!(
+                " vs {}@{} / {}",
+                c.engine,
+                short_hash(&c.engine_sha256),
+                c.platform
+            ));
+        }
+        if let Some(class) = &self.class {
+            s.push_str(&format!(" [{class}]"));
+        }
+        s
+    }
+}
+
+/// First 12 hex digits of a hash, for display.
+pub fn short_hash(h: &str) -> &str {
+    h.get(..12).unwrap_or(h)
+}
+
+/// The verdict for one requirement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequirementVerdict {
+    pub id: String,
+    pub text: String,
+    pub kind: RequirementKind,
+    pub metric: String,
+    pub verdict: Verdict,
+    pub instances: Vec<InstanceVerdict>,
+}
+
+impl RequirementVerdict {
+    pub fn count(&self, v: Verdict) -> usize {
+        self.instances.iter().filter(|i| i.verdict == v).count()
+    }
+    /// The instance furthest on the wrong side of its limit (or closest to it when all pass).
+    pub fn worst(&self) -> Option<&InstanceVerdict> {
+        self.instances
+            .iter()
+            .filter(|i| i.measured.is_some() || i.verdict == Verdict::Fail)
+            .min_by(|a, b| slack(a).total_cmp(&slack(b)))
+    }
+}
+
+/// How far on the passing side of its limit an instance is (negative: failing).
+fn slack(i: &InstanceVerdict) -> f64 {
+    match (i.measured, i.limit) {
+        (Some(m), Some(l)) => match i.comparison {
+            Comparison::AtLeast => m - l,
+            Comparison::AtMost => l - m,
+        },
+        _ if i.verdict == Verdict::Fail => f64::NEG_INFINITY,
+        _ => f64::INFINITY,
+    }
+}
+
+/// All verdicts of one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub run_complete: bool,
+    pub integrity_verified: bool,
+    pub requirements: Vec<RequirementVerdict>,
+}
+
+impl Evaluation {
+    /// True when every requirement passed and the run is complete.
+    pub fn passed(&self) -> bool {
+        self.run_complete && self.requirements.iter().all(|r| r.verdict.passed())
+    }
+    pub fn count(&self, v: Verdict) -> usize {
+        self.requirements.iter().filter(|r| r.verdict == v).count()
+    }
+}
+
+/// Evaluate every requirement against `evidence`.
+pub fn evaluate(requirements: &[Requirement], evidence: &EvidenceSet) -> Evaluation {
+    Evaluation {
+        run_complete: evidence.run.complete,
+        integrity_verified: evidence.integrity.verified,
+        requirements: requirements
+            .iter()
+            .map(|r| evaluate_one(r, evidence))
+            .collect(),
+    }
+}
+
+fn evaluate_one(req: &Requirement, evidence: &EvidenceSet) -> RequirementVerdict {
+    let instances: Vec<InstanceVerdict> = match &req.check {
+        Check::Integrity => evidence
+            .integrity
+            .checks
+            .iter()
+            .filter(|c| any_glob(&req.scope.engines, &c.engine))
+            .map(integrity_instance)
+            .collect(),
+        _ => evidence
+            .items
+            .iter()
+            .filter(|it| item_matches(req, it))
+            .map(|it| item_instance(req, it))
+            .collect(),
+    };
+    let verdict = if instances.is_empty() {
+        Verdict::NoEvidence
+    } else if instances.iter().all(|i| i.verdict.passed()) {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
+    RequirementVerdict {
+        id: req.id.clone(),
+        text: req.text.clone(),
+        kind: req.kind,
+        metric: req.metric.clone(),
+        verdict,
+        instances,
+    }
+}
+
+fn any_glob(patterns: &[String], value: &str) -> bool {
+    patterns.is_empty()
+        || patterns.iter().any(|p| {
+            glob::Pattern::new(p)
+                .map(|g| g.matches(value))
+                .unwrap_or(p == value)
+        })
+}
+
+fn scope_matches(scope: &Scope, it: &EvidenceItem) -> bool {
+    let engine_ok = any_glob(&scope.engines, &it.engine)
+        || it
+            .compared_with
+            .as_ref()
+            .is_some_and(|c| !scope.engines.is_empty() && any_glob(&scope.engines, &c.engine));
+    let platform_ok = any_glob(&scope.platforms, &it.platform)
+        || it.compared_with.as_ref().is_some_and(|c| {
+            !scope.platforms.is_empty() && any_glob(&scope.platforms, &c.platform)
+        });
+    let tags_ok = scope.scenario_tags.is_empty()
+        || scope
+            .scenario_tags
+            .iter()
+            .any(|t| it.scenario_tags.iter().any(|u| u == t));
+    engine_ok && platform_ok && tags_ok && any_glob(&scope.scenarios, &it.scenario)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-300)
+}
+
+fn item_matches(req: &Requirement, it: &EvidenceItem) -> bool {
+    let kind_ok = matches!(
+        (req.kind, it.kind),
+        (
+            RequirementKind::Detection,
+            crate::evidence::EvidenceKind::Detection
+        ) | (
+            RequirementKind::Timing,
+            crate::evidence::EvidenceKind::Timing
+        ) | (
+            RequirementKind::Consistency,
+            crate::evidence::EvidenceKind::Consistency
+        )
+    );
+    if !kind_ok || it.metric != req.evidence_metric() || !scope_matches(&req.scope, it) {
+        return false;
+    }
+    match &req.check {
+        Check::Threshold { class, iou, .. } => {
+            class.as_ref().is_none_or(|c| it.class.as_ref() == Some(c))
+                && iou.is_none_or(|q| it.iou.is_some_and(|v| close(v, q)))
+        }
+        Check::Pwcet { probability, .. } => it.probability.is_some_and(|p| close(p, *probability)),
+        Check::HwmMargin { .. } => true,
+        Check::Integrity => false,
+    }
+}
+
+fn item_instance(req: &Requirement, it: &EvidenceItem) -> InstanceVerdict {
+    let (measured, limit, comparison, detail) = match &req.check {
+        Check::Threshold {
+            metric,
+            comparison,
+            threshold,
+            ..
+        } => {
+            let ok = comparison.holds(it.value, *threshold);
+            let detail = format!(
+                "{metric} {} {} {}",
+                fmt_num(it.value),
+                if ok {
+                    comparison.symbol()
+                } else {
+                    negated(*comparison)
+                },
+                fmt_num(*threshold)
+            );
+            (Some(it.value), Some(*threshold), *comparison, detail)
+        }
+        Check::Pwcet {
+            probability,
+            deadline,
+        } => timing(
+            it.value,
+            deadline_for(*deadline, it),
+            format!(
+                "pWCET UCB at p={probability:e}/frame {} ms",
+                fmt_num(it.value)
+            ),
+        ),
+        Check::HwmMargin { margin, deadline } => timing(
+            it.value * margin,
+            deadline_for(*deadline, it),
+            format!(
+                "high-water mark {} ms × margin {} = {} ms",
+                fmt_num(it.value),
+                fmt_num(*margin),
+                fmt_num(it.value * margin)
+            ),
+        ),
+        Check::Integrity => unreachable_integrity(),
+    };
+    let verdict = match (measured, limit) {
+        (Some(m), Some(l)) if comparison.holds(m, l) => Verdict::Pass,
+        _ => Verdict::Fail,
+    };
+    InstanceVerdict {
+        scenario: it.scenario.clone(),
+        engine: it.engine.clone(),
+        engine_sha256: it.engine_sha256.clone(),
+        platform: it.platform.clone(),
+        compared_with: it.compared_with.clone(),
+        class: it.class.clone(),
+        verdict,
+        measured,
+        limit,
+        comparison,
+        detail,
+        artefacts: it.artefacts.clone(),
+    }
+}
+
+// Integrity requirements never reach `item_instance` (see `evaluate_one`); keep a total
+// function rather than panicking.
+fn unreachable_integrity() -> (Option<f64>, Option<f64>, Comparison, String) {
+    (
+        None,
+        None,
+        Comparison::AtMost,
+        "integrity is not an item metric".into(),
+    )
+}
+
+fn deadline_for(d: Deadline, it: &EvidenceItem) -> Option<f64> {
+    match d {
+        Deadline::Ms(ms) => Some(ms),
+        Deadline::Scenario => it.deadline_ms,
+    }
+}
+
+fn timing(
+    measured: f64,
+    deadline: Option<f64>,
+    what: String,
+) -> (Option<f64>, Option<f64>, Comparison, String) {
+    let detail = match deadline {
+        Some(d) => format!(
+            "{what} {} deadline {} ms",
+            if measured <= d { "≤" } else { ">" },
+            fmt_num(d)
+        ),
+        None => format!("{what}; no deadline (neither the requirement nor the scenario gives one)"),
+    };
+    (Some(measured), deadline, Comparison::AtMost, detail)
+}
+
+fn negated(c: Comparison) -> &'static str {
+    match c {
+        Comparison::AtLeast => "<",
+        Comparison::AtMost => ">",
+    }
+}
+
+fn integrity_instance(c: &IntegrityCheck) -> InstanceVerdict {
+    let what = match c.artefact {
+        crate::evidence::IntegrityArtefact::Engine => "engine",
+        crate::evidence::IntegrityArtefact::Adapter => "adapter",
+    };
+    let detail = match &c.actual_sha256 {
+        Some(a) if c.ok() => format!(
+            "{what} {} sha256 {} matches its lock entry",
+            c.path,
+            short_hash(a)
+        ),
+        Some(a) => format!(
+            "{what} {} sha256 {} ≠ locked {}",
+            c.path,
+            short_hash(a),
+            short_hash(&c.expected_sha256)
+        ),
+        None => format!("{what} {} could not be read", c.path),
+    };
+    InstanceVerdict {
+        scenario: "-".into(),
+        engine: c.engine.clone(),
+        engine_sha256: c.expected_sha256.clone(),
+        platform: "-".into(),
+        compared_with: None,
+        class: Some(what.into()),
+        verdict: if c.ok() { Verdict::Pass } else { Verdict::Fail },
+        measured: None,
+        limit: None,
+        comparison: Comparison::AtMost,
+        detail,
+        artefacts: vec![ArtefactRef {
+            path: c.path.clone(),
+            sha256: c.actual_sha256.clone(),
+        }],
+    }
+}
+
+/// Numbers as reviewers read them: up to 4 significant decimals, no trailing zeros.
+pub fn fmt_num(v: f64) -> String {
+    if v == v.trunc() && v.abs() < 1e15 {
+        return format!("{v:.0}");
+    }
+    if v.abs() >= 1e-3 && v.abs() < 1e6 {
+        let s = format!("{v:.4}");
+        return s.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    format!("{v:.3e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_naturally() {
+        assert_eq!(fmt_num(0.0), "0");
+        assert_eq!(fmt_num(3.0), "3");
+        assert_eq!(fmt_num(0.8), "0.8");
+        assert_eq!(fmt_num(33.333333), "33.3333");
+        assert_eq!(fmt_num(1e-6), "1.000e-6");
+        assert_eq!(fmt_num(-0.25), "-0.25");
+    }
+}

@@ -8,6 +8,9 @@ use crate::evidence::{
 };
 use crate::record::RunRecord;
 
+/// pWCET figure recorded for a refused analysis: larger than any deadline.
+pub const UNBOUNDED: f64 = f64::MAX;
+
 /// Re-hash the engines and adapters the run used, against the lock file now.
 pub fn integrity_checks(root: &Path, record: &RunRecord) -> Vec<IntegrityCheck> {
     let lock = crate::lock::LockFile::load(root).ok();
@@ -62,9 +65,8 @@ fn tags(record: &RunRecord, scenario: &str) -> (Vec<String>, Option<f64>) {
         .unwrap_or_default()
 }
 
-/// `hwm_ms` for every analysed trace and `pwcet_ucb_ms` at each probability when the
-/// analysis reached a pWCET verdict (a refused analysis yields no pWCET evidence, so a
-/// requirement needing one fails).
+/// `hwm_ms` for every analysed trace and `pwcet_ucb_ms` at each probability (unbounded when
+/// the analysis refused a bound, so a requirement needing one fails).
 pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet]) {
     for w in wcets {
         let (scenario_tags, deadline_ms) = tags(record, &w.scenario);
@@ -95,6 +97,17 @@ pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet
         };
         ev.items.push(base.clone());
         if w.analysis.verdict != crate::wcet::Verdict::Pwcet {
+            // A refused analysis (not i.i.d., too few samples, no acceptable fit) must not
+            // drop out of a pWCET requirement's instances: it is recorded as an unbounded
+            // figure, so any requirement on it fails. wcet.json says why.
+            for p in &w.analysis.settings.probabilities {
+                ev.items.push(EvidenceItem {
+                    metric: "pwcet_ucb_ms".into(),
+                    probability: Some(*p),
+                    value: UNBOUNDED,
+                    ..base.clone()
+                });
+            }
             continue;
         }
         for p in &w.analysis.settings.probabilities {

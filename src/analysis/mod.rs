@@ -118,7 +118,10 @@ pub fn run(
         Vec::new()
     };
     let evaluation = safety::evaluate(&requirements, &ev);
-    let gsn = if gsn_path.exists() {
+    // The default safety case argues over the default requirements: with another
+    // requirements file it applies only when named explicitly.
+    let use_gsn = opts.gsn.is_some() || (opts.requirements.is_none() && gsn_path.exists());
+    let gsn = if use_gsn {
         Some(safety::Gsn::load(&gsn_path).map_err(analysis_err)?)
     } else {
         None

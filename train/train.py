@@ -1,0 +1,331 @@
+"""Train the demo detector on scenes rendered by `adasval scenario synth`.
+
+Where it sits: runs on the GPU device machine (PyTorch, no network). The adasval binary
+renders the training and validation scenes there (one process per seed, all cores), the
+whole set is kept on the GPU as uint8, and training runs for a fixed wall-clock budget with
+a cosine schedule over elapsed time, bf16 autocast and an EMA of the weights. At the end the
+EMA model is saved, exported to ONNX (export.py) and checked. Outputs (under --out):
+train.log, model.pt, detector.onnx, export.json, metrics.json.
+
+    python3 train.py --bin ./adasval --train-seeds 1000-1015 --per-seed 1250 \
+        --val-seeds 900000-900001 --val-per-seed 250 --minutes 5 --out $OUT
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dataset  # noqa: E402
+import evaluate  # noqa: E402
+from model import CLASSES, HEIGHT, STRIDES, WIDTH, DemoDetector, count_macs  # noqa: E402
+
+LOG = None
+
+
+def log(msg):
+    line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+    print(line, flush=True)
+    if LOG:
+        LOG.write(line + "\n")
+        LOG.flush()
+
+
+def seed_range(text):
+    a, _, b = text.partition("-")
+    return list(range(int(a), int(b or a) + 1))
+
+
+def flip_targets(tbox, tcls):
+    """Mirror targets left-right, level by level (the anchor grids are symmetric)."""
+    boxes, classes, start = [], [], 0
+    for s in STRIDES:
+        h, w = HEIGHT // s, WIDTH // s
+        b = tbox[:, start:start + h * w].reshape(-1, h, w, 4).flip(2)
+        b = torch.stack([WIDTH - b[..., 2], b[..., 1], WIDTH - b[..., 0], b[..., 3]], -1)
+        boxes.append(b.reshape(-1, h * w, 4))
+        classes.append(tcls[:, start:start + h * w].reshape(-1, h, w).flip(2).reshape(-1, h * w))
+        start += h * w
+    return torch.cat(boxes, 1), torch.cat(classes, 1)
+
+
+def giou(a, b):
+    x1 = torch.maximum(a[:, 0], b[:, 0])
+    y1 = torch.maximum(a[:, 1], b[:, 1])
+    x2 = torch.minimum(a[:, 2], b[:, 2])
+    y2 = torch.minimum(a[:, 3], b[:, 3])
+    inter = (x2 - x1).clamp(min=0) * (y2 - y1).clamp(min=0)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a + area_b - inter + 1e-7
+    iou = inter / union
+    cw = torch.maximum(a[:, 2], b[:, 2]) - torch.minimum(a[:, 0], b[:, 0])
+    ch = torch.maximum(a[:, 3], b[:, 3]) - torch.minimum(a[:, 1], b[:, 1])
+    hull = cw * ch + 1e-7
+    return iou - (hull - union) / hull, iou
+
+
+def detection_loss(raw, tbox, tcls, grid, box_weight=5.0):
+    """YOLOX-style losses, each summed and divided by the number of positive anchors."""
+    raw = raw.float()
+    gx, gy, st = grid
+    pos = tcls >= 0
+    valid = tcls != dataset.IGNORE
+    npos = pos.sum().clamp(min=1).float()
+    l_obj = (F.binary_cross_entropy_with_logits(raw[..., 4], pos.float(), reduction="none") * valid).sum() / npos
+    bi, ai = pos.nonzero(as_tuple=True)
+    p = raw[bi, ai]
+    s = st[ai]
+    cx = (p[:, 0] + gx[ai]) * s
+    cy = (p[:, 1] + gy[ai]) * s
+    w = torch.exp(p[:, 2].clamp(-8, 8)) * s
+    h = torch.exp(p[:, 3].clamp(-8, 8)) * s
+    pred = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
+    t = tbox[bi, ai]
+    g, iou = giou(pred, t)
+    l_box = (1 - g).sum() / npos
+    # L1 on the raw offsets as well (YOLOX's late-training term): sharper boxes for narrow
+    # objects such as pedestrians, where a few pixels of width decide IoU >= 0.5.
+    traw = torch.stack([(t[:, 0] + t[:, 2]) / 2 / s - gx[ai], (t[:, 1] + t[:, 3]) / 2 / s - gy[ai],
+                        torch.log((t[:, 2] - t[:, 0]).clamp(min=1) / s), torch.log((t[:, 3] - t[:, 1]).clamp(min=1) / s)], 1)
+    l_l1 = (p[:, :4] - traw).abs().sum() / npos
+    # Quality-aware class target (as YOLOX): the class score learns the IoU of its own box,
+    # so obj*cls ranks well-placed boxes first and NMS keeps those.
+    cls_t = F.one_hot(tcls[bi, ai].long(), len(CLASSES)).float() * iou.detach().clamp(min=0).unsqueeze(1)
+    l_cls = F.binary_cross_entropy_with_logits(p[:, 5:], cls_t, reduction="sum") / npos
+    total = box_weight * l_box + l_obj + l_cls + l_l1
+    return total, {"box": l_box.item(), "obj": l_obj.item(), "cls": l_cls.item(), "l1": l_l1.item(),
+                   "iou": iou.mean().item() if iou.numel() else 0.0, "npos": npos.item()}
+
+
+class Ema:
+    def __init__(self, model, decay=0.9995, tau=1000):
+        import copy
+
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.decay, self.tau, self.updates = decay, tau, 0
+
+    @torch.no_grad()
+    def update(self, model):
+        self.updates += 1
+        d = self.decay * (1 - math.exp(-self.updates / self.tau))
+        msd = model.state_dict()
+        for k, v in self.model.state_dict().items():
+            if v.dtype.is_floating_point:
+                v.mul_(d).add_(msd[k].detach(), alpha=1 - d)
+            else:
+                v.copy_(msd[k])
+
+
+@torch.no_grad()
+def validate(model, imgs, tb, tc, records, grid, device, thresholds, batch=64):
+    """Validation loss and the evaluate.py figures (same decode, NMS and counting)."""
+    model.eval()
+    outs, losses = [], []
+    for i in range(0, len(imgs), batch):
+        x = imgs[i:i + batch].to(device, non_blocking=True).float().div_(255).contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            raw = model(x)
+        loss, _ = detection_loss(raw, tb[i:i + batch].to(device), tc[i:i + batch].to(device), grid)
+        losses.append(loss.item())
+        raw = raw.float()
+        raw[..., 4:] = raw[..., 4:].sigmoid()
+        outs.extend(raw.cpu().numpy())
+    agrid = dataset.anchors()
+    res = {}
+    for t in thresholds:
+        dets = [evaluate.postprocess(o, agrid, t) for o in outs]
+        res[f"{t:.2f}"] = evaluate.report(records, dets, t)
+    return float(np.mean(losses)), res
+
+
+def main():
+    global LOG
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default="./adasval")
+    ap.add_argument("--train-seeds", required=True, help="inclusive range A-B; one generator process per seed")
+    ap.add_argument("--per-seed", type=int, required=True)
+    ap.add_argument("--val-seeds", required=True)
+    ap.add_argument("--val-per-seed", type=int, required=True)
+    ap.add_argument("--data-dir", default="/tmp/adasval-data")
+    ap.add_argument("--no-render", action="store_true", help="data already rendered under --data-dir")
+    ap.add_argument("--minutes", type=float, default=5.0, help="wall-clock training budget")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--weight-decay", type=float, default=5e-4)
+    ap.add_argument("--warmup", type=float, default=0.03, help="fraction of the budget")
+    ap.add_argument("--eval-every", type=float, default=60.0, help="seconds between validations")
+    ap.add_argument("--threshold", type=float, default=0.35)
+    ap.add_argument("--widths", default="8,16,32,80")
+    ap.add_argument("--init", help="continue from this checkpoint (model.pt of an earlier run)")
+    ap.add_argument("--workers", type=int, default=os.cpu_count())
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    LOG = open(out / "train.log", "w")
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    card = torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu"
+    log(f"device {card}, torch {torch.__version__}, args {vars(args)}")
+
+    train_seeds, val_seeds = seed_range(args.train_seeds), seed_range(args.val_seeds)
+    dataset.check_disjoint([(s, args.per_seed) for s in train_seeds], [(s, args.val_per_seed) for s in val_seeds])
+    t0 = time.time()
+    parts = [(s, args.per_seed, f"{args.data_dir}/train_{s}") for s in train_seeds]
+    vparts = [(s, args.val_per_seed, f"{args.data_dir}/val_{s}") for s in val_seeds]
+    imgs, tb, tc, recs, files = dataset.load(parts + vparts, args.bin, args.workers, render=not args.no_render)
+    t_data = time.time() - t0
+    ntrain = len(parts) * args.per_seed
+    cond = {}
+    for r in recs[:ntrain]:
+        cond[r["condition"]] = cond.get(r["condition"], 0) + 1
+    nobj = np.bincount(np.concatenate([r["labels"][~r["ignore"]] for r in recs[:ntrain]]), minlength=len(CLASSES))
+    log(f"data: {ntrain} train + {len(recs) - ntrain} val images rendered and loaded in {t_data:.1f} s; "
+        f"train conditions {cond}; train objects per class {dict(zip(CLASSES, nobj.tolist()))}")
+
+    # Whole training set on the GPU as uint8 (~0.44 MB a frame), targets beside it.
+    # Copied in chunks: no second full copy of the set in host memory.
+    timgs = torch.empty((ntrain, 3, HEIGHT, WIDTH), dtype=torch.uint8, device=device)
+    ttb = torch.empty((ntrain,) + tb.shape[1:], dtype=torch.float32, device=device)
+    ttc = torch.empty((ntrain,) + tc.shape[1:], dtype=torch.int8, device=device)
+    for i in range(0, ntrain, 2048):
+        j = min(i + 2048, ntrain)
+        timgs[i:j] = torch.from_numpy(np.ascontiguousarray(imgs[i:j])).to(device)
+        ttb[i:j] = torch.from_numpy(np.ascontiguousarray(tb[i:j])).to(device)
+        ttc[i:j] = torch.from_numpy(np.ascontiguousarray(tc[i:j])).to(device)
+    vimgs = torch.from_numpy(np.ascontiguousarray(imgs[ntrain:]))
+    vtb = torch.from_numpy(np.ascontiguousarray(tb[ntrain:]))
+    vtc = torch.from_numpy(np.ascontiguousarray(tc[ntrain:]))
+    vrecs = recs[ntrain:]
+    for f in files:
+        os.remove(f)
+    pos_per_img = (ttc >= 0).sum(1).float().mean().item()
+    log(f"targets: {pos_per_img:.1f} positive anchors per image on average")
+
+    gx, gy, st = (torch.from_numpy(a).to(device) for a in dataset.anchors())
+    grid = (gx, gy, st)
+    widths = tuple(int(w) for w in args.widths.split(","))
+    model = DemoDetector(widths=widths)
+    if args.init:
+        ckpt = torch.load(args.init, map_location="cpu", weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        log(f"initialised from {args.init}")
+    model = model.to(device).to(memory_format=torch.channels_last)
+    macs = count_macs(DemoDetector(widths=widths))
+    params = sum(p.numel() for p in model.parameters())
+    log(f"model: widths {widths}, {params} parameters, {macs / 1e6:.1f} MMAC per frame")
+    ema = Ema(model)
+    decay, no_decay = [], []
+    for n_, p in model.named_parameters():
+        (no_decay if p.ndim <= 1 else decay).append(p)
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.99))
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+    budget = args.minutes * 60
+    start = time.time()
+    next_eval = args.eval_every
+    step, seen = 0, 0
+    curve = []
+    acc = {}
+    while True:
+        frac = (time.time() - start) / budget
+        if frac >= 1:
+            break
+        lr = args.lr * (frac / args.warmup if frac < args.warmup
+                        else 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * (frac - args.warmup) / (1 - args.warmup))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        idx = torch.randint(0, ntrain, (args.batch,), device=device)
+        x = timgs[idx].float().div_(255)
+        b, c = ttb[idx], ttc[idx]
+        flip = torch.rand(args.batch, device=device) < 0.5
+        fb, fc = flip_targets(b, c)
+        x = torch.where(flip[:, None, None, None], x.flip(3), x).contiguous(memory_format=torch.channels_last)
+        b = torch.where(flip[:, None, None], fb, b)
+        c = torch.where(flip[:, None], fc, c)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            raw = model(x)
+        loss, parts_ = detection_loss(raw, b, c, grid)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        opt.step()
+        ema.update(model)
+        step += 1
+        seen += args.batch
+        for k, v in parts_.items():
+            acc[k] = acc.get(k, 0.0) + v
+        acc["loss"] = acc.get("loss", 0.0) + loss.item()
+        acc["n"] = acc.get("n", 0) + 1
+        if step % 200 == 0:
+            el = time.time() - start
+            n = acc.pop("n")
+            log(f"step {step} t {el:.0f}s epoch {seen / ntrain:.1f} lr {lr:.2e} {seen / el:.0f} img/s " +
+                " ".join(f"{k} {v / n:.4f}" for k, v in acc.items()))
+            acc = {}
+        if time.time() - start >= next_eval:
+            next_eval += args.eval_every
+            vl, vr = validate(ema.model, vimgs, vtb, vtc, vrecs, grid, device, [args.threshold])
+            # A checkpoint at every validation: a run cut off at its time limit still returns weights.
+            torch.save({"model": {k: v.detach().float().cpu() for k, v in ema.model.state_dict().items()},
+                        "widths": widths}, out / "model.pt")
+            d = vr[f"{args.threshold:.2f}"]["day_pedestrian_h40"]
+            pc = vr[f"{args.threshold:.2f}"]["per_class_all"]
+            curve.append({"t": time.time() - start, "step": step, "epoch": seen / ntrain, "val_loss": vl,
+                          "day_ped_h40": d, "recall_all": {k: v["recall"] for k, v in pc.items()}})
+            log(f"val t {time.time() - start:.0f}s step {step}: loss {vl:.4f} day-ped>=40 P {d['precision']} "
+                f"R {d['recall']} n {d['gt']}; recall all " +
+                " ".join(f"{k} {v['recall'] and round(v['recall'], 3)}" for k, v in pc.items()))
+
+    train_time = time.time() - start
+    log(f"trained {step} steps, {seen} images ({seen / ntrain:.1f} epochs) in {train_time:.0f} s")
+    thresholds = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]
+    vl, vr = validate(ema.model, vimgs, vtb, vtc, vrecs, grid, device, thresholds)
+    for t, r in vr.items():
+        d = r["day_pedestrian_h40"]
+        log(f"final val thr {t}: day-ped>=40 P {d['precision']} R {d['recall']} n {d['gt']}; " +
+            " ".join(f"{k} P {v['precision'] and round(v['precision'], 3)} R {v['recall'] and round(v['recall'], 3)}"
+                     for k, v in r["per_class_all"].items()))
+
+    ema.model.float().cpu()
+    torch.save({"model": ema.model.state_dict(), "widths": widths}, out / "model.pt")
+    export_info = None
+    try:
+        import export
+
+        fused = export.export(ema.model, out / "detector.onnx")
+        export_info = export.check(ema.model, fused, out / "detector.onnx")
+        (out / "export.json").write_text(json.dumps(export_info, indent=1) + "\n")
+        log(f"export: ops {export_info['ops']} max abs diff {export_info['ort_vs_torch_max_abs_diff']:.2e}")
+    except Exception as e:  # the checkpoint is saved; export can be redone on the CPU machine
+        log(f"export failed: {e!r}")
+    metrics = {
+        "device": card, "torch": torch.__version__, "args": vars(args),
+        "train_seeds": train_seeds, "val_seeds": val_seeds,
+        "train_images": ntrain, "val_images": len(vrecs), "data_seconds": t_data,
+        "train_seconds": train_time, "steps": step, "images_seen": seen, "epochs": seen / ntrain,
+        "params": params, "macs": macs, "curve": curve, "final_val_loss": vl, "final_val": vr,
+        "train_conditions": cond, "train_objects": dict(zip(CLASSES, nobj.tolist())),
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    log("done")
+
+
+if __name__ == "__main__":
+    main()

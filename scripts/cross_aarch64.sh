@@ -32,7 +32,8 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/engines" "$WORK/scenarios" "$WORK/data"
 cp "$SHARED/models/yolox_nano/yolox_nano.onnx" "$WORK/engines/"
 cp tests/fixtures/yolox_nano.adapter.yaml "$WORK/engines/"
-ls "$SHARED"/data/voc100/images/*.jpg | head -3 | xargs -I{} cp {} "$WORK/data/"
+IMAGES=("$SHARED"/data/voc100/images/*.jpg)
+cp "${IMAGES[@]:0:3}" "$WORK/data/"
 cp "$SHARED/data/voc100/labels/coco_instances.json" "$WORK/data/labels.json"
 cat > "$WORK/scenarios/demo.yaml" <<YAML
 schema_version: 1

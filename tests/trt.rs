@@ -332,6 +332,24 @@ fn import_real_trtexec_exports() {
         assert_eq!(l["median_ms"].as_f64(), pl["medianMs"].as_f64());
     }
 
+    // `adasval wcet` reads the imported run like a replay.
+    let o = adasval().arg("wcet").arg(&out).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let w: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let a = &w["analyses"][0];
+    assert_eq!(a["platform"], "jetson-xavier-nx");
+    assert_eq!(a["n"], raw.len());
+    assert_eq!(
+        a["engine_sha256"],
+        adasval::hash::sha256_hex(b"engine bytes").as_str()
+    );
+    assert_eq!(a["max"].as_f64(), Some(*compute.last().unwrap()));
+
     // The record conforms to the documented run schema.
     if let Some(py) = python_with(&["jsonschema"]) {
         let o = Command::new(py)

@@ -99,7 +99,25 @@ pub trait Prepared: Send + Sync {
 }
 
 pub trait Session: Send {
+    /// Run one frame.
     fn run(&mut self, input: &Tensor) -> Result<InferOutput, BackendError>;
+
+    /// Run a whole sequence. Backends that can only run complete sequences (an external
+    /// tool replaying a recording, say) override this; the default runs frame by frame and
+    /// stops at the first error, returning what was measured before it.
+    fn run_sequence(
+        &mut self,
+        inputs: &[&Tensor],
+    ) -> (Vec<InferOutput>, Option<BackendError>) {
+        let mut out = Vec::with_capacity(inputs.len());
+        for t in inputs {
+            match self.run(t) {
+                Ok(o) => out.push(o),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+        (out, None)
+    }
 }
 
 /// What some backends need besides their name (external commands).
@@ -127,5 +145,36 @@ pub fn by_name(name: &str, config: &BackendConfig) -> Result<Box<dyn Backend>, B
             reason: "the CUDA backend is not built into this version of adasval".into(),
         }),
         other => Err(BackendError::Unknown(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FailsOnThird(u32);
+    impl Session for FailsOnThird {
+        fn run(&mut self, _input: &Tensor) -> Result<InferOutput, BackendError> {
+            self.0 += 1;
+            if self.0 == 3 {
+                return Err(BackendError::Run {
+                    backend: "test".into(),
+                    message: "third".into(),
+                });
+            }
+            Ok(InferOutput {
+                outputs: vec![],
+                device: DeviceTimings::default(),
+            })
+        }
+    }
+
+    #[test]
+    fn default_sequence_keeps_what_ran_before_an_error() {
+        let t = Tensor::new("x", vec![1], vec![0.0]);
+        let inputs = vec![&t; 5];
+        let (done, err) = FailsOnThird(0).run_sequence(&inputs);
+        assert_eq!(done.len(), 2);
+        assert!(err.is_some());
     }
 }

@@ -57,7 +57,7 @@ fn backend_failure_mid_run_keeps_samples_and_fails() {
 fn ctrl_c_keeps_samples_and_fails() {
     let d = noop_project();
     // Paced at 10 fps, 2 frames x 100 repetitions would take 20 s: interrupt after ~1.5 s.
-    let mut child = adasval()
+    let child = adasval()
         .current_dir(d.path())
         .args([
             "validate",

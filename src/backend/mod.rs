@@ -105,10 +105,7 @@ pub trait Session: Send {
     /// Run a whole sequence. Backends that can only run complete sequences (an external
     /// tool replaying a recording, say) override this; the default runs frame by frame and
     /// stops at the first error, returning what was measured before it.
-    fn run_sequence(
-        &mut self,
-        inputs: &[&Tensor],
-    ) -> (Vec<InferOutput>, Option<BackendError>) {
+    fn run_sequence(&mut self, inputs: &[&Tensor]) -> (Vec<InferOutput>, Option<BackendError>) {
         let mut out = Vec::with_capacity(inputs.len());
         for t in inputs {
             match self.run(t) {

@@ -6,39 +6,6 @@ mod common;
 use common::*;
 use std::path::{Path, PathBuf};
 
-fn project(shared: &Path) -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    let p = d.path();
-    std::fs::create_dir_all(p.join("engines")).unwrap();
-    std::fs::create_dir_all(p.join("scenarios")).unwrap();
-    std::fs::copy(
-        shared.join("models/yolox_nano/yolox_nano.onnx"),
-        p.join("engines/yolox_nano.onnx"),
-    )
-    .unwrap();
-    std::fs::copy(
-        repo_root().join("tests/fixtures/yolox_nano.adapter.yaml"),
-        p.join("engines/yolox.adapter.yaml"),
-    )
-    .unwrap();
-    std::fs::write(
-        p.join("scenarios/voc.yaml"),
-        "schema_version: 1\nid: voc\ntitle: VOC\ncategory: pedestrian\nfps: 10\ndeadline_ms: 1000\nframes:\n  files:\n    glob: data/voc100/images/2007_0000*.jpg\n    labels: { format: voc, path: data/voc100/labels/voc_xml }\n    class_map: { motorbike: motorcycle }\n    ignore_classes: [aeroplane, bird, boat, bottle, cat, chair, cow, diningtable, dog, horse, pottedplant, sheep, sofa, train, tvmonitor]\n",
-    )
-    .unwrap();
-    let (code, o, e) = run(adasval().current_dir(p).args([
-        "engine",
-        "freeze",
-        "engines/yolox_nano.onnx",
-        "--name",
-        "yolox",
-        "--adapter",
-        "engines/yolox.adapter.yaml",
-    ]));
-    assert_eq!(code, 0, "{o}{e}");
-    d
-}
-
 fn replay(p: &Path, shared: &Path, max_frames: &str) -> PathBuf {
     let (code, o, e) = run(adasval()
         .current_dir(p)
@@ -59,7 +26,7 @@ fn replay(p: &Path, shared: &Path, max_frames: &str) -> PathBuf {
 #[test]
 fn repeated_cpu_runs_agree_and_tampering_is_refused() {
     let Some(shared) = shared_dir() else { return };
-    let d = project(&shared);
+    let d = yolox_project(&shared, "yolox", "voc", "data/voc100/images/2007_0000*.jpg");
     let p = d.path();
     let a = replay(p, &shared, "4");
     let b = replay(p, &shared, "4");

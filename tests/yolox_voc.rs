@@ -17,48 +17,8 @@ const MIN_PRECISION: f64 = 0.62;
 #[test]
 fn yolox_nano_on_voc100_person_and_car() {
     let Some(shared) = shared_dir() else { return };
-    let d = tempfile::tempdir().unwrap();
+    let d = yolox_project(&shared, "yolox-nano", "voc100", "data/voc100/images/*.jpg");
     let p = d.path();
-    std::fs::create_dir_all(p.join("engines")).unwrap();
-    std::fs::create_dir_all(p.join("scenarios")).unwrap();
-    std::fs::copy(
-        shared.join("models/yolox_nano/yolox_nano.onnx"),
-        p.join("engines/yolox_nano.onnx"),
-    )
-    .unwrap();
-    std::fs::copy(
-        repo_root().join("tests/fixtures/yolox_nano.adapter.yaml"),
-        p.join("engines/yolox.adapter.yaml"),
-    )
-    .unwrap();
-    std::fs::write(
-        p.join("scenarios/voc100.yaml"),
-        "schema_version: 1
-id: voc100
-title: 100 VOC 2007 photos
-category: pedestrian
-tags: [real, day]
-fps: 10
-deadline_ms: 1000
-frames:
-  files:
-    glob: data/voc100/images/*.jpg
-    labels: { format: voc, path: data/voc100/labels/voc_xml }
-    class_map: { motorbike: motorcycle }
-    ignore_classes: [aeroplane, bird, boat, bottle, cat, chair, cow, diningtable, dog, horse, pottedplant, sheep, sofa, train, tvmonitor]
-",
-    )
-    .unwrap();
-    let (code, out, err) = run(adasval().current_dir(p).args([
-        "engine",
-        "freeze",
-        "engines/yolox_nano.onnx",
-        "--name",
-        "yolox-nano",
-        "--adapter",
-        "engines/yolox.adapter.yaml",
-    ]));
-    assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = run(adasval()
         .current_dir(p)
         .arg("validate")

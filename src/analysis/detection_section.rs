@@ -15,6 +15,18 @@ fn ci(v: Option<crate::metrics::stats::Interval>) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
+/// Append one table row to both the Markdown and the HTML rendering.
+fn push_row(md: &mut String, html: &mut String, cells: &[String]) {
+    *md += &format!("| {} |\n", cells.join(" | "));
+    *html += &format!(
+        "<tr>{}</tr>",
+        cells
+            .iter()
+            .map(|c| format!("<td>{}</td>", esc(c)))
+            .collect::<String>()
+    );
+}
+
 /// At most this many critical-miss frames are drawn (the list itself is complete).
 const MAX_DRAWN: usize = 6;
 
@@ -41,14 +53,7 @@ pub fn section(out: &ReplayOutcome, det: &DetectionResults, data: &DataRoot) -> 
                     pct(a.recall),
                     ci(a.recall_ci),
                 ];
-                md += &format!("| {} |\n", cells.join(" | "));
-                html += &format!(
-                    "<tr>{}</tr>",
-                    cells
-                        .iter()
-                        .map(|c| format!("<td>{}</td>", esc(c)))
-                        .collect::<String>()
-                );
+                push_row(&mut md, &mut html, &cells);
             }
         }
     }
@@ -78,14 +83,7 @@ pub fn section(out: &ReplayOutcome, det: &DetectionResults, data: &DataRoot) -> 
             pct(t.deadline_recall.recall),
             t.deadline_recall.late_frames.to_string(),
         ];
-        md += &format!("| {} |\n", cells.join(" | "));
-        html += &format!(
-            "<tr>{}</tr>",
-            cells
-                .iter()
-                .map(|c| format!("<td>{}</td>", esc(c)))
-                .collect::<String>()
-        );
+        push_row(&mut md, &mut html, &cells);
     }
     html += "</table>";
 
@@ -124,14 +122,7 @@ pub fn section(out: &ReplayOutcome, det: &DetectionResults, data: &DataRoot) -> 
                 format!("{}–{}", m.miss.first_frame, m.miss.last_frame),
                 format!("[{:.0}, {:.0}, {:.0}, {:.0}]", b[0], b[1], b[2], b[3]),
             ];
-            md += &format!("| {} |\n", cells.join(" | "));
-            html += &format!(
-                "<tr>{}</tr>",
-                cells
-                    .iter()
-                    .map(|c| format!("<td>{}</td>", esc(c)))
-                    .collect::<String>()
-            );
+            push_row(&mut md, &mut html, &cells);
         }
         html += "</table><div class=\"plots\">";
         for (t, m) in misses.iter().take(MAX_DRAWN) {
@@ -183,14 +174,7 @@ pub fn section(out: &ReplayOutcome, det: &DetectionResults, data: &DataRoot) -> 
                 ),
                 pct(p.comparison.mean_iou),
             ];
-            md += &format!("| {} |\n", cells.join(" | "));
-            html += &format!(
-                "<tr>{}</tr>",
-                cells
-                    .iter()
-                    .map(|c| format!("<td>{}</td>", esc(c)))
-                    .collect::<String>()
-            );
+            push_row(&mut md, &mut html, &cells);
         }
         html += "</table>";
     }

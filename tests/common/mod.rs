@@ -147,3 +147,49 @@ frames:
     assert_eq!(code, 0, "freeze failed: {out}{err}");
     dir
 }
+
+/// VOC classes with no COCO / demo counterpart, dropped from golden labels in tests.
+pub const VOC_IGNORED: &str = "[aeroplane, bird, boat, bottle, cat, chair, cow, diningtable, dog, horse, pottedplant, sheep, sofa, train, tvmonitor]";
+
+/// A temp project with YOLOX-Nano from the shared folder frozen as `engine_name`, and one
+/// scenario over the VOC photos matching `glob` (relative to the shared folder, which is
+/// the data root).
+pub fn yolox_project(
+    shared: &std::path::Path,
+    engine_name: &str,
+    scenario_id: &str,
+    glob: &str,
+) -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tempdir");
+    let p = d.path();
+    std::fs::create_dir_all(p.join("engines")).unwrap();
+    std::fs::create_dir_all(p.join("scenarios")).unwrap();
+    std::fs::copy(
+        shared.join("models/yolox_nano/yolox_nano.onnx"),
+        p.join("engines/yolox_nano.onnx"),
+    )
+    .unwrap();
+    std::fs::copy(
+        repo_root().join("tests/fixtures/yolox_nano.adapter.yaml"),
+        p.join("engines/yolox.adapter.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        p.join(format!("scenarios/{scenario_id}.yaml")),
+        format!(
+            "schema_version: 1\nid: {scenario_id}\ntitle: VOC 2007 photos\ncategory: pedestrian\ntags: [real, day]\nfps: 10\ndeadline_ms: 1000\nframes:\n  files:\n    glob: {glob}\n    labels: {{ format: voc, path: data/voc100/labels/voc_xml }}\n    class_map: {{ motorbike: motorcycle }}\n    ignore_classes: {VOC_IGNORED}\n"
+        ),
+    )
+    .unwrap();
+    let (code, o, e) = run(adasval().current_dir(p).args([
+        "engine",
+        "freeze",
+        "engines/yolox_nano.onnx",
+        "--name",
+        engine_name,
+        "--adapter",
+        "engines/yolox.adapter.yaml",
+    ]));
+    assert_eq!(code, 0, "freeze failed: {o}{e}");
+    d
+}

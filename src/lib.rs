@@ -19,6 +19,7 @@ pub mod exit;
 pub mod hash;
 pub mod jetson;
 pub mod lock;
+pub mod matrix;
 pub mod metrics;
 pub mod paths;
 pub mod platform;

@@ -35,6 +35,8 @@ enum Command {
     Compare(cli::compare::Args),
     /// Regression gate: compare a candidate run with a baseline (exit 1 on regression).
     Diff(cli::diff::Args),
+    /// Compile × run platform matrix: latency per (built on, ran on) and the study's anomalies.
+    Matrix(cli::matrix::Args),
     /// Evaluate COCO-format detections against COCO ground truth (pycocotools-equivalent).
     Eval(cli::eval::Args),
     /// Derive WCET bounds (pWCET) from measured latencies with extreme-value statistics.
@@ -77,6 +79,7 @@ fn main() -> std::process::ExitCode {
         Command::Eval(a) => cli::eval::run(a),
         Command::Compare(a) => cli::compare::run(a),
         Command::Diff(a) => cli::diff::run(a),
+        Command::Matrix(a) => cli::matrix::run(a),
         Command::Wcet(a) => cli::wcet::run(*a),
         Command::Evidence(a) => cli::evidence::run(a),
         Command::Gate(a) => cli::gate::run(a),

@@ -66,16 +66,24 @@ pub struct NoopPrepared(pub Vec<Tensor>);
 /// Fault injection for tests of the "keep what was measured" path: with
 /// `ADASVAL_NOOP_FAIL_AFTER=N` every session fails on its (N+1)-th inference.
 const FAIL_AFTER_ENV: &str = "ADASVAL_NOOP_FAIL_AFTER";
+/// Latency injection for tests of the timing analyses: `ADASVAL_NOOP_DELAY_US=N` makes every
+/// inference busy-wait N microseconds.
+const DELAY_ENV: &str = "ADASVAL_NOOP_DELAY_US";
 
 impl Prepared for NoopPrepared {
     fn session(&self) -> Result<Box<dyn Session>, BackendError> {
         let fail_after = std::env::var(FAIL_AFTER_ENV)
             .ok()
             .and_then(|v| v.parse::<u64>().ok());
+        let delay = std::env::var(DELAY_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(std::time::Duration::from_micros);
         Ok(Box::new(NoopSession {
             outputs: self.0.clone(),
             runs: 0,
             fail_after,
+            delay,
         }))
     }
 }
@@ -84,6 +92,7 @@ pub struct NoopSession {
     outputs: Vec<Tensor>,
     runs: u64,
     fail_after: Option<u64>,
+    delay: Option<std::time::Duration>,
 }
 
 impl Session for NoopSession {
@@ -98,6 +107,13 @@ impl Session for NoopSession {
             });
         }
         self.runs += 1;
+        if let Some(d) = self.delay {
+            // Busy-wait: a sleep would measure the scheduler, not a steady compute cost.
+            let t0 = std::time::Instant::now();
+            while t0.elapsed() < d {
+                std::hint::spin_loop();
+            }
+        }
         Ok(InferOutput {
             outputs: self.outputs.clone(),
             device: DeviceTimings::default(),

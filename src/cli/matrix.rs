@@ -1,0 +1,35 @@
+//! `adasval matrix <run-dir>...`: compile × run platform matrix with anomaly tests.
+
+use std::path::PathBuf;
+
+use adasval::exit::Status;
+
+use super::{CliResult, Failure};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Sealed run directories of the same scenarios.
+    #[arg(required = true, num_args = 2..)]
+    pub runs: Vec<PathBuf>,
+    /// Project root whose platforms/ profiles say which platform is bigger (`rank`).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Significance level of the anomaly tests.
+    #[arg(long, default_value_t = 0.01)]
+    pub alpha: f64,
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub format: String,
+}
+
+pub fn run(a: Args) -> CliResult {
+    let m = adasval::matrix::matrix(&a.root, &a.runs, a.alpha).map_err(Failure::classified)?;
+    if a.format == "json" {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&m).map_err(Failure::bad_input)?
+        );
+    } else {
+        println!("{}", adasval::matrix::markdown(&m));
+    }
+    Ok(Status::Pass)
+}

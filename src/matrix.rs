@@ -38,16 +38,17 @@ pub struct Anomaly {
     pub effect_size: f64,
 }
 
+/// (built on, ran on)
+pub type Key = (String, String);
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Matrix {
     pub cells: Vec<Cell>,
     /// Decision flips between cells, summed over scenarios and engine pairs.
-    pub flips: Vec<((String, String), (String, String), usize)>,
+    pub flips: Vec<(Key, Key, usize)>,
     pub alpha: f64,
     pub anomalies: Vec<Anomaly>,
 }
-
-type Key = (String, String);
 
 pub fn matrix(root: &Path, dirs: &[PathBuf], alpha: f64) -> Result<Matrix, CompareError> {
     let cmp = compare(dirs, &Tolerances::default())?;

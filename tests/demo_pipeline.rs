@@ -97,3 +97,54 @@ requirements:
     let (gcode, _o, _e) = run(adasval().current_dir(repo_root()).arg("gate").arg(&out));
     assert_eq!(gcode, 1);
 }
+
+#[test]
+fn signed_demo_run_verifies_and_detects_tampering() {
+    let d = tempfile::tempdir().unwrap();
+    let key = d.path().join("release.key");
+    let (code, o, e) = run(adasval()
+        .arg("evidence")
+        .arg("keygen")
+        .arg("--out")
+        .arg(&key));
+    assert_eq!(code, 0, "{o}{e}");
+    let out = d.path().join("run");
+    let (code, o, e) = validate(&out, &["--sign-key", key.to_str().unwrap()]);
+    assert!(code == 0 || code == 1, "{o}{e}");
+    assert!(out.join("MANIFEST.sha256.sig").exists());
+    let pubkey = d.path().join("release.key.pub");
+    let (code, o, e) = run(adasval()
+        .arg("evidence")
+        .arg("verify")
+        .arg(&out)
+        .arg("--public-key")
+        .arg(&pubkey));
+    assert_eq!(code, 0, "{o}{e}");
+    // Another key does not verify the signature.
+    let other = d.path().join("other.key");
+    run(adasval()
+        .arg("evidence")
+        .arg("keygen")
+        .arg("--out")
+        .arg(&other));
+    let (code, _o, _e) = run(adasval()
+        .arg("evidence")
+        .arg("verify")
+        .arg(&out)
+        .arg("--public-key")
+        .arg(d.path().join("other.key.pub")));
+    assert_eq!(code, 3);
+    // A changed report is named.
+    let report = out.join("report.md");
+    let mut text = std::fs::read_to_string(&report).unwrap();
+    text.push(' ');
+    std::fs::write(&report, text).unwrap();
+    let (code, o, e) = run(adasval()
+        .arg("evidence")
+        .arg("verify")
+        .arg(&out)
+        .arg("--public-key")
+        .arg(&pubkey));
+    assert_eq!(code, 3);
+    assert!(format!("{o}{e}").contains("report.md"), "{o}{e}");
+}

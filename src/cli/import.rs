@@ -70,6 +70,9 @@ pub fn run(c: Command) -> CliResult {
                 command_line: std::env::args().collect(),
             };
             let rec = trtexec::import(&req).map_err(Failure::classified)?;
+            // An imported run is evidence like a replayed one: seal it, so compare, diff
+            // and matrix (which read sealed runs only) accept it.
+            adasval::evidence::seal(&req.out, None).map_err(Failure::classified)?;
             let t = &rec.traces[0];
             println!("{}", req.out.display());
             eprintln!(

@@ -86,6 +86,18 @@ pub struct Check {
     pub regression: bool,
 }
 
+/// One layer present in both runs' `layers.json` (trtexec imports, GPU plans).
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerChange {
+    pub name: String,
+    pub baseline_ms: Option<f64>,
+    pub candidate_ms: Option<f64>,
+    pub delta_ms: Option<f64>,
+    pub baseline_tactic: Option<String>,
+    pub candidate_tactic: Option<String>,
+    pub tactic_changed: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DiffReport {
     pub baseline: String,
@@ -94,7 +106,55 @@ pub struct DiffReport {
     pub candidate_engine: String,
     pub thresholds: Thresholds,
     pub checks: Vec<Check>,
+    /// Per-layer time and kernel-choice changes, when both runs carry layer information.
+    pub layers: Vec<LayerChange>,
+    /// Layers present in only one of the runs.
+    pub layers_only_in_one: Vec<String>,
     pub regression: bool,
+}
+
+fn layer_map(dir: &Path) -> Option<BTreeMap<String, (Option<f64>, Option<String>)>> {
+    let v = read_json(dir, "layers.json");
+    let layers = v["layers"].as_array()?;
+    Some(
+        layers
+            .iter()
+            .filter_map(|l| {
+                let name = l["name"].as_str()?.to_string();
+                let t = l["median_ms"].as_f64().or_else(|| l["average_ms"].as_f64());
+                let tactic = l["tactic"].as_str().map(str::to_string);
+                Some((name, (t, tactic)))
+            })
+            .collect(),
+    )
+}
+
+fn layer_changes(baseline: &Path, candidate: &Path) -> (Vec<LayerChange>, Vec<String>) {
+    let (Some(a), Some(b)) = (layer_map(baseline), layer_map(candidate)) else {
+        return (vec![], vec![]);
+    };
+    let mut changes = Vec::new();
+    let mut only = Vec::new();
+    for (name, (ta, ka)) in &a {
+        match b.get(name) {
+            Some((tb, kb)) => changes.push(LayerChange {
+                name: name.clone(),
+                baseline_ms: *ta,
+                candidate_ms: *tb,
+                delta_ms: ta.zip(*tb).map(|(x, y)| y - x),
+                baseline_tactic: ka.clone(),
+                candidate_tactic: kb.clone(),
+                tactic_changed: ka != kb,
+            }),
+            None => only.push(format!("{name} (baseline only)")),
+        }
+    }
+    only.extend(
+        b.keys()
+            .filter(|k| !a.contains_key(*k))
+            .map(|k| format!("{k} (candidate only)")),
+    );
+    (changes, only)
 }
 
 fn counts(
@@ -291,7 +351,10 @@ pub fn diff(baseline: &Path, candidate: &Path, th: &Thresholds) -> Result<DiffRe
         }
     }
     let regression = checks.iter().any(|c| c.regression);
+    let (layers, layers_only_in_one) = layer_changes(baseline, candidate);
     Ok(DiffReport {
+        layers,
+        layers_only_in_one,
         baseline: rb.run_id,
         candidate: rc.run_id,
         baseline_engine: format!("{eb}@{}", &rb.engines[0].sha256[..12]),
@@ -326,6 +389,35 @@ pub fn markdown(r: &DiffReport) -> String {
             c.limit,
             if c.regression { "**yes**" } else { "no" }
         );
+    }
+    if !r.layers.is_empty() {
+        let changed = r.layers.iter().filter(|l| l.tactic_changed).count();
+        s += &format!(
+            "\n## Layers ({} in both runs, {changed} with a different kernel choice, {} in one run only)\n\n| layer | baseline ms | candidate ms | delta ms | baseline tactic | candidate tactic |\n|---|---|---|---|---|---|\n",
+            r.layers.len(),
+            r.layers_only_in_one.len()
+        );
+        let mut sorted: Vec<&LayerChange> = r.layers.iter().collect();
+        // Largest slow-downs and kernel changes first.
+        sorted.sort_by(|a, b| {
+            b.tactic_changed.cmp(&a.tactic_changed).then(
+                b.delta_ms
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.delta_ms.unwrap_or(0.0)),
+            )
+        });
+        for l in sorted {
+            s += &format!(
+                "| {} | {} | {} | {} | {} | {}{} |\n",
+                l.name,
+                f(l.baseline_ms),
+                f(l.candidate_ms),
+                f(l.delta_ms),
+                l.baseline_tactic.as_deref().unwrap_or("–"),
+                l.candidate_tactic.as_deref().unwrap_or("–"),
+                if l.tactic_changed { " **changed**" } else { "" }
+            );
+        }
     }
     s
 }

@@ -113,7 +113,10 @@ pub struct DiffReport {
     pub regression: bool,
 }
 
-fn layer_map(dir: &Path) -> Option<BTreeMap<String, (Option<f64>, Option<String>)>> {
+/// Layer name → (time in ms, kernel choice).
+type LayerMap = BTreeMap<String, (Option<f64>, Option<String>)>;
+
+fn layer_map(dir: &Path) -> Option<LayerMap> {
     let v = read_json(dir, "layers.json");
     let layers = v["layers"].as_array()?;
     Some(

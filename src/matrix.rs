@@ -41,6 +41,24 @@ pub struct Anomaly {
 /// (built on, ran on)
 pub type Key = (String, String);
 
+/// Two builds of the same model measured on the same platform (the study's Tables XII and
+/// XIII): their latency distributions compared, and the layers whose kernel choice differs.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildSpread {
+    pub platform: String,
+    pub source_model_sha256: String,
+    pub a: String,
+    pub b: String,
+    pub median_a_ms: f64,
+    pub median_b_ms: f64,
+    /// Two-sided Mann–Whitney p-value and P(a > b).
+    pub p_value: f64,
+    pub effect_size: f64,
+    /// Layers with a different kernel choice (when both runs carry layer information).
+    pub layers_compared: usize,
+    pub kernel_changes: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Matrix {
     pub cells: Vec<Cell>,
@@ -48,6 +66,7 @@ pub struct Matrix {
     pub flips: Vec<(Key, Key, usize)>,
     pub alpha: f64,
     pub anomalies: Vec<Anomaly>,
+    pub build_spread: Vec<BuildSpread>,
 }
 
 pub fn matrix(root: &Path, dirs: &[PathBuf], alpha: f64) -> Result<Matrix, CompareError> {
@@ -58,6 +77,9 @@ pub fn matrix(root: &Path, dirs: &[PathBuf], alpha: f64) -> Result<Matrix, Compa
         .filter_map(|p| p.rank.map(|r| (p.name, r)))
         .collect();
     let mut samples: BTreeMap<Key, Vec<f64>> = BTreeMap::new();
+    // (platform ran on, source model) → builds: (label, run dir, samples)
+    type Build = (String, PathBuf, Vec<f64>);
+    let mut builds: BTreeMap<(String, String), Vec<Build>> = BTreeMap::new();
     let mut engines: BTreeMap<Key, Vec<String>> = BTreeMap::new();
     for d in dirs {
         let run = read_run(d)?;
@@ -73,6 +95,20 @@ pub fn matrix(root: &Path, dirs: &[PathBuf], alpha: f64) -> Result<Matrix, Compa
                     .map(|r| r.sample.infer_ns as f64 / 1e6),
             );
             let label = format!("{}@{}", e.name, &e.sha256[..12.min(e.sha256.len())]);
+            // Builds of one model: the same source model, else the engine itself.
+            let model = e
+                .source_model_sha256
+                .clone()
+                .unwrap_or_else(|| e.sha256.clone());
+            let xs: Vec<f64> = rows
+                .iter()
+                .filter(|r| r.engine == e.name)
+                .map(|r| r.sample.infer_ns as f64 / 1e6)
+                .collect();
+            builds
+                .entry((run.platform.name.clone(), model))
+                .or_default()
+                .push((label.clone(), d.clone(), xs));
             let list = engines.entry(key).or_default();
             if !list.contains(&label) {
                 list.push(label);
@@ -175,7 +211,43 @@ pub fn matrix(root: &Path, dirs: &[PathBuf], alpha: f64) -> Result<Matrix, Compa
             );
         }
     }
+    let median = |v: &[f64]| {
+        let mut s = v.to_vec();
+        s.sort_by(f64::total_cmp);
+        crate::timing::percentile_sorted(&s, 50.0)
+    };
+    let mut build_spread = Vec::new();
+    for ((platform, model), list) in &builds {
+        for (i, (la, da, xa)) in list.iter().enumerate() {
+            for (lb, db, xb) in &list[i + 1..] {
+                if la == lb {
+                    continue;
+                }
+                let Some(m) = mann_whitney(xa, xb) else {
+                    continue;
+                };
+                let (layers, _) = crate::regress::layer_changes(da, db);
+                build_spread.push(BuildSpread {
+                    platform: platform.clone(),
+                    source_model_sha256: model.clone(),
+                    a: la.clone(),
+                    b: lb.clone(),
+                    median_a_ms: median(xa),
+                    median_b_ms: median(xb),
+                    p_value: m.p_value,
+                    effect_size: m.effect_size,
+                    layers_compared: layers.len(),
+                    kernel_changes: layers
+                        .iter()
+                        .filter(|l| l.tactic_changed)
+                        .map(|l| l.name.clone())
+                        .collect(),
+                });
+            }
+        }
+    }
     Ok(Matrix {
+        build_spread,
         cells,
         flips: flips.into_iter().map(|((a, b), n)| (a, b, n)).collect(),
         alpha,
@@ -200,6 +272,28 @@ pub fn markdown(m: &Matrix) -> String {
     s += "\n| cell A | cell B | decision flips |\n|---|---|---|\n";
     for (a, b, n) in &m.flips {
         s += &format!("| c{} r{} | c{} r{} | {n} |\n", a.0, a.1, b.0, b.1);
+    }
+    if !m.build_spread.is_empty() {
+        s += "\n## Build-to-build spread (same model, same platform)\n\n| platform | build A | build B | median A ms | median B ms | Mann–Whitney p | P(A > B) | layers compared | kernel changes |\n|---|---|---|---|---|---|---|---|---|\n";
+        for b in &m.build_spread {
+            let changes = if b.kernel_changes.is_empty() {
+                "–".to_string()
+            } else {
+                b.kernel_changes.join(", ")
+            };
+            s += &format!(
+                "| {} | {} | {} | {:.3} | {:.3} | {:.3e} | {:.3} | {} | {} |\n",
+                b.platform,
+                b.a,
+                b.b,
+                b.median_a_ms,
+                b.median_b_ms,
+                b.p_value,
+                b.effect_size,
+                b.layers_compared,
+                changes
+            );
+        }
     }
     s += &format!(
         "\n**Anomalies** (one-sided Mann–Whitney, α = {}): {}\n\n",

@@ -70,3 +70,51 @@ fn bigger_platform_slower_is_flagged_only_when_significant() {
     let a = anomalies(p, &nx_slow, &agx);
     assert!(a.as_array().unwrap().is_empty(), "{a}");
 }
+
+#[test]
+fn builds_of_one_model_are_compared() {
+    let d = noop_project();
+    let p = d.path();
+    std::fs::write(
+        p.join("engines/fake-rebuild.onnx"),
+        b"the same model, built again",
+    )
+    .unwrap();
+    let (code, o, e) = run(adasval().current_dir(p).args([
+        "engine",
+        "freeze",
+        "engines/fake-rebuild.onnx",
+        "--name",
+        "fake-rebuild",
+        "--adapter",
+        "engines/fake.adapter.yaml",
+        "--source-model",
+        "engines/fake.onnx",
+    ]));
+    assert_eq!(code, 0, "{o}{e}");
+    std::fs::create_dir_all(p.join("platforms")).unwrap();
+    std::fs::copy(
+        repo_root().join("platforms/x86-cpu.yaml"),
+        p.join("platforms/x86-cpu.yaml"),
+    )
+    .unwrap();
+    let a = replay(p, "x86-cpu", "0");
+    let b = replay(p, "x86-cpu", "0");
+    let (code, out, err) = run(adasval()
+        .current_dir(p)
+        .arg("matrix")
+        .arg(&a)
+        .arg(&b)
+        .args(["--format", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let spread = v["build_spread"].as_array().unwrap();
+    assert!(
+        spread.iter().any(|s| {
+            let pair = [s["a"].as_str().unwrap(), s["b"].as_str().unwrap()];
+            pair.iter().any(|x| x.starts_with("fake@"))
+                && pair.iter().any(|x| x.starts_with("fake-rebuild@"))
+        }),
+        "{v}"
+    );
+}

@@ -132,7 +132,8 @@ fn layer_map(dir: &Path) -> Option<LayerMap> {
     )
 }
 
-fn layer_changes(baseline: &Path, candidate: &Path) -> (Vec<LayerChange>, Vec<String>) {
+/// Per-layer changes between two run directories that carry `layers.json`.
+pub fn layer_changes(baseline: &Path, candidate: &Path) -> (Vec<LayerChange>, Vec<String>) {
     let (Some(a), Some(b)) = (layer_map(baseline), layer_map(candidate)) else {
         return (vec![], vec![]);
     };

@@ -13,6 +13,7 @@ pub mod analysis;
 pub mod atomic;
 pub mod backend;
 pub mod compare;
+pub mod cudaplan;
 pub mod decode;
 pub mod evidence;
 pub mod exit;

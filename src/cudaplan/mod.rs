@@ -1,0 +1,46 @@
+//! GPU plans (`.cudaplan`): an ONNX model compiled for the CUDA backend, with every kernel
+//! choice recorded. Sits between the model and the frozen engine: `engine build --backend
+//! cuda` makes one, the lock freezes it (format `cuda-plan`), the CUDA backend replays it.
+//!
+//! `ir` is the contract between the builder (this module) and the executor
+//! (`backend::cuda`); `AlgoChooser` is how the builder asks the GPU side for a decision.
+
+pub mod ir;
+
+use ir::{BuildDevice, ConvChoice, Precision, TacticPolicy};
+
+/// One convolution as the algorithm chooser sees it (NCHW, fp32 or fp16 per precision).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvProblem {
+    /// The layer name, for error messages.
+    pub layer: String,
+    /// [n, c, h, w]
+    pub input: [usize; 4],
+    /// [k, c / group, kh, kw]
+    pub weight: [usize; 4],
+    /// [n, k, oh, ow]
+    pub output: [usize; 4],
+    pub stride: [usize; 2],
+    /// [top, left, bottom, right]; cuDNN needs symmetric padding, so asymmetric pads are
+    /// the builder's problem (it rejects them or pads explicitly).
+    pub pads: [usize; 4],
+    pub dilation: [usize; 2],
+    pub group: usize,
+    pub precision: Precision,
+    pub policy: TacticPolicy,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChooseError {
+    #[error("no GPU available to choose convolution algorithms: {0}")]
+    Unavailable(String),
+    #[error("layer `{layer}`: {message}")]
+    Failed { layer: String, message: String },
+}
+
+/// The GPU side of the builder: says which device it is and picks one algorithm per
+/// convolution. The cuDNN implementation lives in `backend::cuda`; tests use fakes.
+pub trait AlgoChooser {
+    fn device(&self) -> Option<BuildDevice>;
+    fn choose(&mut self, problem: &ConvProblem) -> Result<ConvChoice, ChooseError>;
+}

@@ -7,6 +7,7 @@
 //! runner protocol), `trtexec` (single frames through TensorRT's trtexec); CUDA plugs in here.
 
 pub mod cpu;
+pub mod cuda;
 pub mod noop;
 pub mod runner;
 pub mod trtexec;

@@ -186,6 +186,47 @@ pub struct Fingerprint {
     /// Jetson board state (power mode, clocks, temperatures), on a Jetson only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jetson: Option<crate::jetson::JetsonInfo>,
+    /// The GPU a `cuda` run used: identity, versions, and its state before and after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<GpuRecord>,
+}
+
+/// GPU identity (driver attributes, library versions) and state samples around a run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct GpuRecord {
+    /// From the CUDA driver API (cudarc); `None` when the device could not be opened.
+    pub device: Option<crate::backend::cuda::DeviceInfo>,
+    /// Why `device` is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_error: Option<String>,
+    pub before: GpuState,
+    #[serde(default)]
+    pub after: Option<GpuState>,
+}
+
+/// One sample of the GPU's changing state. Every field is `None` with a reason in
+/// `missing` when its source could not say.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct GpuState {
+    /// RFC 3339 time of the sample.
+    pub at: String,
+    /// Where the values came from, e.g. `nvidia-smi --query-gpu=... (driver 580.159.04)`.
+    pub source: String,
+    pub temperature_c: Option<f64>,
+    pub power_w: Option<f64>,
+    pub power_limit_w: Option<f64>,
+    pub sm_clock_mhz: Option<f64>,
+    pub memory_clock_mhz: Option<f64>,
+    pub max_sm_clock_mhz: Option<f64>,
+    pub max_memory_clock_mhz: Option<f64>,
+    /// `Enabled` / `Disabled` as nvidia-smi reports the current ECC mode.
+    pub ecc_mode: Option<String>,
+    pub performance_state: Option<String>,
+    pub memory_used_mib: Option<f64>,
+    pub memory_bus_width_bits: Option<u32>,
+    /// Field name → reason it is `None`.
+    #[serde(default)]
+    pub missing: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -292,5 +333,6 @@ pub fn fingerprint(root: &Path) -> Fingerprint {
             .ok()
             .and_then(|p| crate::hash::sha256_file(&p).ok()),
         jetson: crate::jetson::probe(),
+        gpu: None,
     }
 }

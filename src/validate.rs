@@ -28,6 +28,10 @@ pub struct ValidateRequest {
     pub runner: Option<String>,
     /// trtexec command line (`--backend trtexec`; default `trtexec`).
     pub trtexec: Option<String>,
+    /// `--backend cuda`: run plans built for another compute capability.
+    pub cuda_force: bool,
+    /// `--backend cuda`: per-layer event timing, written to layers.json.
+    pub cuda_profile: bool,
     pub platform: Option<String>,
     pub max_frames: Option<usize>,
     pub repetitions: Option<u32>,
@@ -171,13 +175,18 @@ pub fn replay(
     }
 
     // 3. Platform and backend.
-    let fp = platform::fingerprint(root);
+    let mut fp = platform::fingerprint(root);
+    if req.backend == "cuda" {
+        fp.gpu = Some(backend::cuda::fingerprint::probe());
+    }
     let profile = platform::resolve(root, req.platform.as_deref(), &fp)?;
     let be = backend::by_name(
         &req.backend,
         &backend::BackendConfig {
             runner: req.runner.clone(),
             trtexec: req.trtexec.clone(),
+            cuda_force: req.cuda_force,
+            cuda_profile: req.cuda_profile,
         },
     )?;
     be.info()?;
@@ -324,6 +333,25 @@ pub fn replay(
     }
     if let Some(t) = tegrastats {
         t.stop();
+    }
+    if let Some(g) = fp.gpu.as_mut() {
+        backend::cuda::fingerprint::finish(g);
+    }
+    // Per-layer profiles (GPU plans): the first engine's as layers.json, which `diff`
+    // compares; every engine's under its own name.
+    let mut first_profile = true;
+    for (e, p) in engines.iter().zip(&prepared_engines) {
+        if let Some(v) = p.layer_profile() {
+            let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+            if first_profile {
+                write(&run_dir.join("layers.json"), text.as_bytes())?;
+                first_profile = false;
+            }
+            write(
+                &run_dir.join(format!("layers-{}.json", sanitize(&e.entry.name))),
+                text.as_bytes(),
+            )?;
+        }
     }
     let expected = chosen.len() * engines.len();
     if traces.len() < expected {

@@ -4,7 +4,8 @@
 //!
 //! Plug-in points: `cpu` (tract-onnx, the embedded default and reference), `noop` (a
 //! fake for harness tests and overhead benchmarks), `runner` (an external process over the
-//! runner protocol), `trtexec` (single frames through TensorRT's trtexec); CUDA plugs in here.
+//! runner protocol), `trtexec` (single frames through TensorRT's trtexec), `cuda` (GPU plans on cuDNN and
+//! NVRTC kernels).
 
 pub mod cpu;
 pub mod cuda;
@@ -35,7 +36,7 @@ pub enum BackendError {
     },
     #[error("backend `{backend}` failed during inference: {message}")]
     Run { backend: String, message: String },
-    #[error("unknown backend `{0}` (known: cpu, noop, runner, trtexec)")]
+    #[error("unknown backend `{0}` (known: cpu, cuda, noop, runner, trtexec)")]
     Unknown(String),
     #[error("backend `{backend}` loaded engine `{engine}` with sha256 {actual}, but the lock pins {expected}")]
     Integrity {
@@ -97,6 +98,11 @@ pub trait Prepared: Send + Sync {
     fn load_ns(&self) -> Option<u64> {
         None
     }
+    /// Per-layer times and kernel choices (`layers.json`, the format `adasval diff` reads),
+    /// when the backend profiled layers.
+    fn layer_profile(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 pub trait Session: Send {
@@ -125,6 +131,10 @@ pub struct BackendConfig {
     pub runner: Option<String>,
     /// trtexec command line, default `trtexec` (`trtexec` backend); extra flags allowed.
     pub trtexec: Option<String>,
+    /// Run a GPU plan built for another compute capability (`cuda` backend).
+    pub cuda_force: bool,
+    /// Time every layer with CUDA events and write layers.json (`cuda` backend).
+    pub cuda_profile: bool,
 }
 
 /// Look a backend up by name.
@@ -138,10 +148,7 @@ pub fn by_name(name: &str, config: &BackendConfig) -> Result<Box<dyn Backend>, B
         "trtexec" => Ok(Box::new(trtexec::TrtexecBackend::new(
             config.trtexec.as_deref().unwrap_or("trtexec"),
         ))),
-        "cuda" => Err(BackendError::Unavailable {
-            backend: "cuda".into(),
-            reason: "the CUDA backend is not built into this version of adasval".into(),
-        }),
+        "cuda" => Ok(Box::new(cuda::CudaBackend::new(config))),
         other => Err(BackendError::Unknown(other.to_string())),
     }
 }

@@ -41,6 +41,14 @@ pub struct Args {
     /// "/usr/src/tensorrt/bin/trtexec --useSpinWait" (default: trtexec on PATH).
     #[arg(long)]
     pub trtexec: Option<String>,
+    /// `--backend cuda`: run GPU plans built for another compute capability than this GPU's.
+    #[arg(long)]
+    pub force: bool,
+    /// `--backend cuda`: time every layer with CUDA events and write layers.json (per-layer
+    /// times and cuDNN algorithm choices, compared by `adasval diff`). Adds event overhead
+    /// to the per-frame times.
+    #[arg(long)]
+    pub profile: bool,
     /// Platform profile to tag the run with (default: detected from the fingerprint).
     #[arg(long)]
     pub platform: Option<String>,
@@ -146,6 +154,8 @@ pub fn run(a: Args) -> CliResult {
         backend: a.backend,
         runner: a.runner,
         trtexec: a.trtexec,
+        cuda_force: a.force,
+        cuda_profile: a.profile,
         platform: a.platform,
         max_frames: a.max_frames,
         repetitions: a.repetitions,

@@ -1,12 +1,263 @@
 //! The CUDA backend: runs frozen GPU plans (`cudaplan`) with cudarc (driver API, NVRTC,
-//! cuDNN, cuBLAS), timing with CUDA events. Also the GPU half of the plan builder
-//! (cuDNN algorithm choice).
+//! cuDNN), timing with CUDA events. Also the GPU half of the plan builder (cuDNN
+//! algorithm choice) and the GPU part of the run's fingerprint.
+//!
+//! Sits between the lock (verified `.cudaplan` bytes) and the replay: `prepare` uploads the
+//! plan once (timed: `load_ns`), `Session::run` is one frame (h2d, compute, d2h timed with
+//! events). Nothing here falls back to the CPU: a missing driver or library is
+//! `BackendError::Unavailable` (exit 4), a plan this executor cannot run is a prepare error
+//! naming the layer.
 
+mod dnn;
+pub mod exec;
+pub mod fingerprint;
+pub mod gpu;
+mod kernels;
+
+use std::sync::{Arc, Mutex};
+
+use super::{
+    Backend, BackendConfig, BackendError, BackendInfo, DeviceTimings, InferOutput, Prepared,
+    Session,
+};
+use crate::cudaplan::ir::Plan;
 use crate::cudaplan::{AlgoChooser, ChooseError};
+use crate::lock::{EngineFormat, VerifiedEngine};
+use crate::tensor::Tensor;
+pub use gpu::{DeviceInfo, Gpu, GpuError};
+
+const NAME: &str = "cuda";
 
 /// The cuDNN algorithm chooser for `engine build --backend cuda`, on the first GPU.
 pub fn algo_chooser() -> Result<Box<dyn AlgoChooser>, ChooseError> {
-    Err(ChooseError::Unavailable(
-        "the CUDA backend is not built into this version of adasval".into(),
-    ))
+    let gpu = Gpu::open().map_err(|e| ChooseError::Unavailable(e.to_string()))?;
+    let chooser =
+        dnn::CudnnChooser::new(gpu).map_err(|e| ChooseError::Unavailable(e.to_string()))?;
+    Ok(Box::new(chooser))
+}
+
+pub struct CudaBackend {
+    force: bool,
+    profile: bool,
+    gpu: Mutex<Option<Arc<Gpu>>>,
+    /// Per prepared engine: name, precision, arena and workspace bytes, fused fallbacks.
+    prepared: Mutex<Vec<(String, String)>>,
+}
+
+impl CudaBackend {
+    pub fn new(config: &BackendConfig) -> CudaBackend {
+        CudaBackend {
+            force: config.cuda_force,
+            profile: config.cuda_profile,
+            gpu: Mutex::new(None),
+            prepared: Mutex::new(vec![]),
+        }
+    }
+
+    fn gpu(&self) -> Result<Arc<Gpu>, BackendError> {
+        let mut slot = self.gpu.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(g) = slot.as_ref() {
+            return Ok(g.clone());
+        }
+        let g = Gpu::open().map_err(|e| BackendError::Unavailable {
+            backend: NAME.into(),
+            reason: e.to_string(),
+        })?;
+        *slot = Some(g.clone());
+        Ok(g)
+    }
+}
+
+/// The plan and weight blob inside verified `.cudaplan` bytes.
+pub fn decode_plan(bytes: &[u8]) -> Result<(Plan, Vec<f32>), String> {
+    // TODO(merge cudaplan): crate::cudaplan::format::PlanFile::from_bytes
+    let _ = bytes;
+    Err("the .cudaplan reader is not merged yet".into())
+}
+
+/// Why a plan may not run on this GPU, unless forced.
+pub fn compatibility(plan: &Plan, here: &DeviceInfo) -> Option<String> {
+    let built = plan.built_on.as_ref()?;
+    (built.compute_capability != here.compute_capability).then(|| {
+        format!(
+            "plan `{}` was built on {} (compute capability {}.{}), this GPU is {} ({}.{}): \
+             cuDNN's algorithm choices are only valid for the architecture they were made on; \
+             rebuild the plan here or pass --force",
+            plan.name,
+            built.name,
+            built.compute_capability[0],
+            built.compute_capability[1],
+            here.name,
+            here.compute_capability[0],
+            here.compute_capability[1]
+        )
+    })
+}
+
+impl Backend for CudaBackend {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn info(&self) -> Result<BackendInfo, BackendError> {
+        let g = self.gpu()?;
+        let i = &g.info;
+        let mut settings = vec![
+            ("device".to_string(), i.name.clone()),
+            (
+                "compute_capability".into(),
+                format!("{}.{}", i.compute_capability[0], i.compute_capability[1]),
+            ),
+            ("force".into(), self.force.to_string()),
+            ("profile".into(), self.profile.to_string()),
+            ("streams".into(), "1".into()),
+            (
+                "fp32_math".into(),
+                "CUDNN_FMA_MATH (no TF32); kernels IEEE, no FTZ, no FMA contraction".into(),
+            ),
+        ];
+        settings.extend(
+            self.prepared
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .cloned(),
+        );
+        Ok(BackendInfo {
+            name: NAME.into(),
+            libraries: vec![
+                "cudarc 0.19".into(),
+                format!("NVIDIA driver {}", i.driver),
+                format!("CUDA driver API {}", i.cuda_driver_api),
+                format!("NVRTC {}", i.nvrtc),
+                format!("cuDNN {} (built for CUDA {})", i.cudnn, i.cudnn_cudart),
+                format!(
+                    "cuBLAS {}",
+                    i.cublas.clone().unwrap_or_else(|| "unavailable".into())
+                ),
+            ],
+            settings,
+        })
+    }
+
+    fn prepare(&self, engine: &VerifiedEngine) -> Result<Box<dyn Prepared>, BackendError> {
+        if engine.entry.format != EngineFormat::CudaPlan {
+            return Err(BackendError::UnsupportedFormat {
+                backend: NAME.into(),
+                engine: engine.entry.name.clone(),
+                format: engine.entry.format.as_str().into(),
+            });
+        }
+        let gpu = self.gpu()?;
+        let err = |message: String| BackendError::Prepare {
+            backend: NAME.into(),
+            engine: engine.entry.name.clone(),
+            message,
+        };
+        // The bytes the lock verified, never a second read of the file.
+        let (plan, weights) = decode_plan(&engine.bytes).map_err(err)?;
+        if let Some(why) = compatibility(&plan, &gpu.info) {
+            if !self.force {
+                return Err(err(why));
+            }
+            eprintln!("warning: --force: {why}");
+        }
+        let e = exec::Engine::new(gpu, &plan, &weights, self.profile).map_err(|e| match e {
+            GpuError::Unavailable(reason) => BackendError::Unavailable {
+                backend: NAME.into(),
+                reason,
+            },
+            other => err(other.to_string()),
+        })?;
+        let summary = format!(
+            "{:?}, arena {} B, workspace {} B, weights upload {:.3} ms{}",
+            e.precision(),
+            e.arena_bytes,
+            e.workspace_bytes,
+            e.load_ns as f64 / 1e6,
+            if e.unfused.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; cuDNN refused fused bias+ReLU on: {}",
+                    e.unfused.join(", ")
+                )
+            }
+        );
+        self.prepared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((format!("engine {}", engine.entry.name), summary));
+        Ok(Box::new(CudaPrepared {
+            name: engine.entry.name.clone(),
+            load_ns: e.load_ns,
+            engine: Arc::new(Mutex::new(e)),
+        }))
+    }
+}
+
+pub struct CudaPrepared {
+    name: String,
+    load_ns: u64,
+    engine: Arc<Mutex<exec::Engine>>,
+}
+
+impl CudaPrepared {
+    /// Run an engine built directly from a plan (tests; no lock involved).
+    pub fn from_plan(
+        name: &str,
+        plan: &Plan,
+        weights: &[f32],
+        profile: bool,
+    ) -> Result<CudaPrepared, GpuError> {
+        let gpu = Gpu::open()?;
+        let e = exec::Engine::new(gpu, plan, weights, profile)?;
+        Ok(CudaPrepared {
+            name: name.to_string(),
+            load_ns: e.load_ns,
+            engine: Arc::new(Mutex::new(e)),
+        })
+    }
+}
+
+impl Prepared for CudaPrepared {
+    fn session(&self) -> Result<Box<dyn Session>, BackendError> {
+        Ok(Box::new(CudaSession {
+            engine: self.engine.clone(),
+        }))
+    }
+
+    fn load_ns(&self) -> Option<u64> {
+        Some(self.load_ns)
+    }
+
+    fn layer_profile(&self) -> Option<serde_json::Value> {
+        self.engine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .profile_json(&self.name)
+    }
+}
+
+/// Sessions share the prepared engine's arena and stream (one frame at a time).
+pub struct CudaSession {
+    engine: Arc<Mutex<exec::Engine>>,
+}
+
+impl Session for CudaSession {
+    fn run(&mut self, input: &Tensor) -> Result<InferOutput, BackendError> {
+        let mut e = self.engine.lock().unwrap_or_else(|p| p.into_inner());
+        let (outputs, [h2d, compute, d2h]) = e.infer(input).map_err(|e| BackendError::Run {
+            backend: NAME.into(),
+            message: e.to_string(),
+        })?;
+        Ok(InferOutput {
+            outputs,
+            device: DeviceTimings {
+                h2d_ns: Some(h2d),
+                compute_ns: Some(compute),
+                d2h_ns: Some(d2h),
+            },
+        })
+    }
 }

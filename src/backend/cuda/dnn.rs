@@ -1,0 +1,464 @@
+//! cuDNN, as the builder and the executor use it: owned descriptors, one convolution's
+//! descriptor set, and the algorithm chooser (Find, heuristic, deterministic).
+//!
+//! Math modes: fp32 plans use `CUDNN_FMA_MATH`, which restricts cuDNN to FMA kernels; the
+//! default math mode lets cuDNN use TF32 tensor cores for fp32 data on Ampere and later,
+//! which is exactly the silent precision change the plan promises not to make. fp16 plans
+//! use `CUDNN_TENSOR_OP_MATH` with fp32 accumulation (the "pseudo-half" configuration).
+
+use std::sync::Arc;
+
+use cudarc::cudnn::{result as cr, sys as cs};
+use cudarc::driver::CudaStream;
+
+use super::gpu::{CallExt, Gpu, GpuError};
+use crate::cudaplan::ir::{Candidate, ConvChoice, Precision, TacticPolicy};
+use crate::cudaplan::{AlgoChooser, ChooseError, ConvProblem};
+
+pub struct Handle(pub cs::cudnnHandle_t);
+// SAFETY: a cuDNN handle may move between threads; the owner serialises its use.
+unsafe impl Send for Handle {}
+
+impl Handle {
+    pub fn new(stream: &CudaStream) -> Result<Handle, GpuError> {
+        stream.context().bind_to_thread().call("cuCtxSetCurrent")?;
+        let h = cr::create_handle().call("cudnnCreate")?;
+        let handle = Handle(h);
+        // SAFETY: valid handle, stream of the bound context.
+        unsafe { cr::set_stream(h, stream.cu_stream() as cs::cudaStream_t) }
+            .call("cudnnSetStream")?;
+        Ok(handle)
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: created by cudnnCreate, destroyed once.
+        let _ = unsafe { cr::destroy_handle(self.0) };
+    }
+}
+
+macro_rules! owned_desc {
+    ($name:ident, $ty:ty, $create:path, $destroy:path) => {
+        pub struct $name(pub $ty);
+        // SAFETY: descriptors are plain host structures.
+        unsafe impl Send for $name {}
+        impl $name {
+            pub fn new() -> Result<Self, GpuError> {
+                Ok($name($create().call(stringify!($create))?))
+            }
+        }
+        impl Drop for $name {
+            fn drop(&mut self) {
+                // SAFETY: created by the matching create call, destroyed once.
+                let _ = unsafe { $destroy(self.0) };
+            }
+        }
+    };
+}
+
+owned_desc!(
+    TensorDesc,
+    cs::cudnnTensorDescriptor_t,
+    cr::create_tensor_descriptor,
+    cr::destroy_tensor_descriptor
+);
+owned_desc!(
+    FilterDesc,
+    cs::cudnnFilterDescriptor_t,
+    cr::create_filter_descriptor,
+    cr::destroy_filter_descriptor
+);
+owned_desc!(
+    ConvDesc,
+    cs::cudnnConvolutionDescriptor_t,
+    cr::create_convolution_descriptor,
+    cr::destroy_convolution_descriptor
+);
+owned_desc!(
+    ActDesc,
+    cs::cudnnActivationDescriptor_t,
+    cr::create_activation_descriptor,
+    destroy_activation
+);
+
+unsafe fn destroy_activation(d: cs::cudnnActivationDescriptor_t) -> Result<(), cr::CudnnError> {
+    cs::cudnnDestroyActivationDescriptor(d).result()
+}
+
+pub fn data_type(p: Precision) -> cs::cudnnDataType_t {
+    match p {
+        Precision::Fp32 => cs::cudnnDataType_t::CUDNN_DATA_FLOAT,
+        Precision::Fp16 => cs::cudnnDataType_t::CUDNN_DATA_HALF,
+    }
+}
+
+/// The math type a precision requires, and its name as recorded in the plan.
+pub fn required_math(p: Precision) -> (cs::cudnnMathType_t, &'static str) {
+    match p {
+        Precision::Fp32 => (cs::cudnnMathType_t::CUDNN_FMA_MATH, "CUDNN_FMA_MATH"),
+        Precision::Fp16 => (
+            cs::cudnnMathType_t::CUDNN_TENSOR_OP_MATH,
+            "CUDNN_TENSOR_OP_MATH",
+        ),
+    }
+}
+
+pub fn math_from_name(s: &str) -> Option<cs::cudnnMathType_t> {
+    use cs::cudnnMathType_t::*;
+    Some(match s {
+        "CUDNN_DEFAULT_MATH" => CUDNN_DEFAULT_MATH,
+        "CUDNN_TENSOR_OP_MATH" => CUDNN_TENSOR_OP_MATH,
+        "CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION" => CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION,
+        "CUDNN_FMA_MATH" => CUDNN_FMA_MATH,
+        _ => return None,
+    })
+}
+
+fn math_name(v: u32) -> String {
+    match v {
+        0 => "CUDNN_DEFAULT_MATH".into(),
+        1 => "CUDNN_TENSOR_OP_MATH".into(),
+        2 => "CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION".into(),
+        3 => "CUDNN_FMA_MATH".into(),
+        n => format!("math type {n}"),
+    }
+}
+
+pub const ALGO_NAMES: [&str; 8] = [
+    "CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM",
+    "CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM",
+    "CUDNN_CONVOLUTION_FWD_ALGO_GEMM",
+    "CUDNN_CONVOLUTION_FWD_ALGO_DIRECT",
+    "CUDNN_CONVOLUTION_FWD_ALGO_FFT",
+    "CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING",
+    "CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD",
+    "CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED",
+];
+
+fn algo_name(v: u32) -> String {
+    ALGO_NAMES
+        .get(v as usize)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| format!("algo {v}"))
+}
+
+/// The numeric id as an enum value cuDNN accepts (0..=7), never an arbitrary integer.
+pub fn algo_from_id(id: i32) -> Option<cs::cudnnConvolutionFwdAlgo_t> {
+    use cs::cudnnConvolutionFwdAlgo_t::*;
+    Some(match id {
+        0 => CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM,
+        1 => CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM,
+        2 => CUDNN_CONVOLUTION_FWD_ALGO_GEMM,
+        3 => CUDNN_CONVOLUTION_FWD_ALGO_DIRECT,
+        4 => CUDNN_CONVOLUTION_FWD_ALGO_FFT,
+        5 => CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING,
+        6 => CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD,
+        7 => CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED,
+        _ => return None,
+    })
+}
+
+/// cuDNN 9 groups status codes by thousands; the raw number is kept.
+fn status_name(v: u32) -> String {
+    let class = match v {
+        0 => return "CUDNN_STATUS_SUCCESS".into(),
+        1000..=1999 => "CUDNN_STATUS_NOT_INITIALIZED",
+        2000..=2999 => "CUDNN_STATUS_BAD_PARAM",
+        3000..=3999 => "CUDNN_STATUS_NOT_SUPPORTED",
+        4000..=4999 => "CUDNN_STATUS_INTERNAL_ERROR",
+        5000..=5999 => "CUDNN_STATUS_EXECUTION_FAILED",
+        _ => "CUDNN_STATUS",
+    };
+    format!("{class} ({v})")
+}
+
+/// `cudnnConvolutionFwdAlgoPerf_t` with plain integers in place of the enums, so a value
+/// cuDNN adds in a later version can never become an invalid Rust enum.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct RawPerf {
+    algo: u32,
+    status: u32,
+    time: f32,
+    memory: usize,
+    determinism: u32,
+    math_type: u32,
+    reserved: [i32; 3],
+}
+
+/// One convolution's descriptors (input, filter, convolution, output, bias).
+pub struct ConvDescs {
+    pub x: TensorDesc,
+    pub w: FilterDesc,
+    pub conv: ConvDesc,
+    pub y: TensorDesc,
+    pub bias: TensorDesc,
+}
+
+/// The shapes of one convolution, as both the chooser and the executor describe it.
+#[derive(Debug, Clone)]
+pub struct ConvShape {
+    pub input: [usize; 4],
+    pub weight: [usize; 4],
+    pub output: [usize; 4],
+    pub stride: [usize; 2],
+    pub pads: [usize; 4],
+    pub dilation: [usize; 2],
+    pub group: usize,
+}
+
+fn ci(v: usize, what: &str) -> Result<i32, GpuError> {
+    i32::try_from(v).map_err(|_| GpuError::Invalid(format!("{what} {v} is too large for cuDNN")))
+}
+
+fn ci4(v: [usize; 4], what: &str) -> Result<[i32; 4], GpuError> {
+    Ok([
+        ci(v[0], what)?,
+        ci(v[1], what)?,
+        ci(v[2], what)?,
+        ci(v[3], what)?,
+    ])
+}
+
+impl ConvDescs {
+    pub fn new(
+        s: &ConvShape,
+        precision: Precision,
+        math: cs::cudnnMathType_t,
+    ) -> Result<ConvDescs, GpuError> {
+        let [top, left, bottom, right] = s.pads;
+        if top != bottom || left != right {
+            return Err(GpuError::Invalid(format!(
+                "asymmetric padding {:?} (cuDNN needs top == bottom and left == right)",
+                s.pads
+            )));
+        }
+        if s.group == 0 || s.input[1] != s.weight[1] * s.group {
+            return Err(GpuError::Invalid(format!(
+                "input channels {} != weight channels {} × group {}",
+                s.input[1], s.weight[1], s.group
+            )));
+        }
+        let dt = data_type(precision);
+        let nchw = cs::cudnnTensorFormat_t::CUDNN_TENSOR_NCHW;
+        let d = ConvDescs {
+            x: TensorDesc::new()?,
+            w: FilterDesc::new()?,
+            conv: ConvDesc::new()?,
+            y: TensorDesc::new()?,
+            bias: TensorDesc::new()?,
+        };
+        // SAFETY: every descriptor was just created and is owned by `d`.
+        unsafe {
+            cr::set_tensor4d_descriptor(d.x.0, nchw, dt, ci4(s.input, "input dim")?)
+                .call("cudnnSetTensor4dDescriptor(x)")?;
+            cr::set_filter4d_descriptor(d.w.0, dt, nchw, ci4(s.weight, "weight dim")?)
+                .call("cudnnSetFilter4dDescriptor")?;
+            cr::set_convolution2d_descriptor(
+                d.conv.0,
+                ci(top, "pad")?,
+                ci(left, "pad")?,
+                ci(s.stride[0], "stride")?,
+                ci(s.stride[1], "stride")?,
+                ci(s.dilation[0], "dilation")?,
+                ci(s.dilation[1], "dilation")?,
+                cs::cudnnConvolutionMode_t::CUDNN_CROSS_CORRELATION,
+                // fp32 accumulation for both precisions.
+                cs::cudnnDataType_t::CUDNN_DATA_FLOAT,
+            )
+            .call("cudnnSetConvolution2dDescriptor")?;
+            cr::set_convolution_group_count(d.conv.0, ci(s.group, "group")?)
+                .call("cudnnSetConvolutionGroupCount")?;
+            cr::set_convolution_math_type(d.conv.0, math).call("cudnnSetConvolutionMathType")?;
+            let mut out = [0i32; 4];
+            cs::cudnnGetConvolution2dForwardOutputDim(
+                d.conv.0,
+                d.x.0,
+                d.w.0,
+                &mut out[0],
+                &mut out[1],
+                &mut out[2],
+                &mut out[3],
+            )
+            .result()
+            .call("cudnnGetConvolution2dForwardOutputDim")?;
+            if out != ci4(s.output, "output dim")? {
+                return Err(GpuError::Invalid(format!(
+                    "cuDNN computes output {out:?}, the plan says {:?}",
+                    s.output
+                )));
+            }
+            cr::set_tensor4d_descriptor(d.y.0, nchw, dt, out)
+                .call("cudnnSetTensor4dDescriptor(y)")?;
+            cr::set_tensor4d_descriptor(d.bias.0, nchw, dt, [1, out[1], 1, 1])
+                .call("cudnnSetTensor4dDescriptor(bias)")?;
+        }
+        Ok(d)
+    }
+
+    pub fn workspace(
+        &self,
+        h: &Handle,
+        algo: cs::cudnnConvolutionFwdAlgo_t,
+    ) -> Result<usize, GpuError> {
+        // SAFETY: descriptors and handle are valid.
+        unsafe {
+            cr::get_convolution_forward_workspace_size(
+                h.0,
+                self.x.0,
+                self.w.0,
+                self.conv.0,
+                self.y.0,
+                algo,
+            )
+        }
+        .call("cudnnGetConvolutionForwardWorkspaceSize")
+    }
+}
+
+/// The cuDNN algorithm chooser of `engine build --backend cuda`.
+pub struct CudnnChooser {
+    gpu: Arc<Gpu>,
+    // Declared before the stream: the handle is destroyed first.
+    handle: Handle,
+    _stream: Arc<CudaStream>,
+}
+
+impl CudnnChooser {
+    pub fn new(gpu: Arc<Gpu>) -> Result<CudnnChooser, GpuError> {
+        let stream = gpu.ctx.new_stream().call("cuStreamCreate")?;
+        let handle = Handle::new(&stream)?;
+        Ok(CudnnChooser {
+            gpu,
+            handle,
+            _stream: stream,
+        })
+    }
+
+    fn choose_inner(&mut self, p: &ConvProblem) -> Result<ConvChoice, GpuError> {
+        self.gpu.ctx.bind_to_thread().call("cuCtxSetCurrent")?;
+        let shape = ConvShape {
+            input: p.input,
+            weight: p.weight,
+            output: p.output,
+            stride: p.stride,
+            pads: p.pads,
+            dilation: p.dilation,
+            group: p.group,
+        };
+        let (math, math_req) = required_math(p.precision);
+        let d = ConvDescs::new(&shape, p.precision, math)?;
+        const MAX: usize = 16;
+        let mut perf = [RawPerf::default(); MAX];
+        let mut n: i32 = 0;
+        let timed = p.policy != TacticPolicy::Heuristic;
+        // SAFETY: valid descriptors; `perf` holds MAX entries of the C layout.
+        unsafe {
+            let out = perf.as_mut_ptr() as *mut cs::cudnnConvolutionFwdAlgoPerf_t;
+            if timed {
+                cs::cudnnFindConvolutionForwardAlgorithm(
+                    self.handle.0,
+                    d.x.0,
+                    d.w.0,
+                    d.conv.0,
+                    d.y.0,
+                    MAX as i32,
+                    &mut n,
+                    out,
+                )
+                .result()
+                .call("cudnnFindConvolutionForwardAlgorithm")?;
+            } else {
+                cs::cudnnGetConvolutionForwardAlgorithm_v7(
+                    self.handle.0,
+                    d.x.0,
+                    d.w.0,
+                    d.conv.0,
+                    d.y.0,
+                    MAX as i32,
+                    &mut n,
+                    out,
+                )
+                .result()
+                .call("cudnnGetConvolutionForwardAlgorithm_v7")?;
+            }
+        }
+        let n = (n.max(0) as usize).min(MAX);
+        let results = &perf[..n];
+        let exclusion = |r: &RawPerf| -> Option<String> {
+            if r.status != 0 {
+                return Some("failed".into());
+            }
+            if algo_from_id(r.algo as i32).is_none() {
+                return Some("unknown algorithm".into());
+            }
+            // fp32: only the FMA math type guarantees no TF32.
+            if p.precision == Precision::Fp32 && r.math_type != 3 {
+                return Some(format!("math type {} may use TF32", math_name(r.math_type)));
+            }
+            if p.policy == TacticPolicy::Deterministic && r.determinism != 1 {
+                return Some("not deterministic".into());
+            }
+            None
+        };
+        let candidates: Vec<Candidate> = results
+            .iter()
+            .map(|r| Candidate {
+                algo: algo_name(r.algo),
+                time_ms: (timed && r.status == 0 && r.time >= 0.0).then_some(r.time),
+                workspace_bytes: r.memory,
+                status: match exclusion(r) {
+                    None => format!("{} ({})", status_name(r.status), math_name(r.math_type)),
+                    Some(why) => format!(
+                        "{} ({}); excluded: {why}",
+                        status_name(r.status),
+                        math_name(r.math_type)
+                    ),
+                },
+            })
+            .collect();
+        let eligible = results.iter().filter(|r| exclusion(r).is_none());
+        let best = if timed {
+            eligible.min_by(|a, b| a.time.total_cmp(&b.time))
+        } else {
+            // The heuristic's own order is its preference.
+            eligible.into_iter().next()
+        };
+        let Some(best) = best else {
+            return Err(GpuError::Invalid(format!(
+                "no eligible cuDNN algorithm (precision {:?}, policy {:?}, required {math_req}); \
+                 candidates: {}",
+                p.precision,
+                p.policy,
+                candidates
+                    .iter()
+                    .map(|c| format!("{} {}", c.algo, c.status))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )));
+        };
+        Ok(ConvChoice {
+            algo: algo_name(best.algo),
+            algo_id: best.algo as i32,
+            math_type: math_name(best.math_type),
+            workspace_bytes: best.memory,
+            deterministic: best.determinism == 1,
+            measured_ms: timed.then_some(best.time),
+            candidates,
+        })
+    }
+}
+
+impl AlgoChooser for CudnnChooser {
+    fn device(&self) -> Option<crate::cudaplan::ir::BuildDevice> {
+        Some(self.gpu.info.build_device())
+    }
+
+    fn choose(&mut self, problem: &ConvProblem) -> Result<ConvChoice, ChooseError> {
+        self.choose_inner(problem).map_err(|e| ChooseError::Failed {
+            layer: problem.layer.clone(),
+            message: e.to_string(),
+        })
+    }
+}

@@ -1,0 +1,673 @@
+//! The CUDA backend. Without a GPU (this development machine, CI) every GPU test prints
+//! `SKIP: ...` and returns, and the one test that needs the absence of a GPU checks that
+//! `--backend cuda` exits 4 with a clear message. On a GPU machine (scripts/gpu_tests.sh)
+//! the executor is compared with independent references: a naive CPU interpreter written
+//! here for hand-built plans that cover every operator, the plan builder's reference
+//! interpreter and the tract CPU backend for real models.
+
+mod common;
+use common::*;
+
+use adasval::backend::cuda::{self, CudaPrepared, Gpu};
+use adasval::backend::Prepared;
+use adasval::cudaplan::ir::*;
+use adasval::cudaplan::{AlgoChooser, ConvProblem};
+use adasval::tensor::Tensor;
+
+/// The GPU, or `None` with a printed reason.
+fn gpu_or_skip(test: &str) -> Option<std::sync::Arc<Gpu>> {
+    match Gpu::open() {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!("SKIP {test}: no usable GPU: {e}");
+            None
+        }
+    }
+}
+
+/// SplitMix64 → uniform in [-1, 1): seeded test data.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        ((z >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    fn vec(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.next()).collect()
+    }
+}
+
+fn rel_l2(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len(), "length mismatch");
+    let mut num = 0.0f64;
+    let mut den = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        assert!(x.is_finite(), "non-finite GPU output {x}");
+        num += (*x as f64 - *y as f64).powi(2);
+        den += (*y as f64).powi(2);
+    }
+    (num / den.max(1e-30)).sqrt()
+}
+
+// ---------------------------------------------------------------------------------------
+// A hand-built plan with every operator the executor supports.
+
+struct Builder {
+    plan: Plan,
+    blob: Vec<f32>,
+    rng: Rng,
+}
+
+impl Builder {
+    fn new(precision: Precision, policy: TacticPolicy) -> Builder {
+        Builder {
+            plan: Plan {
+                format_version: FORMAT_VERSION,
+                name: "every-op".into(),
+                source_model: "hand-built".into(),
+                source_sha256: String::new(),
+                precision,
+                tf32: false,
+                tactics: policy,
+                built_on: None,
+                builder: "tests/gpu_cuda.rs".into(),
+                built_at: String::new(),
+                tensors: vec![],
+                weights: vec![],
+                inputs: vec![],
+                outputs: vec![],
+                layers: vec![],
+                memory: MemoryPlan {
+                    arena_bytes: 0,
+                    offsets: vec![],
+                    workspace_bytes: 0,
+                },
+            },
+            blob: vec![],
+            rng: Rng(7),
+        }
+    }
+    fn tensor(&mut self, name: &str, shape: &[usize]) -> TensorId {
+        self.plan.tensors.push(TensorInfo {
+            name: name.into(),
+            shape: shape.to_vec(),
+        });
+        // Own slot for every tensor (4 bytes per element is enough for both precisions).
+        let off = self.plan.memory.arena_bytes;
+        self.plan.memory.offsets.push(off);
+        let bytes: usize = shape.iter().product::<usize>() * 4;
+        self.plan.memory.arena_bytes = (off + bytes).next_multiple_of(256);
+        self.plan.tensors.len() - 1
+    }
+    fn weight(&mut self, name: &str, shape: &[usize], scale: f32) -> WeightId {
+        let n: usize = shape.iter().product();
+        self.plan.weights.push(WeightInfo {
+            name: name.into(),
+            shape: shape.to_vec(),
+            offset: self.blob.len(),
+        });
+        let v: Vec<f32> = self.rng.vec(n).into_iter().map(|x| x * scale).collect();
+        self.blob.extend(v);
+        self.plan.weights.len() - 1
+    }
+    fn layer(&mut self, name: &str, op: Op, inputs: &[TensorId], outputs: &[TensorId]) {
+        self.plan.layers.push(Layer {
+            name: name.into(),
+            op,
+            inputs: inputs.to_vec(),
+            outputs: outputs.to_vec(),
+            choice: None,
+            fused: vec![],
+        });
+    }
+    #[allow(clippy::too_many_arguments)]
+    fn conv(
+        &mut self,
+        name: &str,
+        x: TensorId,
+        k: usize,
+        kernel: usize,
+        stride: usize,
+        pad: usize,
+        group: usize,
+        bias: bool,
+        activation: Option<Activation>,
+    ) -> TensorId {
+        let s = self.plan.tensors[x].shape.clone();
+        let c = s[1];
+        let oh = (s[2] + 2 * pad - kernel) / stride + 1;
+        let ow = (s[3] + 2 * pad - kernel) / stride + 1;
+        let fan_in = (c / group * kernel * kernel) as f32;
+        let w = self.weight(
+            &format!("{name}.w"),
+            &[k, c / group, kernel, kernel],
+            1.0 / fan_in.sqrt(),
+        );
+        let b = bias.then(|| self.weight(&format!("{name}.b"), &[k], 0.5));
+        let y = self.tensor(&format!("{name}.y"), &[s[0], k, oh, ow]);
+        self.layer(
+            name,
+            Op::Conv {
+                weight: w,
+                bias: b,
+                kernel: [kernel, kernel],
+                stride: [stride, stride],
+                pads: [pad; 4],
+                dilation: [1, 1],
+                group,
+                activation,
+            },
+            &[x],
+            &[y],
+        );
+        y
+    }
+
+    /// Every operator at least once; two outputs.
+    fn every_op(precision: Precision, policy: TacticPolicy) -> Builder {
+        let mut b = Builder::new(precision, policy);
+        let x = b.tensor("images", &[1, 3, 16, 16]);
+        b.plan.inputs = vec![x];
+        let c1 = b.conv("conv1", x, 8, 3, 1, 1, 1, true, Some(Activation::Relu));
+        let c2 = b.conv("dw2", c1, 8, 3, 2, 1, 8, true, Some(Activation::Sigmoid));
+        let c3 = b.conv("pw3", c2, 8, 1, 1, 0, 1, false, None);
+        let c4 = b.conv("conv4_silu", c3, 8, 3, 1, 1, 2, true, Some(Activation::Silu));
+        let mp = b.tensor("pool.y", &[1, 8, 8, 8]);
+        b.layer(
+            "pool",
+            Op::MaxPool {
+                kernel: [3, 3],
+                stride: [1, 1],
+                pads: [1, 1, 1, 1],
+            },
+            &[c4],
+            &[mp],
+        );
+        let r = b.tensor("relu.y", &[1, 8, 8, 8]);
+        b.layer("relu", Op::Relu, &[c3], &[r]);
+        let sg = b.tensor("sig.y", &[1, 8, 8, 8]);
+        b.layer("sig", Op::Sigmoid, &[mp], &[sg]);
+        // [1,8,1,1] and [1,1,8,8] slices to broadcast.
+        let s1 = b.tensor("s1.y", &[1, 8, 1, 1]);
+        b.layer(
+            "s1",
+            Op::Slice {
+                axes: vec![2, 3],
+                starts: vec![1, 2],
+                ends: vec![2, 3],
+                steps: vec![1, 1],
+            },
+            &[c2],
+            &[s1],
+        );
+        let s2 = b.tensor("s2.y", &[1, 1, 8, 8]);
+        b.layer(
+            "s2",
+            Op::Slice {
+                axes: vec![1],
+                starts: vec![3],
+                ends: vec![4],
+                steps: vec![1],
+            },
+            &[r],
+            &[s2],
+        );
+        let add = b.tensor("add.y", &[1, 8, 8, 8]);
+        b.layer("add", Op::Add, &[sg, s1], &[add]);
+        let mul = b.tensor("mul.y", &[1, 8, 8, 8]);
+        b.layer("mul", Op::Mul, &[add, s2], &[mul]);
+        let cat = b.tensor("cat.y", &[1, 16, 8, 8]);
+        b.layer("cat", Op::Concat { axis: 1 }, &[mul, r], &[cat]);
+        let sl = b.tensor("stepped.y", &[1, 8, 8, 4]);
+        b.layer(
+            "stepped",
+            Op::Slice {
+                axes: vec![1, 3],
+                starts: vec![1, 1],
+                ends: vec![16, 8],
+                steps: vec![2, 2],
+            },
+            &[cat],
+            &[sl],
+        );
+        let up = b.tensor("up.y", &[1, 8, 16, 8]);
+        b.layer("up", Op::ResizeNearest { scales: [2, 1] }, &[sl], &[up]);
+        let rs = b.tensor("flat.y", &[1, 8, 128]);
+        b.layer("flat", Op::Reshape, &[up], &[rs]);
+        // Reshape output aliases its input, as the builder's memory planner does.
+        b.plan.memory.offsets[rs] = b.plan.memory.offsets[up];
+        let tr = b.tensor("output", &[1, 128, 8]);
+        b.layer("transpose", Op::Transpose { perm: vec![0, 2, 1] }, &[rs], &[tr]);
+        b.plan.outputs = vec![tr, mp];
+        b
+    }
+
+    /// Ask the cuDNN chooser for every convolution, as the builder does.
+    fn choose(&mut self, chooser: &mut dyn AlgoChooser) {
+        let policy = self.plan.tactics;
+        let precision = self.plan.precision;
+        let mut ws = 0;
+        for i in 0..self.plan.layers.len() {
+            let l = &self.plan.layers[i];
+            let Op::Conv {
+                weight,
+                stride,
+                pads,
+                dilation,
+                group,
+                ..
+            } = &l.op
+            else {
+                continue;
+            };
+            let sh = |t: usize| -> [usize; 4] {
+                self.plan.tensors[t].shape.clone().try_into().unwrap()
+            };
+            let p = ConvProblem {
+                layer: l.name.clone(),
+                input: sh(l.inputs[0]),
+                weight: self.plan.weights[*weight].shape.clone().try_into().unwrap(),
+                output: sh(l.outputs[0]),
+                stride: *stride,
+                pads: *pads,
+                dilation: *dilation,
+                group: *group,
+                precision,
+                policy,
+            };
+            let c = chooser.choose(&p).unwrap();
+            ws = ws.max(c.workspace_bytes);
+            self.plan.layers[i].choice = Some(c);
+        }
+        self.plan.memory.workspace_bytes = ws;
+        self.plan.built_on = chooser.device();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Naive CPU interpreter of plans (independent of the executor and of the builder's).
+
+fn naive(plan: &Plan, blob: &[f32], input: &[f32]) -> Vec<Vec<f32>> {
+    let mut vals: Vec<Option<Vec<f32>>> = vec![None; plan.tensors.len()];
+    vals[plan.inputs[0]] = Some(input.to_vec());
+    let shape = |t: usize| plan.tensors[t].shape.clone();
+    let wt = |w: usize| {
+        let i = &plan.weights[w];
+        blob[i.offset..i.offset + i.elements()].to_vec()
+    };
+    for l in &plan.layers {
+        let get = |k: usize| vals[l.inputs[k]].clone().unwrap();
+        let out_shape = shape(l.outputs[0]);
+        let n_out: usize = out_shape.iter().product();
+        let out: Vec<f32> = match &l.op {
+            Op::Conv {
+                weight,
+                bias,
+                stride,
+                pads,
+                dilation,
+                group,
+                activation,
+                ..
+            } => {
+                let x = get(0);
+                let s = shape(l.inputs[0]);
+                let (c, h, w) = (s[1], s[2], s[3]);
+                let ws = plan.weights[*weight].shape.clone();
+                let (k, cg, kh, kw) = (ws[0], ws[1], ws[2], ws[3]);
+                let (oh, ow) = (out_shape[2], out_shape[3]);
+                let wv = wt(*weight);
+                let bv = bias.map(wt);
+                let kg = k / group;
+                let mut y = vec![0f32; n_out];
+                for o in 0..k {
+                    let g = o / kg;
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let mut acc = 0f64;
+                            for ci in 0..cg {
+                                let cin = g * cg + ci;
+                                for ky in 0..kh {
+                                    for kx in 0..kw {
+                                        let iy = (oy * stride[0] + ky * dilation[0]) as isize
+                                            - pads[0] as isize;
+                                        let ix = (ox * stride[1] + kx * dilation[1]) as isize
+                                            - pads[1] as isize;
+                                        if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize
+                                        {
+                                            continue;
+                                        }
+                                        acc += x[(cin * h + iy as usize) * w + ix as usize] as f64
+                                            * wv[((o * cg + ci) * kh + ky) * kw + kx] as f64;
+                                    }
+                                }
+                            }
+                            let mut v = acc as f32 + bv.as_ref().map_or(0.0, |b| b[o]);
+                            v = match activation {
+                                None => v,
+                                Some(Activation::Relu) => v.max(0.0),
+                                Some(Activation::Sigmoid) => 1.0 / (1.0 + (-v).exp()),
+                                Some(Activation::Silu) => v / (1.0 + (-v).exp()),
+                            };
+                            y[(o * oh + oy) * ow + ox] = v;
+                        }
+                    }
+                }
+                let _ = c;
+                y
+            }
+            Op::Relu => get(0).iter().map(|v| v.max(0.0)).collect(),
+            Op::Sigmoid => get(0).iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect(),
+            Op::Add | Op::Mul => {
+                let (a, b) = (get(0), get(1));
+                let (sa, sb) = (shape(l.inputs[0]), shape(l.inputs[1]));
+                let idx = |s: &[usize], i: usize| -> usize {
+                    // i in out_shape → index into s (right-aligned broadcast).
+                    let mut r = i;
+                    let mut coords = vec![0; out_shape.len()];
+                    for d in (0..out_shape.len()).rev() {
+                        coords[d] = r % out_shape[d];
+                        r /= out_shape[d];
+                    }
+                    let lead = out_shape.len() - s.len();
+                    let mut off = 0;
+                    for (k, &dim) in s.iter().enumerate() {
+                        let cidx = if dim == 1 { 0 } else { coords[k + lead] };
+                        off = off * dim + cidx;
+                    }
+                    off
+                };
+                (0..n_out)
+                    .map(|i| {
+                        let (x, y) = (a[idx(&sa, i)], b[idx(&sb, i)]);
+                        if matches!(l.op, Op::Add) {
+                            x + y
+                        } else {
+                            x * y
+                        }
+                    })
+                    .collect()
+            }
+            Op::Concat { axis } => {
+                let outer: usize = out_shape[..*axis].iter().product();
+                let mut y = Vec::with_capacity(n_out);
+                for o in 0..outer {
+                    for (k, &t) in l.inputs.iter().enumerate() {
+                        let s = shape(t);
+                        let chunk: usize = s[*axis..].iter().product();
+                        let v = vals[l.inputs[k]].as_ref().unwrap();
+                        y.extend_from_slice(&v[o * chunk..(o + 1) * chunk]);
+                    }
+                }
+                y
+            }
+            Op::Slice {
+                axes,
+                starts,
+                steps,
+                ..
+            } => {
+                let x = get(0);
+                let s = shape(l.inputs[0]);
+                (0..n_out)
+                    .map(|i| {
+                        let mut r = i;
+                        let mut coords = vec![0; s.len()];
+                        for d in (0..s.len()).rev() {
+                            coords[d] = r % out_shape[d];
+                            r /= out_shape[d];
+                        }
+                        for (k, &a) in axes.iter().enumerate() {
+                            coords[a] = starts[k] + coords[a] * steps[k];
+                        }
+                        coords.iter().zip(&s).fold(0, |acc, (c, d)| acc * d + c)
+                    })
+                    .map(|j| x[j])
+                    .collect()
+            }
+            Op::MaxPool {
+                kernel,
+                stride,
+                pads,
+            } => {
+                let x = get(0);
+                let s = shape(l.inputs[0]);
+                let (h, w) = (s[2], s[3]);
+                let (oh, ow) = (out_shape[2], out_shape[3]);
+                let mut y = vec![0f32; n_out];
+                for p in 0..s[0] * s[1] {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let mut m = f32::NEG_INFINITY;
+                            for ky in 0..kernel[0] {
+                                for kx in 0..kernel[1] {
+                                    let iy = (oy * stride[0] + ky) as isize - pads[0] as isize;
+                                    let ix = (ox * stride[1] + kx) as isize - pads[1] as isize;
+                                    if iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize {
+                                        m = m.max(x[(p * h + iy as usize) * w + ix as usize]);
+                                    }
+                                }
+                            }
+                            y[(p * oh + oy) * ow + ox] = m;
+                        }
+                    }
+                }
+                y
+            }
+            Op::ResizeNearest { scales } => {
+                let x = get(0);
+                let s = shape(l.inputs[0]);
+                let (h, w) = (s[2], s[3]);
+                let (oh, ow) = (h * scales[0], w * scales[1]);
+                (0..n_out)
+                    .map(|i| {
+                        let ox = i % ow;
+                        let oy = (i / ow) % oh;
+                        let p = i / (ow * oh);
+                        x[(p * h + oy / scales[0]) * w + ox / scales[1]]
+                    })
+                    .collect()
+            }
+            Op::Reshape => get(0),
+            Op::Transpose { perm } => {
+                let x = get(0);
+                let s = shape(l.inputs[0]);
+                (0..n_out)
+                    .map(|i| {
+                        let mut r = i;
+                        let mut oc = vec![0; s.len()];
+                        for d in (0..s.len()).rev() {
+                            oc[d] = r % out_shape[d];
+                            r /= out_shape[d];
+                        }
+                        let mut ic = vec![0; s.len()];
+                        for (d, &p) in perm.iter().enumerate() {
+                            ic[p] = oc[d];
+                        }
+                        ic.iter().zip(&s).fold(0, |acc, (c, d)| acc * d + c)
+                    })
+                    .map(|j| x[j])
+                    .collect()
+            }
+        };
+        assert_eq!(out.len(), n_out, "naive {} produced a wrong size", l.name);
+        vals[l.outputs[0]] = Some(out);
+    }
+    plan.outputs
+        .iter()
+        .map(|&o| vals[o].clone().unwrap())
+        .collect()
+}
+
+fn run_gpu(
+    plan: &Plan,
+    blob: &[f32],
+    input: &[f32],
+    profile: bool,
+) -> (CudaPrepared, Vec<Tensor>, adasval::backend::DeviceTimings) {
+    let prepared = CudaPrepared::from_plan(&plan.name, plan, blob, profile).unwrap();
+    let mut s = prepared.session().unwrap();
+    let x = Tensor::new(
+        plan.tensors[plan.inputs[0]].name.clone(),
+        plan.tensors[plan.inputs[0]].shape.clone(),
+        input.to_vec(),
+    );
+    let out = s.run(&x).unwrap();
+    (prepared, out.outputs, out.device)
+}
+
+#[test]
+fn without_a_gpu_backend_cuda_exits_4_with_a_clear_message() {
+    if let Ok(g) = Gpu::open() {
+        eprintln!(
+            "SKIP without_a_gpu_backend_cuda_exits_4_with_a_clear_message: a GPU is present ({})",
+            g.info.name
+        );
+        return;
+    }
+    let dir = noop_project();
+    let (code, out, err) = run(adasval()
+        .current_dir(dir.path())
+        .args(["validate", "--backend", "cuda"]));
+    assert_eq!(code, 4, "expected exit 4: {out}{err}");
+    assert!(
+        err.contains("backend `cuda` is not available"),
+        "unclear message: {err}"
+    );
+    eprintln!("--backend cuda without a GPU says: {}", err.trim());
+    // The builder's chooser is unavailable the same way (no panic).
+    assert!(cuda::algo_chooser().is_err());
+}
+
+#[test]
+fn every_operator_matches_a_naive_cpu_interpreter() {
+    let Some(_gpu) = gpu_or_skip("every_operator_matches_a_naive_cpu_interpreter") else {
+        return;
+    };
+    let mut chooser = cuda::algo_chooser().unwrap();
+    for (precision, tolerance) in [(Precision::Fp32, 1e-5), (Precision::Fp16, 2e-2)] {
+        for policy in [
+            TacticPolicy::Measured,
+            TacticPolicy::Heuristic,
+            TacticPolicy::Deterministic,
+        ] {
+            let mut b = Builder::every_op(precision, policy);
+            b.choose(chooser.as_mut());
+            let input = Rng(99).vec(3 * 16 * 16);
+            let want = naive(&b.plan, &b.blob, &input);
+            let (_p, got, t) = run_gpu(&b.plan, &b.blob, &input, false);
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                let e = rel_l2(&g.data, w);
+                eprintln!(
+                    "{precision:?} {policy:?} output `{}`: relative L2 {e:.3e} (h2d {:?} ns, compute {:?} ns, d2h {:?} ns)",
+                    g.name, t.h2d_ns, t.compute_ns, t.d2h_ns
+                );
+                assert!(e <= tolerance, "{precision:?} {policy:?} `{}`: {e}", g.name);
+            }
+            for l in &b.plan.layers {
+                if let Some(c) = &l.choice {
+                    eprintln!(
+                        "  {precision:?} {policy:?} {}: {} {} ws {} B, {} candidates",
+                        l.name,
+                        c.algo,
+                        c.math_type,
+                        c.workspace_bytes,
+                        c.candidates.len()
+                    );
+                    if precision == Precision::Fp32 {
+                        assert_eq!(c.math_type, "CUDNN_FMA_MATH");
+                    }
+                    if policy == TacticPolicy::Deterministic {
+                        assert!(c.deterministic);
+                    }
+                    if policy == TacticPolicy::Heuristic {
+                        assert!(c.measured_ms.is_none());
+                    } else {
+                        assert!(c.measured_ms.is_some());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn repeated_frames_are_bit_identical_and_profiles_name_every_layer() {
+    let Some(_gpu) = gpu_or_skip("repeated_frames_are_bit_identical_and_profiles_name_every_layer")
+    else {
+        return;
+    };
+    let mut chooser = cuda::algo_chooser().unwrap();
+    let mut b = Builder::every_op(Precision::Fp32, TacticPolicy::Deterministic);
+    b.choose(chooser.as_mut());
+    let prepared = CudaPrepared::from_plan("every-op", &b.plan, &b.blob, true).unwrap();
+    assert!(prepared.load_ns().is_some_and(|n| n > 0));
+    let mut s = prepared.session().unwrap();
+    let mut rng = Rng(5);
+    let x = Tensor::new("images", vec![1, 3, 16, 16], rng.vec(768));
+    let first = s.run(&x).unwrap().outputs;
+    for _ in 0..5 {
+        assert_eq!(s.run(&x).unwrap().outputs, first);
+    }
+    // A different input gives a different output (nothing stale in the arena).
+    let y = Tensor::new("images", vec![1, 3, 16, 16], rng.vec(768));
+    assert_ne!(s.run(&y).unwrap().outputs, first);
+    // A wrong-size frame is an error, and the session keeps working afterwards.
+    let bad = Tensor::new("images", vec![1, 3, 4, 4], vec![0.0; 48]);
+    assert!(s.run(&bad).is_err());
+    assert_eq!(s.run(&x).unwrap().outputs, first);
+    let p = prepared.layer_profile().expect("profile on");
+    let layers = p["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), b.plan.layers.len());
+    assert_eq!(p["profile_iterations"], 9);
+    for (l, pl) in b.plan.layers.iter().zip(layers) {
+        assert_eq!(pl["name"], l.name.as_str());
+        assert!(pl["median_ms"].as_f64().is_some());
+        if let Some(c) = &l.choice {
+            assert_eq!(pl["tactic"], c.algo.as_str());
+        }
+    }
+}
+
+#[test]
+fn a_plan_for_another_compute_capability_is_refused_unless_forced() {
+    let Some(gpu) = gpu_or_skip("a_plan_for_another_compute_capability_is_refused_unless_forced")
+    else {
+        return;
+    };
+    let mut chooser = cuda::algo_chooser().unwrap();
+    let mut b = Builder::every_op(Precision::Fp32, TacticPolicy::Heuristic);
+    b.choose(chooser.as_mut());
+    assert!(cuda::compatibility(&b.plan, &gpu.info).is_none());
+    if let Some(d) = b.plan.built_on.as_mut() {
+        d.compute_capability = [d.compute_capability[0] + 1, 0];
+    }
+    let why = cuda::compatibility(&b.plan, &gpu.info).expect("refused");
+    assert!(why.contains("--force"), "{why}");
+}
+
+#[test]
+fn gpu_fingerprint_has_identity_and_state() {
+    let Some(_gpu) = gpu_or_skip("gpu_fingerprint_has_identity_and_state") else {
+        return;
+    };
+    let mut r = cuda::fingerprint::probe();
+    cuda::fingerprint::finish(&mut r);
+    let d = r.device.as_ref().expect("device identity");
+    eprintln!("{}", serde_json::to_string_pretty(&r).unwrap());
+    assert!(!d.name.is_empty());
+    assert!(d.compute_capability[0] >= 3);
+    assert!(d.sm_count > 0 && d.memory_bytes > 0);
+    assert!(!d.cudnn.is_empty() && !d.nvrtc.is_empty());
+    assert!(r.after.is_some());
+    // Every field nvidia-smi could not give says why.
+    let b = &r.before;
+    if b.temperature_c.is_none() {
+        assert!(b.missing.contains_key("temperature.gpu"));
+    }
+}

@@ -1,7 +1,12 @@
-//! `adasval engine freeze|verify|list`: the lock file of frozen engines.
+//! `adasval engine freeze|verify|list`: the lock file of frozen engines;
+//! `adasval engine build|inspect|diff`: GPU plans (`cudaplan`) built, read and compared.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use adasval::cudaplan::build::{build, BuildOptions};
+use adasval::cudaplan::format::PlanFile;
+use adasval::cudaplan::ir::{Precision, TacticPolicy};
+use adasval::cudaplan::{diff as plandiff, inspect, ChooseError};
 use adasval::exit::Status;
 use adasval::lock::{self, EngineFormat, FreezeRequest, LockFile};
 
@@ -15,6 +20,73 @@ pub enum Command {
     Verify(RootArgs),
     /// List the frozen engines.
     List(RootArgs),
+    /// Compile an ONNX model into a GPU plan (`--backend cuda`), recording every cuDNN
+    /// algorithm choice, and freeze it in the lock (format `cuda-plan`). Exit 4 without a GPU.
+    Build(BuildArgs),
+    /// Show a GPU plan: provenance, then per layer the shapes, cuDNN algorithm, math mode,
+    /// workspace, measured time and fused ONNX nodes.
+    Inspect(InspectArgs),
+    /// Compare two GPU plans layer by layer: exit 0 identical choices, 1 any choice differs,
+    /// 2 plans of different graphs.
+    Diff(PlanDiffArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    /// The ONNX model to compile.
+    pub model: PathBuf,
+    /// Backend to build for; only `cuda` builds plans.
+    #[arg(long)]
+    pub backend: String,
+    /// fp32 (no TF32 anywhere) or fp16 (fp16 storage and convolution math).
+    #[arg(long, value_parser = ["fp32", "fp16"], default_value = "fp32")]
+    pub precision: String,
+    /// How convolution algorithms are chosen: `measured` (cuDNN Find, fastest), `heuristic`
+    /// (cuDNN's first heuristic choice, nothing timed), `deterministic` (fastest of the
+    /// deterministic algorithms).
+    #[arg(long, value_parser = ["measured", "heuristic", "deterministic"], default_value = "measured")]
+    pub tactics: String,
+    /// Name of the plan (and of its lock entry).
+    #[arg(long)]
+    pub name: String,
+    /// Where to write the plan, relative to --root [default: engines/<name>.cudaplan].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Model adapter YAML; with it the plan is frozen in the lock, without it only written.
+    #[arg(long)]
+    pub adapter: Option<PathBuf>,
+    /// Replace an existing lock entry of the same name.
+    #[arg(long)]
+    pub replace: bool,
+    /// Project root holding engines/engines.lock.yaml.
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct InspectArgs {
+    /// A `.cudaplan` file, or the name of a frozen `cuda-plan` engine in the lock.
+    pub plan: String,
+    /// Project root holding engines/engines.lock.yaml (for names).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub format: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PlanDiffArgs {
+    /// First plan: a `.cudaplan` file or a frozen engine name.
+    pub a: String,
+    /// Second plan: a `.cudaplan` file or a frozen engine name.
+    pub b: String,
+    /// Project root holding engines/engines.lock.yaml (for names).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    pub format: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -58,7 +130,177 @@ pub fn run(cmd: Command) -> CliResult {
         Command::Freeze(a) => freeze(a),
         Command::Verify(a) => verify(a),
         Command::List(a) => list(a),
+        Command::Build(a) => build_plan(a),
+        Command::Inspect(a) => inspect_plan(a),
+        Command::Diff(a) => diff_plans(a),
     }
+}
+
+fn build_plan(a: BuildArgs) -> CliResult {
+    if a.backend != "cuda" {
+        return Err(Failure::bad_input(anyhow::anyhow!(
+            "`engine build` compiles GPU plans and supports only `--backend cuda` (got `{}`); \
+             ONNX models run on the cpu backend as they are: freeze them with `engine freeze`",
+            a.backend
+        )));
+    }
+    let precision = match a.precision.as_str() {
+        "fp16" => Precision::Fp16,
+        _ => Precision::Fp32,
+    };
+    let tactics = match a.tactics.as_str() {
+        "heuristic" => TacticPolicy::Heuristic,
+        "deterministic" => TacticPolicy::Deterministic,
+        _ => TacticPolicy::Measured,
+    };
+    let mut chooser = adasval::backend::cuda::algo_chooser().map_err(|e| match e {
+        ChooseError::Unavailable(_) => Failure::unavailable(anyhow::anyhow!(
+            "cannot build a CUDA plan on this machine: {e}"
+        )),
+        other => Failure::unavailable(other),
+    })?;
+    let opts = BuildOptions {
+        name: a.name.clone(),
+        precision,
+        tactics,
+    };
+    let file = build(&a.model, &opts, chooser.as_mut()).map_err(Failure::classified)?;
+    let bytes = file.to_bytes().map_err(Failure::classified)?;
+    let out_rel = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("engines/{}.cudaplan", a.name)));
+    let out = if out_rel.is_absolute() {
+        out_rel.clone()
+    } else {
+        a.root.join(&out_rel)
+    };
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Failure::bad_input(anyhow::anyhow!("cannot create {}: {e}", dir.display()))
+        })?;
+    }
+    adasval::atomic::write_atomic(&out, &bytes)
+        .map_err(|e| Failure::bad_input(anyhow::anyhow!("cannot write {}: {e}", out.display())))?;
+    let p = &file.plan;
+    let convs = p.layers.iter().filter(|l| l.choice.is_some()).count();
+    println!(
+        "built {} ({} layers, {} convolutions, {}, tactics {}) on {}\n  wrote {} ({} bytes, sha256 {})\n  arena {} B, workspace {} B",
+        p.name,
+        p.layers.len(),
+        convs,
+        inspect::precision_str(p.precision),
+        inspect::tactics_str(p.tactics),
+        inspect::device_str(p),
+        out.display(),
+        bytes.len(),
+        adasval::hash::sha256_hex(&bytes),
+        p.memory.arena_bytes,
+        p.memory.workspace_bytes
+    );
+    let Some(adapter) = a.adapter else {
+        eprintln!("not frozen: pass --adapter to record the plan in the lock");
+        return Ok(Status::Pass);
+    };
+    let built_on = p.built_on.as_ref().map(|d| {
+        format!(
+            "{} sm_{}{}",
+            d.name, d.compute_capability[0], d.compute_capability[1]
+        )
+    });
+    let model_abs = std::path::absolute(&a.model).unwrap_or(a.model.clone());
+    let entry = lock::freeze(
+        &a.root,
+        &FreezeRequest {
+            file: out_rel,
+            name: a.name,
+            adapter,
+            source_model: Some(model_abs),
+            format: Some(EngineFormat::CudaPlan),
+            built_on,
+            replace: a.replace,
+        },
+    )
+    .map_err(Failure::classified)?;
+    println!(
+        "frozen {} ({}, {} bytes)\n  sha256  {}\n  adapter {} sha256 {}",
+        entry.name, entry.path, entry.size, entry.sha256, entry.adapter.path, entry.adapter.sha256
+    );
+    Ok(Status::Pass)
+}
+
+/// A plan given as a file path, or as the name of a frozen `cuda-plan` engine (whose bytes
+/// are checked against the lock before they are parsed). Returns the plan and a label.
+fn load_plan(root: &Path, what: &str) -> Result<(PlanFile, String), Failure> {
+    let path = Path::new(what);
+    let (bytes, label) = if path.is_file() {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Failure::bad_input(anyhow::anyhow!("cannot read {what}: {e}")))?;
+        (bytes, what.to_string())
+    } else {
+        let lock = LockFile::load(root).map_err(Failure::classified)?;
+        let entry = lock.get(what).map_err(|e| {
+            Failure::bad_input(anyhow::anyhow!(
+                "`{what}` is neither a file nor a frozen engine: {e}"
+            ))
+        })?;
+        if entry.format != EngineFormat::CudaPlan {
+            return Err(Failure::bad_input(anyhow::anyhow!(
+                "engine `{what}` has format {}, not cuda-plan",
+                entry.format.as_str()
+            )));
+        }
+        let v = lock::load_verified(root, entry).map_err(Failure::classified)?;
+        (v.bytes.to_vec(), format!("{what} ({})", entry.path))
+    };
+    let file = PlanFile::from_bytes(&bytes)
+        .map_err(|e| Failure::bad_input(anyhow::anyhow!("{label}: {e}")))?;
+    Ok((file, label))
+}
+
+fn inspect_plan(a: InspectArgs) -> CliResult {
+    let (file, _) = load_plan(&a.root, &a.plan)?;
+    if a.format == "json" {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&inspect::inspect_json(&file))
+                .map_err(Failure::bad_input)?
+        );
+    } else {
+        print!("{}", inspect::inspect_text(&file));
+    }
+    Ok(Status::Pass)
+}
+
+fn diff_plans(a: PlanDiffArgs) -> CliResult {
+    let (fa, la) = load_plan(&a.root, &a.a)?;
+    let (fb, lb) = load_plan(&a.root, &a.b)?;
+    let d = plandiff::diff(&fa, &fb);
+    if a.format == "json" {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "a": la, "b": lb, "diff": d }))
+                .map_err(Failure::bad_input)?
+        );
+    } else {
+        let label = |l: &str, f: &PlanFile| {
+            format!(
+                "{l}: {} built {} on {}",
+                f.plan.name,
+                f.plan.built_at,
+                inspect::device_str(&f.plan)
+            )
+        };
+        print!(
+            "{}",
+            plandiff::diff_text(&d, &label(&la, &fa), &label(&lb, &fb))
+        );
+    }
+    Ok(match d.verdict {
+        plandiff::Verdict::Identical => Status::Pass,
+        plandiff::Verdict::ChoicesDiffer => Status::GateFailed,
+        plandiff::Verdict::NotComparable => Status::BadInput,
+    })
 }
 
 fn freeze(a: FreezeArgs) -> CliResult {

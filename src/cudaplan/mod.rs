@@ -5,7 +5,14 @@
 //! `ir` is the contract between the builder (this module) and the executor
 //! (`backend::cuda`); `AlgoChooser` is how the builder asks the GPU side for a decision.
 
+pub mod build;
+pub mod diff;
+pub mod format;
+pub mod import;
+pub mod inspect;
 pub mod ir;
+pub mod memory;
+pub mod reference;
 
 use ir::{BuildDevice, ConvChoice, Precision, TacticPolicy};
 

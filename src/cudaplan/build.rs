@@ -1,0 +1,149 @@
+//! The plan builder behind `engine build --backend cuda`: import the ONNX model, ask the
+//! algorithm chooser (cuDNN on a GPU, a fake in tests) for every convolution, plan memory,
+//! and stamp the provenance (source hash, device, builder version, time).
+
+use std::path::Path;
+
+use super::format::{FormatError, PlanFile};
+use super::import::{import, ImportError};
+use super::ir::{Op, Plan, Precision, TacticPolicy, FORMAT_VERSION};
+use super::memory::plan_memory;
+use super::{AlgoChooser, ChooseError, ConvProblem};
+use crate::exit::{Classify, Status};
+
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The plan's name (what runs and reports call the engine).
+    pub name: String,
+    pub precision: Precision,
+    pub tactics: TacticPolicy,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Choose(#[from] ChooseError),
+    #[error(transparent)]
+    Format(#[from] FormatError),
+}
+
+impl Classify for BuildError {
+    fn status(&self) -> Status {
+        match self {
+            BuildError::Choose(_) => Status::Unavailable,
+            _ => Status::BadInput,
+        }
+    }
+}
+
+pub fn builder_version() -> String {
+    format!("adasval {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Build a plan from an ONNX file.
+pub fn build(
+    model: &Path,
+    opts: &BuildOptions,
+    chooser: &mut dyn AlgoChooser,
+) -> Result<PlanFile, BuildError> {
+    let bytes = std::fs::read(model).map_err(|source| BuildError::Io {
+        path: model.display().to_string(),
+        source,
+    })?;
+    let name = model
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| model.display().to_string());
+    build_from_bytes(&bytes, &name, opts, chooser)
+}
+
+/// Build a plan from ONNX bytes; `model_name` is recorded as the source file name.
+pub fn build_from_bytes(
+    bytes: &[u8],
+    model_name: &str,
+    opts: &BuildOptions,
+    chooser: &mut dyn AlgoChooser,
+) -> Result<PlanFile, BuildError> {
+    let g = import(bytes, model_name)?;
+    let mut plan = Plan {
+        format_version: FORMAT_VERSION,
+        name: opts.name.clone(),
+        source_model: model_name.to_string(),
+        source_sha256: crate::hash::sha256_hex(bytes),
+        precision: opts.precision,
+        tf32: false,
+        tactics: opts.tactics,
+        built_on: chooser.device(),
+        builder: builder_version(),
+        built_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        tensors: g.tensors,
+        weights: g.weights,
+        inputs: g.inputs,
+        outputs: g.outputs,
+        layers: g.layers,
+        memory: super::ir::MemoryPlan {
+            arena_bytes: 0,
+            offsets: vec![],
+            workspace_bytes: 0,
+        },
+    };
+    let mut workspace = 0;
+    for i in 0..plan.layers.len() {
+        let problem = match conv_problem(&plan, i) {
+            Some(p) => p,
+            None => continue,
+        };
+        let choice = chooser.choose(&problem)?;
+        workspace = workspace.max(choice.workspace_bytes);
+        plan.layers[i].choice = Some(choice);
+    }
+    plan.memory = plan_memory(&plan);
+    plan.memory.workspace_bytes = workspace;
+    let file = PlanFile {
+        plan,
+        weights: g.blob,
+    };
+    file.check()?;
+    Ok(file)
+}
+
+/// The chooser's view of layer `i` when it is a convolution.
+pub fn conv_problem(plan: &Plan, i: usize) -> Option<ConvProblem> {
+    let l = plan.layers.get(i)?;
+    let Op::Conv {
+        weight,
+        kernel,
+        stride,
+        pads,
+        dilation,
+        group,
+        ..
+    } = &l.op
+    else {
+        return None;
+    };
+    let dims4 = |s: &[usize]| -> Option<[usize; 4]> { s.try_into().ok() };
+    let x = dims4(&plan.tensors[*l.inputs.first()?].shape)?;
+    let y = dims4(&plan.tensors[*l.outputs.first()?].shape)?;
+    let w = dims4(&plan.weights.get(*weight)?.shape)?;
+    debug_assert_eq!([w[2], w[3]], *kernel);
+    Some(ConvProblem {
+        layer: l.name.clone(),
+        input: x,
+        weight: w,
+        output: y,
+        stride: *stride,
+        pads: *pads,
+        dilation: *dilation,
+        group: *group,
+        precision: plan.precision,
+        policy: plan.tactics,
+    })
+}

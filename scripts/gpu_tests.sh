@@ -20,12 +20,13 @@
 #   5. summary.md: exit codes, decision flips per pair, latency lines.
 #
 # Plans made elsewhere (the H100 × H200 experiment) can be run here too:
-#   --plans DIR   also validate every DIR/*.cudaplan (adapter: the demo's) with --force.
+#   --plans DIR   also freeze and validate (with --force) every DIR/*.cudaplan, with the
+#                 adapter given by --plans-adapter (default: the demo detector's).
 set -uo pipefail
 
-usage() { sed -n '2,25p' "$0"; }
+usage() { sed -n '2,26p' "$0"; }
 
-REPO=$(cd "$(dirname "$0")/.." && pwd)
+REPO=${ADASVAL_REPO:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${ADASVAL_BIN:-$REPO/target/release/adasval}
 TEST_BIN=${ADASVAL_GPU_TEST_BIN:-}
 OUT=gpu-results
@@ -34,6 +35,7 @@ MAX_FRAMES=
 PRECISIONS=fp32,fp16
 TACTICS=measured
 PLANS=
+PLANS_ADAPTER=engines/demo/adapter.yaml
 SKIP_TESTS=
 SHARED=${ADASVAL_SHARED:-$REPO/../shared}
 while [[ $# -gt 0 ]]; do
@@ -46,6 +48,7 @@ while [[ $# -gt 0 ]]; do
     --precisions) PRECISIONS=$2; shift 2 ;;
     --tactics) TACTICS=$2; shift 2 ;;
     --plans) PLANS=$(cd "$2" && pwd); shift 2 ;;
+    --plans-adapter) PLANS_ADAPTER=$2; shift 2 ;;
     --shared) SHARED=$2; shift 2 ;;
     --skip-tests) SKIP_TESTS=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -142,7 +145,7 @@ if [[ -n $PLANS ]]; then
     n=$(basename "$f" .cudaplan)
     cp "$f" "engines/x-$n.cudaplan"
     step "freeze-x-$n" "$BIN" engine freeze "engines/x-$n.cudaplan" --name "x-$n" --format cuda-plan \
-      --adapter engines/demo/adapter.yaml
+      --adapter "$PLANS_ADAPTER"
     step "run-x-$n" "$BIN" validate --backend cuda --force --engine "x-$n" --save-outputs "${MF[@]}" \
       --out "$OUT/run-x-$n"
   done

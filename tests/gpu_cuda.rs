@@ -175,7 +175,17 @@ impl Builder {
         let c1 = b.conv("conv1", x, 8, 3, 1, 1, 1, true, Some(Activation::Relu));
         let c2 = b.conv("dw2", c1, 8, 3, 2, 1, 8, true, Some(Activation::Sigmoid));
         let c3 = b.conv("pw3", c2, 8, 1, 1, 0, 1, false, None);
-        let c4 = b.conv("conv4_silu", c3, 8, 3, 1, 1, 2, true, Some(Activation::Silu));
+        let c4 = b.conv(
+            "conv4_silu",
+            c3,
+            8,
+            3,
+            1,
+            1,
+            2,
+            true,
+            Some(Activation::Silu),
+        );
         let mp = b.tensor("pool.y", &[1, 8, 8, 8]);
         b.layer(
             "pool",
@@ -241,7 +251,14 @@ impl Builder {
         // Reshape output aliases its input, as the builder's memory planner does.
         b.plan.memory.offsets[rs] = b.plan.memory.offsets[up];
         let tr = b.tensor("output", &[1, 128, 8]);
-        b.layer("transpose", Op::Transpose { perm: vec![0, 2, 1] }, &[rs], &[tr]);
+        b.layer(
+            "transpose",
+            Op::Transpose {
+                perm: vec![0, 2, 1],
+            },
+            &[rs],
+            &[tr],
+        );
         b.plan.outputs = vec![tr, mp];
         b
     }
@@ -264,9 +281,8 @@ impl Builder {
             else {
                 continue;
             };
-            let sh = |t: usize| -> [usize; 4] {
-                self.plan.tensors[t].shape.clone().try_into().unwrap()
-            };
+            let sh =
+                |t: usize| -> [usize; 4] { self.plan.tensors[t].shape.clone().try_into().unwrap() };
             let p = ConvProblem {
                 layer: l.name.clone(),
                 input: sh(l.inputs[0]),
@@ -530,17 +546,33 @@ fn without_a_gpu_backend_cuda_exits_4_with_a_clear_message() {
         return;
     }
     let dir = noop_project();
-    let (code, out, err) = run(adasval()
-        .current_dir(dir.path())
-        .args(["validate", "--backend", "cuda"]));
+    let (code, out, err) =
+        run(adasval()
+            .current_dir(dir.path())
+            .args(["validate", "--backend", "cuda"]));
     assert_eq!(code, 4, "expected exit 4: {out}{err}");
     assert!(
         err.contains("backend `cuda` is not available"),
         "unclear message: {err}"
     );
     eprintln!("--backend cuda without a GPU says: {}", err.trim());
-    // The builder's chooser is unavailable the same way (no panic).
+    // The builder's chooser is unavailable the same way (no panic), and so is the build.
     assert!(cuda::algo_chooser().is_err());
+    let model = repo_root().join("engines/demo/detector.onnx");
+    let (code, out, err) = run(adasval().current_dir(dir.path()).args([
+        "engine",
+        "build",
+        "--backend",
+        "cuda",
+        model.to_str().unwrap(),
+        "--name",
+        "demo-cuda",
+    ]));
+    assert_eq!(
+        code, 4,
+        "engine build --backend cuda: expected exit 4: {out}{err}"
+    );
+    assert!(err.contains("libcuda"), "unclear message: {err}");
 }
 
 #[test]
@@ -670,4 +702,137 @@ fn gpu_fingerprint_has_identity_and_state() {
     if b.temperature_c.is_none() {
         assert!(b.missing.contains_key("temperature.gpu"));
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Real models: the builder's plans on the GPU against tract and the builder's reference.
+
+/// The repository (ADASVAL_REPO on a GPU machine where the checkout lives elsewhere).
+fn repo() -> std::path::PathBuf {
+    std::env::var_os("ADASVAL_REPO")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(repo_root)
+}
+
+/// tract's outputs for one NCHW input (the CPU backend's engine, without a lock).
+fn tract_outputs(model: &std::path::Path, input: &Tensor) -> Vec<Vec<f32>> {
+    use tract_onnx::prelude::*;
+    let m = tract_onnx::onnx()
+        .model_for_path(model)
+        .unwrap()
+        .with_input_fact(
+            0,
+            InferenceFact::dt_shape(f32::datum_type(), input.shape.clone()),
+        )
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    let t = tract_onnx::prelude::Tensor::from_shape(&input.shape, &input.data).unwrap();
+    m.run(tvec!(t.into()))
+        .unwrap()
+        .iter()
+        .map(|v| {
+            v.to_plain_array_view::<f32>()
+                .unwrap()
+                .iter()
+                .copied()
+                .collect()
+        })
+        .collect()
+}
+
+/// A generated street scene, preprocessed as the model's adapter says.
+fn scene_input(adapter: &std::path::Path, index: u64) -> Tensor {
+    let a = adasval::adapter::Adapter::load(adapter).unwrap();
+    let f = adasval::synth::render_random(777_001, index, 640, 360);
+    let img = adasval::preprocess::RgbImage {
+        width: f.width,
+        height: f.height,
+        data: f.rgb,
+    };
+    adasval::preprocess::preprocess(&a, &img).0
+}
+
+/// Build fp32 and fp16 plans of `model`, run them on the GPU on two scenes, and compare
+/// with tract and with the builder's reference interpreter.
+fn model_on_gpu(test: &str, model: &std::path::Path, adapter: &std::path::Path) {
+    use adasval::cudaplan::build::{build, BuildOptions};
+    let mut chooser = cuda::algo_chooser().unwrap();
+    for precision in [Precision::Fp32, Precision::Fp16] {
+        let t0 = std::time::Instant::now();
+        let file = build(
+            model,
+            &BuildOptions {
+                name: format!("{test}-{precision:?}"),
+                precision,
+                tactics: TacticPolicy::Measured,
+            },
+            chooser.as_mut(),
+        )
+        .unwrap();
+        eprintln!(
+            "{test} {precision:?}: built {} layers in {:.2} s",
+            file.plan.layers.len(),
+            t0.elapsed().as_secs_f64()
+        );
+        // The executor reads the serialized form, as the backend does.
+        let bytes = file.to_bytes().unwrap();
+        let (plan, blob) = cuda::decode_plan(&bytes).unwrap();
+        let prepared = CudaPrepared::from_plan(&plan.name, &plan, &blob, false).unwrap();
+        let mut s = prepared.session().unwrap();
+        for index in 0..2 {
+            let x = scene_input(adapter, index);
+            let gpu = s.run(&x).unwrap();
+            let cpu = tract_outputs(model, &x);
+            let reference =
+                adasval::cudaplan::reference::run_reference(&file, &[x.clone()]).unwrap();
+            assert_eq!(gpu.outputs.len(), cpu.len());
+            for ((g, c), r) in gpu.outputs.iter().zip(&cpu).zip(&reference) {
+                let vs_tract = rel_l2(&g.data, c);
+                let vs_ref = rel_l2(&g.data, &r.data);
+                eprintln!(
+                    "{test} {precision:?} scene {index} `{}`: relative L2 vs tract {vs_tract:.3e}, vs reference {vs_ref:.3e}; h2d {:?} compute {:?} d2h {:?} ns; upload {:?} ns",
+                    g.name, gpu.device.h2d_ns, gpu.device.compute_ns, gpu.device.d2h_ns, prepared.load_ns()
+                );
+                match precision {
+                    Precision::Fp32 => {
+                        assert!(vs_tract <= 1e-3, "{test} fp32 vs tract: {vs_tract}");
+                        assert!(vs_ref <= 1e-3, "{test} fp32 vs reference: {vs_ref}");
+                    }
+                    // Measured and reported; bounded only against gross errors.
+                    Precision::Fp16 => {
+                        assert!(vs_tract <= 5e-2, "{test} fp16 vs tract: {vs_tract}")
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn demo_detector_on_the_gpu_matches_tract() {
+    let Some(_gpu) = gpu_or_skip("demo_detector_on_the_gpu_matches_tract") else {
+        return;
+    };
+    let r = repo();
+    model_on_gpu(
+        "demo",
+        &r.join("engines/demo/detector.onnx"),
+        &r.join("engines/demo/adapter.yaml"),
+    );
+}
+
+#[test]
+fn yolox_nano_on_the_gpu_matches_tract() {
+    let Some(_gpu) = gpu_or_skip("yolox_nano_on_the_gpu_matches_tract") else {
+        return;
+    };
+    let Some(shared) = shared_dir() else { return };
+    model_on_gpu(
+        "yolox",
+        &shared.join("models/yolox_nano/yolox_nano.onnx"),
+        &repo().join("tests/fixtures/yolox_nano.adapter.yaml"),
+    );
 }

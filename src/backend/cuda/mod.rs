@@ -70,9 +70,8 @@ impl CudaBackend {
 
 /// The plan and weight blob inside verified `.cudaplan` bytes.
 pub fn decode_plan(bytes: &[u8]) -> Result<(Plan, Vec<f32>), String> {
-    // TODO(merge cudaplan): crate::cudaplan::format::PlanFile::from_bytes
-    let _ = bytes;
-    Err("the .cudaplan reader is not merged yet".into())
+    let file = crate::cudaplan::format::PlanFile::from_bytes(bytes).map_err(|e| e.to_string())?;
+    Ok((file.plan, file.weights))
 }
 
 /// Why a plan may not run on this GPU, unless forced.

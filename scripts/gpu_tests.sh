@@ -79,6 +79,9 @@ step() { # step NAME CMD...: run, log to $OUT/NAME.log, record the exit code
   echo "== $name: $*"
   "$@" >"$OUT/$name.log" 2>&1
   local rc=$?
+  # validate: 1 means a requirement failed (the demo does not meet all of them), not that
+  # the run failed.
+  [[ $name == run-* && $rc -eq 1 ]] && { note "| $name | 1 (gate failed: judged, not broken) | \`$*\` |"; return 0; }
   note "| $name | $rc | \`$*\` |"
   [[ $rc -ne 0 ]] && tail -20 "$OUT/$name.log"
   return $rc

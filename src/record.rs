@@ -16,7 +16,10 @@ use crate::timing::LatencySummary;
 use crate::types::{Detection, GtObject};
 
 pub const SCHEMA_VERSION: u32 = 1;
-pub const LATENCIES_HEADER: &str = "scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns";
+pub const LATENCIES_HEADER: &str =
+    "scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns,device_h2d_ns,device_compute_ns,device_d2h_ns";
+/// The header before the device columns existed; still read, so older runs stay usable.
+const LATENCIES_HEADER_V1: &str = "scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -152,10 +155,22 @@ pub fn write_latencies_csv(path: &Path, rows: &[LatencyRow]) -> std::io::Result<
     writeln!(buf, "{LATENCIES_HEADER}")?;
     for r in rows {
         let s = &r.sample;
+        // Device columns stay empty when the backend measured nothing itself.
+        let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
         writeln!(
             buf,
-            "{},{},{},{},{},{},{},{}",
-            r.scenario, r.engine, s.frame, s.rep, s.pre_ns, s.infer_ns, s.post_ns, s.total_ns
+            "{},{},{},{},{},{},{},{},{},{},{}",
+            r.scenario,
+            r.engine,
+            s.frame,
+            s.rep,
+            s.pre_ns,
+            s.infer_ns,
+            s.post_ns,
+            s.total_ns,
+            opt(s.device_h2d_ns),
+            opt(s.device_compute_ns),
+            opt(s.device_d2h_ns)
         )?;
     }
     crate::atomic::write_atomic(path, &buf)
@@ -186,13 +201,17 @@ pub fn read_latencies_csv(path: &Path) -> Result<Vec<LatencyRow>, RecordError> {
         message: e.to_string(),
     })?;
     let mut lines = text.lines();
-    if lines.next() != Some(LATENCIES_HEADER) {
-        return Err(RecordError::Line {
-            path: shown,
-            line: 1,
-            message: format!("expected header `{LATENCIES_HEADER}`"),
-        });
-    }
+    let columns = match lines.next() {
+        Some(LATENCIES_HEADER) => 11,
+        Some(LATENCIES_HEADER_V1) => 8,
+        _ => {
+            return Err(RecordError::Line {
+                path: shown,
+                line: 1,
+                message: format!("expected header `{LATENCIES_HEADER}`"),
+            })
+        }
+    };
     let mut out = Vec::new();
     for (i, l) in lines.enumerate() {
         let f: Vec<&str> = l.split(',').collect();
@@ -201,10 +220,14 @@ pub fn read_latencies_csv(path: &Path) -> Result<Vec<LatencyRow>, RecordError> {
             line: i + 2,
             message: m.to_string(),
         };
-        if f.len() != 8 {
-            return Err(bad("expected 8 columns"));
+        if f.len() != columns {
+            return Err(bad(&format!("expected {columns} columns")));
         }
         let n = |k: usize| f[k].parse::<u64>().map_err(|_| bad("not an integer"));
+        let opt = |k: usize| match f.get(k) {
+            None | Some(&"") => Ok(None),
+            Some(_) => n(k).map(Some),
+        };
         out.push(LatencyRow {
             scenario: f[0].to_string(),
             engine: f[1].to_string(),
@@ -215,7 +238,9 @@ pub fn read_latencies_csv(path: &Path) -> Result<Vec<LatencyRow>, RecordError> {
                 infer_ns: n(5)?,
                 post_ns: n(6)?,
                 total_ns: n(7)?,
-                device_compute_ns: None,
+                device_h2d_ns: opt(8)?,
+                device_compute_ns: opt(9)?,
+                device_d2h_ns: opt(10)?,
             },
         });
     }
@@ -252,4 +277,47 @@ pub fn read_run(dir: &Path) -> Result<RunRecord, RecordError> {
         line: e.line(),
         message: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(frame: u32, device: Option<u64>) -> LatencyRow {
+        LatencyRow {
+            scenario: "s".into(),
+            engine: "e".into(),
+            sample: Sample {
+                frame,
+                rep: 0,
+                pre_ns: 1,
+                infer_ns: 2,
+                post_ns: 3,
+                total_ns: 6,
+                device_h2d_ns: device.map(|d| d + 1),
+                device_compute_ns: device,
+                device_d2h_ns: device.map(|d| d + 2),
+            },
+        }
+    }
+
+    #[test]
+    fn latencies_round_trip_with_and_without_device_timings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latencies.csv");
+        let rows = vec![row(0, Some(40)), row(1, None)];
+        write_latencies_csv(&path, &rows).unwrap();
+        assert_eq!(read_latencies_csv(&path).unwrap(), rows);
+    }
+
+    #[test]
+    fn latencies_without_device_columns_are_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latencies.csv");
+        std::fs::write(&path, format!("{LATENCIES_HEADER_V1}\ns,e,0,0,1,2,3,6\n")).unwrap();
+        assert_eq!(read_latencies_csv(&path).unwrap(), vec![row(0, None)]);
+        std::fs::write(&path, format!("{LATENCIES_HEADER}\ns,e,0,0,1,2,3,6\n")).unwrap();
+        let err = read_latencies_csv(&path).unwrap_err().to_string();
+        assert!(err.contains(":2:") && err.contains("11 columns"), "{err}");
+    }
 }

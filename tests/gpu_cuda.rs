@@ -787,7 +787,8 @@ fn model_on_gpu(test: &str, model: &std::path::Path, adapter: &std::path::Path) 
             let gpu = s.run(&x).unwrap();
             let cpu = tract_outputs(model, &x);
             let reference =
-                adasval::cudaplan::reference::run_reference(&file, &[x.clone()]).unwrap();
+                adasval::cudaplan::reference::run_reference(&file, std::slice::from_ref(&x))
+                    .unwrap();
             assert_eq!(gpu.outputs.len(), cpu.len());
             for ((g, c), r) in gpu.outputs.iter().zip(&cpu).zip(&reference) {
                 let vs_tract = rel_l2(&g.data, c);

@@ -463,9 +463,7 @@ fn build_step(
             }
             let st = strides(inp);
             let mut g = gather_dims(out)?;
-            for d in 0..out.len() {
-                g.sa[d] = st[d];
-            }
+            g.sa[..out.len()].copy_from_slice(&st);
             for (k, &a) in axes.iter().enumerate() {
                 if a >= inp.len() {
                     return Err(GpuError::Invalid(format!("slice axis {a} out of range")));

@@ -245,7 +245,7 @@ impl Builder {
             &[sl],
         );
         let up = b.tensor("up.y", &[1, 8, 16, 8]);
-        b.layer("up", Op::ResizeNearest { scales: [2, 1] }, &[sl], &[up]);
+        b.layer("up", Op::ResizeNearest { scales: [2, 2] }, &[sl], &[up]);
         let rs = b.tensor("flat.y", &[1, 8, 128]);
         b.layer("flat", Op::Reshape, &[up], &[rs]);
         // Reshape output aliases its input, as the builder's memory planner does.
@@ -809,6 +809,35 @@ fn model_on_gpu(test: &str, model: &std::path::Path, adapter: &std::path::Path) 
                 }
             }
         }
+        // Reported, not asserted (targets belong to benches): per-frame medians over 200
+        // frames after 20 warm-up frames.
+        let x = scene_input(adapter, 7);
+        for _ in 0..20 {
+            s.run(&x).unwrap();
+        }
+        let mut rows: Vec<[u64; 4]> = (0..200)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                let o = s.run(&x).unwrap();
+                let wall = t.elapsed().as_nanos() as u64;
+                let d = o.device;
+                [
+                    d.h2d_ns.unwrap(),
+                    d.compute_ns.unwrap(),
+                    d.d2h_ns.unwrap(),
+                    wall,
+                ]
+            })
+            .collect();
+        let mut median = |k: usize| {
+            rows.sort_by_key(|r| r[k]);
+            rows[rows.len() / 2][k] as f64 / 1e6
+        };
+        let (h2d, compute, d2h, wall) = (median(0), median(1), median(2), median(3));
+        eprintln!(
+            "LATENCY {test} {precision:?}: median over 200 frames: h2d {h2d:.4} ms, compute {compute:.4} ms, d2h {d2h:.4} ms, Session::run wall {wall:.4} ms; weights upload {:.4} ms",
+            prepared.load_ns().unwrap_or(0) as f64 / 1e6
+        );
     }
 }
 

@@ -143,6 +143,14 @@ for p in "${PRECS[@]}"; do
 done
 step run-demo-cuda-fp32-profile "$BIN" validate --backend cuda --engine demo-cuda-fp32-b1 --profile \
   "${MF[@]}" --out "$OUT/run-demo-cuda-fp32-profile"
+if [[ $BUILDS -gt 1 ]]; then
+  # The same model rebuilt: per-layer time and kernel-choice changes as `adasval diff` shows them.
+  step run-demo-cuda-fp32-b2-profile "$BIN" validate --backend cuda --engine demo-cuda-fp32-b2 --profile \
+    "${MF[@]}" --out "$OUT/run-demo-cuda-fp32-b2-profile"
+  step diff-runs-demo-fp32-b1-b2 "$BIN" diff "$OUT/run-demo-cuda-fp32-profile" \
+    "$OUT/run-demo-cuda-fp32-b2-profile" --out "$OUT/diff-demo-fp32-b1-b2"
+  true
+fi
 if [[ -n $PLANS ]]; then
   for f in "$PLANS"/*.cudaplan; do
     n=$(basename "$f" .cudaplan)

@@ -153,4 +153,6 @@ fn tampered_headers_are_caught() {
         "memory plan",
     );
     check(&|p| p.plan.weights[0].shape[1] = 7, "does not fit");
+    check(&|p| p.plan.memory.arena_bytes /= 2, "outside the arena");
+    check(&|p| p.plan.memory.offsets[1] += 8, "misaligned");
 }

@@ -513,7 +513,7 @@ impl Builder {
         check_auto_pad(cx.node).map_err(|m| self.node_err(cx, m))?;
         let group = attr_int(cx.node, "group").unwrap_or(1);
         let [k, cg, kh, kw] = [w.shape[0], w.shape[1], w.shape[2], w.shape[3]];
-        if group < 1 || k % group as usize != 0 || cg * group as usize != xs[1] {
+        if group < 1 || !k.is_multiple_of(group as usize) || cg * group as usize != xs[1] {
             return Err(self.node_err(
                 cx,
                 format!(
@@ -976,7 +976,7 @@ impl Builder {
                 z.iter()
                     .zip(&xs)
                     .map(|(o, i)| {
-                        if *o > 0 && *o as usize % i == 0 {
+                        if *o > 0 && (*o as usize).is_multiple_of(*i) {
                             Ok(*o as usize / i)
                         } else {
                             Err(self.node_err(
@@ -1265,7 +1265,7 @@ fn reshape_shape(input: &[usize], spec: &[i64]) -> Result<Vec<usize>, String> {
     }
     let known: usize = out.iter().product();
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("cannot reshape {input:?} to {spec:?}"));
         }
         out[i] = total / known;

@@ -306,3 +306,92 @@ fn frozen_plans_are_found_by_name_and_checked() {
         .arg(root));
     assert_eq!(code, 3, "{err}");
 }
+
+#[test]
+fn built_plans_are_written_and_frozen_with_provenance() {
+    use adasval::cudaplan::build::{freeze_plan, write_plan};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("engines")).unwrap();
+    std::fs::copy(
+        repo_root().join("engines/demo/adapter.yaml"),
+        root.join("engines/adapter.yaml"),
+    )
+    .unwrap();
+    let demo = repo_root().join("engines/demo/detector.onnx");
+    let file = build(
+        &demo,
+        &BuildOptions {
+            name: "demo-gpu".into(),
+            precision: Precision::Fp32,
+            tactics: TacticPolicy::Deterministic,
+        },
+        &mut FakeChooser::new(0),
+    )
+    .unwrap();
+    let out = Path::new("engines/demo-gpu.cudaplan");
+    let (path, bytes) = write_plan(root, out, &file).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    // The model must be the one the plan was built from.
+    let other = root.join("engines/adapter.yaml");
+    let e = freeze_plan(
+        root,
+        out,
+        &file,
+        Path::new("engines/adapter.yaml"),
+        &other,
+        false,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("not the model the plan was built from"),
+        "{e}"
+    );
+    assert!(!root.join("engines/engines.lock.yaml").exists());
+
+    let entry = freeze_plan(
+        root,
+        out,
+        &file,
+        Path::new("engines/adapter.yaml"),
+        &demo,
+        false,
+    )
+    .unwrap();
+    assert_eq!(entry.format.as_str(), "cuda-plan");
+    assert_eq!(entry.sha256, adasval::hash::sha256_hex(&bytes));
+    assert_eq!(
+        entry.source_model_sha256.as_deref(),
+        Some(adasval::hash::sha256_file(&demo).unwrap().as_str())
+    );
+    assert_eq!(entry.built_on.as_deref(), Some("Fake GPU sm_90"));
+    let (code, out_text, err) = run(adasval().args(["engine", "verify", "--root"]).arg(root));
+    assert_eq!(code, 0, "{out_text}{err}");
+    let (code, out_text, _) = run(adasval().args(["engine", "list", "--root"]).arg(root));
+    assert_eq!(code, 0);
+    assert!(
+        out_text.contains("demo-gpu") && out_text.contains("cuda-plan"),
+        "{out_text}"
+    );
+    // Freezing the same name again needs --replace.
+    let e = freeze_plan(
+        root,
+        out,
+        &file,
+        Path::new("engines/adapter.yaml"),
+        &demo,
+        false,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("already in the lock"), "{e}");
+    freeze_plan(
+        root,
+        out,
+        &file,
+        Path::new("engines/adapter.yaml"),
+        &demo,
+        true,
+    )
+    .unwrap();
+}

@@ -153,6 +153,42 @@ fn tampered_headers_are_caught() {
         "memory plan",
     );
     check(&|p| p.plan.weights[0].shape[1] = 7, "does not fit");
+    // Semantic tampering: shapes and parameters that no longer fit together.
+    check(
+        &|p| {
+            let t = p.plan.layers[10].outputs[0];
+            p.plan.tensors[t].shape[3] += 1;
+        },
+        "inputs give",
+    );
+    check(
+        &|p| {
+            if let Some(l) = p.plan.layers.iter_mut().find(|l| l.op.kind() == "Concat") {
+                l.op = adasval::cudaplan::ir::Op::Concat { axis: 7 };
+            }
+        },
+        "axis 7 out of range",
+    );
+    check(
+        &|p| {
+            if let Some(l) = p
+                .plan
+                .layers
+                .iter_mut()
+                .find(|l| l.op.kind() == "Transpose")
+            {
+                l.op = adasval::cudaplan::ir::Op::Transpose {
+                    perm: vec![0, 0, 1],
+                };
+            }
+        },
+        "not a permutation",
+    );
+    check(&|p| p.plan.layers.swap(3, 4), "before any layer writes it");
+    check(
+        &|p| p.plan.layers[5].outputs = p.plan.layers[4].outputs.clone(),
+        "second time",
+    );
     check(&|p| p.plan.memory.arena_bytes /= 2, "outside the arena");
     check(&|p| p.plan.memory.offsets[1] += 8, "misaligned");
 }

@@ -128,7 +128,8 @@ impl PlanFile {
     }
 
     /// Structural checks: every tensor and weight id in range, every weight inside the blob,
-    /// a memory offset per tensor, conv weights of the shape the layer implies.
+    /// conv weights of the shape the layer implies, every layer's output shape consistent
+    /// with its inputs (`shapes`), every tensor at an aligned offset inside the arena.
     pub fn check(&self) -> Result<(), FormatError> {
         let p = &self.plan;
         let bad = |m: String| Err(FormatError::Invalid(m));
@@ -208,6 +209,7 @@ impl PlanFile {
                 p.memory.offsets.len()
             ));
         }
+        super::shapes::check_layers(p).map_err(FormatError::Invalid)?;
         for (t, off) in p.memory.offsets.iter().enumerate() {
             let bytes = super::memory::tensor_bytes(p, t);
             if !off.is_multiple_of(super::memory::ALIGN)

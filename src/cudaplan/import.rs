@@ -1207,7 +1207,13 @@ fn pads4(node: &pb::NodeProto) -> Result<[usize; 4], String> {
     }
 }
 
-fn conv_out(size: usize, pad_total: usize, k: usize, stride: usize, dil: usize) -> Option<usize> {
+pub(crate) fn conv_out(
+    size: usize,
+    pad_total: usize,
+    k: usize,
+    stride: usize,
+    dil: usize,
+) -> Option<usize> {
     let span = dil * (k - 1) + 1;
     let padded = size + pad_total;
     (padded >= span).then(|| (padded - span) / stride + 1)

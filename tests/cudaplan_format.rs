@@ -192,3 +192,44 @@ fn tampered_headers_are_caught() {
     check(&|p| p.plan.memory.arena_bytes /= 2, "outside the arena");
     check(&|p| p.plan.memory.offsets[1] += 8, "misaligned");
 }
+
+mod mutations {
+    use super::*;
+    use adasval::cudaplan::reference::run_reference;
+    use adasval::tensor::Tensor;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn base() -> &'static (Vec<u8>, usize) {
+        static B: OnceLock<(Vec<u8>, usize)> = OnceLock::new();
+        B.get_or_init(|| {
+            let bytes = demo_plan(0).to_bytes().unwrap();
+            let header_len = u64::from_le_bytes(bytes[19..27].try_into().unwrap()) as usize;
+            (bytes, 27 + header_len)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        /// A damaged header is refused or, if it still describes a consistent plan, that
+        /// plan runs: nothing in loading or interpreting panics on what a file says.
+        #[test]
+        fn damaged_headers_never_panic(pos in 0usize..1_000_000, digit in 0u8..10, flip in any::<bool>()) {
+            let (bytes, header_end) = base();
+            let mut b = bytes.clone();
+            let i = 27 + pos % (header_end - 27);
+            if flip {
+                b[i] ^= 0x5a;
+            } else if b[i].is_ascii_digit() {
+                b[i] = b'0' + digit;
+            }
+            if let Ok(p) = PlanFile::from_bytes(&b) {
+                let info = &p.plan.tensors[p.plan.inputs[0]];
+                if info.elements() == 3 * 288 * 512 {
+                    let x = Tensor::new(info.name.clone(), info.shape.clone(), vec![0.5; info.elements()]);
+                    let _ = run_reference(&p, &[x]);
+                }
+            }
+        }
+    }
+}

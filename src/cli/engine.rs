@@ -153,11 +153,12 @@ fn build_plan(a: BuildArgs) -> CliResult {
         "deterministic" => TacticPolicy::Deterministic,
         _ => TacticPolicy::Measured,
     };
-    let mut chooser = adasval::backend::cuda::algo_chooser().map_err(|e| match e {
-        ChooseError::Unavailable(_) => Failure::unavailable(anyhow::anyhow!(
+    // Any failure to get a chooser means no usable GPU here (no driver, no device, no
+    // CUDA backend in this build): exit 4, whatever the GPU side called it.
+    let mut chooser = adasval::backend::cuda::algo_chooser().map_err(|e: ChooseError| {
+        Failure::unavailable(anyhow::anyhow!(
             "cannot build a CUDA plan on this machine: {e}"
-        )),
-        other => Failure::unavailable(other),
+        ))
     })?;
     let opts = BuildOptions {
         name: a.name.clone(),

@@ -245,7 +245,26 @@ impl Builder {
         }
         for o in &graph.output {
             match self.values.get(&o.name) {
-                Some(Value::Act(id)) => self.out.outputs.push(*id),
+                Some(Value::Act(id)) => {
+                    let id = *id;
+                    // An elided Identity leaves the output under its input's name: give the
+                    // tensor the graph output's name (adapters look outputs up by name),
+                    // unless that name is needed elsewhere.
+                    let current = self.out.tensors[id].name.clone();
+                    if current != o.name {
+                        if self.out.inputs.contains(&id)
+                            || self.out.outputs.contains(&id)
+                            || graph_outputs.contains(current.as_str())
+                        {
+                            return Err(self.graph_err(format!(
+                                "output `{}` is the same tensor as `{current}`; outputs that alias inputs or other outputs are not supported",
+                                o.name
+                            )));
+                        }
+                        self.out.tensors[id].name = o.name.clone();
+                    }
+                    self.out.outputs.push(id);
+                }
                 Some(Value::Const(_)) => {
                     return Err(self.graph_err(format!(
                         "output `{}` is a constant; a plan's outputs must be computed",

@@ -16,7 +16,8 @@ models:
                       Transpose, Identity, Flatten
   softmax.onnx        Conv then Softmax (unsupported: node `the_softmax`)
   asym_pads.onnx      Conv with asymmetric pads (unsupported: node `asym_conv`)
-  legacy.onnx         opset 9: attribute Slice, Upsample, Unsqueeze/Squeeze on activations
+  legacy.onnx         opset 9: attribute Slice, Upsample, Unsqueeze/Squeeze on activations;
+                      the output comes out of an Identity
 """
 import os
 import sys
@@ -157,7 +158,8 @@ def legacy(out):
         helper.make_node("Upsample", ["s", "up_scales"], ["u"], name="upsample", mode="nearest"),
         helper.make_node("Unsqueeze", ["u"], ["u5"], name="unsqueeze", axes=[0]),
         helper.make_node("Squeeze", ["u5"], ["q"], name="squeeze", axes=[0]),
-        helper.make_node("Relu", ["q"], ["y"], name="relu"),
+        helper.make_node("Relu", ["q"], ["r"], name="relu"),
+        helper.make_node("Identity", ["r"], ["y"], name="final_identity"),
     ]
     save(out, nodes, [vi("x", [1, 4, 6, 8])], [vi("y", [1, 4, 12, 12])], inits, opset=9)
 

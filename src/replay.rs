@@ -88,6 +88,9 @@ pub struct TraceResult {
     pub nondeterministic: u32,
     pub error: Option<String>,
     pub interrupted: bool,
+    /// With concurrent streams (`--streams`): each stream's part of `samples` and its
+    /// timing window; empty for the classic single-stream replay.
+    pub streams: Vec<crate::streams::StreamSpan>,
 }
 
 impl TraceResult {

@@ -54,6 +54,25 @@ fn validate(p: &Path, out: &str, extra: &[&str], env: &[(&str, &str)]) -> (i32, 
     (code, p.join(out), format!("{o}{e}"))
 }
 
+/// The document validates against its documented JSON Schema (skips without jsonschema).
+fn schema_ok(schema: &str, doc: &Path) {
+    let Some(py) = python_with(&["jsonschema"]) else {
+        return;
+    };
+    let o = std::process::Command::new(py)
+        .arg(repo_root().join("tests/py/validate_schema.py"))
+        .arg(repo_root().join(schema))
+        .arg(doc)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}: {}",
+        doc.display(),
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
 fn csv(dir: &Path) -> Vec<Vec<String>> {
     std::fs::read_to_string(dir.join("latencies.csv"))
         .unwrap()
@@ -102,6 +121,7 @@ fn one_stream_is_the_classic_output_and_n_streams_add_a_stream_column() {
             .collect();
         assert_eq!(mine, expected, "stream {s}");
     }
+    schema_ok("docs/schema/run.schema.json", &n.join("run.json"));
     let rn = json(&n.join("run.json"));
     let st = &rn["traces"][0]["streams"];
     assert_eq!(st["count"], 3, "{rn}");
@@ -204,6 +224,7 @@ fn sweep_writes_a_sealed_directory_with_every_figure() {
     assert_eq!(code, 0, "{out}{err}");
     let dir = p.join("sw");
     assert_eq!(out.trim(), "sw");
+    schema_ok("docs/schema/sweep.schema.json", &dir.join("sweep.json"));
     let s = json(&dir.join("sweep.json"));
     assert_eq!(s["complete"], true, "{s}");
     let pts = s["points"].as_array().unwrap();

@@ -445,7 +445,12 @@ pub fn run(
         let samples = sampler.map(gpu::Sampler::stop);
         let out = match out {
             Ok(o) => o,
-            Err(e) if !measured_any => return Err(e.into()),
+            Err(e) if !measured_any => {
+                // Nothing measured: leave no empty directories behind.
+                let _ = std::fs::remove_dir(dir.join(&name));
+                let _ = std::fs::remove_dir(&dir);
+                return Err(e.into());
+            }
             Err(e) => {
                 reasons.push(format!("{n} streams: {e}"));
                 break;

@@ -15,10 +15,12 @@ use crate::scenario::LoadedFrame;
 use crate::tensor::{outputs_hash, Tensor};
 use crate::types::Detection;
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Order {
     Sequential,
+    /// The command line's default.
+    #[default]
     Shuffled,
 }
 

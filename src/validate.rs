@@ -14,7 +14,7 @@ use crate::record::*;
 use crate::replay::{self, Order, Progress, TraceSettings};
 use crate::scenario::{self, DataRoot, LoadedScenario, ScenarioError};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Default)]
 pub struct ValidateRequest {
     #[serde(skip)]
     pub root: PathBuf,

@@ -213,7 +213,7 @@ fn sweep_writes_a_sealed_directory_with_every_figure() {
             "--runs",
             "2",
             "--repetitions",
-            "20",
+            "50",
             "--warmup",
             "1",
             "--gpu-interval-ms",
@@ -231,7 +231,7 @@ fn sweep_writes_a_sealed_directory_with_every_figure() {
     assert_eq!(pts.len(), 2);
     for (pt, n) in pts.iter().zip([1u64, 2]) {
         assert_eq!(pt["streams"], n);
-        assert_eq!(pt["samples"], 2 * 20 * n, "{pt}");
+        assert_eq!(pt["samples"], 2 * 50 * n, "{pt}");
         assert!(pt["throughput_fps"].as_f64().unwrap() > 0.0, "{pt}");
         let lat = &pt["latency"];
         let (p50, p99, max) = (

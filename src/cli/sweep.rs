@@ -112,13 +112,9 @@ pub fn run(a: Args) -> CliResult {
             OrderArg::Shuffled => Order::Shuffled,
         },
         seed: a.seed,
-        pace: false,
-        streams: None,
-        keep_raw_outputs: false,
-        requirements: None,
-        gsn: None,
         sign_key: a.sign_key,
-        safety_view: Default::default(),
+        // No pacing, no raw outputs, no requirements: a sweep measures, it does not judge.
+        ..Default::default()
     };
     let req = SweepRequest {
         base,

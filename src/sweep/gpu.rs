@@ -199,6 +199,27 @@ mod tests {
     }
 
     #[test]
+    fn jetson_gr3d_load_from_the_replay_tegrastats_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(from_tegrastats(dir.path()), None);
+        let line = |pct: Option<f64>| {
+            serde_json::json!({"t_ms": 1.0, "sample": {"gpu_util_pct": pct}, "raw": "x"})
+                .to_string()
+        };
+        std::fs::write(
+            dir.path().join("tegrastats.jsonl"),
+            [line(Some(57.0)), line(None), line(Some(13.0))].join("\n"),
+        )
+        .unwrap();
+        let u = from_tegrastats(dir.path()).unwrap();
+        assert_eq!(
+            (u.mean_pct, u.max_pct, u.samples),
+            (Some(35.0), Some(57.0), 2)
+        );
+        assert_eq!(u.source.as_deref(), Some("tegrastats"));
+    }
+
+    #[test]
     fn only_samples_inside_windows_count() {
         let t0 = Instant::now();
         let at = |ms| t0 + Duration::from_millis(ms);

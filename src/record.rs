@@ -16,7 +16,14 @@ use crate::timing::LatencySummary;
 use crate::types::{Detection, GtObject};
 
 pub const SCHEMA_VERSION: u32 = 1;
-pub const LATENCIES_HEADER: &str = "scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns";
+pub const LATENCIES_HEADER: &str =
+    "scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns,device_h2d_ns,device_compute_ns,device_d2h_ns";
+/// The header of a run with concurrent streams (`--streams N`, N > 1): one more column,
+/// the stream index, last so every other column keeps its position.
+pub const LATENCIES_HEADER_STREAMS: &str =
+    "scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns,device_h2d_ns,device_compute_ns,device_d2h_ns,stream";
+/// The header before the device columns existed; still read, so older runs stay usable.
+const LATENCIES_HEADER_V1: &str = "scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -106,6 +113,10 @@ pub struct TraceRecord {
     /// Timed inferences whose `infer` latency exceeded the scenario deadline.
     pub deadline_misses: usize,
     pub latency_ns: StageSummaries,
+    /// Concurrent streams (`--streams N`): throughput window and per-stream results;
+    /// absent for a single-stream replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streams: Option<crate::streams::StreamsRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,15 +159,43 @@ pub struct LatencyRow {
 }
 
 pub fn write_latencies_csv(path: &Path, rows: &[LatencyRow]) -> std::io::Result<()> {
+    write_latencies_csv_streams(path, rows, None)
+}
+
+/// `latencies.csv` with the `stream` column when `streams` (one index per row) is given.
+pub fn write_latencies_csv_streams(
+    path: &Path,
+    rows: &[LatencyRow],
+    streams: Option<&[u32]>,
+) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(rows.len() * 64 + 64);
-    writeln!(buf, "{LATENCIES_HEADER}")?;
-    for r in rows {
+    match streams {
+        Some(_) => writeln!(buf, "{LATENCIES_HEADER_STREAMS}")?,
+        None => writeln!(buf, "{LATENCIES_HEADER}")?,
+    }
+    for (i, r) in rows.iter().enumerate() {
         let s = &r.sample;
+        // Device columns stay empty when the backend measured nothing itself.
+        let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
         writeln!(
             buf,
-            "{},{},{},{},{},{},{},{}",
-            r.scenario, r.engine, s.frame, s.rep, s.pre_ns, s.infer_ns, s.post_ns, s.total_ns
+            "{},{},{},{},{},{},{},{},{},{},{}",
+            r.scenario,
+            r.engine,
+            s.frame,
+            s.rep,
+            s.pre_ns,
+            s.infer_ns,
+            s.post_ns,
+            s.total_ns,
+            opt(s.device_h2d_ns),
+            opt(s.device_compute_ns),
+            opt(s.device_d2h_ns)
         )?;
+        if let Some(st) = streams {
+            buf.pop();
+            writeln!(buf, ",{}", st.get(i).copied().unwrap_or(0))?;
+        }
     }
     crate::atomic::write_atomic(path, &buf)
 }
@@ -180,20 +219,34 @@ impl crate::exit::Classify for RecordError {
 }
 
 pub fn read_latencies_csv(path: &Path) -> Result<Vec<LatencyRow>, RecordError> {
+    read_latencies_csv_streams(path).map(|(rows, _)| rows)
+}
+
+/// Rows and, for a run with concurrent streams, each row's stream index.
+#[allow(clippy::type_complexity)]
+pub fn read_latencies_csv_streams(
+    path: &Path,
+) -> Result<(Vec<LatencyRow>, Option<Vec<u32>>), RecordError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| RecordError::Read {
         path: shown.clone(),
         message: e.to_string(),
     })?;
     let mut lines = text.lines();
-    if lines.next() != Some(LATENCIES_HEADER) {
-        return Err(RecordError::Line {
-            path: shown,
-            line: 1,
-            message: format!("expected header `{LATENCIES_HEADER}`"),
-        });
-    }
+    let columns = match lines.next() {
+        Some(LATENCIES_HEADER_STREAMS) => 12,
+        Some(LATENCIES_HEADER) => 11,
+        Some(LATENCIES_HEADER_V1) => 8,
+        _ => {
+            return Err(RecordError::Line {
+                path: shown,
+                line: 1,
+                message: format!("expected header `{LATENCIES_HEADER}`"),
+            })
+        }
+    };
     let mut out = Vec::new();
+    let mut streams = (columns == 12).then(Vec::new);
     for (i, l) in lines.enumerate() {
         let f: Vec<&str> = l.split(',').collect();
         let bad = |m: &str| RecordError::Line {
@@ -201,10 +254,14 @@ pub fn read_latencies_csv(path: &Path) -> Result<Vec<LatencyRow>, RecordError> {
             line: i + 2,
             message: m.to_string(),
         };
-        if f.len() != 8 {
-            return Err(bad("expected 8 columns"));
+        if f.len() != columns {
+            return Err(bad(&format!("expected {columns} columns")));
         }
         let n = |k: usize| f[k].parse::<u64>().map_err(|_| bad("not an integer"));
+        let opt = |k: usize| match f.get(k) {
+            None | Some(&"") => Ok(None),
+            Some(_) => n(k).map(Some),
+        };
         out.push(LatencyRow {
             scenario: f[0].to_string(),
             engine: f[1].to_string(),
@@ -215,11 +272,16 @@ pub fn read_latencies_csv(path: &Path) -> Result<Vec<LatencyRow>, RecordError> {
                 infer_ns: n(5)?,
                 post_ns: n(6)?,
                 total_ns: n(7)?,
-                device_compute_ns: None,
+                device_h2d_ns: opt(8)?,
+                device_compute_ns: opt(9)?,
+                device_d2h_ns: opt(10)?,
             },
         });
+        if let Some(st) = streams.as_mut() {
+            st.push(n(11)? as u32);
+        }
     }
-    Ok(out)
+    Ok((out, streams))
 }
 
 pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, RecordError> {
@@ -252,4 +314,63 @@ pub fn read_run(dir: &Path) -> Result<RunRecord, RecordError> {
         line: e.line(),
         message: e.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(frame: u32, device: Option<u64>) -> LatencyRow {
+        LatencyRow {
+            scenario: "s".into(),
+            engine: "e".into(),
+            sample: Sample {
+                frame,
+                rep: 0,
+                pre_ns: 1,
+                infer_ns: 2,
+                post_ns: 3,
+                total_ns: 6,
+                device_h2d_ns: device.map(|d| d + 1),
+                device_compute_ns: device,
+                device_d2h_ns: device.map(|d| d + 2),
+            },
+        }
+    }
+
+    #[test]
+    fn latencies_round_trip_with_and_without_device_timings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latencies.csv");
+        let rows = vec![row(0, Some(40)), row(1, None)];
+        write_latencies_csv(&path, &rows).unwrap();
+        assert_eq!(read_latencies_csv(&path).unwrap(), rows);
+    }
+
+    #[test]
+    fn latencies_with_a_stream_column_round_trip_and_read_as_plain_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latencies.csv");
+        let rows = vec![row(0, Some(40)), row(1, None), row(0, None)];
+        write_latencies_csv_streams(&path, &rows, Some(&[0, 0, 1])).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(LATENCIES_HEADER_STREAMS), "{text}");
+        assert!(text.lines().nth(3).unwrap().ends_with(",,,1"), "{text}");
+        let (back, streams) = read_latencies_csv_streams(&path).unwrap();
+        assert_eq!((back, streams), (rows.clone(), Some(vec![0, 0, 1])));
+        assert_eq!(read_latencies_csv(&path).unwrap(), rows);
+        write_latencies_csv(&path, &rows).unwrap();
+        assert_eq!(read_latencies_csv_streams(&path).unwrap().1, None);
+    }
+
+    #[test]
+    fn latencies_without_device_columns_are_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latencies.csv");
+        std::fs::write(&path, format!("{LATENCIES_HEADER_V1}\ns,e,0,0,1,2,3,6\n")).unwrap();
+        assert_eq!(read_latencies_csv(&path).unwrap(), vec![row(0, None)]);
+        std::fs::write(&path, format!("{LATENCIES_HEADER}\ns,e,0,0,1,2,3,6\n")).unwrap();
+        let err = read_latencies_csv(&path).unwrap_err().to_string();
+        assert!(err.contains(":2:") && err.contains("11 columns"), "{err}");
+    }
 }

@@ -15,10 +15,12 @@ use crate::scenario::LoadedFrame;
 use crate::tensor::{outputs_hash, Tensor};
 use crate::types::Detection;
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Order {
     Sequential,
+    /// The command line's default.
+    #[default]
     Shuffled,
 }
 
@@ -67,8 +69,11 @@ pub struct Sample {
     pub infer_ns: u64,
     pub post_ns: u64,
     pub total_ns: u64,
-    /// Backend-measured compute time (device events), when the backend reports it.
+    /// Backend-measured host-to-device copy, compute and device-to-host copy (device
+    /// events), when the backend reports them.
+    pub device_h2d_ns: Option<u64>,
     pub device_compute_ns: Option<u64>,
+    pub device_d2h_ns: Option<u64>,
 }
 
 /// Everything measured for one (engine, scenario) trace.
@@ -85,6 +90,9 @@ pub struct TraceResult {
     pub nondeterministic: u32,
     pub error: Option<String>,
     pub interrupted: bool,
+    /// With concurrent streams (`--streams`): each stream's part of `samples` and its
+    /// timing window; empty for the classic single-stream replay.
+    pub streams: Vec<crate::streams::StreamSpan>,
 }
 
 impl TraceResult {
@@ -197,7 +205,9 @@ pub fn run_trace(
             infer_ns,
             post_ns,
             total_ns: f.pre_ns + infer_ns + post_ns,
+            device_h2d_ns: out.device.h2d_ns,
             device_compute_ns: out.device.compute_ns,
+            device_d2h_ns: out.device.d2h_ns,
         });
         let fi = frame as usize;
         let qh = quick_hash(&out.outputs);

@@ -729,7 +729,9 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
             infer_ns: ns(s.compute_ms),
             post_ns: ns(s.d2h_ms),
             total_ns: ns(s.latency_ms),
+            device_h2d_ns: Some(ns(s.h2d_ms)),
             device_compute_ns: Some(ns(s.compute_ms)),
+            device_d2h_ns: Some(ns(s.d2h_ms)),
         })
         .collect();
     let scenario_id = "trtexec-times".to_string();
@@ -758,6 +760,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
             post: stage(|x| x.post_ns),
             total: stage(|x| x.total_ns),
         },
+        streams: None,
     };
     let times_sha = crate::hash::sha256_hex(&times_bytes);
     let scenario = ScenarioRecord {

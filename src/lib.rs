@@ -33,6 +33,8 @@ pub mod rng;
 pub mod runner_protocol;
 pub mod safety;
 pub mod scenario;
+pub mod streams;
+pub mod sweep;
 pub mod synth;
 pub mod tensor;
 pub mod timing;

@@ -35,6 +35,9 @@ enum Command {
     Compare(cli::compare::Args),
     /// Regression gate: compare a candidate run with a baseline (exit 1 on regression).
     Diff(cli::diff::Args),
+    /// Concurrent camera streams: throughput, per-stream latency, GPU utilisation and the
+    /// saturation point over a range of stream counts, with run-to-run latency stability.
+    Sweep(Box<cli::sweep::Args>),
     /// Compile × run platform matrix: latency per (built on, ran on) and the study's anomalies.
     Matrix(cli::matrix::Args),
     /// Evaluate COCO-format detections against COCO ground truth (pycocotools-equivalent).
@@ -79,6 +82,7 @@ fn main() -> std::process::ExitCode {
         Command::Eval(a) => cli::eval::run(a),
         Command::Compare(a) => cli::compare::run(a),
         Command::Diff(a) => cli::diff::run(a),
+        Command::Sweep(a) => cli::sweep::run(*a),
         Command::Matrix(a) => cli::matrix::run(a),
         Command::Wcet(a) => cli::wcet::run(*a),
         Command::Evidence(a) => cli::evidence::run(a),

@@ -18,6 +18,10 @@ use crate::types::{Detection, GtObject};
 pub const SCHEMA_VERSION: u32 = 1;
 pub const LATENCIES_HEADER: &str =
     "scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns,device_h2d_ns,device_compute_ns,device_d2h_ns";
+/// The header of a run with concurrent streams (`--streams N`, N > 1): one more column,
+/// the stream index, last so every other column keeps its position.
+pub const LATENCIES_HEADER_STREAMS: &str =
+    "scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns,device_h2d_ns,device_compute_ns,device_d2h_ns,stream";
 /// The header before the device columns existed; still read, so older runs stay usable.
 const LATENCIES_HEADER_V1: &str = "scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns";
 
@@ -109,6 +113,10 @@ pub struct TraceRecord {
     /// Timed inferences whose `infer` latency exceeded the scenario deadline.
     pub deadline_misses: usize,
     pub latency_ns: StageSummaries,
+    /// Concurrent streams (`--streams N`): throughput window and per-stream results;
+    /// absent for a single-stream replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streams: Option<crate::streams::StreamsRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,9 +159,21 @@ pub struct LatencyRow {
 }
 
 pub fn write_latencies_csv(path: &Path, rows: &[LatencyRow]) -> std::io::Result<()> {
+    write_latencies_csv_streams(path, rows, None)
+}
+
+/// `latencies.csv` with the `stream` column when `streams` (one index per row) is given.
+pub fn write_latencies_csv_streams(
+    path: &Path,
+    rows: &[LatencyRow],
+    streams: Option<&[u32]>,
+) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(rows.len() * 64 + 64);
-    writeln!(buf, "{LATENCIES_HEADER}")?;
-    for r in rows {
+    match streams {
+        Some(_) => writeln!(buf, "{LATENCIES_HEADER_STREAMS}")?,
+        None => writeln!(buf, "{LATENCIES_HEADER}")?,
+    }
+    for (i, r) in rows.iter().enumerate() {
         let s = &r.sample;
         // Device columns stay empty when the backend measured nothing itself.
         let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
@@ -172,6 +192,10 @@ pub fn write_latencies_csv(path: &Path, rows: &[LatencyRow]) -> std::io::Result<
             opt(s.device_compute_ns),
             opt(s.device_d2h_ns)
         )?;
+        if let Some(st) = streams {
+            buf.pop();
+            writeln!(buf, ",{}", st.get(i).copied().unwrap_or(0))?;
+        }
     }
     crate::atomic::write_atomic(path, &buf)
 }
@@ -195,6 +219,14 @@ impl crate::exit::Classify for RecordError {
 }
 
 pub fn read_latencies_csv(path: &Path) -> Result<Vec<LatencyRow>, RecordError> {
+    read_latencies_csv_streams(path).map(|(rows, _)| rows)
+}
+
+/// Rows and, for a run with concurrent streams, each row's stream index.
+#[allow(clippy::type_complexity)]
+pub fn read_latencies_csv_streams(
+    path: &Path,
+) -> Result<(Vec<LatencyRow>, Option<Vec<u32>>), RecordError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| RecordError::Read {
         path: shown.clone(),
@@ -202,6 +234,7 @@ pub fn read_latencies_csv(path: &Path) -> Result<Vec<LatencyRow>, RecordError> {
     })?;
     let mut lines = text.lines();
     let columns = match lines.next() {
+        Some(LATENCIES_HEADER_STREAMS) => 12,
         Some(LATENCIES_HEADER) => 11,
         Some(LATENCIES_HEADER_V1) => 8,
         _ => {
@@ -213,6 +246,7 @@ pub fn read_latencies_csv(path: &Path) -> Result<Vec<LatencyRow>, RecordError> {
         }
     };
     let mut out = Vec::new();
+    let mut streams = (columns == 12).then(Vec::new);
     for (i, l) in lines.enumerate() {
         let f: Vec<&str> = l.split(',').collect();
         let bad = |m: &str| RecordError::Line {
@@ -243,8 +277,11 @@ pub fn read_latencies_csv(path: &Path) -> Result<Vec<LatencyRow>, RecordError> {
                 device_d2h_ns: opt(10)?,
             },
         });
+        if let Some(st) = streams.as_mut() {
+            st.push(n(11)? as u32);
+        }
     }
-    Ok(out)
+    Ok((out, streams))
 }
 
 pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, RecordError> {
@@ -308,6 +345,22 @@ mod tests {
         let rows = vec![row(0, Some(40)), row(1, None)];
         write_latencies_csv(&path, &rows).unwrap();
         assert_eq!(read_latencies_csv(&path).unwrap(), rows);
+    }
+
+    #[test]
+    fn latencies_with_a_stream_column_round_trip_and_read_as_plain_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latencies.csv");
+        let rows = vec![row(0, Some(40)), row(1, None), row(0, None)];
+        write_latencies_csv_streams(&path, &rows, Some(&[0, 0, 1])).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(LATENCIES_HEADER_STREAMS), "{text}");
+        assert!(text.lines().nth(3).unwrap().ends_with(",,,1"), "{text}");
+        let (back, streams) = read_latencies_csv_streams(&path).unwrap();
+        assert_eq!((back, streams), (rows.clone(), Some(vec![0, 0, 1])));
+        assert_eq!(read_latencies_csv(&path).unwrap(), rows);
+        write_latencies_csv(&path, &rows).unwrap();
+        assert_eq!(read_latencies_csv_streams(&path).unwrap().1, None);
     }
 
     #[test]

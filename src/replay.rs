@@ -15,10 +15,12 @@ use crate::scenario::LoadedFrame;
 use crate::tensor::{outputs_hash, Tensor};
 use crate::types::Detection;
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Order {
     Sequential,
+    /// The command line's default.
+    #[default]
     Shuffled,
 }
 
@@ -88,6 +90,9 @@ pub struct TraceResult {
     pub nondeterministic: u32,
     pub error: Option<String>,
     pub interrupted: bool,
+    /// With concurrent streams (`--streams`): each stream's part of `samples` and its
+    /// timing window; empty for the classic single-stream replay.
+    pub streams: Vec<crate::streams::StreamSpan>,
 }
 
 impl TraceResult {

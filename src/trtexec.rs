@@ -760,6 +760,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
             post: stage(|x| x.post_ns),
             total: stage(|x| x.total_ns),
         },
+        streams: None,
     };
     let times_sha = crate::hash::sha256_hex(&times_bytes);
     let scenario = ScenarioRecord {

@@ -14,7 +14,7 @@ use crate::record::*;
 use crate::replay::{self, Order, Progress, TraceSettings};
 use crate::scenario::{self, DataRoot, LoadedScenario, ScenarioError};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Default)]
 pub struct ValidateRequest {
     #[serde(skip)]
     pub root: PathBuf,
@@ -39,6 +39,10 @@ pub struct ValidateRequest {
     pub order: Order,
     pub seed: u64,
     pub pace: bool,
+    /// Concurrent camera streams per trace, each on its own thread and session of one
+    /// shared prepared engine (`None`: the classic single-stream replay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streams: Option<u32>,
     pub keep_raw_outputs: bool,
     /// Requirements file (default safety-case/requirements.yaml).
     pub requirements: Option<PathBuf>,
@@ -274,21 +278,39 @@ pub fn replay(
                 seed: req.seed,
                 pace_fps: req.pace.then_some(s.fps),
             };
-            let mut session = prepared_engines[k].session()?;
-            let bar = progress.start(
-                &format!("{} × {}", e.entry.name, s.id),
-                prepared.len() as u64 * settings.repetitions as u64,
-            );
-            let result = replay::run_trace(
-                session.as_mut(),
-                &e.adapter,
-                &prepared,
-                &settings,
-                req.keep_raw_outputs,
-                stop,
-                bar.as_ref(),
-            );
-            drop(bar);
+            let result = if let Some(n) = req.streams {
+                let bar = progress.start(
+                    &format!("{} × {} (stream 0 of {n})", e.entry.name, s.id),
+                    prepared.len() as u64 * settings.repetitions as u64,
+                );
+                crate::streams::run_streams(
+                    prepared_engines[k].as_ref(),
+                    &e.adapter,
+                    &prepared,
+                    &settings,
+                    req.keep_raw_outputs,
+                    stop,
+                    bar.as_ref(),
+                    n,
+                )?
+            } else {
+                let mut session = prepared_engines[k].session()?;
+                let bar = progress.start(
+                    &format!("{} × {}", e.entry.name, s.id),
+                    prepared.len() as u64 * settings.repetitions as u64,
+                );
+                let result = replay::run_trace(
+                    session.as_mut(),
+                    &e.adapter,
+                    &prepared,
+                    &settings,
+                    req.keep_raw_outputs,
+                    stop,
+                    bar.as_ref(),
+                );
+                drop(bar);
+                result
+            };
             let deadline_ns = (s.deadline_ms * 1e6) as u64;
             let stage = |f: fn(&replay::Sample) -> u64| {
                 crate::timing::summarize(&result.samples.iter().map(f).collect::<Vec<_>>())
@@ -313,6 +335,7 @@ pub fn replay(
                     post: stage(|x| x.post_ns),
                     total: stage(|x| x.total_ns),
                 },
+                streams: crate::streams::record(&result),
             });
             let stop_now = !result.complete();
             if let Some(err) = &result.error {
@@ -486,10 +509,26 @@ fn write_replay_files(
             })
         })
         .collect();
+    // The stream column appears only for runs with concurrent streams.
+    let streams: Option<Vec<u32>> =
+        traces
+            .iter()
+            .any(|t| !t.result.streams.is_empty())
+            .then(|| {
+                traces
+                    .iter()
+                    .flat_map(|t| {
+                        crate::streams::sample_streams(&t.result)
+                            .unwrap_or_else(|| vec![0; t.result.samples.len()])
+                    })
+                    .collect()
+            });
     let p = dir.join("latencies.csv");
-    write_latencies_csv(&p, &rows).map_err(|source| ValidateError::Write {
-        path: p.display().to_string(),
-        source,
+    write_latencies_csv_streams(&p, &rows, streams.as_deref()).map_err(|source| {
+        ValidateError::Write {
+            path: p.display().to_string(),
+            source,
+        }
     })?;
     let dets = traces.iter().flat_map(|t| {
         t.result

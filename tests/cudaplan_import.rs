@@ -305,6 +305,18 @@ fn focus_slices_and_constant_subgraphs_match_onnxruntime() {
 }
 
 #[test]
+fn opset9_attribute_forms_match_onnxruntime() {
+    let Some((py, dir)) = generated_models() else {
+        return;
+    };
+    let plan = compare_with_ort(&py, dir.path(), "legacy.onnx", 13);
+    let kinds: Vec<&str> = plan.plan.layers.iter().map(|l| l.op.kind()).collect();
+    assert_eq!(kinds, ["Slice", "Resize", "Reshape", "Reshape", "Relu"]);
+    // The Identity is elided but the output keeps the graph's name.
+    assert_eq!(plan.plan.tensors[plan.plan.outputs[0]].name, "y");
+}
+
+#[test]
 fn unsupported_op_and_attribute_name_the_node() {
     let Some((_, dir)) = generated_models() else {
         return;

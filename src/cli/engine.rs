@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use adasval::cudaplan::build::{build, BuildOptions};
+use adasval::cudaplan::build::{build, freeze_plan, write_plan, BuildOptions};
 use adasval::cudaplan::format::PlanFile;
 use adasval::cudaplan::ir::{Precision, TacticPolicy};
 use adasval::cudaplan::{diff as plandiff, inspect, ChooseError};
@@ -153,11 +153,12 @@ fn build_plan(a: BuildArgs) -> CliResult {
         "deterministic" => TacticPolicy::Deterministic,
         _ => TacticPolicy::Measured,
     };
-    let mut chooser = adasval::backend::cuda::algo_chooser().map_err(|e| match e {
-        ChooseError::Unavailable(_) => Failure::unavailable(anyhow::anyhow!(
+    // Any failure to get a chooser means no usable GPU here (no driver, no device, no
+    // CUDA backend in this build): exit 4, whatever the GPU side called it.
+    let mut chooser = adasval::backend::cuda::algo_chooser().map_err(|e: ChooseError| {
+        Failure::unavailable(anyhow::anyhow!(
             "cannot build a CUDA plan on this machine: {e}"
-        )),
-        other => Failure::unavailable(other),
+        ))
     })?;
     let opts = BuildOptions {
         name: a.name.clone(),
@@ -165,23 +166,11 @@ fn build_plan(a: BuildArgs) -> CliResult {
         tactics,
     };
     let file = build(&a.model, &opts, chooser.as_mut()).map_err(Failure::classified)?;
-    let bytes = file.to_bytes().map_err(Failure::classified)?;
     let out_rel = a
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("engines/{}.cudaplan", a.name)));
-    let out = if out_rel.is_absolute() {
-        out_rel.clone()
-    } else {
-        a.root.join(&out_rel)
-    };
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Failure::bad_input(anyhow::anyhow!("cannot create {}: {e}", dir.display()))
-        })?;
-    }
-    adasval::atomic::write_atomic(&out, &bytes)
-        .map_err(|e| Failure::bad_input(anyhow::anyhow!("cannot write {}: {e}", out.display())))?;
+    let (out, bytes) = write_plan(&a.root, &out_rel, &file).map_err(Failure::classified)?;
     let p = &file.plan;
     let convs = p.layers.iter().filter(|l| l.choice.is_some()).count();
     println!(
@@ -202,26 +191,9 @@ fn build_plan(a: BuildArgs) -> CliResult {
         eprintln!("not frozen: pass --adapter to record the plan in the lock");
         return Ok(Status::Pass);
     };
-    let built_on = p.built_on.as_ref().map(|d| {
-        format!(
-            "{} sm_{}{}",
-            d.name, d.compute_capability[0], d.compute_capability[1]
-        )
-    });
     let model_abs = std::path::absolute(&a.model).unwrap_or(a.model.clone());
-    let entry = lock::freeze(
-        &a.root,
-        &FreezeRequest {
-            file: out_rel,
-            name: a.name,
-            adapter,
-            source_model: Some(model_abs),
-            format: Some(EngineFormat::CudaPlan),
-            built_on,
-            replace: a.replace,
-        },
-    )
-    .map_err(Failure::classified)?;
+    let entry = freeze_plan(&a.root, &out_rel, &file, &adapter, &model_abs, a.replace)
+        .map_err(Failure::classified)?;
     println!(
         "frozen {} ({}, {} bytes)\n  sha256  {}\n  adapter {} sha256 {}",
         entry.name, entry.path, entry.size, entry.sha256, entry.adapter.path, entry.adapter.sha256

@@ -13,6 +13,7 @@ pub mod gate;
 pub mod import;
 pub mod matrix;
 pub mod scenario;
+pub mod sweep;
 pub mod synth;
 pub mod validate;
 pub mod wcet;

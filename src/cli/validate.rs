@@ -71,6 +71,12 @@ pub struct Args {
     /// Pace inferences at each scenario's frame rate instead of back to back.
     #[arg(long)]
     pub pace: bool,
+    /// Concurrent camera streams: replay every trace on N host threads at once, each with
+    /// its own session (device stream) of one shared prepared engine, timing from a common
+    /// start. Adds a `stream` column to latencies.csv and `traces[].streams` to run.json
+    /// when N > 1; detections come from stream 0.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub streams: u32,
     /// Keep every frame's raw output tensors in the run directory (for `compare`).
     #[arg(long)]
     pub save_outputs: bool,
@@ -100,7 +106,7 @@ pub enum OrderArg {
     Shuffled,
 }
 
-struct Bars;
+pub(crate) struct Bars;
 
 struct Bar(indicatif::ProgressBar);
 
@@ -166,6 +172,7 @@ pub fn run(a: Args) -> CliResult {
         },
         seed: a.seed,
         pace: a.pace,
+        streams: (a.streams > 1).then_some(a.streams),
         keep_raw_outputs: a.save_outputs,
         requirements: a.requirements,
         gsn: a.gsn,

@@ -32,12 +32,26 @@ pub enum BuildError {
     Choose(#[from] ChooseError),
     #[error(transparent)]
     Format(#[from] FormatError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
+    #[error("{path} (sha256 {actual}) is not the model the plan was built from (sha256 {plan})")]
+    SourceMismatch {
+        path: String,
+        plan: String,
+        actual: String,
+    },
 }
 
 impl Classify for BuildError {
     fn status(&self) -> Status {
         match self {
             BuildError::Choose(_) => Status::Unavailable,
+            BuildError::Lock(e) => e.status(),
             _ => Status::BadInput,
         }
     }
@@ -146,4 +160,71 @@ pub fn conv_problem(plan: &Plan, i: usize) -> Option<ConvProblem> {
         precision: plan.precision,
         policy: plan.tactics,
     })
+}
+
+/// Write a built plan atomically to `out` (relative to `root` unless absolute), creating
+/// its directory. Returns the path written and the bytes.
+pub fn write_plan(
+    root: &Path,
+    out: &Path,
+    file: &PlanFile,
+) -> Result<(std::path::PathBuf, Vec<u8>), BuildError> {
+    let bytes = file.to_bytes()?;
+    let path = if out.is_absolute() {
+        out.to_path_buf()
+    } else {
+        root.join(out)
+    };
+    let err = |source| BuildError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    crate::atomic::write_atomic(&path, &bytes).map_err(err)?;
+    Ok((path, bytes))
+}
+
+/// Freeze a written plan in the lock as `engine freeze` would, with format `cuda-plan`
+/// and the provenance the plan carries: the source model's hash (of `source_model`, which
+/// must be the file the plan was built from) and the build GPU.
+pub fn freeze_plan(
+    root: &Path,
+    out: &Path,
+    file: &PlanFile,
+    adapter: &Path,
+    source_model: &Path,
+    replace: bool,
+) -> Result<crate::lock::LockEntry, BuildError> {
+    let actual = crate::hash::sha256_file(source_model).map_err(|source| BuildError::Io {
+        path: source_model.display().to_string(),
+        source,
+    })?;
+    if actual != file.plan.source_sha256 {
+        return Err(BuildError::SourceMismatch {
+            path: source_model.display().to_string(),
+            plan: file.plan.source_sha256.clone(),
+            actual,
+        });
+    }
+    let built_on = file.plan.built_on.as_ref().map(|d| {
+        format!(
+            "{} sm_{}{}",
+            d.name, d.compute_capability[0], d.compute_capability[1]
+        )
+    });
+    let entry = crate::lock::freeze(
+        root,
+        &crate::lock::FreezeRequest {
+            file: out.to_path_buf(),
+            name: file.plan.name.clone(),
+            adapter: adapter.to_path_buf(),
+            source_model: Some(source_model.to_path_buf()),
+            format: Some(crate::lock::EngineFormat::CudaPlan),
+            built_on,
+            replace,
+        },
+    )?;
+    Ok(entry)
 }

@@ -308,16 +308,23 @@ pub fn diff_text(d: &PlanDiff, a_label: &str, b_label: &str) -> String {
         .collect();
     if !decisions.is_empty() {
         out.push_str(&format!(
-            "\n{:>4}  {:<40} {:<9} {:<16} {:<28} {}\n",
-            "#", "layer", "op", "field", "A", "B"
+            "\n{:>4}  {:<40} {:<9} what differs (A -> B)\n",
+            "#", "layer", "op"
         ));
         for l in &decisions {
-            for c in &l.changes {
-                out.push_str(&format!(
-                    "{:>4}  {:<40} {:<9} {:<16} {:<28} {}\n",
-                    l.index, l.name, l.op, c.field, c.a, c.b
-                ));
-            }
+            let what: Vec<String> = l
+                .changes
+                .iter()
+                .filter(|c| c.field != "algo_id")
+                .map(|c| format!("{} {} -> {}", c.field, c.a, c.b))
+                .collect();
+            out.push_str(&format!(
+                "{:>4}  {:<40} {:<9} {}\n",
+                l.index,
+                l.name,
+                l.op,
+                what.join("; ")
+            ));
         }
     }
     let timing_only = d.layers.len() - decisions.len();

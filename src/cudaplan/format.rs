@@ -110,7 +110,7 @@ impl PlanFile {
             });
         }
         let blob = &bytes[header_end..];
-        if blob.len() % 4 != 0 {
+        if !blob.len().is_multiple_of(4) {
             return Err(FormatError::Truncated {
                 what: "the weight blob (whole f32 values)",
                 offset: header_end,
@@ -128,7 +128,8 @@ impl PlanFile {
     }
 
     /// Structural checks: every tensor and weight id in range, every weight inside the blob,
-    /// a memory offset per tensor, conv weights of the shape the layer implies.
+    /// conv weights of the shape the layer implies, every layer's output shape consistent
+    /// with its inputs (`shapes`), every tensor at an aligned offset inside the arena.
     pub fn check(&self) -> Result<(), FormatError> {
         let p = &self.plan;
         let bad = |m: String| Err(FormatError::Invalid(m));
@@ -207,6 +208,20 @@ impl PlanFile {
                 "memory plan has {} offsets for {nt} tensors",
                 p.memory.offsets.len()
             ));
+        }
+        super::shapes::check_layers(p).map_err(FormatError::Invalid)?;
+        for (t, off) in p.memory.offsets.iter().enumerate() {
+            let bytes = super::memory::tensor_bytes(p, t);
+            if !off.is_multiple_of(super::memory::ALIGN)
+                || off
+                    .checked_add(bytes)
+                    .is_none_or(|end| end > p.memory.arena_bytes)
+            {
+                return bad(format!(
+                    "tensor {t} `{}` ({bytes} bytes at arena offset {off}) is misaligned or outside the arena of {} bytes",
+                    p.tensors[t].name, p.memory.arena_bytes
+                ));
+            }
         }
         Ok(())
     }

@@ -245,7 +245,26 @@ impl Builder {
         }
         for o in &graph.output {
             match self.values.get(&o.name) {
-                Some(Value::Act(id)) => self.out.outputs.push(*id),
+                Some(Value::Act(id)) => {
+                    let id = *id;
+                    // An elided Identity leaves the output under its input's name: give the
+                    // tensor the graph output's name (adapters look outputs up by name),
+                    // unless that name is needed elsewhere.
+                    let current = self.out.tensors[id].name.clone();
+                    if current != o.name {
+                        if self.out.inputs.contains(&id)
+                            || self.out.outputs.contains(&id)
+                            || graph_outputs.contains(current.as_str())
+                        {
+                            return Err(self.graph_err(format!(
+                                "output `{}` is the same tensor as `{current}`; outputs that alias inputs or other outputs are not supported",
+                                o.name
+                            )));
+                        }
+                        self.out.tensors[id].name = o.name.clone();
+                    }
+                    self.out.outputs.push(id);
+                }
                 Some(Value::Const(_)) => {
                     return Err(self.graph_err(format!(
                         "output `{}` is a constant; a plan's outputs must be computed",
@@ -513,7 +532,7 @@ impl Builder {
         check_auto_pad(cx.node).map_err(|m| self.node_err(cx, m))?;
         let group = attr_int(cx.node, "group").unwrap_or(1);
         let [k, cg, kh, kw] = [w.shape[0], w.shape[1], w.shape[2], w.shape[3]];
-        if group < 1 || k % group as usize != 0 || cg * group as usize != xs[1] {
+        if group < 1 || !k.is_multiple_of(group as usize) || cg * group as usize != xs[1] {
             return Err(self.node_err(
                 cx,
                 format!(
@@ -976,7 +995,7 @@ impl Builder {
                 z.iter()
                     .zip(&xs)
                     .map(|(o, i)| {
-                        if *o > 0 && *o as usize % i == 0 {
+                        if *o > 0 && (*o as usize).is_multiple_of(*i) {
                             Ok(*o as usize / i)
                         } else {
                             Err(self.node_err(
@@ -1207,7 +1226,13 @@ fn pads4(node: &pb::NodeProto) -> Result<[usize; 4], String> {
     }
 }
 
-fn conv_out(size: usize, pad_total: usize, k: usize, stride: usize, dil: usize) -> Option<usize> {
+pub(crate) fn conv_out(
+    size: usize,
+    pad_total: usize,
+    k: usize,
+    stride: usize,
+    dil: usize,
+) -> Option<usize> {
     let span = dil * (k - 1) + 1;
     let padded = size + pad_total;
     (padded >= span).then(|| (padded - span) / stride + 1)
@@ -1265,7 +1290,7 @@ fn reshape_shape(input: &[usize], spec: &[i64]) -> Result<Vec<usize>, String> {
     }
     let known: usize = out.iter().product();
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("cannot reshape {input:?} to {spec:?}"));
         }
         out[i] = total / known;

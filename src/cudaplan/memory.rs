@@ -6,7 +6,10 @@
 //! Plan inputs and outputs are fp32 at the plan's boundary in both precisions, so their
 //! slots are always sized at 4 bytes per element (an fp16 executor converts out of / into
 //! them), live for the whole run and are never shared. A Reshape output aliases its input
-//! (same offset; the two are one buffer whose lifetime is the union of both).
+//! (same offset; the two are one buffer whose lifetime is the union of both), except when
+//! either is a plan input or output: then each keeps its own slot and the executor copies
+//! (converting in fp16 plans). So an executor runs a Reshape as nothing when the two
+//! offsets are equal and as a copy otherwise.
 
 use super::ir::{MemoryPlan, Op, Plan, Precision, TensorId};
 
@@ -55,9 +58,13 @@ pub fn lifetimes(plan: &Plan) -> (Vec<usize>, Vec<Interval>) {
         }
         x
     }
+    let boundary = |t: &usize| plan.inputs.contains(t) || plan.outputs.contains(t);
     for l in &plan.layers {
         if matches!(l.op, Op::Reshape) {
             if let (Some(i), Some(o)) = (l.inputs.first(), l.outputs.first()) {
+                if boundary(i) || boundary(o) {
+                    continue;
+                }
                 let (a, b) = (find(&mut parent, *i), find(&mut parent, *o));
                 parent[b] = a;
             }
@@ -252,9 +259,13 @@ mod tests {
             // it); inputs and outputs are live throughout.
             let end = plan.layers.len();
             let mut alias: Vec<usize> = (0..n).collect();
+            let boundary = |t: usize| plan.inputs.contains(&t) || plan.outputs.contains(&t);
             for l in &plan.layers {
                 if matches!(l.op, Op::Reshape) {
                     let (i, o) = (l.inputs[0], l.outputs[0]);
+                    if boundary(i) || boundary(o) {
+                        continue;
+                    }
                     let (root, old) = (alias[i], alias[o]);
                     for a in alias.iter_mut() { if *a == old { *a = root; } }
                 }
@@ -309,6 +320,28 @@ mod tests {
         assert_ne!(m.offsets[1], m.offsets[2]);
         // 2 boundary slots + 2 shared interior slots, 4096 bytes each (4000 aligned).
         assert_eq!(m.arena_bytes, 4 * 4096);
+    }
+
+    #[test]
+    fn reshape_aliases_only_interior_tensors() {
+        // in -> relu -> a -> reshape -> b -> relu -> c -> reshape -> out
+        let mut p = empty_plan(Precision::Fp16);
+        for i in 0..5 {
+            p.tensors.push(TensorInfo {
+                name: format!("t{i}"),
+                shape: vec![300],
+            });
+        }
+        p.inputs = vec![0];
+        p.outputs = vec![4];
+        p.layers.push(layer(Op::Relu, vec![0], 1));
+        p.layers.push(layer(Op::Reshape, vec![1], 2));
+        p.layers.push(layer(Op::Relu, vec![2], 3));
+        p.layers.push(layer(Op::Reshape, vec![3], 4));
+        let m = plan_memory(&p);
+        assert_eq!(m.offsets[1], m.offsets[2]);
+        assert_ne!(m.offsets[3], m.offsets[4]);
+        assert_ne!(m.offsets[2], m.offsets[3]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod ir;
 pub mod memory;
 pub mod reference;
+pub mod shapes;
 
 use ir::{BuildDevice, ConvChoice, Precision, TacticPolicy};
 

@@ -16,6 +16,8 @@ models:
                       Transpose, Identity, Flatten
   softmax.onnx        Conv then Softmax (unsupported: node `the_softmax`)
   asym_pads.onnx      Conv with asymmetric pads (unsupported: node `asym_conv`)
+  legacy.onnx         opset 9: attribute Slice, Upsample, Unsqueeze/Squeeze on activations;
+                      the output comes out of an Identity
 """
 import os
 import sys
@@ -148,6 +150,20 @@ def asym_pads(out):
     save(out, nodes, [vi("x", [1, 3, 8, 8])], [vi("y", [1, 4, 7, 7])], inits)
 
 
+def legacy(out):
+    # Opset 9: Slice and Unsqueeze/Squeeze take attributes, Upsample takes scales as input.
+    inits = [f32("up_scales", [1.0, 1.0, 2.0, 3.0])]
+    nodes = [
+        helper.make_node("Slice", ["x"], ["s"], name="slice_attr", starts=[1], ends=[5], axes=[3]),
+        helper.make_node("Upsample", ["s", "up_scales"], ["u"], name="upsample", mode="nearest"),
+        helper.make_node("Unsqueeze", ["u"], ["u5"], name="unsqueeze", axes=[0]),
+        helper.make_node("Squeeze", ["u5"], ["q"], name="squeeze", axes=[0]),
+        helper.make_node("Relu", ["q"], ["r"], name="relu"),
+        helper.make_node("Identity", ["r"], ["y"], name="final_identity"),
+    ]
+    save(out, nodes, [vi("x", [1, 4, 6, 8])], [vi("y", [1, 4, 12, 12])], inits, opset=9)
+
+
 def ort(model, inp, outdir):
     import onnxruntime as rt
 
@@ -167,7 +183,7 @@ def main():
         d = sys.argv[2]
         os.makedirs(d, exist_ok=True)
         for name, fn in [("conv_bn_relu", conv_bn_relu), ("grouped", grouped), ("misc", misc),
-                         ("softmax", softmax), ("asym_pads", asym_pads)]:
+                         ("softmax", softmax), ("asym_pads", asym_pads), ("legacy", legacy)]:
             fn(os.path.join(d, name + ".onnx"))
     elif sys.argv[1] == "ort":
         ort(sys.argv[2], sys.argv[3], sys.argv[4])

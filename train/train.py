@@ -212,16 +212,28 @@ class Ema:
                 v.copy_(msd[k])
 
 
+def assign(raw, tbox, tcls, gtb, gtl, grid, mode):
+    """Per-anchor targets for the loss: the static centre prior as given, or SimOTA's, with the
+    anchors inside ignored objects kept out of the objectness loss unless SimOTA takes them."""
+    if mode == "static":
+        return tbox, tcls
+    box, dyn = simota(raw.detach(), gtb, gtl, grid)
+    return box, torch.where(dyn >= 0, dyn, torch.where(tcls.long() == dataset.IGNORE, dataset.IGNORE, dataset.NEG))
+
+
 @torch.no_grad()
-def validate(model, imgs, tb, tc, records, grid, device, thresholds, batch=64):
-    """Validation loss and the evaluate.py figures (same decode, NMS and counting)."""
+def validate(model, imgs, tb, tc, gb, gl, records, grid, device, thresholds, mode, batch=64):
+    """Validation loss (with the training's assignment) and the evaluate.py figures (same
+    decode, NMS and counting)."""
     model.eval()
     outs, losses = [], []
     for i in range(0, len(imgs), batch):
         x = imgs[i:i + batch].to(device, non_blocking=True).float().div_(255).contiguous(memory_format=torch.channels_last)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
             raw = model(x)
-        loss, _ = detection_loss(raw, tb[i:i + batch].to(device), tc[i:i + batch].to(device), grid)
+        b, c = assign(raw, tb[i:i + batch].to(device), tc[i:i + batch].to(device), gb[i:i + batch].to(device),
+                      gl[i:i + batch].to(device), grid, mode)
+        loss, _ = detection_loss(raw, b, c, grid)
         losses.append(loss.item())
         raw = raw.float()
         raw[..., 4:] = raw[..., 4:].sigmoid()
@@ -292,8 +304,8 @@ def main():
     timgs = torch.empty((ntrain, 3, HEIGHT, WIDTH), dtype=torch.uint8, device=device)
     ttb = torch.empty((ntrain,) + tb.shape[1:], dtype=torch.float32, device=device)
     ttc = torch.empty((ntrain,) + tc.shape[1:], dtype=torch.int8, device=device)
-    tgb = torch.from_numpy(np.ascontiguousarray(gtb[:ntrain])).to(device)
-    tgl = torch.from_numpy(np.ascontiguousarray(gtl[:ntrain])).to(device)
+    tgb = torch.from_numpy(np.array(gtb[:ntrain])).to(device)
+    tgl = torch.from_numpy(np.array(gtl[:ntrain])).to(device)
     for i in range(0, ntrain, 2048):
         j = min(i + 2048, ntrain)
         timgs[i:j] = torch.from_numpy(np.ascontiguousarray(imgs[i:j])).to(device)
@@ -302,6 +314,8 @@ def main():
     vimgs = torch.from_numpy(np.ascontiguousarray(imgs[ntrain:]))
     vtb = torch.from_numpy(np.ascontiguousarray(tb[ntrain:]))
     vtc = torch.from_numpy(np.ascontiguousarray(tc[ntrain:]))
+    vgb = torch.from_numpy(np.array(gtb[ntrain:]))
+    vgl = torch.from_numpy(np.array(gtl[ntrain:]))
     vrecs = recs[ntrain:]
     for f in files:
         os.remove(f)
@@ -358,12 +372,9 @@ def main():
         c = torch.where(flip[:, None], fc, c)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
             raw = model(x)
-        if args.assign == "simota":
-            gb, gl = tgb[idx], tgl[idx]
-            gb = torch.where(flip[:, None, None], flip_gt(gb), gb)
-            b, dyn = simota(raw.detach(), gb, gl, grid)
-            # Anchors inside ignored objects stay out of the objectness loss unless assigned.
-            c = torch.where(dyn >= 0, dyn, torch.where(c.long() == dataset.IGNORE, dataset.IGNORE, dataset.NEG))
+        gb, gl = tgb[idx], tgl[idx]
+        gb = torch.where(flip[:, None, None], flip_gt(gb), gb)
+        b, c = assign(raw, b, c, gb, gl, grid, args.assign)
         loss, parts_ = detection_loss(raw, b, c, grid)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -384,7 +395,7 @@ def main():
             acc = {}
         if time.time() - start >= next_eval:
             next_eval += args.eval_every
-            vl, vr = validate(ema.model, vimgs, vtb, vtc, vrecs, grid, device, [args.threshold])
+            vl, vr = validate(ema.model, vimgs, vtb, vtc, vgb, vgl, vrecs, grid, device, [args.threshold], args.assign)
             # A checkpoint at every validation: a run cut off at its time limit still returns weights.
             torch.save({"model": {k: v.detach().float().cpu() for k, v in ema.model.state_dict().items()},
                         "widths": widths, "res8": args.res8}, out / "model.pt")
@@ -399,7 +410,7 @@ def main():
     train_time = time.time() - start
     log(f"trained {step} steps, {seen} images ({seen / ntrain:.1f} epochs) in {train_time:.0f} s")
     thresholds = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6]
-    vl, vr = validate(ema.model, vimgs, vtb, vtc, vrecs, grid, device, thresholds)
+    vl, vr = validate(ema.model, vimgs, vtb, vtc, vgb, vgl, vrecs, grid, device, thresholds, args.assign)
     for t, r in vr.items():
         d = r["day_pedestrian_h40"]
         log(f"final val thr {t}: day-ped>=40 P {d['precision']} R {d['recall']} n {d['gt']}; " +

@@ -5,10 +5,11 @@
 //! false positive.
 //!
 //! The target is recall ≥ 0.9 at precision ≥ 0.8; the committed model does NOT
-//! reach it (engines/demo/README.md: 0.820 / 0.797 over 888 held-out instances with
-//! onnxruntime). Measured here on 2026-11-26 (tract, this seed, 321 instances): recall
-//! 0.847, precision 0.845. The bounds below sit just under that measurement, so this test
-//! guards the committed model against regressions; it does not claim the target.
+//! reach it (engines/demo/README.md: recall 0.841 at precision 0.816 over 888 held-out
+//! instances with onnxruntime). Measured here on 2026-11-26 (tract, this seed, 321
+//! instances): recall 0.875, precision 0.826. The bounds below sit just under that
+//! measurement, so this test guards the committed model against regressions; it does not
+//! claim the target.
 
 mod common;
 use common::*;
@@ -22,7 +23,7 @@ use adasval::types::GtObject;
 
 /// Held-out generator seed (training used other seeds; the README lists them).
 const HELD_OUT_SEED: u64 = 777_001;
-const MIN_RECALL: f64 = 0.82;
+const MIN_RECALL: f64 = 0.85;
 const MIN_PRECISION: f64 = 0.80;
 const MIN_HEIGHT: f32 = 40.0;
 

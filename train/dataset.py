@@ -29,6 +29,7 @@ LARGE_MIN = 40.0
 MIN_W, MIN_H = 2.0, 4.0
 
 NEG, IGNORE = -1, -2
+MAX_GT = 64  # per frame, for the dynamic assignment's padded ground-truth list
 
 
 def anchors(width=WIDTH, height=HEIGHT, strides=STRIDES):
@@ -106,6 +107,24 @@ def build_targets(boxes, labels, ignore, grid):
     return tbox, tcls
 
 
+def gt_list(boxes, labels, ignore):
+    """The learnable objects of one frame, padded to MAX_GT: boxes xyxy (float32 [MAX_GT,4])
+    and classes (int8 [MAX_GT], NEG for padding), learnable objects first. The dynamic
+    assignment in train.py matches anchors to these; ignored objects stay out (their anchors
+    are masked by build_targets). Returns the number of learnable objects that did not fit."""
+    gb = np.zeros((MAX_GT, 4), np.float32)
+    gl = np.full(MAX_GT, NEG, np.int8)
+    if len(boxes) == 0:
+        return gb, gl, 0
+    w = boxes[:, 2] - boxes[:, 0]
+    h = boxes[:, 3] - boxes[:, 1]
+    learn = (~ignore) & (w >= MIN_W) & (h >= MIN_H)
+    vb, vl = boxes[learn], labels[learn]
+    k = min(len(vb), MAX_GT)
+    gb[:k], gl[:k] = vb[:k], vl[:k]
+    return gb, gl, len(vb) - k
+
+
 def decode_png(path):
     from PIL import Image
 
@@ -116,7 +135,8 @@ def decode_png(path):
 
 def _fill(task):
     """Worker: (optionally) render one seed's scenes, then decode them into the shared arrays."""
-    (binary, seed, count, directory, offset, images_path, box_path, cls_path, total, render) = task
+    (binary, seed, count, directory, offset, images_path, box_path, cls_path, gtb_path, gtl_path, total,
+     render) = task
     if render:
         cmd = [binary, "scenario", "synth", "--seed", str(seed), "--count", str(count),
                "--out", directory, "--width", str(WIDTH), "--height", str(HEIGHT)]
@@ -129,32 +149,44 @@ def _fill(task):
     imgs = np.lib.format.open_memmap(images_path, mode="r+")
     tb = np.lib.format.open_memmap(box_path, mode="r+")
     tc = np.lib.format.open_memmap(cls_path, mode="r+")
+    gtb = np.lib.format.open_memmap(gtb_path, mode="r+")
+    gtl = np.lib.format.open_memmap(gtl_path, mode="r+")
     grid = anchors()
+    overflow = 0
     for i, r in enumerate(records):
         imgs[offset + i] = decode_png(r["path"])
         tb[offset + i], tc[offset + i] = build_targets(r["boxes"], r["labels"], r["ignore"], grid)
-    imgs.flush(), tb.flush(), tc.flush()
+        gtb[offset + i], gtl[offset + i], lost = gt_list(r["boxes"], r["labels"], r["ignore"])
+        overflow += lost
+    imgs.flush(), tb.flush(), tc.flush(), gtb.flush(), gtl.flush()
+    for r in records:
+        r["gt_overflow"] = 0
+    if records:
+        records[0]["gt_overflow"] = overflow
     return offset, records
 
 
 def load(parts, binary=None, workers=None, scratch="/dev/shm/adasval-train", render=True):
     """Render (if `render`) and load several (seed, count, directory) parts in parallel.
 
-    Returns uint8 images [M,3,H,W], target boxes [M,N,4], target classes [M,N] (numpy,
-    backed by files under `scratch`) and the per-image records in part order."""
+    Returns uint8 images [M,3,H,W], target boxes [M,N,4], target classes [M,N], the padded
+    ground-truth lists (boxes [M,MAX_GT,4], classes [M,MAX_GT]) (numpy, backed by files under
+    `scratch`), the per-image records in part order and the backing files."""
     from multiprocessing import get_context
 
     os.makedirs(scratch, exist_ok=True)
     total = sum(c for _, c, _ in parts)
     n = anchors()[0].size
     tag = f"{os.getpid()}_{abs(hash(tuple(parts)))}"
-    ip, bp, cp = (os.path.join(scratch, f"{k}_{tag}.npy") for k in ("img", "box", "cls"))
+    ip, bp, cp, gbp, glp = (os.path.join(scratch, f"{k}_{tag}.npy") for k in ("img", "box", "cls", "gtb", "gtl"))
     np.lib.format.open_memmap(ip, mode="w+", dtype=np.uint8, shape=(total, 3, HEIGHT, WIDTH))
     np.lib.format.open_memmap(bp, mode="w+", dtype=np.float32, shape=(total, n, 4))
     np.lib.format.open_memmap(cp, mode="w+", dtype=np.int8, shape=(total, n))
+    np.lib.format.open_memmap(gbp, mode="w+", dtype=np.float32, shape=(total, MAX_GT, 4))
+    np.lib.format.open_memmap(glp, mode="w+", dtype=np.int8, shape=(total, MAX_GT))
     tasks, off = [], 0
     for seed, count, directory in parts:
-        tasks.append((binary, seed, count, str(directory), off, ip, bp, cp, total, render))
+        tasks.append((binary, seed, count, str(directory), off, ip, bp, cp, gbp, glp, total, render))
         off += count
     records = [None] * len(tasks)
     with get_context("fork").Pool(workers or os.cpu_count()) as pool:
@@ -164,7 +196,9 @@ def load(parts, binary=None, workers=None, scratch="/dev/shm/adasval-train", ren
     imgs = np.load(ip, mmap_mode="r")
     tb = np.load(bp, mmap_mode="r")
     tc = np.load(cp, mmap_mode="r")
-    return imgs, tb, tc, flat, (ip, bp, cp)
+    gtb = np.load(gbp, mmap_mode="r")
+    gtl = np.load(glp, mmap_mode="r")
+    return imgs, tb, tc, gtb, gtl, flat, (ip, bp, cp, gbp, glp)
 
 
 def frame_key(seed, index):

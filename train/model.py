@@ -45,13 +45,30 @@ class Head(nn.Module):
         return torch.cat([self.reg(x), s], 1)
 
 
+class Residual(nn.Module):
+    """x + conv-bn(conv-bn-relu(x)), then ReLU. The last BatchNorm starts at zero scale, so a
+    new block is the identity on the non-negative features it receives: a checkpoint
+    without it loads unchanged and the block learns from there."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.body = nn.Sequential(conv_bn_relu(c, c), nn.Conv2d(c, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c))
+        nn.init.zeros_(self.body[2].weight)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        return self.relu(x + self.body(x))
+
+
 class DemoDetector(nn.Module):
-    def __init__(self, widths=(8, 16, 32, 80), num_classes=len(CLASSES)):
+    def __init__(self, widths=(8, 16, 32, 80), num_classes=len(CLASSES), res8=0):
         super().__init__()
         c1, c2, c3, c4 = widths
         self.num_classes = num_classes
+        self.res8 = res8
         self.stem = nn.Sequential(conv_bn_relu(3, c1, 3, 2), conv_bn_relu(c1, c2, 3, 2))  # /4
-        self.down8 = nn.Sequential(conv_bn_relu(c2, c3, 3, 2), conv_bn_relu(c3, c3))  # /8
+        # /8; `res8` residual blocks after the two convolutions: depth where the pedestrians are.
+        self.down8 = nn.Sequential(conv_bn_relu(c2, c3, 3, 2), conv_bn_relu(c3, c3), *(Residual(c3) for _ in range(res8)))
         self.down16 = nn.Sequential(conv_bn_relu(c3, c4, 3, 2), conv_bn_relu(c4, c4))  # /16
         # Context at /32 for large vehicles, folded back into /16 (strides stay 8 and 16).
         self.down32 = nn.Sequential(nn.MaxPool2d(2, 2), conv_bn_relu(c4, c4), conv_bn_relu(c4, c4))

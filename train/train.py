@@ -57,6 +57,91 @@ def flip_targets(tbox, tcls):
     return torch.cat(boxes, 1), torch.cat(classes, 1)
 
 
+def flip_gt(gtb):
+    """Mirror the padded ground-truth boxes left-right (padding stays padding: its class is NEG)."""
+    return torch.stack([WIDTH - gtb[..., 2], gtb[..., 1], WIDTH - gtb[..., 0], gtb[..., 3]], -1)
+
+
+def decode_boxes(raw, grid):
+    """YOLOX decode of raw [..., N, >=4] to boxes xyxy [..., N, 4] (as evaluate.decode)."""
+    gx, gy, st = grid
+    cx = (raw[..., 0] + gx) * st
+    cy = (raw[..., 1] + gy) * st
+    w = torch.exp(raw[..., 2].clamp(-8, 8)) * st
+    h = torch.exp(raw[..., 3].clamp(-8, 8)) * st
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1)
+
+
+def pair_iou(a, b):
+    """IoU of every box of a [B,M,4] with every box of b [B,N,4]: [B,M,N]."""
+    a, b = a[:, :, None], b[:, None]
+    iw = (torch.minimum(a[..., 2], b[..., 2]) - torch.maximum(a[..., 0], b[..., 0])).clamp(min=0)
+    ih = (torch.minimum(a[..., 3], b[..., 3]) - torch.maximum(a[..., 1], b[..., 1])).clamp(min=0)
+    inter = iw * ih
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]).clamp(min=0) * (b[..., 3] - b[..., 1]).clamp(min=0)
+    return inter / (area_a + area_b - inter + 1e-7)
+
+
+@torch.no_grad()
+def simota(raw, gtb, gtl, grid, radius=2.5, topk=10, iou_weight=3.0):
+    """SimOTA (YOLOX) dynamic label assignment for a batch.
+
+    The static centre prior gives every object the same few anchors whatever the network
+    predicts there; SimOTA instead lets each object take the dynamic_k anchors (k = the
+    rounded sum of its 10 best IoUs) that predict it best (class cost + 3 x IoU cost), among
+    anchors inside its box or within `radius` strides of its centre, preferring those that
+    are both; an anchor wanted by several objects goes to the one it costs least. Crowds get
+    one set of anchors per person, and narrow objects the anchors that already fit them.
+
+    raw [B,N,5+C] (logits), gtb [B,G,4] xyxy, gtl [B,G] class or NEG (padding, learnable
+    objects first). Returns per anchor: target boxes [B,N,4] and classes [B,N] (NEG if none)."""
+    raw = raw.float()
+    gx, gy, st = grid
+    bsz, n, _ = raw.shape
+    tbox = torch.zeros((bsz, n, 4), device=raw.device)
+    tcls = torch.full((bsz, n), dataset.NEG, dtype=torch.long, device=raw.device)
+    m = int((gtl >= 0).sum(1).max().item())
+    if m == 0:
+        return tbox, tcls
+    gb, gl = gtb[:, :m].float(), gtl[:, :m].long()
+    gv = gl >= 0
+    ax, ay = (gx + 0.5) * st, (gy + 0.5) * st
+    x1, y1, x2, y2 = (gb[..., i:i + 1] for i in range(4))
+    in_box = (ax > x1) & (ax < x2) & (ay > y1) & (ay < y2)
+    r = radius * st
+    in_ctr = ((ax - (x1 + x2) / 2).abs() < r) & ((ay - (y1 + y2) / 2).abs() < r)
+    cand = (in_box | in_ctr) & gv[..., None]
+    iou = pair_iou(gb, decode_boxes(raw, grid))
+    # Class cost: BCE of sqrt(obj * cls) against the one-hot class, summed over the classes,
+    # without the [B,G,N,C] tensor: sum_c -log(1-p_c) - log p_g + log(1-p_g).
+    p = (raw[..., 5:].sigmoid() * raw[..., 4:5].sigmoid()).sqrt().clamp(1e-6, 1 - 1e-6)
+    neg_all = -torch.log1p(-p).sum(-1)
+    pg = torch.gather(p, 2, gl.clamp(min=0)[:, None, :].expand(bsz, n, m)).transpose(1, 2)
+    cost = neg_all[:, None, :] - torch.log(pg) + torch.log1p(-pg)
+    cost = cost + iou_weight * -torch.log(iou + 1e-8) + 1e5 * (~(in_box & in_ctr)).float()
+    cost = torch.where(cand, cost, torch.full_like(cost, 1e9))
+    k = min(topk, n)
+    dyn_k = torch.where(cand, iou, torch.zeros_like(iou)).topk(k, dim=2).values.sum(2).int().clamp(min=1)
+    best_cost, idx = cost.topk(k, dim=2, largest=False)
+    take = (torch.arange(k, device=raw.device) < dyn_k[..., None]) & (best_cost < 1e8)
+    match = torch.zeros((bsz, m, n), dtype=torch.bool, device=raw.device)
+    match.scatter_(2, idx, take)
+    owner = torch.where(match, cost, torch.full_like(cost, 1e10)).argmin(1)  # [B,N]
+    pos = match.any(1)
+    tcls = torch.where(pos, gl.gather(1, owner), tcls)
+    tbox = gb.gather(1, owner[..., None].expand(bsz, n, 4))
+    # An object whose anchors all went to neighbours (tight crowds) takes its cheapest free
+    # candidate, so that no learnable object is left without a positive.
+    count = torch.zeros((bsz, m), dtype=torch.int32, device=raw.device).scatter_add_(1, owner, pos.int())
+    free_min, alt = torch.where(pos[:, None, :], torch.full_like(cost, 1e10), cost).min(2)
+    bi, gi = (gv & (count == 0) & (free_min < 1e8)).nonzero(as_tuple=True)
+    ai = alt[bi, gi]
+    tcls[bi, ai] = gl[bi, gi]
+    tbox[bi, ai] = gb[bi, gi]
+    return tbox, tcls
+
+
 def giou(a, b):
     x1 = torch.maximum(a[:, 0], b[:, 0])
     y1 = torch.maximum(a[:, 1], b[:, 1])
@@ -127,16 +212,28 @@ class Ema:
                 v.copy_(msd[k])
 
 
+def assign(raw, tbox, tcls, gtb, gtl, grid, mode):
+    """Per-anchor targets for the loss: the static centre prior as given, or SimOTA's, with the
+    anchors inside ignored objects kept out of the objectness loss unless SimOTA takes them."""
+    if mode == "static":
+        return tbox, tcls
+    box, dyn = simota(raw.detach(), gtb, gtl, grid)
+    return box, torch.where(dyn >= 0, dyn, torch.where(tcls.long() == dataset.IGNORE, dataset.IGNORE, dataset.NEG))
+
+
 @torch.no_grad()
-def validate(model, imgs, tb, tc, records, grid, device, thresholds, batch=64):
-    """Validation loss and the evaluate.py figures (same decode, NMS and counting)."""
+def validate(model, imgs, tb, tc, gb, gl, records, grid, device, thresholds, mode, batch=64):
+    """Validation loss (with the training's assignment) and the evaluate.py figures (same
+    decode, NMS and counting)."""
     model.eval()
     outs, losses = [], []
     for i in range(0, len(imgs), batch):
         x = imgs[i:i + batch].to(device, non_blocking=True).float().div_(255).contiguous(memory_format=torch.channels_last)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
             raw = model(x)
-        loss, _ = detection_loss(raw, tb[i:i + batch].to(device), tc[i:i + batch].to(device), grid)
+        b, c = assign(raw, tb[i:i + batch].to(device), tc[i:i + batch].to(device), gb[i:i + batch].to(device),
+                      gl[i:i + batch].to(device), grid, mode)
+        loss, _ = detection_loss(raw, b, c, grid)
         losses.append(loss.item())
         raw = raw.float()
         raw[..., 4:] = raw[..., 4:].sigmoid()
@@ -167,7 +264,10 @@ def main():
     ap.add_argument("--eval-every", type=float, default=60.0, help="seconds between validations")
     ap.add_argument("--threshold", type=float, default=0.35)
     ap.add_argument("--widths", default="8,16,32,80")
+    ap.add_argument("--res8", type=int, default=0, help="residual blocks at stride 8 (model.DemoDetector)")
     ap.add_argument("--init", help="continue from this checkpoint (model.pt of an earlier run)")
+    ap.add_argument("--assign", choices=("simota", "static"), default="simota",
+                    help="label assignment: SimOTA (dynamic, as YOLOX) or the static centre prior of dataset.py")
     ap.add_argument("--workers", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True)
@@ -187,21 +287,25 @@ def main():
     t0 = time.time()
     parts = [(s, args.per_seed, f"{args.data_dir}/train_{s}") for s in train_seeds]
     vparts = [(s, args.val_per_seed, f"{args.data_dir}/val_{s}") for s in val_seeds]
-    imgs, tb, tc, recs, files = dataset.load(parts + vparts, args.bin, args.workers, render=not args.no_render)
+    imgs, tb, tc, gtb, gtl, recs, files = dataset.load(parts + vparts, args.bin, args.workers, render=not args.no_render)
     t_data = time.time() - t0
     ntrain = len(parts) * args.per_seed
     cond = {}
     for r in recs[:ntrain]:
         cond[r["condition"]] = cond.get(r["condition"], 0) + 1
     nobj = np.bincount(np.concatenate([r["labels"][~r["ignore"]] for r in recs[:ntrain]]), minlength=len(CLASSES))
+    overflow = sum(r.get("gt_overflow", 0) for r in recs)
     log(f"data: {ntrain} train + {len(recs) - ntrain} val images rendered and loaded in {t_data:.1f} s; "
-        f"train conditions {cond}; train objects per class {dict(zip(CLASSES, nobj.tolist()))}")
+        f"train conditions {cond}; train objects per class {dict(zip(CLASSES, nobj.tolist()))}; "
+        f"objects beyond {dataset.MAX_GT} per frame (left out of the dynamic assignment): {overflow}")
 
     # Whole training set on the GPU as uint8 (~0.44 MB a frame), targets beside it.
     # Copied in chunks: no second full copy of the set in host memory.
     timgs = torch.empty((ntrain, 3, HEIGHT, WIDTH), dtype=torch.uint8, device=device)
     ttb = torch.empty((ntrain,) + tb.shape[1:], dtype=torch.float32, device=device)
     ttc = torch.empty((ntrain,) + tc.shape[1:], dtype=torch.int8, device=device)
+    tgb = torch.from_numpy(np.array(gtb[:ntrain])).to(device)
+    tgl = torch.from_numpy(np.array(gtl[:ntrain])).to(device)
     for i in range(0, ntrain, 2048):
         j = min(i + 2048, ntrain)
         timgs[i:j] = torch.from_numpy(np.ascontiguousarray(imgs[i:j])).to(device)
@@ -210,6 +314,8 @@ def main():
     vimgs = torch.from_numpy(np.ascontiguousarray(imgs[ntrain:]))
     vtb = torch.from_numpy(np.ascontiguousarray(tb[ntrain:]))
     vtc = torch.from_numpy(np.ascontiguousarray(tc[ntrain:]))
+    vgb = torch.from_numpy(np.array(gtb[ntrain:]))
+    vgl = torch.from_numpy(np.array(gtl[ntrain:]))
     vrecs = recs[ntrain:]
     for f in files:
         os.remove(f)
@@ -219,13 +325,18 @@ def main():
     gx, gy, st = (torch.from_numpy(a).to(device) for a in dataset.anchors())
     grid = (gx, gy, st)
     widths = tuple(int(w) for w in args.widths.split(","))
-    model = DemoDetector(widths=widths)
+    model = DemoDetector(widths=widths, res8=args.res8)
     if args.init:
         ckpt = torch.load(args.init, map_location="cpu", weights_only=True)
-        model.load_state_dict(ckpt["model"])
-        log(f"initialised from {args.init}")
+        # Residual blocks that the checkpoint lacks start as the identity (model.Residual).
+        missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
+        new_blocks = [f"down8.{2 + i}." for i in range(int(ckpt.get("res8", 0)), args.res8)]
+        bad = [k for k in missing if not any(k.startswith(p) for p in new_blocks)]
+        if bad or unexpected:
+            raise SystemExit(f"--init {args.init} does not fit: missing {bad}, unexpected {unexpected}")
+        log(f"initialised from {args.init}; new (identity) parameters: {len(missing)} tensors")
     model = model.to(device).to(memory_format=torch.channels_last)
-    macs = count_macs(DemoDetector(widths=widths))
+    macs = count_macs(DemoDetector(widths=widths, res8=args.res8))
     params = sum(p.numel() for p in model.parameters())
     log(f"model: widths {widths}, {params} parameters, {macs / 1e6:.1f} MMAC per frame")
     ema = Ema(model)
@@ -261,6 +372,9 @@ def main():
         c = torch.where(flip[:, None], fc, c)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
             raw = model(x)
+        gb, gl = tgb[idx], tgl[idx]
+        gb = torch.where(flip[:, None, None], flip_gt(gb), gb)
+        b, c = assign(raw, b, c, gb, gl, grid, args.assign)
         loss, parts_ = detection_loss(raw, b, c, grid)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -281,10 +395,10 @@ def main():
             acc = {}
         if time.time() - start >= next_eval:
             next_eval += args.eval_every
-            vl, vr = validate(ema.model, vimgs, vtb, vtc, vrecs, grid, device, [args.threshold])
+            vl, vr = validate(ema.model, vimgs, vtb, vtc, vgb, vgl, vrecs, grid, device, [args.threshold], args.assign)
             # A checkpoint at every validation: a run cut off at its time limit still returns weights.
             torch.save({"model": {k: v.detach().float().cpu() for k, v in ema.model.state_dict().items()},
-                        "widths": widths}, out / "model.pt")
+                        "widths": widths, "res8": args.res8}, out / "model.pt")
             d = vr[f"{args.threshold:.2f}"]["day_pedestrian_h40"]
             pc = vr[f"{args.threshold:.2f}"]["per_class_all"]
             curve.append({"t": time.time() - start, "step": step, "epoch": seen / ntrain, "val_loss": vl,
@@ -295,8 +409,8 @@ def main():
 
     train_time = time.time() - start
     log(f"trained {step} steps, {seen} images ({seen / ntrain:.1f} epochs) in {train_time:.0f} s")
-    thresholds = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]
-    vl, vr = validate(ema.model, vimgs, vtb, vtc, vrecs, grid, device, thresholds)
+    thresholds = [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6]
+    vl, vr = validate(ema.model, vimgs, vtb, vtc, vgb, vgl, vrecs, grid, device, thresholds, args.assign)
     for t, r in vr.items():
         d = r["day_pedestrian_h40"]
         log(f"final val thr {t}: day-ped>=40 P {d['precision']} R {d['recall']} n {d['gt']}; " +
@@ -304,7 +418,7 @@ def main():
                      for k, v in r["per_class_all"].items()))
 
     ema.model.float().cpu()
-    torch.save({"model": ema.model.state_dict(), "widths": widths}, out / "model.pt")
+    torch.save({"model": ema.model.state_dict(), "widths": widths, "res8": args.res8}, out / "model.pt")
     export_info = None
     try:
         import export

@@ -20,11 +20,16 @@
 #   5. summary.md: exit codes, decision flips per pair, latency lines.
 #
 # Plans made elsewhere (the H100 × H200 experiment) can be run here too:
-#   --plans DIR   also freeze and validate (with --force) every DIR/*.cudaplan, with the
-#                 adapter given by --plans-adapter (default: the demo detector's).
+#   --plans DIR   also freeze and validate (with --force) every DIR/*.cudaplan and compare
+#                 each run with the CPU run; --plans-model demo (default: demo scenarios)
+#                 or yolox (the VOC photos, see below).
+# YOLOX-Nano on real photos: when the shared folder has data/voc100, a second scratch
+# project runs the ONNX model on the CPU and the first YOLOX plan of each precision on the
+# GPU over the 100 VOC photos (scenario `voc100`, data root = the shared folder) and
+# compares them.
 set -uo pipefail
 
-usage() { sed -n '2,26p' "$0"; }
+usage() { sed -n '2,31p' "$0"; }
 
 REPO=${ADASVAL_REPO:-$(cd "$(dirname "$0")/.." && pwd)}
 BIN=${ADASVAL_BIN:-$REPO/target/release/adasval}
@@ -35,7 +40,7 @@ MAX_FRAMES=
 PRECISIONS=fp32,fp16
 TACTICS=measured
 PLANS=
-PLANS_ADAPTER=engines/demo/adapter.yaml
+PLANS_MODEL=demo
 SKIP_TESTS=
 SHARED=${ADASVAL_SHARED:-$REPO/../shared}
 while [[ $# -gt 0 ]]; do
@@ -48,7 +53,7 @@ while [[ $# -gt 0 ]]; do
     --precisions) PRECISIONS=$2; shift 2 ;;
     --tactics) TACTICS=$2; shift 2 ;;
     --plans) PLANS=$(cd "$2" && pwd); shift 2 ;;
-    --plans-adapter) PLANS_ADAPTER=$2; shift 2 ;;
+    --plans-model) PLANS_MODEL=$2; shift 2 ;;
     --shared) SHARED=$2; shift 2 ;;
     --skip-tests) SKIP_TESTS=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -151,28 +156,81 @@ if [[ $BUILDS -gt 1 ]]; then
     "$OUT/run-demo-cuda-fp32-b2-profile" --out "$OUT/diff-demo-fp32-b1-b2"
   true
 fi
-if [[ -n $PLANS ]]; then
+# Plans from elsewhere, frozen here under x-<file name>.
+freeze_and_run_plans() { # ADAPTER EXTRA_VALIDATE_ARGS...
+  local adapter=$1; shift
   for f in "$PLANS"/*.cudaplan; do
-    n=$(basename "$f" .cudaplan)
+    local n; n=$(basename "$f" .cudaplan)
     cp "$f" "engines/x-$n.cudaplan"
     step "freeze-x-$n" "$BIN" engine freeze "engines/x-$n.cudaplan" --name "x-$n" --format cuda-plan \
-      --adapter "$PLANS_ADAPTER"
-    step "run-x-$n" "$BIN" validate --backend cuda --force --engine "x-$n" --save-outputs "${MF[@]}" \
+      --adapter "$adapter" --replace
+    step "run-x-$n" "$BIN" validate --backend cuda --force --engine "x-$n" --save-outputs "$@" \
       --out "$OUT/run-x-$n"
+    RUNS+=("$OUT/run-x-$n")
   done
+}
+[[ -n $PLANS && $PLANS_MODEL == demo ]] && freeze_and_run_plans engines/demo/adapter.yaml "${MF[@]}"
+COMPARES=()
+for r in "${RUNS[@]}"; do COMPARES+=("$OUT/run-cpu|$r"); done
+
+# YOLOX-Nano on the VOC photos (needs the shared folder's data/voc100).
+if [[ -d $SHARED/data/voc100 && -f engines/yolox_nano.onnx ]]; then
+  Y=$OUT/project-yolox
+  rm -rf "$Y"; mkdir -p "$Y/engines" "$Y/scenarios"
+  cp -r platforms "$Y/" 2>/dev/null
+  cp engines/yolox_nano.onnx engines/yolox.adapter.yaml "$Y/engines/"
+  for p in "${PRECS[@]}"; do cp "engines/yolox-cuda-$p-b1.cudaplan" "$Y/engines/" 2>/dev/null; done
+  cat >"$Y/scenarios/voc100.yaml" <<EOF
+schema_version: 1
+id: voc100
+title: 100 VOC 2007 photos (YOLOX-Nano, COCO classes)
+category: pedestrian
+tags: [real, day]
+fps: 10
+deadline_ms: 1000
+frames:
+  files:
+    glob: data/voc100/images/*.jpg
+    labels: { format: voc, path: data/voc100/labels/voc_xml }
+    class_map: { motorbike: motorcycle }
+    ignore_classes: [aeroplane, bird, boat, bottle, cat, chair, cow, diningtable, dog, horse, pottedplant, sheep, sofa, train, tvmonitor]
+EOF
+  cd "$Y" || exit 1
+  step freeze-yolox-onnx "$BIN" engine freeze engines/yolox_nano.onnx --name yolox-onnx \
+    --adapter engines/yolox.adapter.yaml || FAILED=1
+  YV=(--data-root "$SHARED" --scenario voc100 --save-outputs "${MF[@]}")
+  step run-yolox-cpu "$BIN" validate --backend cpu --engine yolox-onnx "${YV[@]}" --out "$OUT/run-yolox-cpu"
+  for p in "${PRECS[@]}"; do
+    [[ -f engines/yolox-cuda-$p-b1.cudaplan ]] || continue
+    step "freeze-yolox-cuda-$p" "$BIN" engine freeze "engines/yolox-cuda-$p-b1.cudaplan" \
+      --name "yolox-cuda-$p-b1" --format cuda-plan --adapter engines/yolox.adapter.yaml \
+      --source-model engines/yolox_nano.onnx || FAILED=1
+    step "run-yolox-cuda-$p" "$BIN" validate --backend cuda --engine "yolox-cuda-$p-b1" "${YV[@]}" \
+      --out "$OUT/run-yolox-cuda-$p"
+    COMPARES+=("$OUT/run-yolox-cpu|$OUT/run-yolox-cuda-$p")
+  done
+  if [[ -n $PLANS && $PLANS_MODEL == yolox ]]; then
+    RUNS=()
+    freeze_and_run_plans engines/yolox.adapter.yaml "${YV[@]}"
+    for r in "${RUNS[@]}"; do COMPARES+=("$OUT/run-yolox-cpu|$r"); done
+  fi
+  cd "$W" || exit 1
 fi
-for r in "${RUNS[@]}"; do
-  step "compare-cpu-$(basename "$r")" "$BIN" compare "$OUT/run-cpu" "$r" --format json \
-    --out "$OUT/compare-$(basename "$r")" || FAILED=1
+
+for c in "${COMPARES[@]}"; do
+  cpu=${c%%|*}; gpu=${c##*|}
+  step "compare-$(basename "$cpu")-$(basename "$gpu")" "$BIN" compare "$cpu" "$gpu" --format json \
+    --out "$OUT/compare-$(basename "$gpu")" || FAILED=1
 done
 
 # 5. Summary: decision flips and latency.
 note ""
-note "## Decision flips, CPU (tract) vs CUDA, per scenario"
-for r in "${RUNS[@]}"; do
+note "## Decision flips, CPU (tract) vs CUDA"
+for pair in "${COMPARES[@]}"; do
+  r=${pair##*|}
   c=$OUT/compare-$(basename "$r")/compare.json
   [[ -f $c ]] || continue
-  python3 - "$c" "$(basename "$r")" <<'EOF' | tee -a "$SUMMARY"
+  python3 - "$c" "$(basename "${pair%%|*}") vs $(basename "$r")" <<'EOF' | tee -a "$SUMMARY"
 import json, sys
 c = json.load(open(sys.argv[1]))
 flips = sum(p["decision_flips"] for p in c["pairs"])

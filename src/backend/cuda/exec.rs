@@ -1077,3 +1077,34 @@ impl Engine {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_major_strides() {
+        assert_eq!(strides(&[2, 3, 4]), vec![12, 4, 1]);
+        assert_eq!(strides(&[5]), vec![1]);
+        assert!(strides(&[]).is_empty());
+    }
+
+    #[test]
+    fn broadcasting_follows_numpy_rules() {
+        // [8,1,1] onto [1,8,4,4]: right-aligned, size-1 axes repeat (stride 0).
+        let s = broadcast_strides(&[8, 1, 1], &[1, 8, 4, 4]).unwrap();
+        assert_eq!(&s[..4], &[0, 1, 0, 0]);
+        let same = broadcast_strides(&[2, 3], &[2, 3]).unwrap();
+        assert_eq!(&same[..2], &[3, 1]);
+        assert!(broadcast_strides(&[3], &[2, 4]).is_err());
+        assert!(broadcast_strides(&[1, 2, 3], &[2, 3]).is_err());
+    }
+
+    #[test]
+    fn gather_maps_refuse_ranks_beyond_the_kernel_limit() {
+        let g = gather_dims(&[2, 3, 4]).unwrap();
+        assert_eq!((g.n, g.rank), (24, 3));
+        assert_eq!(&g.dims[..3], &[2, 3, 4]);
+        assert!(gather_dims(&[1; MAX_RANK + 1]).is_err());
+    }
+}

@@ -260,3 +260,78 @@ impl Session for CudaSession {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cudaplan::ir::*;
+
+    fn device(cc: [u32; 2]) -> DeviceInfo {
+        DeviceInfo {
+            name: format!("GPU sm_{}{}", cc[0], cc[1]),
+            compute_capability: cc,
+            sm_count: 1,
+            memory_bytes: 1,
+            memory_bus_width_bits: None,
+            l2_bytes: None,
+            max_sm_clock_mhz: None,
+            max_memory_clock_mhz: None,
+            ecc_enabled: None,
+            pci_bus_id: None,
+            driver: "d".into(),
+            cuda_driver_api: "13.0".into(),
+            nvrtc: "13.0".into(),
+            cudnn: "9".into(),
+            cudnn_cudart: "13.0".into(),
+            cublas: None,
+        }
+    }
+
+    fn plan(built_on: Option<BuildDevice>) -> Plan {
+        Plan {
+            format_version: FORMAT_VERSION,
+            name: "p".into(),
+            source_model: String::new(),
+            source_sha256: String::new(),
+            precision: Precision::Fp32,
+            tf32: false,
+            tactics: TacticPolicy::Measured,
+            built_on,
+            builder: String::new(),
+            built_at: String::new(),
+            tensors: vec![],
+            weights: vec![],
+            inputs: vec![],
+            outputs: vec![],
+            layers: vec![],
+            memory: MemoryPlan {
+                arena_bytes: 0,
+                offsets: vec![],
+                workspace_bytes: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn only_another_compute_capability_is_refused() {
+        let h100 = device([9, 0]);
+        let mut h200 = device([9, 0]);
+        h200.name = "H200".into();
+        // Same architecture, different card: the compile × run experiment, allowed.
+        assert!(compatibility(&plan(Some(h200.build_device())), &h100).is_none());
+        let ampere = device([8, 0]);
+        let why = compatibility(&plan(Some(ampere.build_device())), &h100).unwrap();
+        assert!(why.contains("8.0") && why.contains("9.0") && why.contains("--force"));
+        // A plan with no build device (hand-made) is not refused.
+        assert!(compatibility(&plan(None), &h100).is_none());
+    }
+
+    #[test]
+    fn no_gpu_is_unavailable_not_a_panic() {
+        let b = CudaBackend::new(&BackendConfig::default());
+        match b.info() {
+            Ok(i) => eprintln!("GPU present: {:?}", i.settings.first()),
+            Err(e) => assert!(matches!(e, BackendError::Unavailable { .. }), "{e}"),
+        }
+    }
+}

@@ -94,3 +94,19 @@ pub fn rel_l2(a: &[f32], b: &[f32]) -> f64 {
     let den: f64 = b.iter().map(|y| (*y as f64).powi(2)).sum();
     (num / den.max(1e-30)).sqrt()
 }
+
+/// How many nodes of `op` the ONNX file holds, read with tract's protobuf parser (not the
+/// importer under test), so the counts follow the committed model when it is retrained.
+pub fn onnx_op_count(model: &std::path::Path, op: &str) -> usize {
+    use tract_onnx::prelude::Framework;
+    let proto = tract_onnx::onnx()
+        .proto_model_for_path(model)
+        .expect("parse ONNX");
+    proto
+        .graph
+        .expect("graph")
+        .node
+        .iter()
+        .filter(|n| n.op_type == op)
+        .count()
+}

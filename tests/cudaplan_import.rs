@@ -88,7 +88,16 @@ fn demo_detector_matches_tract() {
         .filter(|l| matches!(l.op, Op::Conv { .. }))
         .count();
     assert_eq!(convs, onnx_op_count(&model, "Conv"));
-    assert!(plan.plan.layers.iter().all(|l| l.op.kind() != "Relu"));
+    // A Relu stays a layer only where it does not follow a Conv (after a residual Add).
+    for relu in plan.plan.layers.iter().filter(|l| l.op.kind() == "Relu") {
+        let producer = plan
+            .plan
+            .layers
+            .iter()
+            .find(|l| l.outputs.contains(&relu.inputs[0]))
+            .unwrap();
+        assert_ne!(producer.op.kind(), "Conv", "unfused Relu `{}`", relu.name);
+    }
     assert_eq!(plan.plan.tensors[plan.plan.outputs[0]].name, "output");
     let inputs: Vec<Tensor> = (0..2)
         .map(|s| {

@@ -109,6 +109,22 @@ pub fn load_profiles(root: &Path) -> Result<Vec<PlatformProfile>, PlatformError>
     Ok(out)
 }
 
+/// The name of the GPU profile whose `detect` patterns match a GPU's name (e.g. the card a
+/// GPU plan was built on), so build and run platforms are named alike in runs and matrices.
+pub fn gpu_profile_name(root: &Path, gpu_name: &str) -> Option<String> {
+    let name = gpu_name.to_lowercase();
+    load_profiles(root)
+        .ok()?
+        .into_iter()
+        .find(|p| {
+            p.kind == "gpu"
+                && p.detect
+                    .iter()
+                    .any(|d| !d.is_empty() && name.contains(&d.to_lowercase()))
+        })
+        .map(|p| p.name)
+}
+
 /// The profile named by the user, or the one whose `detect` patterns match the fingerprint.
 pub fn resolve(
     root: &Path,

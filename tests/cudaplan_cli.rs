@@ -396,3 +396,49 @@ fn built_plans_are_written_and_frozen_with_provenance() {
     )
     .unwrap();
 }
+
+#[test]
+fn a_plan_built_on_a_profiled_card_is_frozen_under_the_profile_name() {
+    use adasval::cudaplan::build::freeze_plan;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("engines")).unwrap();
+    std::fs::create_dir_all(root.join("platforms")).unwrap();
+    for p in ["nvidia-h100.yaml", "nvidia-h200.yaml", "x86-cpu.yaml"] {
+        std::fs::copy(
+            repo_root().join("platforms").join(p),
+            root.join("platforms").join(p),
+        )
+        .unwrap();
+    }
+    std::fs::copy(
+        repo_root().join("engines/demo/adapter.yaml"),
+        root.join("engines/adapter.yaml"),
+    )
+    .unwrap();
+    let demo = repo_root().join("engines/demo/detector.onnx");
+    let mut chooser = FakeChooser::new(0);
+    chooser.device = "NVIDIA H200";
+    let file = build(
+        &demo,
+        &BuildOptions {
+            name: "demo-h200".into(),
+            precision: Precision::Fp32,
+            tactics: TacticPolicy::Heuristic,
+        },
+        &mut chooser,
+    )
+    .unwrap();
+    let out = Path::new("engines/demo-h200.cudaplan");
+    adasval::cudaplan::build::write_plan(root, out, &file).unwrap();
+    let entry = freeze_plan(
+        root,
+        out,
+        &file,
+        Path::new("engines/adapter.yaml"),
+        &demo,
+        false,
+    )
+    .unwrap();
+    assert_eq!(entry.built_on.as_deref(), Some("nvidia-h200"));
+}

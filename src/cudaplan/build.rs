@@ -208,11 +208,15 @@ pub fn freeze_plan(
             actual,
         });
     }
+    // The platform profile's name when one matches the card (what runs are tagged with, so
+    // `matrix` can pair build and run platforms); else the card's name and architecture.
     let built_on = file.plan.built_on.as_ref().map(|d| {
-        format!(
-            "{} sm_{}{}",
-            d.name, d.compute_capability[0], d.compute_capability[1]
-        )
+        crate::platform::gpu_profile_name(root, &d.name).unwrap_or_else(|| {
+            format!(
+                "{} sm_{}{}",
+                d.name, d.compute_capability[0], d.compute_capability[1]
+            )
+        })
     });
     let entry = crate::lock::freeze(
         root,

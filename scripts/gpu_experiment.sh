@@ -39,6 +39,9 @@ SHARED=$(cd "$SHARED" && pwd)
 for d in /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda/lib64; do
   [[ -d $d ]] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
 done
+if [[ -d $OUT && -n $(ls -A "$OUT") ]]; then
+  echo "--out $OUT is not empty: give a fresh directory" >&2; exit 2
+fi
 mkdir -p "$OUT/plans" "$OUT/runs"
 OUT=$(cd "$OUT" && pwd)
 S=$OUT/summary.md

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use adasval::backend::{cpu::CpuBackend, Backend};
 use adasval::cudaplan::build::{build, BuildOptions};
-use adasval::cudaplan::ir::{Op, Precision, TacticPolicy};
+use adasval::cudaplan::ir::{Activation, Op, Precision, TacticPolicy};
 use adasval::cudaplan::reference::run_reference;
 use adasval::lock::{AdapterRef, EngineFormat, LockEntry, VerifiedEngine};
 use adasval::tensor::Tensor;
@@ -88,16 +88,30 @@ fn demo_detector_matches_tract() {
         .filter(|l| matches!(l.op, Op::Conv { .. }))
         .count();
     assert_eq!(convs, onnx_op_count(&model, "Conv"));
-    // A Relu stays a layer only where it does not follow a Conv (after a residual Add).
-    for relu in plan.plan.layers.iter().filter(|l| l.op.kind() == "Relu") {
-        let producer = plan
-            .plan
+    // A Relu left standalone reads something other than a convolution (a residual Add).
+    let conv_outputs: std::collections::HashSet<usize> = plan
+        .plan
+        .layers
+        .iter()
+        .filter(|l| matches!(l.op, Op::Conv { .. }))
+        .flat_map(|l| l.outputs.iter().copied())
+        .collect();
+    for l in plan.plan.layers.iter().filter(|l| l.op.kind() == "Relu") {
+        assert!(
+            !conv_outputs.contains(&l.inputs[0]),
+            "Relu `{}` after a convolution was not fused",
+            l.name
+        );
+    }
+    // Each head's score Conv → Sigmoid is one layer too.
+    assert_eq!(
+        plan.plan
             .layers
             .iter()
-            .find(|l| l.outputs.contains(&relu.inputs[0]))
-            .unwrap();
-        assert_ne!(producer.op.kind(), "Conv", "unfused Relu `{}`", relu.name);
-    }
+            .filter(|l| l.op.kind() == "Sigmoid")
+            .count(),
+        0
+    );
     assert_eq!(plan.plan.tensors[plan.plan.outputs[0]].name, "output");
     let inputs: Vec<Tensor> = (0..2)
         .map(|s| {
@@ -118,11 +132,53 @@ fn yolox_nano_matches_tract() {
     let adapter_path = repo_root().join("tests/fixtures/yolox_nano.adapter.yaml");
     let plan = build(&model, &opts(), &mut FakeChooser::new(0)).unwrap();
     let count = |k: &str| plan.plan.layers.iter().filter(|l| l.op.kind() == k).count();
-    // The op census of the ONNX file (Netron / onnx.load): every node becomes a layer.
+    let fused_as = |a: Activation| {
+        plan.plan
+            .layers
+            .iter()
+            .filter(|l| matches!(l.op, Op::Conv { activation: Some(x), .. } if x == a))
+            .count()
+    };
+    // The op census of the ONNX file (Netron / onnx.load): every node becomes a layer or
+    // is absorbed into a convolution's epilogue (SiLU = Sigmoid + Mul, or a Sigmoid).
     assert_eq!(count("Conv"), 113);
     assert_eq!(count("Slice"), 8);
-    assert_eq!(count("Sigmoid"), 110);
-    assert_eq!(count("Mul"), 104);
+    let (silu, sig) = (fused_as(Activation::Silu), fused_as(Activation::Sigmoid));
+    eprintln!("YOLOX-Nano: {silu} Conv+SiLU and {sig} Conv+Sigmoid fusions");
+    assert!(
+        silu > 0,
+        "YOLOX-Nano's Conv+Sigmoid+Mul blocks were not fused"
+    );
+    assert_eq!(
+        count("Sigmoid") + silu + sig,
+        onnx_op_count(&model, "Sigmoid")
+    );
+    assert_eq!(count("Mul") + silu, onnx_op_count(&model, "Mul"));
+    assert_eq!(count("Sigmoid") + silu + sig, 110);
+    assert_eq!(count("Mul") + silu, 104);
+    // Every absorbed node is recorded by its ONNX name, with the right op.
+    let ops = onnx_node_ops(&model);
+    for l in &plan.plan.layers {
+        if let Op::Conv {
+            activation: Some(a @ (Activation::Silu | Activation::Sigmoid)),
+            ..
+        } = l.op
+        {
+            let tail: Vec<&str> = l
+                .fused
+                .iter()
+                .rev()
+                .take(if a == Activation::Silu { 2 } else { 1 })
+                .map(|n| ops.get(n).map(String::as_str).unwrap_or("?"))
+                .collect();
+            let want: &[&str] = if a == Activation::Silu {
+                &["Mul", "Sigmoid"]
+            } else {
+                &["Sigmoid"]
+            };
+            assert_eq!(tail, want, "layer `{}` fused {:?}", l.name, l.fused);
+        }
+    }
     let groups: std::collections::BTreeSet<usize> = plan
         .plan
         .layers
@@ -159,6 +215,21 @@ fn yolox_nano_matches_tract() {
         inputs.push(t);
     }
     compare_with_tract(&model, &adapter_path, &inputs);
+}
+
+/// ONNX node name → op type.
+fn onnx_node_ops(model: &Path) -> std::collections::HashMap<String, String> {
+    use tract_onnx::prelude::Framework;
+    let proto = tract_onnx::onnx()
+        .proto_model_for_path(model)
+        .expect("parse ONNX");
+    proto
+        .graph
+        .expect("graph")
+        .node
+        .iter()
+        .map(|n| (n.name.clone(), n.op_type.clone()))
+        .collect()
 }
 
 fn read_f32(p: &Path) -> Vec<f32> {
@@ -277,10 +348,19 @@ fn grouped_dilated_broadcast_match_onnxruntime() {
     };
     let plan = compare_with_ort(&py, dir.path(), "grouped.onnx", 5);
     let kinds: Vec<&str> = plan.plan.layers.iter().map(|l| l.op.kind()).collect();
+    // The Sigmoid, sole reader of the grouped convolution, becomes its epilogue.
     assert_eq!(
         kinds,
-        ["Conv", "Conv", "Sigmoid", "MaxPool", "Resize", "Slice", "Add", "Mul"]
+        ["Conv", "Conv", "MaxPool", "Resize", "Slice", "Add", "Mul"]
     );
+    assert_eq!(plan.plan.layers[1].fused, vec!["sig".to_string()]);
+    assert!(matches!(
+        plan.plan.layers[1].op,
+        Op::Conv {
+            activation: Some(Activation::Sigmoid),
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -304,13 +384,24 @@ fn focus_slices_and_constant_subgraphs_match_onnxruntime() {
             "Slice",
             "Concat",
             "Conv",
-            "Sigmoid",
-            "Mul",
             "Reshape",
             "Transpose",
             "Reshape"
         ]
     );
+    // conv → Sigmoid and Mul(conv, sigmoid) is SiLU: one layer, both nodes recorded.
+    let conv = &plan.plan.layers[9];
+    assert_eq!(
+        conv.fused,
+        vec!["silu_sig".to_string(), "silu_mul".to_string()]
+    );
+    assert!(matches!(
+        conv.op,
+        Op::Conv {
+            activation: Some(Activation::Silu),
+            ..
+        }
+    ));
 }
 
 #[test]

@@ -809,6 +809,7 @@ fn model_on_gpu(test: &str, model: &std::path::Path, adapter: &std::path::Path) 
                 }
             }
         }
+        sessions_and_graphs(test, &plan, &blob, adapter);
         // Reported, not asserted (targets belong to benches): per-frame medians over 200
         // frames after 20 warm-up frames.
         let x = scene_input(adapter, 7);
@@ -837,6 +838,110 @@ fn model_on_gpu(test: &str, model: &std::path::Path, adapter: &std::path::Path) 
         eprintln!(
             "LATENCY {test} {precision:?}: median over 200 frames: h2d {h2d:.4} ms, compute {compute:.4} ms, d2h {d2h:.4} ms, Session::run wall {wall:.4} ms; weights upload {:.4} ms",
             prepared.load_ns().unwrap_or(0) as f64 / 1e6
+        );
+    }
+}
+
+/// Median of a sample (ms from ns).
+fn median_ms(mut v: Vec<u64>) -> f64 {
+    v.sort_unstable();
+    v[v.len() / 2] as f64 / 1e6
+}
+
+/// Per-session resources and CUDA graphs change nothing in the outputs: N sessions on N
+/// threads, each running several scenes, give bit-identical outputs to one session, and the
+/// graph replay gives bit-identical outputs to the launch-by-launch run. Also reports the
+/// per-frame compute with and without graphs and the per-layer event sum (`--profile`).
+fn sessions_and_graphs(test: &str, plan: &Plan, blob: &[f32], adapter: &std::path::Path) {
+    let scenes: Vec<Tensor> = (0..3).map(|i| scene_input(adapter, i)).collect();
+    let graphs = CudaPrepared::from_plan_with(&plan.name, plan, blob, false, true).unwrap();
+    let eager = CudaPrepared::from_plan_with(&plan.name, plan, blob, false, false).unwrap();
+    eprintln!(
+        "{test} {:?}: graphs on: {}",
+        plan.precision,
+        graphs.summary()
+    );
+    eprintln!(
+        "{test} {:?}: graphs off: {}",
+        plan.precision,
+        eager.summary()
+    );
+    let mut one = graphs.session().unwrap();
+    let expected: Vec<Vec<Tensor>> = scenes.iter().map(|x| one.run(x).unwrap().outputs).collect();
+    let mut e = eager.session().unwrap();
+    for (x, want) in scenes.iter().zip(&expected) {
+        assert_eq!(
+            &e.run(x).unwrap().outputs,
+            want,
+            "{test}: graph replay differs from eager"
+        );
+    }
+    const N: usize = 4;
+    let sessions: Vec<_> = (0..N).map(|_| graphs.session().unwrap()).collect();
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = sessions
+            .into_iter()
+            .enumerate()
+            .map(|(k, mut s)| {
+                let (scenes, expected) = (&scenes, &expected);
+                sc.spawn(move || {
+                    for round in 0..10 {
+                        let i = (k + round) % scenes.len();
+                        assert_eq!(
+                            s.run(&scenes[i]).unwrap().outputs,
+                            expected[i],
+                            "session {k} round {round} differs from one session"
+                        );
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+    eprintln!(
+        "{test} {:?}: {N} sessions on {N} threads: outputs identical to one session",
+        plan.precision
+    );
+    let x = &scenes[0];
+    let compute = |s: &mut Box<dyn adasval::backend::Session>| -> (f64, f64) {
+        for _ in 0..20 {
+            s.run(x).unwrap();
+        }
+        let (mut c, mut w) = (vec![], vec![]);
+        for _ in 0..200 {
+            let t = std::time::Instant::now();
+            let o = s.run(x).unwrap();
+            w.push(t.elapsed().as_nanos() as u64);
+            c.push(o.device.compute_ns.unwrap());
+        }
+        (median_ms(c), median_ms(w))
+    };
+    let (gc, gw) = compute(&mut one);
+    let (ec, ew) = compute(&mut e);
+    let profiled = CudaPrepared::from_plan_with(&plan.name, plan, blob, true, false).unwrap();
+    let mut ps = profiled.session().unwrap();
+    for _ in 0..50 {
+        ps.run(x).unwrap();
+    }
+    let p = profiled.layer_profile().unwrap();
+    let layer_sum: f64 = p["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["median_ms"].as_f64().unwrap_or(0.0))
+        .sum();
+    eprintln!(
+        "GRAPHS {test} {:?}: compute median graphs on {gc:.4} ms (Session::run wall {gw:.4} ms), graphs off {ec:.4} ms (wall {ew:.4} ms); sum of per-layer event medians (--profile) {layer_sum:.4} ms over {} layers",
+        plan.precision,
+        plan.layers.len()
+    );
+    if std::env::var("ADASVAL_CUDA_GRAPHS").is_err() {
+        assert!(
+            graphs.summary().contains("CUDA graph per session"),
+            "{test}: graph capture failed: {}",
+            graphs.summary()
         );
     }
 }

@@ -1,7 +1,8 @@
 //! ONNX → plan graph: the first step of `engine build --backend cuda`. Parses the protobuf
 //! with tract-onnx's front end only (no tract inference), evaluates constant subgraphs,
 //! infers every static shape itself, folds BatchNormalization into the preceding Conv and
-//! fuses a following Relu, and emits layers in topological order with the ONNX node and
+//! fuses a following Relu or Sigmoid, or a SiLU pair (Sigmoid and `Mul(x, sigmoid(x))`), into
+//! the convolution as its epilogue (the absorbed node names go to `Layer::fused`), and emits layers in topological order with the ONNX node and
 //! tensor names kept. Anything outside the supported op set is an error naming the node:
 //! nothing silently falls back to the CPU.
 
@@ -148,6 +149,42 @@ struct Ctx<'a> {
     name: String,
 }
 
+/// `x * sigmoid(x)` on a convolution's output `x`: the Sigmoid and the Mul (node indices)
+/// when they are `x`'s only two readers, the Sigmoid's output is read by the Mul alone, and
+/// neither intermediate is a graph output.
+fn silu_pair(
+    graph: &pb::GraphProto,
+    x: &str,
+    consumers: &HashMap<&str, Vec<usize>>,
+    graph_outputs: &HashSet<&str>,
+) -> Option<(usize, usize)> {
+    if graph_outputs.contains(x) {
+        return None;
+    }
+    let readers = consumers.get(x)?;
+    let [a, b] = readers.as_slice() else {
+        return None;
+    };
+    let (s, m) = if graph.node[*a].op_type == "Sigmoid" {
+        (*a, *b)
+    } else {
+        (*b, *a)
+    };
+    let (sig, mul) = (&graph.node[s], &graph.node[m]);
+    if sig.op_type != "Sigmoid" || mul.op_type != "Mul" || sig.input.len() != 1 {
+        return None;
+    }
+    let sig_out = sig.output.first()?;
+    if graph_outputs.contains(sig_out.as_str())
+        || consumers.get(sig_out.as_str()).map(|v| v.as_slice()) != Some(&[m][..])
+    {
+        return None;
+    }
+    let ins: Vec<&str> = mul.input.iter().map(|s| s.as_str()).collect();
+    let pair_ok = ins == [x, sig_out.as_str()] || ins == [sig_out.as_str(), x];
+    pair_ok.then_some((s, m))
+}
+
 impl Builder {
     fn node_err(&self, cx: &Ctx, message: impl Into<String>) -> ImportError {
         ImportError::Node {
@@ -232,11 +269,20 @@ impl Builder {
                 }
                 if let Some(j) = sole_consumer(&last, &self.consumed) {
                     let n = &graph.node[j];
-                    if n.op_type == "Relu" {
+                    if n.op_type == "Relu" || n.op_type == "Sigmoid" {
                         chain.push(n);
                         self.consumed.insert(j);
                         last = n.output.first().cloned().unwrap_or_default();
                     }
+                } else if let Some((s, m)) = silu_pair(graph, &last, &consumers, &graph_outputs)
+                    .filter(|(s, m)| !self.consumed.contains(s) && !self.consumed.contains(m))
+                {
+                    // x * sigmoid(x): both nodes become the convolution's epilogue.
+                    chain.push(&graph.node[s]);
+                    chain.push(&graph.node[m]);
+                    self.consumed.insert(s);
+                    self.consumed.insert(m);
+                    last = graph.node[m].output.first().cloned().unwrap_or_default();
                 }
                 self.conv(&cx, &chain, &last, graph)?;
             } else {
@@ -630,7 +676,12 @@ impl Builder {
                 }
                 bdata = Some(b);
             } else {
-                activation = Some(Activation::Relu);
+                activation = Some(match n.op_type.as_str() {
+                    "Relu" => Activation::Relu,
+                    "Sigmoid" => Activation::Sigmoid,
+                    // The Mul of a SiLU pair, after its Sigmoid.
+                    _ => Activation::Silu,
+                });
             }
             fused.push(ncx.name);
         }

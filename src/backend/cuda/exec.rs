@@ -9,10 +9,10 @@
 //! conversion) is `load_ns`.
 
 use std::ffi::c_void;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cudarc::cudnn::{result as cr, sys as cs};
-use cudarc::driver::{sys as ds, CudaEvent, CudaStream, PinnedHostSlice, PushKernelArg};
+use cudarc::driver::{sys as ds, CudaEvent, CudaGraph, CudaStream, PinnedHostSlice, PushKernelArg};
 
 use super::dnn::{self, ActDesc, ConvDescs, ConvShape, Handle};
 use super::gpu::{CallExt, DevBuf, Gpu, GpuError};
@@ -90,6 +90,7 @@ enum Step {
 }
 
 /// What `--profile` reports per layer.
+#[derive(Clone)]
 struct LayerMeta {
     name: String,
     kind: &'static str,
@@ -110,9 +111,40 @@ struct Io {
     staging: Option<DevBuf>,
 }
 
-pub struct Engine {
+/// What every session of one prepared plan shares: the plan, the uploaded weights and the
+/// compiled kernels. Read-only after `Shared::new`, except the profile log.
+pub struct Shared {
     gpu: Arc<Gpu>,
+    plan: Plan,
     precision: Precision,
+    kernels: Kernels,
+    weights: DevBuf,
+    weight_offsets: Vec<usize>,
+    profile: bool,
+    graphs: bool,
+    pub load_ns: u64,
+    log: Mutex<ProfileLog>,
+}
+
+/// Per-layer times of every session (profiling only) and what the sessions found out at
+/// their trial runs.
+#[derive(Default)]
+struct ProfileLog {
+    meta: Vec<LayerMeta>,
+    layer_ms: Vec<Vec<f32>>,
+    unfused: Vec<String>,
+}
+
+/// Whether a session replays its frame's compute as one CUDA graph, and why not.
+pub enum GraphState {
+    Captured { nodes: usize },
+    Off(String),
+}
+
+/// One session: its own stream, cuDNN handle, activation arena, workspace, pinned buffers
+/// and events, so sessions on different threads never wait for each other on the host.
+pub struct Engine {
+    shared: Arc<Shared>,
     steps: Vec<Step>,
     meta: Vec<LayerMeta>,
     input: Io,
@@ -122,23 +154,22 @@ pub struct Engine {
     ev: [CudaEvent; 4],
     /// Start/end events per layer, only with profiling on.
     layer_events: Vec<(CudaEvent, CudaEvent)>,
-    layer_ms: Vec<Vec<f32>>,
-    kernels: Kernels,
+    /// The compute between the h2d and d2h copies, captured once at session start.
+    graph: Option<CudaGraph>,
+    pub graph_state: GraphState,
     workspace: DevBuf,
     _arena: DevBuf,
-    _weights: DevBuf,
     // Dropped after everything that enqueues work on it.
     dnn: Handle,
     stream: Arc<CudaStream>,
-    pub load_ns: u64,
     pub arena_bytes: usize,
     pub workspace_bytes: usize,
     /// Layers where cuDNN refused the fused bias+ReLU call and conv + kernel ran instead.
     pub unfused: Vec<String>,
 }
 
-// SAFETY: the raw cuDNN and device handles inside are only used by whoever holds the
-// engine (the backend keeps it behind a mutex).
+// SAFETY: the raw cuDNN handle and the graph inside are only used by the session that owns
+// the engine, on one thread at a time (`Session::run` takes `&mut self`).
 unsafe impl Send for Engine {}
 
 /// Weights are re-laid out so every tensor starts on a 512-byte boundary (cuDNN's fast
@@ -581,15 +612,24 @@ fn build_step(
     Ok((step, meta, ws))
 }
 
-impl Engine {
-    /// Everything that happens once: checks, uploads, allocations, compilation, a trial
-    /// run that also decides where cuDNN's fused bias+ReLU call is supported.
+/// Whether CUDA graphs are wanted: on unless `ADASVAL_CUDA_GRAPHS=0` (or `off`/`false`).
+pub fn graphs_from_env() -> bool {
+    !matches!(
+        std::env::var("ADASVAL_CUDA_GRAPHS").as_deref(),
+        Ok("0") | Ok("off") | Ok("false")
+    )
+}
+
+impl Shared {
+    /// Everything that happens once per plan: checks, the weight upload (timed), kernel
+    /// compilation. Sessions are made from the result with `Engine::new`.
     pub fn new(
         gpu: Arc<Gpu>,
         plan: &Plan,
         blob: &[f32],
         profile: bool,
-    ) -> Result<Engine, GpuError> {
+        graphs: bool,
+    ) -> Result<Arc<Shared>, GpuError> {
         let ctx = gpu.ctx.clone();
         ctx.bind_to_thread().call("cuCtxSetCurrent")?;
         let precision = plan.precision;
@@ -622,27 +662,19 @@ impl Engine {
             packed.extend_from_slice(src);
             packed.resize(packed.len().next_multiple_of(WEIGHT_ALIGN_ELEMS), 0.0);
         }
-        let [Some(&input_id)] = [plan.inputs.first()] else {
-            return Err(GpuError::Invalid("the plan has no input".into()));
-        };
         if plan.inputs.len() != 1 {
             return Err(GpuError::Invalid(format!(
                 "the executor runs single-input plans; this one has {}",
                 plan.inputs.len()
             )));
         }
-
         let stream = ctx.new_stream().call("cuStreamCreate")?;
-        let dnn = Handle::new(&stream)?;
         let kernels = Kernels::compile(&gpu, precision)?;
         let timing = Some(ds::CUevent_flags::CU_EVENT_DEFAULT);
         let ev = [
             ctx.new_event(timing).call("cuEventCreate")?,
             ctx.new_event(timing).call("cuEventCreate")?,
-            ctx.new_event(timing).call("cuEventCreate")?,
-            ctx.new_event(timing).call("cuEventCreate")?,
         ];
-
         // One-off upload, timed on the stream (fp16: uploaded as fp32, converted there).
         let weights = DevBuf::new(&ctx, packed.len() * es)?;
         ev[0].record(&stream).call("cuEventRecord")?;
@@ -675,7 +707,110 @@ impl Engine {
         stream.synchronize().call("cuStreamSynchronize(weights)")?;
         drop(staging);
         let load_ms = ev[0].elapsed_ms(&ev[1]).call("cuEventElapsedTime")?;
+        Ok(Arc::new(Shared {
+            gpu,
+            plan: plan.clone(),
+            precision,
+            kernels,
+            weights,
+            weight_offsets,
+            profile,
+            graphs,
+            load_ns: (load_ms as f64 * 1e6) as u64,
+            log: Mutex::new(ProfileLog::default()),
+        }))
+    }
 
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// `layers.json` in the format `adasval diff` reads (see trtexec's LayerRecord): per
+    /// layer, the kernel choice as `tactic` and median / mean event time over every frame
+    /// this engine ran (warm-up included).
+    pub fn profile_json(&self, engine: &str) -> Option<serde_json::Value> {
+        if !self.profile {
+            return None;
+        }
+        let log = self.log();
+        let total: f64 = log
+            .layer_ms
+            .iter()
+            .map(|v| v.iter().map(|&x| x as f64).sum::<f64>())
+            .sum();
+        let layers: Vec<serde_json::Value> = log
+            .meta
+            .iter()
+            .zip(&log.layer_ms)
+            .enumerate()
+            .map(|(index, (m, times))| {
+                let mut sorted: Vec<f64> = times.iter().map(|&x| x as f64).collect();
+                sorted.sort_by(f64::total_cmp);
+                let sum: f64 = sorted.iter().sum();
+                let median = (!sorted.is_empty()).then(|| {
+                    let n = sorted.len();
+                    if n % 2 == 1 {
+                        sorted[n / 2]
+                    } else {
+                        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+                    }
+                });
+                serde_json::json!({
+                    "name": m.name,
+                    "index": index,
+                    "layer_type": m.kind,
+                    "tactic": m.tactic,
+                    "time_ms": sum,
+                    "average_ms": (!sorted.is_empty()).then(|| sum / sorted.len() as f64),
+                    "median_ms": median,
+                    "percentage": (total > 0.0).then(|| 100.0 * sum / total),
+                    "info": {
+                        "math_type": m.math_type,
+                        "workspace_bytes": m.workspace_bytes,
+                        "fused": m.fused,
+                        "output_shape": m.shape,
+                        "fused_bias_relu_refused": log.unfused.iter().any(|u| u.starts_with(&format!("{}:", m.name))),
+                    },
+                })
+            })
+            .collect();
+        Some(serde_json::json!({
+            "source": "cuda",
+            "engine": engine,
+            "timing": "CUDA events around each layer on each session's stream (no CUDA graph while profiling), every session's frames pooled",
+            "profile_iterations": log.layer_ms.first().map(|v| v.len()).unwrap_or(0),
+            "layers": layers,
+        }))
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, ProfileLog> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Engine {
+    /// One session: its own stream, cuDNN handle, arena, workspace, pinned buffers and
+    /// events; a trial run that also decides where cuDNN's fused bias+ReLU call is
+    /// supported; then, with graphs on and profiling off, the capture of the compute.
+    pub fn new(shared: Arc<Shared>) -> Result<Engine, GpuError> {
+        let gpu = shared.gpu.clone();
+        let ctx = gpu.ctx.clone();
+        ctx.bind_to_thread().call("cuCtxSetCurrent")?;
+        let plan = &shared.plan;
+        let precision = shared.precision;
+        let es = esize(precision);
+        let [Some(&input_id)] = [plan.inputs.first()] else {
+            return Err(GpuError::Invalid("the plan has no input".into()));
+        };
+        let stream = ctx.new_stream().call("cuStreamCreate")?;
+        let dnn = Handle::new(&stream)?;
+        let timing = Some(ds::CUevent_flags::CU_EVENT_DEFAULT);
+        let ev = [
+            ctx.new_event(timing).call("cuEventCreate")?,
+            ctx.new_event(timing).call("cuEventCreate")?,
+            ctx.new_event(timing).call("cuEventCreate")?,
+            ctx.new_event(timing).call("cuEventCreate")?,
+        ];
         let arena = DevBuf::new(&ctx, plan.memory.arena_bytes)?;
         // SAFETY: the whole allocation.
         unsafe {
@@ -685,8 +820,8 @@ impl Engine {
         let layout = Layout {
             plan,
             arena: arena.ptr,
-            weights: weights.ptr,
-            weight_offsets,
+            weights: shared.weights.ptr,
+            weight_offsets: shared.weight_offsets.clone(),
             esize: es,
         };
         let mut steps = Vec::with_capacity(plan.layers.len());
@@ -701,7 +836,6 @@ impl Engine {
             meta.push(m);
         }
         let workspace = DevBuf::new(&ctx, ws_max)?;
-
         let io = |id: usize, staged: bool| -> Result<Io, GpuError> {
             let t = plan
                 .tensors
@@ -737,6 +871,7 @@ impl Engine {
                     .call("cuMemHostAlloc(output)")
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let profile = shared.profile;
         let layer_events = if profile {
             (0..steps.len())
                 .map(|_| {
@@ -749,10 +884,9 @@ impl Engine {
         } else {
             vec![]
         };
-        let n_layers = steps.len();
+        let arena_bytes = plan.memory.arena_bytes;
         let mut engine = Engine {
-            gpu,
-            precision,
+            shared: shared.clone(),
             steps,
             meta,
             input,
@@ -761,15 +895,13 @@ impl Engine {
             host_out,
             ev,
             layer_events,
-            layer_ms: vec![Vec::new(); n_layers],
-            kernels,
+            graph: None,
+            graph_state: GraphState::Off("not captured yet".into()),
             workspace,
             _arena: arena,
-            _weights: weights,
             dnn,
             stream,
-            load_ns: (load_ms as f64 * 1e6) as u64,
-            arena_bytes: plan.memory.arena_bytes,
+            arena_bytes,
             workspace_bytes: ws_max,
             unfused: vec![],
         };
@@ -779,7 +911,80 @@ impl Engine {
             .stream
             .synchronize()
             .call("cuStreamSynchronize(trial run)")?;
+        {
+            let mut log = shared.log();
+            if log.meta.is_empty() {
+                log.layer_ms = vec![Vec::new(); engine.meta.len()];
+                log.meta = engine.meta.iter().map(LayerMeta::clone).collect();
+                log.unfused = engine.unfused.clone();
+            }
+        }
+        engine.graph_state = if profile {
+            GraphState::Off("off: --profile times each layer with events".into())
+        } else if !shared.graphs {
+            GraphState::Off("off: ADASVAL_CUDA_GRAPHS=0".into())
+        } else {
+            match engine.capture() {
+                Ok(nodes) => GraphState::Captured { nodes },
+                Err(e) => GraphState::Off(format!("off: capture failed ({e})")),
+            }
+        };
         Ok(engine)
+    }
+
+    /// Records the frame's compute (boundary conversions and every layer) into a graph on
+    /// this session's stream. Thread-local capture mode: other sessions' threads keep
+    /// working while this one captures.
+    fn capture(&mut self) -> Result<usize, GpuError> {
+        self.stream
+            .begin_capture(ds::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
+            .call("cuStreamBeginCapture")?;
+        let recorded = self.compute(false);
+        // The capture must be ended whatever happened, or the stream stays unusable.
+        let ended = self
+            .stream
+            .end_capture(ds::CUgraphInstantiate_flags(0))
+            .call("cuStreamEndCapture/cuGraphInstantiate");
+        recorded?;
+        let graph = ended?.ok_or_else(|| GpuError::Call {
+            call: "cuStreamEndCapture".into(),
+            message: "captured an empty graph".into(),
+        })?;
+        let mut nodes = 0usize;
+        // SAFETY: the graph is alive; a null node array asks only for the count.
+        unsafe {
+            ds::cuGraphGetNodes(
+                graph.cu_graph(),
+                std::ptr::null_mut(),
+                &mut nodes as *mut usize,
+            )
+        }
+        .result()
+        .call("cuGraphGetNodes")?;
+        graph.upload().call("cuGraphUpload")?;
+        self.stream
+            .synchronize()
+            .call("cuStreamSynchronize(graph upload)")?;
+        self.graph = Some(graph);
+        Ok(nodes)
+    }
+
+    /// Everything between the h2d and d2h copies: fp16 boundary conversions and layers.
+    fn compute(&mut self, profile: bool) -> Result<(), GpuError> {
+        if let Some(s) = &self.input.staging {
+            let (src, dst, n) = (s.ptr, self.input.arena, self.input.elements as i64);
+            let (k, stream) = (&self.shared.kernels, &self.stream);
+            launch!(stream, k, f32_to_f16, n; &src, &dst, &n);
+        }
+        self.run_layers(false, profile)?;
+        for o in &self.outputs {
+            if let Some(s) = &o.staging {
+                let (src, dst, n) = (o.arena, s.ptr, o.elements as i64);
+                let (k, stream) = (&self.shared.kernels, &self.stream);
+                launch!(stream, k, f16_to_f32, n; &src, &dst, &n);
+            }
+        }
+        Ok(())
     }
 
     fn run_layers(&mut self, probe: bool, profile: bool) -> Result<(), GpuError> {
@@ -820,7 +1025,7 @@ impl Engine {
     }
 
     fn run_step(&self, i: usize) -> Result<(), GpuError> {
-        let k = &self.kernels;
+        let k = &self.shared.kernels;
         let stream = &self.stream;
         match &self.steps[i] {
             Step::Conv(c) => {
@@ -930,7 +1135,11 @@ impl Engine {
 
     /// One frame: pinned input → device → layers → pinned outputs, timed with events.
     pub fn infer(&mut self, input: &Tensor) -> Result<(Vec<Tensor>, [u64; 3]), GpuError> {
-        self.gpu.ctx.bind_to_thread().call("cuCtxSetCurrent")?;
+        self.shared
+            .gpu
+            .ctx
+            .bind_to_thread()
+            .call("cuCtxSetCurrent")?;
         if input.data.len() != self.input.elements {
             return Err(GpuError::Invalid(format!(
                 "input has {} values, the plan's `{}` {:?} needs {}",
@@ -961,19 +1170,10 @@ impl Engine {
         }
         .call("cuMemcpyHtoDAsync(input)")?;
         self.ev[1].record(&self.stream).call("cuEventRecord")?;
-        if let Some(s) = &self.input.staging {
-            let (src, dst, n) = (s.ptr, self.input.arena, self.input.elements as i64);
-            let (k, stream) = (&self.kernels, &self.stream);
-            launch!(stream, k, f32_to_f16, n; &src, &dst, &n);
-        }
         let profile = !self.layer_events.is_empty();
-        self.run_layers(false, profile)?;
-        for o in &self.outputs {
-            if let Some(s) = &o.staging {
-                let (src, dst, n) = (o.arena, s.ptr, o.elements as i64);
-                let (k, stream) = (&self.kernels, &self.stream);
-                launch!(stream, k, f16_to_f32, n; &src, &dst, &n);
-            }
+        match &self.graph {
+            Some(g) => g.launch().call("cuGraphLaunch")?,
+            None => self.compute(profile)?,
         }
         self.ev[2].record(&self.stream).call("cuEventRecord")?;
         for (o, h) in self.outputs.iter().zip(self.host_out.iter_mut()) {
@@ -999,10 +1199,14 @@ impl Engine {
         };
         let times = [ms(0, 1)?, ms(1, 2)?, ms(2, 3)?];
         if profile {
-            for i in 0..self.layer_events.len() {
-                let (a, b) = &self.layer_events[i];
-                let t = a.elapsed_ms(b).call("cuEventElapsedTime(layer)")?;
-                self.layer_ms[i].push(t);
+            let times = self
+                .layer_events
+                .iter()
+                .map(|(a, b)| a.elapsed_ms(b).call("cuEventElapsedTime(layer)"))
+                .collect::<Result<Vec<f32>, _>>()?;
+            let mut log = self.shared.log();
+            for (v, t) in log.layer_ms.iter_mut().zip(times) {
+                v.push(t);
             }
         }
         let mut out = Vec::with_capacity(self.outputs.len());
@@ -1014,67 +1218,6 @@ impl Engine {
             ));
         }
         Ok((out, times))
-    }
-
-    pub fn precision(&self) -> Precision {
-        self.precision
-    }
-
-    /// `layers.json` in the format `adasval diff` reads (see trtexec's LayerRecord): per
-    /// layer, the kernel choice as `tactic` and median / mean event time over every frame
-    /// this engine ran (warm-up included).
-    pub fn profile_json(&self, engine: &str) -> Option<serde_json::Value> {
-        if self.layer_events.is_empty() {
-            return None;
-        }
-        let total: f64 = self
-            .layer_ms
-            .iter()
-            .map(|v| v.iter().map(|&x| x as f64).sum::<f64>())
-            .sum();
-        let layers: Vec<serde_json::Value> = self
-            .meta
-            .iter()
-            .zip(&self.layer_ms)
-            .enumerate()
-            .map(|(index, (m, times))| {
-                let mut sorted: Vec<f64> = times.iter().map(|&x| x as f64).collect();
-                sorted.sort_by(f64::total_cmp);
-                let sum: f64 = sorted.iter().sum();
-                let median = (!sorted.is_empty()).then(|| {
-                    let n = sorted.len();
-                    if n % 2 == 1 {
-                        sorted[n / 2]
-                    } else {
-                        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-                    }
-                });
-                serde_json::json!({
-                    "name": m.name,
-                    "index": index,
-                    "layer_type": m.kind,
-                    "tactic": m.tactic,
-                    "time_ms": sum,
-                    "average_ms": (!sorted.is_empty()).then(|| sum / sorted.len() as f64),
-                    "median_ms": median,
-                    "percentage": (total > 0.0).then(|| 100.0 * sum / total),
-                    "info": {
-                        "math_type": m.math_type,
-                        "workspace_bytes": m.workspace_bytes,
-                        "fused": m.fused,
-                        "output_shape": m.shape,
-                        "fused_bias_relu_refused": self.unfused.iter().any(|u| u.starts_with(&format!("{}:", m.name))),
-                    },
-                })
-            })
-            .collect();
-        Some(serde_json::json!({
-            "source": "cuda",
-            "engine": engine,
-            "timing": "CUDA events around each layer on the engine's stream",
-            "profile_iterations": self.layer_ms.first().map(|v| v.len()).unwrap_or(0),
-            "layers": layers,
-        }))
     }
 }
 

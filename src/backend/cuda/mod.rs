@@ -39,6 +39,7 @@ pub fn algo_chooser() -> Result<Box<dyn AlgoChooser>, ChooseError> {
 pub struct CudaBackend {
     force: bool,
     profile: bool,
+    graphs: bool,
     gpu: Mutex<Option<Arc<Gpu>>>,
     /// Per prepared engine: name, precision, arena and workspace bytes, fused fallbacks.
     prepared: Mutex<Vec<(String, String)>>,
@@ -49,6 +50,7 @@ impl CudaBackend {
         CudaBackend {
             force: config.cuda_force,
             profile: config.cuda_profile,
+            graphs: exec::graphs_from_env(),
             gpu: Mutex::new(None),
             prepared: Mutex::new(vec![]),
         }
@@ -109,7 +111,21 @@ impl Backend for CudaBackend {
             ),
             ("force".into(), self.force.to_string()),
             ("profile".into(), self.profile.to_string()),
-            ("streams".into(), "1".into()),
+            (
+                "cuda_graphs".into(),
+                if self.profile {
+                    "off (--profile times each layer with events)".into()
+                } else if self.graphs {
+                    "on (one graph per session; ADASVAL_CUDA_GRAPHS=0 turns them off)".into()
+                } else {
+                    "off (ADASVAL_CUDA_GRAPHS=0)".into()
+                },
+            ),
+            (
+                "sessions".into(),
+                "each session its own stream, cuDNN handle, arena and workspace; weights shared"
+                    .into(),
+            ),
             (
                 "fp32_math".into(),
                 "CUDNN_FMA_MATH (no TF32); kernels IEEE, no FTZ, no FMA contraction".into(),
@@ -161,19 +177,64 @@ impl Backend for CudaBackend {
             }
             eprintln!("warning: --force: {why}");
         }
-        let e = exec::Engine::new(gpu, &plan, &weights, self.profile).map_err(|e| match e {
+        let unavailable = |e: GpuError| match e {
             GpuError::Unavailable(reason) => BackendError::Unavailable {
                 backend: NAME.into(),
                 reason,
             },
             other => err(other.to_string()),
-        })?;
+        };
+        let prepared = CudaPrepared::new(
+            &engine.entry.name,
+            gpu,
+            &plan,
+            &weights,
+            self.profile,
+            self.graphs,
+        )
+        .map_err(unavailable)?;
+        let summary = prepared.summary();
+        self.prepared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((format!("engine {}", engine.entry.name), summary));
+        Ok(Box::new(prepared))
+    }
+}
+
+/// A prepared plan: weights, kernels and plan shared by its sessions; each session gets its
+/// own stream, arena, workspace, cuDNN handle and (graphs on) CUDA graph. The first session,
+/// made at prepare to validate the plan on the GPU, is kept for the first `session()` call.
+pub struct CudaPrepared {
+    name: String,
+    shared: Arc<exec::Shared>,
+    first: Mutex<Option<exec::Engine>>,
+    summary: String,
+}
+
+impl CudaPrepared {
+    fn new(
+        name: &str,
+        gpu: Arc<Gpu>,
+        plan: &Plan,
+        weights: &[f32],
+        profile: bool,
+        graphs: bool,
+    ) -> Result<CudaPrepared, GpuError> {
+        let shared = exec::Shared::new(gpu, plan, weights, profile, graphs)?;
+        let e = exec::Engine::new(shared.clone())?;
+        let graph = match &e.graph_state {
+            exec::GraphState::Captured { nodes } => {
+                format!("CUDA graph per session ({nodes} nodes)")
+            }
+            exec::GraphState::Off(why) => format!("CUDA graphs {why}"),
+        };
         let summary = format!(
-            "{:?}, arena {} B, workspace {} B, weights upload {:.3} ms{}",
-            e.precision(),
+            "{:?}, arena {} B and workspace {} B per session, weights upload {:.3} ms, {graph}{}",
+            shared.precision(),
             e.arena_bytes,
             e.workspace_bytes,
-            e.load_ns as f64 / 1e6,
+            shared.load_ns as f64 / 1e6,
             if e.unfused.is_empty() {
                 String::new()
             } else {
@@ -183,73 +244,76 @@ impl Backend for CudaBackend {
                 )
             }
         );
-        self.prepared
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((format!("engine {}", engine.entry.name), summary));
-        Ok(Box::new(CudaPrepared {
-            name: engine.entry.name.clone(),
-            load_ns: e.load_ns,
-            engine: Arc::new(Mutex::new(e)),
-        }))
+        Ok(CudaPrepared {
+            name: name.to_string(),
+            shared,
+            first: Mutex::new(Some(e)),
+            summary,
+        })
     }
-}
 
-pub struct CudaPrepared {
-    name: String,
-    load_ns: u64,
-    engine: Arc<Mutex<exec::Engine>>,
-}
-
-impl CudaPrepared {
-    /// Run an engine built directly from a plan (tests; no lock involved).
+    /// Run an engine built directly from a plan (tests; no lock involved). Graphs follow
+    /// `ADASVAL_CUDA_GRAPHS`.
     pub fn from_plan(
         name: &str,
         plan: &Plan,
         weights: &[f32],
         profile: bool,
     ) -> Result<CudaPrepared, GpuError> {
-        let gpu = Gpu::open()?;
-        let e = exec::Engine::new(gpu, plan, weights, profile)?;
-        Ok(CudaPrepared {
-            name: name.to_string(),
-            load_ns: e.load_ns,
-            engine: Arc::new(Mutex::new(e)),
-        })
+        Self::from_plan_with(name, plan, weights, profile, exec::graphs_from_env())
+    }
+
+    /// As `from_plan`, with CUDA graphs on or off explicitly.
+    pub fn from_plan_with(
+        name: &str,
+        plan: &Plan,
+        weights: &[f32],
+        profile: bool,
+        graphs: bool,
+    ) -> Result<CudaPrepared, GpuError> {
+        Self::new(name, Gpu::open()?, plan, weights, profile, graphs)
+    }
+
+    /// Precision, per-session memory, upload time and whether graphs are in use.
+    pub fn summary(&self) -> String {
+        self.summary.clone()
     }
 }
 
 impl Prepared for CudaPrepared {
     fn session(&self) -> Result<Box<dyn Session>, BackendError> {
-        Ok(Box::new(CudaSession {
-            engine: self.engine.clone(),
-        }))
+        let first = self.first.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let engine = match first {
+            Some(e) => e,
+            None => exec::Engine::new(self.shared.clone()).map_err(|e| BackendError::Run {
+                backend: NAME.into(),
+                message: format!("opening a session of `{}`: {e}", self.name),
+            })?,
+        };
+        Ok(Box::new(CudaSession { engine }))
     }
 
     fn load_ns(&self) -> Option<u64> {
-        Some(self.load_ns)
+        Some(self.shared.load_ns)
     }
 
     fn layer_profile(&self) -> Option<serde_json::Value> {
-        self.engine
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .profile_json(&self.name)
+        self.shared.profile_json(&self.name)
     }
 }
 
-/// Sessions share the prepared engine's arena and stream (one frame at a time).
+/// One camera stream: owns its engine (stream, arena, graph), shares the plan's weights.
 pub struct CudaSession {
-    engine: Arc<Mutex<exec::Engine>>,
+    engine: exec::Engine,
 }
 
 impl Session for CudaSession {
     fn run(&mut self, input: &Tensor) -> Result<InferOutput, BackendError> {
-        let mut e = self.engine.lock().unwrap_or_else(|p| p.into_inner());
-        let (outputs, [h2d, compute, d2h]) = e.infer(input).map_err(|e| BackendError::Run {
-            backend: NAME.into(),
-            message: e.to_string(),
-        })?;
+        let (outputs, [h2d, compute, d2h]) =
+            self.engine.infer(input).map_err(|e| BackendError::Run {
+                backend: NAME.into(),
+                message: e.to_string(),
+            })?;
         Ok(InferOutput {
             outputs,
             device: DeviceTimings {

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# GPU speed (issue 8) on a GPU machine: batch-1 per-frame latency of the demo detector and
+# YOLOX-Nano, fp32 and fp16, three ways on the same card:
+#   harness   `validate --backend cuda` on the timing scenario: infer p50 (host wall around
+#             Session::run: pinned copies, h2d, graph launch, d2h, sync) and the p50 of the
+#             event-timed device compute, CUDA graphs on (default) and off (ADASVAL_CUDA_GRAPHS=0);
+#   profile   `validate --profile`: sum of the per-layer event medians (no graphs);
+#   PyTorch   bench/torch_bench.py: eager per-frame wall and its summed kernel time
+#             (torch.profiler), torch.compile likewise (the demo network from train/model.py
+#             with engines/demo/training/model.pt; YOLOX-Nano through onnx2torch if installed).
+# YOLOX-Nano runs on the shared folder's data/voc100 photos (timing scenario: 100 photos x
+# --repetitions), the demo detector on the timing-loop scenario.
+# Builds nothing; takes the release binary built elsewhere:
+#   bench/gpu_bench.sh --bin target/release/adasval --out bench-out [--shared DIR] [--repetitions 10]
+set -uo pipefail
+BIN_SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+REPO=${ADASVAL_REPO:-$(cd "$(dirname "$0")/.." && pwd)}
+BIN=$REPO/target/release/adasval
+OUT=bench-out
+REPS=10
+SHARED=${ADASVAL_SHARED:-$REPO/../shared}
+PRECISIONS=fp32,fp16
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --bin) BIN=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --shared) SHARED=$2; shift 2 ;;
+    --repetitions) REPS=$2; shift 2 ;;
+    --precisions) PRECISIONS=$2; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
+for d in /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda/lib64; do
+  [[ -d $d ]] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
+done
+if ! ldconfig -p 2>/dev/null | grep -q 'libcudnn.so.9'; then
+  d=$(python3 -c 'import nvidia.cudnn, os; print(os.path.join(list(nvidia.cudnn.__path__)[0], "lib"))' 2>/dev/null || true)
+  [[ -n $d && -d $d ]] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
+fi
+CARD=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)
+echo "card: $CARD" | tee "$OUT/card.txt"
+
+W=$OUT/project
+rm -rf "$W"; mkdir -p "$W"
+for d in engines scenarios platforms safety-case; do [[ -d $REPO/$d ]] && cp -r "$REPO/$d" "$W/"; done
+cd "$W" || exit 1
+MODELS=("demo engines/demo/detector.onnx engines/demo/adapter.yaml")
+if [[ -f $SHARED/models/yolox_nano/yolox_nano.onnx ]]; then
+  cp "$SHARED/models/yolox_nano/yolox_nano.onnx" engines/yolox_nano.onnx
+  cp "$REPO/tests/fixtures/yolox_nano.adapter.yaml" engines/yolox.adapter.yaml
+  MODELS+=("yolox engines/yolox_nano.onnx engines/yolox.adapter.yaml")
+fi
+# YOLOX-Nano (COCO classes) cannot be judged on the synthetic scenes' labels: it is timed on
+# the shared folder's VOC photos instead (the same scenario as scripts/gpu_tests.sh).
+cat >scenarios/voc100.yaml <<YAML
+schema_version: 1
+id: voc100
+title: 100 VOC 2007 photos (YOLOX-Nano, COCO classes)
+category: pedestrian
+tags: [real, day]
+fps: 10
+deadline_ms: 1000
+frames:
+  files:
+    glob: data/voc100/images/*.jpg
+    labels: { format: voc, path: data/voc100/labels/voc_xml }
+    class_map: { motorbike: motorcycle }
+    ignore_classes: [aeroplane, bird, boat, bottle, cat, chair, cow, diningtable, dog, horse, pottedplant, sheep, sofa, train, tvmonitor]
+YAML
+IFS=, read -ra PRECS <<<"$PRECISIONS"
+for m in "${MODELS[@]}"; do
+  read -r tag model adapter <<<"$m"
+  if [[ $tag == yolox ]]; then
+    S=(--backend cuda --scenario voc100 --data-root "$SHARED")
+  else
+    S=(--backend cuda --scenario timing-loop)
+  fi
+  V=("${S[@]}" --repetitions "$REPS")
+  for p in "${PRECS[@]}"; do
+    n=$tag-$p
+    "$BIN" engine build --backend cuda "$model" --precision "$p" --tactics measured --name "$n" \
+      --adapter "$adapter" --out "engines/$n.cudaplan" >"$OUT/build-$n.log" 2>&1 || { echo "build $n failed"; tail -5 "$OUT/build-$n.log"; continue; }
+    "$BIN" validate "${V[@]}" --engine "$n" --out "$OUT/run-$n" >"$OUT/run-$n.log" 2>&1
+    ADASVAL_CUDA_GRAPHS=0 "$BIN" validate "${V[@]}" --engine "$n" --out "$OUT/run-$n-nographs" >"$OUT/run-$n-nographs.log" 2>&1
+    "$BIN" validate "${S[@]}" --repetitions 1 --profile --engine "$n" \
+      --out "$OUT/run-$n-profile" >"$OUT/run-$n-profile.log" 2>&1
+  done
+done
+cd "$OUT" || exit 1
+python3 "$(dirname "$BIN_SELF")/torch_bench.py" --repo "$REPO" --shared "$SHARED" --out "$OUT/torch.json" \
+  >"$OUT/torch.log" 2>&1 || echo "torch_bench failed: $(tail -3 "$OUT/torch.log")"
+python3 - "$OUT" "$CARD" <<'PY' | tee "$OUT/summary.md"
+import csv, glob, json, os, statistics, sys
+out, card = sys.argv[1], sys.argv[2]
+def col(run, name):
+    ps = glob.glob(os.path.join(out, run, "**", "latencies.csv"), recursive=True)
+    if not ps:
+        return None
+    p = ps[0]
+    v = [int(r[name]) for r in csv.DictReader(open(p)) if r.get(name)]
+    return statistics.median(v) / 1e6 if v else None
+def layer_sum(run):
+    for p in glob.glob(os.path.join(out, run, "**", "layers*.json"), recursive=True):
+        d = json.load(open(p))
+        return sum(l.get("median_ms") or 0 for l in d.get("layers", []))
+    return None
+torch = json.load(open(os.path.join(out, "torch.json"))) if os.path.exists(os.path.join(out, "torch.json")) else {}
+f = lambda x: "–" if x is None else f"{x:.3f}"
+print(f"card: {card}\n")
+print("| network | precision | harness infer p50 (graphs) | device compute p50 (graphs) | harness infer p50 (no graphs) | device compute p50 (no graphs) | per-layer event sum (--profile) | PyTorch eager wall p50 | eager summed kernels | torch.compile wall p50 | compile summed kernels |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for tag in ["demo", "yolox"]:
+    for p in ["fp32", "fp16"]:
+        n = f"{tag}-{p}"
+        t = torch.get(n, {})
+        print(f"| {tag} | {p} | {f(col('run-'+n, 'infer_ns'))} | {f(col('run-'+n, 'device_compute_ns'))} | "
+              f"{f(col('run-'+n+'-nographs', 'infer_ns'))} | {f(col('run-'+n+'-nographs', 'device_compute_ns'))} | "
+              f"{f(layer_sum('run-'+n+'-profile'))} | {f(t.get('eager_wall_ms'))} | {f(t.get('eager_kernel_ms'))} | "
+              f"{f(t.get('compile_wall_ms'))} | {f(t.get('compile_kernel_ms'))} |")
+for n, t in torch.items():
+    if t.get("note"):
+        print(f"\n- {n}: {t['note']}")
+PY

@@ -19,32 +19,44 @@ pub struct MannWhitney {
     pub rank_biserial: f64,
 }
 
-/// Two-sided Mann–Whitney U test of `x` against `y`.
-pub fn mann_whitney(x: &[f64], y: &[f64]) -> Option<MannWhitney> {
-    let (n1, n2) = (x.len(), y.len());
-    if n1 == 0 || n2 == 0 {
-        return None;
-    }
-    let mut all: Vec<(f64, bool)> = x
+/// Rank sums of each group in the pooled sample (1-based mid-ranks for ties), and the tie
+/// term Σ(t³ − t) over tied blocks: what the rank tests (Mann–Whitney, Kruskal–Wallis)
+/// are built from.
+pub fn rank_sums(groups: &[&[f64]]) -> (Vec<f64>, f64) {
+    let mut all: Vec<(f64, usize)> = groups
         .iter()
-        .map(|&v| (v, true))
-        .chain(y.iter().map(|&v| (v, false)))
+        .enumerate()
+        .flat_map(|(k, g)| g.iter().map(move |&v| (v, k)))
         .collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
     let n = all.len();
-    let (mut r1, mut tie_term) = (0.0f64, 0.0f64);
+    let mut sums = vec![0.0f64; groups.len()];
+    let mut tie_term = 0.0f64;
     let mut i = 0;
     while i < n {
         let mut j = i;
         while j + 1 < n && all[j + 1].0 == all[i].0 {
             j += 1;
         }
-        let t = (j - i + 1) as f64;
         let rank = (i + j) as f64 / 2.0 + 1.0;
-        r1 += all[i..=j].iter().filter(|e| e.1).count() as f64 * rank;
+        for x in &all[i..=j] {
+            sums[x.1] += rank;
+        }
+        let t = (j - i + 1) as f64;
         tie_term += t * t * t - t;
         i = j + 1;
     }
+    (sums, tie_term)
+}
+
+/// Two-sided Mann–Whitney U test of `x` against `y`.
+pub fn mann_whitney(x: &[f64], y: &[f64]) -> Option<MannWhitney> {
+    let (n1, n2) = (x.len(), y.len());
+    if n1 == 0 || n2 == 0 {
+        return None;
+    }
+    let (rank_sums, tie_term) = rank_sums(&[x, y]);
+    let (r1, n) = (rank_sums[0], n1 + n2);
     let (f1, f2, nf) = (n1 as f64, n2 as f64, n as f64);
     let u1 = r1 - f1 * (f1 + 1.0) / 2.0;
     let u2 = f1 * f2 - u1;

@@ -19,30 +19,9 @@ pub fn kruskal_wallis(groups: &[Vec<f64>]) -> Option<KruskalWallis> {
     if groups.len() < 2 || groups.iter().any(|g| g.iter().any(|v| !v.is_finite())) {
         return None;
     }
-    let mut all: Vec<(f64, usize)> = groups
-        .iter()
-        .enumerate()
-        .flat_map(|(k, g)| g.iter().map(move |&v| (v, k)))
-        .collect();
-    all.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let n = all.len();
-    let mut rank_sum = vec![0.0f64; groups.len()];
-    let mut ties = 0.0f64;
-    let mut i = 0;
-    while i < n {
-        let mut j = i;
-        while j + 1 < n && all[j + 1].0 == all[i].0 {
-            j += 1;
-        }
-        // Mid-rank of the tied block i..=j (ranks are 1-based).
-        let rank = (i + j) as f64 / 2.0 + 1.0;
-        for x in &all[i..=j] {
-            rank_sum[x.1] += rank;
-        }
-        let t = (j - i + 1) as f64;
-        ties += t * t * t - t;
-        i = j + 1;
-    }
+    let slices: Vec<&[f64]> = groups.iter().map(|g| g.as_slice()).collect();
+    let (rank_sum, ties) = crate::regress::stats::rank_sums(&slices);
+    let n: usize = groups.iter().map(|g| g.len()).sum();
     let nf = n as f64;
     let correction = 1.0 - ties / (nf * nf * nf - nf);
     if correction <= 0.0 {

@@ -2,15 +2,12 @@
 //! concurrent camera streams, plus run-to-run latency stability, for one engine.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use adasval::replay::Order;
 use adasval::sweep::{self, SweepRequest};
 use adasval::validate::ValidateRequest;
 
-use super::validate::{Bars, OrderArg};
+use super::validate::{stop_on_ctrl_c, Bars, ReplayArgs};
 use super::{CliResult, Failure};
 
 #[derive(clap::Args, Debug)]
@@ -30,91 +27,29 @@ pub struct Args {
     /// Period of the nvidia-smi utilisation poll, in milliseconds.
     #[arg(long, default_value_t = 100)]
     pub gpu_interval_ms: u64,
-    /// Project root (holds engines/, scenarios/, platforms/).
-    #[arg(long, default_value = ".")]
-    pub root: PathBuf,
-    /// Root that scenario image and label paths resolve against (default: the project root).
-    #[arg(long)]
-    pub data_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub replay: ReplayArgs,
     /// Sweep directory, new or empty (default: reports/sweep-<time>-<id>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Only these scenario ids (repeatable; default: all). Each point replays every one.
-    #[arg(long = "scenario")]
-    pub scenarios: Vec<String>,
-    /// Only scenarios carrying any of these tags or categories (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub tags: Vec<String>,
     /// The engine to measure (default: the lock's only engine).
     #[arg(long)]
     pub engine: Option<String>,
-    /// Backend that runs the engine.
-    #[arg(long, default_value = "cpu")]
-    pub backend: String,
-    /// Command of the external runner for `--backend runner`.
-    #[arg(long)]
-    pub runner: Option<String>,
-    /// trtexec command for `--backend trtexec`.
-    #[arg(long)]
-    pub trtexec: Option<String>,
-    /// Platform profile to tag the runs with (default: detected).
-    #[arg(long)]
-    pub platform: Option<String>,
-    /// Use at most this many frames per scenario.
-    #[arg(long)]
-    pub max_frames: Option<usize>,
-    /// Timed repetitions of every frame per stream (default: the scenario's, else 1).
-    #[arg(long)]
-    pub repetitions: Option<u32>,
-    /// Untimed warm-up inferences per stream before the common start (default: scenario's, else 5).
-    #[arg(long)]
-    pub warmup: Option<u32>,
-    /// Order of the timed (frame, repetition) pairs within each stream.
-    #[arg(long, value_enum, default_value = "shuffled")]
-    pub order: OrderArg,
-    /// Seed of the shuffled order.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
     /// Sign the sweep's MANIFEST.sha256 with this Ed25519 key file.
     #[arg(long)]
     pub sign_key: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> CliResult {
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            eprintln!(
-                "\ninterrupted: finishing the current inferences and keeping what was measured"
-            );
-        });
-    }
+    let stop = stop_on_ctrl_c(
+        "interrupted: finishing the current inferences and keeping what was measured",
+    );
+    // No pacing, no raw outputs, no requirements: a sweep measures, it does not judge.
     let base = ValidateRequest {
-        root: a.root,
-        data_root: a.data_root,
         out: a.out,
-        scenarios: a.scenarios,
-        tags: a.tags,
         engines: a.engine.into_iter().collect(),
-        backend: a.backend,
-        runner: a.runner,
-        trtexec: a.trtexec,
-        platform: a.platform,
-        max_frames: a.max_frames,
-        repetitions: a.repetitions,
-        warmup: a.warmup,
-        order: match a.order {
-            OrderArg::Sequential => Order::Sequential,
-            OrderArg::Shuffled => Order::Shuffled,
-        },
-        seed: a.seed,
         sign_key: a.sign_key,
-        // No pacing, no raw outputs, no requirements: a sweep measures, it does not judge.
-        ..Default::default()
+        ..a.replay.request()
     };
     let req = SweepRequest {
         base,

@@ -11,63 +11,19 @@ use super::{CliResult, Failure};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Project root (holds engines/, scenarios/, platforms/, safety-case/).
-    #[arg(long, default_value = ".")]
-    pub root: PathBuf,
-    /// Root that scenario image and label paths resolve against and may not leave
-    /// (default: the project root).
-    #[arg(long)]
-    pub data_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub replay: ReplayArgs,
     /// Run directory (default: reports/<run-id>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Only these scenario ids (repeatable).
-    #[arg(long = "scenario")]
-    pub scenarios: Vec<String>,
-    /// Only scenarios carrying any of these tags or categories (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub tags: Vec<String>,
     /// Only these engines from the lock (repeatable; default: all).
     #[arg(long = "engine")]
     pub engines: Vec<String>,
-    /// Backend that runs the engines.
-    #[arg(long, default_value = "cpu")]
-    pub backend: String,
-    /// Command of the external runner for `--backend runner`, e.g.
-    /// "python3 runners/ort_runner.py" (split on spaces; quotes group; no shell).
-    #[arg(long)]
-    pub runner: Option<String>,
-    /// trtexec command for `--backend trtexec`, with any extra flags, e.g.
-    /// "/usr/src/tensorrt/bin/trtexec --useSpinWait" (default: trtexec on PATH).
-    #[arg(long)]
-    pub trtexec: Option<String>,
-    /// `--backend cuda`: run GPU plans built for another compute capability than this GPU's.
-    #[arg(long)]
-    pub force: bool,
     /// `--backend cuda`: time every layer with CUDA events and write layers.json (per-layer
     /// times and cuDNN algorithm choices, compared by `adasval diff`). Adds event overhead
     /// to the per-frame times.
     #[arg(long)]
     pub profile: bool,
-    /// Platform profile to tag the run with (default: detected from the fingerprint).
-    #[arg(long)]
-    pub platform: Option<String>,
-    /// Use at most this many frames per scenario.
-    #[arg(long)]
-    pub max_frames: Option<usize>,
-    /// Timed repetitions of every frame (default: the scenario's `timing.repetitions`, else 1).
-    #[arg(long)]
-    pub repetitions: Option<u32>,
-    /// Untimed warm-up inferences before each trace (default: scenario's, else 5).
-    #[arg(long)]
-    pub warmup: Option<u32>,
-    /// Order of the timed (frame, repetition) pairs: shuffled (seeded) gives samples closer
-    /// to independent for the WCET analysis.
-    #[arg(long, value_enum, default_value = "shuffled")]
-    pub order: OrderArg,
-    /// Seed of the shuffled order.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
     /// Pace inferences at each scenario's frame rate instead of back to back.
     #[arg(long)]
     pub pace: bool,
@@ -98,6 +54,98 @@ pub struct Args {
     /// Critical misses: region of interest `x,y,w,h` in image pixels (default: whole frame).
     #[arg(long, value_delimiter = ',', num_args = 4)]
     pub critical_roi: Option<Vec<f32>>,
+}
+
+/// What to replay and how: the flags `validate` and `sweep` share.
+#[derive(clap::Args, Debug)]
+pub struct ReplayArgs {
+    /// Project root (holds engines/, scenarios/, platforms/, safety-case/).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Root that scenario image and label paths resolve against and may not leave
+    /// (default: the project root).
+    #[arg(long)]
+    pub data_root: Option<PathBuf>,
+    /// Only these scenario ids (repeatable).
+    #[arg(long = "scenario")]
+    pub scenarios: Vec<String>,
+    /// Only scenarios carrying any of these tags or categories (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Backend that runs the engines.
+    #[arg(long, default_value = "cpu")]
+    pub backend: String,
+    /// Command of the external runner for `--backend runner`, e.g.
+    /// "python3 runners/ort_runner.py" (split on spaces; quotes group; no shell).
+    #[arg(long)]
+    pub runner: Option<String>,
+    /// trtexec command for `--backend trtexec`, with any extra flags, e.g.
+    /// "/usr/src/tensorrt/bin/trtexec --useSpinWait" (default: trtexec on PATH).
+    #[arg(long)]
+    pub trtexec: Option<String>,
+    /// `--backend cuda`: run GPU plans built for another compute capability than this GPU's.
+    #[arg(long)]
+    pub force: bool,
+    /// Platform profile to tag the run with (default: detected from the fingerprint).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Use at most this many frames per scenario.
+    #[arg(long)]
+    pub max_frames: Option<usize>,
+    /// Timed repetitions of every frame, per stream (default: the scenario's
+    /// `timing.repetitions`, else 1).
+    #[arg(long)]
+    pub repetitions: Option<u32>,
+    /// Untimed warm-up inferences before each trace, per stream (default: scenario's, else 5).
+    #[arg(long)]
+    pub warmup: Option<u32>,
+    /// Order of the timed (frame, repetition) pairs: shuffled (seeded) gives samples closer
+    /// to independent for the WCET analysis.
+    #[arg(long, value_enum, default_value = "shuffled")]
+    pub order: OrderArg,
+    /// Seed of the shuffled order.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+impl ReplayArgs {
+    /// A request carrying these flags; everything else at its default.
+    pub(crate) fn request(self) -> ValidateRequest {
+        ValidateRequest {
+            root: self.root,
+            data_root: self.data_root,
+            scenarios: self.scenarios,
+            tags: self.tags,
+            backend: self.backend,
+            runner: self.runner,
+            trtexec: self.trtexec,
+            cuda_force: self.force,
+            platform: self.platform,
+            max_frames: self.max_frames,
+            repetitions: self.repetitions,
+            warmup: self.warmup,
+            order: match self.order {
+                OrderArg::Sequential => Order::Sequential,
+                OrderArg::Shuffled => Order::Shuffled,
+            },
+            seed: self.seed,
+            ..Default::default()
+        }
+    }
+}
+
+/// Ctrl-C asks the replay to stop and keep what was measured; a second Ctrl-C still ends
+/// the process.
+pub(crate) fn stop_on_ctrl_c(message: &'static str) -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\n{message}");
+    });
+    stop
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -137,40 +185,13 @@ impl ProgressFactory for Bars {
 }
 
 pub fn run(a: Args) -> CliResult {
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // A second Ctrl-C still ends the process: the handler only asks the loop to stop.
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            eprintln!(
-                "\ninterrupted: finishing the current inference and keeping what was measured"
-            );
-        });
-    }
+    let stop = stop_on_ctrl_c(
+        "interrupted: finishing the current inference and keeping what was measured",
+    );
     let req = ValidateRequest {
-        root: a.root,
-        data_root: a.data_root,
         out: a.out,
-        scenarios: a.scenarios,
-        tags: a.tags,
         engines: a.engines,
-        backend: a.backend,
-        runner: a.runner,
-        trtexec: a.trtexec,
-        cuda_force: a.force,
         cuda_profile: a.profile,
-        platform: a.platform,
-        max_frames: a.max_frames,
-        repetitions: a.repetitions,
-        warmup: a.warmup,
-        order: match a.order {
-            OrderArg::Sequential => Order::Sequential,
-            OrderArg::Shuffled => Order::Shuffled,
-        },
-        seed: a.seed,
         pace: a.pace,
         streams: (a.streams > 1).then_some(a.streams),
         keep_raw_outputs: a.save_outputs,
@@ -183,6 +204,7 @@ pub fn run(a: Args) -> CliResult {
             roi: a.critical_roi.map(|r| [r[0], r[1], r[2], r[3]]),
             iou_threshold: 0.5,
         },
+        ..a.replay.request()
     };
     let argv: Vec<String> = std::env::args().collect();
     let outcome = validate::run(&req, argv, &Bars, &stop).map_err(Failure::classified)?;

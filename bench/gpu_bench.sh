@@ -19,6 +19,8 @@ BIN=$REPO/target/release/adasval
 OUT=bench-out
 REPS=10
 SHARED=${ADASVAL_SHARED:-$REPO/../shared}
+# shellcheck source=scripts/gpu_common.sh
+source "$REPO/scripts/gpu_common.sh"
 PRECISIONS=fp32,fp16
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -33,13 +35,7 @@ while [[ $# -gt 0 ]]; do
 done
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
-for d in /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda/lib64; do
-  [[ -d $d ]] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
-done
-if ! ldconfig -p 2>/dev/null | grep -q 'libcudnn.so.9'; then
-  d=$(python3 -c 'import nvidia.cudnn, os; print(os.path.join(list(nvidia.cudnn.__path__)[0], "lib"))' 2>/dev/null || true)
-  [[ -n $d && -d $d ]] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
-fi
+gpu_libraries
 CARD=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)
 echo "card: $CARD" | tee "$OUT/card.txt"
 
@@ -49,27 +45,11 @@ for d in engines scenarios platforms safety-case; do [[ -d $REPO/$d ]] && cp -r 
 cd "$W" || exit 1
 MODELS=("demo engines/demo/detector.onnx engines/demo/adapter.yaml")
 if [[ -f $SHARED/models/yolox_nano/yolox_nano.onnx ]]; then
-  cp "$SHARED/models/yolox_nano/yolox_nano.onnx" engines/yolox_nano.onnx
-  cp "$REPO/tests/fixtures/yolox_nano.adapter.yaml" engines/yolox.adapter.yaml
+  yolox_voc_project "$W" "$REPO" "$SHARED" || exit 1
   MODELS+=("yolox engines/yolox_nano.onnx engines/yolox.adapter.yaml")
 fi
 # YOLOX-Nano (COCO classes) cannot be judged on the synthetic scenes' labels: it is timed on
-# the shared folder's VOC photos instead (the same scenario as scripts/gpu_tests.sh).
-cat >scenarios/voc100.yaml <<YAML
-schema_version: 1
-id: voc100
-title: 100 VOC 2007 photos (YOLOX-Nano, COCO classes)
-category: pedestrian
-tags: [real, day]
-fps: 10
-deadline_ms: 1000
-frames:
-  files:
-    glob: data/voc100/images/*.jpg
-    labels: { format: voc, path: data/voc100/labels/voc_xml }
-    class_map: { motorbike: motorcycle }
-    ignore_classes: [aeroplane, bird, boat, bottle, cat, chair, cow, diningtable, dog, horse, pottedplant, sheep, sofa, train, tvmonitor]
-YAML
+# the shared folder's VOC photos instead (scenario voc100, from scripts/gpu_common.sh).
 IFS=, read -ra PRECS <<<"$PRECISIONS"
 for m in "${MODELS[@]}"; do
   read -r tag model adapter <<<"$m"

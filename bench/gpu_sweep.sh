@@ -9,6 +9,8 @@ set -uo pipefail
 BIN=; OUT=; STREAMS=1,2,4,8,16,32,64
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${ADASVAL_SHARED:-$REPO/../shared}
+# shellcheck source=scripts/gpu_common.sh
+source "$REPO/scripts/gpu_common.sh"
 while [[ $# -gt 0 ]]; do
   case $1 in
     --bin) BIN=$2; shift 2 ;;
@@ -20,9 +22,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -n $BIN && -n $OUT ]] || { sed -n '2,8p' "$0" >&2; exit 2; }
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-for d in /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda/lib64; do
-  [[ -d $d ]] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
-done
+gpu_libraries
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 P=$(mktemp -d)
 cp -r "$REPO/engines" "$REPO/scenarios" "$REPO/platforms" "$P/"
@@ -35,24 +35,8 @@ echo "build demo: $?"
   --streams "$STREAMS" --runs 3 --out "$OUT/sweep-demo" >"$OUT/sweep-demo.log" 2>&1
 echo "sweep demo: $?"
 if [[ -f $SHARED/models/yolox_nano/yolox_nano.onnx && -d $SHARED/data/voc100 ]]; then
-  cp "$SHARED/models/yolox_nano/yolox_nano.onnx" engines/
-  cp "$REPO/tests/fixtures/yolox_nano.adapter.yaml" engines/yolox.adapter.yaml
-  cat >scenarios/voc100.yaml <<YAML
-schema_version: 1
-id: voc100
-title: 100 VOC 2007 photos (YOLOX-Nano, COCO classes)
-category: pedestrian
-tags: [real, day]
-fps: 10
-deadline_ms: 1000
-frames:
-  files:
-    glob: data/voc100/images/*.jpg
-    labels: { format: voc, path: data/voc100/labels/voc_xml }
-    class_map: { motorbike: motorcycle }
-    ignore_classes: [aeroplane, bird, boat, bottle, cat, chair, cow, diningtable, dog, horse, pottedplant, sheep, sofa, train, tvmonitor]
-YAML
-  "$BIN" engine build --backend cuda engines/yolox_nano.onnx --precision fp32 --name yolox-cuda \
+  yolox_voc_project "$P" "$REPO" "$SHARED" || exit 1
+    "$BIN" engine build --backend cuda engines/yolox_nano.onnx --precision fp32 --name yolox-cuda \
     --adapter engines/yolox.adapter.yaml --out engines/yolox-cuda.cudaplan >"$OUT/build-yolox.log" 2>&1
   echo "build yolox: $?"
   "$BIN" sweep --backend cuda --engine yolox-cuda --scenario voc100 --data-root "$SHARED" \

@@ -17,6 +17,8 @@ set -uo pipefail
 BIN=; CARD=; OUT=; BUILDS=3; PLANS=; REPS=5; PRECISION=fp32; TACTICS=measured
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${ADASVAL_SHARED:-$REPO/../shared}
+# shellcheck source=scripts/gpu_common.sh
+source "$REPO/scripts/gpu_common.sh"
 while [[ $# -gt 0 ]]; do
   case $1 in
     --bin) BIN=$2; shift 2 ;;
@@ -36,9 +38,7 @@ done
   echo "needs \$ADASVAL_SHARED with models/yolox_nano and data/voc100 (got $SHARED)" >&2; exit 4; }
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 SHARED=$(cd "$SHARED" && pwd)
-for d in /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda/lib64; do
-  [[ -d $d ]] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
-done
+gpu_libraries
 if [[ -d $OUT && -n $(ls -A "$OUT") ]]; then
   echo "--out $OUT is not empty: give a fresh directory" >&2; exit 2
 fi
@@ -51,25 +51,8 @@ note "# YOLOX-Nano plans on $CARD ($(date -u +%FT%TZ))"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv | tee -a "$S"
 
 P=$(mktemp -d)
-mkdir -p "$P/engines" "$P/scenarios"
 cp -r "$REPO/platforms" "$P/"
-cp "$SHARED/models/yolox_nano/yolox_nano.onnx" "$P/engines/"
-cp "$REPO/tests/fixtures/yolox_nano.adapter.yaml" "$P/engines/yolox.adapter.yaml"
-cat >"$P/scenarios/voc100.yaml" <<EOF
-schema_version: 1
-id: voc100
-title: 100 VOC 2007 photos (YOLOX-Nano, COCO classes)
-category: pedestrian
-tags: [real, day]
-fps: 10
-deadline_ms: 1000
-frames:
-  files:
-    glob: data/voc100/images/*.jpg
-    labels: { format: voc, path: data/voc100/labels/voc_xml }
-    class_map: { motorbike: motorcycle }
-    ignore_classes: [aeroplane, bird, boat, bottle, cat, chair, cow, diningtable, dog, horse, pottedplant, sheep, sofa, train, tvmonitor]
-EOF
+yolox_voc_project "$P" "$REPO" "$SHARED" || exit 1
 cd "$P" || exit 1
 ENGINES=()
 for b in $(seq 1 "$BUILDS"); do

@@ -43,6 +43,8 @@ PLANS=
 PLANS_MODEL=demo
 SKIP_TESTS=
 SHARED=${ADASVAL_SHARED:-$REPO/../shared}
+# shellcheck source=scripts/gpu_common.sh
+source "$REPO/scripts/gpu_common.sh"
 while [[ $# -gt 0 ]]; do
   case $1 in
     --bin) BIN=$2; shift 2 ;;
@@ -66,17 +68,7 @@ OUT=$(cd "$OUT" && pwd)
 SUMMARY=$OUT/summary.md
 FAILED=0
 
-# Libraries: CUDA's own folder, and cuDNN 9 where only a Python wheel has it.
-for d in /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda/lib64; do
-  [[ -d $d ]] && export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
-done
-if ! ldconfig -p 2>/dev/null | grep -q 'libcudnn.so.9'; then
-  d=$(python3 -c 'import nvidia.cudnn, os; print(os.path.join(list(nvidia.cudnn.__path__)[0], "lib"))' 2>/dev/null || true)
-  if [[ -n $d && -d $d ]]; then
-    export LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
-    echo "cuDNN from the Python wheel: $d"
-  fi
-fi
+gpu_libraries
 
 note() { echo "$*" | tee -a "$SUMMARY"; }
 step() { # step NAME CMD...: run, log to $OUT/NAME.log, record the exit code
@@ -178,23 +170,8 @@ if [[ -d $SHARED/data/voc100 && -f engines/yolox_nano.onnx ]]; then
   Y=$OUT/project-yolox
   rm -rf "$Y"; mkdir -p "$Y/engines" "$Y/scenarios"
   cp -r platforms "$Y/" 2>/dev/null
-  cp engines/yolox_nano.onnx engines/yolox.adapter.yaml "$Y/engines/"
+  yolox_voc_project "$Y" "$REPO" "$SHARED" || exit 1
   for p in "${PRECS[@]}"; do cp "engines/yolox-cuda-$p-b1.cudaplan" "$Y/engines/" 2>/dev/null; done
-  cat >"$Y/scenarios/voc100.yaml" <<EOF
-schema_version: 1
-id: voc100
-title: 100 VOC 2007 photos (YOLOX-Nano, COCO classes)
-category: pedestrian
-tags: [real, day]
-fps: 10
-deadline_ms: 1000
-frames:
-  files:
-    glob: data/voc100/images/*.jpg
-    labels: { format: voc, path: data/voc100/labels/voc_xml }
-    class_map: { motorbike: motorcycle }
-    ignore_classes: [aeroplane, bird, boat, bottle, cat, chair, cow, diningtable, dog, horse, pottedplant, sheep, sofa, train, tvmonitor]
-EOF
   cd "$Y" || exit 1
   step freeze-yolox-onnx "$BIN" engine freeze engines/yolox_nano.onnx --name yolox-onnx \
     --adapter engines/yolox.adapter.yaml || FAILED=1

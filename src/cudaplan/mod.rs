@@ -12,6 +12,7 @@ pub mod import;
 pub mod inspect;
 pub mod ir;
 pub mod memory;
+mod onnx_values;
 pub mod reference;
 pub mod shapes;
 

@@ -667,7 +667,12 @@ fn repeated_frames_are_bit_identical_and_profiles_name_every_layer() {
         assert_eq!(pl["name"], l.name.as_str());
         assert!(pl["median_ms"].as_f64().is_some());
         if let Some(c) = &l.choice {
-            assert_eq!(pl["tactic"], c.algo.as_str());
+            // The kernel that ran: the cuDNN algorithm, or the direct kernel's variant.
+            let want = match (c.engine, c.direct, &l.op) {
+                (ConvEngine::Direct, Some(v), Op::Conv { kernel, .. }) => v.label(*kernel),
+                _ => c.algo.clone(),
+            };
+            assert_eq!(pl["tactic"], want.as_str());
         }
     }
 }

@@ -19,7 +19,9 @@ use cudarc::driver::{
 
 use super::dnn::{self, ActDesc, ConvDescs, ConvShape, Handle};
 use super::gpu::{CallExt, DevBuf, Gpu, GpuError};
-use super::kernels::{launch, launch_direct, ConvArgs, Gather, Kernels, MAX_RANK};
+use super::kernels::{
+    launch, launch_direct, ConcatParts, ConvArgs, Gather, Kernels, MAX_PARTS, MAX_RANK,
+};
 use crate::cudaplan::ir::{Activation, ConvEngine, Layer, Op, Plan, Precision};
 use crate::tensor::Tensor;
 
@@ -80,6 +82,8 @@ enum Step {
         y: Ptr,
         /// (source, outer, inner_in, inner_out, offset) per input.
         parts: Vec<(Ptr, i64, i64, i64, i64)>,
+        /// All parts in one launch (up to `MAX_PARTS` inputs), else one launch per part.
+        one: Option<ConcatParts>,
     },
     MaxPool {
         x: Ptr,
@@ -535,9 +539,24 @@ fn build_step(
                     "concat inputs do not add up to the output".into(),
                 ));
             }
+            let one = (parts.len() <= MAX_PARTS).then(|| {
+                let mut p = ConcatParts {
+                    n: parts.len() as i32,
+                    outer: outer as i64,
+                    inner_out: (out[*axis] * inner) as i64,
+                    ..Default::default()
+                };
+                for (k, (src, _, inner_in, _, off)) in parts.iter().enumerate() {
+                    p.src[k] = *src;
+                    p.inner[k] = *inner_in;
+                    p.off[k] = *off;
+                }
+                p
+            });
             Step::Concat {
                 y: l.t(layer.outputs[0])?,
                 parts,
+                one,
             }
         }
         Op::Slice {
@@ -1200,7 +1219,16 @@ impl Engine {
             Step::Gather { x, y, g } => {
                 launch!(stream, k, gather, g.n; x, y, g);
             }
-            Step::Concat { y, parts } => {
+            Step::Concat {
+                y, one: Some(p), ..
+            } => {
+                launch!(stream, k, concat, p.outer * p.inner_out; y, p);
+            }
+            Step::Concat {
+                y,
+                parts,
+                one: None,
+            } => {
                 for (x, outer, inner_in, inner_out, off) in parts {
                     launch!(stream, k, concat_part, outer * inner_in; x, y, outer, inner_in, inner_out, off);
                 }

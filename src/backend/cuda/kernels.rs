@@ -13,6 +13,27 @@ use crate::cudaplan::ir::{DirectConv, Precision};
 use crate::cudaplan::tactic::CHANNEL_BLOCKS;
 
 pub const MAX_RANK: usize = 8;
+/// Inputs of a concatenation the one-launch `concat` kernel takes; more go part by part.
+pub const MAX_PARTS: usize = 8;
+
+/// The parts of a concatenation, passed by value. The layout matches `struct ConcatParts`
+/// in the CUDA source (`_pad` is the C compiler's padding after `n`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConcatParts {
+    pub src: [u64; MAX_PARTS],
+    /// Elements of each part per outer index.
+    pub inner: [i64; MAX_PARTS],
+    /// Where each part starts inside one outer index of the output.
+    pub off: [i64; MAX_PARTS],
+    pub n: i32,
+    pub _pad: i32,
+    pub outer: i64,
+    pub inner_out: i64,
+}
+
+// SAFETY: plain-old-data with the C layout the kernels declare.
+unsafe impl DeviceRepr for ConcatParts {}
 
 /// The direct convolution's shape and epilogue, passed by value. The layout matches
 /// `struct ConvArgs` in the CUDA source.
@@ -204,6 +225,19 @@ extern "C" __global__ void concat_part(const T* x, T* y, long long outer, long l
   }
 }
 
+/* Every input of a concatenation in one launch: output-ordered, so writes are coalesced. */
+#define MAX_PARTS 8
+struct ConcatParts { long long src[MAX_PARTS]; long long inner[MAX_PARTS]; long long off[MAX_PARTS]; int n; long long outer; long long inner_out; };
+extern "C" __global__ void concat(T* y, ConcatParts p) {
+  LOOP(p.outer * p.inner_out) {
+    long long o = i / p.inner_out, r = i % p.inner_out;
+    int k = 0;
+    while (k + 1 < p.n && r >= p.off[k + 1]) ++k;
+    const T* x = (const T*)p.src[k];
+    y[i] = x[o * p.inner[k] + (r - p.off[k])];
+  }
+}
+
 /* Padding never wins the max (ONNX MaxPool semantics). */
 extern "C" __global__ void maxpool(const T* x, T* y, long long nc, int h, int w, int oh, int ow,
                                    int kh, int kw, int sh, int sw, int pt, int pl) {
@@ -282,6 +316,26 @@ __device__ __forceinline__ void LDW(const T* p, float* w) {
   }
 #endif
 }
+/* One input channel's taps of a thread's CB outputs. */
+template <int CB, int KH, int KW>
+__device__ __forceinline__ void conv_taps(const T* __restrict__ xc, const T* __restrict__ wc, float* acc,
+                                          int iy0, int ix0, int kh, int kw, const ConvArgs& a) {
+#pragma unroll
+  for (int ky = 0; ky < (KH > 0 ? KH : kh); ++ky) {
+    const int iy = iy0 + ky;
+    if (iy < 0 || iy >= a.h) continue;
+#pragma unroll
+    for (int kx = 0; kx < (KW > 0 ? KW : kw); ++kx) {
+      const int ix = ix0 + kx;
+      if (ix < 0 || ix >= a.w) continue;
+      const float v = LDG(xc, iy * a.w + ix);
+      float wv[CB];
+      LDW<CB>(wc + (ky * kw + kx) * CB, wv);
+#pragma unroll
+      for (int j = 0; j < CB; ++j) acc[j] = fmaf(v, wv[j], acc[j]);
+    }
+  }
+}
 template <int CB, int KH, int KW>
 __device__ __forceinline__ void conv_direct(const T* __restrict__ x, const T* __restrict__ wt,
                                             const T* __restrict__ bias, T* __restrict__ y, const ConvArgs a) {
@@ -301,25 +355,20 @@ __device__ __forceinline__ void conv_direct(const T* __restrict__ x, const T* __
   float acc[CB];
 #pragma unroll
   for (int j = 0; j < CB; ++j) acc[j] = 0.0f;
-  for (int ci = 0; ci < a.cg; ++ci) {
-    const T* xc = xb + (long long)ci * hw;
-    const T* wc = wb + (long long)ci * khw * CB;
+  /* U input channels per step, unrolled, so their loads are in flight together (a thread
+     of a small layer otherwise waits out one load latency per channel). The order of the
+     products per output stays input channel, row, column. */
+  constexpr int TAPS = KH > 0 ? KH * KW : 9;
+  constexpr int U = TAPS * CB <= 8 ? 8 : (TAPS * CB <= 36 ? 4 : (TAPS * CB <= 72 ? 2 : 1));
+  int ci = 0;
+  for (; ci + U <= a.cg; ci += U) {
 #pragma unroll
-    for (int ky = 0; ky < kh; ++ky) {
-      const int iy = iy0 + ky;
-      if (iy < 0 || iy >= a.h) continue;
-#pragma unroll
-      for (int kx = 0; kx < kw; ++kx) {
-        const int ix = ix0 + kx;
-        if (ix < 0 || ix >= a.w) continue;
-        const float v = LDG(xc, iy * a.w + ix);
-        float wv[CB];
-        LDW<CB>(wc + (ky * kw + kx) * CB, wv);
-#pragma unroll
-        for (int j = 0; j < CB; ++j) acc[j] = fmaf(v, wv[j], acc[j]);
-      }
-    }
+    for (int u = 0; u < U; ++u)
+      conv_taps<CB, KH, KW>(xb + (long long)(ci + u) * hw, wb + (long long)(ci + u) * khw * CB,
+                            acc, iy0, ix0, kh, kw, a);
   }
+  for (; ci < a.cg; ++ci)
+    conv_taps<CB, KH, KW>(xb + (long long)ci * hw, wb + (long long)ci * khw * CB, acc, iy0, ix0, kh, kw, a);
   T* yb = y + ((long long)nb * a.k + co0) * npix + pix;
 #pragma unroll
   for (int j = 0; j < CB; ++j) {
@@ -346,6 +395,7 @@ pub struct Kernels {
     pub binary: CudaFunction,
     pub gather: CudaFunction,
     pub concat_part: CudaFunction,
+    pub concat: CudaFunction,
     pub maxpool: CudaFunction,
     pub resize_nearest: CudaFunction,
     pub f32_to_f16: CudaFunction,
@@ -389,6 +439,7 @@ impl Kernels {
             binary: f("binary")?,
             gather: f("gather")?,
             concat_part: f("concat_part")?,
+            concat: f("concat")?,
             maxpool: f("maxpool")?,
             resize_nearest: f("resize_nearest")?,
             f32_to_f16: f("f32_to_f16")?,

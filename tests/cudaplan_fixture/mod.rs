@@ -97,7 +97,7 @@ impl AlgoChooser for FakeChooser {
                     tactic: v.label([p.weight[2], p.weight[3]]),
                     engine: ConvEngine::Direct,
                     direct: Some(v),
-                    time_ms: Some(0.004 + (h % 1000) as f32 * 2e-5),
+                    time_ms: Some(0.008 + (h % 1000) as f32 * 1e-4),
                     error: None,
                 });
             }

@@ -51,7 +51,7 @@ pub fn direct_variants(p: &ConvProblem) -> Vec<DirectConv> {
     let per_group = p.weight[0] / p.group;
     CHANNEL_BLOCKS
         .iter()
-        .filter(|&&cb| per_group % cb as usize == 0)
+        .filter(|&&cb| per_group.is_multiple_of(cb as usize))
         .flat_map(|&cb| {
             BLOCKS.iter().map(move |&block| DirectConv {
                 channels_per_thread: cb,
@@ -73,8 +73,8 @@ pub const HEURISTIC_MAX_MACS: usize = 1 << 22;
 
 /// The heuristic policy's choice (nothing timed): the direct kernel for small layers, where
 /// a separate epilogue launch costs as much as the convolution, and for depthwise layers;
-/// cuDNN for the rest. The variant: the largest channel block that still leaves about
-/// four threads per output value row of the chip (`min_threads`), 128 threads per block.
+/// cuDNN for the rest. The variant: the largest channel block that still leaves at least
+/// `min_threads` threads (the GPU chooser asks for 256 per SM), 128 threads per block.
 pub fn heuristic_direct(p: &ConvProblem, min_threads: usize) -> Option<DirectConv> {
     if direct_unsupported(p).is_some() {
         return None;
@@ -89,7 +89,7 @@ pub fn heuristic_direct(p: &ConvProblem, min_threads: usize) -> Option<DirectCon
         .iter()
         .rev()
         .copied()
-        .filter(|&cb| per_group % cb as usize == 0)
+        .filter(|&cb| per_group.is_multiple_of(cb as usize))
         .find(|&cb| n * k * oh * ow / cb as usize >= min_threads)
         .unwrap_or(1);
     Some(DirectConv {

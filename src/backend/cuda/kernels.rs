@@ -125,7 +125,7 @@ impl ConvArgs {
                 self.kg
             )));
         }
-        if !(32..=256).contains(&v.block) || v.block % 32 != 0 {
+        if !(32..=256).contains(&v.block) || !v.block.is_multiple_of(32) {
             return Err(GpuError::Invalid(format!("block of {} threads", v.block)));
         }
         let pixels = (self.oh as u32 * self.ow as u32).div_ceil(v.block);

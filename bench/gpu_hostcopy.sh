@@ -27,11 +27,11 @@ while [[ $# -gt 0 ]]; do
     --shared) SHARED=$2; shift 2 ;;
     --repetitions) REPS=$2; shift 2 ;;
     --test-bin) TEST_BIN=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[[ -n $BIN && -n $BASE ]] || { sed -n '2,17p' "$0" >&2; exit 2; }
+[[ -n $BIN && -n $BASE ]] || { sed -n '2,16p' "$0" >&2; exit 2; }
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 BIN=$(abs "$BIN"); BASE=$(abs "$BASE"); SHARED=$(cd "$SHARED" && pwd)
 # shellcheck source=scripts/gpu_common.sh

@@ -381,3 +381,29 @@ fn default_hooks_keep_tract_results_identical() {
         assert_eq!(r.detections[i].as_ref(), Some(&dets));
     }
 }
+
+#[test]
+fn a_backend_without_staging_adds_nothing_to_the_run_record() {
+    let d = common::noop_project();
+    for streams in [None, Some("2")] {
+        let mut cmd = common::adasval();
+        cmd.current_dir(d.path())
+            .args(["validate", "--backend", "noop", "--repetitions", "2"]);
+        if let Some(n) = streams {
+            cmd.args(["--streams", n]);
+        }
+        let (code, out, err) = common::run(&mut cmd);
+        assert!(code == 0 || code == 1, "{out}{err}");
+        let dir = d.path().join(out.trim());
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+        assert_eq!(r["complete"], true, "{streams:?}: {r}");
+        let settings = r["backend"]["settings"].as_array().unwrap();
+        assert!(
+            settings
+                .iter()
+                .all(|kv| !kv[0].as_str().unwrap().starts_with("input staging")),
+            "{streams:?}: {settings:?}"
+        );
+    }
+}

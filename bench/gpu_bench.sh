@@ -2,7 +2,8 @@
 # GPU speed (issue 8) on a GPU machine: batch-1 per-frame latency of the demo detector and
 # YOLOX-Nano, fp32 and fp16, three ways on the same card:
 #   harness   `validate --backend cuda` on the timing scenario: infer p50 (host wall around
-#             Session::run: pinned copies, h2d, graph launch, d2h, sync) and the p50 of the
+#             Session::run_lent: h2d of the staged frame, graph launch, d2h into the lent
+#             output tensors, sync; docs/CUDA.md "Host path") and the p50 of the
 #             event-timed device compute, CUDA graphs on (default) and off (ADASVAL_CUDA_GRAPHS=0);
 #   profile   `validate --profile`: sum of the per-layer event medians (no graphs);
 #   PyTorch   bench/torch_bench.py: eager per-frame wall and its summed kernel time

@@ -2,13 +2,19 @@
 //! I/O excluded, as in the study); then warm-up runs, then N timed repetitions in
 //! sequential or seeded shuffled order. Samples are kept raw, in acquisition order. An
 //! error or Ctrl-C mid-run keeps what was measured and marks the trace incomplete.
+//!
+//! The timed region of a frame is `Session::run_lent` alone: the backend's transfer of the
+//! frame, the inference, the transfer of the outputs into host memory the harness reads,
+//! and the wait for them. Frames may be staged with the backend first ([`stage`]), and
+//! outputs are read through the lent borrow; they are copied only to keep raw outputs,
+//! after the clock has stopped.
 
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::adapter::Adapter;
-use crate::backend::Session;
+use crate::backend::{NothingStaged, Prepared, Session, StagedInputs};
 use crate::decode;
 use crate::preprocess::{preprocess, Transform};
 use crate::scenario::LoadedFrame;
@@ -58,6 +64,26 @@ pub fn prepare_frames(adapter: &Adapter, frames: &[LoadedFrame]) -> Vec<Prepared
             }
         })
         .collect()
+}
+
+/// Hand every prepared frame to the backend before timing (`Prepared::stage_inputs`); keep
+/// the guard alive while sessions run the frames. A backend that cannot stage says why in
+/// the description and the frames run unstaged: staging never stops a run.
+pub fn stage<'a>(
+    prepared: &'a dyn Prepared,
+    frames: &'a [PreparedFrame],
+) -> (Box<dyn StagedInputs + 'a>, Option<String>) {
+    let inputs: Vec<&Tensor> = frames.iter().map(|f| &f.input).collect();
+    match prepared.stage_inputs(&inputs) {
+        Ok(g) => {
+            let d = g.describe();
+            (g, d)
+        }
+        Err(e) => (
+            Box::new(NothingStaged),
+            Some(format!("off: staging failed ({e}); frames run unstaged")),
+        ),
+    }
 }
 
 /// One timed inference, in acquisition order.
@@ -119,15 +145,14 @@ pub fn schedule(n_frames: usize, s: &TraceSettings) -> Vec<(u32, u32)> {
     order
 }
 
-/// 64-bit FNV-1a of the output bytes: a cheap per-repetition equality check.
+/// FNV-1a over the outputs' 32-bit words (not bytes: a quarter of the steps): a cheap
+/// per-repetition equality check, kept in memory only.
 fn quick_hash(outputs: &[Tensor]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for t in outputs {
         for v in &t.data {
-            for b in v.to_bits().to_le_bytes() {
-                h ^= b as u64;
-                h = h.wrapping_mul(0x100_0000_01b3);
-            }
+            h ^= v.to_bits() as u64;
+            h = h.wrapping_mul(0x100_0000_01b3);
         }
     }
     h
@@ -154,7 +179,7 @@ pub fn run_trace(
         return r;
     }
     for i in 0..settings.warmup as usize {
-        if let Err(e) = session.run(&frames[i % n].input) {
+        if let Err(e) = session.run_lent(&frames[i % n].input) {
             r.error = Some(format!("warm-up: {e}"));
             return r;
         }
@@ -178,7 +203,7 @@ pub fn run_trace(
         }
         let f = &frames[frame as usize];
         let t0 = Instant::now();
-        let out = session.run(&f.input);
+        let out = session.run_lent(&f.input);
         let t1 = Instant::now();
         let out = match out {
             Ok(o) => o,
@@ -187,7 +212,7 @@ pub fn run_trace(
                 break;
             }
         };
-        let dets = decode::decode(adapter, &out.outputs, &f.transform);
+        let dets = decode::decode(adapter, out.outputs(), &f.transform);
         let t2 = Instant::now();
         let dets = match dets {
             Ok(d) => d,
@@ -198,6 +223,7 @@ pub fn run_trace(
         };
         let infer_ns = (t1 - t0).as_nanos() as u64;
         let post_ns = (t2 - t1).as_nanos() as u64;
+        let device = out.device();
         r.samples.push(Sample {
             frame,
             rep,
@@ -205,19 +231,19 @@ pub fn run_trace(
             infer_ns,
             post_ns,
             total_ns: f.pre_ns + infer_ns + post_ns,
-            device_h2d_ns: out.device.h2d_ns,
-            device_compute_ns: out.device.compute_ns,
-            device_d2h_ns: out.device.d2h_ns,
+            device_h2d_ns: device.h2d_ns,
+            device_compute_ns: device.compute_ns,
+            device_d2h_ns: device.d2h_ns,
         });
         let fi = frame as usize;
-        let qh = quick_hash(&out.outputs);
+        let qh = quick_hash(out.outputs());
         match first_hash[fi] {
             None => {
                 first_hash[fi] = Some(qh);
-                r.output_sha256[fi] = Some(outputs_hash(&out.outputs));
+                r.output_sha256[fi] = Some(outputs_hash(out.outputs()));
                 r.detections[fi] = Some(dets);
                 if keep_raw {
-                    r.raw_outputs[fi] = Some(out.outputs);
+                    r.raw_outputs[fi] = Some(out.into_outputs());
                 }
             }
             Some(h) if h != qh => r.nondeterministic += 1,

@@ -18,7 +18,7 @@ use std::sync::Barrier;
 use std::time::Instant;
 
 use crate::adapter::Adapter;
-use crate::backend::{BackendError, InferOutput, Prepared, Session};
+use crate::backend::{BackendError, InferOutput, LentOutput, Prepared, Session};
 use crate::replay::{self, NoProgress, PreparedFrame, Progress, TraceResult, TraceSettings};
 use crate::tensor::Tensor;
 use crate::timing::LatencySummary;
@@ -96,6 +96,15 @@ impl Session for ClockedSession<'_> {
         }
         out
     }
+
+    fn run_lent(&mut self, input: &Tensor) -> Result<LentOutput<'_>, BackendError> {
+        let out = self.inner.run_lent(input);
+        self.ends.push(Instant::now());
+        if out.is_err() || self.stop.load(Ordering::Relaxed) {
+            self.abort.store(true, Ordering::Relaxed);
+        }
+        out
+    }
 }
 
 struct StreamOutput {
@@ -142,7 +151,7 @@ fn one_stream(
         })?;
         if !frames.is_empty() {
             for i in 0..settings.warmup as usize {
-                s.run(&frames[i % frames.len()].input)
+                s.run_lent(&frames[i % frames.len()].input)
                     .map_err(|e| format!("warm-up: {e}"))?;
             }
         }

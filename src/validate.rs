@@ -230,7 +230,7 @@ pub fn replay(
         prepared_engines.push(p);
     }
     // Asked again after prepare: external backends learn their settings while loading.
-    let backend_info = be.info()?;
+    let mut backend_info = be.info()?;
     let tegrastats = crate::jetson::TegrastatsSampler::start_if_available(
         &run_dir.join("tegrastats.jsonl"),
         crate::jetson::DEFAULT_TEGRASTATS_INTERVAL_MS,
@@ -270,6 +270,13 @@ pub fn replay(
             };
             let frames_ref = frames.as_ref().unwrap_or(&frames0);
             let prepared = replay::prepare_frames(&e.adapter, frames_ref);
+            // Before warm-up and timing; the guard lives until this trace is done.
+            let (staged, staging_note) = replay::stage(prepared_engines[k].as_ref(), &prepared);
+            if let Some(note) = staging_note {
+                backend_info
+                    .settings
+                    .push((format!("input staging {} × {}", e.entry.name, s.id), note));
+            }
             let defaults = s.timing.clone().unwrap_or_default();
             let settings = TraceSettings {
                 repetitions: req.repetitions.or(defaults.repetitions).unwrap_or(1).max(1),
@@ -311,6 +318,7 @@ pub fn replay(
                 drop(bar);
                 result
             };
+            drop(staged);
             let deadline_ns = (s.deadline_ms * 1e6) as u64;
             let stage = |f: fn(&replay::Sample) -> u64| {
                 crate::timing::summarize(&result.samples.iter().map(f).collect::<Vec<_>>())

@@ -4,12 +4,12 @@
 //! Smaller or ignored pedestrians are "difficult": neither a miss nor, when detected, a
 //! false positive.
 //!
-//! The target is recall ≥ 0.9 at precision ≥ 0.8; the committed model does NOT
-//! reach it (engines/demo/README.md: recall 0.841 at precision 0.816 over 888 held-out
-//! instances with onnxruntime). Measured here on 2026-11-26 (tract, this seed, 321
-//! instances): recall 0.875, precision 0.826. The bounds below sit just under that
-//! measurement, so this test guards the committed model against regressions; it does not
-//! claim the target.
+//! The target is recall ≥ 0.9 at precision ≥ 0.8; the committed model (stage 5)
+//! does NOT reach it (engines/demo/README.md: recall 0.859 at precision 0.807 over 888
+//! held-out instances with onnxruntime). Measured here on 2026-11-26 (tract, this seed, 321
+//! instances): recall 0.888, precision 0.836 (the stage-3 model: 0.875, 0.826). The bounds
+//! below sit just under that measurement, so this test guards the committed model against
+//! regressions; it does not claim the target.
 
 mod common;
 use common::*;
@@ -23,8 +23,8 @@ use adasval::types::GtObject;
 
 /// Held-out generator seed (training used other seeds; the README lists them).
 const HELD_OUT_SEED: u64 = 777_001;
-const MIN_RECALL: f64 = 0.85;
-const MIN_PRECISION: f64 = 0.80;
+const MIN_RECALL: f64 = 0.86;
+const MIN_PRECISION: f64 = 0.81;
 const MIN_HEIGHT: f32 = 40.0;
 
 #[test]

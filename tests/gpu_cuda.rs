@@ -8,8 +8,8 @@
 mod common;
 use common::*;
 
-use adasval::backend::cuda::{self, CudaPrepared, Gpu};
-use adasval::backend::Prepared;
+use adasval::backend::cuda::{self, CudaPrepared, Gpu, HostPath};
+use adasval::backend::{Prepared, Session};
 use adasval::cudaplan::ir::*;
 use adasval::cudaplan::{AlgoChooser, ConvProblem};
 use adasval::tensor::Tensor;
@@ -843,6 +843,7 @@ fn model_on_gpu(test: &str, model: &std::path::Path, adapter: &std::path::Path) 
             }
         }
         sessions_and_graphs(test, &plan, &blob, adapter);
+        host_paths(test, &plan, &blob, adapter);
         // Reported, not asserted (targets belong to benches): per-frame medians over 200
         // frames after 20 warm-up frames.
         let x = scene_input(adapter, 7);
@@ -868,8 +869,21 @@ fn model_on_gpu(test: &str, model: &std::path::Path, adapter: &std::path::Path) 
             rows[rows.len() / 2][k] as f64 / 1e6
         };
         let (h2d, compute, d2h, wall) = (median(0), median(1), median(2), median(3));
+        // The harness's path: the frame staged, the outputs lent.
+        let guard = prepared.stage_inputs(&[&x]).unwrap();
+        let lent: Vec<u64> = (0..200)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                let o = s.run_lent(&x).unwrap();
+                let wall = t.elapsed().as_nanos() as u64;
+                assert!(!o.outputs().is_empty());
+                wall
+            })
+            .collect();
+        drop(guard);
         eprintln!(
-            "LATENCY {test} {precision:?}: median over 200 frames: h2d {h2d:.4} ms, compute {compute:.4} ms, d2h {d2h:.4} ms, Session::run wall {wall:.4} ms; weights upload {:.4} ms",
+            "LATENCY {test} {precision:?}: median over 200 frames: h2d {h2d:.4} ms, compute {compute:.4} ms, d2h {d2h:.4} ms, Session::run wall {wall:.4} ms, staged Session::run_lent wall {:.4} ms; weights upload {:.4} ms",
+            median_ms(lent),
             prepared.load_ns().unwrap_or(0) as f64 / 1e6
         );
     }
@@ -1124,4 +1138,192 @@ fn yolox_nano_on_the_gpu_matches_tract() {
         &shared.join("models/yolox_nano/yolox_nano.onnx"),
         &repo().join("tests/fixtures/yolox_nano.adapter.yaml"),
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Host path (issue 8): frames staged in page-locked memory and outputs DMA'd into the
+// session's page-locked tensors must give exactly what the copy path gives.
+
+/// A generated scene as the harness prepares it.
+fn scene_frame(adapter: &adasval::adapter::Adapter, index: u64) -> adasval::replay::PreparedFrame {
+    let f = adasval::synth::render_random(777_001, index, 640, 360);
+    let img = adasval::preprocess::RgbImage {
+        width: f.width,
+        height: f.height,
+        data: f.rgb,
+    };
+    let (input, transform) = adasval::preprocess::preprocess(adapter, &img);
+    adasval::replay::PreparedFrame {
+        index: index as usize,
+        input,
+        transform,
+        pre_ns: 0,
+    }
+}
+
+/// Staged + lent (direct) against copy in, copy out: bit-identical outputs frame by frame,
+/// through `run`, `run_lent` and the harness (one stream and three), with and without the
+/// staging guard; the guard's drop unstages.
+fn host_paths(test: &str, plan: &Plan, blob: &[f32], adapter_path: &std::path::Path) {
+    use adasval::replay::{self, NoProgress, Order, TraceSettings};
+    use std::sync::atomic::AtomicBool;
+    let adapter = adasval::adapter::Adapter::load(adapter_path).unwrap();
+    let frames: Vec<_> = (0..4).map(|i| scene_frame(&adapter, 20 + i)).collect();
+    let direct =
+        CudaPrepared::from_plan_host(&plan.name, plan, blob, false, true, HostPath::Direct)
+            .unwrap();
+    let copy =
+        CudaPrepared::from_plan_host(&plan.name, plan, blob, false, true, HostPath::Copy).unwrap();
+    eprintln!("{test} {:?}: direct: {}", plan.precision, direct.summary());
+    assert!(
+        direct.summary().contains("page-locked output tensors"),
+        "{test}: outputs not locked in place: {}",
+        direct.summary()
+    );
+    assert!(copy.summary().contains("ADASVAL_CUDA_STAGING=0"));
+    let mut c = copy.session().unwrap();
+    let want: Vec<Vec<Tensor>> = frames
+        .iter()
+        .map(|f| c.run(&f.input).unwrap().outputs)
+        .collect();
+    // The copy path stages nothing and lends nothing.
+    let (g, note) = replay::stage(&copy, &frames);
+    assert!(note.unwrap().contains("ADASVAL_CUDA_STAGING=0"));
+    assert!(!c.run_lent(&frames[0].input).unwrap().is_borrowed());
+    drop(g);
+    let mut d = direct.session().unwrap();
+    let check = |d: &mut Box<dyn Session>, what: &str| {
+        for (i, (f, w)) in frames.iter().zip(&want).enumerate() {
+            let lent = d.run_lent(&f.input).unwrap();
+            assert!(lent.is_borrowed(), "{test} {what}: not lent");
+            assert_eq!(
+                lent.outputs(),
+                w.as_slice(),
+                "{test} {what}: frame {i} (lent)"
+            );
+            assert_eq!(
+                &d.run(&f.input).unwrap().outputs,
+                w,
+                "{test} {what}: frame {i} (run)"
+            );
+        }
+    };
+    check(&mut d, "unstaged");
+    {
+        let (guard, note) = replay::stage(&direct, &frames);
+        let note = note.unwrap();
+        eprintln!("{test} {:?}: staging: {note}", plan.precision);
+        assert!(note.starts_with("4 frames page-locked"), "{note}");
+        assert_eq!(direct.staged_frames(), 4);
+        check(&mut d, "staged");
+        // A copy of a staged frame is not staged, and gives the same outputs.
+        let copy_of = frames[1].input.clone();
+        assert_eq!(d.run_lent(&copy_of).unwrap().outputs(), want[1].as_slice());
+        // The harness: one stream, then three, on the staged frames.
+        let settings = TraceSettings {
+            repetitions: 3,
+            warmup: 2,
+            order: Order::Shuffled,
+            seed: 3,
+            pace_fps: None,
+        };
+        let stop = AtomicBool::new(false);
+        let r = replay::run_trace(
+            d.as_mut(),
+            &adapter,
+            &frames,
+            &settings,
+            true,
+            &stop,
+            &NoProgress,
+        );
+        assert!(r.complete(), "{test}: {:?}", r.error);
+        assert_eq!(r.nondeterministic, 0);
+        let mut ref_session = copy.session().unwrap();
+        let reference = replay::run_trace(
+            ref_session.as_mut(),
+            &adapter,
+            &frames,
+            &settings,
+            true,
+            &stop,
+            &NoProgress,
+        );
+        assert_eq!(
+            r.output_sha256, reference.output_sha256,
+            "{test}: harness, staged vs copy"
+        );
+        assert_eq!(r.detections, reference.detections);
+        for (i, w) in want.iter().enumerate() {
+            assert_eq!(
+                r.raw_outputs[i].as_ref(),
+                Some(w),
+                "{test}: raw outputs frame {i}"
+            );
+        }
+        let s3 = adasval::streams::run_streams(
+            &direct,
+            &adapter,
+            &frames,
+            &settings,
+            true,
+            &stop,
+            &NoProgress,
+            3,
+        )
+        .unwrap();
+        assert!(s3.complete(), "{test}: {:?}", s3.error);
+        assert_eq!(s3.nondeterministic, 0, "{test}: three staged streams");
+        assert_eq!(s3.output_sha256, reference.output_sha256);
+        drop(guard);
+    }
+    assert_eq!(direct.staged_frames(), 0, "dropping the guard unstages");
+    check(&mut d, "after unstaging");
+    eprintln!(
+        "{test} {:?}: host paths: staged/lent outputs identical to copy in/copy out",
+        plan.precision
+    );
+}
+
+#[test]
+fn staging_refuses_wrong_sizes_and_respects_other_guards() {
+    let Some(_gpu) = gpu_or_skip("staging_refuses_wrong_sizes_and_respects_other_guards") else {
+        return;
+    };
+    let mut chooser = cuda::algo_chooser().unwrap();
+    let mut b = Builder::every_op(Precision::Fp32, TacticPolicy::Deterministic);
+    b.choose(chooser.as_mut());
+    let p =
+        CudaPrepared::from_plan_host("every-op", &b.plan, &b.blob, false, true, HostPath::Direct)
+            .unwrap();
+    let mut rng = Rng(17);
+    let good = Tensor::new("images", vec![1, 3, 16, 16], rng.vec(768));
+    let other = Tensor::new("images", vec![1, 3, 16, 16], rng.vec(768));
+    let small = Tensor::new("images", vec![1, 3, 4, 4], rng.vec(48));
+    let mut s = p.session().unwrap();
+    let want = s.run(&good).unwrap().outputs;
+    let first = p.stage_inputs(&[&good, &small, &good]).unwrap();
+    let note = first.describe().unwrap();
+    assert!(note.starts_with("1 frames page-locked"), "{note}");
+    assert!(note.contains("1 of another size"), "{note}");
+    assert_eq!(p.staged_frames(), 1);
+    {
+        // A second guard leaves the first one's frame alone and stages only the new one.
+        let second = p.stage_inputs(&[&good, &other]).unwrap();
+        assert!(second.describe().unwrap().contains("1 already staged"));
+        assert_eq!(p.staged_frames(), 2);
+    }
+    assert_eq!(
+        p.staged_frames(),
+        1,
+        "the second guard removed only its own frame"
+    );
+    assert_eq!(s.run_lent(&good).unwrap().outputs(), want.as_slice());
+    assert!(
+        s.run_lent(&small).is_err(),
+        "a wrong-size frame is still refused"
+    );
+    drop(first);
+    assert_eq!(p.staged_frames(), 0);
+    assert_eq!(s.run_lent(&good).unwrap().outputs(), want.as_slice());
 }

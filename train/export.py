@@ -27,7 +27,8 @@ OPSET = 13
 
 def load(weights):
     ckpt = torch.load(weights, map_location="cpu", weights_only=True)
-    model = DemoDetector(widths=tuple(ckpt.get("widths", (8, 16, 32, 80))), res8=int(ckpt.get("res8", 0)))
+    model = DemoDetector(widths=tuple(ckpt.get("widths", (8, 16, 32, 80))), res8=int(ckpt.get("res8", 0)),
+                         post8=int(ckpt.get("post8", 0)))
     model.load_state_dict(ckpt["model"])
     return model.eval()
 

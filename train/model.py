@@ -61,11 +61,12 @@ class Residual(nn.Module):
 
 
 class DemoDetector(nn.Module):
-    def __init__(self, widths=(8, 16, 32, 80), num_classes=len(CLASSES), res8=0):
+    def __init__(self, widths=(8, 16, 32, 80), num_classes=len(CLASSES), res8=0, post8=0):
         super().__init__()
         c1, c2, c3, c4 = widths
         self.num_classes = num_classes
         self.res8 = res8
+        self.post8 = post8
         self.stem = nn.Sequential(conv_bn_relu(3, c1, 3, 2), conv_bn_relu(c1, c2, 3, 2))  # /4
         # /8; `res8` residual blocks after the two convolutions: depth where the pedestrians are.
         self.down8 = nn.Sequential(conv_bn_relu(c2, c3, 3, 2), conv_bn_relu(c3, c3), *(Residual(c3) for _ in range(res8)))
@@ -75,6 +76,9 @@ class DemoDetector(nn.Module):
         self.up = nn.Upsample(scale_factor=2, mode="nearest")
         self.lateral = conv_bn_relu(c4, c3, 1)
         self.fuse8 = conv_bn_relu(c3, c3)
+        # `post8` residual blocks after the top-down fusion: stride-8 depth that already sees
+        # the /16 and /32 context (occluded people, people in groups, pedestrian vs cyclist).
+        self.refine8 = nn.Sequential(*(Residual(c3) for _ in range(post8)))
         self.head8 = Head(c3, c3, num_classes)
         self.head16 = Head(c4, c3, num_classes)
         self.export = False
@@ -85,7 +89,7 @@ class DemoDetector(nn.Module):
         x8 = self.down8(x4)
         x16 = self.down16(x8)
         p16 = x16 + self.up(self.down32(x16))
-        p8 = self.fuse8(x8 + self.up(self.lateral(p16)))
+        p8 = self.refine8(self.fuse8(x8 + self.up(self.lateral(p16))))
         outs = [self.head8(p8, self.export), self.head16(p16, self.export)]
         # [B, 5+C, H, W] -> [B, 5+C, H*W] -> concat anchors -> [B, N, 5+C]
         if self.export:

@@ -265,6 +265,8 @@ def main():
     ap.add_argument("--threshold", type=float, default=0.35)
     ap.add_argument("--widths", default="8,16,32,80")
     ap.add_argument("--res8", type=int, default=0, help="residual blocks at stride 8 (model.DemoDetector)")
+    ap.add_argument("--post8", type=int, default=0,
+                    help="residual blocks at stride 8 after the top-down fusion (model.DemoDetector)")
     ap.add_argument("--init", help="continue from this checkpoint (model.pt of an earlier run)")
     ap.add_argument("--assign", choices=("simota", "static"), default="simota",
                     help="label assignment: SimOTA (dynamic, as YOLOX) or the static centre prior of dataset.py")
@@ -325,18 +327,19 @@ def main():
     gx, gy, st = (torch.from_numpy(a).to(device) for a in dataset.anchors())
     grid = (gx, gy, st)
     widths = tuple(int(w) for w in args.widths.split(","))
-    model = DemoDetector(widths=widths, res8=args.res8)
+    model = DemoDetector(widths=widths, res8=args.res8, post8=args.post8)
     if args.init:
         ckpt = torch.load(args.init, map_location="cpu", weights_only=True)
         # Residual blocks that the checkpoint lacks start as the identity (model.Residual).
         missing, unexpected = model.load_state_dict(ckpt["model"], strict=False)
         new_blocks = [f"down8.{2 + i}." for i in range(int(ckpt.get("res8", 0)), args.res8)]
+        new_blocks += [f"refine8.{i}." for i in range(int(ckpt.get("post8", 0)), args.post8)]
         bad = [k for k in missing if not any(k.startswith(p) for p in new_blocks)]
         if bad or unexpected:
             raise SystemExit(f"--init {args.init} does not fit: missing {bad}, unexpected {unexpected}")
         log(f"initialised from {args.init}; new (identity) parameters: {len(missing)} tensors")
     model = model.to(device).to(memory_format=torch.channels_last)
-    macs = count_macs(DemoDetector(widths=widths, res8=args.res8))
+    macs = count_macs(DemoDetector(widths=widths, res8=args.res8, post8=args.post8))
     params = sum(p.numel() for p in model.parameters())
     log(f"model: widths {widths}, {params} parameters, {macs / 1e6:.1f} MMAC per frame")
     ema = Ema(model)
@@ -398,7 +401,7 @@ def main():
             vl, vr = validate(ema.model, vimgs, vtb, vtc, vgb, vgl, vrecs, grid, device, [args.threshold], args.assign)
             # A checkpoint at every validation: a run cut off at its time limit still returns weights.
             torch.save({"model": {k: v.detach().float().cpu() for k, v in ema.model.state_dict().items()},
-                        "widths": widths, "res8": args.res8}, out / "model.pt")
+                        "widths": widths, "res8": args.res8, "post8": args.post8}, out / "model.pt")
             d = vr[f"{args.threshold:.2f}"]["day_pedestrian_h40"]
             pc = vr[f"{args.threshold:.2f}"]["per_class_all"]
             curve.append({"t": time.time() - start, "step": step, "epoch": seen / ntrain, "val_loss": vl,
@@ -418,7 +421,7 @@ def main():
                      for k, v in r["per_class_all"].items()))
 
     ema.model.float().cpu()
-    torch.save({"model": ema.model.state_dict(), "widths": widths, "res8": args.res8}, out / "model.pt")
+    torch.save({"model": ema.model.state_dict(), "widths": widths, "res8": args.res8, "post8": args.post8}, out / "model.pt")
     export_info = None
     try:
         import export

@@ -83,6 +83,60 @@ pub struct InferOutput {
     pub device: DeviceTimings,
 }
 
+/// One frame's result from [`Session::run_lent`]: either owned (the default, any backend)
+/// or the session's own output tensors, borrowed until the next call (a backend whose
+/// device writes its outputs straight into host memory it keeps, so a frame allocates and
+/// copies nothing).
+pub enum LentOutput<'a> {
+    Owned(InferOutput),
+    Borrowed {
+        outputs: &'a [Tensor],
+        device: DeviceTimings,
+    },
+}
+
+impl LentOutput<'_> {
+    pub fn outputs(&self) -> &[Tensor] {
+        match self {
+            LentOutput::Owned(o) => &o.outputs,
+            LentOutput::Borrowed { outputs, .. } => outputs,
+        }
+    }
+
+    pub fn device(&self) -> DeviceTimings {
+        match self {
+            LentOutput::Owned(o) => o.device,
+            LentOutput::Borrowed { device, .. } => *device,
+        }
+    }
+
+    /// The outputs as owned tensors (a copy only when borrowed).
+    pub fn into_outputs(self) -> Vec<Tensor> {
+        match self {
+            LentOutput::Owned(o) => o.outputs,
+            LentOutput::Borrowed { outputs, .. } => outputs.to_vec(),
+        }
+    }
+
+    pub fn is_borrowed(&self) -> bool {
+        matches!(self, LentOutput::Borrowed { .. })
+    }
+}
+
+/// What [`Prepared::stage_inputs`] keeps alive: the backend's own copies of the frames,
+/// released when dropped. It borrows the frames, so they cannot change or go away while
+/// staged.
+pub trait StagedInputs {
+    /// What was staged, for the run record's backend settings (`None`: nothing to say).
+    fn describe(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The default: nothing staged, nothing to say.
+pub struct NothingStaged;
+impl StagedInputs for NothingStaged {}
+
 pub trait Backend: Send + Sync {
     fn name(&self) -> &'static str;
     /// Whether the backend can run here, and its versions.
@@ -103,11 +157,30 @@ pub trait Prepared: Send + Sync {
     fn layer_profile(&self) -> Option<serde_json::Value> {
         None
     }
+    /// Called once per trace with every preprocessed frame, after preprocessing and before
+    /// warm-up: a backend may copy the frames into memory its device reads directly
+    /// (page-locked memory for DMA), so the timed region holds the transfer itself and no
+    /// host copy before it. Sessions of this engine then recognise those tensors while the
+    /// returned guard lives. The default stages nothing.
+    fn stage_inputs<'a>(
+        &'a self,
+        inputs: &[&'a Tensor],
+    ) -> Result<Box<dyn StagedInputs + 'a>, BackendError> {
+        let _ = inputs;
+        Ok(Box::new(NothingStaged))
+    }
 }
 
 pub trait Session: Send {
     /// Run one frame.
     fn run(&mut self, input: &Tensor) -> Result<InferOutput, BackendError>;
+
+    /// Run one frame and lend its outputs until the next call: what the harness times. The
+    /// default is [`Session::run`]; a backend that keeps its output tensors (written by the
+    /// device in place) lends them instead of allocating and copying new ones per frame.
+    fn run_lent(&mut self, input: &Tensor) -> Result<LentOutput<'_>, BackendError> {
+        self.run(input).map(LentOutput::Owned)
+    }
 
     /// Run a whole sequence. Backends that can only run complete sequences (an external
     /// tool replaying a recording, say) override this; the default runs frame by frame and

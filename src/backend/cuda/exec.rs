@@ -3,22 +3,25 @@
 //! kernels compiled, every layer turned into a `Step` with absolute device addresses), so
 //! that a frame is only copies, launches and events on one stream.
 //!
-//! Timing model per frame (CUDA events on the stream): h2d = pinned input → device,
+//! Timing model per frame (CUDA events on the stream): h2d = page-locked input → device
+//! (the staged copy of the frame, or the session's pinned buffer after a host copy),
 //! compute = first layer → last layer (including fp32↔fp16 conversion at the boundary of
-//! fp16 plans), d2h = device → pinned outputs. The one-off weight upload (and its fp16
-//! conversion) is `load_ns`.
+//! fp16 plans), d2h = device → page-locked outputs (the session's output tensors locked in
+//! place, or pinned buffers copied out afterwards; see `hostmem`). The one-off weight
+//! upload (and its fp16 conversion) is `load_ns`.
 
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
 
 use cudarc::cudnn::{result as cr, sys as cs};
 use cudarc::driver::{
-    sys as ds, CudaEvent, CudaFunction, CudaGraph, CudaStream, LaunchConfig, PinnedHostSlice,
+    result as dr, sys as ds, CudaEvent, CudaFunction, CudaGraph, CudaStream, LaunchConfig,
     PushKernelArg,
 };
 
 use super::dnn::{self, ActDesc, ConvDescs, ConvShape, Handle};
 use super::gpu::{CallExt, DevBuf, Gpu, GpuError};
+use super::hostmem::{self, HostAlloc, HostPath, LockedRange, StagedRegistry};
 use super::kernels::{
     launch, launch_direct, ConcatParts, ConvArgs, Gather, Kernels, MAX_PARTS, MAX_RANK,
 };
@@ -144,6 +147,9 @@ pub struct Shared {
     direct_weights: Vec<Option<usize>>,
     profile: bool,
     graphs: bool,
+    host_path: HostPath,
+    /// Frames staged by `Prepared::stage_inputs`, read by every session.
+    pub staged: StagedRegistry,
     pub load_ns: u64,
     log: Mutex<ProfileLog>,
 }
@@ -171,8 +177,12 @@ pub struct Engine {
     meta: Vec<LayerMeta>,
     input: Io,
     outputs: Vec<Io>,
-    host_in: PinnedHostSlice<f32>,
-    host_out: Vec<PinnedHostSlice<f32>>,
+    /// Pinned buffer for frames that were not staged.
+    host_in: HostAlloc,
+    /// Declared before `out_tensors`: page-locked ranges are released before the vectors.
+    out_host: OutputHost,
+    /// The session's output tensors, written by every frame and lent to the caller.
+    out_tensors: Vec<Tensor>,
     ev: [CudaEvent; 4],
     /// Start/end events per layer, only with profiling on.
     layer_events: Vec<(CudaEvent, CudaEvent)>,
@@ -193,6 +203,24 @@ pub struct Engine {
 // SAFETY: the raw cuDNN handle and the graph inside are only used by the session that owns
 // the engine, on one thread at a time (`Session::run` takes `&mut self`).
 unsafe impl Send for Engine {}
+
+impl Drop for Engine {
+    /// No transfer may still be writing the output tensors when they are unregistered and
+    /// freed (a frame that failed half-way can leave one queued).
+    fn drop(&mut self) {
+        let _ = self.shared.gpu.ctx.bind_to_thread();
+        // SAFETY: this session's own stream, alive until the fields drop after this.
+        let _ = unsafe { dr::stream::synchronize(self.stream.cu_stream()) };
+    }
+}
+
+/// Where each frame's outputs land on the host.
+enum OutputHost {
+    /// The output tensors themselves, page-locked in place: d2h writes them directly.
+    Locked { _ranges: Vec<LockedRange> },
+    /// Pinned buffers, copied into tensors after the synchronisation (`why` not locked).
+    Pinned { bufs: Vec<HostAlloc>, why: String },
+}
 
 /// Weights are re-laid out so every tensor starts on a 512-byte boundary (cuDNN's fast
 /// paths want aligned filters).
@@ -708,6 +736,7 @@ impl Shared {
         blob: &[f32],
         profile: bool,
         graphs: bool,
+        host_path: HostPath,
     ) -> Result<Arc<Shared>, GpuError> {
         let ctx = gpu.ctx.clone();
         ctx.bind_to_thread().call("cuCtxSetCurrent")?;
@@ -827,6 +856,8 @@ impl Shared {
             direct_weights,
             profile,
             graphs,
+            host_path,
+            staged: StagedRegistry::default(),
             load_ns: (load_ms as f64 * 1e6) as u64,
             log: Mutex::new(ProfileLog::default()),
         }))
@@ -834,6 +865,25 @@ impl Shared {
 
     pub fn precision(&self) -> Precision {
         self.precision
+    }
+
+    pub fn host_path(&self) -> HostPath {
+        self.host_path
+    }
+
+    /// Stage the frames for this plan's sessions (see `hostmem::stage`).
+    pub fn stage_inputs<'a>(
+        &'a self,
+        inputs: &[&'a Tensor],
+        cap_bytes: usize,
+    ) -> hostmem::Staging<'a> {
+        let elements = self
+            .plan
+            .inputs
+            .first()
+            .and_then(|&i| self.plan.tensors.get(i))
+            .map_or(0, |t| t.elements());
+        hostmem::stage(&self.gpu.ctx, &self.staged, inputs, elements, cap_bytes)
     }
 
     /// `layers.json` in the format `adasval diff` reads (see trtexec's LayerRecord): per
@@ -973,17 +1023,48 @@ impl Engine {
             .iter()
             .map(|&o| io(o, fp16))
             .collect::<Result<Vec<_>, _>>()?;
-        // SAFETY (both): filled before they are read (input by `run`, outputs by D2H).
-        // Not write-combined: the outputs are read back on the host.
-        let host_in = unsafe { ctx.alloc_pinned_with_flags::<f32>(input.elements.max(1), 0) }
-            .call("cuMemHostAlloc(input)")?;
-        let host_out = outputs
+        let host_in = HostAlloc::new(&ctx, input.elements * 4)?;
+        let mut out_tensors: Vec<Tensor> = outputs
             .iter()
             .map(|o| {
-                unsafe { ctx.alloc_pinned_with_flags::<f32>(o.elements.max(1), 0) }
-                    .call("cuMemHostAlloc(output)")
+                Tensor::new(
+                    o.name.clone(),
+                    o.shape.clone(),
+                    hostmem::lockable_vec(o.elements),
+                )
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
+        let out_host = match shared.host_path {
+            HostPath::Copy => OutputHost::Pinned {
+                bufs: vec![],
+                why: "ADASVAL_CUDA_STAGING=0".into(),
+            },
+            HostPath::Direct => {
+                // SAFETY: the ranges live in `out_host`, dropped before `out_tensors`, whose
+                // vectors are never resized.
+                let locked: Result<Vec<LockedRange>, GpuError> = out_tensors
+                    .iter_mut()
+                    .map(|t| unsafe { hostmem::lock_vec(&ctx, &mut t.data) })
+                    .collect();
+                match locked {
+                    Ok(l) => OutputHost::Locked { _ranges: l },
+                    Err(e) => OutputHost::Pinned {
+                        bufs: vec![],
+                        why: e.to_string(),
+                    },
+                }
+            }
+        };
+        let out_host = match out_host {
+            OutputHost::Pinned { why, .. } => OutputHost::Pinned {
+                bufs: outputs
+                    .iter()
+                    .map(|o| HostAlloc::new(&ctx, o.elements * 4))
+                    .collect::<Result<Vec<_>, _>>()?,
+                why,
+            },
+            locked => locked,
+        };
         let profile = shared.profile;
         let layer_events = if profile {
             (0..steps.len())
@@ -1005,7 +1086,8 @@ impl Engine {
             input,
             outputs,
             host_in,
-            host_out,
+            out_host,
+            out_tensors,
             ev,
             layer_events,
             graph: None,
@@ -1258,71 +1340,99 @@ impl Engine {
         Ok(())
     }
 
-    /// One frame: pinned input → device → layers → pinned outputs, timed with events.
-    pub fn infer(&mut self, input: &Tensor) -> Result<(Vec<Tensor>, [u64; 3]), GpuError> {
+    pub fn host_path(&self) -> HostPath {
+        self.shared.host_path
+    }
+
+    /// Whether the output tensors are page-locked in place, or why they are not.
+    pub fn output_note(&self) -> String {
+        match &self.out_host {
+            OutputHost::Locked { .. } => {
+                "outputs DMA'd into the session's page-locked output tensors (cuMemHostRegister)"
+                    .into()
+            }
+            OutputHost::Pinned { why, .. } => {
+                format!("outputs via pinned buffers and a host copy ({why})")
+            }
+        }
+    }
+
+    /// One frame: input → device → layers → host outputs, timed with events. The input's
+    /// h2d reads its staged page-locked copy when it has one, else the session's pinned
+    /// buffer after a host copy; the outputs land in this session's tensors (read them with
+    /// [`Engine::lend_outputs`] or [`Engine::take_outputs`] before the next frame).
+    /// Returns the h2d, compute and d2h event times in ns.
+    pub fn infer(&mut self, input: &Tensor) -> Result<[u64; 3], GpuError> {
         self.shared
             .gpu
             .ctx
             .bind_to_thread()
             .call("cuCtxSetCurrent")?;
-        if input.data.len() != self.input.elements {
+        let n = self.input.elements;
+        if input.data.len() != n {
             return Err(GpuError::Invalid(format!(
                 "input has {} values, the plan's `{}` {:?} needs {}",
                 input.data.len(),
                 self.input.name,
                 self.input.shape,
-                self.input.elements
+                n
             )));
         }
-        self.host_in
-            .as_mut_slice()
-            .call("pinned input")?
-            .copy_from_slice(&input.data);
+        // Kept until after the synchronisation: the DMA reads it.
+        let staged = match self.shared.host_path {
+            HostPath::Direct => self.shared.staged.lookup(&input.data),
+            HostPath::Copy => None,
+        };
+        let src: *const f32 = match &staged {
+            Some(slot) => slot.ptr(),
+            None => {
+                // SAFETY: the previous frame's h2d finished (synchronised below).
+                unsafe { self.host_in.floats_mut(n) }.copy_from_slice(&input.data);
+                self.host_in.as_ptr()
+            }
+        };
         let cu = self.stream.cu_stream();
-        self.ev[0].record(&self.stream).call("cuEventRecord")?;
+        let ev: [ds::CUevent; 4] = std::array::from_fn(|i| self.ev[i].cu_event());
+        // Raw driver calls below: the context is bound once above, so each cudarc wrapper's
+        // own context check would only repeat it.
+        // SAFETY (events, copies, launch): events and stream belong to this session's
+        // context; `src` holds n page-locked floats that stay alive and unchanged until the
+        // synchronisation; the d2h destinations are page-locked and hold `o.elements` floats.
+        unsafe { dr::event::record(ev[0], cu) }.call("cuEventRecord")?;
         let dst = self
             .input
             .staging
             .as_ref()
             .map_or(self.input.arena, |s| s.ptr);
-        // SAFETY: `host_in` is pinned and outlives the synchronisation below.
-        unsafe {
-            cudarc::driver::result::memcpy_htod_async(
-                dst,
-                &self.host_in.as_slice().call("pinned input")?[..self.input.elements],
-                cu,
-            )
-        }
-        .call("cuMemcpyHtoDAsync(input)")?;
-        self.ev[1].record(&self.stream).call("cuEventRecord")?;
+        unsafe { ds::cuMemcpyHtoDAsync_v2(dst, src as *const c_void, n * 4, cu) }
+            .result()
+            .call("cuMemcpyHtoDAsync(input)")?;
+        unsafe { dr::event::record(ev[1], cu) }.call("cuEventRecord")?;
         let profile = !self.layer_events.is_empty();
         match &self.graph {
-            Some(g) => g.launch().call("cuGraphLaunch")?,
+            Some(g) => unsafe { dr::graph::launch(g.cu_graph_exec(), cu) }.call("cuGraphLaunch")?,
             None => self.compute(profile)?,
         }
-        self.ev[2].record(&self.stream).call("cuEventRecord")?;
-        for (o, h) in self.outputs.iter().zip(self.host_out.iter_mut()) {
+        unsafe { dr::event::record(ev[2], cu) }.call("cuEventRecord")?;
+        for (i, o) in self.outputs.iter().enumerate() {
             let src = o.staging.as_ref().map_or(o.arena, |s| s.ptr);
-            let n = o.elements;
-            // SAFETY: pinned destination of n f32, alive until the sync below.
-            unsafe {
-                cudarc::driver::result::memcpy_dtoh_async(
-                    &mut h.as_mut_slice().call("pinned output")?[..n],
-                    src,
-                    cu,
-                )
-            }
-            .call("cuMemcpyDtoHAsync(output)")?;
+            let host: *mut f32 = match &self.out_host {
+                OutputHost::Locked { .. } => self.out_tensors[i].data.as_mut_ptr(),
+                OutputHost::Pinned { bufs, .. } => bufs[i].as_ptr(),
+            };
+            unsafe { ds::cuMemcpyDtoHAsync_v2(host as *mut c_void, src, o.elements * 4, cu) }
+                .result()
+                .call("cuMemcpyDtoHAsync(output)")?;
         }
-        self.ev[3].record(&self.stream).call("cuEventRecord")?;
-        self.stream.synchronize().call("cuStreamSynchronize")?;
-        let ms = |a: usize, b: usize| -> Result<u64, GpuError> {
-            let t = self.ev[a]
-                .elapsed_ms(&self.ev[b])
-                .call("cuEventElapsedTime")?;
+        unsafe { dr::event::record(ev[3], cu) }.call("cuEventRecord")?;
+        unsafe { dr::stream::synchronize(cu) }.call("cuStreamSynchronize")?;
+        drop(staged);
+        let ns = |a: usize, b: usize| -> Result<u64, GpuError> {
+            // SAFETY: both events completed (the stream is synchronised).
+            let t = unsafe { dr::event::elapsed(ev[a], ev[b]) }.call("cuEventElapsedTime")?;
             Ok((t as f64 * 1e6).round() as u64)
         };
-        let times = [ms(0, 1)?, ms(1, 2)?, ms(2, 3)?];
+        let times = [ns(0, 1)?, ns(1, 2)?, ns(2, 3)?];
         if profile {
             let times = self
                 .layer_events
@@ -1334,15 +1444,37 @@ impl Engine {
                 v.push(t);
             }
         }
-        let mut out = Vec::with_capacity(self.outputs.len());
-        for (o, h) in self.outputs.iter().zip(&self.host_out) {
-            out.push(Tensor::new(
-                o.name.clone(),
-                o.shape.clone(),
-                h.as_slice().call("pinned output")?[..o.elements].to_vec(),
-            ));
+        Ok(times)
+    }
+
+    /// The last frame's outputs, in place (a host copy out of the pinned buffers first when
+    /// the tensors are not page-locked themselves).
+    pub fn lend_outputs(&mut self) -> &[Tensor] {
+        if let OutputHost::Pinned { bufs, .. } = &self.out_host {
+            for (t, b) in self.out_tensors.iter_mut().zip(bufs) {
+                let n = t.data.len();
+                // SAFETY: the frame's d2h into `b` is synchronised.
+                t.data.copy_from_slice(unsafe { b.floats(n) });
+            }
         }
-        Ok((out, times))
+        &self.out_tensors
+    }
+
+    /// The last frame's outputs as new tensors (one copy).
+    pub fn take_outputs(&self) -> Vec<Tensor> {
+        match &self.out_host {
+            OutputHost::Locked { .. } => self.out_tensors.clone(),
+            OutputHost::Pinned { bufs, .. } => self
+                .out_tensors
+                .iter()
+                .zip(bufs)
+                .map(|(t, b)| {
+                    // SAFETY: the frame's d2h into `b` is synchronised.
+                    let data = unsafe { b.floats(t.data.len()) }.to_vec();
+                    Tensor::new(t.name.clone(), t.shape.clone(), data)
+                })
+                .collect(),
+        }
     }
 }
 

@@ -82,6 +82,41 @@ impl DeviceInfo {
 pub struct Gpu {
     pub ctx: Arc<CudaContext>,
     pub info: DeviceInfo,
+    /// How a waiting host thread waits for the GPU (the context's scheduling flag), as it
+    /// took effect: recorded in the run's backend settings.
+    pub sched: String,
+}
+
+/// The context scheduling flag `ADASVAL_CUDA_SCHED` asks for (`spin`, `yield`, `blocking`;
+/// unset or `auto`: the driver's default), or why the value is not understood.
+fn sched_from_env() -> Result<Option<ds::CUctx_flags>, String> {
+    use ds::CUctx_flags as F;
+    match std::env::var("ADASVAL_CUDA_SCHED").as_deref() {
+        Err(_) | Ok("") | Ok("auto") => Ok(None),
+        Ok("spin") => Ok(Some(F::CU_CTX_SCHED_SPIN)),
+        Ok("yield") => Ok(Some(F::CU_CTX_SCHED_YIELD)),
+        Ok("blocking") => Ok(Some(F::CU_CTX_SCHED_BLOCKING_SYNC)),
+        Ok(other) => Err(format!(
+            "ADASVAL_CUDA_SCHED={other} is not one of auto, spin, yield, blocking"
+        )),
+    }
+}
+
+/// The scheduling part of the current context's flags, in words.
+fn sched_in_effect() -> String {
+    let mut flags: std::ffi::c_uint = 0;
+    // SAFETY: plain out-parameter; a context is current (bound by the caller).
+    if unsafe { ds::cuCtxGetFlags(&mut flags) }.result().is_err() {
+        return "unknown (cuCtxGetFlags failed)".into();
+    }
+    match flags & 7 {
+        0 => "auto (driver default: spin while active contexts <= logical CPUs, else yield)",
+        1 => "spin",
+        2 => "yield",
+        4 => "blocking sync",
+        _ => "unknown",
+    }
+    .into()
 }
 
 /// Whether the shared library is there, without letting cudarc panic on its absence.
@@ -134,7 +169,20 @@ impl Gpu {
         // SAFETY: nothing in this backend shares cudarc slices between streams.
         unsafe { ctx.disable_event_tracking() };
         let info = device_info(&ctx)?;
-        Ok(Arc::new(Gpu { ctx, info }))
+        let asked = sched_from_env().map_err(GpuError::Invalid)?;
+        if let Some(flag) = asked {
+            ctx.set_flags(flag).call("cuCtxSetFlags(scheduling)")?;
+        }
+        let sched = format!(
+            "{}{}",
+            sched_in_effect(),
+            if asked.is_some() {
+                " (ADASVAL_CUDA_SCHED)"
+            } else {
+                ""
+            }
+        );
+        Ok(Arc::new(Gpu { ctx, info, sched }))
     }
 }
 

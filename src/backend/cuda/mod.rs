@@ -12,19 +12,21 @@ mod dnn;
 pub mod exec;
 pub mod fingerprint;
 pub mod gpu;
+pub mod hostmem;
 mod kernels;
 
 use std::sync::{Arc, Mutex};
 
 use super::{
-    Backend, BackendConfig, BackendError, BackendInfo, DeviceTimings, InferOutput, Prepared,
-    Session,
+    Backend, BackendConfig, BackendError, BackendInfo, DeviceTimings, InferOutput, LentOutput,
+    Prepared, Session, StagedInputs,
 };
 use crate::cudaplan::ir::{ConvEngine, Plan};
 use crate::cudaplan::{AlgoChooser, ChooseError};
 use crate::lock::{EngineFormat, VerifiedEngine};
 use crate::tensor::Tensor;
 pub use gpu::{DeviceInfo, Gpu, GpuError};
+pub use hostmem::HostPath;
 
 const NAME: &str = "cuda";
 
@@ -57,6 +59,7 @@ pub struct CudaBackend {
     force: bool,
     profile: bool,
     graphs: bool,
+    host_path: HostPath,
     gpu: Mutex<Option<Arc<Gpu>>>,
     /// Per prepared engine: name, precision, arena and workspace bytes, fused fallbacks.
     prepared: Mutex<Vec<(String, String)>>,
@@ -68,6 +71,7 @@ impl CudaBackend {
             force: config.cuda_force,
             profile: config.cuda_profile,
             graphs: exec::graphs_from_env(),
+            host_path: HostPath::from_env(),
             gpu: Mutex::new(None),
             prepared: Mutex::new(vec![]),
         }
@@ -138,6 +142,8 @@ impl Backend for CudaBackend {
                     "off (ADASVAL_CUDA_GRAPHS=0)".into()
                 },
             ),
+            ("host_copies".into(), self.host_path.describe().into()),
+            ("cuda_sched".into(), g.sched.clone()),
             (
                 "sessions".into(),
                 "each session its own stream, cuDNN handle, arena and workspace; weights shared"
@@ -208,6 +214,7 @@ impl Backend for CudaBackend {
             &weights,
             self.profile,
             self.graphs,
+            self.host_path,
         )
         .map_err(unavailable)?;
         let summary = prepared.summary();
@@ -237,8 +244,9 @@ impl CudaPrepared {
         weights: &[f32],
         profile: bool,
         graphs: bool,
+        host_path: HostPath,
     ) -> Result<CudaPrepared, GpuError> {
-        let shared = exec::Shared::new(gpu, plan, weights, profile, graphs)?;
+        let shared = exec::Shared::new(gpu, plan, weights, profile, graphs, host_path)?;
         let e = exec::Engine::new(shared.clone())?;
         let graph = match &e.graph_state {
             exec::GraphState::Captured { nodes } => {
@@ -247,11 +255,12 @@ impl CudaPrepared {
             exec::GraphState::Off(why) => format!("CUDA graphs {why}"),
         };
         let summary = format!(
-            "{:?}, arena {} B and workspace {} B per session, weights upload {:.3} ms, {graph}{}",
+            "{:?}, arena {} B and workspace {} B per session, weights upload {:.3} ms, {graph}, {}{}",
             shared.precision(),
             e.arena_bytes,
             e.workspace_bytes,
             shared.load_ns as f64 / 1e6,
+            e.output_note(),
             if e.unfused.is_empty() {
                 String::new()
             } else {
@@ -280,7 +289,8 @@ impl CudaPrepared {
         Self::from_plan_with(name, plan, weights, profile, exec::graphs_from_env())
     }
 
-    /// As `from_plan`, with CUDA graphs on or off explicitly.
+    /// As `from_plan`, with CUDA graphs on or off explicitly (host path from
+    /// `ADASVAL_CUDA_STAGING`).
     pub fn from_plan_with(
         name: &str,
         plan: &Plan,
@@ -288,7 +298,32 @@ impl CudaPrepared {
         profile: bool,
         graphs: bool,
     ) -> Result<CudaPrepared, GpuError> {
-        Self::new(name, Gpu::open()?, plan, weights, profile, graphs)
+        Self::from_plan_host(name, plan, weights, profile, graphs, HostPath::from_env())
+    }
+
+    /// As `from_plan_with`, with the host path explicit.
+    pub fn from_plan_host(
+        name: &str,
+        plan: &Plan,
+        weights: &[f32],
+        profile: bool,
+        graphs: bool,
+        host_path: HostPath,
+    ) -> Result<CudaPrepared, GpuError> {
+        Self::new(
+            name,
+            Gpu::open()?,
+            plan,
+            weights,
+            profile,
+            graphs,
+            host_path,
+        )
+    }
+
+    /// How many frames are staged now (tests).
+    pub fn staged_frames(&self) -> usize {
+        self.shared.staged.len()
     }
 
     /// Precision, per-session memory, upload time and whether graphs are in use.
@@ -317,6 +352,26 @@ impl Prepared for CudaPrepared {
     fn layer_profile(&self) -> Option<serde_json::Value> {
         self.shared.profile_json(&self.name)
     }
+
+    fn stage_inputs<'a>(
+        &'a self,
+        inputs: &[&'a Tensor],
+    ) -> Result<Box<dyn StagedInputs + 'a>, BackendError> {
+        match self.shared.host_path() {
+            HostPath::Copy => Ok(Box::new(Unstaged)),
+            HostPath::Direct => Ok(Box::new(
+                self.shared.stage_inputs(inputs, hostmem::STAGING_CAP_BYTES),
+            )),
+        }
+    }
+}
+
+/// `ADASVAL_CUDA_STAGING=0`: nothing staged, and the record says so.
+struct Unstaged;
+impl StagedInputs for Unstaged {
+    fn describe(&self) -> Option<String> {
+        Some("off (ADASVAL_CUDA_STAGING=0): each frame is copied into the session's pinned buffer inside `infer`".into())
+    }
 }
 
 /// One camera stream: owns its engine (stream, arena, graph), shares the plan's weights.
@@ -324,19 +379,41 @@ pub struct CudaSession {
     engine: exec::Engine,
 }
 
+impl CudaSession {
+    fn frame(&mut self, input: &Tensor) -> Result<DeviceTimings, BackendError> {
+        let [h2d, compute, d2h] = self.engine.infer(input).map_err(|e| BackendError::Run {
+            backend: NAME.into(),
+            message: e.to_string(),
+        })?;
+        Ok(DeviceTimings {
+            h2d_ns: Some(h2d),
+            compute_ns: Some(compute),
+            d2h_ns: Some(d2h),
+        })
+    }
+}
+
 impl Session for CudaSession {
     fn run(&mut self, input: &Tensor) -> Result<InferOutput, BackendError> {
-        let (outputs, [h2d, compute, d2h]) =
-            self.engine.infer(input).map_err(|e| BackendError::Run {
-                backend: NAME.into(),
-                message: e.to_string(),
-            })?;
+        let device = self.frame(input)?;
         Ok(InferOutput {
-            outputs,
-            device: DeviceTimings {
-                h2d_ns: Some(h2d),
-                compute_ns: Some(compute),
-                d2h_ns: Some(d2h),
+            outputs: self.engine.take_outputs(),
+            device,
+        })
+    }
+
+    /// Lends the session's own output tensors (the d2h wrote them in place), except with
+    /// `ADASVAL_CUDA_STAGING=0`, which keeps the copy-out path (new tensors every frame).
+    fn run_lent(&mut self, input: &Tensor) -> Result<LentOutput<'_>, BackendError> {
+        let device = self.frame(input)?;
+        Ok(match self.engine.host_path() {
+            HostPath::Copy => LentOutput::Owned(InferOutput {
+                outputs: self.engine.take_outputs(),
+                device,
+            }),
+            HostPath::Direct => LentOutput::Borrowed {
+                outputs: self.engine.lend_outputs(),
+                device,
             },
         })
     }

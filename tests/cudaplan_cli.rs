@@ -442,3 +442,100 @@ fn a_plan_built_on_a_profiled_card_is_frozen_under_the_profile_name() {
     .unwrap();
     assert_eq!(entry.built_on.as_deref(), Some("nvidia-h200"));
 }
+
+/// Plans where the tactic decision put convolutions on the direct kernel: inspect says so
+/// per layer and in the header, and a change between cuDNN and the direct kernel is a
+/// kernel change for diff (exit 1, field `engine`).
+#[test]
+fn inspect_and_diff_show_the_direct_kernel() {
+    use adasval::cudaplan::ir::ConvEngine;
+    let dir = tempfile::tempdir().unwrap();
+    let demo = repo_root().join("engines/demo/detector.onnx");
+    let cudnn = write_plan(
+        dir.path(),
+        "cudnn.cudaplan",
+        &demo,
+        Precision::Fp32,
+        FakeChooser::new(0),
+    );
+    let mut chooser = FakeChooser::new(0);
+    chooser.direct = true;
+    let direct = write_plan(
+        dir.path(),
+        "direct.cudaplan",
+        &demo,
+        Precision::Fp32,
+        chooser,
+    );
+    let plan =
+        adasval::cudaplan::format::PlanFile::from_bytes(&std::fs::read(&direct).unwrap()).unwrap();
+    let on_direct: Vec<usize> = (0..plan.plan.layers.len())
+        .filter(|&i| {
+            plan.plan.layers[i]
+                .choice
+                .as_ref()
+                .is_some_and(|c| c.engine == ConvEngine::Direct)
+        })
+        .collect();
+    assert!(!on_direct.is_empty());
+    let convs = onnx_op_count(&demo, "Conv");
+    let (code, out, err) = run(adasval().args(["engine", "inspect", &direct]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!(
+            "{convs} convolutions: {} cuDNN, {} direct kernel",
+            convs - on_direct.len(),
+            on_direct.len()
+        )),
+        "{out}"
+    );
+    for (i, l) in plan.plan.layers.iter().enumerate() {
+        let Some(c) = &l.choice else { continue };
+        let line = out
+            .lines()
+            .find(|s| s.trim_start().starts_with(&format!("{i} ")) && s.contains(&l.name))
+            .unwrap();
+        if let (ConvEngine::Direct, Some(v), adasval::cudaplan::ir::Op::Conv { kernel, .. }) =
+            (c.engine, c.direct, &l.op)
+        {
+            assert!(
+                line.contains(&format!("DIRECT {}", v.label(*kernel))),
+                "{line}"
+            );
+        } else {
+            assert!(!line.contains("DIRECT"), "{line}");
+        }
+    }
+    let (code, json, _) =
+        run(adasval().args(["engine", "diff", &cudnn, &direct, "--format", "json"]));
+    assert_eq!(code, 1, "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let engine_changes: Vec<usize> = v["diff"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| {
+            l["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["field"] == "engine" && c["a"] == "cudnn" && c["b"] == "direct")
+        })
+        .map(|l| l["index"].as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(engine_changes, on_direct);
+    let (_, text, _) = run(adasval().args(["engine", "diff", &cudnn, &direct]));
+    assert!(text.contains("engine cudnn -> direct"), "{text}");
+    // The same direct decisions again: identical.
+    let mut again = FakeChooser::new(0);
+    again.direct = true;
+    let direct2 = write_plan(
+        dir.path(),
+        "direct2.cudaplan",
+        &demo,
+        Precision::Fp32,
+        again,
+    );
+    let (code, out, _) = run(adasval().args(["engine", "diff", &direct, &direct2]));
+    assert_eq!(code, 0, "{out}");
+}

@@ -233,3 +233,100 @@ mod mutations {
         }
     }
 }
+
+/// A plan whose fake chooser let the tactic decision put some convolutions on the direct
+/// kernel: the engine, the variant and every candidate's time survive the round trip.
+#[test]
+fn direct_kernel_choices_round_trip() {
+    use adasval::cudaplan::ir::ConvEngine;
+    let mut chooser = FakeChooser::new(3);
+    chooser.direct = true;
+    let p = build(
+        &repo_root().join("engines/demo/detector.onnx"),
+        &BuildOptions {
+            name: "demo".into(),
+            precision: Precision::Fp32,
+            tactics: TacticPolicy::Measured,
+        },
+        &mut chooser,
+    )
+    .unwrap();
+    let choices: Vec<_> = p
+        .plan
+        .layers
+        .iter()
+        .filter_map(|l| l.choice.as_ref())
+        .collect();
+    let direct = choices
+        .iter()
+        .filter(|c| c.engine == ConvEngine::Direct)
+        .count();
+    assert!(
+        direct > 0 && direct < choices.len(),
+        "{direct} of {}",
+        choices.len()
+    );
+    for c in &choices {
+        assert_eq!(c.direct.is_some(), c.engine == ConvEngine::Direct);
+        assert!(c.tactics.len() > 1);
+        // The chosen tactic is the fastest one recorded.
+        let best = c
+            .tactics
+            .iter()
+            .filter_map(|t| t.time_ms)
+            .fold(f32::INFINITY, f32::min);
+        let chosen = c.tactics.iter().find(|t| t.status == "chosen").unwrap();
+        assert_eq!(chosen.time_ms, Some(best));
+        assert_eq!(chosen.engine, c.engine);
+    }
+    // No workspace is reserved for direct layers.
+    let ws = choices
+        .iter()
+        .filter(|c| c.engine == ConvEngine::Cudnn)
+        .map(|c| c.workspace_bytes)
+        .max()
+        .unwrap_or(0);
+    assert_eq!(p.plan.memory.workspace_bytes, ws);
+    let bytes = p.to_bytes().unwrap();
+    let back = PlanFile::from_bytes(&bytes).unwrap();
+    assert_eq!(back, p);
+    let header = String::from_utf8_lossy(&bytes);
+    assert!(header.contains(r#""engine":"direct""#));
+    assert!(header.contains(r#""channels_per_thread":"#));
+}
+
+/// A plan written before the direct kernel existed (no `engine`, `direct`, `tactics` in its
+/// choices) still loads, as cuDNN choices, under the same format version.
+#[test]
+fn plans_without_engine_fields_load_as_cudnn() {
+    use adasval::cudaplan::ir::ConvEngine;
+    let p = demo_plan(0);
+    let bytes = p.to_bytes().unwrap();
+    let magic = b"ADASVAL-CUDAPLAN 1\n".len();
+    let n = u64::from_le_bytes(bytes[magic..magic + 8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value =
+        serde_json::from_slice(&bytes[magic + 8..magic + 8 + n]).unwrap();
+    let mut stripped = 0;
+    for l in header["layers"].as_array_mut().unwrap() {
+        if let Some(c) = l["choice"].as_object_mut() {
+            assert!(c.remove("engine").is_some());
+            c.remove("direct");
+            c.remove("tactics");
+            stripped += 1;
+        }
+    }
+    assert!(stripped > 0);
+    let json = serde_json::to_vec(&header).unwrap();
+    let mut old = bytes[..magic].to_vec();
+    old.extend((json.len() as u64).to_le_bytes());
+    old.extend(&json);
+    old.extend(&bytes[magic + 8 + n..]);
+    let back = PlanFile::from_bytes(&old).unwrap();
+    for l in &back.plan.layers {
+        if let Some(c) = &l.choice {
+            assert_eq!(c.engine, ConvEngine::Cudnn);
+            assert!(c.direct.is_none() && c.tactics.is_empty());
+        }
+    }
+    assert_eq!(back, p);
+}

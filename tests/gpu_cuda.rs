@@ -276,6 +276,8 @@ impl Builder {
                 pads,
                 dilation,
                 group,
+                bias,
+                activation,
                 ..
             } = &l.op
             else {
@@ -292,11 +294,15 @@ impl Builder {
                 pads: *pads,
                 dilation: *dilation,
                 group: *group,
+                bias: bias.is_some(),
+                activation: *activation,
                 precision,
                 policy,
             };
             let c = chooser.choose(&p).unwrap();
-            ws = ws.max(c.workspace_bytes);
+            if c.engine == ConvEngine::Cudnn {
+                ws = ws.max(c.workspace_bytes);
+            }
             self.plan.layers[i].choice = Some(c);
         }
         self.plan.memory.workspace_bytes = ws;
@@ -661,7 +667,12 @@ fn repeated_frames_are_bit_identical_and_profiles_name_every_layer() {
         assert_eq!(pl["name"], l.name.as_str());
         assert!(pl["median_ms"].as_f64().is_some());
         if let Some(c) = &l.choice {
-            assert_eq!(pl["tactic"], c.algo.as_str());
+            // The kernel that ran: the cuDNN algorithm, or the direct kernel's variant.
+            let want = match (c.engine, c.direct, &l.op) {
+                (ConvEngine::Direct, Some(v), Op::Conv { kernel, .. }) => v.label(*kernel),
+                _ => c.algo.clone(),
+            };
+            assert_eq!(pl["tactic"], want.as_str());
         }
     }
 }
@@ -772,11 +783,33 @@ fn model_on_gpu(test: &str, model: &std::path::Path, adapter: &std::path::Path) 
             chooser.as_mut(),
         )
         .unwrap();
+        let convs: Vec<&ConvChoice> = file
+            .plan
+            .layers
+            .iter()
+            .filter_map(|l| l.choice.as_ref())
+            .collect();
+        let direct = convs
+            .iter()
+            .filter(|c| c.engine == ConvEngine::Direct)
+            .count();
         eprintln!(
-            "{test} {precision:?}: built {} layers in {:.2} s",
+            "{test} {precision:?}: built {} layers in {:.2} s; DIRECT {direct} of {} convolutions run the direct kernel",
             file.plan.layers.len(),
-            t0.elapsed().as_secs_f64()
+            t0.elapsed().as_secs_f64(),
+            convs.len()
         );
+        // Every measured choice compared whole layers and kept every candidate's time.
+        for c in &convs {
+            assert!(c.tactics.iter().any(|t| t.engine == ConvEngine::Cudnn));
+            assert_eq!(
+                c.tactics
+                    .iter()
+                    .filter(|t| t.status.starts_with("chosen"))
+                    .count(),
+                1
+            );
+        }
         // The executor reads the serialized form, as the backend does.
         let bytes = file.to_bytes().unwrap();
         let (plan, blob) = cuda::decode_plan(&bytes).unwrap();
@@ -960,6 +993,117 @@ fn sessions_and_graphs(test: &str, plan: &Plan, blob: &[f32], adapter: &std::pat
     }
 }
 
+/// A plan with every convolution forced onto the direct kernel (`algo_chooser_with`, the
+/// library form of `ADASVAL_CONV_ENGINE=direct`) still matches tract.
+fn forced_direct_on_gpu(test: &str, model: &std::path::Path, adapter: &std::path::Path) {
+    use adasval::cudaplan::build::{build, BuildOptions};
+    let mut chooser = cuda::algo_chooser_with(Some(ConvEngine::Direct)).unwrap();
+    for precision in [Precision::Fp32, Precision::Fp16] {
+        let file = build(
+            model,
+            &BuildOptions {
+                name: format!("{test}-direct-{precision:?}"),
+                precision,
+                tactics: TacticPolicy::Measured,
+            },
+            chooser.as_mut(),
+        )
+        .unwrap();
+        for l in &file.plan.layers {
+            if let Some(c) = &l.choice {
+                assert_eq!(
+                    c.engine,
+                    ConvEngine::Direct,
+                    "{test}: `{}` not direct",
+                    l.name
+                );
+            }
+        }
+        let bytes = file.to_bytes().unwrap();
+        let (plan, blob) = cuda::decode_plan(&bytes).unwrap();
+        let prepared = CudaPrepared::from_plan(&plan.name, &plan, &blob, false).unwrap();
+        let mut s = prepared.session().unwrap();
+        for index in 0..2 {
+            let x = scene_input(adapter, index);
+            let gpu = s.run(&x).unwrap();
+            let cpu = tract_outputs(model, &x);
+            for (g, c) in gpu.outputs.iter().zip(&cpu) {
+                let e = rel_l2(&g.data, c);
+                eprintln!(
+                    "{test} all-direct {precision:?} scene {index} `{}`: relative L2 vs tract {e:.3e}; compute {:?} ns ({})",
+                    g.name,
+                    gpu.device.compute_ns,
+                    prepared.summary()
+                );
+                let bound = match precision {
+                    Precision::Fp32 => 1e-3,
+                    Precision::Fp16 => 5e-2,
+                };
+                assert!(e <= bound, "{test} all-direct {precision:?} vs tract: {e}");
+            }
+        }
+    }
+}
+
+/// Every variant of the direct kernel (each channel block, the block sizes in turn) on
+/// convolutions of every kind (grouped, depthwise, 1×1, 3×3, 5×5 and 2×2 kernels, strides,
+/// padding, with and without bias, each activation), fp32 and fp16, against the naive CPU
+/// interpreter, within the tolerances of `every_operator_matches_a_naive_cpu_interpreter`.
+#[test]
+fn every_direct_kernel_variant_matches_a_naive_cpu_interpreter() {
+    let Some(_gpu) = gpu_or_skip("every_direct_kernel_variant_matches_a_naive_cpu_interpreter")
+    else {
+        return;
+    };
+    let mut chooser = cuda::algo_chooser_with(Some(ConvEngine::Cudnn)).unwrap();
+    for (precision, tolerance) in [(Precision::Fp32, 1e-5), (Precision::Fp16, 2e-2)] {
+        let mut b = Builder::every_op(precision, TacticPolicy::Measured);
+        let x = b.plan.inputs[0];
+        let c5 = b.conv("g5", x, 32, 5, 2, 2, 1, true, Some(Activation::Silu));
+        let d3 = b.conv("dw3", c5, 32, 3, 1, 1, 32, false, Some(Activation::Relu));
+        let g1 = b.conv("g1x1", d3, 32, 1, 1, 0, 2, true, Some(Activation::Sigmoid));
+        let k2 = b.conv("k2", g1, 16, 2, 2, 0, 1, true, None);
+        b.plan.outputs.push(k2);
+        b.choose(chooser.as_mut());
+        let input = Rng(5).vec(3 * 16 * 16);
+        let want = naive(&b.plan, &b.blob, &input);
+        for (i, &cb) in adasval::cudaplan::tactic::CHANNEL_BLOCKS.iter().enumerate() {
+            let block = adasval::cudaplan::tactic::BLOCKS[i % 3];
+            let mut plan = b.plan.clone();
+            let mut direct = 0;
+            for l in 0..plan.layers.len() {
+                let Some(p) = adasval::cudaplan::build::conv_problem(&plan, l) else {
+                    continue;
+                };
+                let v = DirectConv {
+                    channels_per_thread: cb,
+                    block,
+                };
+                if adasval::cudaplan::tactic::direct_variants(&p).contains(&v) {
+                    let c = plan.layers[l].choice.as_mut().unwrap();
+                    c.engine = ConvEngine::Direct;
+                    c.direct = Some(v);
+                    direct += 1;
+                }
+            }
+            assert!(direct > 0, "channel block {cb}: no layer can use it");
+            let (_p, got, _t) = run_gpu(&plan, &b.blob, &input, false);
+            for (g, w) in got.iter().zip(&want) {
+                let e = rel_l2(&g.data, w);
+                eprintln!(
+                    "direct c{cb} b{block} {precision:?} ({direct} layers) `{}`: relative L2 {e:.3e}",
+                    g.name
+                );
+                assert!(
+                    e <= tolerance,
+                    "direct c{cb} b{block} {precision:?} `{}`: {e}",
+                    g.name
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn demo_detector_on_the_gpu_matches_tract() {
     let Some(_gpu) = gpu_or_skip("demo_detector_on_the_gpu_matches_tract") else {
@@ -967,6 +1111,11 @@ fn demo_detector_on_the_gpu_matches_tract() {
     };
     let r = repo();
     model_on_gpu(
+        "demo",
+        &r.join("engines/demo/detector.onnx"),
+        &r.join("engines/demo/adapter.yaml"),
+    );
+    forced_direct_on_gpu(
         "demo",
         &r.join("engines/demo/detector.onnx"),
         &r.join("engines/demo/adapter.yaml"),
@@ -980,6 +1129,11 @@ fn yolox_nano_on_the_gpu_matches_tract() {
     };
     let Some(shared) = shared_dir() else { return };
     model_on_gpu(
+        "yolox",
+        &shared.join("models/yolox_nano/yolox_nano.onnx"),
+        &repo().join("tests/fixtures/yolox_nano.adapter.yaml"),
+    );
+    forced_direct_on_gpu(
         "yolox",
         &shared.join("models/yolox_nano/yolox_nano.onnx"),
         &repo().join("tests/fixtures/yolox_nano.adapter.yaml"),

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::format::{FormatError, PlanFile};
 use super::import::{import, ImportError};
-use super::ir::{Op, Plan, Precision, TacticPolicy, FORMAT_VERSION};
+use super::ir::{ConvEngine, Op, Plan, Precision, TacticPolicy, FORMAT_VERSION};
 use super::memory::plan_memory;
 use super::{AlgoChooser, ChooseError, ConvProblem};
 use crate::exit::{Classify, Status};
@@ -115,7 +115,10 @@ pub fn build_from_bytes(
             None => continue,
         };
         let choice = chooser.choose(&problem)?;
-        workspace = workspace.max(choice.workspace_bytes);
+        // The direct kernel needs no workspace.
+        if choice.engine == ConvEngine::Cudnn {
+            workspace = workspace.max(choice.workspace_bytes);
+        }
         plan.layers[i].choice = Some(choice);
     }
     plan.memory = plan_memory(&plan);
@@ -138,7 +141,8 @@ pub fn conv_problem(plan: &Plan, i: usize) -> Option<ConvProblem> {
         pads,
         dilation,
         group,
-        ..
+        bias,
+        activation,
     } = &l.op
     else {
         return None;
@@ -157,6 +161,8 @@ pub fn conv_problem(plan: &Plan, i: usize) -> Option<ConvProblem> {
         pads: *pads,
         dilation: *dilation,
         group: *group,
+        bias: bias.is_some(),
+        activation: *activation,
         precision: plan.precision,
         policy: plan.tactics,
     })

@@ -1,7 +1,8 @@
 //! `engine diff` for GPU plans: two builds compared layer by layer, the way the TensorRT
 //! study's Table XIII compares tactics. First decides whether the plans are of the same
 //! graph (same layers, ops and shapes); if so, lists every builder decision that differs
-//! (cuDNN algorithm, math mode, workspace, fusion, precision, device, weights). Measured
+//! (engine: cuDNN or the direct kernel and its variant, cuDNN algorithm, math mode,
+//! workspace, fusion, precision, device, weights). Measured
 //! times and build stamps are shown but are not decisions.
 
 use serde::Serialize;
@@ -10,7 +11,7 @@ use super::format::PlanFile;
 use super::inspect::{
     device_str, precision_str, short_algo, short_math, tactics_str, weights_sha256,
 };
-use super::ir::{ConvChoice, Plan};
+use super::ir::{ConvChoice, ConvEngine, Plan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,36 +137,51 @@ fn choice_fields(a: Option<&ConvChoice>, b: Option<&ConvChoice>) -> Vec<FieldDif
     let get = |c: Option<&ConvChoice>, f: &dyn Fn(&ConvChoice) -> String| {
         c.map(f).unwrap_or_else(|| none.clone())
     };
+    // The cuDNN algorithm only decides what runs where a plan runs the layer on cuDNN; with
+    // the direct kernel on both sides it is the recorded runner-up, shown but not counted.
+    let runs_cudnn = |c: Option<&ConvChoice>| c.is_some_and(|c| c.engine == ConvEngine::Cudnn);
+    let cudnn_decides = runs_cudnn(a) || runs_cudnn(b);
+    let engine = |c: &ConvChoice| match c.engine {
+        ConvEngine::Cudnn => "cudnn".to_string(),
+        ConvEngine::Direct => "direct".to_string(),
+    };
+    let variant = |c: &ConvChoice| {
+        c.direct.map_or("-".into(), |v| {
+            format!("c{} b{}", v.channels_per_thread, v.block)
+        })
+    };
     [
+        fd("engine", get(a, &engine), get(b, &engine), true),
+        fd("direct", get(a, &variant), get(b, &variant), true),
         fd(
             "algo",
             get(a, &|c| short_algo(&c.algo).to_string()),
             get(b, &|c| short_algo(&c.algo).to_string()),
-            true,
+            cudnn_decides,
         ),
         fd(
             "algo_id",
             get(a, &|c| c.algo_id.to_string()),
             get(b, &|c| c.algo_id.to_string()),
-            true,
+            cudnn_decides,
         ),
         fd(
             "math",
             get(a, &|c| short_math(&c.math_type).to_string()),
             get(b, &|c| short_math(&c.math_type).to_string()),
-            true,
+            cudnn_decides,
         ),
         fd(
             "workspace_bytes",
             get(a, &|c| c.workspace_bytes.to_string()),
             get(b, &|c| c.workspace_bytes.to_string()),
-            true,
+            cudnn_decides,
         ),
         fd(
             "deterministic",
             get(a, &|c| c.deterministic.to_string()),
             get(b, &|c| c.deterministic.to_string()),
-            true,
+            cudnn_decides,
         ),
         fd(
             "measured_ms",

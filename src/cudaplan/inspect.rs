@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::format::PlanFile;
-use super::ir::{ConvChoice, Layer, Op, Plan, Precision, TacticPolicy};
+use super::ir::{ConvChoice, ConvEngine, Layer, Op, Plan, Precision, TacticPolicy, TacticTime};
 
 pub fn precision_str(p: Precision) -> &'static str {
     match p {
@@ -138,7 +138,7 @@ fn choice_text(c: &ConvChoice) -> String {
         .measured_ms
         .map(|t| format!("{t:.4} ms"))
         .unwrap_or_else(|| "untimed".into());
-    format!(
+    let cudnn = format!(
         "{} ({}) {} ws {} B {}{}",
         short_algo(&c.algo),
         c.algo_id,
@@ -146,7 +146,43 @@ fn choice_text(c: &ConvChoice) -> String {
         c.workspace_bytes,
         t,
         if c.deterministic { "" } else { " nondet" }
-    )
+    );
+    let whole = |t: &TacticTime| {
+        t.time_ms
+            .map_or_else(|| "untimed".to_string(), |ms| format!("{ms:.4} ms"))
+    };
+    let chosen = c.tactics.iter().find(|t| t.status.starts_with("chosen"));
+    let best_other = |engine: ConvEngine| {
+        c.tactics
+            .iter()
+            .filter(|t| t.engine == engine && t.time_ms.is_some())
+            .min_by(|a, b| {
+                a.time_ms
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.time_ms.unwrap_or(0.0))
+            })
+    };
+    match c.engine {
+        ConvEngine::Direct => {
+            let runner = best_other(ConvEngine::Cudnn)
+                .map(|t| format!("; cudnn whole layer {}", whole(t)))
+                .unwrap_or_default();
+            format!(
+                "DIRECT {} {} (conv+bias+act in one kernel){runner} [cudnn best: {cudnn}]",
+                chosen.map_or("?", |t| t.tactic.as_str()),
+                chosen.map_or_else(|| "untimed".to_string(), whole),
+            )
+        }
+        ConvEngine::Cudnn => match (chosen, best_other(ConvEngine::Direct)) {
+            (Some(ch), Some(d)) => format!(
+                "{cudnn}; whole layer {}, best direct {} {}",
+                whole(ch),
+                d.tactic,
+                whole(d)
+            ),
+            _ => cudnn,
+        },
+    }
 }
 
 pub fn layer_line(plan: &Plan, i: usize, l: &Layer) -> String {
@@ -199,10 +235,21 @@ pub fn inspect_text(file: &PlanFile) -> String {
     };
     out.push_str(&format!("inputs      {}\n", io(&p.inputs)));
     out.push_str(&format!("outputs     {}\n", io(&p.outputs)));
+    let direct = p
+        .layers
+        .iter()
+        .filter(|l| {
+            l.choice
+                .as_ref()
+                .is_some_and(|c| c.engine == ConvEngine::Direct)
+        })
+        .count();
     out.push_str(&format!(
-        "layers      {} ({} convolutions)\n\n",
+        "layers      {} ({} convolutions: {} cuDNN, {} direct kernel)\n\n",
         p.layers.len(),
-        convs
+        convs,
+        convs - direct,
+        direct
     ));
     for (i, l) in p.layers.iter().enumerate() {
         out.push_str(&layer_line(p, i, l));

@@ -156,6 +156,73 @@ pub struct ConvChoice {
     pub measured_ms: Option<f32>,
     /// Every candidate considered, in cuDNN's order, with its measured time where timed.
     pub candidates: Vec<Candidate>,
+    /// Which implementation runs the layer. Plans written before the direct kernel existed
+    /// have no such field: cuDNN. `algo` and the fields above always describe the best
+    /// cuDNN algorithm, also when the direct kernel won.
+    #[serde(default)]
+    pub engine: ConvEngine,
+    /// The direct kernel's variant, when `engine` is `direct`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct: Option<DirectConv>,
+    /// The whole-layer comparison behind `engine` (convolution + bias + activation, every
+    /// tactic timed the same way); empty when nothing was compared (older plans).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tactics: Vec<TacticTime>,
+}
+
+/// The implementation of one convolution layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConvEngine {
+    /// cuDNN with the recorded algorithm; bias + ReLU in cuDNN's fused call, any other
+    /// bias / activation in a separate `bias_act` kernel.
+    #[default]
+    Cudnn,
+    /// adasval's generated direct convolution kernel: convolution, bias and activation in
+    /// one launch (fp32 accumulation in both precisions).
+    Direct,
+}
+
+/// A variant of the direct convolution kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectConv {
+    /// Output channels each thread computes (a compile-time parameter of the kernel).
+    pub channels_per_thread: u32,
+    /// Threads per block; each thread computes one output pixel.
+    pub block: u32,
+}
+
+impl DirectConv {
+    /// The NVRTC kernel's name for a layer with this `kernel` size: 1×1 and 3×3 have
+    /// specialised loops, any other size the generic one.
+    pub fn kernel_name(&self, kernel: [usize; 2]) -> String {
+        let k = match kernel {
+            [1, 1] => "k1",
+            [3, 3] => "k3",
+            _ => "kn",
+        };
+        format!("conv_direct_{k}_c{}", self.channels_per_thread)
+    }
+
+    /// How plans, inspect and diff name the tactic.
+    pub fn label(&self, kernel: [usize; 2]) -> String {
+        format!("{} b{}", self.kernel_name(kernel), self.block)
+    }
+}
+
+/// One whole-layer tactic and its time (per layer execution, inside a CUDA graph).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TacticTime {
+    /// `cudnn <ALGO> + bias_act`, `cudnn <ALGO> fused bias+relu`, `conv_direct_k3_c4 b128`.
+    pub tactic: String,
+    pub engine: ConvEngine,
+    /// The direct kernel's variant (direct tactics only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct: Option<DirectConv>,
+    /// None: not timed (heuristic policy) or the run failed (see `status`).
+    pub time_ms: Option<f32>,
+    /// `chosen`, `timed`, `untimed`, `forced`, or why it was not eligible.
+    pub status: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,8 +15,9 @@ pub mod memory;
 mod onnx_values;
 pub mod reference;
 pub mod shapes;
+pub mod tactic;
 
-use ir::{BuildDevice, ConvChoice, Precision, TacticPolicy};
+use ir::{Activation, BuildDevice, ConvChoice, Precision, TacticPolicy};
 
 /// One convolution as the algorithm chooser sees it (NCHW, fp32 or fp16 per precision).
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +36,11 @@ pub struct ConvProblem {
     pub pads: [usize; 4],
     pub dilation: [usize; 2],
     pub group: usize,
+    /// The epilogue the layer needs after the convolution: every tactic is timed with it,
+    /// since cuDNN runs it as a separate kernel (or its fused call, for bias + ReLU) and
+    /// the direct kernel in the same launch.
+    pub bias: bool,
+    pub activation: Option<Activation>,
     pub precision: Precision,
     pub policy: TacticPolicy,
 }

@@ -2,8 +2,8 @@
 //! built and compared without a GPU), seeded inputs and the error measure.
 #![allow(dead_code)]
 
-use adasval::cudaplan::ir::{BuildDevice, Candidate, ConvChoice};
-use adasval::cudaplan::{AlgoChooser, ChooseError, ConvProblem};
+use adasval::cudaplan::ir::{BuildDevice, Candidate, ConvChoice, ConvEngine};
+use adasval::cudaplan::{tactic, AlgoChooser, ChooseError, ConvProblem};
 
 pub const ALGOS: [(&str, i32); 4] = [
     ("CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM", 0),
@@ -20,6 +20,9 @@ pub struct FakeChooser {
     pub device: &'static str,
     pub calls: usize,
     pub problems: Vec<ConvProblem>,
+    /// Also "time" the direct kernel's variants (fake times from the same hash) and let
+    /// the library's tactic decision pick the engine, as the GPU chooser does.
+    pub direct: bool,
 }
 
 impl FakeChooser {
@@ -29,6 +32,7 @@ impl FakeChooser {
             device: "Fake GPU",
             calls: 0,
             problems: vec![],
+            direct: false,
         }
     }
 }
@@ -62,7 +66,7 @@ impl AlgoChooser for FakeChooser {
         let (algo, id) = ALGOS[(fnv(&p.layer, self.variant) % 4) as usize];
         let ws = if id == 7 { 4096 * (p.weight[0] + 1) } else { 0 };
         let t = 0.01 + self.calls as f32 * 1e-4;
-        Ok(ConvChoice {
+        let mut choice = ConvChoice {
             algo: algo.into(),
             algo_id: id,
             math_type: "CUDNN_DEFAULT_MATH".into(),
@@ -75,7 +79,34 @@ impl AlgoChooser for FakeChooser {
                 workspace_bytes: ws,
                 status: "CUDNN_STATUS_SUCCESS".into(),
             }],
-        })
+            engine: ConvEngine::Cudnn,
+            direct: None,
+            tactics: vec![],
+        };
+        if self.direct {
+            let mut timed = vec![tactic::Timed {
+                tactic: format!("cudnn {algo} + bias_act"),
+                engine: ConvEngine::Cudnn,
+                direct: None,
+                time_ms: Some(t + 0.002),
+                error: None,
+            }];
+            for (i, v) in tactic::direct_variants(p).into_iter().enumerate() {
+                let h = fnv(&format!("{}#{i}", p.layer), self.variant);
+                timed.push(tactic::Timed {
+                    tactic: v.label([p.weight[2], p.weight[3]]),
+                    engine: ConvEngine::Direct,
+                    direct: Some(v),
+                    time_ms: Some(0.008 + (h % 1000) as f32 * 1e-4),
+                    error: None,
+                });
+            }
+            let d = tactic::decide(p.policy, &timed, None, None);
+            choice.engine = d.engine;
+            choice.direct = d.direct;
+            choice.tactics = d.tactics;
+        }
+        Ok(choice)
     }
 }
 

@@ -6,14 +6,16 @@
 //! which is exactly the silent precision change the plan promises not to make. fp16 plans
 //! use `CUDNN_TENSOR_OP_MATH` with fp32 accumulation (the "pseudo-half" configuration).
 
+use std::ffi::c_void;
 use std::sync::Arc;
 
 use cudarc::cudnn::{result as cr, sys as cs};
-use cudarc::driver::CudaStream;
+use cudarc::driver::{sys as ds, CudaStream, PushKernelArg};
 
-use super::gpu::{CallExt, Gpu, GpuError};
-use crate::cudaplan::ir::{Candidate, ConvChoice, Precision, TacticPolicy};
-use crate::cudaplan::{AlgoChooser, ChooseError, ConvProblem};
+use super::gpu::{CallExt, DevBuf, Gpu, GpuError};
+use super::kernels::{launch, launch_direct, ConvArgs, Kernels};
+use crate::cudaplan::ir::{Activation, Candidate, ConvChoice, ConvEngine, Precision, TacticPolicy};
+use crate::cudaplan::{tactic, AlgoChooser, ChooseError, ConvProblem};
 
 pub struct Handle(pub cs::cudnnHandle_t);
 // SAFETY: a cuDNN handle may move between threads; the owner serialises its use.
@@ -317,23 +319,289 @@ impl ConvDescs {
     }
 }
 
-/// The cuDNN algorithm chooser of `engine build --backend cuda`.
+/// The convolution chooser of `engine build --backend cuda`: cuDNN's algorithms (Find,
+/// heuristic or deterministic-only), then the whole layer (convolution + bias + activation)
+/// of the best cuDNN algorithm against the direct kernel's variants, each timed the same
+/// way (`time_in_graph`).
 pub struct CudnnChooser {
     gpu: Arc<Gpu>,
+    /// Compiled on first use, per precision.
+    kernels: Vec<(Precision, Kernels)>,
+    /// A test and benchmark switch (`ADASVAL_CONV_ENGINE`): every convolution on one engine.
+    forced: Option<ConvEngine>,
     // Declared before the stream: the handle is destroyed first.
     handle: Handle,
-    _stream: Arc<CudaStream>,
+    stream: Arc<CudaStream>,
 }
 
+/// Whole-layer timing: `REPS` executions captured into one CUDA graph (as the executor
+/// replays a frame), launched `TRIALS` times after one warm launch; the median per execution.
+const REPS: usize = 20;
+const TRIALS: usize = 5;
+
 impl CudnnChooser {
-    pub fn new(gpu: Arc<Gpu>) -> Result<CudnnChooser, GpuError> {
+    pub fn new(gpu: Arc<Gpu>, forced: Option<ConvEngine>) -> Result<CudnnChooser, GpuError> {
         let stream = gpu.ctx.new_stream().call("cuStreamCreate")?;
         let handle = Handle::new(&stream)?;
         Ok(CudnnChooser {
             gpu,
+            kernels: vec![],
+            forced,
             handle,
-            _stream: stream,
+            stream,
         })
+    }
+
+    fn kernels(&mut self, p: Precision) -> Result<usize, GpuError> {
+        if let Some(i) = self.kernels.iter().position(|(q, _)| *q == p) {
+            return Ok(i);
+        }
+        let k = Kernels::compile(&self.gpu, p)?;
+        self.kernels.push((p, k));
+        Ok(self.kernels.len() - 1)
+    }
+
+    /// Median time of one execution of `f` (which enqueues on `self.stream`).
+    fn time_in_graph(
+        &self,
+        f: &mut dyn FnMut(&CudnnChooser) -> Result<(), GpuError>,
+    ) -> Result<f32, GpuError> {
+        // One eager run first: a failing launch shows here, not inside the capture.
+        f(self)?;
+        self.stream.synchronize().call("cuStreamSynchronize")?;
+        self.stream
+            .begin_capture(ds::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
+            .call("cuStreamBeginCapture")?;
+        let mut recorded = Ok(());
+        for _ in 0..REPS {
+            recorded = f(self);
+            if recorded.is_err() {
+                break;
+            }
+        }
+        let ended = self
+            .stream
+            .end_capture(ds::CUgraphInstantiate_flags(0))
+            .call("cuStreamEndCapture/cuGraphInstantiate");
+        recorded?;
+        let graph = ended?.ok_or_else(|| GpuError::Call {
+            call: "cuStreamEndCapture".into(),
+            message: "captured an empty graph".into(),
+        })?;
+        graph.upload().call("cuGraphUpload")?;
+        graph.launch().call("cuGraphLaunch")?;
+        let timing = Some(ds::CUevent_flags::CU_EVENT_DEFAULT);
+        let ctx = &self.gpu.ctx;
+        let (a, b) = (
+            ctx.new_event(timing).call("cuEventCreate")?,
+            ctx.new_event(timing).call("cuEventCreate")?,
+        );
+        let mut times = Vec::with_capacity(TRIALS);
+        for _ in 0..TRIALS {
+            a.record(&self.stream).call("cuEventRecord")?;
+            graph.launch().call("cuGraphLaunch")?;
+            b.record(&self.stream).call("cuEventRecord")?;
+            b.synchronize().call("cuEventSynchronize")?;
+            times.push(a.elapsed_ms(&b).call("cuEventElapsedTime")? / REPS as f32);
+        }
+        times.sort_by(f32::total_cmp);
+        Ok(times[TRIALS / 2])
+    }
+
+    /// cuDNN's best algorithm against the direct kernel, whole layers; fills the choice's
+    /// `engine`, `direct` and `tactics`.
+    fn whole_layer(&mut self, p: &ConvProblem, choice: &mut ConvChoice) -> Result<(), GpuError> {
+        let variants = tactic::direct_variants(p);
+        let min_threads = self.gpu.info.sm_count.max(1) as usize * 256;
+        let heuristic = tactic::heuristic_direct(p, min_threads);
+        let timed = p.policy != TacticPolicy::Heuristic;
+        let act = match p.activation {
+            None => 0,
+            Some(Activation::Relu) => 1,
+            Some(Activation::Sigmoid) => 2,
+            Some(Activation::Silu) => 3,
+        };
+        let relu_fused = p.bias && p.activation == Some(Activation::Relu);
+        let epilogue = if relu_fused {
+            " fused bias+relu".to_string()
+        } else if p.bias || p.activation.is_some() {
+            " + bias_act".to_string()
+        } else {
+            String::new()
+        };
+        let mut candidates = vec![tactic::Timed {
+            tactic: format!("cudnn {}{epilogue}", short(&choice.algo)),
+            engine: ConvEngine::Cudnn,
+            direct: None,
+            time_ms: None,
+            error: None,
+        }];
+        candidates.extend(variants.iter().map(|v| tactic::Timed {
+            tactic: v.label([p.weight[2], p.weight[3]]),
+            engine: ConvEngine::Direct,
+            direct: Some(*v),
+            time_ms: None,
+            error: None,
+        }));
+        if timed {
+            let ki = self.kernels(p.precision)?;
+            let es = match p.precision {
+                Precision::Fp32 => 4,
+                Precision::Fp16 => 2,
+            };
+            let ctx = self.gpu.ctx.clone();
+            let n = |s: [usize; 4]| s.iter().product::<usize>();
+            let x = DevBuf::new(&ctx, n(p.input) * es)?;
+            let w = DevBuf::new(&ctx, n(p.weight) * es)?;
+            let b = DevBuf::new(&ctx, p.weight[0] * es)?;
+            let y = DevBuf::new(&ctx, n(p.output) * es)?;
+            let ws = DevBuf::new(&ctx, choice.workspace_bytes)?;
+            for buf in [&x, &w, &b, &y] {
+                // Small finite values in both precisions (0x3C3C3C3C ≈ 0.0115, 0x3C3C ≈ 1.06).
+                // SAFETY: the whole allocation.
+                unsafe {
+                    cudarc::driver::result::memset_d8_async(
+                        buf.ptr,
+                        0x3C,
+                        buf.bytes,
+                        self.stream.cu_stream(),
+                    )
+                }
+                .call("cuMemsetD8Async")?;
+            }
+            let bias = if p.bias { b.ptr } else { 0 };
+            let shape = ConvShape {
+                input: p.input,
+                weight: p.weight,
+                output: p.output,
+                stride: p.stride,
+                pads: p.pads,
+                dilation: p.dilation,
+                group: p.group,
+            };
+            let math = math_from_name(&choice.math_type)
+                .ok_or_else(|| GpuError::Invalid(format!("math type {}", choice.math_type)))?;
+            let d = ConvDescs::new(&shape, p.precision, math)?;
+            let algo = algo_from_id(choice.algo_id)
+                .ok_or_else(|| GpuError::Invalid(format!("algorithm {}", choice.algo_id)))?;
+            let actd = ActDesc::new()?;
+            // SAFETY: fresh descriptor.
+            unsafe {
+                cr::set_activation_descriptor(
+                    actd.0,
+                    cs::cudnnActivationMode_t::CUDNN_ACTIVATION_RELU,
+                    cs::cudnnNanPropagation_t::CUDNN_PROPAGATE_NAN,
+                    0.0,
+                )
+            }
+            .call("cudnnSetActivationDescriptor")?;
+            let [_, k, oh, ow] = p.output;
+            let (n_out, hw, ch) = (n(p.output) as i64, (oh * ow) as i64, k as i32);
+            let mut fused = relu_fused;
+            let mut cudnn_layer = |c: &CudnnChooser| -> Result<(), GpuError> {
+                let kernels = &c.kernels[ki].1;
+                let one = 1.0f32;
+                let zero = 0.0f32;
+                let alpha = &one as *const f32 as *const c_void;
+                let beta = &zero as *const f32 as *const c_void;
+                let wsp = ws.ptr as usize as *mut c_void;
+                let ptr = |v: u64| v as usize as *const c_void;
+                let mptr = |v: u64| v as usize as *mut c_void;
+                if fused {
+                    // SAFETY: descriptors describe the buffers above; z aliases y, alpha2 = 0.
+                    let r = unsafe {
+                        cr::convolution_bias_activation_forward(
+                            c.handle.0,
+                            alpha,
+                            d.x.0,
+                            ptr(x.ptr),
+                            d.w.0,
+                            ptr(w.ptr),
+                            d.conv.0,
+                            algo,
+                            wsp,
+                            ws.bytes,
+                            beta,
+                            d.y.0,
+                            ptr(y.ptr),
+                            d.bias.0,
+                            ptr(b.ptr),
+                            actd.0,
+                            d.y.0,
+                            mptr(y.ptr),
+                        )
+                    };
+                    if r.is_ok() {
+                        return Ok(());
+                    }
+                    // As the executor does: convolution + kernel where the fused call is refused.
+                    fused = false;
+                }
+                // SAFETY: as above.
+                unsafe {
+                    cr::convolution_forward(
+                        c.handle.0,
+                        alpha,
+                        d.x.0,
+                        ptr(x.ptr),
+                        d.w.0,
+                        ptr(w.ptr),
+                        d.conv.0,
+                        algo,
+                        wsp,
+                        ws.bytes,
+                        beta,
+                        d.y.0,
+                        mptr(y.ptr),
+                    )
+                }
+                .call("cudnnConvolutionForward")?;
+                if bias != 0 || act != 0 {
+                    let stream = &c.stream;
+                    let yp = y.ptr;
+                    launch!(stream, kernels, bias_act, n_out; &yp, &bias, &n_out, &hw, &ch, &act);
+                }
+                Ok(())
+            };
+            match self.time_in_graph(&mut cudnn_layer) {
+                Ok(t) => candidates[0].time_ms = Some(t),
+                Err(e) => candidates[0].error = Some(e.to_string()),
+            }
+            let args = ConvArgs::new(
+                p.input, p.weight, p.output, p.stride, p.pads, p.dilation, p.group, act,
+            );
+            for c in candidates.iter_mut().skip(1) {
+                let Some(v) = c.direct else { continue };
+                let run = args
+                    .as_ref()
+                    .map_err(|e| GpuError::Invalid(e.to_string()))
+                    .and_then(|a| {
+                        let cfg = a.config(v)?;
+                        let kernel = [p.weight[2], p.weight[3]];
+                        self.time_in_graph(&mut |s: &CudnnChooser| {
+                            let f = s.kernels[ki].1.direct(v, kernel)?;
+                            launch_direct(&s.stream, f, cfg, x.ptr, w.ptr, bias, y.ptr, a)
+                        })
+                    });
+                match run {
+                    Ok(t) => c.time_ms = Some(t),
+                    Err(e) => c.error = Some(e.to_string()),
+                }
+            }
+        }
+        let forced = self.forced;
+        let decision = tactic::decide(p.policy, &candidates, heuristic, forced);
+        if let Some(why) = tactic::direct_unsupported(p) {
+            if forced == Some(ConvEngine::Direct) {
+                return Err(GpuError::Invalid(format!(
+                    "the direct kernel was forced but cannot run this layer: {why}"
+                )));
+            }
+        }
+        choice.engine = decision.engine;
+        choice.direct = decision.direct;
+        choice.tactics = decision.tactics;
+        Ok(())
     }
 
     fn choose_inner(&mut self, p: &ConvProblem) -> Result<ConvChoice, GpuError> {
@@ -446,8 +714,16 @@ impl CudnnChooser {
             deterministic: best.determinism == 1,
             measured_ms: timed.then_some(best.time),
             candidates,
+            engine: ConvEngine::Cudnn,
+            direct: None,
+            tactics: vec![],
         })
     }
+}
+
+fn short(algo: &str) -> &str {
+    algo.strip_prefix("CUDNN_CONVOLUTION_FWD_ALGO_")
+        .unwrap_or(algo)
 }
 
 impl AlgoChooser for CudnnChooser {
@@ -456,9 +732,14 @@ impl AlgoChooser for CudnnChooser {
     }
 
     fn choose(&mut self, problem: &ConvProblem) -> Result<ConvChoice, ChooseError> {
-        self.choose_inner(problem).map_err(|e| ChooseError::Failed {
-            layer: problem.layer.clone(),
-            message: e.to_string(),
-        })
+        self.choose_inner(problem)
+            .and_then(|mut c| {
+                self.whole_layer(problem, &mut c)?;
+                Ok(c)
+            })
+            .map_err(|e| ChooseError::Failed {
+                layer: problem.layer.clone(),
+                message: e.to_string(),
+            })
     }
 }

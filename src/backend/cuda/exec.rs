@@ -14,13 +14,18 @@ use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
 
 use cudarc::cudnn::{result as cr, sys as cs};
-use cudarc::driver::{result as dr, sys as ds, CudaEvent, CudaGraph, CudaStream, PushKernelArg};
+use cudarc::driver::{
+    result as dr, sys as ds, CudaEvent, CudaFunction, CudaGraph, CudaStream, LaunchConfig,
+    PushKernelArg,
+};
 
 use super::dnn::{self, ActDesc, ConvDescs, ConvShape, Handle};
 use super::gpu::{CallExt, DevBuf, Gpu, GpuError};
 use super::hostmem::{self, HostAlloc, HostPath, LockedRange, StagedRegistry};
-use super::kernels::{launch, Gather, Kernels, MAX_RANK};
-use crate::cudaplan::ir::{Activation, Layer, Op, Plan, Precision};
+use super::kernels::{
+    launch, launch_direct, ConcatParts, ConvArgs, Gather, Kernels, MAX_PARTS, MAX_RANK,
+};
+use crate::cudaplan::ir::{Activation, ConvEngine, Layer, Op, Plan, Precision};
 use crate::tensor::Tensor;
 
 /// Device addresses are plain integers to the kernels.
@@ -43,8 +48,21 @@ struct ConvStep {
     channels: i32,
 }
 
+/// The generated direct convolution: convolution, bias and activation in one launch.
+struct DirectStep {
+    f: CudaFunction,
+    cfg: LaunchConfig,
+    x: Ptr,
+    w: Ptr,
+    /// 0: no bias.
+    bias: Ptr,
+    y: Ptr,
+    args: ConvArgs,
+}
+
 enum Step {
     Conv(Box<ConvStep>),
+    Direct(Box<DirectStep>),
     Act {
         kind: i32,
         x: Ptr,
@@ -67,6 +85,8 @@ enum Step {
         y: Ptr,
         /// (source, outer, inner_in, inner_out, offset) per input.
         parts: Vec<(Ptr, i64, i64, i64, i64)>,
+        /// All parts in one launch (up to `MAX_PARTS` inputs), else one launch per part.
+        one: Option<ConcatParts>,
     },
     MaxPool {
         x: Ptr,
@@ -123,6 +143,8 @@ pub struct Shared {
     kernels: Kernels,
     weights: DevBuf,
     weight_offsets: Vec<usize>,
+    /// Per layer: where a direct convolution's re-laid-out weights start (elements).
+    direct_weights: Vec<Option<usize>>,
     profile: bool,
     graphs: bool,
     host_path: HostPath,
@@ -351,6 +373,8 @@ fn build_step(
     layer: &Layer,
     precision: Precision,
     dnn: &Handle,
+    kernels: &Kernels,
+    direct_w: Option<Ptr>,
 ) -> Result<(Step, LayerMeta, usize), GpuError> {
     let mut meta = LayerMeta {
         name: layer.name.clone(),
@@ -380,6 +404,46 @@ fn build_step(
             let choice = layer.choice.as_ref().ok_or_else(|| {
                 GpuError::Invalid("convolution without an algorithm choice".into())
             })?;
+            if choice.engine == ConvEngine::Direct {
+                let v = choice.direct.ok_or_else(|| {
+                    GpuError::Invalid("direct convolution without its kernel variant".into())
+                })?;
+                let w =
+                    l.plan.weights.get(*weight).ok_or_else(|| {
+                        GpuError::Invalid(format!("weight {weight} does not exist"))
+                    })?;
+                let wshape = dims4(&w.shape, "conv weight")?;
+                let kernel = [wshape[2], wshape[3]];
+                let args = ConvArgs::new(
+                    dims4(l.shape(layer.inputs[0])?, "conv input")?,
+                    wshape,
+                    dims4(l.shape(layer.outputs[0])?, "conv output")?,
+                    *stride,
+                    *pads,
+                    *dilation,
+                    *group,
+                    act_kind(*activation),
+                )?;
+                let cfg = args.config(v)?;
+                meta.tactic = Some(v.label(kernel));
+                meta.math_type = Some(match precision {
+                    Precision::Fp32 => "fp32 FMA".into(),
+                    Precision::Fp16 => "fp16 storage, fp32 accumulation".into(),
+                });
+                meta.workspace_bytes = Some(0);
+                let step = Step::Direct(Box::new(DirectStep {
+                    f: kernels.direct(v, kernel)?.clone(),
+                    cfg,
+                    x: l.t(layer.inputs[0])?,
+                    w: direct_w.ok_or_else(|| {
+                        GpuError::Invalid("direct convolution without its weight copy".into())
+                    })?,
+                    bias: bias.map(|b| l.w(b)).transpose()?.unwrap_or(0),
+                    y: l.t(layer.outputs[0])?,
+                    args,
+                }));
+                return Ok((step, meta, 0));
+            }
             let algo = dnn::algo_from_id(choice.algo_id).ok_or_else(|| {
                 GpuError::Invalid(format!("unknown cuDNN algorithm id {}", choice.algo_id))
             })?;
@@ -503,9 +567,24 @@ fn build_step(
                     "concat inputs do not add up to the output".into(),
                 ));
             }
+            let one = (parts.len() <= MAX_PARTS).then(|| {
+                let mut p = ConcatParts {
+                    n: parts.len() as i32,
+                    outer: outer as i64,
+                    inner_out: (out[*axis] * inner) as i64,
+                    ..Default::default()
+                };
+                for (k, (src, _, inner_in, _, off)) in parts.iter().enumerate() {
+                    p.src[k] = *src;
+                    p.inner[k] = *inner_in;
+                    p.off[k] = *off;
+                }
+                p
+            });
             Step::Concat {
                 y: l.t(layer.outputs[0])?,
                 parts,
+                one,
             }
         }
         Op::Slice {
@@ -691,6 +770,37 @@ impl Shared {
             packed.extend_from_slice(src);
             packed.resize(packed.len().next_multiple_of(WEIGHT_ALIGN_ELEMS), 0.0);
         }
+        // Direct convolutions read their weights in the kernel's own layout: one copy per
+        // such layer (the plan's layout stays as it is for everything else).
+        let mut direct_weights = vec![None; plan.layers.len()];
+        for (i, l) in plan.layers.iter().enumerate() {
+            let (Op::Conv { weight, .. }, Some(c)) = (&l.op, &l.choice) else {
+                continue;
+            };
+            let (ConvEngine::Direct, Some(v)) = (c.engine, c.direct) else {
+                continue;
+            };
+            let w = plan.weights.get(*weight).ok_or_else(|| {
+                GpuError::Invalid(format!(
+                    "layer `{}`: weight {weight} does not exist",
+                    l.name
+                ))
+            })?;
+            let src = blob.get(w.offset..w.offset + w.elements()).ok_or_else(|| {
+                GpuError::Invalid(format!("weight `{}` lies outside the weight blob", w.name))
+            })?;
+            let k = w.shape.first().copied().unwrap_or(0);
+            let cb = v.channels_per_thread as usize;
+            if cb == 0 || k % cb != 0 {
+                return Err(GpuError::Invalid(format!(
+                    "layer `{}`: channel block {cb} does not divide {k} output channels",
+                    l.name
+                )));
+            }
+            direct_weights[i] = Some(packed.len());
+            packed.extend_from_slice(&super::kernels::direct_weight_layout(src, k, cb));
+            packed.resize(packed.len().next_multiple_of(WEIGHT_ALIGN_ELEMS), 0.0);
+        }
         if plan.inputs.len() != 1 {
             return Err(GpuError::Invalid(format!(
                 "the executor runs single-input plans; this one has {}",
@@ -743,6 +853,7 @@ impl Shared {
             kernels,
             weights,
             weight_offsets,
+            direct_weights,
             profile,
             graphs,
             host_path,
@@ -877,10 +988,12 @@ impl Engine {
         let mut steps = Vec::with_capacity(plan.layers.len());
         let mut meta = Vec::with_capacity(plan.layers.len());
         let mut ws_max = plan.memory.workspace_bytes;
-        for layer in &plan.layers {
-            let (s, m, ws) = build_step(&layout, layer, precision, &dnn).map_err(|e| {
-                GpuError::Invalid(format!("layer `{}` ({}): {e}", layer.name, layer.op.kind()))
-            })?;
+        for (i, layer) in plan.layers.iter().enumerate() {
+            let direct_w = shared.direct_weights[i].map(|off| layout.weights + (off * es) as u64);
+            let (s, m, ws) = build_step(&layout, layer, precision, &dnn, &shared.kernels, direct_w)
+                .map_err(|e| {
+                    GpuError::Invalid(format!("layer `{}` ({}): {e}", layer.name, layer.op.kind()))
+                })?;
             ws_max = ws_max.max(ws);
             steps.push(s);
             meta.push(m);
@@ -1175,6 +1288,9 @@ impl Engine {
                     }
                 }
             }
+            Step::Direct(d) => {
+                launch_direct(stream, &d.f, d.cfg, d.x, d.w, d.bias, d.y, &d.args)?;
+            }
             Step::Act { kind, x, y, n } => {
                 let n64 = *n as i64;
                 launch!(stream, k, act, *n; x, y, &n64, kind);
@@ -1185,7 +1301,16 @@ impl Engine {
             Step::Gather { x, y, g } => {
                 launch!(stream, k, gather, g.n; x, y, g);
             }
-            Step::Concat { y, parts } => {
+            Step::Concat {
+                y, one: Some(p), ..
+            } => {
+                launch!(stream, k, concat, p.outer * p.inner_out; y, p);
+            }
+            Step::Concat {
+                y,
+                parts,
+                one: None,
+            } => {
                 for (x, outer, inner_in, inner_out, off) in parts {
                     launch!(stream, k, concat_part, outer * inner_in; x, y, outer, inner_in, inner_out, off);
                 }

@@ -9,9 +9,137 @@ use std::sync::Arc;
 use cudarc::driver::{CudaFunction, DeviceRepr, LaunchConfig};
 
 use super::gpu::{CallExt, Gpu, GpuError};
-use crate::cudaplan::ir::Precision;
+use crate::cudaplan::ir::{DirectConv, Precision};
+use crate::cudaplan::tactic::CHANNEL_BLOCKS;
 
 pub const MAX_RANK: usize = 8;
+/// Inputs of a concatenation the one-launch `concat` kernel takes; more go part by part.
+pub const MAX_PARTS: usize = 8;
+
+/// The parts of a concatenation, passed by value. The layout matches `struct ConcatParts`
+/// in the CUDA source (`_pad` is the C compiler's padding after `n`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConcatParts {
+    pub src: [u64; MAX_PARTS],
+    /// Elements of each part per outer index.
+    pub inner: [i64; MAX_PARTS],
+    /// Where each part starts inside one outer index of the output.
+    pub off: [i64; MAX_PARTS],
+    pub n: i32,
+    pub _pad: i32,
+    pub outer: i64,
+    pub inner_out: i64,
+}
+
+// SAFETY: plain-old-data with the C layout the kernels declare.
+unsafe impl DeviceRepr for ConcatParts {}
+
+/// The direct convolution's shape and epilogue, passed by value. The layout matches
+/// `struct ConvArgs` in the CUDA source.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConvArgs {
+    pub n: i32,
+    pub c: i32,
+    pub h: i32,
+    pub w: i32,
+    pub k: i32,
+    pub oh: i32,
+    pub ow: i32,
+    pub kh: i32,
+    pub kw: i32,
+    pub sh: i32,
+    pub sw: i32,
+    pub ph: i32,
+    pub pw: i32,
+    /// Input and output channels per group.
+    pub cg: i32,
+    pub kg: i32,
+    /// 0 none, 1 ReLU, 2 Sigmoid, 3 SiLU (as `bias_act`).
+    pub act: i32,
+}
+
+// SAFETY: plain-old-data with the C layout the kernels declare.
+unsafe impl DeviceRepr for ConvArgs {}
+
+impl ConvArgs {
+    /// From NCHW input, [k, c/group, kh, kw] weight and output shapes, after the same checks
+    /// as `cudaplan::tactic::direct_unsupported`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        input: [usize; 4],
+        weight: [usize; 4],
+        output: [usize; 4],
+        stride: [usize; 2],
+        pads: [usize; 4],
+        dilation: [usize; 2],
+        group: usize,
+        act: i32,
+    ) -> Result<ConvArgs, GpuError> {
+        if dilation != [1, 1] {
+            return Err(GpuError::Invalid(format!(
+                "the direct convolution kernel has no dilation ({dilation:?})"
+            )));
+        }
+        let [n, c, h, w] = input;
+        let [k, cg, kh, kw] = weight;
+        let [on, ok, oh, ow] = output;
+        if group == 0 || c != cg * group || k % group != 0 || on != n || ok != k {
+            return Err(GpuError::Invalid(format!(
+                "direct convolution: input {input:?}, weight {weight:?}, output {output:?}, {group} groups do not fit"
+            )));
+        }
+        let fits = |v: usize| {
+            i32::try_from(v).map_err(|_| GpuError::Invalid(format!("value {v} too large")))
+        };
+        fits(n * c * h * w)?;
+        fits(n * k * oh * ow)?;
+        fits(k * cg * kh * kw)?;
+        Ok(ConvArgs {
+            n: fits(n)?,
+            c: fits(c)?,
+            h: fits(h)?,
+            w: fits(w)?,
+            k: fits(k)?,
+            oh: fits(oh)?,
+            ow: fits(ow)?,
+            kh: fits(kh)?,
+            kw: fits(kw)?,
+            sh: fits(stride[0])?,
+            sw: fits(stride[1])?,
+            ph: fits(pads[0])?,
+            pw: fits(pads[1])?,
+            cg: fits(cg)?,
+            kg: fits(k / group)?,
+            act,
+        })
+    }
+
+    /// The launch grid of variant `v`, or why it cannot run this layer.
+    pub fn config(&self, v: DirectConv) -> Result<LaunchConfig, GpuError> {
+        let cb = v.channels_per_thread as i32;
+        if !CHANNEL_BLOCKS.contains(&v.channels_per_thread) || self.kg % cb != 0 {
+            return Err(GpuError::Invalid(format!(
+                "channel block {cb} does not divide {} output channels per group",
+                self.kg
+            )));
+        }
+        if !(32..=256).contains(&v.block) || !v.block.is_multiple_of(32) {
+            return Err(GpuError::Invalid(format!("block of {} threads", v.block)));
+        }
+        let pixels = (self.oh as u32 * self.ow as u32).div_ceil(v.block);
+        let rows = self.n as u32 * (self.k / cb) as u32;
+        if rows > 65_535 || pixels == 0 {
+            return Err(GpuError::Invalid(format!("launch grid {pixels} × {rows}")));
+        }
+        Ok(LaunchConfig {
+            grid_dim: (pixels, rows, 1),
+            block_dim: (v.block, 1, 1),
+            shared_mem_bytes: 0,
+        })
+    }
+}
 
 /// Index map of a strided gather / broadcast, passed to the kernels by value. The layout
 /// matches `struct Gather` in the CUDA source.
@@ -97,6 +225,19 @@ extern "C" __global__ void concat_part(const T* x, T* y, long long outer, long l
   }
 }
 
+/* Every input of a concatenation in one launch: output-ordered, so writes are coalesced. */
+#define MAX_PARTS 8
+struct ConcatParts { long long src[MAX_PARTS]; long long inner[MAX_PARTS]; long long off[MAX_PARTS]; int n; long long outer; long long inner_out; };
+extern "C" __global__ void concat(T* y, ConcatParts p) {
+  LOOP(p.outer * p.inner_out) {
+    long long o = i / p.inner_out, r = i % p.inner_out;
+    int k = 0;
+    while (k + 1 < p.n && r >= p.off[k + 1]) ++k;
+    const T* x = (const T*)p.src[k];
+    y[i] = x[o * p.inner[k] + (r - p.off[k])];
+  }
+}
+
 /* Padding never wins the max (ONNX MaxPool semantics). */
 extern "C" __global__ void maxpool(const T* x, T* y, long long nc, int h, int w, int oh, int ow,
                                    int kh, int kw, int sh, int sw, int pt, int pl) {
@@ -126,6 +267,124 @@ extern "C" __global__ void resize_nearest(const T* x, T* y, long long nc, int h,
   }
 }
 
+/* Direct convolution (NCHW, groups, any kernel / stride / padding, no dilation) with bias and
+   activation in the same launch. One thread: one output pixel of CB output channels of one
+   group, so neighbouring threads read neighbouring input pixels (coalesced) and every thread
+   of a block reads the same weights (uniform). The executor lays the weights out as
+   [k / CB][c / group][kh][kw][CB], so a thread's CB weights of one tap are one vector load.
+   Products are summed in fp32 in a fixed order (input channel, kernel row, kernel column)
+   with fmaf: deterministic. */
+struct ConvArgs { int n, c, h, w, k, oh, ow, kh, kw, sh, sw, ph, pw, cg, kg, act; };
+/* Read-only data cache loads (what __ldg compiles to), without needing CUDA headers. */
+__device__ __forceinline__ float LDG(const T* p, long long i) {
+#ifdef ADASVAL_HALF
+  half_t h; asm("ld.global.nc.u16 %0, [%1];" : "=h"(h) : "l"(p + i)); return h2f(h);
+#else
+  float f; asm("ld.global.nc.f32 %0, [%1];" : "=f"(f) : "l"(p + i)); return f;
+#endif
+}
+/* CB consecutive weights (aligned: the block starts on 512 bytes, chunks are CB wide). */
+template <int CB>
+__device__ __forceinline__ void LDW(const T* p, float* w) {
+#ifdef ADASVAL_HALF
+  if (CB % 4 == 0) {
+#pragma unroll
+    for (int q = 0; q < CB / 4; ++q) {
+      half_t a, b, c, d;
+      asm("ld.global.nc.v4.u16 {%0,%1,%2,%3}, [%4];" : "=h"(a), "=h"(b), "=h"(c), "=h"(d) : "l"(p + 4 * q));
+      w[4 * q] = h2f(a); w[4 * q + 1] = h2f(b); w[4 * q + 2] = h2f(c); w[4 * q + 3] = h2f(d);
+    }
+  } else if (CB == 2) {
+    half_t a, b;
+    asm("ld.global.nc.v2.u16 {%0,%1}, [%2];" : "=h"(a), "=h"(b) : "l"(p));
+    w[0] = h2f(a); w[1] = h2f(b);
+  } else {
+#pragma unroll
+    for (int j = 0; j < CB; ++j) w[j] = LDG(p, j);
+  }
+#else
+  if (CB % 4 == 0) {
+#pragma unroll
+    for (int q = 0; q < CB / 4; ++q)
+      asm("ld.global.nc.v4.f32 {%0,%1,%2,%3}, [%4];"
+          : "=f"(w[4 * q]), "=f"(w[4 * q + 1]), "=f"(w[4 * q + 2]), "=f"(w[4 * q + 3]) : "l"(p + 4 * q));
+  } else if (CB == 2) {
+    asm("ld.global.nc.v2.f32 {%0,%1}, [%2];" : "=f"(w[0]), "=f"(w[1]) : "l"(p));
+  } else {
+#pragma unroll
+    for (int j = 0; j < CB; ++j) w[j] = LDG(p, j);
+  }
+#endif
+}
+/* One input channel's taps of a thread's CB outputs. */
+template <int CB, int KH, int KW>
+__device__ __forceinline__ void conv_taps(const T* __restrict__ xc, const T* __restrict__ wc, float* acc,
+                                          int iy0, int ix0, int kh, int kw, const ConvArgs& a) {
+#pragma unroll
+  for (int ky = 0; ky < (KH > 0 ? KH : kh); ++ky) {
+    const int iy = iy0 + ky;
+    if (iy < 0 || iy >= a.h) continue;
+#pragma unroll
+    for (int kx = 0; kx < (KW > 0 ? KW : kw); ++kx) {
+      const int ix = ix0 + kx;
+      if (ix < 0 || ix >= a.w) continue;
+      const float v = LDG(xc, iy * a.w + ix);
+      float wv[CB];
+      LDW<CB>(wc + (ky * kw + kx) * CB, wv);
+#pragma unroll
+      for (int j = 0; j < CB; ++j) acc[j] = fmaf(v, wv[j], acc[j]);
+    }
+  }
+}
+template <int CB, int KH, int KW>
+__device__ __forceinline__ void conv_direct(const T* __restrict__ x, const T* __restrict__ wt,
+                                            const T* __restrict__ bias, T* __restrict__ y, const ConvArgs a) {
+  const int kh = KH > 0 ? KH : a.kh, kw = KW > 0 ? KW : a.kw;
+  const int npix = a.oh * a.ow;
+  const int pix = blockIdx.x * blockDim.x + threadIdx.x;
+  if (pix >= npix) return;
+  const int kblocks = a.k / CB;
+  const int nb = blockIdx.y / kblocks;
+  const int co0 = (blockIdx.y - nb * kblocks) * CB;
+  const int oy = pix / a.ow, ox = pix - oy * a.ow;
+  const int g = co0 / a.kg;
+  const int iy0 = oy * a.sh - a.ph, ix0 = ox * a.sw - a.pw;
+  const int hw = a.h * a.w, khw = kh * kw;
+  const T* xb = x + ((long long)nb * a.c + (long long)g * a.cg) * hw;
+  const T* wb = wt + (long long)co0 * a.cg * khw;
+  float acc[CB];
+#pragma unroll
+  for (int j = 0; j < CB; ++j) acc[j] = 0.0f;
+  /* U input channels per step, unrolled, so their loads are in flight together (a thread
+     of a small layer otherwise waits out one load latency per channel). The order of the
+     products per output stays input channel, row, column. */
+  constexpr int TAPS = KH > 0 ? KH * KW : 9;
+  constexpr int U = TAPS * CB <= 8 ? 8 : (TAPS * CB <= 36 ? 4 : (TAPS * CB <= 72 ? 2 : 1));
+  int ci = 0;
+  for (; ci + U <= a.cg; ci += U) {
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      conv_taps<CB, KH, KW>(xb + (long long)(ci + u) * hw, wb + (long long)(ci + u) * khw * CB,
+                            acc, iy0, ix0, kh, kw, a);
+  }
+  for (; ci < a.cg; ++ci)
+    conv_taps<CB, KH, KW>(xb + (long long)ci * hw, wb + (long long)ci * khw * CB, acc, iy0, ix0, kh, kw, a);
+  T* yb = y + ((long long)nb * a.k + co0) * npix + pix;
+#pragma unroll
+  for (int j = 0; j < CB; ++j) {
+    float v = acc[j];
+    if (bias) v += LDG(bias, co0 + j);
+    ST(yb, (long long)j * npix, apply(a.act, v));
+  }
+}
+#define DIRECT(K, KH, KW, CB) \
+  extern "C" __global__ void __launch_bounds__(256) conv_direct_##K##_c##CB( \
+      const T* x, const T* w, const T* b, T* y, ConvArgs a) { conv_direct<CB, KH, KW>(x, w, b, y, a); }
+#define DIRECT_ALL(K, KH, KW) DIRECT(K, KH, KW, 1) DIRECT(K, KH, KW, 2) DIRECT(K, KH, KW, 4) DIRECT(K, KH, KW, 8) DIRECT(K, KH, KW, 16)
+DIRECT_ALL(k1, 1, 1)
+DIRECT_ALL(k3, 3, 3)
+DIRECT_ALL(kn, 0, 0)
+
 extern "C" __global__ void f32_to_f16(const float* x, half_t* y, long long n) { LOOP(n) { y[i] = f2h(x[i]); } }
 extern "C" __global__ void f16_to_f32(const half_t* x, float* y, long long n) { LOOP(n) { y[i] = h2f(x[i]); } }
 "#;
@@ -136,10 +395,13 @@ pub struct Kernels {
     pub binary: CudaFunction,
     pub gather: CudaFunction,
     pub concat_part: CudaFunction,
+    pub concat: CudaFunction,
     pub maxpool: CudaFunction,
     pub resize_nearest: CudaFunction,
     pub f32_to_f16: CudaFunction,
     pub f16_to_f32: CudaFunction,
+    /// `conv_direct_<k1|k3|kn>_c<CB>`, by name.
+    direct: Vec<(String, CudaFunction)>,
     max_blocks: u32,
 }
 
@@ -177,12 +439,32 @@ impl Kernels {
             binary: f("binary")?,
             gather: f("gather")?,
             concat_part: f("concat_part")?,
+            concat: f("concat")?,
             maxpool: f("maxpool")?,
             resize_nearest: f("resize_nearest")?,
             f32_to_f16: f("f32_to_f16")?,
             f16_to_f32: f("f16_to_f32")?,
+            direct: ["k1", "k3", "kn"]
+                .iter()
+                .flat_map(|k| {
+                    CHANNEL_BLOCKS
+                        .iter()
+                        .map(move |cb| format!("conv_direct_{k}_c{cb}"))
+                })
+                .map(|name| Ok((name.clone(), f(&name)?)))
+                .collect::<Result<Vec<_>, GpuError>>()?,
             max_blocks: gpu.info.sm_count.max(1) * 32,
         })
+    }
+
+    /// The direct convolution kernel of variant `v` for a layer with this kernel size.
+    pub fn direct(&self, v: DirectConv, kernel: [usize; 2]) -> Result<&CudaFunction, GpuError> {
+        let name = v.kernel_name(kernel);
+        self.direct
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| f)
+            .ok_or_else(|| GpuError::Invalid(format!("no direct convolution kernel `{name}`")))
     }
 
     /// Grid-stride loops: enough blocks to fill the chip, never more than the work.
@@ -209,3 +491,58 @@ macro_rules! launch {
     }};
 }
 pub(crate) use launch;
+
+/// The direct kernel's weight layout: `[k, per]` (per = c/group × kh × kw, the plan's
+/// layout) to `[k / cb, per, cb]`, so the `cb` output channels a thread computes have their
+/// weights of one tap next to each other.
+pub fn direct_weight_layout(w: &[f32], k: usize, cb: usize) -> Vec<f32> {
+    let per = w.len() / k.max(1);
+    let mut out = vec![0.0; w.len()];
+    for co in 0..k {
+        for r in 0..per {
+            out[((co / cb) * per + r) * cb + co % cb] = w[co * per + r];
+        }
+    }
+    out
+}
+
+/// One launch of the direct convolution (convolution, bias, activation). `bias` 0: none.
+#[allow(clippy::too_many_arguments)]
+pub fn launch_direct(
+    stream: &cudarc::driver::CudaStream,
+    f: &CudaFunction,
+    cfg: LaunchConfig,
+    x: u64,
+    w: u64,
+    bias: u64,
+    y: u64,
+    args: &ConvArgs,
+) -> Result<(), GpuError> {
+    use cudarc::driver::PushKernelArg;
+    let mut b = stream.launch_builder(f);
+    b.arg(&x).arg(&w).arg(&bias).arg(&y).arg(args);
+    // SAFETY: the arguments match `conv_direct_*` in SOURCE; the pointers are allocations
+    // sized from the same shapes as `args` (checked by the caller).
+    unsafe { b.launch(cfg) }.call("cuLaunchKernel(conv_direct)")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::direct_weight_layout;
+
+    #[test]
+    fn direct_weights_put_a_threads_channels_side_by_side() {
+        // k = 4 channels of per = 3 values each: w[co][r] = 10 co + r.
+        let w: Vec<f32> = (0..4)
+            .flat_map(|co| (0..3).map(move |r| (10 * co + r) as f32))
+            .collect();
+        let t = direct_weight_layout(&w, 4, 2);
+        // Block 0 (channels 0, 1): taps r = 0, 1, 2 each as [ch0, ch1]; then block 1.
+        assert_eq!(
+            t,
+            vec![0., 10., 1., 11., 2., 12., 20., 30., 21., 31., 22., 32.]
+        );
+        assert_eq!(direct_weight_layout(&w, 4, 1), w);
+    }
+}

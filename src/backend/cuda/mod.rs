@@ -21,7 +21,7 @@ use super::{
     Backend, BackendConfig, BackendError, BackendInfo, DeviceTimings, InferOutput, LentOutput,
     Prepared, Session, StagedInputs,
 };
-use crate::cudaplan::ir::Plan;
+use crate::cudaplan::ir::{ConvEngine, Plan};
 use crate::cudaplan::{AlgoChooser, ChooseError};
 use crate::lock::{EngineFormat, VerifiedEngine};
 use crate::tensor::Tensor;
@@ -30,11 +30,28 @@ pub use hostmem::HostPath;
 
 const NAME: &str = "cuda";
 
-/// The cuDNN algorithm chooser for `engine build --backend cuda`, on the first GPU.
+/// The convolution chooser for `engine build --backend cuda`, on the first GPU.
+/// `ADASVAL_CONV_ENGINE=direct|cudnn` (a test and benchmark switch, not a user option)
+/// puts every convolution on one engine; the plan records the choices as forced.
 pub fn algo_chooser() -> Result<Box<dyn AlgoChooser>, ChooseError> {
+    let forced = match std::env::var("ADASVAL_CONV_ENGINE").as_deref() {
+        Ok("direct") => Some(ConvEngine::Direct),
+        Ok("cudnn") => Some(ConvEngine::Cudnn),
+        Ok("") | Err(_) => None,
+        Ok(other) => {
+            return Err(ChooseError::Unavailable(format!(
+                "ADASVAL_CONV_ENGINE={other}: expected `direct` or `cudnn`"
+            )))
+        }
+    };
+    algo_chooser_with(forced)
+}
+
+/// [`algo_chooser`] with the engine forced (or not) explicitly, for tests.
+pub fn algo_chooser_with(forced: Option<ConvEngine>) -> Result<Box<dyn AlgoChooser>, ChooseError> {
     let gpu = Gpu::open().map_err(|e| ChooseError::Unavailable(e.to_string()))?;
     let chooser =
-        dnn::CudnnChooser::new(gpu).map_err(|e| ChooseError::Unavailable(e.to_string()))?;
+        dnn::CudnnChooser::new(gpu, forced).map_err(|e| ChooseError::Unavailable(e.to_string()))?;
     Ok(Box::new(chooser))
 }
 

@@ -1,0 +1,327 @@
+//! The builder's whole-layer tactic decision for one convolution: cuDNN (best algorithm plus
+//! its bias/activation epilogue) against the variants of adasval's direct convolution
+//! kernel (convolution, bias and activation in one launch). The GPU side times the
+//! candidates; what is eligible, what each policy decides from the times and what the plan
+//! records is decided here, so it can be tested without a GPU.
+
+use super::ir::{ConvEngine, DirectConv, TacticPolicy, TacticTime};
+use super::ConvProblem;
+
+/// Channel blocks the kernel source instantiates (output channels per thread).
+pub const CHANNEL_BLOCKS: [u32; 5] = [1, 2, 4, 8, 16];
+/// Threads per block the chooser tries.
+pub const BLOCKS: [u32; 3] = [64, 128, 256];
+/// The launch grid's y dimension (batch × channel blocks) is limited by CUDA.
+const MAX_GRID_Y: usize = 65_535;
+
+/// Why the direct kernel cannot run `p`, or `None` when it can.
+pub fn direct_unsupported(p: &ConvProblem) -> Option<String> {
+    let [n, c, h, w] = p.input;
+    let [k, cg, kh, kw] = p.weight;
+    let [_, _, oh, ow] = p.output;
+    if p.dilation != [1, 1] {
+        return Some(format!(
+            "dilation {:?} (the direct kernel has none)",
+            p.dilation
+        ));
+    }
+    if p.group == 0 || c != cg * p.group || k % p.group != 0 {
+        return Some(format!(
+            "{c} input / {k} output channels in {} groups",
+            p.group
+        ));
+    }
+    let fits = |v: usize| i32::try_from(v).is_ok();
+    let biggest = [n * c * h * w, n * k * oh * ow, k * cg * kh * kw];
+    if !biggest.iter().all(|&v| fits(v)) {
+        return Some("tensor too large for 32-bit indexing".into());
+    }
+    if n * k > MAX_GRID_Y {
+        return Some(format!("{n} × {k} channel blocks exceed the launch grid"));
+    }
+    None
+}
+
+/// The direct kernel variants that can run `p`: a channel block must divide the output
+/// channels of one group (every channel of a thread reads the same inputs).
+pub fn direct_variants(p: &ConvProblem) -> Vec<DirectConv> {
+    if direct_unsupported(p).is_some() {
+        return vec![];
+    }
+    let per_group = p.weight[0] / p.group;
+    CHANNEL_BLOCKS
+        .iter()
+        .filter(|&&cb| per_group.is_multiple_of(cb as usize))
+        .flat_map(|&cb| {
+            BLOCKS.iter().map(move |&block| DirectConv {
+                channels_per_thread: cb,
+                block,
+            })
+        })
+        .collect()
+}
+
+/// Multiply-accumulates of the layer.
+pub fn macs(p: &ConvProblem) -> usize {
+    let [n, k, oh, ow] = p.output;
+    let [_, cg, kh, kw] = p.weight;
+    n * k * oh * ow * cg * kh * kw
+}
+
+/// Above this many multiply-accumulates the heuristic policy leaves a layer to cuDNN.
+pub const HEURISTIC_MAX_MACS: usize = 1 << 22;
+
+/// The heuristic policy's choice (nothing timed): the direct kernel for small layers, where
+/// a separate epilogue launch costs as much as the convolution, and for depthwise layers;
+/// cuDNN for the rest. The variant: the largest channel block that still leaves at least
+/// `min_threads` threads (the GPU chooser asks for 256 per SM), 128 threads per block.
+pub fn heuristic_direct(p: &ConvProblem, min_threads: usize) -> Option<DirectConv> {
+    if direct_unsupported(p).is_some() {
+        return None;
+    }
+    let depthwise = p.weight[1] == 1 && p.group > 1;
+    if !depthwise && macs(p) > HEURISTIC_MAX_MACS {
+        return None;
+    }
+    let per_group = p.weight[0] / p.group;
+    let [n, k, oh, ow] = p.output;
+    let cb = CHANNEL_BLOCKS
+        .iter()
+        .rev()
+        .copied()
+        .filter(|&cb| per_group.is_multiple_of(cb as usize))
+        .find(|&cb| n * k * oh * ow / cb as usize >= min_threads)
+        .unwrap_or(1);
+    Some(DirectConv {
+        channels_per_thread: cb,
+        block: 128,
+    })
+}
+
+/// A timed (or untimed) candidate handed to [`decide`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timed {
+    pub tactic: String,
+    pub engine: ConvEngine,
+    pub direct: Option<DirectConv>,
+    /// None: untimed, or the timing run failed (`error`).
+    pub time_ms: Option<f32>,
+    pub error: Option<String>,
+}
+
+/// The decision and the record of every candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub engine: ConvEngine,
+    pub direct: Option<DirectConv>,
+    pub tactics: Vec<TacticTime>,
+}
+
+/// Decide from the candidates. `measured` and `deterministic` (the direct kernel is
+/// deterministic: fixed summation order, no atomics) take the fastest timed candidate,
+/// cuDNN on a tie; `heuristic` takes `heuristic` (from [`heuristic_direct`]) when given,
+/// else cuDNN. `forced` (a test and benchmark switch) overrides the policy: cuDNN, or the
+/// fastest direct variant (the heuristic one when nothing was timed).
+pub fn decide(
+    policy: TacticPolicy,
+    candidates: &[Timed],
+    heuristic: Option<DirectConv>,
+    forced: Option<ConvEngine>,
+) -> Decision {
+    let fastest = |only: Option<ConvEngine>| -> Option<usize> {
+        candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| only.is_none_or(|e| c.engine == e))
+            .filter_map(|(i, c)| c.time_ms.map(|t| (i, t, c.engine)))
+            // cuDNN wins ties: it was the plan's engine before the direct kernel existed.
+            .min_by(|a, b| {
+                a.1.total_cmp(&b.1)
+                    .then((a.2 != ConvEngine::Cudnn).cmp(&(b.2 != ConvEngine::Cudnn)))
+            })
+            .map(|(i, _, _)| i)
+    };
+    let by_variant = |v: DirectConv| candidates.iter().position(|c| c.direct == Some(v));
+    let cudnn = candidates
+        .iter()
+        .position(|c| c.engine == ConvEngine::Cudnn);
+    let chosen: Option<usize> = match forced {
+        Some(ConvEngine::Cudnn) => cudnn,
+        Some(ConvEngine::Direct) => fastest(Some(ConvEngine::Direct))
+            .or_else(|| heuristic.and_then(by_variant))
+            .or_else(|| {
+                candidates
+                    .iter()
+                    .position(|c| c.engine == ConvEngine::Direct)
+            }),
+        None => match policy {
+            TacticPolicy::Heuristic => heuristic.and_then(by_variant).or(cudnn),
+            TacticPolicy::Measured | TacticPolicy::Deterministic => fastest(None).or(cudnn),
+        },
+    };
+    let tactics = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| TacticTime {
+            tactic: c.tactic.clone(),
+            engine: c.engine,
+            direct: c.direct,
+            time_ms: c.time_ms,
+            status: match (&c.error, Some(i) == chosen) {
+                (Some(e), _) => format!("failed: {e}"),
+                (None, true) if forced.is_some() => "chosen (forced)".into(),
+                (None, true) => "chosen".into(),
+                (None, false) if c.time_ms.is_some() => "timed".into(),
+                (None, false) => "untimed".into(),
+            },
+        })
+        .collect();
+    let (engine, direct) = match chosen.map(|i| &candidates[i]) {
+        Some(c) => (c.engine, c.direct),
+        None => (ConvEngine::Cudnn, None),
+    };
+    Decision {
+        engine,
+        direct,
+        tactics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cudaplan::ir::{Activation, Precision};
+
+    fn problem(c: usize, k: usize, group: usize, kernel: usize, hw: usize) -> ConvProblem {
+        ConvProblem {
+            layer: "l".into(),
+            input: [1, c, hw, hw],
+            weight: [k, c / group, kernel, kernel],
+            output: [1, k, hw, hw],
+            stride: [1, 1],
+            pads: [kernel / 2; 4],
+            dilation: [1, 1],
+            group,
+            bias: true,
+            activation: Some(Activation::Silu),
+            precision: Precision::Fp32,
+            policy: TacticPolicy::Measured,
+        }
+    }
+
+    fn cand(engine: ConvEngine, cb: u32, t: Option<f32>) -> Timed {
+        let direct = (engine == ConvEngine::Direct).then_some(DirectConv {
+            channels_per_thread: cb,
+            block: 128,
+        });
+        Timed {
+            tactic: format!("{engine:?} {cb}"),
+            engine,
+            direct,
+            time_ms: t,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn variants_respect_groups_and_refuse_dilation() {
+        // Depthwise: one output channel per group, so only single-channel blocks.
+        let dw = direct_variants(&problem(32, 32, 32, 3, 16));
+        assert!(!dw.is_empty());
+        assert!(dw.iter().all(|v| v.channels_per_thread == 1));
+        // 24 output channels per group: blocks 1, 2, 4, 8 (not 16).
+        let g = direct_variants(&problem(24, 24, 1, 1, 8));
+        let cbs: std::collections::BTreeSet<u32> =
+            g.iter().map(|v| v.channels_per_thread).collect();
+        assert_eq!(cbs.into_iter().collect::<Vec<_>>(), vec![1, 2, 4, 8]);
+        assert_eq!(g.len(), 4 * BLOCKS.len());
+        let mut dil = problem(8, 8, 1, 3, 8);
+        dil.dilation = [2, 2];
+        assert!(direct_unsupported(&dil).unwrap().contains("dilation"));
+        assert!(direct_variants(&dil).is_empty());
+    }
+
+    #[test]
+    fn measured_takes_the_fastest_whole_layer_and_cudnn_on_ties() {
+        let c = [
+            cand(ConvEngine::Cudnn, 0, Some(0.010)),
+            cand(ConvEngine::Direct, 1, Some(0.012)),
+            cand(ConvEngine::Direct, 4, Some(0.007)),
+        ];
+        let d = decide(TacticPolicy::Measured, &c, None, None);
+        assert_eq!(d.engine, ConvEngine::Direct);
+        assert_eq!(d.direct.unwrap().channels_per_thread, 4);
+        let statuses: Vec<&str> = d.tactics.iter().map(|t| t.status.as_str()).collect();
+        assert_eq!(statuses, ["timed", "timed", "chosen"]);
+        // Every candidate's time is kept.
+        assert_eq!(d.tactics[1].time_ms, Some(0.012));
+
+        let tie = [
+            cand(ConvEngine::Direct, 2, Some(0.010)),
+            cand(ConvEngine::Cudnn, 0, Some(0.010)),
+        ];
+        let d = decide(TacticPolicy::Deterministic, &tie, None, None);
+        assert_eq!((d.engine, d.direct), (ConvEngine::Cudnn, None));
+    }
+
+    #[test]
+    fn failed_or_untimed_candidates_never_win_a_measured_choice() {
+        let mut bad = cand(ConvEngine::Direct, 1, None);
+        bad.error = Some("launch failed".into());
+        let c = [bad, cand(ConvEngine::Cudnn, 0, Some(0.5))];
+        let d = decide(TacticPolicy::Measured, &c, None, None);
+        assert_eq!(d.engine, ConvEngine::Cudnn);
+        assert!(d.tactics[0].status.starts_with("failed: launch failed"));
+    }
+
+    #[test]
+    fn heuristic_follows_the_rule_and_forcing_overrides_the_policy() {
+        let small = problem(16, 16, 1, 3, 8);
+        let big = problem(128, 128, 1, 3, 64);
+        let v = heuristic_direct(&small, 1).unwrap();
+        assert_eq!(v.channels_per_thread, 16);
+        // Enough threads wanted: the channel block shrinks.
+        assert_eq!(
+            heuristic_direct(&small, 16 * 64)
+                .unwrap()
+                .channels_per_thread,
+            1
+        );
+        assert!(macs(&big) > HEURISTIC_MAX_MACS);
+        assert!(heuristic_direct(&big, 1).is_none());
+        // Depthwise goes direct whatever its size.
+        assert!(heuristic_direct(&problem(256, 256, 256, 3, 64), 1).is_some());
+
+        let c = [
+            cand(ConvEngine::Cudnn, 0, None),
+            cand(ConvEngine::Direct, 16, None),
+        ];
+        let d = decide(TacticPolicy::Heuristic, &c, Some(v), None);
+        assert_eq!(d.engine, ConvEngine::Direct);
+        let d = decide(TacticPolicy::Heuristic, &c, None, None);
+        assert_eq!(d.engine, ConvEngine::Cudnn);
+        assert_eq!(d.tactics[1].status, "untimed");
+
+        let timed = [
+            cand(ConvEngine::Cudnn, 0, Some(0.001)),
+            cand(ConvEngine::Direct, 1, Some(0.009)),
+            cand(ConvEngine::Direct, 2, Some(0.004)),
+        ];
+        let d = decide(
+            TacticPolicy::Measured,
+            &timed,
+            None,
+            Some(ConvEngine::Direct),
+        );
+        assert_eq!(d.direct.unwrap().channels_per_thread, 2);
+        assert_eq!(d.tactics[2].status, "chosen (forced)");
+        let d = decide(
+            TacticPolicy::Measured,
+            &timed[1..],
+            None,
+            Some(ConvEngine::Cudnn),
+        );
+        // Forcing cuDNN where there is no cuDNN candidate leaves the default.
+        assert_eq!((d.engine, d.direct), (ConvEngine::Cudnn, None));
+    }
+}

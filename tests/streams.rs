@@ -174,7 +174,10 @@ fn sleep_bound_streams_scale_and_a_serialised_device_saturates_at_once() {
         "{serial:?}"
     );
     assert!(serial[3].p99_ms > 4.0 * serial[0].p99_ms, "{serial:?}");
-    assert_eq!(saturation(&serial, 0.05).streams, Some(1), "{serial:?}");
+    // One stream also pays the sleep's wake-up latency between inferences, which a queued
+    // second stream hides: on a loaded 2-core machine that alone was worth 6.5% (229 vs
+    // 244 frames/s), so the serialised case is judged with a 10% gain threshold.
+    assert_eq!(saturation(&serial, 0.10).streams, Some(1), "{serial:?}");
 }
 
 #[test]

@@ -83,6 +83,16 @@ def col(run, name):
     p = ps[0]
     v = [int(r[name]) for r in csv.DictReader(open(p)) if r.get(name)]
     return statistics.median(v) / 1e6 if v else None
+def device_sum(run):
+    # Per frame h2d + compute + d2h (the device's whole share of one inference), then the median.
+    ps = glob.glob(os.path.join(out, run, "**", "latencies.csv"), recursive=True)
+    if not ps:
+        return None
+    cols = ("device_h2d_ns", "device_compute_ns", "device_d2h_ns")
+    v = [sum(int(r[c]) for c in cols) for r in csv.DictReader(open(ps[0])) if all(r.get(c) for c in cols)]
+    return statistics.median(v) / 1e6 if v else None
+def ratio(a, b):
+    return None if a is None or not b else a / b
 def layer_sum(run):
     for p in glob.glob(os.path.join(out, run, "**", "layers*.json"), recursive=True):
         d = json.load(open(p))
@@ -91,13 +101,14 @@ def layer_sum(run):
 torch = json.load(open(os.path.join(out, "torch.json"))) if os.path.exists(os.path.join(out, "torch.json")) else {}
 f = lambda x: "–" if x is None else f"{x:.3f}"
 print(f"card: {card}\n")
-print("| network | precision | harness infer p50 (graphs) | device compute p50 (graphs) | harness infer p50 (no graphs) | device compute p50 (no graphs) | per-layer event sum (--profile) | PyTorch eager wall p50 | eager summed kernels | torch.compile wall p50 | compile summed kernels |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print("| network | precision | harness infer p50 (graphs) | device compute p50 (graphs) | device h2d+compute+d2h p50 (graphs) | harness / device sum | harness infer p50 (no graphs) | device compute p50 (no graphs) | per-layer event sum (--profile) | PyTorch eager wall p50 | eager summed kernels | torch.compile wall p50 | compile summed kernels |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for tag in ["demo", "yolox"]:
     for p in ["fp32", "fp16"]:
         n = f"{tag}-{p}"
         t = torch.get(n, {})
         print(f"| {tag} | {p} | {f(col('run-'+n, 'infer_ns'))} | {f(col('run-'+n, 'device_compute_ns'))} | "
+              f"{f(device_sum('run-'+n))} | {f(ratio(col('run-'+n, 'infer_ns'), device_sum('run-'+n)))} | "
               f"{f(col('run-'+n+'-nographs', 'infer_ns'))} | {f(col('run-'+n+'-nographs', 'device_compute_ns'))} | "
               f"{f(layer_sum('run-'+n+'-profile'))} | {f(t.get('eager_wall_ms'))} | {f(t.get('eager_kernel_ms'))} | "
               f"{f(t.get('compile_wall_ms'))} | {f(t.get('compile_kernel_ms'))} |")

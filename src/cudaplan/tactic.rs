@@ -410,6 +410,22 @@ mod tests {
     }
 
     #[test]
+    fn plans_record_the_tile_and_older_plans_read_as_one_pixel_variants() {
+        let old: DirectConv =
+            serde_json::from_str(r#"{"channels_per_thread": 4, "block": 128}"#).unwrap();
+        assert_eq!(old.tile, None);
+        assert_eq!(old.kernel_name([3, 3]), "conv_direct_k3_c4");
+        assert!(!serde_json::to_string(&old).unwrap().contains("tile"));
+        for v in tiled_variants() {
+            let json = serde_json::to_string(&v).unwrap();
+            assert_eq!(serde_json::from_str::<DirectConv>(&json).unwrap(), v);
+        }
+        let v = tiled_variants()[1];
+        assert_eq!(v.kernel_name([3, 3]), "conv_tile_s1_2x32_k8_c4_r1");
+        assert_eq!(v.label([3, 3]), "conv_tile_s1_2x32_k8_c4_r1 b128");
+    }
+
+    #[test]
     fn tile_geometry_covers_every_output_once() {
         for v in tiled_variants() {
             let t = v.tile.unwrap();

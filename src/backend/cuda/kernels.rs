@@ -722,5 +722,11 @@ mod tests {
             vec![0., 10., 1., 11., 2., 12., 20., 30., 21., 31., 22., 32.]
         );
         assert_eq!(direct_weight_layout(&w, 4, 1), w);
+        // k = 3 in blocks of 2 (a tiled variant's partial last block): zero-padded.
+        let t = direct_weight_layout(&w[..9], 3, 2);
+        assert_eq!(
+            t,
+            vec![0., 10., 1., 11., 2., 12., 20., 0., 21., 0., 22., 0.]
+        );
     }
 }

@@ -3,24 +3,14 @@
 //! `Engine::compute` (eager, or once under capture into the session's CUDA graph) and by
 //! the trial run at session start, which also finds where cuDNN refuses fused bias+ReLU.
 
-use std::ffi::c_void;
-
-use cudarc::cudnn::result as cr;
 use cudarc::driver::PushKernelArg;
 
+use crate::backend::cuda::dnn::ConvCall;
 use crate::backend::cuda::gpu::{CallExt, GpuError};
 use crate::backend::cuda::kernels::{launch, launch_direct};
 
 use super::steps::Step;
-use super::{Engine, Ptr};
-
-fn as_ptr(p: Ptr) -> *const c_void {
-    p as usize as *const c_void
-}
-
-fn as_mut_ptr(p: Ptr) -> *mut c_void {
-    p as usize as *mut c_void
-}
+use super::Engine;
 
 impl Engine {
     pub(super) fn run_layers(&mut self, probe: bool, profile: bool) -> Result<(), GpuError> {
@@ -65,57 +55,23 @@ impl Engine {
         let stream = &self.stream;
         match &self.steps[i] {
             Step::Conv(c) => {
-                let one = 1.0f32;
-                let zero = 0.0f32;
-                let alpha = &one as *const f32 as *const c_void;
-                let beta = &zero as *const f32 as *const c_void;
-                let ws = as_mut_ptr(self.workspace.ptr);
+                let call = ConvCall {
+                    handle: &self.dnn,
+                    d: &c.d,
+                    algo: c.algo,
+                    x: c.x,
+                    w: c.w,
+                    y: c.y,
+                    workspace: self.workspace.ptr,
+                    workspace_bytes: self.workspace.bytes,
+                };
                 if c.fused {
-                    // SAFETY: descriptors match the buffers' shapes (checked at prepare);
-                    // z aliases y with alpha2 = 0, which cuDNN allows.
-                    unsafe {
-                        cr::convolution_bias_activation_forward(
-                            self.dnn.0,
-                            alpha,
-                            c.d.x.0,
-                            as_ptr(c.x),
-                            c.d.w.0,
-                            as_ptr(c.w),
-                            c.d.conv.0,
-                            c.algo,
-                            ws,
-                            self.workspace.bytes,
-                            beta,
-                            c.d.y.0,
-                            as_ptr(c.y),
-                            c.d.bias.0,
-                            as_ptr(c.bias.unwrap_or(0)),
-                            c.act.0,
-                            c.d.y.0,
-                            as_mut_ptr(c.y),
-                        )
-                    }
-                    .call("cudnnConvolutionBiasActivationForward")?;
+                    // SAFETY: descriptors match the buffers' shapes (checked at prepare).
+                    unsafe { call.forward(Some((c.bias.unwrap_or(0), &c.act))) }
+                        .call("cudnnConvolutionBiasActivationForward")?;
                 } else {
                     // SAFETY: as above.
-                    unsafe {
-                        cr::convolution_forward(
-                            self.dnn.0,
-                            alpha,
-                            c.d.x.0,
-                            as_ptr(c.x),
-                            c.d.w.0,
-                            as_ptr(c.w),
-                            c.d.conv.0,
-                            c.algo,
-                            ws,
-                            self.workspace.bytes,
-                            beta,
-                            c.d.y.0,
-                            as_mut_ptr(c.y),
-                        )
-                    }
-                    .call("cudnnConvolutionForward")?;
+                    unsafe { call.forward(None) }.call("cudnnConvolutionForward")?;
                     if c.bias.is_some() || c.act_kind != 0 {
                         let (y, b, n, hw, ch, kind) = (
                             c.y,

@@ -3,11 +3,11 @@
 //! the `LayerMeta` that `--profile` reports. Sits between the plan (`cudaplan::ir`) and
 //! the per-frame launches in `launch`; nothing here touches the stream.
 
-use cudarc::cudnn::{result as cr, sys as cs};
+use cudarc::cudnn::sys as cs;
 use cudarc::driver::{CudaFunction, LaunchConfig};
 
 use crate::backend::cuda::dnn::{self, ActDesc, ConvDescs, ConvShape, Handle};
-use crate::backend::cuda::gpu::{CallExt, GpuError};
+use crate::backend::cuda::gpu::GpuError;
 use crate::backend::cuda::kernels::{ConcatParts, ConvArgs, Gather, Kernels, MAX_PARTS, MAX_RANK};
 use crate::cudaplan::ir::{Activation, ConvEngine, Layer, Op, Plan, Precision};
 
@@ -346,17 +346,7 @@ pub(super) fn build_step(
             };
             let d = ConvDescs::new(&shape, precision, math)?;
             ws = d.workspace(dnn, algo)?.max(choice.workspace_bytes);
-            let act = ActDesc::new()?;
-            // SAFETY: fresh descriptor.
-            unsafe {
-                cr::set_activation_descriptor(
-                    act.0,
-                    cs::cudnnActivationMode_t::CUDNN_ACTIVATION_RELU,
-                    cs::cudnnNanPropagation_t::CUDNN_PROPAGATE_NAN,
-                    0.0,
-                )
-            }
-            .call("cudnnSetActivationDescriptor")?;
+            let act = ActDesc::relu()?;
             let bias = bias.map(|b| l.w(b)).transpose()?;
             meta.tactic = Some(choice.algo.clone());
             meta.math_type = Some(choice.math_type.clone());

@@ -27,18 +27,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
-gpu_libraries
-CARD=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)
-echo "card: $CARD" | tee "$OUT/card.txt"
-W=$OUT/project
-rm -rf "$W"; mkdir -p "$W"
-for d in engines scenarios platforms safety-case; do [[ -d $REPO/$d ]] && cp -r "$REPO/$d" "$W/"; done
-cd "$W" || exit 1
-MODELS=("demo engines/demo/detector.onnx engines/demo/adapter.yaml")
-if [[ -f $SHARED/models/yolox_nano/yolox_nano.onnx ]]; then
-  yolox_voc_project "$W" "$REPO" "$SHARED" || exit 1
-  MODELS+=("yolox engines/yolox_nano.onnx engines/yolox.adapter.yaml")
-fi
+bench_project "$OUT" "$REPO" "$SHARED" || exit 1
 for b in "${BINS[@]}"; do
   bn=${b%%=*}; bin=${b#*=}
   for m in "${MODELS[@]}"; do

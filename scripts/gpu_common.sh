@@ -1,5 +1,5 @@
 # Shared by the GPU scripts (scripts/gpu_tests.sh, scripts/gpu_experiment.sh,
-# bench/gpu_bench.sh, bench/gpu_sweep.sh); source it, do not run it.
+# bench/gpu_bench.sh, bench/gpu_fused_bench.sh, bench/gpu_sweep.sh); source it, do not run it.
 
 # CUDA's own library folders, and cuDNN 9 from its Python wheel where the system has none.
 gpu_libraries() {
@@ -40,4 +40,25 @@ frames:
     class_map: { motorbike: motorcycle }
     ignore_classes: [aeroplane, bird, boat, bottle, cat, chair, cow, diningtable, dog, horse, pottedplant, sheep, sofa, train, tvmonitor]
 YAML
+}
+
+# bench_project OUT REPO SHARED: the GPU libraries (gpu_libraries), the card in $CARD and
+# OUT/card.txt, a scratch project OUT/project ($W: the repository's engines, scenarios,
+# platforms and safety case) made the current folder, and MODELS ("TAG MODEL ADAPTER"): the
+# demo detector, and YOLOX-Nano with the voc100 scenario when the shared folder has it.
+bench_project() {
+  local out=$1 repo=$2 shared=$3 d
+  gpu_libraries
+  CARD=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)
+  echo "card: $CARD" | tee "$out/card.txt"
+  W=$out/project
+  rm -rf "$W"; mkdir -p "$W"
+  for d in engines scenarios platforms safety-case; do [[ -d $repo/$d ]] && cp -r "$repo/$d" "$W/"; done
+  cd "$W" || return 1
+  MODELS=("demo engines/demo/detector.onnx engines/demo/adapter.yaml")
+  if [[ -f $shared/models/yolox_nano/yolox_nano.onnx ]]; then
+    yolox_voc_project "$W" "$repo" "$shared" || return 1
+    MODELS+=("yolox engines/yolox_nano.onnx engines/yolox.adapter.yaml")
+  fi
+  return 0
 }

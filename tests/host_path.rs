@@ -17,7 +17,6 @@ use adasval::backend::noop::NoopPrepared;
 use adasval::backend::{
     BackendError, DeviceTimings, InferOutput, LentOutput, Prepared, Session, StagedInputs,
 };
-use adasval::preprocess::Transform;
 use adasval::replay::{self, NoProgress, Order, PreparedFrame, TraceSettings};
 use adasval::tensor::{outputs_hash, Tensor};
 
@@ -25,23 +24,12 @@ fn adapter() -> Adapter {
     Adapter::parse(Path::new("fake.adapter.yaml"), common::NOOP_ADAPTER).unwrap()
 }
 
-fn identity() -> Transform {
-    Transform {
-        scale_x: 1.0,
-        scale_y: 1.0,
-        offset_x: 0.0,
-        offset_y: 0.0,
-        orig_width: 64,
-        orig_height: 32,
-    }
-}
-
 fn frames(n: usize) -> Vec<PreparedFrame> {
     (0..n)
         .map(|i| PreparedFrame {
             index: i,
             input: Tensor::new("images", vec![1, 3, 1, 1], vec![i as f32 + 1.0; 3]),
-            transform: identity(),
+            transform: common::identity_transform(),
             pre_ns: 0,
         })
         .collect()

@@ -14,7 +14,6 @@ use std::time::Duration;
 use adasval::adapter::Adapter;
 use adasval::backend::noop::NoopPrepared;
 use adasval::backend::{BackendError, InferOutput, Prepared, Session};
-use adasval::preprocess::Transform;
 use adasval::replay::{NoProgress, Order, PreparedFrame, TraceResult, TraceSettings};
 use adasval::streams::{record, run_streams, sample_streams};
 use adasval::sweep::{saturation, Point};
@@ -29,14 +28,7 @@ fn frames(n: usize) -> Vec<PreparedFrame> {
         .map(|i| PreparedFrame {
             index: i,
             input: Tensor::new("images", vec![1, 3, 1, 1], vec![i as f32; 3]),
-            transform: Transform {
-                scale_x: 1.0,
-                scale_y: 1.0,
-                offset_x: 0.0,
-                offset_y: 0.0,
-                orig_width: 64,
-                orig_height: 32,
-            },
+            transform: common::identity_transform(),
             pre_ns: 0,
         })
         .collect()

@@ -193,3 +193,16 @@ pub fn yolox_project(
     assert_eq!(code, 0, "freeze failed: {o}{e}");
     d
 }
+
+/// The identity transform of a 64×32 frame: the fake backends' frames are already the
+/// network's input, so boxes come back unscaled.
+pub fn identity_transform() -> adasval::preprocess::Transform {
+    adasval::preprocess::Transform {
+        scale_x: 1.0,
+        scale_y: 1.0,
+        offset_x: 0.0,
+        offset_y: 0.0,
+        orig_width: 64,
+        orig_height: 32,
+    }
+}

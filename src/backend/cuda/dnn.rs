@@ -198,6 +198,98 @@ pub struct ConvDescs {
     pub bias: TensorDesc,
 }
 
+impl ActDesc {
+    /// The activation cuDNN fuses into a convolution: ReLU, NaN propagated, no clipping.
+    pub fn relu() -> Result<ActDesc, GpuError> {
+        let act = ActDesc::new()?;
+        // SAFETY: fresh descriptor.
+        unsafe {
+            cr::set_activation_descriptor(
+                act.0,
+                cs::cudnnActivationMode_t::CUDNN_ACTIVATION_RELU,
+                cs::cudnnNanPropagation_t::CUDNN_PROPAGATE_NAN,
+                0.0,
+            )
+        }
+        .call("cudnnSetActivationDescriptor")?;
+        Ok(act)
+    }
+}
+
+/// One convolution's operands as cuDNN's forward calls take them (device addresses): the
+/// chooser's timing runs and the executor's launches make the same two calls.
+pub struct ConvCall<'a> {
+    pub handle: &'a Handle,
+    pub d: &'a ConvDescs,
+    pub algo: cs::cudnnConvolutionFwdAlgo_t,
+    pub x: u64,
+    pub w: u64,
+    pub y: u64,
+    pub workspace: u64,
+    pub workspace_bytes: usize,
+}
+
+impl ConvCall<'_> {
+    /// y = conv(x, w) (cudnnConvolutionForward), or with `bias_act` y = act(conv(x, w) + bias)
+    /// in one call (cudnnConvolutionBiasActivationForward, which cuDNN may refuse).
+    ///
+    /// # Safety
+    /// The descriptors describe the buffers behind the addresses, which stay allocated until
+    /// the handle's stream has run the call.
+    pub unsafe fn forward(&self, bias_act: Option<(u64, &ActDesc)>) -> Result<(), cr::CudnnError> {
+        let one = 1.0f32;
+        let zero = 0.0f32;
+        let alpha = &one as *const f32 as *const c_void;
+        let beta = &zero as *const f32 as *const c_void;
+        let ptr = |v: u64| v as usize as *const c_void;
+        let mptr = |v: u64| v as usize as *mut c_void;
+        let (d, ws) = (self.d, mptr(self.workspace));
+        match bias_act {
+            // SAFETY: the caller's promise; z aliases y with alpha2 = 0, which cuDNN allows.
+            Some((bias, act)) => unsafe {
+                cr::convolution_bias_activation_forward(
+                    self.handle.0,
+                    alpha,
+                    d.x.0,
+                    ptr(self.x),
+                    d.w.0,
+                    ptr(self.w),
+                    d.conv.0,
+                    self.algo,
+                    ws,
+                    self.workspace_bytes,
+                    beta,
+                    d.y.0,
+                    ptr(self.y),
+                    d.bias.0,
+                    ptr(bias),
+                    act.0,
+                    d.y.0,
+                    mptr(self.y),
+                )
+            },
+            // SAFETY: the caller's promise.
+            None => unsafe {
+                cr::convolution_forward(
+                    self.handle.0,
+                    alpha,
+                    d.x.0,
+                    ptr(self.x),
+                    d.w.0,
+                    ptr(self.w),
+                    d.conv.0,
+                    self.algo,
+                    ws,
+                    self.workspace_bytes,
+                    beta,
+                    d.y.0,
+                    mptr(self.y),
+                )
+            },
+        }
+    }
+}
+
 /// The shapes of one convolution, as both the chooser and the executor describe it.
 #[derive(Debug, Clone)]
 pub struct ConvShape {
@@ -488,53 +580,25 @@ impl CudnnChooser {
             let d = ConvDescs::new(&shape, p.precision, math)?;
             let algo = algo_from_id(choice.algo_id)
                 .ok_or_else(|| GpuError::Invalid(format!("algorithm {}", choice.algo_id)))?;
-            let actd = ActDesc::new()?;
-            // SAFETY: fresh descriptor.
-            unsafe {
-                cr::set_activation_descriptor(
-                    actd.0,
-                    cs::cudnnActivationMode_t::CUDNN_ACTIVATION_RELU,
-                    cs::cudnnNanPropagation_t::CUDNN_PROPAGATE_NAN,
-                    0.0,
-                )
-            }
-            .call("cudnnSetActivationDescriptor")?;
+            let actd = ActDesc::relu()?;
             let [_, k, oh, ow] = p.output;
             let (n_out, hw, ch) = (n(p.output) as i64, (oh * ow) as i64, k as i32);
             let mut fused = relu_fused;
             let mut cudnn_layer = |c: &CudnnChooser| -> Result<(), GpuError> {
                 let kernels = &c.kernels[ki].1;
-                let one = 1.0f32;
-                let zero = 0.0f32;
-                let alpha = &one as *const f32 as *const c_void;
-                let beta = &zero as *const f32 as *const c_void;
-                let wsp = ws.ptr as usize as *mut c_void;
-                let ptr = |v: u64| v as usize as *const c_void;
-                let mptr = |v: u64| v as usize as *mut c_void;
+                let call = ConvCall {
+                    handle: &c.handle,
+                    d: &d,
+                    algo,
+                    x: x.ptr,
+                    w: w.ptr,
+                    y: y.ptr,
+                    workspace: ws.ptr,
+                    workspace_bytes: ws.bytes,
+                };
                 if fused {
-                    // SAFETY: descriptors describe the buffers above; z aliases y, alpha2 = 0.
-                    let r = unsafe {
-                        cr::convolution_bias_activation_forward(
-                            c.handle.0,
-                            alpha,
-                            d.x.0,
-                            ptr(x.ptr),
-                            d.w.0,
-                            ptr(w.ptr),
-                            d.conv.0,
-                            algo,
-                            wsp,
-                            ws.bytes,
-                            beta,
-                            d.y.0,
-                            ptr(y.ptr),
-                            d.bias.0,
-                            ptr(b.ptr),
-                            actd.0,
-                            d.y.0,
-                            mptr(y.ptr),
-                        )
-                    };
+                    // SAFETY: descriptors describe the buffers above.
+                    let r = unsafe { call.forward(Some((b.ptr, &actd))) };
                     if r.is_ok() {
                         return Ok(());
                     }
@@ -542,24 +606,7 @@ impl CudnnChooser {
                     fused = false;
                 }
                 // SAFETY: as above.
-                unsafe {
-                    cr::convolution_forward(
-                        c.handle.0,
-                        alpha,
-                        d.x.0,
-                        ptr(x.ptr),
-                        d.w.0,
-                        ptr(w.ptr),
-                        d.conv.0,
-                        algo,
-                        wsp,
-                        ws.bytes,
-                        beta,
-                        d.y.0,
-                        mptr(y.ptr),
-                    )
-                }
-                .call("cudnnConvolutionForward")?;
+                unsafe { call.forward(None) }.call("cudnnConvolutionForward")?;
                 if bias != 0 || act != 0 {
                     let stream = &c.stream;
                     let yp = y.ptr;

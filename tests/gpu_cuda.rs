@@ -1078,6 +1078,7 @@ fn every_direct_kernel_variant_matches_a_naive_cpu_interpreter() {
                 let v = DirectConv {
                     channels_per_thread: cb,
                     block,
+                    tile: None,
                 };
                 if adasval::cudaplan::tactic::direct_variants(&p).contains(&v) {
                     let c = plan.layers[l].choice.as_mut().unwrap();
@@ -1101,6 +1102,72 @@ fn every_direct_kernel_variant_matches_a_naive_cpu_interpreter() {
                 );
             }
         }
+    }
+}
+
+/// Every tiled variant of the direct kernel on the 3×3 layers it takes: odd map sizes (tiles
+/// cut by the borders), strides 1 and 2, with and without padding, output channels that are
+/// no multiple of a block's, input channels over several shared-memory chunks, every
+/// activation; fp32 and fp16 against the naive CPU interpreter. Each round gives each
+/// layer another variant of its stride, so every variant runs on at least two layers.
+#[test]
+fn every_tiled_direct_variant_matches_a_naive_cpu_interpreter() {
+    use adasval::cudaplan::tactic::{tile_unsupported, tiled_variants, TILE_SHAPES};
+    let Some(_gpu) = gpu_or_skip("every_tiled_direct_variant_matches_a_naive_cpu_interpreter")
+    else {
+        return;
+    };
+    let mut chooser = cuda::algo_chooser_with(Some(ConvEngine::Cudnn)).unwrap();
+    for (precision, tolerance) in [(Precision::Fp32, 1e-5), (Precision::Fp16, 2e-2)] {
+        let mut b = Builder::new(precision, TacticPolicy::Measured);
+        let x = b.tensor("images", &[1, 5, 37, 41]);
+        b.plan.inputs = vec![x];
+        let t1 = b.conv("t1", x, 24, 3, 1, 1, 1, true, Some(Activation::Silu));
+        let t2 = b.conv("t2", t1, 40, 3, 2, 1, 1, false, Some(Activation::Relu));
+        let t3 = b.conv("t3", t2, 6, 3, 1, 0, 1, true, Some(Activation::Sigmoid));
+        let t4 = b.conv("t4", t2, 17, 3, 2, 0, 1, true, None);
+        b.plan.outputs = vec![t3, t4];
+        b.choose(chooser.as_mut());
+        let input = Rng(11).vec(5 * 37 * 41);
+        let want = naive(&b.plan, &b.blob, &input);
+        let all = tiled_variants();
+        let mut used = std::collections::BTreeSet::new();
+        for round in 0..TILE_SHAPES.len() {
+            let mut plan = b.plan.clone();
+            let mut names = vec![];
+            for l in 0..plan.layers.len() {
+                let Some(p) = adasval::cudaplan::build::conv_problem(&plan, l) else {
+                    continue;
+                };
+                let eligible: Vec<DirectConv> = all
+                    .iter()
+                    .copied()
+                    .filter(|v| tile_unsupported(&p, v).is_none())
+                    .collect();
+                assert_eq!(eligible.len(), TILE_SHAPES.len(), "layer {l}");
+                let v = eligible[(round + l) % eligible.len()];
+                assert!(adasval::cudaplan::tactic::direct_variants(&p).contains(&v));
+                let c = plan.layers[l].choice.as_mut().unwrap();
+                c.engine = ConvEngine::Direct;
+                c.direct = Some(v);
+                names.push(v.kernel_name([3, 3]));
+                used.insert(v.kernel_name([3, 3]));
+            }
+            let (_p, got, _t) = run_gpu(&plan, &b.blob, &input, false);
+            for (g, w) in got.iter().zip(&want) {
+                let e = rel_l2(&g.data, w);
+                eprintln!(
+                    "tiled round {round} {precision:?} {names:?} `{}`: relative L2 {e:.3e}",
+                    g.name
+                );
+                assert!(
+                    e <= tolerance,
+                    "tiled {names:?} {precision:?} `{}`: {e}",
+                    g.name
+                );
+            }
+        }
+        assert_eq!(used.len(), all.len(), "every tiled variant ran");
     }
 }
 

@@ -188,14 +188,37 @@ pub enum ConvEngine {
 pub struct DirectConv {
     /// Output channels each thread computes (a compile-time parameter of the kernel).
     pub channels_per_thread: u32,
-    /// Threads per block; each thread computes one output pixel.
+    /// Threads per block; each thread computes one output pixel (several, for tiled
+    /// variants).
     pub block: u32,
+    /// The shared-memory tiled kernel's block shape; absent: the one-pixel-per-thread kernel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tile: Option<ConvTile>,
+}
+
+/// The output tile one block of the tiled direct kernel computes (3×3 kernels only, one
+/// stride per variant): `rows` × `cols` pixels × `channels` output channels; each thread
+/// computes `rows_per_thread` vertically adjacent pixels of one column × the variant's
+/// `channels_per_thread` channels. All compile-time parameters of the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvTile {
+    pub stride: u32,
+    pub rows: u32,
+    pub cols: u32,
+    pub channels: u32,
+    pub rows_per_thread: u32,
 }
 
 impl DirectConv {
     /// The NVRTC kernel's name for a layer with this `kernel` size: 1×1 and 3×3 have
     /// specialised loops, any other size the generic one.
     pub fn kernel_name(&self, kernel: [usize; 2]) -> String {
+        if let Some(t) = self.tile {
+            return format!(
+                "conv_tile_s{}_{}x{}_k{}_c{}_r{}",
+                t.stride, t.rows, t.cols, t.channels, self.channels_per_thread, t.rows_per_thread
+            );
+        }
         let k = match kernel {
             [1, 1] => "k1",
             [3, 3] => "k3",

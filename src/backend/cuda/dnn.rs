@@ -544,7 +544,11 @@ impl CudnnChooser {
             let ctx = self.gpu.ctx.clone();
             let n = |s: [usize; 4]| s.iter().product::<usize>();
             let x = DevBuf::new(&ctx, n(p.input) * es)?;
-            let w = DevBuf::new(&ctx, n(p.weight) * es)?;
+            // Room for the tiled kernel's zero-padded last channel block.
+            let w = DevBuf::new(
+                &ctx,
+                (n(p.weight) + 32 * n(p.weight) / p.weight[0].max(1)) * es,
+            )?;
             let b = DevBuf::new(&ctx, p.weight[0] * es)?;
             let y = DevBuf::new(&ctx, n(p.output) * es)?;
             let ws = DevBuf::new(&ctx, choice.workspace_bytes)?;

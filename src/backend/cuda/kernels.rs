@@ -9,8 +9,8 @@ use std::sync::Arc;
 use cudarc::driver::{CudaFunction, DeviceRepr, LaunchConfig};
 
 use super::gpu::{CallExt, Gpu, GpuError};
-use crate::cudaplan::ir::{DirectConv, Precision};
-use crate::cudaplan::tactic::CHANNEL_BLOCKS;
+use crate::cudaplan::ir::{ConvTile, DirectConv, Precision};
+use crate::cudaplan::tactic::{self, CHANNEL_BLOCKS};
 
 pub const MAX_RANK: usize = 8;
 /// Inputs of a concatenation the one-launch `concat` kernel takes; more go part by part.
@@ -118,6 +118,9 @@ impl ConvArgs {
 
     /// The launch grid of variant `v`, or why it cannot run this layer.
     pub fn config(&self, v: DirectConv) -> Result<LaunchConfig, GpuError> {
+        if let Some(t) = v.tile {
+            return self.tile_config(v, t);
+        }
         let cb = v.channels_per_thread as i32;
         if !CHANNEL_BLOCKS.contains(&v.channels_per_thread) || self.kg % cb != 0 {
             return Err(GpuError::Invalid(format!(
@@ -139,6 +142,61 @@ impl ConvArgs {
             shared_mem_bytes: 0,
         })
     }
+}
+
+impl ConvArgs {
+    /// The tiled kernel's launch: one block per output tile × block of output channels ×
+    /// image ([`tactic::tile_grid`]), [`tactic::tile_threads`] threads, static shared memory.
+    fn tile_config(&self, v: DirectConv, t: ConvTile) -> Result<LaunchConfig, GpuError> {
+        let problem = crate::cudaplan::ConvProblem {
+            layer: String::new(),
+            input: [self.n, self.c, self.h, self.w].map(|d| d as usize),
+            weight: [self.k, self.cg, self.kh, self.kw].map(|d| d as usize),
+            output: [self.n, self.k, self.oh, self.ow].map(|d| d as usize),
+            stride: [self.sh, self.sw].map(|d| d as usize),
+            pads: [self.ph, self.pw, self.ph, self.pw].map(|d| d as usize),
+            dilation: [1, 1],
+            group: (self.c / self.cg.max(1)) as usize,
+            bias: false,
+            activation: None,
+            precision: crate::cudaplan::ir::Precision::Fp32,
+            policy: crate::cudaplan::ir::TacticPolicy::Measured,
+        };
+        if let Some(why) = tactic::tile_unsupported(&problem, &v) {
+            return Err(GpuError::Invalid(format!(
+                "tiled direct convolution: {why}"
+            )));
+        }
+        let [x, y, z] = tactic::tile_grid(&t, problem.output);
+        Ok(LaunchConfig {
+            grid_dim: (x as u32, y as u32, z as u32),
+            block_dim: (tactic::tile_threads(&t, v.channels_per_thread), 1, 1),
+            shared_mem_bytes: 0,
+        })
+    }
+}
+
+/// The CUDA source of every tiled variant: one `extern "C"` entry per
+/// [`tactic::tiled_variants`], named as [`DirectConv::kernel_name`] names it.
+fn tiled_entries() -> String {
+    tactic::tiled_variants()
+        .iter()
+        .filter_map(|v| {
+            let t = v.tile?;
+            Some(format!(
+                "extern \"C\" __global__ void __launch_bounds__({nt}) {name}(const T* x, const T* w, const T* b, T* y, ConvArgs a) \
+                 {{ conv_tile<{s}, {th}, {tw}, {kb}, {kt}, {py}>(x, w, b, y, a); }}\n",
+                nt = v.block,
+                name = v.kernel_name([3, 3]),
+                s = t.stride,
+                th = t.rows,
+                tw = t.cols,
+                kb = t.channels,
+                kt = v.channels_per_thread,
+                py = t.rows_per_thread,
+            ))
+        })
+        .collect()
 }
 
 /// Index map of a strided gather / broadcast, passed to the kernels by value. The layout
@@ -385,6 +443,113 @@ DIRECT_ALL(k1, 1, 1)
 DIRECT_ALL(k3, 3, 3)
 DIRECT_ALL(kn, 0, 0)
 
+/* Shared-memory tiled direct convolution (3×3, one group, stride S, no dilation) with bias
+   and activation. A block computes a TH × TW output tile × KB output channels of one image;
+   input channels go in chunks of CC: the chunk's input tile with halo (zero outside the
+   image) and its weights (the executor's layout [k / KB][c][3][3][KB], one contiguous run
+   per chunk) are copied to shared memory as fp32, then each thread accumulates PY vertically
+   adjacent pixels of one column × KT channels in registers. Lanes take neighbouring columns
+   (conflict-free input reads) and, with TW × TH / PY ≥ 32, the same channels (broadcast
+   weight reads). Each output's products are summed in fp32 with fmaf in a fixed order
+   (input channel, kernel row, kernel column): deterministic. */
+template <int S, int TH, int TW, int KB, int KT, int PY>
+__device__ __forceinline__ void conv_tile(const T* __restrict__ x, const T* __restrict__ wt,
+                                          const T* __restrict__ bias, T* __restrict__ y, const ConvArgs a) {
+  constexpr int IH = (TH - 1) * S + 3, IW = (TW - 1) * S + 3, IHW = IH * IW;
+  constexpr int RG = TH / PY;
+  constexpr int NT = TW * RG * (KB / KT);
+  constexpr int CC0 = 40960 / (4 * (IHW + 9 * KB));
+  constexpr int CC = CC0 > 16 ? 16 : CC0;
+  constexpr int NR = (PY - 1) * S + 3;
+  __shared__ float sx[CC * IHW];
+  __shared__ __align__(16) float sw[CC * 9 * KB];
+  const int tiles_x = (a.ow + TW - 1) / TW;
+  const int ty0 = (blockIdx.x / tiles_x) * TH, tx0 = (blockIdx.x % tiles_x) * TW;
+  const int co0 = blockIdx.y * KB;
+  const int nb = blockIdx.z;
+  const int t = threadIdx.x;
+  const int col = t % TW, rg = (t / TW) % RG, cgp = t / (TW * RG);
+  const int iy0 = ty0 * S - a.ph, ix0 = tx0 * S - a.pw;
+  const int hw = a.h * a.w;
+  const T* xb = x + (long long)nb * a.c * hw;
+  const T* wb = wt + (long long)co0 * a.c * 9;
+  float acc[PY][KT];
+#pragma unroll
+  for (int p = 0; p < PY; ++p)
+#pragma unroll
+    for (int q = 0; q < KT; ++q) acc[p][q] = 0.0f;
+  for (int c0 = 0; c0 < a.c; c0 += CC) {
+    const int cn = min(CC, a.c - c0);
+    const int nin = cn * IHW;
+#pragma unroll 4
+    for (int e = t; e < nin; e += NT) {
+      const int ci = e / IHW, r = e - ci * IHW, yy = r / IW, xx = r - yy * IW;
+      const int gy = iy0 + yy, gx = ix0 + xx;
+      float v = 0.0f;
+      if (gy >= 0 && gy < a.h && gx >= 0 && gx < a.w) v = LDG(xb, (long long)(c0 + ci) * hw + gy * a.w + gx);
+      sx[e] = v;
+    }
+    const int nw = cn * 9 * KB;
+    const T* wc = wb + (long long)c0 * 9 * KB;
+#pragma unroll 4
+    for (int e = t; e < nw; e += NT) sw[e] = LDG(wc, e);
+    __syncthreads();
+    for (int ci = 0; ci < cn; ++ci) {
+      const float* xs = sx + ci * IHW + rg * PY * S * IW + col * S;
+      const float* ws = sw + ci * 9 * KB + cgp * KT;
+      float xv[NR][3];
+#pragma unroll
+      for (int r = 0; r < NR; ++r)
+#pragma unroll
+        for (int kx = 0; kx < 3; ++kx) xv[r][kx] = xs[r * IW + kx];
+#pragma unroll
+      for (int ky = 0; ky < 3; ++ky) {
+#pragma unroll
+        for (int kx = 0; kx < 3; ++kx) {
+          float wv[KT];
+          const float* wp = ws + (ky * 3 + kx) * KB;
+          if (KT % 4 == 0) {
+#pragma unroll
+            for (int q = 0; q < KT; q += 4) {
+              const float4 w4 = *reinterpret_cast<const float4*>(wp + q);
+              wv[q] = w4.x; wv[q + 1] = w4.y; wv[q + 2] = w4.z; wv[q + 3] = w4.w;
+            }
+          } else if (KT % 2 == 0) {
+#pragma unroll
+            for (int q = 0; q < KT; q += 2) {
+              const float2 w2 = *reinterpret_cast<const float2*>(wp + q);
+              wv[q] = w2.x; wv[q + 1] = w2.y;
+            }
+          } else {
+#pragma unroll
+            for (int q = 0; q < KT; ++q) wv[q] = wp[q];
+          }
+#pragma unroll
+          for (int p = 0; p < PY; ++p)
+#pragma unroll
+            for (int q = 0; q < KT; ++q) acc[p][q] = fmaf(xv[p * S + ky][kx], wv[q], acc[p][q]);
+        }
+      }
+    }
+    __syncthreads();
+  }
+  const int ox = tx0 + col;
+  if (ox >= a.ow) return;
+  const int npix = a.oh * a.ow;
+#pragma unroll
+  for (int q = 0; q < KT; ++q) {
+    const int co = co0 + cgp * KT + q;
+    if (co >= a.k) break;
+    const float bv = bias ? LDG(bias, co) : 0.0f;
+    T* yc = y + ((long long)nb * a.k + co) * npix;
+#pragma unroll
+    for (int p = 0; p < PY; ++p) {
+      const int oy = ty0 + rg * PY + p;
+      if (oy < a.oh) ST(yc, (long long)oy * a.ow + ox, apply(a.act, acc[p][q] + bv));
+    }
+  }
+}
+
 extern "C" __global__ void f32_to_f16(const float* x, half_t* y, long long n) { LOOP(n) { y[i] = f2h(x[i]); } }
 extern "C" __global__ void f16_to_f32(const half_t* x, float* y, long long n) { LOOP(n) { y[i] = h2f(x[i]); } }
 "#;
@@ -422,8 +587,9 @@ impl Kernels {
             fmad: Some(false),
             ..Default::default()
         };
+        let source = format!("{SOURCE}{}", tiled_entries());
         let ptx =
-            cudarc::nvrtc::compile_ptx_with_opts(SOURCE, opts).map_err(|e| GpuError::Call {
+            cudarc::nvrtc::compile_ptx_with_opts(source, opts).map_err(|e| GpuError::Call {
                 call: "nvrtcCompileProgram".into(),
                 message: e.to_string(),
             })?;
@@ -451,6 +617,11 @@ impl Kernels {
                         .iter()
                         .map(move |cb| format!("conv_direct_{k}_c{cb}"))
                 })
+                .chain(
+                    tactic::tiled_variants()
+                        .iter()
+                        .map(|v| v.kernel_name([3, 3])),
+                )
                 .map(|name| Ok((name.clone(), f(&name)?)))
                 .collect::<Result<Vec<_>, GpuError>>()?,
             max_blocks: gpu.info.sm_count.max(1) * 32,
@@ -493,17 +664,24 @@ macro_rules! launch {
 pub(crate) use launch;
 
 /// The direct kernel's weight layout: `[k, per]` (per = c/group × kh × kw, the plan's
-/// layout) to `[k / cb, per, cb]`, so the `cb` output channels a thread computes have their
-/// weights of one tap next to each other.
+/// layout) to `[⌈k / cb⌉, per, cb]`, so the `cb` output channels a thread (a tiled block)
+/// computes have their weights of one tap next to each other; a last partial block is
+/// padded with zeros (the tiled kernel reads whole blocks and writes only real channels).
 pub fn direct_weight_layout(w: &[f32], k: usize, cb: usize) -> Vec<f32> {
     let per = w.len() / k.max(1);
-    let mut out = vec![0.0; w.len()];
+    let cb = cb.max(1);
+    let mut out = vec![0.0; k.div_ceil(cb) * cb * per];
     for co in 0..k {
         for r in 0..per {
             out[((co / cb) * per + r) * cb + co % cb] = w[co * per + r];
         }
     }
     out
+}
+
+/// The output-channel block of `v`'s weight layout: a thread's channels, or a tiled block's.
+pub fn weight_block(v: DirectConv) -> usize {
+    v.tile.map_or(v.channels_per_thread, |t| t.channels) as usize
 }
 
 /// One launch of the direct convolution (convolution, bias, activation). `bias` 0: none.
@@ -544,5 +722,11 @@ mod tests {
             vec![0., 10., 1., 11., 2., 12., 20., 30., 21., 31., 22., 32.]
         );
         assert_eq!(direct_weight_layout(&w, 4, 1), w);
+        // k = 3 in blocks of 2 (a tiled variant's partial last block): zero-padded.
+        let t = direct_weight_layout(&w[..9], 3, 2);
+        assert_eq!(
+            t,
+            vec![0., 10., 1., 11., 2., 12., 20., 0., 21., 0., 22., 0.]
+        );
     }
 }

@@ -112,8 +112,8 @@ impl Shared {
                 GpuError::Invalid(format!("weight `{}` lies outside the weight blob", w.name))
             })?;
             let k = w.shape.first().copied().unwrap_or(0);
-            let cb = v.channels_per_thread as usize;
-            if cb == 0 || k % cb != 0 {
+            let cb = kernels::weight_block(v);
+            if cb == 0 || (v.tile.is_none() && k % cb != 0) {
                 return Err(GpuError::Invalid(format!(
                     "layer `{}`: channel block {cb} does not divide {k} output channels",
                     l.name

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use cudarc::cudnn::{result as cr, sys as cs};
 use cudarc::driver::{sys as ds, CudaStream, PushKernelArg};
 
-use super::gpu::{CallExt, DevBuf, Gpu, GpuError};
+use super::gpu::{capture_graph, CallExt, DevBuf, Gpu, GpuError};
 use super::kernels::{launch, launch_direct, ConvArgs, Kernels};
 use crate::cudaplan::ir::{Activation, Candidate, ConvChoice, ConvEngine, Precision, TacticPolicy};
 use crate::cudaplan::{tactic, AlgoChooser, ChooseError, ConvProblem};
@@ -461,24 +461,11 @@ impl CudnnChooser {
         // One eager run first: a failing launch shows here, not inside the capture.
         f(self)?;
         self.stream.synchronize().call("cuStreamSynchronize")?;
-        self.stream
-            .begin_capture(ds::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
-            .call("cuStreamBeginCapture")?;
-        let mut recorded = Ok(());
-        for _ in 0..REPS {
-            recorded = f(self);
-            if recorded.is_err() {
-                break;
+        let graph = capture_graph(&self.stream, || {
+            for _ in 0..REPS {
+                f(self)?;
             }
-        }
-        let ended = self
-            .stream
-            .end_capture(ds::CUgraphInstantiate_flags(0))
-            .call("cuStreamEndCapture/cuGraphInstantiate");
-        recorded?;
-        let graph = ended?.ok_or_else(|| GpuError::Call {
-            call: "cuStreamEndCapture".into(),
-            message: "captured an empty graph".into(),
+            Ok(())
         })?;
         graph.upload().call("cuGraphUpload")?;
         graph.launch().call("cuGraphLaunch")?;

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use cudarc::driver::{sys as ds, CudaContext};
+use cudarc::driver::{sys as ds, CudaContext, CudaGraph, CudaStream};
 
 use crate::cudaplan::ir::BuildDevice;
 
@@ -36,6 +36,28 @@ impl<T, E: std::fmt::Debug> CallExt<T> for Result<T, E> {
             message: format!("{e:?}"),
         })
     }
+}
+
+/// What `record` enqueues on `stream`, captured and instantiated as one CUDA graph (the
+/// chooser's timing runs and each session's frame). Thread-local capture mode: other
+/// threads keep working on their own streams meanwhile. The capture is ended whatever
+/// `record` returned, or the stream would stay unusable.
+pub fn capture_graph(
+    stream: &Arc<CudaStream>,
+    record: impl FnOnce() -> Result<(), GpuError>,
+) -> Result<CudaGraph, GpuError> {
+    stream
+        .begin_capture(ds::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
+        .call("cuStreamBeginCapture")?;
+    let recorded = record();
+    let ended = stream
+        .end_capture(ds::CUgraphInstantiate_flags(0))
+        .call("cuStreamEndCapture/cuGraphInstantiate");
+    recorded?;
+    ended?.ok_or_else(|| GpuError::Call {
+        call: "cuStreamEndCapture".into(),
+        message: "captured an empty graph".into(),
+    })
 }
 
 /// Identity and static properties of the device (driver attributes and library versions).

@@ -27,7 +27,7 @@ use crate::cudaplan::ir::Precision;
 use crate::tensor::Tensor;
 
 use super::dnn::Handle;
-use super::gpu::{CallExt, DevBuf, GpuError};
+use super::gpu::{capture_graph, CallExt, DevBuf, GpuError};
 use super::hostmem::{self, HostAlloc, HostPath, LockedRange};
 use super::kernels::launch;
 use steps::{build_step, LayerMeta, Layout, Step};
@@ -303,20 +303,8 @@ impl Engine {
     /// this session's stream. Thread-local capture mode: other sessions' threads keep
     /// working while this one captures.
     fn capture(&mut self) -> Result<usize, GpuError> {
-        self.stream
-            .begin_capture(ds::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
-            .call("cuStreamBeginCapture")?;
-        let recorded = self.compute(false);
-        // The capture must be ended whatever happened, or the stream stays unusable.
-        let ended = self
-            .stream
-            .end_capture(ds::CUgraphInstantiate_flags(0))
-            .call("cuStreamEndCapture/cuGraphInstantiate");
-        recorded?;
-        let graph = ended?.ok_or_else(|| GpuError::Call {
-            call: "cuStreamEndCapture".into(),
-            message: "captured an empty graph".into(),
-        })?;
+        let stream = self.stream.clone();
+        let graph = capture_graph(&stream, || self.compute(false))?;
         let mut nodes = 0usize;
         // SAFETY: the graph is alive; a null node array asks only for the count.
         unsafe {

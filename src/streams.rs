@@ -90,20 +90,22 @@ struct ClockedSession<'a> {
 impl Session for ClockedSession<'_> {
     fn run(&mut self, input: &Tensor) -> Result<InferOutput, BackendError> {
         let out = self.inner.run(input);
-        self.ends.push(Instant::now());
-        if out.is_err() || self.stop.load(Ordering::Relaxed) {
-            self.abort.store(true, Ordering::Relaxed);
-        }
+        clock(&mut self.ends, self.abort, self.stop, out.is_err());
         out
     }
 
     fn run_lent(&mut self, input: &Tensor) -> Result<LentOutput<'_>, BackendError> {
         let out = self.inner.run_lent(input);
-        self.ends.push(Instant::now());
-        if out.is_err() || self.stop.load(Ordering::Relaxed) {
-            self.abort.store(true, Ordering::Relaxed);
-        }
+        clock(&mut self.ends, self.abort, self.stop, out.is_err());
         out
+    }
+}
+
+/// One inference ended: its end time, and a failure or Ctrl-C stops every stream.
+fn clock(ends: &mut Vec<Instant>, abort: &AtomicBool, stop: &AtomicBool, failed: bool) {
+    ends.push(Instant::now());
+    if failed || stop.load(Ordering::Relaxed) {
+        abort.store(true, Ordering::Relaxed);
     }
 }
 

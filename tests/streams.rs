@@ -128,11 +128,11 @@ fn run(p: &dyn Prepared, n: u32, frames_n: usize, reps: u32) -> TraceResult {
     .unwrap()
 }
 
-fn sweep_points(serialised: bool) -> Vec<Point> {
+fn sweep_points(cost_ms: u64, serialised: bool) -> Vec<Point> {
     [1u32, 2, 4, 8]
         .iter()
         .map(|&n| {
-            let r = run(&fake(4, serialised, None), n, 10, 3);
+            let r = run(&fake(cost_ms, serialised, None), n, 10, 3);
             assert!(r.complete(), "{:?}", r.error);
             let rec = record(&r).unwrap();
             let mut infer: Vec<u64> = r.samples.iter().map(|s| s.infer_ns).collect();
@@ -148,7 +148,7 @@ fn sweep_points(serialised: bool) -> Vec<Point> {
 
 #[test]
 fn sleep_bound_streams_scale_and_a_serialised_device_saturates_at_once() {
-    let free = sweep_points(false);
+    let free = sweep_points(4, false);
     // Ideal: 250 frames/s per stream. Generous bounds: 8 streams give more than 4x one.
     assert!(
         free[3].throughput_fps > 4.0 * free[0].throughput_fps,
@@ -159,16 +159,17 @@ fn sleep_bound_streams_scale_and_a_serialised_device_saturates_at_once() {
     }
     assert_eq!(saturation(&free, 0.05).streams, None, "{free:?}");
 
-    let serial = sweep_points(true);
+    let serial = sweep_points(12, true);
     // One inference at a time: more streams only queue (throughput flat, latency grows).
     assert!(
         serial[3].throughput_fps < 1.5 * serial[0].throughput_fps,
         "{serial:?}"
     );
     assert!(serial[3].p99_ms > 4.0 * serial[0].p99_ms, "{serial:?}");
-    // One stream also pays the sleep's wake-up latency between inferences, which a queued
-    // second stream hides: on a loaded 2-core machine that alone was worth 6.5% (229 vs
-    // 244 frames/s), so the serialised case is judged with a 10% gain threshold.
+    // One stream also leaves the device idle for the harness's own work and the sleep's
+    // wake-up between inferences, which a queued second stream hides: on a loaded 2-core
+    // machine that was worth 6.5-11% of a 4 ms inference (229 vs 244, 221 vs 244 frames/s).
+    // Hence a 12 ms inference for the serialised case, judged with a 10% gain threshold.
     assert_eq!(saturation(&serial, 0.10).streams, Some(1), "{serial:?}");
 }
 

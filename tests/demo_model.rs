@@ -97,6 +97,7 @@ fn daylight_pedestrians_on_held_out_scenes() {
         &classes,
         &MetricSettings {
             pedestrian_class: None,
+            min_height: Some(MIN_HEIGHT),
             ..Default::default()
         },
     );

@@ -143,17 +143,20 @@ fn frame_metrics_match_independent_reference() {
         .map(|s| s.to_string())
         .collect();
     let dir = tempfile::tempdir().expect("tempdir");
-    for seed in 0..12u64 {
+    for seed in 0..16u64 {
         let difficult = seed % 2 == 1;
         let frames = random_frames(seed, difficult);
         let settings = MetricSettings {
             confidence: if seed % 3 == 0 { 0.9 } else { 0.95 },
+            // Seeds 12-15: only objects at least 60 px tall count (boxes are 4-200 px).
+            min_height: (seed >= 12).then_some(60.0),
             ..Default::default()
         };
         let report = evaluate_frames(&frames, &classes, &settings);
         let spec = json!({
             "frames": frames, "classes": classes, "confidence": settings.confidence,
             "iou_thresholds": settings.iou_thresholds, "pedestrian_class": "person",
+            "min_height": settings.min_height,
         });
         let path = dir.path().join(format!("frames_{seed}.json"));
         std::fs::write(&path, spec.to_string()).expect("write");

@@ -59,6 +59,7 @@ def read_coco(directory):
                            a["bbox"][1] + a["bbox"][3]] for a in anns], np.float32).reshape(-1, 4)
         labels = np.array([a["category_id"] - 1 for a in anns], np.int64)
         ignore = np.array([bool(a.get("ignore", 0)) or bool(a.get("iscrowd", 0)) for a in anns], bool)
+        occlusion = np.array([float(a.get("occlusion", 0.0)) for a in anns], np.float32)
         path = directory / im["file_name"]
         if not path.exists():
             path = directory / "images" / Path(im["file_name"]).name
@@ -66,9 +67,31 @@ def read_coco(directory):
             "id": im["id"], "path": str(path), "condition": im.get("condition", "unknown"),
             "seed": im.get("seed"), "frame_index": im.get("frame_index"),
             "width": im["width"], "height": im["height"],
-            "boxes": boxes, "labels": labels, "ignore": ignore,
+            "boxes": boxes, "labels": labels, "ignore": ignore, "occlusion": occlusion,
         })
     return out
+
+
+def hard_frame(record, min_height=30.0):
+    """True when the frame holds a pedestrian of the kind the detector misses most (error
+    analysis on validation frames, errors.py): at least `min_height` px, not ignored, and
+    partly hidden (occlusion >= 0.1) or overlapping another pedestrian or cyclist (IoU > 0.3)."""
+    people = (~record["ignore"]) & ((record["labels"] == 0) | (record["labels"] == 1))
+    b = record["boxes"][people]
+    if len(b) == 0:
+        return False
+    h = b[:, 3] - b[:, 1]
+    ped = record["labels"][people] == 0
+    occ = record["occlusion"][people]
+    x1 = np.maximum(b[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(b[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(b[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(b[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    iou = inter / np.maximum(area[:, None] + area[None, :] - inter, 1e-9)
+    np.fill_diagonal(iou, 0.0)
+    return bool(np.any(ped & (h >= min_height) & ((occ >= 0.1) | (iou.max(1) > 0.3))))
 
 
 def build_targets(boxes, labels, ignore, grid):

@@ -42,21 +42,22 @@ def annotations(directory):
     return [by_image[im["id"]] for im in sorted(coco["images"], key=lambda i: i["id"])]
 
 
-def match(det_boxes, det_scores, gt_boxes, counted):
+def match(det_boxes, det_scores, gt_boxes, counted, det_min_height=MIN_HEIGHT):
     """evaluate.match_image, also returning each detection's status and the matched GT."""
     matched = np.zeros(len(gt_boxes), bool)
     ious = evaluate.iou_matrix(det_boxes, gt_boxes)
     status = {}
     for d in np.argsort(-det_scores, kind="stable"):
+        small = det_boxes[d, 3] - det_boxes[d, 1] < det_min_height
         if len(gt_boxes) == 0:
-            status[d] = "fp"
+            status[d] = "difficult" if small else "fp"
             continue
         cand = np.where(counted & ~matched, ious[d], -1.0)
         j = int(cand.argmax())
         if cand[j] >= evaluate.IOU_MATCH:
             matched[j] = True
             status[d] = "tp"
-        elif np.any((~counted) & (ious[d] >= evaluate.IOU_MATCH)):
+        elif small or np.any((~counted) & (ious[d] >= evaluate.IOU_MATCH)):
             status[d] = "difficult"
         else:
             status[d] = "fp"

@@ -270,6 +270,9 @@ def main():
     ap.add_argument("--init", help="continue from this checkpoint (model.pt of an earlier run)")
     ap.add_argument("--assign", choices=("simota", "static"), default="simota",
                     help="label assignment: SimOTA (dynamic, as YOLOX) or the static centre prior of dataset.py")
+    ap.add_argument("--hard-weight", type=float, default=0.0,
+                    help="frames with a partly hidden or grouped pedestrian (dataset.hard_frame) are drawn "
+                         "1 + this times as often")
     ap.add_argument("--workers", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True)
@@ -321,6 +324,10 @@ def main():
     vrecs = recs[ntrain:]
     for f in files:
         os.remove(f)
+    hard = np.array([dataset.hard_frame(r) for r in recs[:ntrain]], bool)
+    draw = torch.from_numpy(1.0 + args.hard_weight * hard.astype(np.float32)).to(device)
+    log(f"hard frames (partly hidden or grouped pedestrians): {hard.sum()} of {ntrain}, drawn with weight "
+        f"{1 + args.hard_weight:g}: {float(draw[torch.from_numpy(hard).to(device)].sum() / draw.sum()):.3f} of draws")
     pos_per_img = (ttc >= 0).sum(1).float().mean().item()
     log(f"targets: {pos_per_img:.1f} positive anchors per image on average")
 
@@ -365,7 +372,7 @@ def main():
                         else 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * (frac - args.warmup) / (1 - args.warmup))))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = torch.randint(0, ntrain, (args.batch,), device=device)
+        idx = torch.multinomial(draw, args.batch, replacement=True)
         x = timgs[idx].float().div_(255)
         b, c = ttb[idx], ttc[idx]
         flip = torch.rand(args.batch, device=device) < 0.5

@@ -6,10 +6,11 @@
 
 use crate::metrics::coco::{self, EvalDt, EvalGt, EvalInput};
 use crate::metrics::lamr::{log_average_miss_rate, LamrReport, ScoredOutcome};
-use crate::metrics::matching::{match_objects, Outcome};
+use crate::metrics::matching::{match_objects, ObjectMatch, Outcome};
 use crate::metrics::stats::{clopper_pearson, Interval};
 use crate::types::{Detection, GtObject};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// One replayed frame with its golden labels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +35,14 @@ pub struct MetricSettings {
     pub pedestrian_class: Option<String>,
     /// IoU threshold of the miss-rate matching.
     pub lamr_iou: f64,
+    /// Evaluate only objects at least this many pixels tall (precision / recall tables and
+    /// miss rate; the COCO AP keeps its own area ranges). Lower ground truth becomes an
+    /// ignore region, and a detection lower than this that matches no counted object is
+    /// ignored instead of counted as a false positive: pycocotools' area-range rule for
+    /// unmatched detections, applied to box height as pedestrian benchmarks size objects.
+    /// Without it, a loosely boxed 20 px pedestrian would count against the precision of
+    /// the >= 40 px subset it is not part of.
+    pub min_height: Option<f32>,
 }
 
 impl Default for MetricSettings {
@@ -43,6 +52,7 @@ impl Default for MetricSettings {
             confidence: 0.95,
             pedestrian_class: Some("person".into()),
             lamr_iou: 0.5,
+            min_height: None,
         }
     }
 }
@@ -145,8 +155,8 @@ pub fn evaluate_frames(
         for (ti, &t) in settings.iou_thresholds.iter().enumerate() {
             let (mut tp, mut fp, mut fn_) = (0u64, 0u64, 0u64);
             for f in frames {
-                let (gts, dets) = class_objects(f, c as u32);
-                let m = match_objects(&gts, &dets, t);
+                let (gts, dets) = class_objects(f, c as u32, settings.min_height);
+                let m = sized_match(&gts, &dets, t, settings.min_height);
                 for o in &m.outcomes {
                     match o {
                         Outcome::TruePositive => tp += 1,
@@ -186,8 +196,8 @@ pub fn evaluate_frames(
             let mut scored = Vec::new();
             let mut positives = 0usize;
             for f in frames {
-                let (gts, dets) = class_objects(f, c as u32);
-                let m = match_objects(&gts, &dets, settings.lamr_iou);
+                let (gts, dets) = class_objects(f, c as u32, settings.min_height);
+                let m = sized_match(&gts, &dets, settings.lamr_iou, settings.min_height);
                 positives += gts.iter().filter(|g| !(g.ignore || g.crowd)).count();
                 scored.extend(dets.iter().zip(&m.outcomes).map(|(d, o)| ScoredOutcome {
                     score: d.score as f64,
@@ -211,11 +221,45 @@ pub fn evaluate_frames(
     }
 }
 
-fn class_objects(f: &FrameEval, class: u32) -> (Vec<&GtObject>, Vec<&Detection>) {
-    (
-        f.gt.iter().filter(|g| g.class_id == class).collect(),
-        f.dets.iter().filter(|d| d.class_id == class).collect(),
-    )
+/// One class's ground truth and detections of a frame; with a height floor, lower ground
+/// truth comes back as an ignore region.
+fn class_objects(
+    f: &FrameEval,
+    class: u32,
+    min_height: Option<f32>,
+) -> (Vec<Cow<'_, GtObject>>, Vec<&Detection>) {
+    let gts =
+        f.gt.iter()
+            .filter(|g| g.class_id == class)
+            .map(|g| match min_height {
+                Some(h) if g.bbox[3] < h && !g.ignore => Cow::Owned(GtObject {
+                    ignore: true,
+                    ..g.clone()
+                }),
+                _ => Cow::Borrowed(g),
+            })
+            .collect();
+    (gts, f.dets.iter().filter(|d| d.class_id == class).collect())
+}
+
+/// [`match_objects`], then a detection below the height floor that matched nothing is
+/// ignored (outside the evaluated size range).
+fn sized_match(
+    gts: &[Cow<'_, GtObject>],
+    dets: &[&Detection],
+    threshold: f64,
+    min_height: Option<f32>,
+) -> ObjectMatch {
+    let refs: Vec<&GtObject> = gts.iter().map(|g| g.as_ref()).collect();
+    let mut m = match_objects(&refs, dets, threshold);
+    if let Some(h) = min_height {
+        for (o, d) in m.outcomes.iter_mut().zip(dets) {
+            if *o == Outcome::FalsePositive && d.bbox[3] < h {
+                *o = Outcome::Ignored;
+            }
+        }
+    }
+    m
 }
 
 /// Frames as COCO evaluator input: one image per frame, area = box area, ignore regions

@@ -9,6 +9,9 @@ definitions (not from adasval's code):
 - Clopper-Pearson intervals: statsmodels proportion_confint(method='beta').
 - LAMR (Dollar et al. PAMI 2012): MR at the largest FPPI <= each of np.logspace(-2, 0, 9),
   1.0 where none, geometric mean with MR floored at 1e-10.
+- height floor (`min_height`, pycocotools' area-range rule on box height): ground truth
+  lower than the floor is an ignore region; a detection lower than the floor that is not a
+  true positive is ignored (neither TP nor FP).
 - COCO AP: pycocotools on the frames written as a COCO dataset (only when no object is an
   ignore region without being a crowd, which COCO cannot express).
 
@@ -107,10 +110,27 @@ def coco_ap(frames, classes):
     return [float(s) for s in e.stats]
 
 
+def sized(frames, min_height):
+    """Frames with ground truth below the floor turned into ignore regions."""
+    if min_height is None:
+        return frames
+    return [dict(fr, gt=[dict(g, ignore=g["ignore"] or g["bbox"][3] < min_height) for g in fr["gt"]])
+            for fr in frames]
+
+
+def sized_match(gts, dets, thr, min_height):
+    out, missed = match(gts, dets, thr)
+    if min_height is not None:
+        out = ["ign" if o == "fp" and d["bbox"][3] < min_height else o for o, d in zip(out, dets)]
+    return out, missed
+
+
 def main(path):
     with open(path) as f:
         spec = json.load(f)
     frames, classes, conf = spec["frames"], spec["classes"], spec["confidence"]
+    mh = spec.get("min_height")
+    coco_frames, frames = frames, sized(frames, mh)
     per_class = []
     totals = {t: [0, 0, 0] for t in spec["iou_thresholds"]}
     for c in range(len(classes)):
@@ -120,7 +140,7 @@ def main(path):
             for fr in frames:
                 gts = [g for g in fr["gt"] if g["class_id"] == c]
                 dets = [d for d in fr["dets"] if d["class_id"] == c]
-                out, missed = match(gts, dets, t)
+                out, missed = sized_match(gts, dets, t, mh)
                 tp += out.count("tp")
                 fp += out.count("fp")
                 fn += missed
@@ -140,14 +160,14 @@ def main(path):
         for fr in frames:
             gts = [g for g in fr["gt"] if g["class_id"] == c]
             dets = [d for d in fr["dets"] if d["class_id"] == c]
-            out, _ = match(gts, dets, 0.5)
+            out, _ = sized_match(gts, dets, 0.5, mh)
             positives += sum(1 for g in gts if not (g["ignore"] or g["crowd"]))
             scored += [(d["score"], o) for d, o in zip(dets, out)]
         if positives and frames:
             value, mrs = lamr(scored, positives, len(frames))
             result["lamr"] = {"lamr": value, "mr": mrs}
-    if not any(g["ignore"] and not g["crowd"] for fr in frames for g in fr["gt"]):
-        result["ap"] = coco_ap(frames, classes)
+    if not any(g["ignore"] and not g["crowd"] for fr in coco_frames for g in fr["gt"]):
+        result["ap"] = coco_ap(coco_frames, classes)
     print(json.dumps(result))
 
 

@@ -1149,6 +1149,7 @@ fn model_on_gpu(test: &str, model: &std::path::Path, adapter: &std::path::Path) 
                 }
             }
         }
+        fused_against_unfused(test, model, adapter, chooser.as_mut(), &plan, &blob);
         sessions_and_graphs(test, &plan, &blob, adapter);
         host_paths(test, &plan, &blob, adapter);
         // Reported, not asserted (targets belong to benches): per-frame medians over 200
@@ -1193,6 +1194,64 @@ fn model_on_gpu(test: &str, model: &std::path::Path, adapter: &std::path::Path) 
             median_ms(lent),
             prepared.load_ns().unwrap_or(0) as f64 / 1e6
         );
+    }
+}
+
+/// The same model built without the elementwise fusion pass gives the fused plan's outputs
+/// within the tolerances above (its convolutions on cuDNN's heuristic choices, so the
+/// comparison also spans other kernels; timing the two is bench work: .gpu scripts).
+fn fused_against_unfused(
+    test: &str,
+    model: &std::path::Path,
+    adapter: &std::path::Path,
+    chooser: &mut dyn AlgoChooser,
+    plan: &Plan,
+    blob: &[f32],
+) {
+    use adasval::cudaplan::build::{build, BuildOptions};
+    let unfused = build(
+        model,
+        &BuildOptions {
+            name: format!("{}-unfused", plan.name),
+            precision: plan.precision,
+            tactics: TacticPolicy::Heuristic,
+            fuse_elementwise: false,
+        },
+        chooser,
+    )
+    .unwrap();
+    let fusions = adasval::cudaplan::inspect::fusion_summary(plan);
+    eprintln!("FUSION {test} {:?}: {fusions}", plan.precision);
+    assert!(
+        unfused.plan.layers.len() > plan.layers.len(),
+        "{test}: nothing fused ({fusions})"
+    );
+    let bound = match plan.precision {
+        Precision::Fp32 => 1e-3,
+        Precision::Fp16 => 5e-2,
+    };
+    let a = CudaPrepared::from_plan(&plan.name, plan, blob, false).unwrap();
+    let b = CudaPrepared::from_plan(&unfused.plan.name, &unfused.plan, &unfused.weights, false)
+        .unwrap();
+    let (mut sa, mut sb) = (a.session().unwrap(), b.session().unwrap());
+    for index in 0..2 {
+        let x = scene_input(adapter, index);
+        let (ga, gb) = (sa.run(&x).unwrap(), sb.run(&x).unwrap());
+        for (p, q) in ga.outputs.iter().zip(&gb.outputs) {
+            let e = rel_l2(&p.data, &q.data);
+            eprintln!(
+                "{test} {:?} scene {index} `{}`: fused ({} layers) vs unfused ({} layers) relative L2 {e:.3e}",
+                plan.precision,
+                p.name,
+                plan.layers.len(),
+                unfused.plan.layers.len()
+            );
+            assert!(
+                e <= bound,
+                "{test} {:?} fused vs unfused: {e}",
+                plan.precision
+            );
+        }
     }
 }
 

@@ -171,10 +171,7 @@ pub fn fuse(g: &mut ImportedGraph) -> FuseReport {
         };
         let mut members = vec![i];
         let mut value = head.outputs[0];
-        loop {
-            let [j] = u.readers[value].as_slice() else {
-                break;
-            };
+        while let [j] = u.readers[value].as_slice() {
             if is_output(value, g) {
                 break;
             }

@@ -637,7 +637,7 @@ impl CudnnChooser {
                         let cfg = a.config(v)?;
                         let kernel = [p.weight[2], p.weight[3]];
                         self.time_in_graph(&mut |s: &CudnnChooser| {
-                            let f = s.kernels[ki].1.direct(v, kernel)?;
+                            let f = s.kernels[ki].1.direct(v, kernel, res != 0)?;
                             launch_direct(&s.stream, f, cfg, x.ptr, w.ptr, bias, rp, y.ptr, a)
                         })
                     });

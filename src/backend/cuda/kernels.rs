@@ -190,18 +190,30 @@ impl ConvArgs {
     }
 }
 
-/// The CUDA source of every tiled variant: one `extern "C"` entry per
-/// [`tactic::tiled_variants`], named as [`DirectConv::kernel_name`] names it.
+/// The kernel of a direct convolution with (`_res`) or without a residual input: two
+/// instantiations, so the plain one compiles exactly the epilogue it had before residuals.
+pub fn residual_name(name: String, residual: bool) -> String {
+    if residual {
+        format!("{name}_res")
+    } else {
+        name
+    }
+}
+
+/// The CUDA source of every tiled variant: two `extern "C"` entries (without and with a
+/// residual) per [`tactic::tiled_variants`], named as [`DirectConv::kernel_name`] names
+/// it (and [`residual_name`]).
 fn tiled_entries() -> String {
     tactic::tiled_variants()
         .iter()
-        .filter_map(|v| {
+        .flat_map(|v| [(v, false), (v, true)])
+        .filter_map(|(v, res)| {
             let t = v.tile?;
             Some(format!(
                 "extern \"C\" __global__ void __launch_bounds__({nt}) {name}(const T* x, const T* w, const T* b, const T* r, T* y, ConvArgs a) \
-                 {{ conv_tile<{s}, {th}, {tw}, {kb}, {kt}, {py}>(x, w, b, r, y, a); }}\n",
+                 {{ conv_tile<{s}, {th}, {tw}, {kb}, {kt}, {py}, {res}>(x, w, b, r, y, a); }}\n",
                 nt = v.block,
-                name = v.kernel_name([3, 3]),
+                name = residual_name(v.kernel_name([3, 3]), res),
                 s = t.stride,
                 th = t.rows,
                 tw = t.cols,
@@ -422,7 +434,7 @@ __device__ __forceinline__ void conv_taps(const T* __restrict__ xc, const T* __r
     }
   }
 }
-template <int CB, int KH, int KW>
+template <int CB, int KH, int KW, bool RES>
 __device__ __forceinline__ void conv_direct(const T* __restrict__ x, const T* __restrict__ wt,
                                             const T* __restrict__ bias, const T* __restrict__ res,
                                             T* __restrict__ y, const ConvArgs a) {
@@ -457,16 +469,23 @@ __device__ __forceinline__ void conv_direct(const T* __restrict__ x, const T* __
   for (; ci < a.cg; ++ci)
     conv_taps<CB, KH, KW>(xb + (long long)ci * hw, wb + (long long)ci * khw * CB, acc, iy0, ix0, kh, kw, a);
   const long long ob = ((long long)nb * a.k + co0) * npix + pix;
+  T* yb = y + ob;
 #pragma unroll
   for (int j = 0; j < CB; ++j) {
     float v = acc[j];
     if (bias) v += LDG(bias, co0 + j);
-    ST(y, ob + (long long)j * npix, epilogue(v, a.act, a.res, res, ob + (long long)j * npix));
+    if (RES) v = epilogue(v, a.act, a.res, res + ob, (long long)j * npix);
+    else v = apply(a.act, v);
+    ST(yb, (long long)j * npix, v);
   }
 }
+/* Each variant twice: without a residual (the epilogue of the plain kernel, nothing else
+   compiled in) and with one (`_res`: added where ConvArgs::res says). */
 #define DIRECT(K, KH, KW, CB) \
   extern "C" __global__ void __launch_bounds__(256) conv_direct_##K##_c##CB( \
-      const T* x, const T* w, const T* b, const T* r, T* y, ConvArgs a) { conv_direct<CB, KH, KW>(x, w, b, r, y, a); }
+      const T* x, const T* w, const T* b, const T* r, T* y, ConvArgs a) { conv_direct<CB, KH, KW, false>(x, w, b, r, y, a); } \
+  extern "C" __global__ void __launch_bounds__(256) conv_direct_##K##_c##CB##_res( \
+      const T* x, const T* w, const T* b, const T* r, T* y, ConvArgs a) { conv_direct<CB, KH, KW, true>(x, w, b, r, y, a); }
 #define DIRECT_ALL(K, KH, KW) DIRECT(K, KH, KW, 1) DIRECT(K, KH, KW, 2) DIRECT(K, KH, KW, 4) DIRECT(K, KH, KW, 8) DIRECT(K, KH, KW, 16)
 DIRECT_ALL(k1, 1, 1)
 DIRECT_ALL(k3, 3, 3)
@@ -481,7 +500,7 @@ DIRECT_ALL(kn, 0, 0)
    (conflict-free input reads) and, with TW × TH / PY ≥ 32, the same channels (broadcast
    weight reads). Each output's products are summed in fp32 with fmaf in a fixed order
    (input channel, kernel row, kernel column): deterministic. */
-template <int S, int TH, int TW, int KB, int KT, int PY>
+template <int S, int TH, int TW, int KB, int KT, int PY, bool RES>
 __device__ __forceinline__ void conv_tile(const T* __restrict__ x, const T* __restrict__ wt,
                                           const T* __restrict__ bias, const T* __restrict__ res,
                                           T* __restrict__ y, const ConvArgs a) {
@@ -571,12 +590,18 @@ __device__ __forceinline__ void conv_tile(const T* __restrict__ x, const T* __re
     const int co = co0 + cgp * KT + q;
     if (co >= a.k) break;
     const float bv = bias ? LDG(bias, co) : 0.0f;
-    const long long yc = ((long long)nb * a.k + co) * npix;
+    const long long yo = ((long long)nb * a.k + co) * npix;
+    T* yc = y + yo;
 #pragma unroll
     for (int p = 0; p < PY; ++p) {
       const int oy = ty0 + rg * PY + p;
-      const long long o = yc + (long long)oy * a.ow + ox;
-      if (oy < a.oh) ST(y, o, epilogue(acc[p][q] + bv, a.act, a.res, res, o));
+      if (oy < a.oh) {
+        const long long o = (long long)oy * a.ow + ox;
+        float v = acc[p][q] + bv;
+        if (RES) v = epilogue(v, a.act, a.res, res + yo, o);
+        else v = apply(a.act, v);
+        ST(yc, o, v);
+      }
     }
   }
 }
@@ -682,15 +707,22 @@ impl Kernels {
                         .iter()
                         .map(|v| v.kernel_name([3, 3])),
                 )
+                .flat_map(|n| [residual_name(n.clone(), false), residual_name(n, true)])
                 .map(|name| Ok((name.clone(), f(&name)?)))
                 .collect::<Result<Vec<_>, GpuError>>()?,
             max_blocks: gpu.info.sm_count.max(1) * 32,
         })
     }
 
-    /// The direct convolution kernel of variant `v` for a layer with this kernel size.
-    pub fn direct(&self, v: DirectConv, kernel: [usize; 2]) -> Result<&CudaFunction, GpuError> {
-        let name = v.kernel_name(kernel);
+    /// The direct convolution kernel of variant `v` for a layer with this kernel size, with
+    /// or without a residual input.
+    pub fn direct(
+        &self,
+        v: DirectConv,
+        kernel: [usize; 2],
+        residual: bool,
+    ) -> Result<&CudaFunction, GpuError> {
+        let name = residual_name(v.kernel_name(kernel), residual);
         self.direct
             .iter()
             .find(|(n, _)| *n == name)

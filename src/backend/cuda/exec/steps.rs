@@ -319,7 +319,7 @@ pub(super) fn build_step(
                 });
                 meta.workspace_bytes = Some(0);
                 let step = Step::Direct(Box::new(DirectStep {
-                    f: kernels.direct(v, kernel)?.clone(),
+                    f: kernels.direct(v, kernel, residual.is_some())?.clone(),
                     cfg,
                     x: l.t(layer.inputs[0])?,
                     w: direct_w.ok_or_else(|| {

@@ -278,3 +278,189 @@ fn drop_unused_tensors(g: &mut ImportedGraph) {
         remap(&mut l.outputs);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cudaplan::ir::TensorInfo;
+
+    /// A graph under construction: tensors by name, layers in order.
+    struct G(ImportedGraph);
+
+    impl G {
+        fn new(inputs: &[(&str, &[usize])]) -> G {
+            let mut g = G(ImportedGraph {
+                tensors: vec![],
+                weights: vec![],
+                blob: vec![],
+                inputs: vec![],
+                outputs: vec![],
+                layers: vec![],
+            });
+            for (n, s) in inputs {
+                let t = g.t(n, s);
+                g.0.inputs.push(t);
+            }
+            g
+        }
+        fn t(&mut self, name: &str, shape: &[usize]) -> TensorId {
+            self.0.tensors.push(TensorInfo {
+                name: name.into(),
+                shape: shape.to_vec(),
+            });
+            self.0.tensors.len() - 1
+        }
+        fn id(&self, name: &str) -> TensorId {
+            self.0.tensors.iter().position(|t| t.name == name).unwrap()
+        }
+        fn layer(&mut self, name: &str, op: Op, ins: &[&str], out: (&str, &[usize])) {
+            let inputs = ins.iter().map(|n| self.id(n)).collect();
+            let o = self.t(out.0, out.1);
+            self.0.layers.push(Layer {
+                name: name.into(),
+                op,
+                inputs,
+                outputs: vec![o],
+                choice: None,
+                fused: vec![],
+            });
+        }
+        fn conv(&mut self, name: &str, x: &str, out: &str, activation: Option<Activation>) {
+            let shape = self.0.tensors[self.id(x)].shape.clone();
+            let op = Op::Conv {
+                weight: 0,
+                bias: None,
+                kernel: [3, 3],
+                stride: [1, 1],
+                pads: [1; 4],
+                dilation: [1, 1],
+                group: 1,
+                activation,
+                residual: None,
+            };
+            self.layer(name, op, &[x], (out, &shape));
+        }
+        fn output(&mut self, name: &str) {
+            let t = self.id(name);
+            self.0.outputs.push(t);
+        }
+        fn names(&self, ids: &[TensorId]) -> Vec<String> {
+            ids.iter()
+                .map(|t| self.0.tensors[*t].name.clone())
+                .collect()
+        }
+    }
+
+    const S: &[usize] = &[1, 4, 8, 8];
+
+    #[test]
+    fn a_residual_add_and_the_relu_after_it_fold_into_the_convolution() {
+        let mut g = G::new(&[("x", S)]);
+        g.conv("conv", "x", "y", None);
+        g.layer("add", Op::Add, &["x", "y"], ("a", S));
+        g.layer("relu", Op::Relu, &["a"], ("out", S));
+        g.output("out");
+        let r = fuse(&mut g.0);
+        assert_eq!(
+            r.residuals,
+            vec![("conv".into(), vec!["add".into(), "relu".into()])]
+        );
+        let [l] = g.0.layers.as_slice() else {
+            panic!("{:?}", g.0.layers)
+        };
+        assert!(matches!(
+            l.op,
+            Op::Conv {
+                residual: Some(Residual::BeforeActivation),
+                activation: Some(Activation::Relu),
+                ..
+            }
+        ));
+        assert_eq!(g.names(&l.inputs), ["x", "x"]);
+        assert_eq!(g.names(&l.outputs), ["out"]);
+        // The fused intermediates are gone, ids renumbered.
+        assert_eq!(g.names(&[0, 1]), ["x", "out"]);
+        assert_eq!(g.0.tensors.len(), 2);
+        assert_eq!(g.0.outputs, vec![1]);
+    }
+
+    #[test]
+    fn a_convolution_with_its_own_activation_takes_the_residual_after_it() {
+        let mut g = G::new(&[("x", S)]);
+        g.conv("conv", "x", "y", Some(Activation::Silu));
+        g.layer("add", Op::Add, &["y", "x"], ("a", S));
+        g.layer("relu", Op::Relu, &["a"], ("out", S));
+        g.output("out");
+        fuse(&mut g.0);
+        assert_eq!(g.0.layers.len(), 2, "the Relu stays: a second activation");
+        assert!(matches!(
+            g.0.layers[0].op,
+            Op::Conv {
+                residual: Some(Residual::AfterActivation),
+                activation: Some(Activation::Silu),
+                ..
+            }
+        ));
+        assert_eq!(g.0.layers[1].op, Op::Relu);
+    }
+
+    #[test]
+    fn nothing_is_fused_across_a_tensor_someone_else_sees() {
+        // The convolution's output is a plan output too.
+        let mut g = G::new(&[("x", S)]);
+        g.conv("conv", "x", "y", None);
+        g.layer("add", Op::Add, &["x", "y"], ("a", S));
+        g.output("y");
+        g.output("a");
+        let before = g.0.layers.clone();
+        assert_eq!(fuse(&mut g.0), FuseReport::default());
+        assert_eq!(g.0.layers, before);
+        // Read by two layers; and a residual that would need broadcasting.
+        let mut g = G::new(&[("x", S), ("c", &[1, 4, 1, 1])]);
+        g.conv("conv", "x", "y", None);
+        g.layer("add", Op::Add, &["x", "y"], ("a", S));
+        g.layer("mul", Op::Mul, &["y", "x"], ("m", S));
+        g.conv("conv2", "m", "z", None);
+        g.layer("addc", Op::Add, &["z", "c"], ("b", S));
+        g.output("a");
+        g.output("b");
+        let r = fuse(&mut g.0);
+        assert!(r.residuals.is_empty(), "{r:?}");
+        assert!(r.chains.is_empty(), "{r:?}");
+        assert_eq!(g.0.layers.len(), 5);
+    }
+
+    #[test]
+    fn a_resize_and_the_elementwise_layers_after_it_become_one_chain() {
+        let mut g = G::new(&[("x", &[1, 4, 4, 4]), ("z", S), ("s", &[1, 4, 1, 1])]);
+        g.layer("up", Op::ResizeNearest { scales: [2, 2] }, &["x"], ("u", S));
+        g.layer("add", Op::Add, &["z", "u"], ("a", S));
+        g.layer("mul", Op::Mul, &["a", "s"], ("m", S));
+        g.layer("sig", Op::Sigmoid, &["m"], ("g", S));
+        g.layer("lone", Op::Relu, &["z"], ("l", S));
+        g.output("g");
+        g.output("l");
+        let r = fuse(&mut g.0);
+        assert_eq!(
+            r.chains,
+            vec![("up".into(), vec!["add".into(), "mul".into(), "sig".into()])]
+        );
+        let chain = &g.0.layers[0];
+        assert_eq!(
+            chain.op,
+            Op::Elementwise {
+                resize: Some([2, 2]),
+                steps: vec![EwStep::Add(1), EwStep::Mul(2), EwStep::Sigmoid]
+            }
+        );
+        assert_eq!(g.names(&chain.inputs), ["x", "z", "s"]);
+        assert_eq!(g.names(&chain.outputs), ["g"]);
+        // A single elementwise layer stays as it is.
+        assert_eq!(g.0.layers[1].op, Op::Relu);
+        // Old plans (no `residual` field) still read: the field defaults to none.
+        let json = r#"{"op":"conv","weight":0,"bias":null,"kernel":[3,3],"stride":[1,1],"pads":[1,1,1,1],"dilation":[1,1],"group":1,"activation":null}"#;
+        let op: Op = serde_json::from_str(json).unwrap();
+        assert!(matches!(op, Op::Conv { residual: None, .. }));
+        assert!(!serde_json::to_string(&op).unwrap().contains("residual"));
+    }
+}

@@ -65,9 +65,10 @@ impl HostPath {
     pub fn describe(self) -> &'static str {
         match self {
             HostPath::Direct => {
-                "direct: frames staged in page-locked memory before timing (h2d DMA from there), \
-                 outputs DMA'd into page-locked output tensors the harness borrows; no host \
-                 copy inside `infer` (ADASVAL_CUDA_STAGING=0 restores the copies)"
+                "direct: frames staged in page-locked memory before timing (h2d DMA from there; \
+                 fp16 plans stage them in fp16, converted on the host), outputs DMA'd into \
+                 page-locked output tensors the harness borrows; no host copy inside `infer` \
+                 (ADASVAL_CUDA_STAGING=0 restores the copies)"
             }
             HostPath::Copy => {
                 "copy (ADASVAL_CUDA_STAGING=0): each frame copied into a pinned buffer and the \

@@ -24,6 +24,7 @@ fn write_plan(
             name: file.trim_end_matches(".cudaplan").into(),
             precision,
             tactics: TacticPolicy::Measured,
+            fuse_elementwise: true,
         },
         &mut chooser,
     )
@@ -326,6 +327,7 @@ fn built_plans_are_written_and_frozen_with_provenance() {
             name: "demo-gpu".into(),
             precision: Precision::Fp32,
             tactics: TacticPolicy::Deterministic,
+            fuse_elementwise: true,
         },
         &mut FakeChooser::new(0),
     )
@@ -425,6 +427,7 @@ fn a_plan_built_on_a_profiled_card_is_frozen_under_the_profile_name() {
             name: "demo-h200".into(),
             precision: Precision::Fp32,
             tactics: TacticPolicy::Heuristic,
+            fuse_elementwise: true,
         },
         &mut chooser,
     )

@@ -18,6 +18,7 @@ fn demo_plan(variant: u64) -> PlanFile {
             name: "demo".into(),
             precision: Precision::Fp16,
             tactics: TacticPolicy::Measured,
+            fuse_elementwise: true,
         },
         &mut FakeChooser::new(variant),
     )
@@ -247,6 +248,7 @@ fn direct_kernel_choices_round_trip() {
             name: "demo".into(),
             precision: Precision::Fp32,
             tactics: TacticPolicy::Measured,
+            fuse_elementwise: true,
         },
         &mut chooser,
     )

@@ -19,11 +19,13 @@ use adasval::tensor::Tensor;
 use common::*;
 use cudaplan_fixture::*;
 
+/// The import alone: the elementwise fusion pass has its own tests (cudaplan_fuse.rs).
 fn opts() -> BuildOptions {
     BuildOptions {
         name: "t".into(),
         precision: Precision::Fp32,
         tactics: TacticPolicy::Heuristic,
+        fuse_elementwise: false,
     }
 }
 

@@ -46,6 +46,10 @@ pub struct BuildArgs {
     /// deterministic algorithms).
     #[arg(long, value_parser = ["measured", "heuristic", "deterministic"], default_value = "measured")]
     pub tactics: String,
+    /// Skip the elementwise fusion pass (residual Adds into convolutions, chains of
+    /// Add/Mul/Relu/Sigmoid/Resize into generated kernels), to measure what it buys.
+    #[arg(long)]
+    pub no_elementwise_fusion: bool,
     /// Name of the plan (and of its lock entry).
     #[arg(long)]
     pub name: String,
@@ -164,6 +168,7 @@ fn build_plan(a: BuildArgs) -> CliResult {
         name: a.name.clone(),
         precision,
         tactics,
+        fuse_elementwise: !a.no_elementwise_fusion,
     };
     let file = build(&a.model, &opts, chooser.as_mut()).map_err(Failure::classified)?;
     let out_rel = a

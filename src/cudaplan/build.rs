@@ -1,5 +1,5 @@
-//! The plan builder behind `engine build --backend cuda`: import the ONNX model, ask the
-//! algorithm chooser (cuDNN on a GPU, a fake in tests) for every convolution, plan memory,
+//! The plan builder behind `engine build --backend cuda`: import the ONNX model, fuse
+//! elementwise layers (`fuse`), ask the algorithm chooser (cuDNN on a GPU, a fake in tests) for every convolution, plan memory,
 //! and stamp the provenance (source hash, device, builder version, time).
 
 use std::path::Path;
@@ -17,6 +17,9 @@ pub struct BuildOptions {
     pub name: String,
     pub precision: Precision,
     pub tactics: TacticPolicy,
+    /// Run the elementwise fusion pass (`fuse`): residual Adds into convolutions, chains of
+    /// elementwise layers into generated kernels. Off only to measure what it buys.
+    pub fuse_elementwise: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +88,10 @@ pub fn build_from_bytes(
     opts: &BuildOptions,
     chooser: &mut dyn AlgoChooser,
 ) -> Result<PlanFile, BuildError> {
-    let g = import(bytes, model_name)?;
+    let mut g = import(bytes, model_name)?;
+    if opts.fuse_elementwise {
+        super::fuse::fuse(&mut g);
+    }
     let mut plan = Plan {
         format_version: FORMAT_VERSION,
         name: opts.name.clone(),
@@ -143,6 +149,7 @@ pub fn conv_problem(plan: &Plan, i: usize) -> Option<ConvProblem> {
         group,
         bias,
         activation,
+        residual,
     } = &l.op
     else {
         return None;
@@ -163,6 +170,7 @@ pub fn conv_problem(plan: &Plan, i: usize) -> Option<ConvProblem> {
         group: *group,
         bias: bias.is_some(),
         activation: *activation,
+        residual: *residual,
         precision: plan.precision,
         policy: plan.tactics,
     })

@@ -2,14 +2,15 @@
 //! study's Table XIII compares tactics. First decides whether the plans are of the same
 //! graph (same layers, ops and shapes); if so, lists every builder decision that differs
 //! (engine: cuDNN or the direct kernel and its variant, cuDNN algorithm, math mode,
-//! workspace, fusion, precision, device, weights). Measured
+//! workspace, fusion: the plan's fusion summary and each layer's fused nodes, precision,
+//! device, weights). Measured
 //! times and build stamps are shown but are not decisions.
 
 use serde::Serialize;
 
 use super::format::PlanFile;
 use super::inspect::{
-    device_str, precision_str, short_algo, short_math, tactics_str, weights_sha256,
+    device_str, fusion_summary, precision_str, short_algo, short_math, tactics_str, weights_sha256,
 };
 use super::ir::{ConvChoice, ConvEngine, Plan};
 
@@ -224,6 +225,7 @@ pub fn diff(fa: &PlanFile, fb: &PlanFile) -> PlanDiff {
             true,
         ),
         fd("source_sha256", &a.source_sha256, &b.source_sha256, true),
+        fd("fusions", fusion_summary(a), fusion_summary(b), true),
         fd(
             "arena_bytes",
             a.memory.arena_bytes,

@@ -5,7 +5,9 @@
 use serde_json::{json, Value};
 
 use super::format::PlanFile;
-use super::ir::{ConvChoice, ConvEngine, Layer, Op, Plan, Precision, TacticPolicy, TacticTime};
+use super::ir::{
+    ConvChoice, ConvEngine, EwStep, Layer, Op, Plan, Precision, Residual, TacticPolicy, TacticTime,
+};
 
 pub fn precision_str(p: Precision) -> &'static str {
     match p {
@@ -75,6 +77,7 @@ pub fn op_params(op: &Op) -> String {
             group,
             activation,
             bias,
+            residual,
             ..
         } => {
             let mut s = format!("k{}x{} s{}", kernel[0], kernel[1], stride[0]);
@@ -96,11 +99,19 @@ pub fn op_params(op: &Op) -> String {
             if bias.is_none() {
                 s.push_str(" nobias");
             }
-            if let Some(a) = activation {
-                s.push_str(&format!(" +{}", format!("{a:?}").to_lowercase()));
+            let act = activation.map(|a| format!(" +{}", format!("{a:?}").to_lowercase()));
+            match residual {
+                None => s.push_str(&act.unwrap_or_default()),
+                Some(Residual::BeforeActivation) => {
+                    s.push_str(&format!(" +residual{}", act.unwrap_or_default()))
+                }
+                Some(Residual::AfterActivation) => {
+                    s.push_str(&format!("{} +residual", act.unwrap_or_default()))
+                }
             }
             s
         }
+        Op::Elementwise { resize, steps } => ew_program(*resize, steps),
         Op::Concat { axis } => format!("axis {axis}"),
         Op::Slice {
             axes,
@@ -122,6 +133,82 @@ pub fn op_params(op: &Op) -> String {
         Op::Transpose { perm } => format!("perm {perm:?}"),
         _ => String::new(),
     }
+}
+
+/// An elementwise chain as one expression, e.g. `relu(up2x2(in0) + in1)`.
+pub fn ew_program(resize: Option<[usize; 2]>, steps: &[EwStep]) -> String {
+    let mut v = match resize {
+        Some([h, w]) => format!("up{h}x{w}(in0)"),
+        None => "in0".to_string(),
+    };
+    for st in steps {
+        v = match st {
+            EwStep::Add(k) => format!("{v} + in{k}"),
+            EwStep::Mul(k) => format!("({v}) * in{k}"),
+            EwStep::Relu => format!("relu({v})"),
+            EwStep::Sigmoid => format!("sigmoid({v})"),
+        };
+    }
+    v
+}
+
+/// The plan's fusions in one line: residual Adds folded into convolutions and elementwise
+/// chains (the fusion pass), besides the convolutions' own activations.
+pub fn fusion_summary(plan: &Plan) -> String {
+    let residual: Vec<&str> = plan
+        .layers
+        .iter()
+        .filter(|l| {
+            matches!(
+                l.op,
+                Op::Conv {
+                    residual: Some(_),
+                    ..
+                }
+            )
+        })
+        .map(|l| l.name.as_str())
+        .collect();
+    let chains: Vec<String> = plan
+        .layers
+        .iter()
+        .filter_map(|l| match &l.op {
+            Op::Elementwise { steps, resize } => Some(format!(
+                "{} ({} ops)",
+                l.name,
+                steps.len() + usize::from(resize.is_some())
+            )),
+            _ => None,
+        })
+        .collect();
+    let acts = plan
+        .layers
+        .iter()
+        .filter(|l| {
+            matches!(
+                l.op,
+                Op::Conv {
+                    activation: Some(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    format!(
+        "{acts} activations into convolutions; {} residual adds into convolutions{}; {} elementwise chains{}",
+        residual.len(),
+        if residual.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", residual.join(", "))
+        },
+        chains.len(),
+        if chains.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", chains.join(", "))
+        }
+    )
 }
 
 /// cuDNN's long enum names, shortened for the table (`CUDNN_CONVOLUTION_FWD_ALGO_` dropped).
@@ -235,6 +322,7 @@ pub fn inspect_text(file: &PlanFile) -> String {
     };
     out.push_str(&format!("inputs      {}\n", io(&p.inputs)));
     out.push_str(&format!("outputs     {}\n", io(&p.outputs)));
+    out.push_str(&format!("fusions     {}\n", fusion_summary(p)));
     let direct = p
         .layers
         .iter()
@@ -278,6 +366,7 @@ pub fn inspect_json(file: &PlanFile) -> Value {
         "weights_sha256": weights_sha256(file),
         "inputs": p.inputs.iter().map(tensor).collect::<Vec<_>>(),
         "outputs": p.outputs.iter().map(tensor).collect::<Vec<_>>(),
+        "fusions": fusion_summary(p),
         "layers": p.layers.iter().enumerate().map(|(i, l)| json!({
             "index": i,
             "name": l.name,

@@ -41,6 +41,29 @@ pub enum Activation {
     Silu,
 }
 
+/// Where a convolution's residual input (the layer's second input, of the output's shape)
+/// is added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Residual {
+    /// y = act(conv + bias + r): Add, then the activation (a ResNet block: `relu(x + f(x))`).
+    BeforeActivation,
+    /// y = act(conv + bias) + r: the activation, then Add (YOLOX's bottleneck:
+    /// `x + silu(conv(x))`).
+    AfterActivation,
+}
+
+/// One step of a fused elementwise chain ([`Op::Elementwise`]); `Add` / `Mul` name the
+/// layer input (an index into `Layer::inputs`) that is the other operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EwStep {
+    Add(usize),
+    Mul(usize),
+    Relu,
+    Sigmoid,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TensorInfo {
     /// The ONNX value name.
@@ -88,6 +111,11 @@ pub enum Op {
         dilation: [usize; 2],
         group: usize,
         activation: Option<Activation>,
+        /// A residual Add folded into the epilogue (the fusion pass, `cudaplan::fuse`): the
+        /// layer's second input is added where this says. Absent in plans without it (and in
+        /// plans written before the fusion pass existed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        residual: Option<Residual>,
     },
     Relu,
     Sigmoid,
@@ -118,6 +146,15 @@ pub enum Op {
     },
     /// Data stays where it is; only the logical shape changes.
     Reshape,
+    /// A chain of elementwise layers fused into one generated kernel (the fusion pass,
+    /// `cudaplan::fuse`): the value starts as input 0 (nearest-upsampled by `resize` when
+    /// the chain began with a Resize), then each step in order; every intermediate has the
+    /// output's shape, the other operand of a binary step broadcasts onto it.
+    Elementwise {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resize: Option<[usize; 2]>,
+        steps: Vec<EwStep>,
+    },
     Transpose {
         perm: Vec<usize>,
     },
@@ -137,6 +174,7 @@ impl Op {
             Op::ResizeNearest { .. } => "Resize",
             Op::Reshape => "Reshape",
             Op::Transpose { .. } => "Transpose",
+            Op::Elementwise { .. } => "Elementwise",
         }
     }
 }

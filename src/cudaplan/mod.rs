@@ -8,6 +8,7 @@
 pub mod build;
 pub mod diff;
 pub mod format;
+pub mod fuse;
 pub mod import;
 pub mod inspect;
 pub mod ir;
@@ -17,7 +18,7 @@ pub mod reference;
 pub mod shapes;
 pub mod tactic;
 
-use ir::{Activation, BuildDevice, ConvChoice, Precision, TacticPolicy};
+use ir::{Activation, BuildDevice, ConvChoice, Precision, Residual, TacticPolicy};
 
 /// One convolution as the algorithm chooser sees it (NCHW, fp32 or fp16 per precision).
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +42,8 @@ pub struct ConvProblem {
     /// the direct kernel in the same launch.
     pub bias: bool,
     pub activation: Option<Activation>,
+    /// A residual input (of the output's shape) added in the epilogue, where it says.
+    pub residual: Option<Residual>,
     pub precision: Precision,
     pub policy: TacticPolicy,
 }

@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 
 use super::format::PlanFile;
-use super::ir::{Activation, Layer, Op, Plan};
+use super::ir::{Activation, EwStep, Layer, Op, Plan, Residual};
 use crate::exit::{Classify, Status};
 use crate::tensor::Tensor;
 
@@ -146,7 +146,10 @@ fn run_layer(file: &PlanFile, layer: &Layer, args: &[&[f32]]) -> Result<Vec<f32>
     let out_shape = &plan.tensors[layer.outputs[0]].shape;
     let arity = match &layer.op {
         Op::Add | Op::Mul => 2,
-        Op::Concat { .. } => layer.inputs.len().max(1),
+        Op::Conv {
+            residual: Some(_), ..
+        } => 2,
+        Op::Concat { .. } | Op::Elementwise { .. } => layer.inputs.len().max(1),
         _ => 1,
     };
     if args.len() != arity {
@@ -162,6 +165,7 @@ fn run_layer(file: &PlanFile, layer: &Layer, args: &[&[f32]]) -> Result<Vec<f32>
             dilation,
             group,
             activation,
+            residual,
             ..
         } => {
             let w = &plan.weights[*weight];
@@ -174,13 +178,42 @@ fn run_layer(file: &PlanFile, layer: &Layer, args: &[&[f32]]) -> Result<Vec<f32>
             let mut y = conv2d(
                 x, xs, wdata, &w.shape, b, out_shape, *stride, *pads, *dilation, *group,
             );
-            match activation {
-                Some(Activation::Relu) => y.par_iter_mut().for_each(|v| *v = v.max(0.0)),
-                Some(Activation::Sigmoid) => y.par_iter_mut().for_each(|v| *v = sigmoid(*v)),
-                Some(Activation::Silu) => y.par_iter_mut().for_each(|v| *v *= sigmoid(*v)),
-                None => {}
+            let add_residual = |y: &mut Vec<f32>| {
+                y.par_iter_mut()
+                    .zip(args[1].par_iter())
+                    .for_each(|(v, r)| *v += r)
+            };
+            if *residual == Some(Residual::BeforeActivation) {
+                add_residual(&mut y);
+            }
+            activate(&mut y, *activation);
+            if *residual == Some(Residual::AfterActivation) {
+                add_residual(&mut y);
             }
             y
+        }
+        Op::Elementwise { resize, steps } => {
+            let mut v = match resize {
+                Some(scales) => resize_nearest(x, shape_of(plan, layer, 0), out_shape, *scales),
+                None => x.to_vec(),
+            };
+            for st in steps {
+                match st {
+                    EwStep::Add(k) | EwStep::Mul(k) => {
+                        let other = args.get(*k).ok_or_else(|| format!("no input {k}"))?;
+                        v = binary(
+                            &v,
+                            out_shape,
+                            other,
+                            shape_of(plan, layer, *k),
+                            matches!(st, EwStep::Add(_)),
+                        )?;
+                    }
+                    EwStep::Relu => activate(&mut v, Some(Activation::Relu)),
+                    EwStep::Sigmoid => activate(&mut v, Some(Activation::Sigmoid)),
+                }
+            }
+            v
         }
         Op::Relu => x.par_iter().map(|v| v.max(0.0)).collect(),
         Op::Sigmoid => x.par_iter().map(|v| sigmoid(*v)).collect(),
@@ -245,20 +278,7 @@ fn run_layer(file: &PlanFile, layer: &Layer, args: &[&[f32]]) -> Result<Vec<f32>
             *pads,
         ),
         Op::ResizeNearest { scales } => {
-            let xs = shape_of(plan, layer, 0);
-            let (h, w) = (xs[2], xs[3]);
-            let (oh, ow) = (out_shape[2], out_shape[3]);
-            let mut y = vec![0.0; out_shape.iter().product()];
-            y.par_chunks_mut(oh * ow).enumerate().for_each(|(p, out)| {
-                let plane = &x[p * h * w..(p + 1) * h * w];
-                for oy in 0..oh {
-                    let row = &plane[(oy / scales[0]) * w..];
-                    for ox in 0..ow {
-                        out[oy * ow + ox] = row[ox / scales[1]];
-                    }
-                }
-            });
-            y
+            resize_nearest(x, shape_of(plan, layer, 0), out_shape, *scales)
         }
         Op::Reshape => x.to_vec(),
         Op::Transpose { perm } => {
@@ -271,6 +291,31 @@ fn run_layer(file: &PlanFile, layer: &Layer, args: &[&[f32]]) -> Result<Vec<f32>
             )
         }
     })
+}
+
+fn activate(y: &mut [f32], a: Option<Activation>) {
+    match a {
+        Some(Activation::Relu) => y.par_iter_mut().for_each(|v| *v = v.max(0.0)),
+        Some(Activation::Sigmoid) => y.par_iter_mut().for_each(|v| *v = sigmoid(*v)),
+        Some(Activation::Silu) => y.par_iter_mut().for_each(|v| *v *= sigmoid(*v)),
+        None => {}
+    }
+}
+
+fn resize_nearest(x: &[f32], xs: &[usize], out_shape: &[usize], scales: [usize; 2]) -> Vec<f32> {
+    let (h, w) = (xs[2], xs[3]);
+    let (oh, ow) = (out_shape[2], out_shape[3]);
+    let mut y = vec![0.0; out_shape.iter().product()];
+    y.par_chunks_mut(oh * ow).enumerate().for_each(|(p, out)| {
+        let plane = &x[p * h * w..(p + 1) * h * w];
+        for oy in 0..oh {
+            let row = &plane[(oy / scales[0]) * w..];
+            for ox in 0..ow {
+                out[oy * ow + ox] = row[ox / scales[1]];
+            }
+        }
+    });
+    y
 }
 
 fn sigmoid(v: f32) -> f32 {

@@ -4,7 +4,7 @@
 //! this an executor (or the reference interpreter) can size kernels from the recorded
 //! shapes without re-deriving them.
 
-use super::ir::{Layer, Op, Plan};
+use super::ir::{EwStep, Layer, Op, Plan};
 use super::onnx_values::{broadcast, conv_out};
 
 /// The output shape `layer` must have given its input shapes.
@@ -39,9 +39,10 @@ fn infer(plan: &Plan, layer: &Layer) -> Result<Vec<usize>, String> {
             pads,
             dilation,
             group,
+            residual,
             ..
         } => {
-            one(1)?;
+            one(1 + usize::from(residual.is_some()))?;
             let [n, c, h, w] = rank4(ins[0])?;
             positive("kernel", kernel)?;
             positive("stride", stride)?;
@@ -59,10 +60,45 @@ fn infer(plan: &Plan, layer: &Layer) -> Result<Vec<usize>, String> {
             }
             let oh = conv_out(h, pads[0] + pads[2], kernel[0], stride[0], dilation[0]);
             let ow = conv_out(w, pads[1] + pads[3], kernel[1], stride[1], dilation[1]);
-            match (oh, ow) {
-                (Some(oh), Some(ow)) => Ok(vec![n, k, oh, ow]),
-                _ => Err("kernel larger than the padded input".into()),
+            let out = match (oh, ow) {
+                (Some(oh), Some(ow)) => vec![n, k, oh, ow],
+                _ => return Err("kernel larger than the padded input".into()),
+            };
+            if residual.is_some() && ins[1] != out.as_slice() {
+                return Err(format!(
+                    "residual input {:?} is not of the output's shape {out:?}",
+                    ins[1]
+                ));
             }
+            Ok(out)
+        }
+        Op::Elementwise { resize, steps } => {
+            let first = ins.first().ok_or("no inputs")?;
+            let out = match resize {
+                Some(s) => {
+                    let [n, c, h, w] = rank4(first)?;
+                    positive("scales", s)?;
+                    vec![n, c, h * s[0], w * s[1]]
+                }
+                None => first.to_vec(),
+            };
+            let mut used = vec![false; ins.len()];
+            used[0] = true;
+            for st in steps {
+                if let EwStep::Add(k) | EwStep::Mul(k) = st {
+                    let other = ins
+                        .get(*k)
+                        .ok_or(format!("step reads input {k}, which does not exist"))?;
+                    if *k == 0 || broadcast(&out, other).as_deref() != Some(out.as_slice()) {
+                        return Err(format!("{other:?} does not broadcast onto {out:?}"));
+                    }
+                    used[*k] = true;
+                }
+            }
+            if steps.is_empty() || used.contains(&false) {
+                return Err("every input must be read and there must be a step".into());
+            }
+            Ok(out)
         }
         Op::Relu | Op::Sigmoid => {
             one(1)?;

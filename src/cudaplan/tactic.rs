@@ -319,6 +319,7 @@ mod tests {
             group,
             bias: true,
             activation: Some(Activation::Silu),
+            residual: None,
             precision: Precision::Fp32,
             policy: TacticPolicy::Measured,
         }

@@ -13,8 +13,10 @@ use cudarc::cudnn::{result as cr, sys as cs};
 use cudarc::driver::{sys as ds, CudaStream, PushKernelArg};
 
 use super::gpu::{capture_graph, CallExt, DevBuf, Gpu, GpuError};
-use super::kernels::{launch, launch_direct, ConvArgs, Kernels};
-use crate::cudaplan::ir::{Activation, Candidate, ConvChoice, ConvEngine, Precision, TacticPolicy};
+use super::kernels::{launch, launch_direct, residual_mode, ConvArgs, Kernels};
+use crate::cudaplan::ir::{
+    Activation, Candidate, ConvChoice, ConvEngine, Precision, Residual, TacticPolicy,
+};
 use crate::cudaplan::{tactic, AlgoChooser, ChooseError, ConvProblem};
 
 pub struct Handle(pub cs::cudnnHandle_t);
@@ -225,13 +227,16 @@ pub struct ConvCall<'a> {
     pub x: u64,
     pub w: u64,
     pub y: u64,
+    /// A residual added before the fused call's activation (its `z` with alpha2 = 1); 0:
+    /// none. Ignored by the plain convolution.
+    pub z: u64,
     pub workspace: u64,
     pub workspace_bytes: usize,
 }
 
 impl ConvCall<'_> {
-    /// y = conv(x, w) (cudnnConvolutionForward), or with `bias_act` y = act(conv(x, w) + bias)
-    /// in one call (cudnnConvolutionBiasActivationForward, which cuDNN may refuse).
+    /// y = conv(x, w) (cudnnConvolutionForward), or with `bias_act` y = act(conv(x, w) + z +
+    /// bias) in one call (cudnnConvolutionBiasActivationForward, which cuDNN may refuse).
     ///
     /// # Safety
     /// The descriptors describe the buffers behind the addresses, which stay allocated until
@@ -241,11 +246,17 @@ impl ConvCall<'_> {
         let zero = 0.0f32;
         let alpha = &one as *const f32 as *const c_void;
         let beta = &zero as *const f32 as *const c_void;
+        let (alpha2, z) = if self.z != 0 {
+            (alpha, self.z)
+        } else {
+            (beta, self.y)
+        };
         let ptr = |v: u64| v as usize as *const c_void;
         let mptr = |v: u64| v as usize as *mut c_void;
         let (d, ws) = (self.d, mptr(self.workspace));
         match bias_act {
-            // SAFETY: the caller's promise; z aliases y with alpha2 = 0, which cuDNN allows.
+            // SAFETY: the caller's promise; without a residual z aliases y with alpha2 = 0,
+            // which cuDNN allows.
             Some((bias, act)) => unsafe {
                 cr::convolution_bias_activation_forward(
                     self.handle.0,
@@ -258,9 +269,9 @@ impl ConvCall<'_> {
                     self.algo,
                     ws,
                     self.workspace_bytes,
-                    beta,
+                    alpha2,
                     d.y.0,
-                    ptr(self.y),
+                    ptr(z),
                     d.bias.0,
                     ptr(bias),
                     act.0,
@@ -500,13 +511,17 @@ impl CudnnChooser {
             Some(Activation::Sigmoid) => 2,
             Some(Activation::Silu) => 3,
         };
-        let relu_fused = p.bias && p.activation == Some(Activation::Relu);
-        let epilogue = if relu_fused {
-            " fused bias+relu".to_string()
-        } else if p.bias || p.activation.is_some() {
-            " + bias_act".to_string()
-        } else {
-            String::new()
+        let res = residual_mode(p.residual);
+        // cuDNN's fused call adds its z before the activation, so a residual after it
+        // needs the epilogue kernel.
+        let relu_fused = p.bias
+            && p.activation == Some(Activation::Relu)
+            && p.residual != Some(Residual::AfterActivation);
+        let epilogue = match (relu_fused, res != 0) {
+            (true, false) => " fused bias+relu".to_string(),
+            (true, true) => " fused bias+residual+relu".to_string(),
+            (false, _) if p.bias || p.activation.is_some() || res != 0 => " + bias_act".to_string(),
+            (false, _) => String::new(),
         };
         let mut candidates = vec![tactic::Timed {
             tactic: format!("cudnn {}{epilogue}", short(&choice.algo)),
@@ -538,8 +553,10 @@ impl CudnnChooser {
             )?;
             let b = DevBuf::new(&ctx, p.weight[0] * es)?;
             let y = DevBuf::new(&ctx, n(p.output) * es)?;
+            // The residual input, when the layer has one (a 256-byte stand-in otherwise).
+            let r = DevBuf::new(&ctx, if res != 0 { n(p.output) * es } else { 256 })?;
             let ws = DevBuf::new(&ctx, choice.workspace_bytes)?;
-            for buf in [&x, &w, &b, &y] {
+            for buf in [&x, &w, &b, &y, &r] {
                 // Small finite values in both precisions (0x3C3C3C3C ≈ 0.0115, 0x3C3C ≈ 1.06).
                 // SAFETY: the whole allocation.
                 unsafe {
@@ -553,6 +570,7 @@ impl CudnnChooser {
                 .call("cuMemsetD8Async")?;
             }
             let bias = if p.bias { b.ptr } else { 0 };
+            let rp = if res != 0 { r.ptr } else { 0 };
             let shape = ConvShape {
                 input: p.input,
                 weight: p.weight,
@@ -580,6 +598,7 @@ impl CudnnChooser {
                     x: x.ptr,
                     w: w.ptr,
                     y: y.ptr,
+                    z: rp,
                     workspace: ws.ptr,
                     workspace_bytes: ws.bytes,
                 };
@@ -594,10 +613,10 @@ impl CudnnChooser {
                 }
                 // SAFETY: as above.
                 unsafe { call.forward(None) }.call("cudnnConvolutionForward")?;
-                if bias != 0 || act != 0 {
+                if bias != 0 || act != 0 || res != 0 {
                     let stream = &c.stream;
                     let yp = y.ptr;
-                    launch!(stream, kernels, bias_act, n_out; &yp, &bias, &n_out, &hw, &ch, &act);
+                    launch!(stream, kernels, bias_act, n_out; &yp, &bias, &rp, &n_out, &hw, &ch, &act, &res);
                 }
                 Ok(())
             };
@@ -607,7 +626,8 @@ impl CudnnChooser {
             }
             let args = ConvArgs::new(
                 p.input, p.weight, p.output, p.stride, p.pads, p.dilation, p.group, act,
-            );
+            )
+            .map(|a| ConvArgs { res, ..a });
             for c in candidates.iter_mut().skip(1) {
                 let Some(v) = c.direct else { continue };
                 let run = args
@@ -617,8 +637,8 @@ impl CudnnChooser {
                         let cfg = a.config(v)?;
                         let kernel = [p.weight[2], p.weight[3]];
                         self.time_in_graph(&mut |s: &CudnnChooser| {
-                            let f = s.kernels[ki].1.direct(v, kernel)?;
-                            launch_direct(&s.stream, f, cfg, x.ptr, w.ptr, bias, y.ptr, a)
+                            let f = s.kernels[ki].1.direct(v, kernel, res != 0)?;
+                            launch_direct(&s.stream, f, cfg, x.ptr, w.ptr, bias, rp, y.ptr, a)
                         })
                     });
                 match run {

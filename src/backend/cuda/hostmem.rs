@@ -13,6 +13,12 @@
 //!   (`Session::run_lent`). The vectors are never reallocated and are unregistered before
 //!   they are freed.
 //!
+//! - **fp16 plans** stage their frames already converted to fp16 (on the host, round to
+//!   nearest even, exactly as the executor's `f32_to_f16` kernel converts: see
+//!   [`f32_to_f16_bits`]), so the timed h2d moves half the bytes straight into the plan's
+//!   fp16 input and no conversion kernel runs; unstaged frames still go through the pinned
+//!   buffer and the kernel.
+//!
 //! `ADASVAL_CUDA_STAGING=0` switches both off (copy in, copy out into fresh tensors: the
 //! path before this module) to measure the difference.
 
@@ -59,9 +65,10 @@ impl HostPath {
     pub fn describe(self) -> &'static str {
         match self {
             HostPath::Direct => {
-                "direct: frames staged in page-locked memory before timing (h2d DMA from there), \
-                 outputs DMA'd into page-locked output tensors the harness borrows; no host \
-                 copy inside `infer` (ADASVAL_CUDA_STAGING=0 restores the copies)"
+                "direct: frames staged in page-locked memory before timing (h2d DMA from there; \
+                 fp16 plans stage them in fp16, converted on the host), outputs DMA'd into \
+                 page-locked output tensors the harness borrows; no host copy inside `infer` \
+                 (ADASVAL_CUDA_STAGING=0 restores the copies)"
             }
             HostPath::Copy => {
                 "copy (ADASVAL_CUDA_STAGING=0): each frame copied into a pinned buffer and the \
@@ -127,22 +134,65 @@ impl Drop for HostAlloc {
     }
 }
 
+/// The element format frames are staged in: the plan input's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageFormat {
+    F32,
+    /// IEEE binary16 bits from [`f32_to_f16_bits`] (fp16 plans).
+    F16,
+}
+
+impl StageFormat {
+    pub fn bytes(self) -> usize {
+        match self {
+            StageFormat::F32 => 4,
+            StageFormat::F16 => 2,
+        }
+    }
+}
+
+/// f32 → IEEE binary16 bits, rounded to nearest with ties to even, exactly as the
+/// executor's `f32_to_f16` kernel (PTX `cvt.rn.f16.f32`) converts: subnormal results kept,
+/// overflow to ±infinity, and every NaN to the canonical `0x7FFF` (what the GPU and CUDA's
+/// own host conversion produce; the `half` crate would keep sign and payload).
+pub fn f32_to_f16_bits(x: f32) -> u16 {
+    if x.is_nan() {
+        0x7FFF
+    } else {
+        half::f16::from_f32(x).to_bits()
+    }
+}
+
 /// Where a staged tensor's copy lives.
 #[derive(Clone)]
 pub struct StagedSlot {
     block: Arc<HostAlloc>,
-    offset_floats: usize,
+    /// Offset in elements of `format`.
+    offset: usize,
+    format: StageFormat,
 }
 
 impl StagedSlot {
-    pub fn ptr(&self) -> *const f32 {
+    /// The first byte of the copy.
+    pub fn ptr(&self) -> *const u8 {
         // SAFETY: the offset lies inside the block (checked when the slot was made).
-        unsafe { self.block.as_ptr().add(self.offset_floats) }
+        unsafe { (self.block.as_ptr() as *const u8).add(self.offset * self.format.bytes()) }
     }
 
-    fn floats(&self, len: usize) -> &[f32] {
-        // SAFETY: written once at staging, never by a transfer (h2d only reads it).
-        unsafe { std::slice::from_raw_parts(self.ptr(), len) }
+    pub fn format(&self) -> StageFormat {
+        self.format
+    }
+
+    /// Whether element `i` of the copy is `v` as staged.
+    fn holds(&self, i: usize, v: f32) -> bool {
+        // SAFETY: written once at staging, never by a transfer (h2d only reads it); `i` is
+        // inside the tensor the slot was made for (the caller's probes).
+        unsafe {
+            match self.format {
+                StageFormat::F32 => (*(self.ptr() as *const f32).add(i)).to_bits() == v.to_bits(),
+                StageFormat::F16 => *(self.ptr() as *const u16).add(i) == f32_to_f16_bits(v),
+            }
+        }
     }
 }
 
@@ -177,9 +227,8 @@ impl StagedRegistry {
             .unwrap_or_else(|p| p.into_inner())
             .get(&key(data))?
             .clone();
-        let copy = slot.floats(data.len());
         probe_positions(data.len())
-            .all(|i| copy[i].to_bits() == data[i].to_bits())
+            .all(|i| slot.holds(i, data[i]))
             .then_some(slot)
     }
 
@@ -217,8 +266,8 @@ impl Drop for Staging<'_> {
     }
 }
 
-/// Copy every distinct tensor of `elements` values into one page-locked block and register
-/// it, up to `cap_bytes`; tensors of another size (the session refuses them anyway) and
+/// Copy every distinct tensor of `elements` values into one page-locked block (converted
+/// to `format`) and register it, up to `cap_bytes`; tensors of another size (the session refuses them anyway) and
 /// tensors already staged by a live guard are left alone. A failed allocation stages
 /// nothing and says so: staging is an optimisation, never a reason to stop a run.
 pub fn stage<'a>(
@@ -227,6 +276,7 @@ pub fn stage<'a>(
     inputs: &[&'a Tensor],
     elements: usize,
     cap_bytes: usize,
+    format: StageFormat,
 ) -> Staging<'a> {
     let mut guard = Staging {
         registry,
@@ -238,7 +288,7 @@ pub fn stage<'a>(
         guard.note = "off: the plan's input is empty".into();
         return guard;
     }
-    let bytes_each = elements * 4;
+    let bytes_each = elements * format.bytes();
     let mut chosen: Vec<&Tensor> = vec![];
     let mut seen = std::collections::HashSet::new();
     let (mut wrong_size, mut over_cap, mut already) = (0usize, 0usize, 0usize);
@@ -291,10 +341,28 @@ pub fn stage<'a>(
         }
     };
     if let Some(block) = block {
-        // SAFETY: a fresh block of `total` bytes that nothing else references yet.
-        let dst = unsafe { block.floats_mut(chosen.len() * elements) };
-        for (t, d) in chosen.iter().zip(dst.chunks_exact_mut(elements)) {
-            d.copy_from_slice(&t.data);
+        match format {
+            StageFormat::F32 => {
+                // SAFETY: a fresh block of `total` bytes that nothing else references yet.
+                let dst = unsafe { block.floats_mut(chosen.len() * elements) };
+                for (t, d) in chosen.iter().zip(dst.chunks_exact_mut(elements)) {
+                    d.copy_from_slice(&t.data);
+                }
+            }
+            StageFormat::F16 => {
+                // SAFETY: as above; `total` bytes hold chosen.len() × elements u16.
+                let dst = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        block.as_ptr() as *mut u16,
+                        chosen.len() * elements,
+                    )
+                };
+                for (t, d) in chosen.iter().zip(dst.chunks_exact_mut(elements)) {
+                    for (o, v) in d.iter_mut().zip(&t.data) {
+                        *o = f32_to_f16_bits(*v);
+                    }
+                }
+            }
         }
         let mut map = registry.map.write().unwrap_or_else(|p| p.into_inner());
         for (i, t) in chosen.iter().enumerate() {
@@ -303,16 +371,24 @@ pub fn stage<'a>(
                 k,
                 StagedSlot {
                     block: block.clone(),
-                    offset_floats: i * elements,
+                    offset: i * elements,
+                    format,
                 },
             );
             guard.keys.push(k);
         }
     }
     guard.note = format!(
-        "{} frames page-locked before timing ({:.1} MiB, cuMemHostAlloc){}",
+        "{} frames page-locked before timing ({:.1} MiB, cuMemHostAlloc{}){}",
         chosen.len(),
         total as f64 / (1 << 20) as f64,
+        match format {
+            StageFormat::F32 => "",
+            StageFormat::F16 => {
+                ", fp16: converted on the host (round to nearest even, as the GPU's cvt.rn), \
+                 so the h2d moves half the bytes and no conversion kernel runs"
+            }
+        },
         if notes.is_empty() {
             String::new()
         } else {
@@ -388,6 +464,124 @@ mod tests {
         assert_eq!(v.len(), 10);
         assert!(v.capacity() * 4 >= 10 * 4 + LOCK_GUARD_BYTES);
         assert!(v.iter().all(|&x| x == 0.0));
+    }
+
+    /// Every finite non-negative binary16 value (exactly, as f64) with its bits, ascending,
+    /// and +infinity standing in at 2^16 (where rounding of the largest finite value ends).
+    fn f16_table() -> Vec<(f64, u16)> {
+        let mut t: Vec<(f64, u16)> = (0u16..0x7C00)
+            .map(|b| {
+                let (e, m) = ((b >> 10) as i32, (b & 0x3FF) as f64);
+                let v = if e == 0 {
+                    m * 2f64.powi(-24)
+                } else {
+                    (1024.0 + m) * 2f64.powi(e - 25)
+                };
+                (v, b)
+            })
+            .collect();
+        t.push((65536.0, 0x7C00));
+        t
+    }
+
+    /// Brute-force round to nearest, ties to even, over the whole table; NaN → 0x7FFF.
+    fn reference(table: &[(f64, u16)], x: f32) -> u16 {
+        if x.is_nan() {
+            return 0x7FFF;
+        }
+        let sign = if x.is_sign_negative() { 0x8000 } else { 0 };
+        let a = (x as f64).abs();
+        if a >= 65536.0 {
+            return sign | 0x7C00;
+        }
+        let i = table.partition_point(|(v, _)| *v < a);
+        let (hi, hb) = table[i];
+        let bits = if i == 0 || hi == a {
+            hb
+        } else {
+            let (lo, lb) = table[i - 1];
+            match (a - lo).total_cmp(&(hi - a)) {
+                std::cmp::Ordering::Less => lb,
+                std::cmp::Ordering::Greater => hb,
+                std::cmp::Ordering::Equal if lb % 2 == 0 => lb,
+                std::cmp::Ordering::Equal => hb,
+            }
+        };
+        sign | bits
+    }
+
+    #[test]
+    fn host_fp16_conversion_rounds_like_the_gpu() {
+        let table = f16_table();
+        let p = |e: i32| 2f32.powi(e);
+        let edge = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            65504.0,   // largest finite
+            65519.996, // just below the midpoint to infinity
+            65520.0,   // tie: 65504 has an odd mantissa, so infinity
+            -65520.0,
+            65536.0,
+            1e10,
+            f32::MAX,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            -f32::NAN,
+            f32::from_bits(0x7F80_0001), // signalling NaN
+            f32::from_bits(0xFFC1_2345), // negative NaN with a payload
+            p(-14),                      // smallest normal
+            p(-14) * (1.0 - p(-11)),     // rounds up into the normal range
+            p(-24),                      // smallest subnormal
+            p(-25),                      // tie between 0 and the smallest subnormal: 0
+            -p(-25),                     // -0
+            p(-25) * 1.000_001,          // just above the tie: smallest subnormal
+            3.0 * p(-25),                // tie between 1 and 2 subnormal units: 2
+            5.0 * p(-25),                // tie between 2 and 3 units: 2
+            p(-30),                      // underflow to 0
+            f32::from_bits(1),           // f32 subnormal
+            1.0 + p(-11),                // tie: 1.0 (even)
+            1.0 + 3.0 * p(-11),          // tie: 1 + 2^-9 (even)
+            1.0 + p(-11) + p(-20),       // above the tie: up
+            2049.0,                      // tie at spacing 2: 2048
+            2051.0,                      // tie: 2052
+            0.1,
+            -0.333_333_34,
+        ];
+        for x in edge {
+            assert_eq!(
+                f32_to_f16_bits(x),
+                reference(&table, x),
+                "{x:e} ({:#010x})",
+                x.to_bits()
+            );
+        }
+        assert_eq!(f32_to_f16_bits(65520.0), 0x7C00);
+        assert_eq!(f32_to_f16_bits(p(-25)), 0);
+        assert_eq!(f32_to_f16_bits(-p(-25)), 0x8000);
+        assert_eq!(f32_to_f16_bits(3.0 * p(-25)), 2);
+        assert_eq!(f32_to_f16_bits(-f32::NAN), 0x7FFF);
+        // Seeded random bit patterns over the whole f32 range, and values in the range of
+        // preprocessed frames.
+        let mut z = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..200_000 {
+            z ^= z << 13;
+            z ^= z >> 7;
+            z ^= z << 17;
+            for x in [
+                f32::from_bits(z as u32),
+                (z >> 40) as f32 / (1u64 << 24) as f32 * 4.0 - 2.0,
+            ] {
+                assert_eq!(
+                    f32_to_f16_bits(x),
+                    reference(&table, x),
+                    "{x:e} ({:#010x})",
+                    x.to_bits()
+                );
+            }
+        }
     }
 
     #[test]

@@ -58,6 +58,18 @@ pub struct ConvArgs {
     pub kg: i32,
     /// 0 none, 1 ReLU, 2 Sigmoid, 3 SiLU (as `bias_act`).
     pub act: i32,
+    /// The residual input: 0 none, 1 added before the activation, 2 after it
+    /// ([`residual_mode`]).
+    pub res: i32,
+}
+
+/// The kernels' code for where a residual is added (`ConvArgs::res`, `bias_act`'s `res`).
+pub fn residual_mode(r: Option<crate::cudaplan::ir::Residual>) -> i32 {
+    match r {
+        None => 0,
+        Some(crate::cudaplan::ir::Residual::BeforeActivation) => 1,
+        Some(crate::cudaplan::ir::Residual::AfterActivation) => 2,
+    }
 }
 
 // SAFETY: plain-old-data with the C layout the kernels declare.
@@ -113,6 +125,7 @@ impl ConvArgs {
             cg: fits(cg)?,
             kg: fits(k / group)?,
             act,
+            res: 0,
         })
     }
 
@@ -159,6 +172,7 @@ impl ConvArgs {
             group: (self.c / self.cg.max(1)) as usize,
             bias: false,
             activation: None,
+            residual: None,
             precision: crate::cudaplan::ir::Precision::Fp32,
             policy: crate::cudaplan::ir::TacticPolicy::Measured,
         };
@@ -176,18 +190,30 @@ impl ConvArgs {
     }
 }
 
-/// The CUDA source of every tiled variant: one `extern "C"` entry per
-/// [`tactic::tiled_variants`], named as [`DirectConv::kernel_name`] names it.
+/// The kernel of a direct convolution with (`_res`) or without a residual input: two
+/// instantiations, so the plain one compiles exactly the epilogue it had before residuals.
+pub fn residual_name(name: String, residual: bool) -> String {
+    if residual {
+        format!("{name}_res")
+    } else {
+        name
+    }
+}
+
+/// The CUDA source of every tiled variant: two `extern "C"` entries (without and with a
+/// residual) per [`tactic::tiled_variants`], named as [`DirectConv::kernel_name`] names
+/// it (and [`residual_name`]).
 fn tiled_entries() -> String {
     tactic::tiled_variants()
         .iter()
-        .filter_map(|v| {
+        .flat_map(|v| [(v, false), (v, true)])
+        .filter_map(|(v, res)| {
             let t = v.tile?;
             Some(format!(
-                "extern \"C\" __global__ void __launch_bounds__({nt}) {name}(const T* x, const T* w, const T* b, T* y, ConvArgs a) \
-                 {{ conv_tile<{s}, {th}, {tw}, {kb}, {kt}, {py}>(x, w, b, y, a); }}\n",
+                "extern \"C\" __global__ void __launch_bounds__({nt}) {name}(const T* x, const T* w, const T* b, const T* r, T* y, ConvArgs a) \
+                 {{ conv_tile<{s}, {th}, {tw}, {kb}, {kt}, {py}, {res}>(x, w, b, r, y, a); }}\n",
                 nt = v.block,
-                name = v.kernel_name([3, 3]),
+                name = residual_name(v.kernel_name([3, 3]), res),
                 s = t.stride,
                 th = t.rows,
                 tw = t.cols,
@@ -216,7 +242,9 @@ pub struct Gather {
 // SAFETY: plain-old-data with the C layout the kernels declare.
 unsafe impl DeviceRepr for Gather {}
 
-const SOURCE: &str = r#"
+/// Types, loads and stores, the grid-stride loop and the activations: shared by the fixed
+/// kernels and the generated elementwise ones (`ewgen`).
+pub(crate) const HEADER: &str = r#"
 typedef unsigned short half_t;
 __device__ __forceinline__ float h2f(half_t h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
 __device__ __forceinline__ half_t f2h(float f) { half_t h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
@@ -240,16 +268,28 @@ __device__ __forceinline__ float apply(int kind, float v) {
   return v;
 }
 
+"#;
+
+const SOURCE: &str = r#"
 extern "C" __global__ void act(const T* x, T* y, long long n, int kind) {
   LOOP(n) { ST(y, i, apply(kind, LD(x, i))); }
 }
 
-/* Bias (per channel of NCHW) and activation in place, after a cuDNN convolution. */
-extern "C" __global__ void bias_act(T* y, const T* bias, long long n, long long hw, int c, int kind) {
+/* The convolution epilogue after the sum: bias, a residual before (res 1) or after (res 2)
+   the activation. One order for every engine, so they differ only in the sum. */
+__device__ __forceinline__ float epilogue(float v, int act, int res, const T* r, long long i) {
+  if (res == 1) v += LD(r, i);
+  v = apply(act, v);
+  if (res == 2) v += LD(r, i);
+  return v;
+}
+
+/* Bias (per channel of NCHW), residual and activation in place, after a cuDNN convolution. */
+extern "C" __global__ void bias_act(T* y, const T* bias, const T* r, long long n, long long hw, int c, int kind, int res) {
   LOOP(n) {
     float v = LD(y, i);
     if (bias) v += LD(bias, (i / hw) % c);
-    ST(y, i, apply(kind, v));
+    ST(y, i, epilogue(v, kind, res, r, i));
   }
 }
 
@@ -332,7 +372,7 @@ extern "C" __global__ void resize_nearest(const T* x, T* y, long long nc, int h,
    [k / CB][c / group][kh][kw][CB], so a thread's CB weights of one tap are one vector load.
    Products are summed in fp32 in a fixed order (input channel, kernel row, kernel column)
    with fmaf: deterministic. */
-struct ConvArgs { int n, c, h, w, k, oh, ow, kh, kw, sh, sw, ph, pw, cg, kg, act; };
+struct ConvArgs { int n, c, h, w, k, oh, ow, kh, kw, sh, sw, ph, pw, cg, kg, act, res; };
 /* Read-only data cache loads (what __ldg compiles to), without needing CUDA headers. */
 __device__ __forceinline__ float LDG(const T* p, long long i) {
 #ifdef ADASVAL_HALF
@@ -394,9 +434,10 @@ __device__ __forceinline__ void conv_taps(const T* __restrict__ xc, const T* __r
     }
   }
 }
-template <int CB, int KH, int KW>
+template <int CB, int KH, int KW, bool RES>
 __device__ __forceinline__ void conv_direct(const T* __restrict__ x, const T* __restrict__ wt,
-                                            const T* __restrict__ bias, T* __restrict__ y, const ConvArgs a) {
+                                            const T* __restrict__ bias, const T* __restrict__ res,
+                                            T* __restrict__ y, const ConvArgs a) {
   const int kh = KH > 0 ? KH : a.kh, kw = KW > 0 ? KW : a.kw;
   const int npix = a.oh * a.ow;
   const int pix = blockIdx.x * blockDim.x + threadIdx.x;
@@ -427,17 +468,24 @@ __device__ __forceinline__ void conv_direct(const T* __restrict__ x, const T* __
   }
   for (; ci < a.cg; ++ci)
     conv_taps<CB, KH, KW>(xb + (long long)ci * hw, wb + (long long)ci * khw * CB, acc, iy0, ix0, kh, kw, a);
-  T* yb = y + ((long long)nb * a.k + co0) * npix + pix;
+  const long long ob = ((long long)nb * a.k + co0) * npix + pix;
+  T* yb = y + ob;
 #pragma unroll
   for (int j = 0; j < CB; ++j) {
     float v = acc[j];
     if (bias) v += LDG(bias, co0 + j);
-    ST(yb, (long long)j * npix, apply(a.act, v));
+    if (RES) v = epilogue(v, a.act, a.res, res + ob, (long long)j * npix);
+    else v = apply(a.act, v);
+    ST(yb, (long long)j * npix, v);
   }
 }
+/* Each variant twice: without a residual (the epilogue of the plain kernel, nothing else
+   compiled in) and with one (`_res`: added where ConvArgs::res says). */
 #define DIRECT(K, KH, KW, CB) \
   extern "C" __global__ void __launch_bounds__(256) conv_direct_##K##_c##CB( \
-      const T* x, const T* w, const T* b, T* y, ConvArgs a) { conv_direct<CB, KH, KW>(x, w, b, y, a); }
+      const T* x, const T* w, const T* b, const T* r, T* y, ConvArgs a) { conv_direct<CB, KH, KW, false>(x, w, b, r, y, a); } \
+  extern "C" __global__ void __launch_bounds__(256) conv_direct_##K##_c##CB##_res( \
+      const T* x, const T* w, const T* b, const T* r, T* y, ConvArgs a) { conv_direct<CB, KH, KW, true>(x, w, b, r, y, a); }
 #define DIRECT_ALL(K, KH, KW) DIRECT(K, KH, KW, 1) DIRECT(K, KH, KW, 2) DIRECT(K, KH, KW, 4) DIRECT(K, KH, KW, 8) DIRECT(K, KH, KW, 16)
 DIRECT_ALL(k1, 1, 1)
 DIRECT_ALL(k3, 3, 3)
@@ -452,9 +500,10 @@ DIRECT_ALL(kn, 0, 0)
    (conflict-free input reads) and, with TW × TH / PY ≥ 32, the same channels (broadcast
    weight reads). Each output's products are summed in fp32 with fmaf in a fixed order
    (input channel, kernel row, kernel column): deterministic. */
-template <int S, int TH, int TW, int KB, int KT, int PY>
+template <int S, int TH, int TW, int KB, int KT, int PY, bool RES>
 __device__ __forceinline__ void conv_tile(const T* __restrict__ x, const T* __restrict__ wt,
-                                          const T* __restrict__ bias, T* __restrict__ y, const ConvArgs a) {
+                                          const T* __restrict__ bias, const T* __restrict__ res,
+                                          T* __restrict__ y, const ConvArgs a) {
   constexpr int IH = (TH - 1) * S + 3, IW = (TW - 1) * S + 3, IHW = IH * IW;
   constexpr int RG = TH / PY;
   constexpr int NT = TW * RG * (KB / KT);
@@ -541,11 +590,18 @@ __device__ __forceinline__ void conv_tile(const T* __restrict__ x, const T* __re
     const int co = co0 + cgp * KT + q;
     if (co >= a.k) break;
     const float bv = bias ? LDG(bias, co) : 0.0f;
-    T* yc = y + ((long long)nb * a.k + co) * npix;
+    const long long yo = ((long long)nb * a.k + co) * npix;
+    T* yc = y + yo;
 #pragma unroll
     for (int p = 0; p < PY; ++p) {
       const int oy = ty0 + rg * PY + p;
-      if (oy < a.oh) ST(yc, (long long)oy * a.ow + ox, apply(a.act, acc[p][q] + bv));
+      if (oy < a.oh) {
+        const long long o = (long long)oy * a.ow + ox;
+        float v = acc[p][q] + bv;
+        if (RES) v = epilogue(v, a.act, a.res, res + yo, o);
+        else v = apply(a.act, v);
+        ST(yc, o, v);
+      }
     }
   }
 }
@@ -570,30 +626,59 @@ pub struct Kernels {
     max_blocks: u32,
 }
 
-impl Kernels {
-    pub fn compile(gpu: &Arc<Gpu>, precision: Precision) -> Result<Kernels, GpuError> {
-        let [major, minor] = gpu.info.compute_capability;
-        let mut options = vec![format!("--gpu-architecture=compute_{major}{minor}")];
-        if precision == Precision::Fp16 {
-            options.push("-DADASVAL_HALF".into());
-        }
-        let opts = cudarc::nvrtc::CompileOptions {
-            options,
-            // IEEE division and square root, no flush to zero: bit-for-bit reproducible
-            // elementwise results matter more here than the last percent of speed.
-            ftz: Some(false),
-            prec_div: Some(true),
-            prec_sqrt: Some(true),
-            fmad: Some(false),
-            ..Default::default()
-        };
-        let source = format!("{SOURCE}{}", tiled_entries());
-        let ptx =
-            cudarc::nvrtc::compile_ptx_with_opts(source, opts).map_err(|e| GpuError::Call {
+/// Compile `source` after [`HEADER`] for this GPU and precision and load it.
+fn compile_module(
+    gpu: &Arc<Gpu>,
+    precision: Precision,
+    source: &str,
+) -> Result<Arc<cudarc::driver::CudaModule>, GpuError> {
+    let [major, minor] = gpu.info.compute_capability;
+    let mut options = vec![format!("--gpu-architecture=compute_{major}{minor}")];
+    if precision == Precision::Fp16 {
+        options.push("-DADASVAL_HALF".into());
+    }
+    let opts = cudarc::nvrtc::CompileOptions {
+        options,
+        // IEEE division and square root, no flush to zero: bit-for-bit reproducible
+        // elementwise results matter more here than the last percent of speed.
+        ftz: Some(false),
+        prec_div: Some(true),
+        prec_sqrt: Some(true),
+        fmad: Some(false),
+        ..Default::default()
+    };
+    let ptx =
+        cudarc::nvrtc::compile_ptx_with_opts(format!("{HEADER}{source}"), opts).map_err(|e| {
+            GpuError::Call {
                 call: "nvrtcCompileProgram".into(),
                 message: e.to_string(),
-            })?;
-        let module = gpu.ctx.load_module(ptx).call("cuModuleLoadData")?;
+            }
+        })?;
+    gpu.ctx.load_module(ptx).call("cuModuleLoadData")
+}
+
+/// Compile generated kernels (`ewgen`) and load the functions `names`, in order.
+pub fn compile_generated(
+    gpu: &Arc<Gpu>,
+    precision: Precision,
+    source: &str,
+    names: &[String],
+) -> Result<Vec<CudaFunction>, GpuError> {
+    let module = compile_module(gpu, precision, source)?;
+    names
+        .iter()
+        .map(|n| {
+            module
+                .load_function(n)
+                .call(&format!("cuModuleGetFunction({n})"))
+        })
+        .collect()
+}
+
+impl Kernels {
+    pub fn compile(gpu: &Arc<Gpu>, precision: Precision) -> Result<Kernels, GpuError> {
+        let source = format!("{SOURCE}{}", tiled_entries());
+        let module = compile_module(gpu, precision, &source)?;
         let f = |name: &str| {
             module
                 .load_function(name)
@@ -622,15 +707,22 @@ impl Kernels {
                         .iter()
                         .map(|v| v.kernel_name([3, 3])),
                 )
+                .flat_map(|n| [residual_name(n.clone(), false), residual_name(n, true)])
                 .map(|name| Ok((name.clone(), f(&name)?)))
                 .collect::<Result<Vec<_>, GpuError>>()?,
             max_blocks: gpu.info.sm_count.max(1) * 32,
         })
     }
 
-    /// The direct convolution kernel of variant `v` for a layer with this kernel size.
-    pub fn direct(&self, v: DirectConv, kernel: [usize; 2]) -> Result<&CudaFunction, GpuError> {
-        let name = v.kernel_name(kernel);
+    /// The direct convolution kernel of variant `v` for a layer with this kernel size, with
+    /// or without a residual input.
+    pub fn direct(
+        &self,
+        v: DirectConv,
+        kernel: [usize; 2],
+        residual: bool,
+    ) -> Result<&CudaFunction, GpuError> {
+        let name = residual_name(v.kernel_name(kernel), residual);
         self.direct
             .iter()
             .find(|(n, _)| *n == name)
@@ -684,7 +776,8 @@ pub fn weight_block(v: DirectConv) -> usize {
     v.tile.map_or(v.channels_per_thread, |t| t.channels) as usize
 }
 
-/// One launch of the direct convolution (convolution, bias, activation). `bias` 0: none.
+/// One launch of the direct convolution (convolution, bias, residual, activation). `bias`
+/// 0: none; `res` is read only when `args.res` says so.
 #[allow(clippy::too_many_arguments)]
 pub fn launch_direct(
     stream: &cudarc::driver::CudaStream,
@@ -693,12 +786,13 @@ pub fn launch_direct(
     x: u64,
     w: u64,
     bias: u64,
+    res: u64,
     y: u64,
     args: &ConvArgs,
 ) -> Result<(), GpuError> {
     use cudarc::driver::PushKernelArg;
     let mut b = stream.launch_builder(f);
-    b.arg(&x).arg(&w).arg(&bias).arg(&y).arg(args);
+    b.arg(&x).arg(&w).arg(&bias).arg(&res).arg(&y).arg(args);
     // SAFETY: the arguments match `conv_direct_*` in SOURCE; the pointers are allocations
     // sized from the same shapes as `args` (checked by the caller).
     unsafe { b.launch(cfg) }.call("cuLaunchKernel(conv_direct)")?;

@@ -9,6 +9,7 @@
 //! naming the layer.
 
 mod dnn;
+mod ewgen;
 pub mod exec;
 pub mod fingerprint;
 pub mod gpu;

@@ -189,6 +189,7 @@ impl Builder {
                 dilation,
                 group,
                 activation,
+                residual: None,
             },
             inputs: vec![x],
             outputs: vec![id],

@@ -62,6 +62,8 @@ impl Engine {
                     x: c.x,
                     w: c.w,
                     y: c.y,
+                    // The fused call adds a residual before its ReLU (never after).
+                    z: if c.res_mode == 1 { c.res } else { 0 },
                     workspace: self.workspace.ptr,
                     workspace_bytes: self.workspace.bytes,
                 };
@@ -72,7 +74,7 @@ impl Engine {
                 } else {
                     // SAFETY: as above.
                     unsafe { call.forward(None) }.call("cudnnConvolutionForward")?;
-                    if c.bias.is_some() || c.act_kind != 0 {
+                    if c.bias.is_some() || c.act_kind != 0 || c.res_mode != 0 {
                         let (y, b, n, hw, ch, kind) = (
                             c.y,
                             c.bias.unwrap_or(0),
@@ -81,12 +83,21 @@ impl Engine {
                             c.channels,
                             c.act_kind,
                         );
-                        launch!(stream, k, bias_act, n; &y, &b, &n, &hw, &ch, &kind);
+                        let (r, mode) = (c.res, c.res_mode);
+                        launch!(stream, k, bias_act, n; &y, &b, &r, &n, &hw, &ch, &kind, &mode);
                     }
                 }
             }
             Step::Direct(d) => {
-                launch_direct(stream, &d.f, d.cfg, d.x, d.w, d.bias, d.y, &d.args)?;
+                launch_direct(stream, &d.f, d.cfg, d.x, d.w, d.bias, d.res, d.y, &d.args)?;
+            }
+            Step::Elementwise { f, args } => {
+                let mut b = stream.launch_builder(f);
+                b.arg(args);
+                // SAFETY: `EwArgs` is the generated kernel's only parameter; its pointers
+                // are arena tensors of the shapes the kernel was generated for.
+                unsafe { b.launch(k.config(args.n as usize)) }
+                    .call("cuLaunchKernel(elementwise chain)")?;
             }
             Step::Act { kind, x, y, n } => {
                 let n64 = *n as i64;

@@ -4,9 +4,10 @@
 //! that a frame is only copies, launches and events on one stream.
 //!
 //! Timing model per frame (CUDA events on the stream): h2d = page-locked input → device
-//! (the staged copy of the frame, or the session's pinned buffer after a host copy),
+//! (the staged copy of the frame, or the session's pinned buffer after a host copy; fp16
+//! plans stage frames already in fp16 and copy them straight into the input tensor),
 //! compute = first layer → last layer (including fp32↔fp16 conversion at the boundary of
-//! fp16 plans), d2h = device → page-locked outputs (the session's output tensors locked in
+//! fp16 plans: the input's only for frames that were not staged), d2h = device → page-locked outputs (the session's output tensors locked in
 //! place, or pinned buffers copied out afterwards; see `hostmem`). The one-off weight
 //! upload (and its fp16 conversion) is `load_ns`.
 //!
@@ -43,7 +44,8 @@ struct Io {
     elements: usize,
     /// Where the tensor lives in the arena.
     arena: Ptr,
-    /// fp32 copy outside the arena (fp16 plans only).
+    /// fp32 copy outside the arena (fp16 plans only; the input's is used by frames that were
+    /// not staged in fp16).
     staging: Option<DevBuf>,
 }
 
@@ -162,10 +164,19 @@ impl Engine {
         let mut ws_max = plan.memory.workspace_bytes;
         for (i, layer) in plan.layers.iter().enumerate() {
             let direct_w = shared.direct_weights[i].map(|off| layout.weights + (off * es) as u64);
-            let (s, m, ws) = build_step(&layout, layer, precision, &dnn, &shared.kernels, direct_w)
-                .map_err(|e| {
-                    GpuError::Invalid(format!("layer `{}` ({}): {e}", layer.name, layer.op.kind()))
-                })?;
+            let generated = shared.generated[i].as_ref();
+            let (s, m, ws) = build_step(
+                &layout,
+                layer,
+                precision,
+                &dnn,
+                &shared.kernels,
+                direct_w,
+                generated,
+            )
+            .map_err(|e| {
+                GpuError::Invalid(format!("layer `{}` ({}): {e}", layer.name, layer.op.kind()))
+            })?;
             ws_max = ws_max.max(ws);
             steps.push(s);
             meta.push(m);
@@ -299,8 +310,9 @@ impl Engine {
         Ok(engine)
     }
 
-    /// Records the frame's compute (boundary conversions and every layer) into a graph on
-    /// this session's stream. Thread-local capture mode: other sessions' threads keep
+    /// Records the frame's compute (every layer and the fp16 output conversions; the input
+    /// conversion stays outside, since staged fp16 frames skip it) into a graph on this
+    /// session's stream. Thread-local capture mode: other sessions' threads keep
     /// working while this one captures.
     fn capture(&mut self) -> Result<usize, GpuError> {
         let stream = self.stream.clone();
@@ -324,13 +336,19 @@ impl Engine {
         Ok(nodes)
     }
 
-    /// Everything between the h2d and d2h copies: fp16 boundary conversions and layers.
-    fn compute(&mut self, profile: bool) -> Result<(), GpuError> {
+    /// An fp16 plan's input conversion, for a frame copied in as fp32.
+    fn convert_input(&self) -> Result<(), GpuError> {
         if let Some(s) = &self.input.staging {
             let (src, dst, n) = (s.ptr, self.input.arena, self.input.elements as i64);
             let (k, stream) = (&self.shared.kernels, &self.stream);
             launch!(stream, k, f32_to_f16, n; &src, &dst, &n);
         }
+        Ok(())
+    }
+
+    /// Everything between the h2d copy (and the input conversion) and the d2h copies: the
+    /// layers and the fp16 output conversions.
+    fn compute(&mut self, profile: bool) -> Result<(), GpuError> {
         self.run_layers(false, profile)?;
         for o in &self.outputs {
             if let Some(s) = &o.staging {
@@ -385,12 +403,16 @@ impl Engine {
             HostPath::Direct => self.shared.staged.lookup(&input.data),
             HostPath::Copy => None,
         };
-        let src: *const f32 = match &staged {
+        // An fp16 frame staged in fp16 goes straight into the plan's input tensor.
+        let half = staged
+            .as_ref()
+            .is_some_and(|s| s.format() == hostmem::StageFormat::F16);
+        let src: *const u8 = match &staged {
             Some(slot) => slot.ptr(),
             None => {
                 // SAFETY: the previous frame's h2d finished (synchronised below).
                 unsafe { self.host_in.floats_mut(n) }.copy_from_slice(&input.data);
-                self.host_in.as_ptr()
+                self.host_in.as_ptr() as *const u8
             }
         };
         let cu = self.stream.cu_stream();
@@ -401,15 +423,18 @@ impl Engine {
         // context; `src` holds n page-locked floats that stay alive and unchanged until the
         // synchronisation; the d2h destinations are page-locked and hold `o.elements` floats.
         unsafe { dr::event::record(ev[0], cu) }.call("cuEventRecord")?;
-        let dst = self
-            .input
-            .staging
-            .as_ref()
-            .map_or(self.input.arena, |s| s.ptr);
-        unsafe { ds::cuMemcpyHtoDAsync_v2(dst, src as *const c_void, n * 4, cu) }
+        let (dst, bytes) = match (&self.input.staging, half) {
+            (Some(s), false) => (s.ptr, n * 4),
+            (_, true) => (self.input.arena, n * 2),
+            (None, false) => (self.input.arena, n * 4),
+        };
+        unsafe { ds::cuMemcpyHtoDAsync_v2(dst, src as *const c_void, bytes, cu) }
             .result()
             .call("cuMemcpyHtoDAsync(input)")?;
         unsafe { dr::event::record(ev[1], cu) }.call("cuEventRecord")?;
+        if !half {
+            self.convert_input()?;
+        }
         let profile = !self.layer_events.is_empty();
         match &self.graph {
             Some(g) => unsafe { dr::graph::launch(g.cu_graph_exec(), cu) }.call("cuGraphLaunch")?,

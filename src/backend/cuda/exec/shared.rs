@@ -1,12 +1,13 @@
 //! Prepare time, once per plan: the checks, the weight upload (packed and aligned, fp16
 //! converted on the device, timed as `load_ns`), kernel compilation, the frames staged for
-//! every session, and the profile log that all sessions of the plan add to. `Engine::new`
+//! every session (fp16 plans: in fp16), and the profile log that all sessions of the plan add to. `Engine::new`
 //! (the parent module) makes sessions from the result.
 
 use std::sync::{Arc, Mutex};
 
-use cudarc::driver::{sys as ds, PushKernelArg};
+use cudarc::driver::{sys as ds, CudaFunction, PushKernelArg};
 
+use crate::backend::cuda::ewgen;
 use crate::backend::cuda::gpu::{CallExt, DevBuf, Gpu, GpuError};
 use crate::backend::cuda::hostmem::{self, HostPath, StagedRegistry};
 use crate::backend::cuda::kernels::{self, launch, Kernels};
@@ -27,6 +28,8 @@ pub struct Shared {
     pub(super) weight_offsets: Vec<usize>,
     /// Per layer: where a direct convolution's re-laid-out weights start (elements).
     pub(super) direct_weights: Vec<Option<usize>>,
+    /// Per layer: a fused elementwise chain's generated kernel (name, function).
+    pub(super) generated: Vec<Option<(String, CudaFunction)>>,
     pub(super) profile: bool,
     pub(super) graphs: bool,
     pub(super) host_path: HostPath,
@@ -43,6 +46,52 @@ pub(super) struct ProfileLog {
     pub(super) meta: Vec<LayerMeta>,
     pub(super) layer_ms: Vec<Vec<f32>>,
     pub(super) unfused: Vec<String>,
+}
+
+/// One generated kernel per fused elementwise chain of the plan (`ewgen`), all in one NVRTC
+/// module; none compiled when the plan has no chain.
+fn generate_chains(
+    gpu: &Arc<Gpu>,
+    plan: &Plan,
+) -> Result<Vec<Option<(String, CudaFunction)>>, GpuError> {
+    let mut source = ewgen::EW_HEADER.to_string();
+    let mut names = vec![];
+    for (i, l) in plan.layers.iter().enumerate() {
+        let Op::Elementwise { resize, steps } = &l.op else {
+            continue;
+        };
+        let shape = |t: usize| -> Result<&[usize], GpuError> {
+            plan.tensors
+                .get(t)
+                .map(|t| t.shape.as_slice())
+                .ok_or_else(|| GpuError::Invalid(format!("tensor {t} does not exist")))
+        };
+        let out = shape(
+            *l.outputs
+                .first()
+                .ok_or_else(|| GpuError::Invalid(format!("layer `{}` has no output", l.name)))?,
+        )?;
+        let ins = l
+            .inputs
+            .iter()
+            .map(|&t| shape(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        let name = format!("ew_{i}");
+        let k = ewgen::kernel_source(&name, out, &ins, *resize, steps)
+            .map_err(|m| GpuError::Invalid(format!("layer `{}` (Elementwise): {m}", l.name)))?;
+        source.push_str(&k);
+        names.push((i, name));
+    }
+    let mut out = vec![None; plan.layers.len()];
+    if names.is_empty() {
+        return Ok(out);
+    }
+    let list: Vec<String> = names.iter().map(|(_, n)| n.clone()).collect();
+    let fs = kernels::compile_generated(gpu, plan.precision, &source, &list)?;
+    for ((i, n), f) in names.into_iter().zip(fs) {
+        out[i] = Some((n, f));
+    }
+    Ok(out)
 }
 
 /// Weights are re-laid out so every tensor starts on a 512-byte boundary (cuDNN's fast
@@ -131,6 +180,7 @@ impl Shared {
         }
         let stream = ctx.new_stream().call("cuStreamCreate")?;
         let kernels = Kernels::compile(&gpu, precision)?;
+        let generated = generate_chains(&gpu, plan)?;
         let timing = Some(ds::CUevent_flags::CU_EVENT_DEFAULT);
         let ev = [
             ctx.new_event(timing).call("cuEventCreate")?,
@@ -176,6 +226,7 @@ impl Shared {
             weights,
             weight_offsets,
             direct_weights,
+            generated,
             profile,
             graphs,
             host_path,
@@ -183,6 +234,11 @@ impl Shared {
             load_ns: (load_ms as f64 * 1e6) as u64,
             log: Mutex::new(ProfileLog::default()),
         }))
+    }
+
+    /// How many fused elementwise chains run as generated kernels (tests, summaries).
+    pub fn generated_kernels(&self) -> usize {
+        self.generated.iter().flatten().count()
     }
 
     pub fn precision(&self) -> Precision {
@@ -193,7 +249,8 @@ impl Shared {
         self.host_path
     }
 
-    /// Stage the frames for this plan's sessions (see `hostmem::stage`).
+    /// Stage the frames for this plan's sessions (see `hostmem::stage`): fp16 plans stage
+    /// them in fp16, what their input tensor holds on the device.
     pub fn stage_inputs<'a>(
         &'a self,
         inputs: &[&'a Tensor],
@@ -205,7 +262,18 @@ impl Shared {
             .first()
             .and_then(|&i| self.plan.tensors.get(i))
             .map_or(0, |t| t.elements());
-        hostmem::stage(&self.gpu.ctx, &self.staged, inputs, elements, cap_bytes)
+        let format = match self.precision {
+            Precision::Fp32 => hostmem::StageFormat::F32,
+            Precision::Fp16 => hostmem::StageFormat::F16,
+        };
+        hostmem::stage(
+            &self.gpu.ctx,
+            &self.staged,
+            inputs,
+            elements,
+            cap_bytes,
+            format,
+        )
     }
 
     /// `layers.json` in the format `adasval diff` reads (see trtexec's LayerRecord): per

@@ -7,9 +7,12 @@ use cudarc::cudnn::sys as cs;
 use cudarc::driver::{CudaFunction, LaunchConfig};
 
 use crate::backend::cuda::dnn::{self, ActDesc, ConvDescs, ConvShape, Handle};
+use crate::backend::cuda::ewgen::{EwArgs, MAX_EW_INPUTS};
 use crate::backend::cuda::gpu::GpuError;
-use crate::backend::cuda::kernels::{ConcatParts, ConvArgs, Gather, Kernels, MAX_PARTS, MAX_RANK};
-use crate::cudaplan::ir::{Activation, ConvEngine, Layer, Op, Plan, Precision};
+use crate::backend::cuda::kernels::{
+    residual_mode, ConcatParts, ConvArgs, Gather, Kernels, MAX_PARTS, MAX_RANK,
+};
+use crate::cudaplan::ir::{Activation, ConvEngine, Layer, Op, Plan, Precision, Residual};
 
 use super::Ptr;
 
@@ -21,10 +24,14 @@ pub(super) struct ConvStep {
     pub(super) w: Ptr,
     pub(super) bias: Option<Ptr>,
     pub(super) y: Ptr,
-    /// cudnnConvolutionBiasActivationForward (bias + ReLU) instead of conv + kernel.
+    /// cudnnConvolutionBiasActivationForward (bias + ReLU, and a residual before the ReLU
+    /// as its z) instead of conv + kernel.
     pub(super) fused: bool,
     /// Activation applied by the `bias_act` kernel when not fused (0 none, 1 relu, ...).
     pub(super) act_kind: i32,
+    /// The residual input (0: none) and where `bias_act` adds it (`residual_mode`).
+    pub(super) res: Ptr,
+    pub(super) res_mode: i32,
     pub(super) n_out: usize,
     pub(super) hw: i64,
     pub(super) channels: i32,
@@ -38,6 +45,8 @@ pub(super) struct DirectStep {
     pub(super) w: Ptr,
     /// 0: no bias.
     pub(super) bias: Ptr,
+    /// The residual input (read only when `args.res` is set).
+    pub(super) res: Ptr,
     pub(super) y: Ptr,
     pub(super) args: ConvArgs,
 }
@@ -45,6 +54,11 @@ pub(super) struct DirectStep {
 pub(super) enum Step {
     Conv(Box<ConvStep>),
     Direct(Box<DirectStep>),
+    /// A fused elementwise chain: its generated kernel.
+    Elementwise {
+        f: CudaFunction,
+        args: EwArgs,
+    },
     Act {
         kind: i32,
         x: Ptr,
@@ -240,6 +254,7 @@ pub(super) fn build_step(
     dnn: &Handle,
     kernels: &Kernels,
     direct_w: Option<Ptr>,
+    generated: Option<&(String, CudaFunction)>,
 ) -> Result<(Step, LayerMeta, usize), GpuError> {
     let mut meta = LayerMeta {
         name: layer.name.clone(),
@@ -264,8 +279,14 @@ pub(super) fn build_step(
             dilation,
             group,
             activation,
+            residual,
         } => {
-            check_io(layer, 1, 1)?;
+            check_io(layer, 1 + usize::from(residual.is_some()), 1)?;
+            let res_mode = residual_mode(*residual);
+            let res = match residual {
+                Some(_) => l.t(layer.inputs[1])?,
+                None => 0,
+            };
             let choice = layer.choice.as_ref().ok_or_else(|| {
                 GpuError::Invalid("convolution without an algorithm choice".into())
             })?;
@@ -288,7 +309,8 @@ pub(super) fn build_step(
                     *dilation,
                     *group,
                     act_kind(*activation),
-                )?;
+                )
+                .map(|a| ConvArgs { res: res_mode, ..a })?;
                 let cfg = args.config(v)?;
                 meta.tactic = Some(v.label(kernel));
                 meta.math_type = Some(match precision {
@@ -297,13 +319,14 @@ pub(super) fn build_step(
                 });
                 meta.workspace_bytes = Some(0);
                 let step = Step::Direct(Box::new(DirectStep {
-                    f: kernels.direct(v, kernel)?.clone(),
+                    f: kernels.direct(v, kernel, residual.is_some())?.clone(),
                     cfg,
                     x: l.t(layer.inputs[0])?,
                     w: direct_w.ok_or_else(|| {
                         GpuError::Invalid("direct convolution without its weight copy".into())
                     })?,
                     bias: bias.map(|b| l.w(b)).transpose()?.unwrap_or(0),
+                    res,
                     y: l.t(layer.outputs[0])?,
                     args,
                 }));
@@ -360,12 +383,41 @@ pub(super) fn build_step(
                 w: l.w(*weight)?,
                 bias,
                 y: l.t(layer.outputs[0])?,
-                fused: *activation == Some(Activation::Relu) && bias.is_some(),
+                fused: *activation == Some(Activation::Relu)
+                    && bias.is_some()
+                    && *residual != Some(Residual::AfterActivation),
                 act_kind: act_kind(*activation),
+                res,
+                res_mode,
                 n_out: shape.output.iter().product(),
                 hw: (oh * ow) as i64,
                 channels: i32c(k)?,
             }))
+        }
+        Op::Elementwise { resize, steps } => {
+            check_io(layer, usize::MAX, 1)?;
+            let (name, f) = generated.ok_or_else(|| {
+                GpuError::Invalid("elementwise chain without its generated kernel".into())
+            })?;
+            if layer.inputs.len() > MAX_EW_INPUTS {
+                return Err(GpuError::Invalid(format!(
+                    "{} inputs (the generated kernel takes {MAX_EW_INPUTS})",
+                    layer.inputs.len()
+                )));
+            }
+            let mut args = EwArgs {
+                y: l.t(layer.outputs[0])?,
+                n: l.shape(layer.outputs[0])?.iter().product::<usize>() as i64,
+                ..Default::default()
+            };
+            for (k, &t) in layer.inputs.iter().enumerate() {
+                args.src[k] = l.t(t)?;
+            }
+            meta.tactic = Some(format!(
+                "generated {name}: {}",
+                crate::cudaplan::inspect::ew_program(*resize, steps)
+            ));
+            Step::Elementwise { f: f.clone(), args }
         }
         Op::Relu | Op::Sigmoid => {
             check_io(layer, 1, 1)?;

@@ -1,45 +1,26 @@
 //! adasval: validation of neural-network perception engines for driver assistance.
 //!
 //! Data flows one way: frozen engines ([`lock`]) + scenarios → replay on a backend →
-//! run record → compare / timing / wcet → verdicts → reports and evidence.
+//! run record → judge (metrics, WCET, verdicts) → reports and evidence. Each stage is a
+//! crate of the workspace (`crates/`); this crate holds the command line and the pipelines
+//! that chain the stages (`validate`, `analysis`, `sweep`), and re-exports every stage
+//! under its old module path so `adasval::record`, `adasval::wcet`, ... keep working.
 //! See `docs/ARCHITECTURE.md` for the one-page map.
 
 // Errors carry the file, line, field, hashes and paths a user needs to act on them; they
 // are built only on the cold path, so their size is not worth boxing every variant.
 #![allow(clippy::result_large_err)]
 
-pub mod adapter;
 pub mod analysis;
-pub mod atomic;
 pub mod backend;
-pub mod compare;
-pub mod cudaplan;
-pub mod decode;
-pub mod evidence;
-pub mod exit;
-pub mod hash;
-pub mod jetson;
-pub mod lock;
-pub mod matrix;
-pub mod metrics;
-pub mod paths;
-pub mod platform;
-pub mod preprocess;
-pub mod record;
-pub mod regress;
-pub mod replay;
-pub mod report;
-pub mod rng;
-pub mod runner_protocol;
-pub mod safety;
-pub mod scenario;
-pub mod streams;
 pub mod sweep;
-pub mod synth;
-pub mod tensor;
-pub mod timing;
-pub mod trtexec;
-pub mod types;
 pub mod validate;
-pub mod wcet;
-pub mod yamlfile;
+
+pub use adasval_core::{atomic, exit, hash, paths, rgb, rng, tensor, timing, types, yamlfile};
+pub use adasval_judge::{compare, evidence, matrix, metrics, regress, safety, wcet};
+pub use adasval_plan as cudaplan;
+pub use adasval_record::{adapter, jetson, lock, platform, record, trace};
+pub use adasval_report as report;
+pub use adasval_run::{decode, preprocess, replay, runner_protocol, streams, trtexec};
+pub use adasval_scenario as scenario;
+pub use adasval_synth as synth;

@@ -1575,7 +1575,7 @@ fn yolox_nano_on_the_gpu_matches_tract() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Host path (issue 8): frames staged in page-locked memory and outputs DMA'd into the
+// Host path: frames staged in page-locked memory and outputs DMA'd into the
 // session's page-locked tensors must give exactly what the copy path gives.
 
 /// A generated scene as the harness prepares it.

@@ -1,4 +1,4 @@
-//! The harness's host path (issue 8: harness time close to device time): frames are handed
+//! The harness's host path (goal: harness time close to device time): frames are handed
 //! to the backend before timing (`Prepared::stage_inputs`), the timed call is
 //! `Session::run_lent`, and raw outputs are copied only when asked for. Backends without
 //! their own hooks (tract, noop) must give exactly the results of plain `Session::run`; a

@@ -1,0 +1,308 @@
+//! `MANIFEST.sha256`: the seal over a run directory, in `sha256sum` format so that
+//! `sha256sum -c MANIFEST.sha256` works without adasval. Written last by `seal`; every
+//! other file in the directory (recursively) is listed, sorted by path.
+
+use super::atomic::write_atomic_unchecked;
+use super::keys::{read_signature, signature_text};
+use super::EvidenceError;
+use adasval_core::hash::sha256_file;
+use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// File name of the manifest at the root of a sealed directory.
+pub const MANIFEST_NAME: &str = "MANIFEST.sha256";
+/// File name of the detached Ed25519 signature over the manifest's exact bytes.
+pub const SIGNATURE_NAME: &str = "MANIFEST.sha256.sig";
+
+/// What `seal` wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct SealReport {
+    /// Number of files listed.
+    pub files: usize,
+    /// SHA-256 of the manifest itself (the one figure to quote for the whole bundle).
+    pub manifest_sha256: String,
+    pub signed: bool,
+}
+
+/// Outcome of checking the signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SignatureCheck {
+    /// No public key given; `present` says whether a signature file exists.
+    NotChecked {
+        present: bool,
+    },
+    Valid,
+    /// A public key was given but the directory has no signature file.
+    Missing,
+    Invalid {
+        reason: String,
+    },
+}
+
+/// Result of re-hashing a sealed directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub dir: PathBuf,
+    /// Listed files that were present and re-hashed.
+    pub checked: usize,
+    /// Listed files whose bytes changed.
+    pub changed: Vec<String>,
+    /// Listed files that are gone.
+    pub missing: Vec<String>,
+    /// Files present but not listed (added after sealing), including non-regular files.
+    pub extra: Vec<String>,
+    pub signature: SignatureCheck,
+}
+
+impl VerifyReport {
+    /// True when no file changed, went missing or appeared, and the signature (when a key
+    /// was given) is valid.
+    pub fn is_intact(&self) -> bool {
+        self.changed.is_empty()
+            && self.missing.is_empty()
+            && self.extra.is_empty()
+            && matches!(
+                self.signature,
+                SignatureCheck::Valid | SignatureCheck::NotChecked { .. }
+            )
+    }
+
+    /// One line per problem, naming the file.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        out.extend(self.changed.iter().map(|f| format!("changed: {f}")));
+        out.extend(self.missing.iter().map(|f| format!("missing: {f}")));
+        out.extend(self.extra.iter().map(|f| format!("extra: {f}")));
+        match &self.signature {
+            SignatureCheck::Missing => out.push(format!("signature: {SIGNATURE_NAME} missing")),
+            SignatureCheck::Invalid { reason } => {
+                out.push(format!("signature: invalid ({reason})"))
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+/// Seal `dir`: hash every file below it and write `MANIFEST.sha256` (and, with a key,
+/// `MANIFEST.sha256.sig`). Refuses a directory that is already sealed.
+pub fn seal(dir: &Path, key: Option<&SigningKey>) -> Result<SealReport, EvidenceError> {
+    if dir.join(MANIFEST_NAME).exists() || dir.join(SIGNATURE_NAME).exists() {
+        return Err(EvidenceError::Sealed {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let files = list_files(dir)?;
+    if let Some((rel, Some(problem))) = files.iter().find(|(_, p)| p.is_some()) {
+        return Err(EvidenceError::BadPath {
+            path: dir.join(rel),
+            reason: problem.clone(),
+        });
+    }
+    let rels: Vec<&String> = files.keys().collect();
+    let hashes = hash_all(dir, &rels)?;
+    let mut text = String::new();
+    for (rel, hex) in rels.iter().zip(&hashes) {
+        text.push_str(&format!("{hex}  {rel}\n"));
+    }
+    let manifest_path = dir.join(MANIFEST_NAME);
+    // Signature first: the manifest's presence is what marks the directory as sealed, so it
+    // must be the very last thing written.
+    if let Some(key) = key {
+        let sig = key.sign(text.as_bytes());
+        write_atomic_unchecked(
+            &dir.join(SIGNATURE_NAME),
+            signature_text(&sig.to_bytes()).as_bytes(),
+        )?;
+    }
+    write_atomic_unchecked(&manifest_path, text.as_bytes())?;
+    Ok(SealReport {
+        files: files.len(),
+        manifest_sha256: adasval_core::hash::sha256_hex(text.as_bytes()),
+        signed: key.is_some(),
+    })
+}
+
+/// Re-hash `dir` against its manifest. With `public_key`, the signature must also be
+/// present and valid. Errors only when the manifest cannot be read or parsed at all.
+pub fn verify(
+    dir: &Path,
+    public_key: Option<&VerifyingKey>,
+) -> Result<VerifyReport, EvidenceError> {
+    let manifest_path = dir.join(MANIFEST_NAME);
+    if !dir.is_dir() {
+        return Err(EvidenceError::BadPath {
+            path: dir.to_path_buf(),
+            reason: "not a directory".into(),
+        });
+    }
+    if !manifest_path.exists() {
+        return Err(EvidenceError::NotSealed {
+            dir: dir.to_path_buf(),
+        });
+    }
+    let bytes = std::fs::read(&manifest_path).map_err(|source| EvidenceError::Io {
+        path: manifest_path.clone(),
+        source,
+    })?;
+    let listed = parse_manifest(&manifest_path, &bytes)?;
+    let present = list_files(dir)?;
+
+    let mut report = VerifyReport {
+        dir: dir.to_path_buf(),
+        checked: 0,
+        changed: Vec::new(),
+        missing: Vec::new(),
+        extra: Vec::new(),
+        signature: SignatureCheck::NotChecked {
+            present: dir.join(SIGNATURE_NAME).exists(),
+        },
+    };
+    let mut to_hash: Vec<&String> = Vec::new();
+    for rel in listed.keys() {
+        match present.get(rel) {
+            None => report.missing.push(rel.clone()),
+            Some(Some(_)) => report.changed.push(rel.clone()),
+            Some(None) => to_hash.push(rel),
+        }
+    }
+    let actual = hash_all(dir, &to_hash)?;
+    report.checked = to_hash.len();
+    for (rel, hex) in to_hash.iter().zip(&actual) {
+        if Some(hex) != listed.get(*rel) {
+            report.changed.push((*rel).clone());
+        }
+    }
+    report.changed.sort();
+    for (rel, problem) in &present {
+        if !listed.contains_key(rel) {
+            report.extra.push(match problem {
+                Some(p) => format!("{rel} ({p})"),
+                None => rel.clone(),
+            });
+        }
+    }
+    if let Some(pk) = public_key {
+        report.signature = check_signature(dir, pk, &bytes);
+    }
+    Ok(report)
+}
+
+/// SHA-256 of each file, in parallel (run directories hold many detection and latency
+/// files), in the order given.
+fn hash_all(dir: &Path, rels: &[&String]) -> Result<Vec<String>, EvidenceError> {
+    use rayon::prelude::*;
+    rels.par_iter()
+        .map(|rel| {
+            let path = dir.join(rel);
+            sha256_file(&path).map_err(|source| EvidenceError::Io { path, source })
+        })
+        .collect()
+}
+
+fn check_signature(dir: &Path, pk: &VerifyingKey, manifest: &[u8]) -> SignatureCheck {
+    let sig_path = dir.join(SIGNATURE_NAME);
+    if !sig_path.exists() {
+        return SignatureCheck::Missing;
+    }
+    match read_signature(&sig_path) {
+        Err(e) => SignatureCheck::Invalid {
+            reason: e.to_string(),
+        },
+        Ok(sig) => match pk.verify(manifest, &sig) {
+            Ok(()) => SignatureCheck::Valid,
+            Err(_) => SignatureCheck::Invalid {
+                reason: "signature does not match the manifest and public key".into(),
+            },
+        },
+    }
+}
+
+/// Parse `sha256sum` lines: `<64 lower-case hex><two spaces><relative path>`.
+pub fn parse_manifest(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<BTreeMap<String, String>, EvidenceError> {
+    let bad = |line: usize, reason: &str| EvidenceError::ManifestMalformed {
+        path: path.to_path_buf(),
+        line,
+        reason: reason.to_string(),
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| bad(0, "not UTF-8"))?;
+    let mut out = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let (hex, rel) = line
+            .split_once("  ")
+            .ok_or_else(|| bad(n, "expected `<sha256>  <path>`"))?;
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad(n, "hash is not 64 hex digits"));
+        }
+        if rel.is_empty()
+            || rel.starts_with('/')
+            || rel.split('/').any(|c| c == ".." || c.is_empty())
+        {
+            return Err(bad(n, "path must be relative, without `..`"));
+        }
+        if out
+            .insert(rel.to_string(), hex.to_ascii_lowercase())
+            .is_some()
+        {
+            return Err(bad(n, "path listed twice"));
+        }
+    }
+    Ok(out)
+}
+
+/// Every entry below `dir` as a `/`-separated relative path, except the manifest and its
+/// signature at the root. The value is `Some(reason)` for entries that cannot be sealed
+/// (symlinks, special files, names `sha256sum` would have to escape).
+fn list_files(dir: &Path) -> Result<BTreeMap<String, Option<String>>, EvidenceError> {
+    let mut out = BTreeMap::new();
+    walk(dir, "", &mut out)?;
+    out.remove(MANIFEST_NAME);
+    out.remove(SIGNATURE_NAME);
+    Ok(out)
+}
+
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    out: &mut BTreeMap<String, Option<String>>,
+) -> Result<(), EvidenceError> {
+    let io = |source| EvidenceError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            out.insert(
+                format!("{prefix}{}", name.to_string_lossy()),
+                Some("file name is not UTF-8".into()),
+            );
+            continue;
+        };
+        let rel = format!("{prefix}{name}");
+        let ty = entry.file_type().map_err(io)?;
+        if name.contains('\n') || name.contains('\\') {
+            out.insert(
+                rel,
+                Some("file name contains a newline or backslash".into()),
+            );
+        } else if ty.is_symlink() {
+            out.insert(rel, Some("symbolic link".into()));
+        } else if ty.is_dir() {
+            walk(&entry.path(), &format!("{rel}/"), out)?;
+        } else if ty.is_file() {
+            out.insert(rel, None);
+        } else {
+            out.insert(rel, Some("not a regular file".into()));
+        }
+    }
+    Ok(())
+}

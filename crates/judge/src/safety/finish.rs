@@ -1,0 +1,104 @@
+//! The end of `validate`: write the verdict artefacts into the run directory, then seal it.
+//! Copies of the requirements and safety-case files are stored byte for byte as they were
+//! evaluated, so `gate` re-evaluates exactly what `validate` did.
+
+use super::gate::RUN_REQUIREMENTS_FILE;
+use super::summary::{markdown, SummaryInput};
+use super::verdict::{evaluate, Evaluation};
+use super::{junit, trace, Gsn, Requirements, SafetyError};
+use crate::evidence::{self, write_atomic, EvidenceSet, SealReport, EVIDENCE_FILE};
+use adasval_core::exit::Status;
+use ed25519_dalek::SigningKey;
+use std::path::Path;
+
+/// Names of the files [`finish_run`] writes into the run directory.
+pub const JUNIT_FILE: &str = "junit.xml";
+pub const SUMMARY_FILE: &str = "summary.md";
+pub const TRACE_MD_FILE: &str = "traceability.md";
+pub const TRACE_HTML_FILE: &str = "traceability.html";
+pub const GSN_FILE: &str = "gsn.yaml";
+pub const GSN_SVG_FILE: &str = "gsn.svg";
+
+pub struct FinishRequest<'a> {
+    pub run_dir: &'a Path,
+    pub evidence: &'a EvidenceSet,
+    pub requirements_file: &'a Path,
+    /// The GSN safety case to store and render (optional).
+    pub gsn_file: Option<&'a Path>,
+    pub sign_key: Option<&'a SigningKey>,
+    /// Headline of the summary, e.g. "adasval validate".
+    pub title: &'a str,
+    /// Extra context bullets for the summary.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FinishedRun {
+    pub evaluation: Evaluation,
+    pub seal: SealReport,
+    pub status: Status,
+    /// The Markdown summary as written (for printing).
+    pub summary: String,
+}
+
+/// Write evidence.json, the requirements (and GSN) copies, junit.xml, summary.md, the
+/// traceability matrix (Markdown and HTML) and gsn.svg into `run_dir`, then seal it.
+/// Status: 3 when the evidence's integrity checks failed, 1 when a requirement failed or
+/// the run is incomplete, else 0.
+pub fn finish_run(req: &FinishRequest<'_>) -> Result<FinishedRun, SafetyError> {
+    let dir = req.run_dir;
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|source| SafetyError::Io {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    let req_bytes = read(req.requirements_file)?;
+    let req_text = String::from_utf8_lossy(&req_bytes);
+    let requirements = Requirements::parse(req.requirements_file, &req_text)?;
+    let gsn = match req.gsn_file {
+        Some(p) => {
+            let bytes = read(p)?;
+            let g = Gsn::parse(p, &String::from_utf8_lossy(&bytes))?;
+            g.check_requirements(&requirements)?;
+            Some((g, bytes))
+        }
+        None => None,
+    };
+    let evaluation = evaluate(&requirements.requirements, req.evidence);
+    let status = if !req.evidence.integrity.verified {
+        Status::Integrity
+    } else if !evaluation.passed() {
+        Status::GateFailed
+    } else {
+        Status::Pass
+    };
+    let summary = markdown(&SummaryInput {
+        title: req.title,
+        status,
+        notes: req.notes.clone(),
+        eval: &evaluation,
+    });
+    let rows = trace::traceability(&evaluation);
+    let w = |name: &str, bytes: &[u8]| write_atomic(&dir.join(name), bytes);
+    w(EVIDENCE_FILE, req.evidence.to_json().as_bytes())?;
+    w(RUN_REQUIREMENTS_FILE, &req_bytes)?;
+    w(
+        JUNIT_FILE,
+        junit::junit_xml(req.title, &evaluation)?.as_bytes(),
+    )?;
+    w(SUMMARY_FILE, summary.as_bytes())?;
+    w(TRACE_MD_FILE, trace::markdown(&rows).as_bytes())?;
+    w(TRACE_HTML_FILE, trace::html(&rows).as_bytes())?;
+    if let Some((g, bytes)) = &gsn {
+        w(GSN_FILE, bytes)?;
+        w(GSN_SVG_FILE, g.render_svg(&evaluation).as_bytes())?;
+    }
+    let seal = evidence::seal(dir, req.sign_key)?;
+    Ok(FinishedRun {
+        evaluation,
+        seal,
+        status,
+        summary,
+    })
+}

@@ -1,0 +1,138 @@
+//! The release gate: re-evaluate a stored, sealed run. Order matters: the manifest is
+//! checked first (nothing in a tampered bundle is worth reading), then the engines and
+//! adapters the run used are re-hashed against their recorded hashes, then the
+//! requirements are evaluated from the stored `evidence.json`.
+
+use super::requirements::Requirements;
+use super::verdict::{evaluate, Evaluation};
+use super::SafetyError;
+use crate::evidence::{
+    self, EvidenceSet, IntegrityArtefact, IntegrityCheck, IntegrityStatus, RunView, VerifyReport,
+    EVIDENCE_FILE, RUN_FILE,
+};
+use adasval_core::exit::Status;
+use ed25519_dalek::VerifyingKey;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Name of the requirements copy a run stores; preferred over the project's current file.
+pub const RUN_REQUIREMENTS_FILE: &str = "requirements.yaml";
+/// The project's requirements file, relative to the project root.
+pub const PROJECT_REQUIREMENTS_FILE: &str = "safety-case/requirements.yaml";
+
+pub struct GateRequest<'a> {
+    pub run_dir: &'a Path,
+    /// Explicit requirements file; default: the run's own copy, else the project's.
+    pub requirements: Option<&'a Path>,
+    /// Directory engine and adapter paths in run.json are relative to.
+    pub project_root: &'a Path,
+    pub public_key: Option<&'a VerifyingKey>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GateOutcome {
+    pub run_dir: PathBuf,
+    pub run_id: Option<String>,
+    pub requirements_file: PathBuf,
+    /// The requirements as evaluated (not serialised: the verdicts carry id and text).
+    #[serde(skip)]
+    pub requirements: Requirements,
+    pub manifest: VerifyReport,
+    /// Fresh re-hash of every engine and adapter the run used.
+    pub lock_checks: Vec<IntegrityCheck>,
+    pub evaluation: Evaluation,
+}
+
+impl GateOutcome {
+    pub fn engines_match(&self) -> bool {
+        self.lock_checks.iter().all(IntegrityCheck::ok)
+    }
+
+    /// 3 when an engine or adapter changed, 1 when a requirement failed or the run is
+    /// incomplete, 0 otherwise.
+    pub fn status(&self) -> Status {
+        if !self.engines_match() {
+            Status::Integrity
+        } else if !self.evaluation.passed() {
+            Status::GateFailed
+        } else {
+            Status::Pass
+        }
+    }
+}
+
+/// Run the gate. A tampered bundle is an error ([`SafetyError::Tampered`], exit 3) and no
+/// verdicts are produced from it.
+pub fn gate(req: &GateRequest<'_>) -> Result<GateOutcome, SafetyError> {
+    let manifest = evidence::verify(req.run_dir, req.public_key)?;
+    if !manifest.is_intact() {
+        return Err(SafetyError::Tampered {
+            dir: req.run_dir.to_path_buf(),
+            problems: manifest.problems(),
+        });
+    }
+    let run = RunView::load(&req.run_dir.join(RUN_FILE))?;
+    let mut set = EvidenceSet::load(&req.run_dir.join(EVIDENCE_FILE))?;
+    let lock_checks = recheck_engines(&run, req.project_root);
+    // The integrity requirement is judged on today's files, not on what validate saw.
+    set.integrity = IntegrityStatus::from_checks(lock_checks.clone());
+    // run.json is the authority on completeness; either record saying incomplete counts.
+    set.run.complete = set.run.complete && run.is_complete();
+
+    let requirements_file = match req.requirements {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let own = req.run_dir.join(RUN_REQUIREMENTS_FILE);
+            if own.exists() {
+                own
+            } else {
+                req.project_root.join(PROJECT_REQUIREMENTS_FILE)
+            }
+        }
+    };
+    let requirements = Requirements::load(&requirements_file)?;
+    let evaluation = evaluate(&requirements.requirements, &set);
+    Ok(GateOutcome {
+        run_dir: req.run_dir.to_path_buf(),
+        run_id: run.id.clone().or(set.run_id.clone()),
+        requirements_file,
+        requirements,
+        manifest,
+        lock_checks,
+        evaluation,
+    })
+}
+
+/// Re-hash each engine and adapter listed in run.json (paths relative to `root`).
+pub fn recheck_engines(run: &RunView, root: &Path) -> Vec<IntegrityCheck> {
+    let mut out = Vec::new();
+    for e in &run.engines {
+        out.push(check(
+            &e.name,
+            IntegrityArtefact::Engine,
+            &e.path,
+            &e.sha256,
+            root,
+        ));
+        if let (Some(p), Some(h)) = (&e.adapter_path, &e.adapter_sha256) {
+            out.push(check(&e.name, IntegrityArtefact::Adapter, p, h, root));
+        }
+    }
+    out
+}
+
+fn check(
+    engine: &str,
+    artefact: IntegrityArtefact,
+    path: &str,
+    sha: &str,
+    root: &Path,
+) -> IntegrityCheck {
+    IntegrityCheck {
+        engine: engine.to_string(),
+        artefact,
+        path: path.to_string(),
+        expected_sha256: sha.to_ascii_lowercase(),
+        actual_sha256: adasval_core::hash::sha256_file(&root.join(path)).ok(),
+    }
+}

@@ -1,0 +1,364 @@
+//! Reading latency traces: one value per line, a column of a headed CSV, a trtexec
+//! `--exportTimes` JSON (new and old key names), or a run directory written by replay
+//! (`latencies.csv` + `run.json`), analysed per (engine, scenario).
+
+use super::{analyse, Analysis, WcetSettings};
+use adasval_core::exit::{Classify, Status};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WcetError {
+    #[error("no samples to analyse")]
+    Empty,
+    #[error("sample {index} (0-based, acquisition order) is not a finite number")]
+    NonFinite { index: usize },
+    #[error("cannot read {path}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {what}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        what: String,
+    },
+    #[error("{path}: invalid JSON")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path}: record {index}: field `{field}` {what}")]
+    Field {
+        path: PathBuf,
+        index: usize,
+        field: String,
+        what: String,
+    },
+    #[error("{path}: {what}")]
+    Format { path: PathBuf, what: String },
+}
+
+impl Classify for WcetError {
+    fn status(&self) -> Status {
+        Status::BadInput
+    }
+}
+
+/// Where one trace comes from.
+#[derive(Debug, Clone, Default)]
+pub struct SampleSource {
+    pub path: PathBuf,
+    /// Column of a headed CSV.
+    pub column: Option<String>,
+    /// Field of a trtexec `--exportTimes` record (default `latencyMs`).
+    pub field: Option<String>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WcetError + '_ {
+    move |source| WcetError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Splits one CSV line (double quotes protect commas; "" is an escaped quote).
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter().map(|s| s.trim().to_string()).collect()
+}
+
+fn parse_num(path: &Path, line: usize, s: &str) -> Result<f64, WcetError> {
+    let v: f64 = s.parse().map_err(|_| WcetError::Parse {
+        path: path.to_path_buf(),
+        line,
+        what: format!("`{s}` is not a number"),
+    })?;
+    if !v.is_finite() {
+        return Err(WcetError::Parse {
+            path: path.to_path_buf(),
+            line,
+            what: format!("`{s}` is not finite"),
+        });
+    }
+    Ok(v)
+}
+
+/// Old trtexec `--exportTimes` key names and their current equivalents.
+const KEY_ALIASES: &[(&str, &str)] = &[
+    ("latencyMs", "endToEndMs"),
+    ("h2dMs", "inMs"),
+    ("d2hMs", "outMs"),
+    ("startH2dMs", "startInMs"),
+    ("endH2dMs", "endInMs"),
+    ("startD2hMs", "startOutMs"),
+    ("endD2hMs", "endOutMs"),
+];
+
+fn alias_of(field: &str) -> Option<&'static str> {
+    KEY_ALIASES.iter().find_map(|&(new, old)| {
+        if new == field {
+            Some(old)
+        } else if old == field {
+            Some(new)
+        } else {
+            None
+        }
+    })
+}
+
+fn read_trtexec(path: &Path, text: &str, field: &str) -> Result<Vec<f64>, WcetError> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|source| WcetError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let arr = v.as_array().ok_or_else(|| WcetError::Format {
+        path: path.to_path_buf(),
+        what: "expected a JSON array of trtexec --exportTimes records".into(),
+    })?;
+    let mut out = Vec::with_capacity(arr.len());
+    for (i, rec) in arr.iter().enumerate() {
+        let obj = rec.as_object().ok_or_else(|| WcetError::Field {
+            path: path.to_path_buf(),
+            index: i,
+            field: field.into(),
+            what: "record is not an object".into(),
+        })?;
+        let val = obj
+            .get(field)
+            .or_else(|| alias_of(field).and_then(|a| obj.get(a)));
+        let x = val
+            .and_then(|v| v.as_f64())
+            .ok_or_else(|| WcetError::Field {
+                path: path.to_path_buf(),
+                index: i,
+                field: field.into(),
+                what: format!(
+                    "missing or not a number (keys: {})",
+                    obj.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            })?;
+        out.push(x);
+    }
+    Ok(out)
+}
+
+fn read_csv(path: &Path, text: &str, column: Option<&str>) -> Result<Vec<f64>, WcetError> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let mut out = Vec::new();
+    match column {
+        Some(col) => {
+            let Some((_, header)) = lines.next() else {
+                return Ok(out);
+            };
+            let names = split_csv(header);
+            let idx = names
+                .iter()
+                .position(|h| h == col)
+                .ok_or_else(|| WcetError::Parse {
+                    path: path.to_path_buf(),
+                    line: 1,
+                    what: format!("column `{col}` not in header ({})", names.join(", ")),
+                })?;
+            for (i, l) in lines {
+                let f = split_csv(l);
+                let cell = f.get(idx).ok_or_else(|| WcetError::Parse {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    what: format!(
+                        "only {} fields, column `{col}` is field {}",
+                        f.len(),
+                        idx + 1
+                    ),
+                })?;
+                out.push(parse_num(path, i + 1, cell)?);
+            }
+        }
+        None => {
+            for (k, (i, l)) in lines.enumerate() {
+                let t = l.trim();
+                if t.contains(',') {
+                    return Err(WcetError::Parse {
+                        path: path.to_path_buf(),
+                        line: i + 1,
+                        what: "several columns: name one with --column".into(),
+                    });
+                }
+                // a one-column file may carry a header
+                if k == 0
+                    && t.parse::<f64>().is_err()
+                    && t.chars().any(|c| c.is_alphabetic())
+                    && t != "nan"
+                    && t != "inf"
+                {
+                    continue;
+                }
+                out.push(parse_num(path, i + 1, t)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads one trace in acquisition order.
+pub fn read_samples(src: &SampleSource) -> Result<Vec<f64>, WcetError> {
+    let path = &src.path;
+    let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        || text.trim_start().starts_with('[');
+    if is_json {
+        read_trtexec(path, &text, src.field.as_deref().unwrap_or("latencyMs"))
+    } else {
+        if src.field.is_some() {
+            return Err(WcetError::Format {
+                path: path.clone(),
+                what: "--field applies to trtexec JSON; use --column for CSV".into(),
+            });
+        }
+        read_csv(path, &text, src.column.as_deref())
+    }
+}
+
+/// One trace of a run directory.
+#[derive(Debug, Clone)]
+pub struct RunTrace {
+    pub engine: String,
+    pub engine_sha256: Option<String>,
+    pub scenario: String,
+    pub platform: String,
+    pub samples: Vec<f64>,
+}
+
+/// Reads `latencies.csv` (+ `run.json`) of a run directory, one trace per (engine,
+/// scenario) in order of first appearance, for stage pre|infer|post|total (nanoseconds).
+pub fn read_run_dir(dir: &Path, stage: &str) -> Result<Vec<RunTrace>, WcetError> {
+    let run_json = dir.join("run.json");
+    let text = std::fs::read_to_string(&run_json).map_err(io_err(&run_json))?;
+    let run: serde_json::Value = serde_json::from_str(&text).map_err(|source| WcetError::Json {
+        path: run_json.clone(),
+        source,
+    })?;
+    let platform = run
+        .pointer("/platform/name")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| WcetError::Format {
+            path: run_json.clone(),
+            what: "missing platform.name".into(),
+        })?
+        .to_string();
+    let shas: Vec<(String, String)> = run
+        .get("engines")
+        .and_then(|e| e.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| {
+                    Some((
+                        e.get("name")?.as_str()?.to_string(),
+                        e.get("sha256")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let csv = dir.join("latencies.csv");
+    let text = std::fs::read_to_string(&csv).map_err(io_err(&csv))?;
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let header = lines.next().map(|(_, h)| split_csv(h)).unwrap_or_default();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| WcetError::Parse {
+                path: csv.clone(),
+                line: 1,
+                what: format!("column `{name}` not in header ({})", header.join(", ")),
+            })
+    };
+    let stage_col = format!("{stage}_ns");
+    let (ie, is, iv) = (col("engine")?, col("scenario")?, col(&stage_col)?);
+    let mut traces: Vec<RunTrace> = Vec::new();
+    for (i, l) in lines {
+        let f = split_csv(l);
+        let get = |k: usize| {
+            f.get(k).ok_or_else(|| WcetError::Parse {
+                path: csv.clone(),
+                line: i + 1,
+                what: format!("{} fields, expected {}", f.len(), header.len()),
+            })
+        };
+        let (engine, scenario) = (get(ie)?, get(is)?);
+        let v = parse_num(&csv, i + 1, get(iv)?)?;
+        match traces
+            .iter_mut()
+            .find(|t| &t.engine == engine && &t.scenario == scenario)
+        {
+            Some(t) => t.samples.push(v),
+            None => traces.push(RunTrace {
+                engine: engine.clone(),
+                engine_sha256: shas.iter().find(|s| &s.0 == engine).map(|s| s.1.clone()),
+                scenario: scenario.clone(),
+                platform: platform.clone(),
+                samples: vec![v],
+            }),
+        }
+    }
+    Ok(traces)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceAnalysis {
+    pub engine: String,
+    pub engine_sha256: Option<String>,
+    pub scenario: String,
+    pub platform: String,
+    #[serde(flatten)]
+    pub analysis: Analysis,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunAnalyses {
+    pub analyses: Vec<TraceAnalysis>,
+}
+
+/// Analyses every (engine, scenario) trace of a run directory for `settings.stage`.
+pub fn analyse_run_dir(dir: &Path, settings: &WcetSettings) -> Result<RunAnalyses, WcetError> {
+    let mut s = settings.clone();
+    s.unit = "ns".into();
+    let traces = read_run_dir(dir, &s.stage)?;
+    let mut analyses = Vec::new();
+    for t in traces {
+        let analysis = analyse(&t.samples, &s)?;
+        analyses.push(TraceAnalysis {
+            engine: t.engine,
+            engine_sha256: t.engine_sha256,
+            scenario: t.scenario,
+            platform: t.platform,
+            analysis,
+        });
+    }
+    Ok(RunAnalyses { analyses })
+}

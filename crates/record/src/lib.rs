@@ -1,0 +1,12 @@
+//! The run record, the contract between adasval's stages: every type written to or read from a run directory, the lock file, platform profiles and fingerprints, and their readers and writers. Depends on nothing that runs an engine.
+
+// Errors carry the file, line, field, hashes and paths a user needs to act on them; they
+// are built only on the cold path, so their size is not worth boxing every variant.
+#![allow(clippy::result_large_err)]
+
+pub mod adapter;
+pub mod jetson;
+pub mod lock;
+pub mod platform;
+pub mod record;
+pub mod trace;

@@ -1,0 +1,376 @@
+//! Frozen engines: `engines/engines.lock.yaml` pins each engine binary and its adapter by
+//! SHA-256. Nothing runs an engine that is not in the lock, and every replay hashes the
+//! exact bytes it hands to the backend ([`VerifiedEngine`]).
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use crate::adapter::{Adapter, AdapterError};
+use adasval_core::exit::{Classify, Status};
+use adasval_core::hash::sha256_hex;
+use adasval_core::paths::{relative_to, resolve_inside, PathEscape};
+use adasval_core::yamlfile::{self, YamlError};
+
+pub const LOCK_PATH: &str = "engines/engines.lock.yaml";
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LockFile {
+    pub schema_version: u32,
+    #[serde(default)]
+    pub engines: Vec<LockEntry>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineFormat {
+    /// ONNX model run by the CPU (tract) backend or an external runner.
+    Onnx,
+    /// TensorRT serialized engine (`.engine` / `.plan`).
+    Trt,
+    /// adasval's own GPU plan.
+    CudaPlan,
+}
+
+impl EngineFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineFormat::Onnx => "onnx",
+            EngineFormat::Trt => "trt",
+            EngineFormat::CudaPlan => "cuda-plan",
+        }
+    }
+    fn from_extension(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "onnx" => Some(Self::Onnx),
+            "engine" | "plan" | "trt" => Some(Self::Trt),
+            "cudaplan" => Some(Self::CudaPlan),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LockEntry {
+    pub name: String,
+    /// Project-relative path with forward slashes.
+    pub path: String,
+    pub format: EngineFormat,
+    pub sha256: String,
+    pub size: u64,
+    /// Hash of the model the engine was built from, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_model_sha256: Option<String>,
+    /// Platform profile the engine was built on, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_on: Option<String>,
+    /// RFC 3339 UTC time of freezing.
+    pub frozen_at: String,
+    pub adapter: AdapterRef,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AdapterRef {
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{what} of engine `{name}` ({path}) does not match the lock: expected sha256 {expected}, actual {actual}")]
+    Mismatch {
+        what: &'static str,
+        name: String,
+        path: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{what} of engine `{name}` is missing: {path}")]
+    Missing {
+        what: &'static str,
+        name: String,
+        path: String,
+    },
+    #[error("engine `{0}` is not in the lock file (freeze it with `adasval engine freeze`)")]
+    NotInLock(String),
+    #[error("engine `{0}` is already in the lock file (use --replace to re-freeze it)")]
+    Duplicate(String),
+    #[error(transparent)]
+    Path(#[from] PathEscape),
+    #[error("adapter of engine `{name}`: {source}")]
+    Adapter { name: String, source: AdapterError },
+}
+
+impl Classify for LockError {
+    fn status(&self) -> Status {
+        match self {
+            LockError::Mismatch { .. } | LockError::Missing { .. } => Status::Integrity,
+            _ => Status::BadInput,
+        }
+    }
+}
+
+impl LockFile {
+    pub fn path(root: &Path) -> PathBuf {
+        root.join(LOCK_PATH)
+    }
+
+    /// Load the lock file; a missing file is an empty lock.
+    pub fn load(root: &Path) -> Result<Self, LockError> {
+        let path = Self::path(root);
+        if !path.exists() {
+            return Ok(LockFile {
+                schema_version: SCHEMA_VERSION,
+                engines: vec![],
+            });
+        }
+        let lock: LockFile = yamlfile::load(&path)?;
+        lock.check(&path)?;
+        Ok(lock)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self, LockError> {
+        let lock: LockFile = yamlfile::parse(path, text)?;
+        lock.check(path)?;
+        Ok(lock)
+    }
+
+    fn check(&self, path: &Path) -> Result<(), LockError> {
+        let invalid = |message: String| LockError::Invalid {
+            path: path.display().to_string(),
+            message,
+        };
+        if self.schema_version != SCHEMA_VERSION {
+            return Err(invalid(format!(
+                "field `schema_version`: unsupported version {}",
+                self.schema_version
+            )));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, e) in self.engines.iter().enumerate() {
+            if !seen.insert(e.name.as_str()) {
+                return Err(invalid(format!(
+                    "engines[{i}]: duplicate engine name `{}`",
+                    e.name
+                )));
+            }
+            for (field, h) in [("sha256", &e.sha256), ("adapter.sha256", &e.adapter.sha256)] {
+                if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(invalid(format!(
+                        "engines[{i}] (`{}`): field `{field}` is not a 64-digit hex SHA-256",
+                        e.name
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn save(&self, root: &Path) -> Result<(), LockError> {
+        let path = Self::path(root);
+        let text = serde_saphyr::to_string(self).map_err(|e| LockError::Invalid {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let header = "# Frozen engines: written by `adasval engine freeze`; checked by `adasval engine verify`.\n";
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| LockError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        adasval_core::atomic::write_atomic(&path, format!("{header}{text}").as_bytes()).map_err(
+            |source| LockError::Io {
+                path: path.display().to_string(),
+                source,
+            },
+        )
+    }
+
+    pub fn get(&self, name: &str) -> Result<&LockEntry, LockError> {
+        self.engines
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| LockError::NotInLock(name.to_string()))
+    }
+}
+
+/// Options of `adasval engine freeze`.
+#[derive(Debug, Clone)]
+pub struct FreezeRequest {
+    pub file: PathBuf,
+    pub name: String,
+    pub adapter: PathBuf,
+    pub source_model: Option<PathBuf>,
+    pub format: Option<EngineFormat>,
+    pub built_on: Option<String>,
+    pub replace: bool,
+}
+
+/// Hash an engine and its adapter and record them in the lock.
+pub fn freeze(root: &Path, req: &FreezeRequest) -> Result<LockEntry, LockError> {
+    let mut lock = LockFile::load(root)?;
+    if lock.engines.iter().any(|e| e.name == req.name) && !req.replace {
+        return Err(LockError::Duplicate(req.name.clone()));
+    }
+    let file = resolve_inside(root, root, &req.file.to_string_lossy())?;
+    let adapter_path = resolve_inside(root, root, &req.adapter.to_string_lossy())?;
+    let bytes = read(&file)?;
+    let adapter_bytes = read(&adapter_path)?;
+    let adapter_text = String::from_utf8_lossy(&adapter_bytes);
+    Adapter::parse(&adapter_path, &adapter_text).map_err(|source| LockError::Adapter {
+        name: req.name.clone(),
+        source,
+    })?;
+    let format = match req.format.or_else(|| EngineFormat::from_extension(&file)) {
+        Some(f) => f,
+        None => {
+            return Err(LockError::Invalid {
+                path: file.display().to_string(),
+                message: "cannot tell the engine format from the extension: pass --format".into(),
+            })
+        }
+    };
+    let source_model_sha256 = match &req.source_model {
+        Some(p) => Some(sha256_hex(&read(p)?)),
+        None => None,
+    };
+    let entry = LockEntry {
+        name: req.name.clone(),
+        path: relative_to(root, &file),
+        format,
+        sha256: sha256_hex(&bytes),
+        size: bytes.len() as u64,
+        source_model_sha256,
+        built_on: req.built_on.clone(),
+        frozen_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        adapter: AdapterRef {
+            path: relative_to(root, &adapter_path),
+            sha256: sha256_hex(&adapter_bytes),
+        },
+    };
+    lock.engines.retain(|e| e.name != req.name);
+    lock.engines.push(entry.clone());
+    lock.engines.sort_by(|a, b| a.name.cmp(&b.name));
+    lock.save(root)?;
+    Ok(entry)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, LockError> {
+    std::fs::read(path).map_err(|source| LockError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// An engine whose bytes and adapter were hashed in memory and matched the lock. The
+/// backend receives exactly these bytes.
+#[derive(Debug, Clone)]
+pub struct VerifiedEngine {
+    pub entry: LockEntry,
+    pub bytes: std::sync::Arc<Vec<u8>>,
+    pub adapter: Adapter,
+}
+
+/// Outcome of checking one file against its lock entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileCheck {
+    pub engine: String,
+    pub what: &'static str,
+    pub path: String,
+    pub expected: String,
+    /// `None` when the file is missing or unreadable.
+    pub actual: Option<String>,
+}
+
+impl FileCheck {
+    pub fn ok(&self) -> bool {
+        self.actual.as_deref() == Some(self.expected.as_str())
+    }
+}
+
+/// Re-hash every engine and adapter; never stops at the first mismatch.
+pub fn verify_all(root: &Path, lock: &LockFile) -> Vec<FileCheck> {
+    let mut out = Vec::new();
+    for e in &lock.engines {
+        for (what, path, expected) in [
+            ("engine", &e.path, &e.sha256),
+            ("adapter", &e.adapter.path, &e.adapter.sha256),
+        ] {
+            let actual = resolve_inside(root, root, path)
+                .ok()
+                .and_then(|p| std::fs::read(p).ok())
+                .map(|b| sha256_hex(&b));
+            out.push(FileCheck {
+                engine: e.name.clone(),
+                what,
+                path: path.clone(),
+                expected: expected.clone(),
+                actual,
+            });
+        }
+    }
+    out
+}
+
+/// Load one engine for replay: read once, hash those bytes, refuse a mismatch.
+pub fn load_verified(root: &Path, entry: &LockEntry) -> Result<VerifiedEngine, LockError> {
+    let bytes = read_checked(root, &entry.name, "engine", &entry.path, &entry.sha256)?;
+    let adapter_bytes = read_checked(
+        root,
+        &entry.name,
+        "adapter",
+        &entry.adapter.path,
+        &entry.adapter.sha256,
+    )?;
+    let adapter_path = root.join(&entry.adapter.path);
+    let adapter = Adapter::parse(&adapter_path, &String::from_utf8_lossy(&adapter_bytes)).map_err(
+        |source| LockError::Adapter {
+            name: entry.name.clone(),
+            source,
+        },
+    )?;
+    Ok(VerifiedEngine {
+        entry: entry.clone(),
+        bytes: std::sync::Arc::new(bytes),
+        adapter,
+    })
+}
+
+fn read_checked(
+    root: &Path,
+    name: &str,
+    what: &'static str,
+    rel: &str,
+    expected: &str,
+) -> Result<Vec<u8>, LockError> {
+    let path = resolve_inside(root, root, rel)?;
+    let bytes = std::fs::read(&path).map_err(|_| LockError::Missing {
+        what,
+        name: name.to_string(),
+        path: rel.to_string(),
+    })?;
+    let actual = sha256_hex(&bytes);
+    if actual != expected {
+        return Err(LockError::Mismatch {
+            what,
+            name: name.to_string(),
+            path: rel.to_string(),
+            expected: expected.to_string(),
+            actual,
+        });
+    }
+    Ok(bytes)
+}

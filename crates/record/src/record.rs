@@ -1,0 +1,385 @@
+//! The run record: what a replay measured and everything needed to trace it to hashed
+//! inputs. Later stages (metrics, WCET, compare, gate) read these files and never call a
+//! backend, so a run can be judged again elsewhere, years later.
+//!
+//! Files in `reports/<run-id>/`: `run.json` (this struct), `latencies.csv`,
+//! `detections.jsonl`, `golden.jsonl`, `histograms.json`, reports, and `MANIFEST.sha256`.
+
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+use crate::platform::{Fingerprint, PlatformProfile};
+use crate::trace::{Sample, TraceSettings};
+use adasval_core::timing::LatencySummary;
+use adasval_core::types::{Detection, GtObject};
+
+pub const SCHEMA_VERSION: u32 = 1;
+pub const LATENCIES_HEADER: &str =
+    "scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns,device_h2d_ns,device_compute_ns,device_d2h_ns";
+/// The header of a run with concurrent streams (`--streams N`, N > 1): one more column,
+/// the stream index, last so every other column keeps its position.
+pub const LATENCIES_HEADER_STREAMS: &str =
+    "scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns,device_h2d_ns,device_compute_ns,device_d2h_ns,stream";
+/// The header before the device columns existed; still read, so older runs stay usable.
+const LATENCIES_HEADER_V1: &str = "scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub schema_version: u32,
+    pub run_id: String,
+    /// False when any trace failed or was interrupted: such a run never passes a gate.
+    pub complete: bool,
+    #[serde(default)]
+    pub incomplete_reasons: Vec<String>,
+    pub started_at: String,
+    pub finished_at: String,
+    pub command_line: Vec<String>,
+    pub settings: Settings,
+    pub platform: PlatformRecord,
+    pub backend: BackendInfo,
+    pub engines: Vec<EngineRecord>,
+    pub scenarios: Vec<ScenarioRecord>,
+    pub traces: Vec<TraceRecord>,
+}
+
+/// Settings as requested on the command line and as they took effect.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub requested: serde_json::Value,
+    pub effective: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlatformRecord {
+    pub name: String,
+    pub profile: PlatformProfile,
+    pub fingerprint: Fingerprint,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EngineRecord {
+    pub name: String,
+    pub path: String,
+    pub format: String,
+    pub sha256: String,
+    pub size: u64,
+    pub adapter_path: String,
+    pub adapter_sha256: String,
+    #[serde(default)]
+    pub source_model_sha256: Option<String>,
+    #[serde(default)]
+    pub built_on: Option<String>,
+    pub classes: Vec<String>,
+    pub safety_critical: Vec<String>,
+    pub score_threshold: f32,
+    /// One-off load cost measured by the backend, when it reports one.
+    #[serde(default)]
+    pub load_ns: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioRecord {
+    pub id: String,
+    pub title: String,
+    pub path: String,
+    pub sha256: String,
+    pub category: String,
+    pub tags: Vec<String>,
+    pub fps: f64,
+    pub deadline_ms: f64,
+    pub requirements: Vec<String>,
+    pub frames: usize,
+    /// SHA-256 of this scenario's lines in `golden.jsonl` (the labels as used).
+    pub labels_sha256: String,
+    /// SHA-256 over the frames' decoded pixels, in order.
+    pub pixels_sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TraceRecord {
+    pub scenario: String,
+    pub engine: String,
+    pub settings: TraceSettings,
+    pub samples: usize,
+    pub complete: bool,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub interrupted: bool,
+    /// Repetitions whose raw outputs differed from the same frame's first repetition.
+    pub nondeterministic_repetitions: u32,
+    /// Timed inferences whose `infer` latency exceeded the scenario deadline.
+    pub deadline_misses: usize,
+    pub latency_ns: StageSummaries,
+    /// Concurrent streams (`--streams N`): throughput window and per-stream results;
+    /// absent for a single-stream replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub streams: Option<crate::trace::StreamsRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageSummaries {
+    pub pre: LatencySummary,
+    pub infer: LatencySummary,
+    pub post: LatencySummary,
+    pub total: LatencySummary,
+}
+
+/// One line of `detections.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DetectionLine {
+    pub scenario: String,
+    pub engine: String,
+    pub frame: usize,
+    pub output_sha256: Option<String>,
+    pub detections: Vec<Detection>,
+}
+
+/// One line of `golden.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GoldenLine {
+    pub scenario: String,
+    pub frame: usize,
+    pub source: String,
+    pub width: u32,
+    pub height: u32,
+    #[serde(default)]
+    pub condition: Option<String>,
+    pub objects: Vec<GtObject>,
+}
+
+/// One row of `latencies.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencyRow {
+    pub scenario: String,
+    pub engine: String,
+    pub sample: Sample,
+}
+
+pub fn write_latencies_csv(path: &Path, rows: &[LatencyRow]) -> std::io::Result<()> {
+    write_latencies_csv_streams(path, rows, None)
+}
+
+/// `latencies.csv` with the `stream` column when `streams` (one index per row) is given.
+pub fn write_latencies_csv_streams(
+    path: &Path,
+    rows: &[LatencyRow],
+    streams: Option<&[u32]>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::with_capacity(rows.len() * 64 + 64);
+    match streams {
+        Some(_) => writeln!(buf, "{LATENCIES_HEADER_STREAMS}")?,
+        None => writeln!(buf, "{LATENCIES_HEADER}")?,
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let s = &r.sample;
+        // Device columns stay empty when the backend measured nothing itself.
+        let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
+        writeln!(
+            buf,
+            "{},{},{},{},{},{},{},{},{},{},{}",
+            r.scenario,
+            r.engine,
+            s.frame,
+            s.rep,
+            s.pre_ns,
+            s.infer_ns,
+            s.post_ns,
+            s.total_ns,
+            opt(s.device_h2d_ns),
+            opt(s.device_compute_ns),
+            opt(s.device_d2h_ns)
+        )?;
+        if let Some(st) = streams {
+            buf.pop();
+            writeln!(buf, ",{}", st.get(i).copied().unwrap_or(0))?;
+        }
+    }
+    adasval_core::atomic::write_atomic(path, &buf)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{path}:{line}: {message}")]
+    Line {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+impl adasval_core::exit::Classify for RecordError {
+    fn status(&self) -> adasval_core::exit::Status {
+        adasval_core::exit::Status::BadInput
+    }
+}
+
+pub fn read_latencies_csv(path: &Path) -> Result<Vec<LatencyRow>, RecordError> {
+    read_latencies_csv_streams(path).map(|(rows, _)| rows)
+}
+
+/// Rows and, for a run with concurrent streams, each row's stream index.
+#[allow(clippy::type_complexity)]
+pub fn read_latencies_csv_streams(
+    path: &Path,
+) -> Result<(Vec<LatencyRow>, Option<Vec<u32>>), RecordError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| RecordError::Read {
+        path: shown.clone(),
+        message: e.to_string(),
+    })?;
+    let mut lines = text.lines();
+    let columns = match lines.next() {
+        Some(LATENCIES_HEADER_STREAMS) => 12,
+        Some(LATENCIES_HEADER) => 11,
+        Some(LATENCIES_HEADER_V1) => 8,
+        _ => {
+            return Err(RecordError::Line {
+                path: shown,
+                line: 1,
+                message: format!("expected header `{LATENCIES_HEADER}`"),
+            })
+        }
+    };
+    let mut out = Vec::new();
+    let mut streams = (columns == 12).then(Vec::new);
+    for (i, l) in lines.enumerate() {
+        let f: Vec<&str> = l.split(',').collect();
+        let bad = |m: &str| RecordError::Line {
+            path: shown.clone(),
+            line: i + 2,
+            message: m.to_string(),
+        };
+        if f.len() != columns {
+            return Err(bad(&format!("expected {columns} columns")));
+        }
+        let n = |k: usize| f[k].parse::<u64>().map_err(|_| bad("not an integer"));
+        let opt = |k: usize| match f.get(k) {
+            None | Some(&"") => Ok(None),
+            Some(_) => n(k).map(Some),
+        };
+        out.push(LatencyRow {
+            scenario: f[0].to_string(),
+            engine: f[1].to_string(),
+            sample: Sample {
+                frame: n(2)? as u32,
+                rep: n(3)? as u32,
+                pre_ns: n(4)?,
+                infer_ns: n(5)?,
+                post_ns: n(6)?,
+                total_ns: n(7)?,
+                device_h2d_ns: opt(8)?,
+                device_compute_ns: opt(9)?,
+                device_d2h_ns: opt(10)?,
+            },
+        });
+        if let Some(st) = streams.as_mut() {
+            st.push(n(11)? as u32);
+        }
+    }
+    Ok((out, streams))
+}
+
+pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, RecordError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| RecordError::Read {
+        path: shown.clone(),
+        message: e.to_string(),
+    })?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| RecordError::Line {
+                path: shown.clone(),
+                line: i + 1,
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+pub fn read_run(dir: &Path) -> Result<RunRecord, RecordError> {
+    let p = dir.join("run.json");
+    let text = std::fs::read_to_string(&p).map_err(|e| RecordError::Read {
+        path: p.display().to_string(),
+        message: e.to_string(),
+    })?;
+    serde_json::from_str(&text).map_err(|e| RecordError::Line {
+        path: p.display().to_string(),
+        line: e.line(),
+        message: e.to_string(),
+    })
+}
+
+/// What a backend reports about itself (recorded in every run).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct BackendInfo {
+    pub name: String,
+    /// Library versions, e.g. `tract-onnx 0.23.9`.
+    pub libraries: Vec<String>,
+    /// Settings as they took effect (threads, precision, ...).
+    pub settings: Vec<(String, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(frame: u32, device: Option<u64>) -> LatencyRow {
+        LatencyRow {
+            scenario: "s".into(),
+            engine: "e".into(),
+            sample: Sample {
+                frame,
+                rep: 0,
+                pre_ns: 1,
+                infer_ns: 2,
+                post_ns: 3,
+                total_ns: 6,
+                device_h2d_ns: device.map(|d| d + 1),
+                device_compute_ns: device,
+                device_d2h_ns: device.map(|d| d + 2),
+            },
+        }
+    }
+
+    #[test]
+    fn latencies_round_trip_with_and_without_device_timings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latencies.csv");
+        let rows = vec![row(0, Some(40)), row(1, None)];
+        write_latencies_csv(&path, &rows).unwrap();
+        assert_eq!(read_latencies_csv(&path).unwrap(), rows);
+    }
+
+    #[test]
+    fn latencies_with_a_stream_column_round_trip_and_read_as_plain_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latencies.csv");
+        let rows = vec![row(0, Some(40)), row(1, None), row(0, None)];
+        write_latencies_csv_streams(&path, &rows, Some(&[0, 0, 1])).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(LATENCIES_HEADER_STREAMS), "{text}");
+        assert!(text.lines().nth(3).unwrap().ends_with(",,,1"), "{text}");
+        let (back, streams) = read_latencies_csv_streams(&path).unwrap();
+        assert_eq!((back, streams), (rows.clone(), Some(vec![0, 0, 1])));
+        assert_eq!(read_latencies_csv(&path).unwrap(), rows);
+        write_latencies_csv(&path, &rows).unwrap();
+        assert_eq!(read_latencies_csv_streams(&path).unwrap().1, None);
+    }
+
+    #[test]
+    fn latencies_without_device_columns_are_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latencies.csv");
+        std::fs::write(&path, format!("{LATENCIES_HEADER_V1}\ns,e,0,0,1,2,3,6\n")).unwrap();
+        assert_eq!(read_latencies_csv(&path).unwrap(), vec![row(0, None)]);
+        std::fs::write(&path, format!("{LATENCIES_HEADER}\ns,e,0,0,1,2,3,6\n")).unwrap();
+        let err = read_latencies_csv(&path).unwrap_err().to_string();
+        assert!(err.contains(":2:") && err.contains("11 columns"), "{err}");
+    }
+}

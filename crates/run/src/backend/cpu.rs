@@ -1,0 +1,140 @@
+//! CPU backend on tract-onnx: the embedded default and the reference every other backend
+//! is compared with.
+
+use tract_onnx::prelude::{
+    tvec, Framework, InferenceFact, InferenceModelExt, IntoRunnable, TypedRunnableModel,
+};
+
+use super::{Backend, BackendError, BackendInfo, DeviceTimings, InferOutput, Prepared, Session};
+use adasval_core::tensor::Tensor;
+use adasval_record::adapter::Layout;
+use adasval_record::lock::{EngineFormat, VerifiedEngine};
+
+pub struct CpuBackend;
+
+const TRACT_VERSION: &str = "tract-onnx 0.23";
+
+type Plan = TypedRunnableModel;
+
+impl Backend for CpuBackend {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn info(&self) -> Result<BackendInfo, BackendError> {
+        Ok(BackendInfo {
+            name: "cpu".into(),
+            libraries: vec![TRACT_VERSION.into()],
+            settings: vec![("threads".into(), "1".into())],
+        })
+    }
+
+    fn prepare(&self, engine: &VerifiedEngine) -> Result<Box<dyn Prepared>, BackendError> {
+        if engine.entry.format != EngineFormat::Onnx {
+            return Err(BackendError::UnsupportedFormat {
+                backend: "cpu".into(),
+                engine: engine.entry.name.clone(),
+                format: engine.entry.format.as_str().into(),
+            });
+        }
+        let err = |e: anyhow::Error| BackendError::Prepare {
+            backend: "cpu".into(),
+            engine: engine.entry.name.clone(),
+            message: format!("{e:#}"),
+        };
+        let spec = &engine.adapter.input;
+        let (w, h) = (spec.width as usize, spec.height as usize);
+        let shape: [usize; 4] = match spec.layout {
+            Layout::Nchw => [1, 3, h, w],
+            Layout::Nhwc => [1, h, w, 3],
+        };
+        // The bytes the lock verified, never a second read of the file.
+        let mut reader = std::io::Cursor::new(engine.bytes.as_slice());
+        let model = tract_onnx::onnx()
+            .model_for_read(&mut reader)
+            .map_err(err)?
+            .with_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), shape))
+            .map_err(err)?;
+        let input_name = model
+            .input_outlets()
+            .ok()
+            .and_then(|o| o.first().map(|o| model.node(o.node).name.clone()))
+            .unwrap_or_default();
+        if input_name != spec.tensor {
+            return Err(BackendError::Prepare {
+                backend: "cpu".into(),
+                engine: engine.entry.name.clone(),
+                message: format!(
+                    "the model's input is `{input_name}` but the adapter names `{}`",
+                    spec.tensor
+                ),
+            });
+        }
+        let typed = model.into_optimized().map_err(err)?;
+        let output_names = typed
+            .output_outlets()
+            .map_err(err)?
+            .iter()
+            .map(|o| {
+                typed
+                    .outlet_label(*o)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| typed.node(o.node).name.clone())
+            })
+            .collect();
+        let plan = typed.into_runnable().map_err(err)?;
+        Ok(Box::new(CpuPrepared {
+            plan,
+            output_names,
+            shape: shape.to_vec(),
+        }))
+    }
+}
+
+use tract_onnx::prelude::Datum;
+
+struct CpuPrepared {
+    plan: std::sync::Arc<Plan>,
+    output_names: Vec<String>,
+    shape: Vec<usize>,
+}
+
+impl Prepared for CpuPrepared {
+    fn session(&self) -> Result<Box<dyn Session>, BackendError> {
+        Ok(Box::new(CpuSession {
+            plan: self.plan.clone(),
+            output_names: self.output_names.clone(),
+            shape: self.shape.clone(),
+        }))
+    }
+}
+
+struct CpuSession {
+    plan: std::sync::Arc<Plan>,
+    output_names: Vec<String>,
+    shape: Vec<usize>,
+}
+
+impl Session for CpuSession {
+    fn run(&mut self, input: &Tensor) -> Result<InferOutput, BackendError> {
+        let err = |e: anyhow::Error| BackendError::Run {
+            backend: "cpu".into(),
+            message: format!("{e:#}"),
+        };
+        let t = tract_onnx::prelude::Tensor::from_shape(&self.shape, &input.data).map_err(err)?;
+        let result = self.plan.run(tvec!(t.into())).map_err(err)?;
+        let mut outputs = Vec::with_capacity(result.len());
+        for (i, v) in result.iter().enumerate() {
+            let view = v.to_plain_array_view::<f32>().map_err(err)?;
+            outputs.push(Tensor::new(
+                self.output_names.get(i).cloned().unwrap_or_default(),
+                view.shape().to_vec(),
+                view.iter().copied().collect(),
+            ));
+        }
+        Ok(InferOutput {
+            outputs,
+            device: DeviceTimings::default(),
+        })
+    }
+}

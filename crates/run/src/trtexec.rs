@@ -1,0 +1,1046 @@
+//! TensorRT `trtexec` exports and logs → adasval's run record. This is an entry point
+//! beside replay: `adasval import trtexec` turns `--exportTimes` (+ `--exportProfile`,
+//! `--exportLayerInfo`) into a run directory that latency, WCET, comparison and regression
+//! stages read like any replay; the `trtexec` backend reuses the log and output parsers.
+//!
+//! Column mapping (docs/TRTEXEC.md): `infer_ns` = computeMs (GPU time of the engine,
+//! independent of the harness's transfers), `pre_ns` = h2dMs, `post_ns` = d2hMs,
+//! `total_ns` = latencyMs (= h2d + compute + d2h as trtexec defines it). Every field of
+//! every sample is kept in `trtexec.json`, under the current key names.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use crate::backend::BackendInfo;
+use crate::replay::{Order, Sample, TraceSettings};
+use adasval_record::platform::{Fingerprint, PlatformProfile};
+use adasval_record::record::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrtexecError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not valid JSON: {source}")]
+    Json {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("{path}: item {item}: {message}")]
+    Item {
+        path: String,
+        item: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Format { path: String, message: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Platform(#[from] adasval_record::platform::PlatformError),
+}
+
+impl adasval_core::exit::Classify for TrtexecError {
+    fn status(&self) -> adasval_core::exit::Status {
+        match self {
+            TrtexecError::Write { .. } => adasval_core::exit::Status::Unavailable,
+            _ => adasval_core::exit::Status::BadInput,
+        }
+    }
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value, TrtexecError> {
+    let text = std::fs::read(path).map_err(|source| TrtexecError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_json::from_slice(&text).map_err(|source| TrtexecError::Json {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Which generation of `--exportTimes` keys a file uses.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyFormat {
+    /// TensorRT ≥ 8: startEnqMs … endD2hMs, h2dMs, computeMs, d2hMs, latencyMs.
+    Current,
+    /// Older trtexec: startInMs, endInMs, startComputeMs, endComputeMs, startOutMs,
+    /// endOutMs, inMs, computeMs, outMs, latencyMs, endToEndMs.
+    Legacy,
+}
+
+/// One inference of `--exportTimes`, under the current key names (ms, relative to
+/// trtexec's start). Legacy files map startIn→startH2d, endIn→endH2d, startOut→startD2h,
+/// endOut→endD2h, in→h2d, out→d2h; `endToEndMs` exists only there.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TimesSample {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_enq_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_enq_ms: Option<f64>,
+    #[serde(rename = "startH2dMs", skip_serializing_if = "Option::is_none")]
+    pub start_h2d_ms: Option<f64>,
+    #[serde(rename = "endH2dMs", skip_serializing_if = "Option::is_none")]
+    pub end_h2d_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_compute_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_compute_ms: Option<f64>,
+    #[serde(rename = "startD2hMs", skip_serializing_if = "Option::is_none")]
+    pub start_d2h_ms: Option<f64>,
+    #[serde(rename = "endD2hMs", skip_serializing_if = "Option::is_none")]
+    pub end_d2h_ms: Option<f64>,
+    #[serde(rename = "h2dMs")]
+    pub h2d_ms: f64,
+    pub compute_ms: f64,
+    #[serde(rename = "d2hMs")]
+    pub d2h_ms: f64,
+    pub latency_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_to_end_ms: Option<f64>,
+}
+
+/// Parsed `--exportTimes` file.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Times {
+    pub key_format: KeyFormat,
+    /// True when latencyMs was absent and computed as h2d + compute + d2h.
+    pub latency_derived: bool,
+    pub samples: Vec<TimesSample>,
+}
+
+/// Parse `--exportTimes` JSON (either key generation; one file never mixes them).
+pub fn parse_times(path: &Path, v: &serde_json::Value) -> Result<Times, TrtexecError> {
+    let shown = path.display().to_string();
+    let items = v.as_array().ok_or_else(|| TrtexecError::Format {
+        path: shown.clone(),
+        message: "expected a JSON array of inferences".into(),
+    })?;
+    let mut format = None;
+    let mut latency_derived = false;
+    let mut samples = Vec::with_capacity(items.len());
+    for (i, it) in items.iter().enumerate() {
+        let bad = |message: String| TrtexecError::Item {
+            path: shown.clone(),
+            item: i,
+            message,
+        };
+        let o = it
+            .as_object()
+            .ok_or_else(|| bad("not a JSON object".into()))?;
+        let this = if o.contains_key("startInMs") || o.contains_key("inMs") {
+            KeyFormat::Legacy
+        } else {
+            KeyFormat::Current
+        };
+        match format {
+            None => format = Some(this),
+            Some(f) if f != this => {
+                return Err(bad(format!(
+                    "mixes {this:?} keys into a file of {f:?} keys"
+                )))
+            }
+            _ => {}
+        }
+        let num = |k: &str| -> Result<Option<f64>, TrtexecError> {
+            match o.get(k) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(v) => match v.as_f64() {
+                    Some(x) if x.is_finite() => Ok(Some(x)),
+                    _ => Err(bad(format!("`{k}` is not a finite number: {v}"))),
+                },
+            }
+        };
+        let req = |k: &str| -> Result<f64, TrtexecError> {
+            num(k)?.ok_or_else(|| bad(format!("missing `{k}`")))
+        };
+        let (pre, post) = match this {
+            KeyFormat::Current => (("startH2dMs", "endH2dMs"), ("startD2hMs", "endD2hMs")),
+            KeyFormat::Legacy => (("startInMs", "endInMs"), ("startOutMs", "endOutMs")),
+        };
+        let (h2d_key, d2h_key) = match this {
+            KeyFormat::Current => ("h2dMs", "d2hMs"),
+            KeyFormat::Legacy => ("inMs", "outMs"),
+        };
+        let compute_ms = req("computeMs")?;
+        let h2d_ms = num(h2d_key)?.unwrap_or(0.0);
+        let d2h_ms = num(d2h_key)?.unwrap_or(0.0);
+        let latency_ms = match num("latencyMs")? {
+            Some(l) => l,
+            None => {
+                latency_derived = true;
+                h2d_ms + compute_ms + d2h_ms
+            }
+        };
+        for (k, x) in [
+            ("computeMs", compute_ms),
+            (h2d_key, h2d_ms),
+            (d2h_key, d2h_ms),
+            ("latencyMs", latency_ms),
+        ] {
+            if x < 0.0 {
+                return Err(bad(format!("`{k}` is negative ({x})")));
+            }
+        }
+        samples.push(TimesSample {
+            start_enq_ms: num("startEnqMs")?,
+            end_enq_ms: num("endEnqMs")?,
+            start_h2d_ms: num(pre.0)?,
+            end_h2d_ms: num(pre.1)?,
+            start_compute_ms: num("startComputeMs")?,
+            end_compute_ms: num("endComputeMs")?,
+            start_d2h_ms: num(post.0)?,
+            end_d2h_ms: num(post.1)?,
+            h2d_ms,
+            compute_ms,
+            d2h_ms,
+            latency_ms,
+            end_to_end_ms: num("endToEndMs")?,
+        });
+    }
+    Ok(Times {
+        key_format: format.unwrap_or(KeyFormat::Current),
+        latency_derived,
+        samples,
+    })
+}
+
+/// One layer: `--exportProfile` timings joined by name with `--exportLayerInfo` details.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct LayerRecord {
+    pub name: String,
+    /// Position in the engine's execution order (graph.json order, else profile order).
+    pub index: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tactic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentage: Option<f64>,
+    /// The layer's full `--exportLayerInfo` object, as exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<serde_json::Value>,
+}
+
+/// Parsed `--exportProfile`: the iteration count and per-layer times.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Profile {
+    pub count: u64,
+    pub layers: Vec<LayerRecord>,
+}
+
+pub fn parse_profile(path: &Path, v: &serde_json::Value) -> Result<Profile, TrtexecError> {
+    let shown = path.display().to_string();
+    let items = v.as_array().ok_or_else(|| TrtexecError::Format {
+        path: shown.clone(),
+        message: "expected a JSON array ({\"count\": N} then one object per layer)".into(),
+    })?;
+    let count = items
+        .first()
+        .and_then(|f| f.get("count"))
+        .and_then(|c| c.as_u64())
+        .ok_or_else(|| TrtexecError::Format {
+            path: shown.clone(),
+            message: "first element must be {\"count\": N}".into(),
+        })?;
+    let mut layers = Vec::new();
+    for (i, it) in items.iter().enumerate().skip(1) {
+        let bad = |m: &str| TrtexecError::Item {
+            path: shown.clone(),
+            item: i,
+            message: m.to_string(),
+        };
+        let name = it
+            .get("name")
+            .and_then(|n| n.as_str())
+            .ok_or_else(|| bad("missing `name`"))?;
+        let f = |k: &str| it.get(k).and_then(|x| x.as_f64());
+        layers.push(LayerRecord {
+            name: name.to_string(),
+            index: i - 1,
+            time_ms: Some(f("timeMs").ok_or_else(|| bad("missing `timeMs`"))?),
+            average_ms: f("averageMs"),
+            median_ms: f("medianMs"),
+            percentage: f("percentage"),
+            ..Default::default()
+        });
+    }
+    Ok(Profile { count, layers })
+}
+
+/// Parse `--exportLayerInfo` (graph.json): `{"Layers": [...], "Bindings": [...]}`, where a
+/// layer is an object (detailed verbosity) or just its name (layer_names_only).
+pub fn parse_layer_info(
+    path: &Path,
+    v: &serde_json::Value,
+) -> Result<(Vec<LayerRecord>, Vec<String>), TrtexecError> {
+    let shown = path.display().to_string();
+    let layers =
+        v.get("Layers")
+            .and_then(|l| l.as_array())
+            .ok_or_else(|| TrtexecError::Format {
+                path: shown.clone(),
+                message: "missing `Layers` array".into(),
+            })?;
+    let mut out = Vec::with_capacity(layers.len());
+    for (i, l) in layers.iter().enumerate() {
+        let rec = match l {
+            serde_json::Value::String(s) => LayerRecord {
+                name: s.clone(),
+                index: i,
+                ..Default::default()
+            },
+            serde_json::Value::Object(o) => LayerRecord {
+                name: o
+                    .get("Name")
+                    .and_then(|n| n.as_str())
+                    .ok_or_else(|| TrtexecError::Item {
+                        path: shown.clone(),
+                        item: i,
+                        message: "layer without `Name`".into(),
+                    })?
+                    .to_string(),
+                index: i,
+                layer_type: o
+                    .get("LayerType")
+                    .and_then(|n| n.as_str())
+                    .map(str::to_string),
+                tactic: o
+                    .get("TacticName")
+                    .or_else(|| o.get("TacticValue"))
+                    .and_then(|n| n.as_str())
+                    .map(str::to_string),
+                info: Some(l.clone()),
+                ..Default::default()
+            },
+            _ => {
+                return Err(TrtexecError::Item {
+                    path: shown,
+                    item: i,
+                    message: "a layer is neither an object nor a name".into(),
+                })
+            }
+        };
+        out.push(rec);
+    }
+    let bindings = v
+        .get("Bindings")
+        .and_then(|b| b.as_array())
+        .map(|b| {
+            b.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((out, bindings))
+}
+
+/// Join profile times onto graph layers by name (graph order wins); profile entries with
+/// no graph layer (e.g. reformatting layers trtexec adds) are appended.
+pub fn join_layers(graph: Option<Vec<LayerRecord>>, profile: Option<&Profile>) -> Vec<LayerRecord> {
+    let Some(mut g) = graph else {
+        return profile.map(|p| p.layers.clone()).unwrap_or_default();
+    };
+    if let Some(p) = profile {
+        let mut extra = Vec::new();
+        for pl in &p.layers {
+            match g
+                .iter_mut()
+                .find(|l| l.name == pl.name && l.time_ms.is_none())
+            {
+                Some(l) => {
+                    l.time_ms = pl.time_ms;
+                    l.average_ms = pl.average_ms;
+                    l.median_ms = pl.median_ms;
+                    l.percentage = pl.percentage;
+                }
+                None => extra.push(pl.clone()),
+            }
+        }
+        let n = g.len();
+        for (k, mut e) in extra.into_iter().enumerate() {
+            e.index = n + k;
+            g.push(e);
+        }
+    }
+    g
+}
+
+/// TensorRT version from a trtexec log: `[TensorRT v8502]` (8.x: M*1000+m*100+p) or
+/// `[TensorRT v100300]` (≥ 10: M*10000+m*100+p), or a `TensorRT version: 10.3.0` line.
+pub fn tensorrt_version(log: &str) -> Option<String> {
+    for line in log.lines() {
+        if let Some(i) = line.find("TensorRT version:") {
+            let v = line[i + "TensorRT version:".len()..].trim();
+            if !v.is_empty() {
+                return Some(v.to_string());
+            }
+        }
+    }
+    let i = log.find("[TensorRT v")?;
+    let digits: String = log[i + "[TensorRT v".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    let n: u64 = digits.parse().ok()?;
+    let (major, minor, patch) = if n >= 100_000 {
+        (n / 10_000, (n / 100) % 100, n % 100)
+    } else {
+        (n / 1000, (n / 100) % 10, n % 100)
+    };
+    Some(format!("{major}.{minor}.{patch}"))
+}
+
+/// Settings as trtexec printed them in its `=== Inference Options ===` block (what took
+/// effect, whatever the version's defaults): `CUDA Graph: Disabled` → ("CUDA Graph", "Disabled").
+pub fn inference_options(log: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in log.lines() {
+        // Strip the `[date-time] [I] ` prefix trtexec puts on every log line.
+        let text = match line.rfind("] ") {
+            Some(i) if line.starts_with('[') => &line[i + 2..],
+            _ => line,
+        };
+        let text = text.trim();
+        if text.starts_with("===") {
+            inside = text.contains("Inference Options");
+            continue;
+        }
+        if inside {
+            if let Some((k, v)) = text.split_once(": ") {
+                out.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// One output of `--exportOutput`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedOutput {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+/// Parse `--exportOutput` JSON: `[{"name": ..., "dimensions": "1x100x4", "values": [...]}]`.
+/// trtexec prints non-finite values as bare `nan` / `inf`, which JSON lacks: they are
+/// read as NaN / ±infinity.
+pub fn parse_exported_outputs(
+    path: &Path,
+    text: &str,
+) -> Result<Vec<ExportedOutput>, TrtexecError> {
+    let shown = path.display().to_string();
+    let v: serde_json::Value =
+        serde_json::from_str(&nan_to_strings(text)).map_err(|source| TrtexecError::Json {
+            path: shown.clone(),
+            source,
+        })?;
+    let items = v.as_array().ok_or_else(|| TrtexecError::Format {
+        path: shown.clone(),
+        message: "expected a JSON array of outputs".into(),
+    })?;
+    let mut out = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        let bad = |m: String| TrtexecError::Item {
+            path: shown.clone(),
+            item: i,
+            message: m,
+        };
+        let name = it
+            .get("name")
+            .and_then(|n| n.as_str())
+            .ok_or_else(|| bad("missing `name`".into()))?;
+        let dims = it
+            .get("dimensions")
+            .and_then(|n| n.as_str())
+            .ok_or_else(|| bad("missing `dimensions`".into()))?;
+        let shape: Vec<usize> = if dims.trim().is_empty() {
+            vec![]
+        } else {
+            dims.split('x')
+                .map(|d| d.trim().parse::<usize>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad(format!("bad `dimensions` {dims:?}")))?
+        };
+        let values = it
+            .get("values")
+            .and_then(|n| n.as_array())
+            .ok_or_else(|| bad("missing `values`".into()))?
+            .iter()
+            .map(|x| match x {
+                serde_json::Value::Number(n) => n.as_f64().map(|f| f as f32),
+                serde_json::Value::String(s) => match s.as_str() {
+                    "nan" | "-nan" => Some(f32::NAN),
+                    "inf" => Some(f32::INFINITY),
+                    "-inf" => Some(f32::NEG_INFINITY),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect::<Option<Vec<f32>>>()
+            .ok_or_else(|| bad(format!("`values` of `{name}` are not all numbers")))?;
+        let n: usize = shape.iter().product();
+        if n != values.len() {
+            return Err(bad(format!(
+                "`{name}` has dimensions {dims} but {} values",
+                values.len()
+            )));
+        }
+        out.push(ExportedOutput {
+            name: name.to_string(),
+            shape,
+            values,
+        });
+    }
+    Ok(out)
+}
+
+/// Quote bare `nan`, `-nan`, `inf`, `-inf` tokens outside strings.
+fn nan_to_strings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let b = text.as_bytes();
+    let mut i = 0;
+    let mut in_str = false;
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            out.push(c as char);
+            if c == b'\\' && i + 1 < b.len() {
+                out.push(b[i + 1] as char);
+                i += 2;
+                continue;
+            }
+            if c == b'"' {
+                in_str = false;
+            }
+            i += 1;
+            continue;
+        }
+        if c == b'"' {
+            in_str = true;
+            out.push('"');
+            i += 1;
+            continue;
+        }
+        let rest = &text[i..];
+        if let Some(tok) = ["-nan", "nan", "-inf", "inf"]
+            .iter()
+            .find(|t| rest.len() >= t.len() && rest[..t.len()].eq_ignore_ascii_case(t))
+        {
+            out.push('"');
+            out.push_str(&tok.to_ascii_lowercase());
+            out.push('"');
+            i += tok.len();
+            continue;
+        }
+        // Copy one whole UTF-8 character.
+        let ch = rest.chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// What to import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportRequest {
+    pub times: PathBuf,
+    pub profile: Option<PathBuf>,
+    pub layers: Option<PathBuf>,
+    pub engine: Option<PathBuf>,
+    /// The engine's adapter (classes, threshold); hashed into the record when given.
+    pub adapter: Option<PathBuf>,
+    /// Name of the engine in the record (default: the engine file stem, else "trtexec").
+    pub engine_name: Option<String>,
+    /// Profile the measurement ran on (platforms/<name>.yaml under `root`).
+    pub platform: Option<String>,
+    /// Profile the engine was built on.
+    pub built_on: Option<String>,
+    /// trtexec's console log, for the TensorRT version and the inference options.
+    pub log: Option<PathBuf>,
+    pub root: PathBuf,
+    pub out: PathBuf,
+    pub command_line: Vec<String>,
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), TrtexecError> {
+    adasval_core::atomic::write_atomic(path, bytes).map_err(|source| TrtexecError::Write {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+fn profile_named(root: &Path, name: Option<&str>) -> Result<PlatformProfile, TrtexecError> {
+    match name {
+        Some(n) => Ok(adasval_record::platform::resolve(
+            root,
+            Some(n),
+            &Fingerprint::default(),
+        )?),
+        None => Ok(PlatformProfile {
+            schema_version: 1,
+            name: "unknown".into(),
+            kind: "unknown".into(),
+            description: "imported trtexec export; the platform was not given (--platform)".into(),
+            rank: None,
+            cpu: None,
+            gpu: None,
+            memory: None,
+            detect: vec![],
+        }),
+    }
+}
+
+/// Build a run directory from trtexec exports. Returns the record written.
+pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
+    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let times_bytes = std::fs::read(&req.times).map_err(|source| TrtexecError::Read {
+        path: req.times.display().to_string(),
+        source,
+    })?;
+    let times_v: serde_json::Value =
+        serde_json::from_slice(&times_bytes).map_err(|source| TrtexecError::Json {
+            path: req.times.display().to_string(),
+            source,
+        })?;
+    let times = parse_times(&req.times, &times_v)?;
+    if times.samples.is_empty() {
+        return Err(TrtexecError::Format {
+            path: req.times.display().to_string(),
+            message: "no inferences in the file".into(),
+        });
+    }
+    let profile = match &req.profile {
+        Some(p) => Some(parse_profile(p, &read_json(p)?)?),
+        None => None,
+    };
+    let (graph, bindings) = match &req.layers {
+        Some(p) => {
+            let (l, b) = parse_layer_info(p, &read_json(p)?)?;
+            (Some(l), b)
+        }
+        None => (None, vec![]),
+    };
+    let log = match &req.log {
+        Some(p) => Some(
+            std::fs::read_to_string(p).map_err(|source| TrtexecError::Read {
+                path: p.display().to_string(),
+                source,
+            })?,
+        ),
+        None => None,
+    };
+    let version = log.as_deref().and_then(tensorrt_version);
+    let options = log.as_deref().map(inference_options).unwrap_or_default();
+
+    let run_platform = profile_named(&req.root, req.platform.as_deref())?;
+    if let Some(b) = &req.built_on {
+        // The build platform must be a known profile too, so tags stay comparable.
+        profile_named(&req.root, Some(b))?;
+    }
+    let engine_name = req.engine_name.clone().unwrap_or_else(|| {
+        req.engine
+            .as_ref()
+            .and_then(|e| e.file_stem())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "trtexec".into())
+    });
+    // Without an adapter the record says so with an empty path and the hash of no bytes.
+    let (adapter_path, adapter_sha256, adapter) = match &req.adapter {
+        Some(a) => {
+            let bytes = std::fs::read(a).map_err(|source| TrtexecError::Read {
+                path: a.display().to_string(),
+                source,
+            })?;
+            let text = String::from_utf8_lossy(&bytes);
+            let parsed = adasval_record::adapter::Adapter::parse(a, &text).map_err(|e| {
+                TrtexecError::Format {
+                    path: a.display().to_string(),
+                    message: e.to_string(),
+                }
+            })?;
+            (
+                a.display().to_string(),
+                adasval_core::hash::sha256_hex(&bytes),
+                Some(parsed),
+            )
+        }
+        None => (String::new(), adasval_core::hash::sha256_hex(b""), None),
+    };
+    let mut engines = Vec::new();
+    if let Some(e) = &req.engine {
+        let bytes = std::fs::read(e).map_err(|source| TrtexecError::Read {
+            path: e.display().to_string(),
+            source,
+        })?;
+        engines.push(EngineRecord {
+            name: engine_name.clone(),
+            path: e.display().to_string(),
+            format: "trt".into(),
+            sha256: adasval_core::hash::sha256_hex(&bytes),
+            size: bytes.len() as u64,
+            adapter_path,
+            adapter_sha256,
+            source_model_sha256: None,
+            built_on: req.built_on.clone(),
+            classes: adapter
+                .as_ref()
+                .map(|a| a.classes.clone())
+                .unwrap_or_default(),
+            safety_critical: adapter
+                .as_ref()
+                .map(|a| a.safety_critical.clone())
+                .unwrap_or_default(),
+            score_threshold: adapter.as_ref().map(|a| a.score_threshold).unwrap_or(0.0),
+            load_ns: None,
+        });
+    }
+
+    let ns = |ms: f64| (ms * 1e6).round() as u64;
+    let samples: Vec<Sample> = times
+        .samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Sample {
+            frame: i as u32,
+            rep: 0,
+            pre_ns: ns(s.h2d_ms),
+            infer_ns: ns(s.compute_ms),
+            post_ns: ns(s.d2h_ms),
+            total_ns: ns(s.latency_ms),
+            device_h2d_ns: Some(ns(s.h2d_ms)),
+            device_compute_ns: Some(ns(s.compute_ms)),
+            device_d2h_ns: Some(ns(s.d2h_ms)),
+        })
+        .collect();
+    let scenario_id = "trtexec-times".to_string();
+    let stage = |f: fn(&Sample) -> u64| {
+        adasval_core::timing::summarize(&samples.iter().map(f).collect::<Vec<_>>())
+    };
+    let trace = TraceRecord {
+        scenario: scenario_id.clone(),
+        engine: engine_name.clone(),
+        settings: TraceSettings {
+            repetitions: 1,
+            warmup: 0,
+            order: Order::Sequential,
+            seed: 0,
+            pace_fps: None,
+        },
+        samples: samples.len(),
+        complete: true,
+        error: None,
+        interrupted: false,
+        nondeterministic_repetitions: 0,
+        deadline_misses: 0,
+        latency_ns: StageSummaries {
+            pre: stage(|x| x.pre_ns),
+            infer: stage(|x| x.infer_ns),
+            post: stage(|x| x.post_ns),
+            total: stage(|x| x.total_ns),
+        },
+        streams: None,
+    };
+    let times_sha = adasval_core::hash::sha256_hex(&times_bytes);
+    let scenario = ScenarioRecord {
+        id: scenario_id.clone(),
+        title: format!("trtexec --exportTimes {}", file_name(&req.times)),
+        path: req.times.display().to_string(),
+        sha256: times_sha.clone(),
+        category: "benchmark".into(),
+        tags: vec!["trtexec".into()],
+        fps: 0.0,
+        deadline_ms: 0.0,
+        requirements: vec![],
+        frames: samples.len(),
+        labels_sha256: adasval_core::hash::sha256_hex(b""),
+        pixels_sha256: adasval_core::hash::sha256_hex(b""),
+    };
+    let mut backend_settings = vec![
+        ("source".to_string(), "trtexec --exportTimes".to_string()),
+        (
+            "key_format".to_string(),
+            format!("{:?}", times.key_format).to_lowercase(),
+        ),
+        ("infer_ns".to_string(), "computeMs".to_string()),
+        ("pre_ns".to_string(), "h2dMs".to_string()),
+        ("post_ns".to_string(), "d2hMs".to_string()),
+        ("total_ns".to_string(), "latencyMs".to_string()),
+    ];
+    backend_settings.extend(options.iter().cloned());
+    let file_hash = |p: &Option<PathBuf>| -> Result<Option<String>, TrtexecError> {
+        p.as_ref()
+            .map(|p| {
+                adasval_core::hash::sha256_file(p).map_err(|source| TrtexecError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })
+            })
+            .transpose()
+    };
+    let record = RunRecord {
+        schema_version: SCHEMA_VERSION,
+        run_id: format!("trtexec-{}", &times_sha[..12]),
+        complete: true,
+        incomplete_reasons: vec![],
+        started_at: started_at.clone(),
+        finished_at: started_at,
+        command_line: req.command_line.clone(),
+        settings: Settings {
+            requested: serde_json::json!({
+                "times": req.times.display().to_string(),
+                "profile": req.profile.as_ref().map(|p| p.display().to_string()),
+                "layers": req.layers.as_ref().map(|p| p.display().to_string()),
+                "engine": req.engine.as_ref().map(|p| p.display().to_string()),
+                "adapter": req.adapter.as_ref().map(|p| p.display().to_string()),
+                "log": req.log.as_ref().map(|p| p.display().to_string()),
+                "platform": req.platform,
+                "built_on": req.built_on,
+            }),
+            effective: serde_json::json!({
+                "backend": "trtexec-import",
+                "platform": run_platform.name,
+                "platform_source": if req.platform.is_some() { "requested" } else { "unknown" },
+                "built_on": req.built_on,
+                "tensorrt_version": version,
+                "inputs_sha256": {
+                    "times": times_sha,
+                    "profile": file_hash(&req.profile)?,
+                    "layers": file_hash(&req.layers)?,
+                    "log": file_hash(&req.log)?,
+                },
+                "traces": [{"scenario": scenario_id, "engine": engine_name,
+                            "platform": run_platform.name, "built_on": req.built_on}],
+            }),
+        },
+        platform: PlatformRecord {
+            name: run_platform.name.clone(),
+            profile: run_platform,
+            // The measurement ran elsewhere: nothing of this machine is recorded.
+            fingerprint: Fingerprint {
+                arch: "unknown".into(),
+                cpu_model: "unknown (imported)".into(),
+                os: "unknown".into(),
+                kernel: "unknown".into(),
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+                ..Default::default()
+            },
+        },
+        backend: BackendInfo {
+            name: "trtexec-import".into(),
+            libraries: version.iter().map(|v| format!("TensorRT {v}")).collect(),
+            settings: backend_settings,
+        },
+        engines,
+        scenarios: vec![scenario],
+        traces: vec![trace],
+    };
+
+    std::fs::create_dir_all(&req.out).map_err(|source| TrtexecError::Write {
+        path: req.out.display().to_string(),
+        source,
+    })?;
+    let rows: Vec<LatencyRow> = samples
+        .iter()
+        .map(|s| LatencyRow {
+            scenario: scenario_id.clone(),
+            engine: engine_name.clone(),
+            sample: *s,
+        })
+        .collect();
+    let p = req.out.join("latencies.csv");
+    write_latencies_csv(&p, &rows).map_err(|source| TrtexecError::Write {
+        path: p.display().to_string(),
+        source,
+    })?;
+    write(
+        &req.out.join("trtexec.json"),
+        serde_json::to_string(&serde_json::json!({
+            "key_format": times.key_format,
+            "latency_derived": times.latency_derived,
+            "tensorrt_version": version,
+            "inference_options": options.iter().map(|(k, v)| serde_json::json!({"name": k, "value": v})).collect::<Vec<_>>(),
+            "samples": times.samples,
+        }))
+        .unwrap_or_default()
+        .as_bytes(),
+    )?;
+    if profile.is_some() || graph.is_some() {
+        write(
+            &req.out.join("layers.json"),
+            serde_json::to_string_pretty(&serde_json::json!({
+                "profile_iterations": profile.as_ref().map(|p| p.count),
+                "bindings": bindings,
+                "layers": join_layers(graph, profile.as_ref()),
+            }))
+            .unwrap_or_default()
+            .as_bytes(),
+        )?;
+    }
+    write(&req.out.join("detections.jsonl"), b"")?;
+    write(&req.out.join("golden.jsonl"), b"")?;
+    let infer: Vec<u64> = samples.iter().map(|s| s.infer_ns).collect();
+    write(
+        &req.out.join("histograms.json"),
+        serde_json::to_string_pretty(&serde_json::json!([{
+            "scenario": scenario_id, "engine": engine_name, "stage": "infer",
+            "significant_digits": 3,
+            "buckets_ns": adasval_core::timing::hdr_buckets(&infer),
+        }]))
+        .unwrap_or_default()
+        .as_bytes(),
+    )?;
+    write(
+        &req.out.join("run.json"),
+        serde_json::to_string_pretty(&record)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_keys_map_to_current_names() {
+        let v = serde_json::json!([
+            {"startInMs": 1.0, "endInMs": 1.25, "startComputeMs": 1.25, "endComputeMs": 3.25,
+             "startOutMs": 3.25, "endOutMs": 3.5, "inMs": 0.25, "computeMs": 2.0,
+             "outMs": 0.25, "latencyMs": 2.5, "endToEndMs": 2.5}
+        ]);
+        let t = parse_times(Path::new("old.json"), &v).unwrap();
+        assert_eq!(t.key_format, KeyFormat::Legacy);
+        let s = &t.samples[0];
+        assert_eq!(s.start_h2d_ms, Some(1.0));
+        assert_eq!(s.end_h2d_ms, Some(1.25));
+        assert_eq!(s.start_d2h_ms, Some(3.25));
+        assert_eq!(s.end_d2h_ms, Some(3.5));
+        assert_eq!((s.h2d_ms, s.compute_ms, s.d2h_ms), (0.25, 2.0, 0.25));
+        assert_eq!(s.end_to_end_ms, Some(2.5));
+        assert_eq!(s.start_enq_ms, None);
+    }
+
+    #[test]
+    fn mixed_negative_and_missing_fields_are_refused() {
+        let p = Path::new("t.json");
+        let mixed =
+            serde_json::json!([{"computeMs": 1.0, "h2dMs": 0.0}, {"inMs": 0.1, "computeMs": 1.0}]);
+        assert!(matches!(
+            parse_times(p, &mixed),
+            Err(TrtexecError::Item { item: 1, .. })
+        ));
+        let neg = serde_json::json!([{"computeMs": -1.0}]);
+        assert!(parse_times(p, &neg).is_err());
+        let missing = serde_json::json!([{"h2dMs": 0.1}]);
+        assert!(parse_times(p, &missing).is_err());
+        let derived = parse_times(
+            p,
+            &serde_json::json!([{"h2dMs": 0.5, "computeMs": 1.0, "d2hMs": 0.25}]),
+        )
+        .unwrap();
+        assert!(derived.latency_derived);
+        assert_eq!(derived.samples[0].latency_ms, 1.75);
+    }
+
+    #[test]
+    fn version_from_both_banner_encodings() {
+        assert_eq!(
+            tensorrt_version("&&&& RUNNING TensorRT.trtexec [TensorRT v8502] # trtexec").as_deref(),
+            Some("8.5.2")
+        );
+        assert_eq!(
+            tensorrt_version("&&&& RUNNING TensorRT.trtexec [TensorRT v100300] # trtexec")
+                .as_deref(),
+            Some("10.3.0")
+        );
+        assert_eq!(
+            tensorrt_version("[I] TensorRT version: 10.3.0\n").as_deref(),
+            Some("10.3.0")
+        );
+        assert_eq!(tensorrt_version("no banner"), None);
+    }
+
+    #[test]
+    fn inference_options_block() {
+        let log = "[11/26/2026-09:00:00] [I] === Inference Options ===\n\
+[11/26/2026-09:00:00] [I] Batch: Explicit\n\
+[11/26/2026-09:00:00] [I] Data transfers: Enabled\n\
+[11/26/2026-09:00:00] [I] Spin-wait: Disabled\n\
+[11/26/2026-09:00:00] [I] CUDA Graph: Enabled\n\
+[11/26/2026-09:00:00] [I] === Reporting Options ===\n\
+[11/26/2026-09:00:00] [I] Verbose: Disabled\n";
+        let o = inference_options(log);
+        assert!(o.contains(&("CUDA Graph".into(), "Enabled".into())));
+        assert!(o.contains(&("Spin-wait".into(), "Disabled".into())));
+        assert!(o.contains(&("Data transfers".into(), "Enabled".into())));
+        assert!(
+            !o.iter().any(|(k, _)| k == "Verbose"),
+            "reporting block excluded"
+        );
+    }
+
+    #[test]
+    fn exported_outputs_with_non_finite_values() {
+        let text = r#"[
+  { "name" : "num_detections"
+  , "dimensions" : "1x1"
+  , "values" : [ 2 ]
+  }
+, { "name" : "scores"
+  , "dimensions" : "1x3"
+  , "values" : [ 0.5, nan, -inf ]
+  }
+]"#;
+        let o = parse_exported_outputs(Path::new("o.json"), text).unwrap();
+        assert_eq!(o[0].shape, vec![1, 1]);
+        assert_eq!(o[0].values, vec![2.0]);
+        assert!(o[1].values[1].is_nan());
+        assert_eq!(o[1].values[2], f32::NEG_INFINITY);
+        let bad = r#"[{"name":"x","dimensions":"1x3","values":[1,2]}]"#;
+        assert!(parse_exported_outputs(Path::new("o.json"), bad).is_err());
+    }
+
+    #[test]
+    fn profile_and_graph_join_by_name() {
+        let prof = serde_json::json!([{"count": 10},
+            {"name": "a", "timeMs": 1.0, "averageMs": 0.1, "medianMs": 0.1, "percentage": 25.0},
+            {"name": "reformat", "timeMs": 3.0, "averageMs": 0.3, "medianMs": 0.3, "percentage": 75.0}]);
+        let p = parse_profile(Path::new("p"), &prof).unwrap();
+        assert_eq!(p.count, 10);
+        let graph = serde_json::json!({"Layers": [{"Name": "a", "LayerType": "CaskConvolution"}, "b"], "Bindings": ["in", "out"]});
+        let (g, b) = parse_layer_info(Path::new("g"), &graph).unwrap();
+        assert_eq!(b, vec!["in", "out"]);
+        let j = join_layers(Some(g), Some(&p));
+        assert_eq!(j.len(), 3);
+        assert_eq!(j[0].time_ms, Some(1.0));
+        assert_eq!(j[0].layer_type.as_deref(), Some("CaskConvolution"));
+        assert_eq!(j[1].name, "b");
+        assert_eq!(j[1].time_ms, None);
+        assert_eq!((j[2].name.as_str(), j[2].index), ("reformat", 2));
+        assert!(parse_profile(Path::new("p"), &serde_json::json!([{"name": "x"}])).is_err());
+    }
+}

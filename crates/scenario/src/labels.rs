@@ -1,0 +1,332 @@
+//! Golden-label importers: COCO instances JSON, PASCAL VOC XML (keeping `difficult`) and
+//! KITTI `label_2` text (keeping `DontCare` regions). Class names are mapped to the
+//! model's classes by the scenario.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::DataRoot;
+use adasval_core::paths::resolve_inside;
+use adasval_core::types::GtObject;
+
+/// The pseudo-class of KITTI ignore regions: an ignore region for every class.
+pub const DONT_CARE: &str = "DontCare";
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelFormat {
+    Coco,
+    Voc,
+    Kitti,
+}
+
+/// An imported object before class mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawObject {
+    pub class: String,
+    pub bbox: [f32; 4],
+    /// VOC difficult.
+    pub ignore: bool,
+    /// COCO iscrowd.
+    pub crowd: bool,
+    pub occlusion: Option<f32>,
+    pub truncation: Option<f32>,
+}
+
+impl RawObject {
+    pub fn to_gt(&self, class_id: u32) -> GtObject {
+        GtObject {
+            class_id,
+            bbox: self.bbox,
+            ignore: self.ignore,
+            crowd: self.crowd,
+            occlusion: self.occlusion,
+            truncation: self.truncation,
+            track_id: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabelError {
+    #[error("labels {path}: {message}")]
+    File { path: String, message: String },
+    #[error("labels {path}: line {line}: {message}")]
+    Line {
+        path: String,
+        line: usize,
+        message: String,
+    },
+    #[error("no golden labels for frame {frame} in {path}")]
+    MissingFrame { frame: String, path: String },
+    #[error(transparent)]
+    Path(#[from] adasval_core::paths::PathEscape),
+}
+
+/// Labels per frame, keyed by the frame's data-root-relative path.
+pub type Golden = BTreeMap<String, Vec<RawObject>>;
+
+pub fn import(
+    _id: &str,
+    src: &super::LabelSource,
+    data: &DataRoot,
+    frames: &[(String, PathBuf)],
+) -> Result<Golden, LabelError> {
+    let path = resolve_inside(&data.root, &data.root, &src.path)?;
+    match src.format {
+        LabelFormat::Coco => import_coco(&path, &src.path, frames),
+        LabelFormat::Voc => per_file(&path, &src.path, frames, "xml", parse_voc),
+        LabelFormat::Kitti => per_file(&path, &src.path, frames, "txt", parse_kitti),
+    }
+}
+
+fn file_err(path: &str, message: impl Into<String>) -> LabelError {
+    LabelError::File {
+        path: path.to_string(),
+        message: message.into(),
+    }
+}
+
+fn per_file(
+    dir: &Path,
+    shown: &str,
+    frames: &[(String, PathBuf)],
+    ext: &str,
+    parse: fn(&str, &str) -> Result<Vec<RawObject>, LabelError>,
+) -> Result<Golden, LabelError> {
+    let mut out = Golden::new();
+    for (rel, p) in frames {
+        let stem = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let lp = dir.join(format!("{stem}.{ext}"));
+        let shown_file = format!("{shown}/{stem}.{ext}");
+        let text = std::fs::read_to_string(&lp).map_err(|_| LabelError::MissingFrame {
+            frame: rel.clone(),
+            path: shown_file.clone(),
+        })?;
+        out.insert(rel.clone(), parse(&shown_file, &text)?);
+    }
+    Ok(out)
+}
+
+/// PASCAL VOC XML. Boxes become `[xmin, ymin, xmax − xmin, ymax − ymin]`, the convention
+/// of the common VOC → COCO converters.
+pub fn parse_voc(shown: &str, text: &str) -> Result<Vec<RawObject>, LabelError> {
+    let doc = roxmltree::Document::parse(text).map_err(|e| file_err(shown, e.to_string()))?;
+    let mut out = Vec::new();
+    for (i, obj) in doc
+        .descendants()
+        .filter(|n| n.has_tag_name("object"))
+        .enumerate()
+    {
+        let child_text = |node: roxmltree::Node, tag: &str| {
+            node.children()
+                .find(|c| c.has_tag_name(tag))
+                .and_then(|c| c.text())
+                .map(|t| t.trim().to_string())
+        };
+        let name = child_text(obj, "name")
+            .ok_or_else(|| file_err(shown, format!("object {i}: missing <name>")))?;
+        let bb = obj
+            .children()
+            .find(|c| c.has_tag_name("bndbox"))
+            .ok_or_else(|| file_err(shown, format!("object {i} ({name}): missing <bndbox>")))?;
+        let num = |tag: &str| -> Result<f32, LabelError> {
+            child_text(bb, tag)
+                .and_then(|t| t.parse::<f32>().ok())
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| {
+                    file_err(
+                        shown,
+                        format!("object {i} ({name}): bad or missing <{tag}>"),
+                    )
+                })
+        };
+        let (x1, y1, x2, y2) = (num("xmin")?, num("ymin")?, num("xmax")?, num("ymax")?);
+        if x2 <= x1 || y2 <= y1 {
+            return Err(file_err(shown, format!("object {i} ({name}): empty box")));
+        }
+        let flag = |tag| child_text(obj, tag).is_some_and(|t| t == "1");
+        out.push(RawObject {
+            class: name,
+            bbox: [x1, y1, x2 - x1, y2 - y1],
+            ignore: flag("difficult"),
+            crowd: false,
+            occlusion: None,
+            truncation: flag("truncated").then_some(1.0),
+        });
+    }
+    Ok(out)
+}
+
+/// KITTI `label_2`: `type truncated occluded alpha x1 y1 x2 y2 h w l x y z ry [score]`.
+pub fn parse_kitti(shown: &str, text: &str) -> Result<Vec<RawObject>, LabelError> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.is_empty() {
+            continue;
+        }
+        let bad = |message: String| LabelError::Line {
+            path: shown.to_string(),
+            line: n + 1,
+            message,
+        };
+        if f.len() < 15 {
+            return Err(bad(format!(
+                "expected at least 15 fields, found {}",
+                f.len()
+            )));
+        }
+        let num = |i: usize, what: &str| -> Result<f32, LabelError> {
+            f[i].parse::<f32>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| {
+                    bad(format!(
+                        "field {} ({what}) is not a number: `{}`",
+                        i + 1,
+                        f[i]
+                    ))
+                })
+        };
+        let trunc = num(1, "truncated")?;
+        let occ = num(2, "occluded")?;
+        let (x1, y1, x2, y2) = (num(4, "x1")?, num(5, "y1")?, num(6, "x2")?, num(7, "y2")?);
+        let class = f[0].to_string();
+        out.push(RawObject {
+            ignore: class == DONT_CARE,
+            class,
+            bbox: [x1, y1, (x2 - x1).max(0.0), (y2 - y1).max(0.0)],
+            crowd: false,
+            // KITTI occlusion is a level 0..3; keep it as a coarse fraction.
+            occlusion: (occ >= 0.0).then_some(occ / 3.0),
+            truncation: (trunc >= 0.0).then_some(trunc),
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct CocoFile {
+    images: Vec<CocoImage>,
+    #[serde(default)]
+    annotations: Vec<CocoAnn>,
+    categories: Vec<CocoCat>,
+}
+#[derive(Deserialize)]
+struct CocoImage {
+    id: u64,
+    file_name: String,
+}
+#[derive(Deserialize)]
+struct CocoAnn {
+    image_id: u64,
+    category_id: u64,
+    bbox: [f32; 4],
+    #[serde(default)]
+    iscrowd: u8,
+    #[serde(default)]
+    ignore: Option<u8>,
+    #[serde(default)]
+    occlusion: Option<f32>,
+    #[serde(default)]
+    truncation: Option<f32>,
+}
+#[derive(Deserialize)]
+struct CocoCat {
+    id: u64,
+    name: String,
+}
+
+fn import_coco(
+    path: &Path,
+    shown: &str,
+    frames: &[(String, PathBuf)],
+) -> Result<Golden, LabelError> {
+    let text = std::fs::read_to_string(path).map_err(|e| file_err(shown, e.to_string()))?;
+    let coco: CocoFile = serde_json::from_str(&text).map_err(|e| LabelError::Line {
+        path: shown.to_string(),
+        line: e.line(),
+        message: e.to_string(),
+    })?;
+    let cats: BTreeMap<u64, &str> = coco
+        .categories
+        .iter()
+        .map(|c| (c.id, c.name.as_str()))
+        .collect();
+    let by_name: BTreeMap<&str, u64> = coco
+        .images
+        .iter()
+        .map(|i| {
+            let base = i.file_name.rsplit('/').next().unwrap_or(&i.file_name);
+            (base, i.id)
+        })
+        .collect();
+    let mut anns: BTreeMap<u64, Vec<RawObject>> = BTreeMap::new();
+    for (k, a) in coco.annotations.iter().enumerate() {
+        let class = cats.get(&a.category_id).ok_or_else(|| {
+            file_err(
+                shown,
+                format!("annotation {k}: unknown category_id {}", a.category_id),
+            )
+        })?;
+        if a.bbox.iter().any(|v| !v.is_finite()) || a.bbox[2] <= 0.0 || a.bbox[3] <= 0.0 {
+            return Err(file_err(
+                shown,
+                format!("annotation {k}: invalid bbox {:?}", a.bbox),
+            ));
+        }
+        anns.entry(a.image_id).or_default().push(RawObject {
+            class: class.to_string(),
+            bbox: a.bbox,
+            ignore: a.ignore.unwrap_or(0) == 1,
+            crowd: a.iscrowd == 1,
+            occlusion: a.occlusion,
+            truncation: a.truncation,
+        });
+    }
+    let mut out = Golden::new();
+    for (rel, p) in frames {
+        let base = p
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let id = by_name
+            .get(base.as_str())
+            .ok_or_else(|| LabelError::MissingFrame {
+                frame: rel.clone(),
+                path: shown.to_string(),
+            })?;
+        out.insert(rel.clone(), anns.remove(id).unwrap_or_default());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn voc_keeps_difficult() {
+        let xml = "<annotation><object><name>person</name><difficult>1</difficult>\
+            <bndbox><xmin>10</xmin><ymin>20</ymin><xmax>30</xmax><ymax>60</ymax></bndbox></object></annotation>";
+        let o = parse_voc("a.xml", xml).unwrap();
+        assert_eq!(o[0].bbox, [10.0, 20.0, 20.0, 40.0]);
+        assert!(o[0].ignore);
+    }
+
+    #[test]
+    fn kitti_dontcare_and_errors() {
+        let t = "Pedestrian 0.00 0 -0.20 712.40 143.00 810.73 307.92 1.89 0.48 1.20 1.84 1.47 8.41 0.01\n\
+                 DontCare -1 -1 -10 503.89 169.71 590.61 190.13 -1 -1 -1 -1000 -1000 -1000 -10\n";
+        let o = parse_kitti("x.txt", t).unwrap();
+        assert_eq!(o.len(), 2);
+        assert!(!o[0].ignore && o[1].ignore);
+        let e = parse_kitti("x.txt", "Car 0 0 0 a 1 2 3 1 1 1 1 1 1 1\n").unwrap_err();
+        assert!(e.to_string().contains("line 1"), "{e}");
+    }
+}

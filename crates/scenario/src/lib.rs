@@ -1,0 +1,526 @@
+//! Scenarios: `scenarios/<id>.yaml` describes what to replay (image files with golden
+//! labels, or a generated sequence), its frame rate, per-frame deadline and the
+//! requirements it serves. Loading decodes every frame into memory before any timing.
+
+#![allow(clippy::result_large_err)]
+
+pub mod labels;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use adasval_core::paths::{resolve_inside, PathEscape};
+use adasval_core::rgb::RgbImage;
+use adasval_core::types::GtObject;
+use adasval_core::yamlfile::{self, YamlError};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub schema_version: u32,
+    pub id: String,
+    pub title: String,
+    /// pedestrian | cyclist | vehicle | obstacle | timing | ...
+    pub category: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub fps: f64,
+    pub deadline_ms: f64,
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    pub frames: FramesSpec,
+    /// Replay defaults for this scenario (overridable on the command line).
+    #[serde(default)]
+    pub timing: Option<TimingDefaults>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TimingDefaults {
+    #[serde(default)]
+    pub repetitions: Option<u32>,
+    #[serde(default)]
+    pub warmup: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum FramesSpec {
+    /// A sequence rendered by the scene generator; golden labels come from the same description.
+    Generate(adasval_synth::SequenceSpec),
+    /// Image files with golden labels.
+    Files(FileFrames),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileFrames {
+    /// Explicit list of image paths (relative to the data root).
+    #[serde(default)]
+    pub list: Vec<String>,
+    /// Glob pattern(s) relative to the data root, sorted by path.
+    #[serde(default)]
+    pub glob: Option<String>,
+    pub labels: LabelSource,
+    /// Golden class name → model class name (e.g. `person: pedestrian`).
+    #[serde(default)]
+    pub class_map: BTreeMap<String, String>,
+    /// Golden classes to drop.
+    #[serde(default)]
+    pub ignore_classes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelSource {
+    pub format: labels::LabelFormat,
+    /// A COCO instances JSON file, or a directory of VOC XML / KITTI label_2 files.
+    pub path: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    #[error("scenario `{scenario}` ({path}): field `{field}`: {message}")]
+    Invalid {
+        scenario: String,
+        path: String,
+        field: &'static str,
+        message: String,
+    },
+    #[error("scenario `{scenario}`: {source}")]
+    Path {
+        scenario: String,
+        source: PathEscape,
+    },
+    #[error("scenario `{scenario}`: image {path}: {message}")]
+    Image {
+        scenario: String,
+        path: String,
+        message: String,
+    },
+    #[error("scenario `{scenario}`: {source}")]
+    Labels {
+        scenario: String,
+        source: labels::LabelError,
+    },
+    #[error("scenario `{scenario}`: unknown classes in golden labels: {classes} (map them with `class_map` or list them in `ignore_classes`; model classes: {known})")]
+    UnknownClasses {
+        scenario: String,
+        classes: String,
+        known: String,
+    },
+    #[error("scenario `{scenario}`: frame {frame}: {message}")]
+    Generate {
+        scenario: String,
+        frame: u32,
+        message: String,
+    },
+    #[error("cannot read {path}: {message}")]
+    Io { path: String, message: String },
+}
+
+impl adasval_core::exit::Classify for ScenarioError {
+    fn status(&self) -> adasval_core::exit::Status {
+        adasval_core::exit::Status::BadInput
+    }
+}
+
+/// A scenario file and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    pub scenario: Scenario,
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+impl Scenario {
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ScenarioError> {
+        let s: Scenario = yamlfile::parse(path, text)?;
+        s.validate(path)?;
+        Ok(s)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ScenarioError> {
+        let bad = |field, message: String| ScenarioError::Invalid {
+            scenario: self.id.clone(),
+            path: path.display().to_string(),
+            field,
+            message,
+        };
+        if self.schema_version != SCHEMA_VERSION {
+            return Err(bad(
+                "schema_version",
+                format!("unsupported version {}", self.schema_version),
+            ));
+        }
+        if self.id.is_empty()
+            || !self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(bad(
+                "id",
+                "must be non-empty ASCII letters, digits, '-' or '_'".into(),
+            ));
+        }
+        if !(self.fps > 0.0 && self.fps.is_finite()) {
+            return Err(bad("fps", "must be a positive number".into()));
+        }
+        if !(self.deadline_ms > 0.0 && self.deadline_ms.is_finite()) {
+            return Err(bad("deadline_ms", "must be a positive number".into()));
+        }
+        match &self.frames {
+            FramesSpec::Generate(g) => g
+                .validate()
+                .map_err(|e| bad("frames.generate", e.to_string()))?,
+            FramesSpec::Files(f) => {
+                if f.list.is_empty() && f.glob.is_none() {
+                    return Err(bad("frames.files", "give `list` or `glob`".into()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn has_any_tag(&self, tags: &[String]) -> bool {
+        tags.iter()
+            .any(|t| self.tags.contains(t) || &self.category == t)
+    }
+}
+
+/// Load every `scenarios/*.yaml`, sorted by id.
+pub fn load_all(root: &Path) -> Result<Vec<LoadedScenario>, ScenarioError> {
+    let dir = root.join("scenarios");
+    let entries = std::fs::read_dir(&dir).map_err(|e| ScenarioError::Io {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for p in paths {
+        out.push(load_one(&p)?);
+    }
+    out.sort_by(|a, b| a.scenario.id.cmp(&b.scenario.id));
+    for w in out.windows(2) {
+        if w[0].scenario.id == w[1].scenario.id {
+            return Err(ScenarioError::Invalid {
+                scenario: w[1].scenario.id.clone(),
+                path: w[1].path.display().to_string(),
+                field: "id",
+                message: format!("duplicate id, also in {}", w[0].path.display()),
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub fn load_one(path: &Path) -> Result<LoadedScenario, ScenarioError> {
+    let bytes = std::fs::read(path).map_err(|e| ScenarioError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let text = String::from_utf8_lossy(&bytes);
+    let scenario = Scenario::parse(path, &text)?;
+    Ok(LoadedScenario {
+        scenario,
+        path: path.to_path_buf(),
+        sha256: adasval_core::hash::sha256_hex(&bytes),
+    })
+}
+
+/// One decoded frame with its golden labels, ready for preprocessing.
+#[derive(Debug, Clone)]
+pub struct LoadedFrame {
+    pub index: usize,
+    /// Project-relative image path, or `generated:<frame>` for rendered frames.
+    pub source: String,
+    pub image: RgbImage,
+    pub gt: Vec<GtObject>,
+    /// Scene condition for generated frames (day, night, ...).
+    pub condition: Option<String>,
+}
+
+/// Where relative paths in scenario files resolve, and what they may not leave.
+#[derive(Debug, Clone)]
+pub struct DataRoot {
+    pub root: PathBuf,
+}
+
+/// Resolve the image list of a file-based scenario (sorted, deduplicated).
+pub fn resolve_files(
+    id: &str,
+    f: &FileFrames,
+    data: &DataRoot,
+) -> Result<Vec<(String, PathBuf)>, ScenarioError> {
+    let mut out = Vec::new();
+    let path_err = |source| ScenarioError::Path {
+        scenario: id.to_string(),
+        source,
+    };
+    for rel in &f.list {
+        let p = resolve_inside(&data.root, &data.root, rel).map_err(path_err)?;
+        out.push((rel.clone(), p));
+    }
+    if let Some(pattern) = &f.glob {
+        // Validate the pattern's prefix before globbing so `..` cannot escape.
+        resolve_inside(&data.root, &data.root, pattern).map_err(path_err)?;
+        let full = data.root.join(pattern);
+        let walker = glob::glob(&full.to_string_lossy()).map_err(|e| ScenarioError::Invalid {
+            scenario: id.to_string(),
+            path: pattern.clone(),
+            field: "frames.files.glob",
+            message: e.to_string(),
+        })?;
+        let mut found: Vec<PathBuf> = walker.filter_map(Result::ok).collect();
+        found.sort();
+        for p in found {
+            let rel = adasval_core::paths::relative_to(&data.root, &p);
+            let p = resolve_inside(&data.root, &data.root, &rel).map_err(path_err)?;
+            out.push((rel, p));
+        }
+    }
+    out.dedup_by(|a, b| a.1 == b.1);
+    if out.is_empty() {
+        return Err(ScenarioError::Invalid {
+            scenario: id.to_string(),
+            path: f.glob.clone().unwrap_or_default(),
+            field: "frames.files",
+            message: "no image files matched".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Decode (or render) frames and import their golden labels, mapped to `classes`.
+pub fn load_frames(
+    ls: &LoadedScenario,
+    classes: &[String],
+    data: &DataRoot,
+    max_frames: Option<usize>,
+) -> Result<Vec<LoadedFrame>, ScenarioError> {
+    let s = &ls.scenario;
+    match &s.frames {
+        FramesSpec::Generate(g) => {
+            let n = max_frames.map_or(g.frames as usize, |m| m.min(g.frames as usize));
+            let rendered: Vec<Result<LoadedFrame, ScenarioError>> = {
+                use rayon::prelude::*;
+                (0..n)
+                    .into_par_iter()
+                    .map(|i| render_frame(s, g, i as u32, classes))
+                    .collect()
+            };
+            rendered.into_iter().collect()
+        }
+        FramesSpec::Files(f) => {
+            let mut files = resolve_files(&s.id, f, data)?;
+            if let Some(m) = max_frames {
+                files.truncate(m);
+            }
+            let golden = labels::import(&s.id, &f.labels, data, &files).map_err(|source| {
+                ScenarioError::Labels {
+                    scenario: s.id.clone(),
+                    source,
+                }
+            })?;
+            let map = ClassMapper::new(s, f, classes);
+            let mut unknown = std::collections::BTreeSet::new();
+            let decoded: Vec<Result<RgbImage, ScenarioError>> = {
+                use rayon::prelude::*;
+                files
+                    .par_iter()
+                    .map(|(rel, p)| decode_image(&s.id, rel, p))
+                    .collect()
+            };
+            let mut out = Vec::with_capacity(files.len());
+            for (index, ((rel, _), img)) in files.iter().zip(decoded).enumerate() {
+                let img = img?;
+                let mut gt = Vec::new();
+                for obj in golden.get(rel.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
+                    match map.map(&obj.class) {
+                        Mapped::Class(class_id) => gt.push(obj.to_gt(class_id)),
+                        Mapped::AllClasses => {
+                            for c in 0..classes.len() as u32 {
+                                let mut g = obj.to_gt(c);
+                                g.ignore = true;
+                                gt.push(g);
+                            }
+                        }
+                        Mapped::Dropped => {}
+                        Mapped::Unknown => {
+                            unknown.insert(obj.class.clone());
+                        }
+                    }
+                }
+                out.push(LoadedFrame {
+                    index,
+                    source: rel.clone(),
+                    image: img,
+                    gt,
+                    condition: None,
+                });
+            }
+            if !unknown.is_empty() {
+                return Err(ScenarioError::UnknownClasses {
+                    scenario: s.id.clone(),
+                    classes: unknown.into_iter().collect::<Vec<_>>().join(", "),
+                    known: classes.join(", "),
+                });
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn render_frame(
+    s: &Scenario,
+    g: &adasval_synth::SequenceSpec,
+    i: u32,
+    classes: &[String],
+) -> Result<LoadedFrame, ScenarioError> {
+    let f = g.render(i).map_err(|e| ScenarioError::Generate {
+        scenario: s.id.clone(),
+        frame: i,
+        message: e.to_string(),
+    })?;
+    let mut gt = Vec::with_capacity(f.objects.len());
+    let mut unknown = Vec::new();
+    for o in &f.objects {
+        let name = adasval_synth::CLASS_NAMES
+            .get(o.class_id as usize)
+            .copied()
+            .unwrap_or("?");
+        match classes.iter().position(|c| c == name) {
+            Some(class_id) => gt.push(GtObject {
+                class_id: class_id as u32,
+                bbox: o.bbox,
+                ignore: o.ignore,
+                crowd: false,
+                occlusion: Some(o.occlusion),
+                truncation: Some(o.truncation),
+                track_id: Some(o.track_id),
+            }),
+            None => unknown.push(name.to_string()),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(ScenarioError::UnknownClasses {
+            scenario: s.id.clone(),
+            classes: unknown.join(", "),
+            known: classes.join(", "),
+        });
+    }
+    Ok(LoadedFrame {
+        index: i as usize,
+        source: format!("generated:{i}"),
+        image: RgbImage {
+            width: f.width,
+            height: f.height,
+            data: f.rgb,
+        },
+        gt,
+        condition: serde_json::to_value(f.condition)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string)),
+    })
+}
+
+pub fn decode_image(id: &str, rel: &str, p: &Path) -> Result<RgbImage, ScenarioError> {
+    let err = |message: String| ScenarioError::Image {
+        scenario: id.to_string(),
+        path: rel.to_string(),
+        message,
+    };
+    let bytes = std::fs::read(p).map_err(|e| err(format!("cannot read: {e}")))?;
+    let img = image::load_from_memory(&bytes)
+        .map_err(|e| err(format!("cannot decode: {e}")))?
+        .to_rgb8();
+    Ok(RgbImage {
+        width: img.width(),
+        height: img.height(),
+        data: img.into_raw(),
+    })
+}
+
+enum Mapped {
+    Class(u32),
+    /// An ignore region for every class (KITTI DontCare).
+    AllClasses,
+    Dropped,
+    Unknown,
+}
+
+struct ClassMapper<'a> {
+    map: &'a BTreeMap<String, String>,
+    ignore: &'a [String],
+    classes: &'a [String],
+}
+
+impl<'a> ClassMapper<'a> {
+    fn new(_s: &Scenario, f: &'a FileFrames, classes: &'a [String]) -> Self {
+        Self {
+            map: &f.class_map,
+            ignore: &f.ignore_classes,
+            classes,
+        }
+    }
+    fn map(&self, golden: &str) -> Mapped {
+        if self.ignore.iter().any(|c| c == golden) {
+            return Mapped::Dropped;
+        }
+        if golden == labels::DONT_CARE {
+            return Mapped::AllClasses;
+        }
+        let name = self.map.get(golden).map(String::as_str).unwrap_or(golden);
+        match self.classes.iter().position(|c| c == name) {
+            Some(i) => Mapped::Class(i as u32),
+            None => Mapped::Unknown,
+        }
+    }
+}
+
+/// The decoded image of one frame (for drawing it in a report), without labels.
+pub fn frame_image(
+    ls: &LoadedScenario,
+    index: usize,
+    data: &DataRoot,
+) -> Result<RgbImage, ScenarioError> {
+    let s = &ls.scenario;
+    match &s.frames {
+        FramesSpec::Generate(g) => {
+            let f = g
+                .render(index as u32)
+                .map_err(|e| ScenarioError::Generate {
+                    scenario: s.id.clone(),
+                    frame: index as u32,
+                    message: e.to_string(),
+                })?;
+            Ok(RgbImage {
+                width: f.width,
+                height: f.height,
+                data: f.rgb,
+            })
+        }
+        FramesSpec::Files(f) => {
+            let files = resolve_files(&s.id, f, data)?;
+            let (rel, p) = files.get(index).ok_or_else(|| ScenarioError::Invalid {
+                scenario: s.id.clone(),
+                path: ls.path.display().to_string(),
+                field: "frames",
+                message: format!("no frame {index}"),
+            })?;
+            decode_image(&s.id, rel, p)
+        }
+    }
+}

@@ -19,7 +19,7 @@ pub mod validate;
 pub use adasval_core::{atomic, exit, hash, paths, rgb, rng, tensor, timing, types, yamlfile};
 pub use adasval_judge::{compare, evidence, matrix, metrics, regress, safety, wcet};
 pub use adasval_plan as cudaplan;
-pub use adasval_record::{adapter, jetson, lock, platform, record, trace};
+pub use adasval_record::{adapter, jetson, lock, platform, record, stored, trace};
 pub use adasval_report as report;
 pub use adasval_run::{decode, preprocess, replay, runner_protocol, streams, trtexec};
 pub use adasval_scenario as scenario;

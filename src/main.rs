@@ -49,6 +49,9 @@ enum Command {
     /// Release gate: re-evaluate a stored, sealed run against the requirements (exit 0 pass,
     /// 1 a requirement failed or the run is incomplete, 3 evidence or engines tampered).
     Gate(cli::gate::Args),
+    /// Judge a stored run from its raw records alone (run.json, latencies.csv, *.jsonl):
+    /// metrics, WCET, evidence, verdicts and reports recomputed, then sealed.
+    Judge(cli::judge::Args),
     /// Import measurements of other tools (TensorRT trtexec) as a run directory.
     #[command(subcommand)]
     Import(cli::import::Command),
@@ -87,6 +90,7 @@ fn main() -> std::process::ExitCode {
         Command::Wcet(a) => cli::wcet::run(*a),
         Command::Evidence(a) => cli::evidence::run(a),
         Command::Gate(a) => cli::gate::run(a),
+        Command::Judge(a) => cli::judge::run(a),
         Command::Import(c) => cli::import::run(c),
     };
     match result {

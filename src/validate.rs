@@ -13,6 +13,7 @@ use crate::platform::{self, PlatformError};
 use crate::record::*;
 use crate::replay::{self, Order, Progress, TraceSettings};
 use crate::scenario::{self, DataRoot, LoadedScenario, ScenarioError};
+use crate::stored::StoredRun;
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct ValidateRequest {
@@ -64,10 +65,16 @@ pub enum ValidateError {
     Backend(#[from] BackendError),
     #[error(transparent)]
     Platform(#[from] PlatformError),
+    /// The run's own records could not be read back.
+    #[error(transparent)]
+    Record(#[from] RecordError),
     #[error("{0}")]
     Selection(String),
+    /// Requirements, safety case or sealing: the judge's own error, with its exit class.
     #[error("analysis: {0}")]
-    Analysis(String),
+    Safety(#[from] crate::safety::SafetyError),
+    #[error("analysis: {0}")]
+    Evidence(#[from] crate::evidence::EvidenceError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -82,7 +89,10 @@ impl Classify for ValidateError {
             ValidateError::Scenario(e) => e.status(),
             ValidateError::Backend(e) => e.status(),
             ValidateError::Platform(e) => e.status(),
-            ValidateError::Selection(_) | ValidateError::Analysis(_) => Status::BadInput,
+            ValidateError::Record(e) => e.status(),
+            ValidateError::Safety(e) => e.status(),
+            ValidateError::Evidence(e) => e.status(),
+            ValidateError::Selection(_) => Status::BadInput,
             ValidateError::Write { .. } => Status::Unavailable,
         }
     }
@@ -128,7 +138,7 @@ fn now() -> String {
 }
 
 /// Select, verify and replay. Writes run.json, latencies.csv, detections.jsonl,
-/// golden.jsonl and histograms.json into the run directory.
+/// and golden.jsonl into the run directory (the raw records every judge reads).
 pub fn replay(
     req: &ValidateRequest,
     command_line: Vec<String>,
@@ -555,23 +565,6 @@ fn write_replay_files(
     });
     write(&dir.join("detections.jsonl"), &jsonl(dets))?;
     write(&dir.join("golden.jsonl"), &jsonl(golden.iter()))?;
-    let hist: Vec<serde_json::Value> = traces
-        .iter()
-        .map(|t| {
-            let infer: Vec<u64> = t.result.samples.iter().map(|s| s.infer_ns).collect();
-            serde_json::json!({
-                "scenario": t.scenario, "engine": t.engine, "stage": "infer",
-                "significant_digits": 3,
-                "buckets_ns": crate::timing::hdr_buckets(&infer),
-            })
-        })
-        .collect();
-    write(
-        &dir.join("histograms.json"),
-        serde_json::to_string_pretty(&hist)
-            .unwrap_or_default()
-            .as_bytes(),
-    )?;
     if traces
         .iter()
         .any(|t| t.result.raw_outputs.iter().any(Option::is_some))
@@ -639,8 +632,12 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<ValidateOutcome, ValidateError> {
     let out = replay(req, command_line, progress, stop)?;
+    // Judge what was written, not what is in memory: a stored run judged later by `judge`
+    // goes through exactly the same reader and the same function.
+    let stored = StoredRun::load(&out.run_dir)?;
     let analysed = crate::analysis::run(
-        &out,
+        &stored,
+        &out.scenarios,
         &crate::analysis::AnalysisOptions {
             root: &req.root,
             requirements: req.requirements.as_deref(),
@@ -650,14 +647,23 @@ pub fn run(
             safety_view: req.safety_view.clone(),
         },
     )?;
+    Ok(finish(out.run_dir, &stored.record, analysed))
+}
+
+/// Exit status and terminal lines of a judged run.
+fn finish(
+    run_dir: PathBuf,
+    record: &RunRecord,
+    analysed: crate::analysis::AnalysisOutcome,
+) -> ValidateOutcome {
     // An incomplete run never passes, whatever the verdicts say.
-    let status = if !out.record.complete && analysed.status == Status::Pass {
+    let status = if !record.complete && analysed.status == Status::Pass {
         Status::GateFailed
     } else {
         analysed.status
     };
     let mut summary = String::new();
-    for t in &out.record.traces {
+    for t in &record.traces {
         summary += &format!(
             "{:<20} {:<36} n={:<6} infer p50 {} ms p99 {} ms max {} ms{}\n",
             t.engine,
@@ -677,15 +683,122 @@ pub fn run(
             q.text.chars().take(70).collect::<String>()
         );
     }
-    if !out.record.complete {
-        summary += &format!(
-            "run INCOMPLETE: {}\n",
-            out.record.incomplete_reasons.join("; ")
-        );
+    if !record.complete {
+        summary += &format!("run INCOMPLETE: {}\n", record.incomplete_reasons.join("; "));
     }
-    Ok(ValidateOutcome {
-        run_dir: out.run_dir,
+    ValidateOutcome {
+        run_dir,
         status,
         summary,
-    })
+    }
+}
+
+/// What `judge` needs besides the run directory.
+pub struct JudgeRequest {
+    /// The directory holding the raw records; the judged files are written into it.
+    pub run_dir: PathBuf,
+    /// Where the lock, the engines, `scenarios/` and `safety-case/` are.
+    pub root: PathBuf,
+    pub data_root: Option<PathBuf>,
+    pub requirements: Option<PathBuf>,
+    pub gsn: Option<PathBuf>,
+    pub sign_key: Option<PathBuf>,
+}
+
+/// Judge a stored run from its raw records alone (`run.json`, `latencies.csv`,
+/// `detections.jsonl`, `golden.jsonl`), with the same function `validate` judges a fresh
+/// replay with. The safety view is the one the run was made with (`run.json`'s requested
+/// settings). A sealed directory is refused before anything is written.
+pub fn judge(req: &JudgeRequest) -> Result<ValidateOutcome, ValidateError> {
+    let manifest = req.run_dir.join(crate::evidence::MANIFEST_NAME);
+    if manifest.exists() {
+        return Err(crate::evidence::EvidenceError::Sealed {
+            dir: req.run_dir.clone(),
+        }
+        .into());
+    }
+    let stored = StoredRun::load(&req.run_dir)?;
+    let requested = &stored.record.settings.requested;
+    let safety_view = match requested.get("safety_view") {
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| RecordError::Inconsistent {
+            dir: req.run_dir.display().to_string(),
+            message: format!("run.json: settings.requested.safety_view: {e}"),
+        })?,
+        None => Default::default(),
+    };
+    // The data root as the run recorded it, relative to the project root.
+    let recorded_data_root = stored
+        .record
+        .settings
+        .effective
+        .get("data_root")
+        .and_then(|v| v.as_str())
+        .map(|p| req.root.join(p));
+    let data_root = req
+        .data_root
+        .clone()
+        .or(recorded_data_root)
+        .unwrap_or_else(|| req.root.clone());
+    // Scenario definitions only add frame figures to the report; without them the
+    // verdicts are the same, so a missing or changed scenarios/ folder is not an error.
+    let scenarios: Vec<LoadedScenario> = scenario::load_all(&req.root)
+        .map(|all| {
+            all.into_iter()
+                .filter(|s| {
+                    stored
+                        .record
+                        .scenarios
+                        .iter()
+                        .any(|r| r.id == s.scenario.id && r.sha256 == s.sha256)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let analysed = crate::analysis::run(
+        &stored,
+        &scenarios,
+        &crate::analysis::AnalysisOptions {
+            root: &req.root,
+            requirements: req.requirements.as_deref(),
+            gsn: req.gsn.as_deref(),
+            sign_key: req.sign_key.as_deref(),
+            data_root: &data_root,
+            safety_view,
+        },
+    )?;
+    Ok(finish(req.run_dir.clone(), &stored.record, analysed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::EvidenceError;
+    use crate::safety::SafetyError;
+
+    /// The analysis stage's errors reach the binary with the class the judge gave them:
+    /// a tampered or unsealed bundle is an integrity failure (3), not bad input (2).
+    #[test]
+    fn analysis_errors_keep_their_exit_class() {
+        let tampered: ValidateError = SafetyError::Tampered {
+            dir: PathBuf::from("reports/x"),
+            problems: vec!["run.json changed".into()],
+        }
+        .into();
+        assert_eq!(tampered.status(), Status::Integrity);
+        let unsealed: ValidateError = EvidenceError::NotSealed {
+            dir: PathBuf::from("reports/x"),
+        }
+        .into();
+        assert_eq!(unsealed.status(), Status::Integrity);
+        let sealed: ValidateError = EvidenceError::Sealed {
+            dir: PathBuf::from("reports/x"),
+        }
+        .into();
+        assert_eq!(sealed.status(), Status::BadInput);
+        assert!(sealed.to_string().contains("is sealed"), "{sealed}");
+        assert!(matches!(
+            sealed,
+            ValidateError::Evidence(EvidenceError::Sealed { .. })
+        ));
+    }
 }

@@ -120,10 +120,10 @@ fn forbidden_paths(metadata: &Value) -> Result<Vec<String>, String> {
     }
     let mut found = Vec::new();
     for (krate, banned) in RULES {
-        if !edges.contains_key(krate) && !name_of.values().any(|n| n == krate) {
-            return Err(format!(
-                "{krate} is not in the workspace: the rules are out of date"
-            ));
+        // A crate the metadata does not have has nothing to check (the fixtures hold only
+        // the crates they are about; the real workspace is checked to have every one).
+        if !name_of.values().any(|n| n == krate) {
+            continue;
         }
         // Walk out from the crate, keeping each package's parent to print the path; a
         // banned package is reported once and not walked through.
@@ -189,7 +189,8 @@ fn the_workspace_keeps_engines_out_of_record_judge_and_report() {
         .iter()
         .filter_map(|p| p["name"].as_str())
         .collect();
-    for needed in ["adasval-run", "adasval-cuda", "tract-onnx", "cudarc"] {
+    let ruled = RULES.iter().map(|(k, _)| *k);
+    for needed in ruled.chain(["tract-onnx", "cudarc"]) {
         assert!(
             names.contains(&needed),
             "{needed} missing from the metadata"

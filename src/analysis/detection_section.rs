@@ -4,7 +4,8 @@ use super::detection_stage::{frames_of, DetectionResults};
 use crate::record::RunRecord;
 use crate::report::{esc, frame_svg, Section};
 use crate::scenario::DataRoot;
-use crate::validate::ReplayOutcome;
+use crate::scenario::LoadedScenario;
+use crate::stored::StoredRun;
 
 fn pct(v: Option<f64>) -> String {
     v.map(|x| format!("{:.3}", x)).unwrap_or_else(|| "–".into())
@@ -30,7 +31,12 @@ fn push_row(md: &mut String, html: &mut String, cells: &[String]) {
 /// At most this many critical-miss frames are drawn (the list itself is complete).
 const MAX_DRAWN: usize = 6;
 
-pub fn section(out: &ReplayOutcome, det: &DetectionResults, data: &DataRoot) -> Section {
+pub fn section(
+    out: &StoredRun,
+    scenarios: &[LoadedScenario],
+    det: &DetectionResults,
+    data: &DataRoot,
+) -> Section {
     let record: &RunRecord = &out.record;
     let mut md = String::from("Precision and recall per class with two-sided 95% Clopper–Pearson intervals (requirements use the lower bound); ignore regions neither count as misses nor make false positives.\n\n| scenario | engine | class | IoU | TP | FP | FN | precision | 95% CI | recall | 95% CI |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     let mut html = String::from("<p>Precision and recall per class with two-sided 95% Clopper–Pearson intervals (requirements use the lower bound); ignore regions neither count as misses nor make false positives.</p><table><tr><th>scenario</th><th>engine</th><th>class</th><th>IoU</th><th>TP</th><th>FP</th><th>FN</th><th>precision</th><th>95% CI</th><th>recall</th><th>95% CI</th></tr>");
@@ -126,7 +132,7 @@ pub fn section(out: &ReplayOutcome, det: &DetectionResults, data: &DataRoot) -> 
         }
         html += "</table><div class=\"plots\">";
         for (t, m) in misses.iter().take(MAX_DRAWN) {
-            let Some(ls) = out.scenarios.iter().find(|s| s.scenario.id == t.scenario) else {
+            let Some(ls) = scenarios.iter().find(|s| s.scenario.id == t.scenario) else {
                 continue;
             };
             let Some(trace) = out

@@ -14,7 +14,7 @@ use crate::metrics::safety::{
     critical_misses, deadline_aware_recall, CriticalMiss, CriticalSettings, DeadlineRecall,
 };
 use crate::record::{GoldenLine, RunRecord};
-use crate::validate::TraceData;
+use crate::stored::StoredTrace;
 
 /// Settings of the safety view (recorded in metrics.json).
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -84,7 +84,7 @@ fn pedestrian_class(classes: &[String]) -> Option<String> {
         .map(|c| c.to_string())
 }
 
-pub fn frames_of(golden: &[GoldenLine], t: &TraceData) -> Vec<FrameEval> {
+pub fn frames_of(golden: &[GoldenLine], t: &StoredTrace) -> Vec<FrameEval> {
     golden
         .iter()
         .filter(|g| g.scenario == t.scenario)
@@ -92,7 +92,6 @@ pub fn frames_of(golden: &[GoldenLine], t: &TraceData) -> Vec<FrameEval> {
             frame: g.frame,
             gt: g.objects.clone(),
             dets: t
-                .result
                 .detections
                 .get(g.frame)
                 .cloned()
@@ -107,7 +106,7 @@ pub fn frames_of(golden: &[GoldenLine], t: &TraceData) -> Vec<FrameEval> {
 pub fn analyse(
     record: &RunRecord,
     golden: &[GoldenLine],
-    traces: &[TraceData],
+    traces: &[StoredTrace],
     view: &SafetyViewSettings,
 ) -> DetectionResults {
     let mut out = Vec::new();
@@ -140,7 +139,7 @@ pub fn analyse(
         );
         // Latency of each frame's first timed repetition, in frame order.
         let mut first: BTreeMap<u32, u64> = BTreeMap::new();
-        for s in &t.result.samples {
+        for s in &t.samples {
             first.entry(s.frame).or_insert(s.infer_ns);
         }
         let lat: Vec<u64> = frames
@@ -189,7 +188,7 @@ pub fn analyse(
 }
 
 /// Pairwise decision flips between the engines of this run, per scenario.
-fn consistency(record: &RunRecord, traces: &[TraceData]) -> Vec<PairConsistency> {
+fn consistency(record: &RunRecord, traces: &[StoredTrace]) -> Vec<PairConsistency> {
     let mut out = Vec::new();
     for (i, a) in traces.iter().enumerate() {
         for b in &traces[i + 1..] {
@@ -211,9 +210,8 @@ fn consistency(record: &RunRecord, traces: &[TraceData]) -> Vec<PairConsistency>
                 .iter()
                 .filter_map(|c| ea.classes.iter().position(|x| x == c).map(|i| i as u32))
                 .collect();
-            let fd = |t: &TraceData| -> Vec<FrameDetections> {
-                t.result
-                    .detections
+            let fd = |t: &StoredTrace| -> Vec<FrameDetections> {
+                t.detections
                     .iter()
                     .enumerate()
                     .filter_map(|(i, d)| {
@@ -233,10 +231,9 @@ fn consistency(record: &RunRecord, traces: &[TraceData]) -> Vec<PairConsistency>
                 },
             );
             let bit_identical_frames = a
-                .result
                 .output_sha256
                 .iter()
-                .zip(&b.result.output_sha256)
+                .zip(&b.output_sha256)
                 .filter(|(x, y)| x.is_some() && x == y)
                 .count();
             out.push(PairConsistency {

@@ -1,6 +1,8 @@
-//! The analysis half of `validate`: everything after the replay. Reads the in-memory run
-//! (the same data the record files hold), computes detection metrics, consistency, WCET,
-//! builds the evidence set, evaluates requirements, writes reports and seals the run.
+//! Judging a run: everything after the replay. Reads the run's raw records back from its
+//! directory ([`StoredRun`]), computes detection metrics, consistency, WCET, builds the
+//! evidence set, evaluates requirements, writes reports and seals the run. `validate` calls
+//! it on the directory it has just written and `judge` on a stored one: one path to every
+//! verdict.
 
 pub mod detection_section;
 pub mod detection_stage;
@@ -14,7 +16,9 @@ use crate::exit::Status;
 use crate::record::RunRecord;
 use crate::report::{self, esc, Section};
 use crate::safety::{self, Evaluation, FinishRequest};
-use crate::validate::{ReplayOutcome, ValidateError};
+use crate::scenario::LoadedScenario;
+use crate::stored::StoredRun;
+use crate::validate::ValidateError;
 
 /// Options of the analysis stage.
 pub struct AnalysisOptions<'a> {
@@ -40,15 +44,14 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ValidateError> {
     })
 }
 
-fn analysis_err(e: impl std::fmt::Display) -> ValidateError {
-    ValidateError::Analysis(e.to_string())
-}
-
+/// Judge the run in `out`; `scenarios` (the scenario definitions, when at hand) only add
+/// frame figures to the report.
 pub fn run(
-    out: &ReplayOutcome,
+    out: &StoredRun,
+    scenarios: &[LoadedScenario],
     opts: &AnalysisOptions<'_>,
 ) -> Result<AnalysisOutcome, ValidateError> {
-    let dir = &out.run_dir;
+    let dir = &out.dir;
     let record = &out.record;
     let infer: Vec<(String, String, Vec<u64>)> = out
         .traces
@@ -57,10 +60,21 @@ pub fn run(
             (
                 t.scenario.clone(),
                 t.engine.clone(),
-                t.result.samples.iter().map(|s| s.infer_ns).collect(),
+                t.samples.iter().map(|s| s.infer_ns).collect(),
             )
         })
         .collect();
+
+    write(
+        dir,
+        "histograms.json",
+        crate::record::histograms_json(
+            out.traces
+                .iter()
+                .map(|t| (t.scenario.as_str(), t.engine.as_str(), t.samples.as_slice())),
+        )
+        .as_bytes(),
+    )?;
 
     // WCET.
     let (wcets, wcet_problems) = wcet_stage::analyse(record, &out.traces);
@@ -111,9 +125,7 @@ pub fn run(
     // Without a requirements file there is nothing to judge: say so, never pass silently.
     let have_requirements = opts.requirements.is_some() || req_path.exists();
     let requirements = if have_requirements {
-        safety::Requirements::load(&req_path)
-            .map_err(analysis_err)?
-            .requirements
+        safety::Requirements::load(&req_path)?.requirements
     } else {
         Vec::new()
     };
@@ -122,7 +134,7 @@ pub fn run(
     // requirements file it applies only when named explicitly.
     let use_gsn = opts.gsn.is_some() || (opts.requirements.is_none() && gsn_path.exists());
     let gsn = if use_gsn {
-        Some(safety::Gsn::load(&gsn_path).map_err(analysis_err)?)
+        Some(safety::Gsn::load(&gsn_path)?)
     } else {
         None
     };
@@ -149,7 +161,7 @@ pub fn run(
     let data = crate::scenario::DataRoot {
         root: opts.data_root.to_path_buf(),
     };
-    sections.push(detection_section::section(out, &det, &data));
+    sections.push(detection_section::section(out, scenarios, &det, &data));
     sections.push(wcet_stage::section(record, &wcets, &infer));
     let title = format!("adasval validation report: {}", record.run_id);
     write(
@@ -166,10 +178,10 @@ pub fn run(
     if !have_requirements {
         write(dir, crate::evidence::EVIDENCE_FILE, ev.to_json().as_bytes())?;
         let key = match opts.sign_key {
-            Some(p) => Some(evidence::keys::read_signing_key(p).map_err(analysis_err)?),
+            Some(p) => Some(evidence::keys::read_signing_key(p)?),
             None => None,
         };
-        evidence::seal(dir, key.as_ref()).map_err(analysis_err)?;
+        evidence::seal(dir, key.as_ref())?;
         let status = if !ev.integrity.verified {
             Status::Integrity
         } else if !record.complete {
@@ -187,7 +199,7 @@ pub fn run(
         });
     }
     let key = match opts.sign_key {
-        Some(p) => Some(evidence::keys::read_signing_key(p).map_err(analysis_err)?),
+        Some(p) => Some(evidence::keys::read_signing_key(p)?),
         None => None,
     };
     let finished = safety::finish_run(&FinishRequest {
@@ -212,8 +224,7 @@ pub fn run(
                     .join(", ")
             ),
         ],
-    })
-    .map_err(analysis_err)?;
+    })?;
     Ok(AnalysisOutcome {
         status: finished.status,
         evaluation: finished.evaluation,

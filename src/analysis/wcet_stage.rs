@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::record::RunRecord;
 use crate::report::{esc, Section};
-use crate::validate::TraceData;
+use crate::stored::StoredTrace;
 use crate::wcet::{self, Analysis, WcetSettings};
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,17 +28,12 @@ pub fn settings() -> WcetSettings {
 }
 
 /// Analyse every trace; a trace the analysis cannot handle is reported, not fatal.
-pub fn analyse(record: &RunRecord, traces: &[TraceData]) -> (Vec<TraceWcet>, Vec<String>) {
+pub fn analyse(record: &RunRecord, traces: &[StoredTrace]) -> (Vec<TraceWcet>, Vec<String>) {
     let s = settings();
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for t in traces {
-        let samples: Vec<f64> = t
-            .result
-            .samples
-            .iter()
-            .map(|x| x.infer_ns as f64 / 1e6)
-            .collect();
+        let samples: Vec<f64> = t.samples.iter().map(|x| x.infer_ns as f64 / 1e6).collect();
         let sha = record
             .engines
             .iter()

@@ -11,6 +11,7 @@ pub mod eval;
 pub mod evidence;
 pub mod gate;
 pub mod import;
+pub mod judge;
 pub mod matrix;
 pub mod scenario;
 pub mod sweep;

@@ -431,7 +431,23 @@ pub fn run(
         r.out = Some(dir.join(name));
         r.streams = Some(n);
         r.keep_raw_outputs = false;
-        validate::replay(&r, command_line.clone(), progress, stop)
+        let out = validate::replay(&r, command_line.clone(), progress, stop)?;
+        // A sweep point is not judged, but keeps the latency histograms a judged run has.
+        let p = out.run_dir.join("histograms.json");
+        let text = crate::record::histograms_json(out.traces.iter().map(|t| {
+            (
+                t.scenario.as_str(),
+                t.engine.as_str(),
+                t.result.samples.as_slice(),
+            )
+        }));
+        crate::atomic::write_atomic(&p, text.as_bytes()).map_err(|source| {
+            ValidateError::Write {
+                path: p.display().to_string(),
+                source,
+            }
+        })?;
+        Ok(out)
     };
 
     for &n in &streams {

@@ -9,4 +9,5 @@ pub mod jetson;
 pub mod lock;
 pub mod platform;
 pub mod record;
+pub mod stored;
 pub mod trace;

@@ -209,12 +209,34 @@ pub enum RecordError {
         line: usize,
         message: String,
     },
+    /// The files of one run directory disagree with each other.
+    #[error("{dir}: {message}")]
+    Inconsistent { dir: String, message: String },
 }
 
 impl adasval_core::exit::Classify for RecordError {
     fn status(&self) -> adasval_core::exit::Status {
         adasval_core::exit::Status::BadInput
     }
+}
+
+/// `histograms.json`: the infer-stage latency histogram of each (scenario, engine) trace,
+/// HDR buckets with 3 significant digits. The one writer of the file's contents.
+pub fn histograms_json<'a>(
+    traces: impl IntoIterator<Item = (&'a str, &'a str, &'a [Sample])>,
+) -> String {
+    let hist: Vec<serde_json::Value> = traces
+        .into_iter()
+        .map(|(scenario, engine, samples)| {
+            let infer: Vec<u64> = samples.iter().map(|s| s.infer_ns).collect();
+            serde_json::json!({
+                "scenario": scenario, "engine": engine, "stage": "infer",
+                "significant_digits": 3,
+                "buckets_ns": adasval_core::timing::hdr_buckets(&infer),
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&hist).unwrap_or_default()
 }
 
 pub fn read_latencies_csv(path: &Path) -> Result<Vec<LatencyRow>, RecordError> {

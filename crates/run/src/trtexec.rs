@@ -901,15 +901,13 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
     }
     write(&req.out.join("detections.jsonl"), b"")?;
     write(&req.out.join("golden.jsonl"), b"")?;
-    let infer: Vec<u64> = samples.iter().map(|s| s.infer_ns).collect();
     write(
         &req.out.join("histograms.json"),
-        serde_json::to_string_pretty(&serde_json::json!([{
-            "scenario": scenario_id, "engine": engine_name, "stage": "infer",
-            "significant_digits": 3,
-            "buckets_ns": adasval_core::timing::hdr_buckets(&infer),
-        }]))
-        .unwrap_or_default()
+        adasval_record::record::histograms_json([(
+            scenario_id.as_str(),
+            engine_name.as_str(),
+            samples.as_slice(),
+        )])
         .as_bytes(),
     )?;
     write(

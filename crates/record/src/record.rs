@@ -324,9 +324,11 @@ pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>,
         .collect()
 }
 
-pub fn read_run(dir: &Path) -> Result<RunRecord, RecordError> {
-    let p = dir.join("run.json");
-    let text = std::fs::read_to_string(&p).map_err(|e| RecordError::Read {
+/// File name of the run record inside a run directory.
+pub const RUN_FILE: &str = "run.json";
+
+fn read_json_file<T: serde::de::DeserializeOwned>(p: &Path) -> Result<T, RecordError> {
+    let text = std::fs::read_to_string(p).map_err(|e| RecordError::Read {
         path: p.display().to_string(),
         message: e.to_string(),
     })?;
@@ -335,6 +337,58 @@ pub fn read_run(dir: &Path) -> Result<RunRecord, RecordError> {
         line: e.line(),
         message: e.to_string(),
     })
+}
+
+/// The whole run record of a run directory, as `validate` and `import` write it.
+pub fn read_run(dir: &Path) -> Result<RunRecord, RecordError> {
+    read_json_file(&dir.join(RUN_FILE))
+}
+
+/// The few parts of `run.json` that checking a stored run needs (its id, whether it
+/// completed, where it ran, which engine and adapter files it used), read from any
+/// `run.json` that has them: the run records of every schema version, imported runs and
+/// hand-made ones. Missing keys are missing, never guessed: no `complete` means "not
+/// known to be complete".
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunHeader {
+    /// `run_id`; `id` is read as a legacy name of the same key.
+    #[serde(default, alias = "id")]
+    pub run_id: Option<String>,
+    #[serde(default)]
+    pub complete: Option<bool>,
+    #[serde(default)]
+    pub platform: Option<PlatformName>,
+    #[serde(default)]
+    pub engines: Vec<EngineRef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PlatformName {
+    pub name: String,
+}
+
+/// An engine as `run.json` records it; paths are relative to the project root.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EngineRef {
+    pub name: String,
+    #[serde(default)]
+    pub path: Option<String>,
+    pub sha256: String,
+    #[serde(default)]
+    pub adapter_path: Option<String>,
+    #[serde(default)]
+    pub adapter_sha256: Option<String>,
+}
+
+impl RunHeader {
+    pub fn is_complete(&self) -> bool {
+        self.complete == Some(true)
+    }
+}
+
+/// The header view of `dir`'s `run.json` (the same file and reader as [`read_run`]).
+pub fn read_run_header(dir: &Path) -> Result<RunHeader, RecordError> {
+    read_json_file(&dir.join(RUN_FILE))
 }
 
 /// What a backend reports about itself (recorded in every run).
@@ -350,6 +404,26 @@ pub struct BackendInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_header_reads_run_id_and_its_legacy_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |text: &str| std::fs::write(dir.path().join(RUN_FILE), text).unwrap();
+        write(r#"{"run_id": "r1", "complete": true, "platform": {"name": "nx", "profile": {}},
+                 "engines": [{"name": "e", "path": "engines/e.onnx", "sha256": "ab"}]}"#);
+        let h = read_run_header(dir.path()).unwrap();
+        assert_eq!(h.run_id.as_deref(), Some("r1"));
+        assert!(h.is_complete());
+        assert_eq!(h.platform.map(|p| p.name).as_deref(), Some("nx"));
+        assert_eq!(h.engines[0].path.as_deref(), Some("engines/e.onnx"));
+        write(r#"{"id": "old"}"#);
+        let h = read_run_header(dir.path()).unwrap();
+        assert_eq!(h.run_id.as_deref(), Some("old"));
+        assert!(!h.is_complete(), "no `complete` is not known to be complete");
+        write(r#"{"complete": "yes"}"#);
+        let e = read_run_header(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("run.json:1"), "{e}");
+    }
 
     fn row(frame: u32, device: Option<u64>) -> LatencyRow {
         LatencyRow {

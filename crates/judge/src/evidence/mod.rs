@@ -6,14 +6,13 @@
 mod atomic;
 pub mod keys;
 pub mod manifest;
-pub mod run_view;
 pub mod set;
 
+pub use adasval_record::record::{EngineRef, RunHeader, RUN_FILE};
 pub use atomic::{write_atomic, SealedDir};
 pub use manifest::{
     seal, verify, SealReport, SignatureCheck, VerifyReport, MANIFEST_NAME, SIGNATURE_NAME,
 };
-pub use run_view::{EngineRef, RunView, RUN_FILE};
 pub use set::{
     ArtefactRef, Counterpart, EvidenceItem, EvidenceKind, EvidenceSet, IntegrityArtefact,
     IntegrityCheck, IntegrityStatus, RunStatus, EVIDENCE_FILE, EVIDENCE_SCHEMA_VERSION,

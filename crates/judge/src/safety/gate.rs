@@ -7,8 +7,8 @@ use super::requirements::Requirements;
 use super::verdict::{evaluate, Evaluation};
 use super::SafetyError;
 use crate::evidence::{
-    self, EvidenceSet, IntegrityArtefact, IntegrityCheck, IntegrityStatus, RunView, VerifyReport,
-    EVIDENCE_FILE, RUN_FILE,
+    self, EvidenceSet, IntegrityArtefact, IntegrityCheck, IntegrityStatus, RunHeader, VerifyReport,
+    EVIDENCE_FILE,
 };
 use adasval_core::exit::Status;
 use ed25519_dalek::VerifyingKey;
@@ -71,7 +71,7 @@ pub fn gate(req: &GateRequest<'_>) -> Result<GateOutcome, SafetyError> {
             problems: manifest.problems(),
         });
     }
-    let run = RunView::load(&req.run_dir.join(RUN_FILE))?;
+    let run = adasval_record::record::read_run_header(req.run_dir)?;
     let mut set = EvidenceSet::load(&req.run_dir.join(EVIDENCE_FILE))?;
     let lock_checks = recheck_engines(&run, req.project_root);
     // The integrity requirement is judged on today's files, not on what validate saw.
@@ -94,7 +94,7 @@ pub fn gate(req: &GateRequest<'_>) -> Result<GateOutcome, SafetyError> {
     let evaluation = evaluate(&requirements.requirements, &set);
     Ok(GateOutcome {
         run_dir: req.run_dir.to_path_buf(),
-        run_id: run.id.clone().or(set.run_id.clone()),
+        run_id: run.run_id.clone().or(set.run_id.clone()),
         requirements_file,
         requirements,
         manifest,
@@ -104,16 +104,20 @@ pub fn gate(req: &GateRequest<'_>) -> Result<GateOutcome, SafetyError> {
 }
 
 /// Re-hash each engine and adapter listed in run.json (paths relative to `root`).
-pub fn recheck_engines(run: &RunView, root: &Path) -> Vec<IntegrityCheck> {
+pub fn recheck_engines(run: &RunHeader, root: &Path) -> Vec<IntegrityCheck> {
     let mut out = Vec::new();
     for e in &run.engines {
-        out.push(check(
-            &e.name,
-            IntegrityArtefact::Engine,
-            &e.path,
-            &e.sha256,
-            root,
-        ));
+        // An engine without a recorded path cannot be re-hashed: a failed check, named.
+        out.push(match &e.path {
+            Some(p) => check(&e.name, IntegrityArtefact::Engine, p, &e.sha256, root),
+            None => IntegrityCheck {
+                engine: e.name.clone(),
+                artefact: IntegrityArtefact::Engine,
+                path: "(run.json records no path for this engine)".into(),
+                expected_sha256: e.sha256.to_ascii_lowercase(),
+                actual_sha256: None,
+            },
+        });
         if let (Some(p), Some(h)) = (&e.adapter_path, &e.adapter_sha256) {
             out.push(check(&e.name, IntegrityArtefact::Adapter, p, h, root));
         }

@@ -46,6 +46,8 @@ pub enum SafetyError {
     GsnLink { file: PathBuf, message: String },
     #[error(transparent)]
     Evidence(#[from] EvidenceError),
+    #[error(transparent)]
+    Record(#[from] adasval_record::record::RecordError),
     /// The run directory no longer matches its manifest.
     #[error("evidence in {dir} was tampered with:\n  {}", problems.join("\n  "))]
     Tampered { dir: PathBuf, problems: Vec<String> },
@@ -61,6 +63,7 @@ impl Classify for SafetyError {
         match self {
             SafetyError::Tampered { .. } => Status::Integrity,
             SafetyError::Evidence(e) => e.status(),
+            SafetyError::Record(e) => e.status(),
             _ => Status::BadInput,
         }
     }

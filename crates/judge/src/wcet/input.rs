@@ -4,6 +4,8 @@
 
 use super::{analyse, Analysis, WcetSettings};
 use adasval_core::exit::{Classify, Status};
+use adasval_record::record::{read_latencies_csv, read_run_header, RecordError, RUN_FILE};
+use adasval_record::trace::Sample;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -38,6 +40,9 @@ pub enum WcetError {
     },
     #[error("{path}: {what}")]
     Format { path: PathBuf, what: String },
+    /// A run directory's records, through the run record's readers.
+    #[error(transparent)]
+    Record(#[from] RecordError),
 }
 
 impl Classify for WcetError {
@@ -250,77 +255,48 @@ pub struct RunTrace {
     pub samples: Vec<f64>,
 }
 
-/// Reads `latencies.csv` (+ `run.json`) of a run directory, one trace per (engine,
-/// scenario) in order of first appearance, for stage pre|infer|post|total (nanoseconds).
+/// Reads `latencies.csv` (+ `run.json`) of a run directory through the run record's
+/// readers, one trace per (engine, scenario) in order of first appearance, for stage
+/// pre|infer|post|total (nanoseconds).
 pub fn read_run_dir(dir: &Path, stage: &str) -> Result<Vec<RunTrace>, WcetError> {
-    let run_json = dir.join("run.json");
-    let text = std::fs::read_to_string(&run_json).map_err(io_err(&run_json))?;
-    let run: serde_json::Value = serde_json::from_str(&text).map_err(|source| WcetError::Json {
-        path: run_json.clone(),
-        source,
-    })?;
-    let platform = run
-        .pointer("/platform/name")
-        .and_then(|v| v.as_str())
+    let header = read_run_header(dir)?;
+    let run_json = dir.join(RUN_FILE);
+    let platform = header
+        .platform
+        .map(|p| p.name)
         .ok_or_else(|| WcetError::Format {
-            path: run_json.clone(),
+            path: run_json,
             what: "missing platform.name".into(),
-        })?
-        .to_string();
-    let shas: Vec<(String, String)> = run
-        .get("engines")
-        .and_then(|e| e.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| {
-                    Some((
-                        e.get("name")?.as_str()?.to_string(),
-                        e.get("sha256")?.as_str()?.to_string(),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let csv = dir.join("latencies.csv");
-    let text = std::fs::read_to_string(&csv).map_err(io_err(&csv))?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let header = lines.next().map(|(_, h)| split_csv(h)).unwrap_or_default();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| WcetError::Parse {
-                path: csv.clone(),
-                line: 1,
-                what: format!("column `{name}` not in header ({})", header.join(", ")),
+        })?;
+    let pick: fn(&Sample) -> u64 = match stage {
+        "pre" => |s| s.pre_ns,
+        "infer" => |s| s.infer_ns,
+        "post" => |s| s.post_ns,
+        "total" => |s| s.total_ns,
+        other => {
+            return Err(WcetError::Format {
+                path: dir.join("latencies.csv"),
+                what: format!("no stage `{other}` (pre, infer, post, total)"),
             })
+        }
     };
-    let stage_col = format!("{stage}_ns");
-    let (ie, is, iv) = (col("engine")?, col("scenario")?, col(&stage_col)?);
+    let rows = read_latencies_csv(&dir.join("latencies.csv"))?;
     let mut traces: Vec<RunTrace> = Vec::new();
-    for (i, l) in lines {
-        let f = split_csv(l);
-        let get = |k: usize| {
-            f.get(k).ok_or_else(|| WcetError::Parse {
-                path: csv.clone(),
-                line: i + 1,
-                what: format!("{} fields, expected {}", f.len(), header.len()),
-            })
-        };
-        let (engine, scenario) = (get(ie)?, get(is)?);
-        let v = parse_num(&csv, i + 1, get(iv)?)?;
+    for r in rows {
+        let v = pick(&r.sample) as f64;
         match traces
             .iter_mut()
-            .find(|t| &t.engine == engine && &t.scenario == scenario)
+            .find(|t| t.engine == r.engine && t.scenario == r.scenario)
         {
             Some(t) => t.samples.push(v),
             None => traces.push(RunTrace {
-                engine: engine.clone(),
-                engine_sha256: shas.iter().find(|s| &s.0 == engine).map(|s| s.1.clone()),
-                scenario: scenario.clone(),
+                engine_sha256: header
+                    .engines
+                    .iter()
+                    .find(|e| e.name == r.engine)
+                    .map(|e| e.sha256.clone()),
+                engine: r.engine,
+                scenario: r.scenario,
                 platform: platform.clone(),
                 samples: vec![v],
             }),

@@ -409,8 +409,10 @@ mod tests {
     fn the_header_reads_run_id_and_its_legacy_name() {
         let dir = tempfile::tempdir().unwrap();
         let write = |text: &str| std::fs::write(dir.path().join(RUN_FILE), text).unwrap();
-        write(r#"{"run_id": "r1", "complete": true, "platform": {"name": "nx", "profile": {}},
-                 "engines": [{"name": "e", "path": "engines/e.onnx", "sha256": "ab"}]}"#);
+        write(
+            r#"{"run_id": "r1", "complete": true, "platform": {"name": "nx", "profile": {}},
+                 "engines": [{"name": "e", "path": "engines/e.onnx", "sha256": "ab"}]}"#,
+        );
         let h = read_run_header(dir.path()).unwrap();
         assert_eq!(h.run_id.as_deref(), Some("r1"));
         assert!(h.is_complete());
@@ -419,7 +421,10 @@ mod tests {
         write(r#"{"id": "old"}"#);
         let h = read_run_header(dir.path()).unwrap();
         assert_eq!(h.run_id.as_deref(), Some("old"));
-        assert!(!h.is_complete(), "no `complete` is not known to be complete");
+        assert!(
+            !h.is_complete(),
+            "no `complete` is not known to be complete"
+        );
         write(r#"{"complete": "yes"}"#);
         let e = read_run_header(dir.path()).unwrap_err().to_string();
         assert!(e.contains("run.json:1"), "{e}");

@@ -11,3 +11,4 @@ pub mod platform;
 pub mod record;
 pub mod stored;
 pub mod trace;
+pub mod trtexec_export;

@@ -6,6 +6,7 @@ use super::{analyse, Analysis, WcetSettings};
 use adasval_core::exit::{Classify, Status};
 use adasval_record::record::{read_latencies_csv, read_run_header, RecordError, RUN_FILE};
 use adasval_record::trace::Sample;
+use adasval_record::trtexec_export::{parse_times, ExportError};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -43,6 +44,8 @@ pub enum WcetError {
     /// A run directory's records, through the run record's readers.
     #[error(transparent)]
     Record(#[from] RecordError),
+    #[error(transparent)]
+    Export(#[from] ExportError),
 }
 
 impl Classify for WcetError {
@@ -105,63 +108,29 @@ fn parse_num(path: &Path, line: usize, s: &str) -> Result<f64, WcetError> {
     Ok(v)
 }
 
-/// Old trtexec `--exportTimes` key names and their current equivalents.
-const KEY_ALIASES: &[(&str, &str)] = &[
-    ("latencyMs", "endToEndMs"),
-    ("h2dMs", "inMs"),
-    ("d2hMs", "outMs"),
-    ("startH2dMs", "startInMs"),
-    ("endH2dMs", "endInMs"),
-    ("startD2hMs", "startOutMs"),
-    ("endD2hMs", "endOutMs"),
-];
-
-fn alias_of(field: &str) -> Option<&'static str> {
-    KEY_ALIASES.iter().find_map(|&(new, old)| {
-        if new == field {
-            Some(old)
-        } else if old == field {
-            Some(new)
-        } else {
-            None
-        }
-    })
-}
-
+/// One field of every `--exportTimes` record, read through the run record's one reader of
+/// the format (its legacy-key rules: `adasval_record::trtexec_export`).
 fn read_trtexec(path: &Path, text: &str, field: &str) -> Result<Vec<f64>, WcetError> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|source| WcetError::Json {
         path: path.to_path_buf(),
         source,
     })?;
-    let arr = v.as_array().ok_or_else(|| WcetError::Format {
-        path: path.to_path_buf(),
-        what: "expected a JSON array of trtexec --exportTimes records".into(),
-    })?;
-    let mut out = Vec::with_capacity(arr.len());
-    for (i, rec) in arr.iter().enumerate() {
-        let obj = rec.as_object().ok_or_else(|| WcetError::Field {
-            path: path.to_path_buf(),
-            index: i,
-            field: field.into(),
-            what: "record is not an object".into(),
-        })?;
-        let val = obj
-            .get(field)
-            .or_else(|| alias_of(field).and_then(|a| obj.get(a)));
-        let x = val
-            .and_then(|v| v.as_f64())
-            .ok_or_else(|| WcetError::Field {
+    let times = parse_times(path, &v)?;
+    times
+        .samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.field(field).ok_or_else(|| WcetError::Field {
                 path: path.to_path_buf(),
                 index: i,
                 field: field.into(),
-                what: format!(
-                    "missing or not a number (keys: {})",
-                    obj.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            })?;
-        out.push(x);
-    }
-    Ok(out)
+                what: "is not in this export (name another with --field: latencyMs, \
+                       computeMs, h2dMs, d2hMs, endToEndMs in legacy files, ...)"
+                    .into(),
+            })
+        })
+        .collect()
 }
 
 fn read_csv(path: &Path, text: &str, column: Option<&str>) -> Result<Vec<f64>, WcetError> {

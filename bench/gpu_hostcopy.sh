@@ -13,7 +13,7 @@
 # Per run: harness infer p50/p99 (latencies.csv infer_ns) and the p50 of device h2d,
 # compute, d2h and of their per-frame sum; ratio = infer p50 / device-sum p50.
 #   bench/gpu_hostcopy.sh --bin NEW --base OLD --out DIR [--shared DIR] [--repetitions 10] \
-#       [--test-bin GPU_TEST_BINARY]   (tests/gpu_cuda.rs, run after the timings)
+#       [--test-bin GPU_TEST_BINARY]   (tests/gpu/gpu_cuda.rs, the `gpu` test binary, run after the timings)
 set -uo pipefail
 REPO=${ADASVAL_REPO:-$(cd "$(dirname "$0")/.." && pwd)}
 HERE=$(cd "$(dirname "$0")" && pwd)

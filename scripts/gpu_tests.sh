@@ -3,13 +3,13 @@
 # release binary and the GPU test binary built elsewhere:
 #
 #   cargo build --release
-#   cargo test --release --test gpu_cuda --no-run   # prints the test binary's path
-#   scripts/gpu_tests.sh --bin target/release/adasval --test-bin target/release/deps/gpu_cuda-XXXX \
+#   cargo test --release --test gpu --no-run   # prints the test binary's path
+#   scripts/gpu_tests.sh --bin target/release/adasval --test-bin target/release/deps/gpu-XXXX \
 #       --out gpu-results [--builds 3] [--max-frames 20] [--precisions fp32,fp16]
 #
 # Steps (each logged, none stops the others; the exit status is 1 if any failed):
 #   1. fingerprint: nvidia-smi, library versions as adasval sees them;
-#   2. the GPU tests (tests/gpu_cuda.rs): executor vs a naive CPU interpreter, the builder's
+#   2. the GPU tests (tests/gpu/gpu_cuda.rs): executor vs a naive CPU interpreter, the builder's
 #      reference interpreter and tract, on hand-built plans, the demo detector and YOLOX-Nano;
 #   3. `engine build --backend cuda` of the demo detector (and YOLOX-Nano when the shared
 #      folder has it) per precision, --builds times, each frozen in a scratch project, with

@@ -1,0 +1,150 @@
+//! The bundled demo end to end, from the repository alone: two scenarios through both
+//! frozen demo engines on the CPU backend, the report, the verdicts, a sealed bundle that
+//! `evidence verify` accepts and `gate` re-evaluates to the same status; and a requirement
+//! that fails on purpose makes the gate fail with the measured value and threshold.
+
+use crate::common;
+use common::*;
+
+fn validate(out: &std::path::Path, extra: &[&str]) -> (i32, String, String) {
+    run(adasval()
+        .current_dir(repo_root())
+        .args([
+            "validate",
+            "--scenario",
+            "ped-crossing-behind-parked-car",
+            "--scenario",
+            "vehicle-cut-in",
+            "--max-frames",
+            "12",
+            "--warmup",
+            "1",
+            "--out",
+        ])
+        .arg(out)
+        .args(extra))
+}
+
+#[test]
+fn demo_validate_gate_and_evidence_agree() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("run");
+    let (code, stdout, err) = validate(&out, &[]);
+    assert!(code == 0 || code == 1, "{stdout}{err}");
+    for f in [
+        "run.json",
+        "latencies.csv",
+        "detections.jsonl",
+        "golden.jsonl",
+        "metrics.json",
+        "wcet.json",
+        "evidence.json",
+        "junit.xml",
+        "summary.md",
+        "report.html",
+        "report.md",
+        "MANIFEST.sha256",
+    ] {
+        assert!(out.join(f).exists(), "missing {f}");
+    }
+    let run_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(
+        run_json["engines"].as_array().unwrap().len(),
+        2,
+        "both demo engines replayed"
+    );
+    assert_eq!(run_json["traces"].as_array().unwrap().len(), 4);
+    let (vcode, o, e) = run(adasval().arg("evidence").arg("verify").arg(&out));
+    assert_eq!(vcode, 0, "{o}{e}");
+    let (gcode, o, e) = run(adasval().current_dir(repo_root()).arg("gate").arg(&out));
+    assert_eq!(
+        gcode, code,
+        "gate re-evaluates the stored run to validate's status: {o}{e}"
+    );
+}
+
+#[test]
+fn a_requirement_that_cannot_hold_fails_the_gate() {
+    let d = tempfile::tempdir().unwrap();
+    let reqs = d.path().join("strict.yaml");
+    std::fs::write(
+        &reqs,
+        "schema_version: 1
+requirements:
+  - id: REQ-STRICT
+    text: Every car is found with a recall lower bound of 0.999 (fails on purpose).
+    kind: detection
+    metric: recall_lcb
+    class: car
+    iou: 0.5
+    threshold: 0.999
+",
+    )
+    .unwrap();
+    let out = d.path().join("run");
+    let (code, o, e) = validate(&out, &["--requirements", reqs.to_str().unwrap()]);
+    assert_eq!(code, 1, "{o}{e}");
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("REQ-STRICT") && junit.contains("<failure"),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("0.999"),
+        "the failure names the threshold: {junit}"
+    );
+    let (gcode, _o, _e) = run(adasval().current_dir(repo_root()).arg("gate").arg(&out));
+    assert_eq!(gcode, 1);
+}
+
+#[test]
+fn signed_demo_run_verifies_and_detects_tampering() {
+    let d = tempfile::tempdir().unwrap();
+    let key = d.path().join("release.key");
+    let (code, o, e) = run(adasval()
+        .arg("evidence")
+        .arg("keygen")
+        .arg("--out")
+        .arg(&key));
+    assert_eq!(code, 0, "{o}{e}");
+    let out = d.path().join("run");
+    let (code, o, e) = validate(&out, &["--sign-key", key.to_str().unwrap()]);
+    assert!(code == 0 || code == 1, "{o}{e}");
+    assert!(out.join("MANIFEST.sha256.sig").exists());
+    let pubkey = d.path().join("release.key.pub");
+    let (code, o, e) = run(adasval()
+        .arg("evidence")
+        .arg("verify")
+        .arg(&out)
+        .arg("--public-key")
+        .arg(&pubkey));
+    assert_eq!(code, 0, "{o}{e}");
+    // Another key does not verify the signature.
+    let other = d.path().join("other.key");
+    run(adasval()
+        .arg("evidence")
+        .arg("keygen")
+        .arg("--out")
+        .arg(&other));
+    let (code, _o, _e) = run(adasval()
+        .arg("evidence")
+        .arg("verify")
+        .arg(&out)
+        .arg("--public-key")
+        .arg(d.path().join("other.key.pub")));
+    assert_eq!(code, 3);
+    // A changed report is named.
+    let report = out.join("report.md");
+    let mut text = std::fs::read_to_string(&report).unwrap();
+    text.push(' ');
+    std::fs::write(&report, text).unwrap();
+    let (code, o, e) = run(adasval()
+        .arg("evidence")
+        .arg("verify")
+        .arg(&out)
+        .arg("--public-key")
+        .arg(&pubkey));
+    assert_eq!(code, 3);
+    assert!(format!("{o}{e}").contains("report.md"), "{o}{e}");
+}

@@ -1,0 +1,186 @@
+//! One path to every verdict: a `validate` run, reduced to its raw records (`run.json`,
+//! `latencies.csv`, `detections.jsonl`, `golden.jsonl`) in a fresh directory and judged
+//! there by `adasval judge`, gives `validate`'s metrics, WCET, evidence, verdicts and
+//! reports. Nothing judged is copied: the fresh directory holds only the raw records.
+//!
+//! Fields that may legitimately differ (also in docs/EVIDENCE.md): `evidence.json`'s
+//! `integrity` (engines and adapters re-hashed against the lock as it is when judged), and
+//! `MANIFEST.sha256` / `MANIFEST.sha256.sig` (each seals its own directory). With the lock
+//! and engines unchanged, as here, the integrity block is equal too and the test says so.
+
+use crate::common;
+use common::*;
+
+use std::path::Path;
+
+/// What a run directory holds before anything is judged.
+const RAW: &[&str] = &[
+    "run.json",
+    "latencies.csv",
+    "detections.jsonl",
+    "golden.jsonl",
+];
+
+/// Files both paths compute, compared byte for byte.
+const JUDGED: &[&str] = &[
+    "metrics.json",
+    "wcet.json",
+    "evidence.json",
+    "histograms.json",
+    "requirements.yaml",
+    "junit.xml",
+    "summary.md",
+    "traceability.md",
+    "report.md",
+];
+
+fn validate(out: &Path) -> i32 {
+    let (code, o, e) = run(adasval()
+        .current_dir(repo_root())
+        .args([
+            "validate",
+            "--scenario",
+            "ped-crossing-behind-parked-car",
+            "--scenario",
+            "child-running-out",
+            "--max-frames",
+            "12",
+            "--repetitions",
+            "3",
+            "--warmup",
+            "1",
+            "--out",
+        ])
+        .arg(out));
+    assert!(
+        code == 0 || code == 1,
+        "validate should judge the run (exit 0 or 1), got {code}: {o}{e}"
+    );
+    code
+}
+
+fn copy_raw(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for f in RAW {
+        std::fs::copy(from.join(f), to.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+}
+
+fn judge(dir: &Path) -> (i32, String, String) {
+    run(adasval()
+        .current_dir(repo_root())
+        .arg("judge")
+        .arg(dir)
+        .arg("--project-root")
+        .arg(repo_root()))
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn a_stored_run_judged_from_its_raw_records_gives_validates_results() {
+    let d = tempfile::tempdir().unwrap();
+    let run_dir = d.path().join("run");
+    let code = validate(&run_dir);
+    let fresh = d.path().join("fresh");
+    copy_raw(&run_dir, &fresh);
+    for f in JUDGED {
+        assert!(!fresh.join(f).exists(), "{f} must be computed, not copied");
+    }
+    let (jcode, o, e) = judge(&fresh);
+    assert_eq!(jcode, code, "judge's exit status is validate's: {o}{e}");
+    for f in JUDGED {
+        assert_eq!(
+            read(&fresh.join(f)),
+            read(&run_dir.join(f)),
+            "{f} recomputed from the raw records differs from validate's"
+        );
+    }
+    // The verdicts themselves, not only their rendering.
+    let verdicts = |dir: &Path| -> Vec<(String, String)> {
+        let j = read(&dir.join("summary.md"));
+        // `| ✅ | **REQ-DET-001** | detection | pass | ...`
+        j.lines()
+            .filter(|l| l.contains("| **REQ-"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                (cells[2].to_string(), cells[4].to_string())
+            })
+            .collect()
+    };
+    let v = verdicts(&run_dir);
+    assert!(!v.is_empty(), "the summary lists the verdicts");
+    assert_eq!(verdicts(&fresh), v);
+    // The judged directory is sealed like validate's.
+    let (vcode, o, e) = run(adasval().args(["evidence", "verify"]).arg(&fresh));
+    assert_eq!(vcode, 0, "judged run verifies: {o}{e}");
+}
+
+#[test]
+fn judged_figures_follow_the_raw_records() {
+    // The same copy with one latency changed must give another wcet.json: the judge reads
+    // the samples, it does not reuse an earlier result.
+    let d = tempfile::tempdir().unwrap();
+    let run_dir = d.path().join("run");
+    validate(&run_dir);
+    let fresh = d.path().join("fresh");
+    copy_raw(&run_dir, &fresh);
+    let csv = read(&fresh.join("latencies.csv"));
+    let mut lines: Vec<String> = csv.lines().map(String::from).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let col = header.iter().position(|c| *c == "infer_ns").unwrap();
+    let mut cells: Vec<String> = lines[1].split(',').map(String::from).collect();
+    let v: u64 = cells[col].parse().unwrap();
+    cells[col] = (v * 50).to_string();
+    lines[1] = cells.join(",");
+    std::fs::write(fresh.join("latencies.csv"), lines.join("\n") + "\n").unwrap();
+    let (_, o, e) = judge(&fresh);
+    assert!(fresh.join("wcet.json").exists(), "{o}{e}");
+    assert_ne!(
+        read(&fresh.join("wcet.json")),
+        read(&run_dir.join("wcet.json")),
+        "a changed sample must change the WCET analysis"
+    );
+}
+
+#[test]
+fn judge_refuses_a_sealed_run_and_leaves_it_intact() {
+    let d = tempfile::tempdir().unwrap();
+    let run_dir = d.path().join("run");
+    validate(&run_dir);
+    let before = read(&run_dir.join("MANIFEST.sha256"));
+    let metrics = read(&run_dir.join("metrics.json"));
+    let (code, o, e) = judge(&run_dir);
+    assert_eq!(code, 2, "{o}{e}");
+    assert!(e.contains("is sealed"), "{e}");
+    assert_eq!(read(&run_dir.join("MANIFEST.sha256")), before);
+    assert_eq!(read(&run_dir.join("metrics.json")), metrics);
+    let (vcode, o, e) = run(adasval().args(["evidence", "verify"]).arg(&run_dir));
+    assert_eq!(vcode, 0, "{o}{e}");
+}
+
+#[test]
+fn raw_records_that_disagree_are_bad_input_naming_the_trace() {
+    let d = tempfile::tempdir().unwrap();
+    let run_dir = d.path().join("run");
+    validate(&run_dir);
+    let fresh = d.path().join("fresh");
+    copy_raw(&run_dir, &fresh);
+    let csv = read(&fresh.join("latencies.csv"));
+    let mut lines: Vec<&str> = csv.lines().collect();
+    let dropped = lines.remove(1).to_string();
+    std::fs::write(fresh.join("latencies.csv"), lines.join("\n") + "\n").unwrap();
+    let (code, o, e) = judge(&fresh);
+    assert_eq!(code, 2, "{o}{e}");
+    let scenario = dropped.split(',').next().unwrap();
+    assert!(
+        e.contains("latencies.csv has") && e.contains(scenario) && e.contains("run.json says"),
+        "{e}"
+    );
+    assert!(
+        !fresh.join("metrics.json").exists(),
+        "nothing is judged from such records"
+    );
+}

@@ -1,0 +1,36 @@
+//! End-to-end tests of the `adasval` binary and its pipelines: each module runs commands
+//! on the bundled demo, hand-made run directories or the shared folder and checks files,
+//! exit codes and messages.
+//!
+//! One test binary per kind of test, so a clean build links four test binaries
+//! instead of one per file; helpers are shared through `common`.
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../cudaplan_fixture/mod.rs"]
+mod cudaplan_fixture;
+#[path = "../safety_fixture/mod.rs"]
+mod safety_fixture;
+
+mod architecture;
+mod compare_runs;
+mod cudaplan_cli;
+mod demo_pipeline;
+mod demo_runner;
+mod diff_layers;
+mod eval_cli;
+mod evidence_bundle;
+mod host_path;
+mod incomplete_runs;
+mod integrity;
+mod judge_stored;
+mod matrix;
+mod record_schema;
+mod report_browser;
+mod safety_browser;
+mod safety_gate;
+mod streams;
+mod sweep_cli;
+mod synth_cli;
+mod trt;
+mod wcet_cli;

@@ -1,0 +1,51 @@
+//! The documented JSON Schemas describe what adasval really writes: a run record and a
+//! lock file from a real (no-op backend) run validate against them with the reference
+//! `jsonschema` package, and a broken record does not.
+
+use crate::common;
+use common::*;
+
+fn check(py: &str, schema: &str, doc: &std::path::Path) -> (bool, String) {
+    let o = std::process::Command::new(py)
+        .arg(repo_root().join("tests/py/validate_schema.py"))
+        .arg(repo_root().join(schema))
+        .arg(doc)
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn run_record_and_lock_match_their_schemas() {
+    let Some(py) = python_with(&["jsonschema"]) else {
+        return;
+    };
+    let d = noop_project();
+    let (code, out, err) =
+        run(adasval()
+            .current_dir(d.path())
+            .args(["validate", "--backend", "noop"]));
+    assert_eq!(code, 0, "{err}");
+    let run_json = d.path().join(out.trim()).join("run.json");
+    let (ok, msg) = check(&py, "docs/schema/run.schema.json", &run_json);
+    assert!(ok, "{msg}");
+
+    // The lock is YAML: convert it with the library's own parser, then validate.
+    let lock = adasval::lock::LockFile::load(d.path()).unwrap();
+    let lock_json = d.path().join("lock.json");
+    std::fs::write(&lock_json, serde_json::to_string(&lock).unwrap()).unwrap();
+    let (ok, msg) = check(&py, "docs/schema/lock.schema.json", &lock_json);
+    assert!(ok, "{msg}");
+
+    // The schema can fail: drop a required field.
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&run_json).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("traces");
+    let broken = d.path().join("broken.json");
+    std::fs::write(&broken, v.to_string()).unwrap();
+    let (ok, _) = check(&py, "docs/schema/run.schema.json", &broken);
+    assert!(!ok, "a record without traces must not validate");
+}

@@ -1,0 +1,264 @@
+//! `adasval wcet` end to end: input formats, run directories, exit codes, error locations.
+
+use crate::common;
+
+use adasval::wcet::gev::Gev;
+use adasval::wcet::rng::Rng;
+use serde_json::Value;
+use std::io::Write;
+
+fn frames(n: usize, seed: u64) -> Vec<f64> {
+    let g = Gev {
+        shape: -0.15,
+        location: 4.0,
+        scale: 0.25,
+    };
+    let mut r = Rng::new(seed);
+    (0..n).map(|_| g.sample(r.uniform())).collect()
+}
+
+fn run(args: &[&str]) -> (i32, Value, String) {
+    let out = common::adasval()
+        .arg("wcet")
+        .args(args)
+        .output()
+        .expect("run adasval");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (
+        out.status.code().unwrap_or(-1),
+        v,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+const FAST: [&str; 4] = ["--resamples", "100", "--gof-resamples", "50"];
+
+#[test]
+fn plain_csv_gives_the_item_7_fields() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("x.csv");
+    let mut f = std::fs::File::create(&p).expect("create");
+    for v in frames(3000, 1) {
+        writeln!(f, "{v}").expect("write");
+    }
+    let plots = dir.path().join("plots");
+    let mut args = vec![
+        "--samples",
+        p.to_str().unwrap_or_default(),
+        "--unit",
+        "us",
+        "--plots",
+        plots.to_str().unwrap_or_default(),
+    ];
+    args.extend(FAST);
+    let (code, v, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    for k in [
+        "n",
+        "max",
+        "unit",
+        "stage",
+        "iid",
+        "models",
+        "pwcet",
+        "selected",
+        "verdict",
+        "hwm",
+        "hwm_margin",
+        "convergence",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}");
+    }
+    assert_eq!(v["unit"], "us");
+    assert_eq!(v["n"], 3000);
+    let names: Vec<&str> = v["iid"]
+        .as_array()
+        .expect("iid")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["ljung-box", "runs", "ks-halves", "kpss"]);
+    for m in v["models"].as_array().expect("models") {
+        assert!(m["method"] == "gev-bm" || m["method"] == "gpd-pot");
+        assert!(m["gof"].as_array().is_some_and(|g| g.len() == 2));
+    }
+    let svg = std::fs::read_to_string(plots.join("exceedance.svg")).expect("svg");
+    assert!(svg.starts_with("<svg") && svg.contains("empirical"));
+    assert!(std::fs::read_to_string(plots.join("convergence.svg"))
+        .expect("svg")
+        .contains("<svg"));
+}
+
+#[test]
+fn trtexec_json_old_and_new_keys() {
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let real = shared.join("formats/trtexec/mobilenet.qat.onnx.engine.timing.json");
+    let mut args = vec![
+        "--samples",
+        real.to_str().unwrap_or_default(),
+        "--field",
+        "computeMs",
+    ];
+    args.extend(FAST);
+    let (code, v, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["n"], 8945);
+    assert_eq!(v["unit"], "ms");
+    assert!(v["verdict"].is_string());
+    // Old TensorRT key names: read under the current names; `endToEndMs` is its own
+    // field (it includes waits between the stages), never a stand-in for `latencyMs`.
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("old.json");
+    let recs: Vec<Value> = frames(2000, 2)
+        .iter()
+        .map(|x| {
+            serde_json::json!({"startInMs": 0.0, "inMs": 0.01, "computeMs": x, "outMs": 0.01,
+                               "latencyMs": x + 0.02, "endToEndMs": x + 0.5})
+        })
+        .collect();
+    std::fs::write(&p, serde_json::to_string(&recs).unwrap_or_default()).expect("write");
+    let max = frames(2000, 2).iter().copied().fold(f64::MIN, f64::max);
+    for (field, want) in [
+        (None, max + 0.02),
+        (Some("endToEndMs"), max + 0.5),
+        (Some("computeMs"), max),
+        (Some("inMs"), 0.01),
+        (Some("h2dMs"), 0.01),
+    ] {
+        let mut args = vec!["--samples", p.to_str().unwrap_or_default()];
+        if let Some(f) = field {
+            args.extend(["--field", f]);
+        }
+        args.extend(FAST);
+        let (code, v, err) = run(&args);
+        assert_eq!(code, 0, "{field:?}: {err}");
+        assert_eq!(v["n"], 2000);
+        assert_eq!(v["max"].as_f64(), Some(want), "{field:?}");
+    }
+    // A field the export does not have is refused, naming it.
+    let mut args = vec![
+        "--samples",
+        p.to_str().unwrap_or_default(),
+        "--field",
+        "startEnqMs",
+    ];
+    args.extend(FAST);
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("startEnqMs") && err.contains("record 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unreadable_input_exits_2_naming_file_and_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("bad.csv");
+    std::fs::write(&p, "1.0\n2.0\nabc\n").expect("write");
+    let (code, _, err) = run(&["--samples", p.to_str().unwrap_or_default()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.csv:3") && err.contains("abc"), "{err}");
+    let (code, _, err) = run(&["--samples", "/nonexistent/x.csv"]);
+    assert_eq!(code, 2, "{err}");
+    let p = dir.path().join("t.csv");
+    std::fs::write(&p, "a,b\n1,2\n").expect("write");
+    let (code, _, err) = run(&["--samples", p.to_str().unwrap_or_default(), "--column", "c"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("column `c`"), "{err}");
+}
+
+#[test]
+fn run_directory_gives_one_analysis_per_engine_and_scenario() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("run.json"),
+        r#"{"platform": {"name": "orin"}, "engines": [{"name": "e1", "sha256": "ab12"}, {"name": "e2", "sha256": "cd34"}]}"#,
+    )
+    .expect("write");
+    let mut csv = String::from("scenario,engine,frame,rep,pre_ns,infer_ns,post_ns,total_ns\n");
+    let a = frames(1600, 3);
+    let b = frames(1600, 4);
+    for i in 0..1600 {
+        for (eng, xs) in [("e1", &a), ("e2", &b)] {
+            let inf = (xs[i] * 1e6).round();
+            csv.push_str(&format!("s1,{eng},{i},0,1000,{inf},500,{}\n", inf + 1500.0));
+        }
+    }
+    // a short scenario for e1
+    for i in 0..100 {
+        csv.push_str(&format!("s2,e1,{i},0,1000,{},500,9\n", 4_000_000 + i));
+    }
+    std::fs::write(dir.path().join("latencies.csv"), csv).expect("write");
+    let mut args = vec![dir.path().to_str().unwrap_or_default()];
+    args.extend(FAST);
+    let (code, v, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let an = v["analyses"].as_array().expect("analyses");
+    assert_eq!(an.len(), 3);
+    assert_eq!(an[0]["engine"], "e1");
+    assert_eq!(an[0]["engine_sha256"], "ab12");
+    assert_eq!(an[0]["platform"], "orin");
+    assert_eq!(an[0]["stage"], "infer");
+    assert_eq!(an[0]["unit"], "ns");
+    assert_eq!(an[0]["n"], 1600);
+    assert_eq!(an[1]["engine"], "e2");
+    assert_eq!(an[2]["scenario"], "s2");
+    assert_eq!(an[2]["verdict"], "too_few_samples");
+    let want = a.iter().map(|x| (x * 1e6).round()).fold(f64::MIN, f64::max);
+    assert_eq!(an[0]["max"].as_f64(), Some(want));
+    let (code, v, _) = run(&[
+        dir.path().to_str().unwrap_or_default(),
+        "--stage",
+        "total",
+        "--resamples",
+        "50",
+        "--gof-resamples",
+        "20",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(v["analyses"][0]["max"].as_f64(), Some(want + 1500.0));
+}
+
+#[test]
+fn pinned_model_is_the_selected_one_or_the_verdict_says_why() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("x.csv");
+    let body: String = frames(4000, 5).iter().map(|v| format!("{v}\n")).collect();
+    std::fs::write(&p, body).expect("write");
+    let mut args = vec![
+        "--samples",
+        p.to_str().unwrap_or_default(),
+        "--method",
+        "gpd-pot",
+        "--estimator",
+        "pwm",
+        "--probability",
+        "1e-9",
+        "--per-hour",
+        "1e-7",
+        "--fps",
+        "30",
+    ];
+    args.extend(FAST);
+    let (code, v, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let probs: Vec<f64> = v["settings"]["probabilities"]
+        .as_array()
+        .expect("p")
+        .iter()
+        .filter_map(|x| x.as_f64())
+        .collect();
+    assert_eq!(probs.len(), 2);
+    match v["verdict"].as_str() {
+        Some("pwcet") => {
+            assert_eq!(v["selected"]["method"], "gpd-pot");
+            assert_eq!(v["selected"]["estimator"], "pwm");
+        }
+        Some("no_acceptable_fit") => assert!(v["selected"].is_null()),
+        other => panic!("verdict {other:?}"),
+    }
+}

@@ -40,8 +40,14 @@ pub enum SweepError {
         path: String,
         source: std::io::Error,
     },
-    #[error("sealing {dir}: {message}")]
-    Seal { dir: String, message: String },
+    /// Sealing a directory failed; the evidence error keeps its own exit class.
+    #[error("sealing {dir}: {source}")]
+    Seal {
+        dir: String,
+        source: crate::evidence::EvidenceError,
+    },
+    #[error(transparent)]
+    Evidence(#[from] crate::evidence::EvidenceError),
 }
 
 impl Classify for SweepError {
@@ -49,7 +55,9 @@ impl Classify for SweepError {
         match self {
             SweepError::Validate(e) => e.status(),
             SweepError::Input(_) => Status::BadInput,
-            SweepError::Write { .. } | SweepError::Seal { .. } => Status::Unavailable,
+            SweepError::Write { .. } => Status::Unavailable,
+            SweepError::Seal { source, .. } => source.status(),
+            SweepError::Evidence(e) => e.status(),
         }
     }
 }
@@ -388,9 +396,9 @@ pub fn stability_of(runs: Vec<StabilityRun>, samples_ms: &[Vec<f64>]) -> Stabili
 fn seal_dir(dir: &Path, key: Option<&ed25519_dalek::SigningKey>) -> Result<(), SweepError> {
     crate::evidence::seal(dir, key)
         .map(|_| ())
-        .map_err(|e| SweepError::Seal {
+        .map_err(|source| SweepError::Seal {
             dir: dir.display().to_string(),
-            message: e.to_string(),
+            source,
         })
 }
 
@@ -412,10 +420,7 @@ pub fn run(
     }
     let engine = one_engine(&req.base)?;
     let key = match &req.base.sign_key {
-        Some(p) => Some(
-            crate::evidence::keys::read_signing_key(p)
-                .map_err(|e| SweepError::Input(e.to_string()))?,
-        ),
+        Some(p) => Some(crate::evidence::keys::read_signing_key(p)?),
         None => None,
     };
     let dir = prepare_dir(&req.base, &started_at)?;
@@ -652,4 +657,31 @@ pub fn summary(r: &SweepRecord) -> String {
         s += &format!("sweep INCOMPLETE: {}\n", r.incomplete_reasons.join("; "));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::EvidenceError;
+
+    /// A sealing failure keeps the class the evidence stage gave it, not a blanket 4.
+    #[test]
+    fn seal_errors_keep_the_evidence_exit_class() {
+        let dir = "reports/x".to_string();
+        let sealed = SweepError::Seal {
+            dir: dir.clone(),
+            source: EvidenceError::Sealed {
+                dir: PathBuf::from(&dir),
+            },
+        };
+        assert_eq!(sealed.status(), Status::BadInput);
+        assert!(sealed.to_string().contains("is sealed"), "{sealed}");
+        let malformed = SweepError::Seal {
+            dir: dir.clone(),
+            source: EvidenceError::NotSealed {
+                dir: PathBuf::from(&dir),
+            },
+        };
+        assert_eq!(malformed.status(), Status::Integrity);
+    }
 }

@@ -23,12 +23,20 @@ pub enum CompareError {
     NotComparable(String),
     #[error("{0}")]
     Other(String),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Platform(#[from] adasval_record::platform::PlatformError),
 }
 
 impl Classify for CompareError {
     fn status(&self) -> Status {
         match self {
             CompareError::Tampered { .. } => Status::Integrity,
+            CompareError::Platform(e) => e.status(),
             _ => Status::BadInput,
         }
     }
@@ -90,8 +98,12 @@ fn load(dir: &Path) -> Result<Loaded, CompareError> {
             problems: report.problems().join("; "),
         });
     }
-    let manifest_sha256 = adasval_core::hash::sha256_file(&dir.join("MANIFEST.sha256"))
-        .map_err(|e| CompareError::Other(e.to_string()))?;
+    let manifest = dir.join("MANIFEST.sha256");
+    let manifest_sha256 =
+        adasval_core::hash::sha256_file(&manifest).map_err(|source| CompareError::Io {
+            path: manifest.display().to_string(),
+            source,
+        })?;
     Ok(Loaded {
         record: read_run(dir)?,
         detections: read_jsonl(&dir.join("detections.jsonl"))?,
@@ -346,4 +358,24 @@ pub fn markdown(c: &Comparison) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A platform profile that does not load is reported as the platform stage classifies
+    /// it, with its own message, not as a string.
+    #[test]
+    fn platform_errors_keep_their_type() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("platforms")).unwrap();
+        std::fs::write(dir.path().join("platforms/bad.yaml"), "name: [unclosed\n").unwrap();
+        let e: CompareError = adasval_record::platform::load_profiles(dir.path())
+            .unwrap_err()
+            .into();
+        assert!(matches!(e, CompareError::Platform(_)), "{e}");
+        assert_eq!(e.status(), Status::BadInput);
+        assert!(e.to_string().contains("bad.yaml"), "{e}");
+    }
 }

@@ -71,8 +71,7 @@ pub struct Matrix {
 
 pub fn matrix(root: &Path, dirs: &[PathBuf], alpha: f64) -> Result<Matrix, CompareError> {
     let cmp = compare(dirs, &Tolerances::default())?;
-    let ranks: BTreeMap<String, f64> = adasval_record::platform::load_profiles(root)
-        .map_err(|e| CompareError::Other(e.to_string()))?
+    let ranks: BTreeMap<String, f64> = adasval_record::platform::load_profiles(root)?
         .into_iter()
         .filter_map(|p| p.rank.map(|r| (p.name, r)))
         .collect();

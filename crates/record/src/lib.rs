@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod adapter;
+pub mod coco;
 pub mod jetson;
 pub mod lock;
 pub mod platform;

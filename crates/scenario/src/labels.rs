@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::DataRoot;
 use adasval_core::paths::resolve_inside;
 use adasval_core::types::GtObject;
+use adasval_record::coco::read_instances;
 
 /// The pseudo-class of KITTI ignore regions: an ignore region for every class.
 pub const DONT_CARE: &str = "DontCare";
@@ -62,6 +63,9 @@ pub enum LabelError {
     MissingFrame { frame: String, path: String },
     #[error(transparent)]
     Path(#[from] adasval_core::paths::PathEscape),
+    /// The COCO file itself, as the one COCO reader rejected it.
+    #[error("labels {0}")]
+    Coco(#[from] adasval_record::coco::CocoError),
 }
 
 /// Labels per frame, keyed by the frame's data-root-relative path.
@@ -210,83 +214,71 @@ pub fn parse_kitti(shown: &str, text: &str) -> Result<Vec<RawObject>, LabelError
     Ok(out)
 }
 
-#[derive(Deserialize)]
-struct CocoFile {
-    images: Vec<CocoImage>,
-    #[serde(default)]
-    annotations: Vec<CocoAnn>,
-    categories: Vec<CocoCat>,
-}
-#[derive(Deserialize)]
-struct CocoImage {
-    id: u64,
-    file_name: String,
-}
-#[derive(Deserialize)]
-struct CocoAnn {
-    image_id: u64,
-    category_id: u64,
-    bbox: [f32; 4],
-    #[serde(default)]
-    iscrowd: u8,
-    #[serde(default)]
-    ignore: Option<u8>,
-    #[serde(default)]
-    occlusion: Option<f32>,
-    #[serde(default)]
-    truncation: Option<f32>,
-}
-#[derive(Deserialize)]
-struct CocoCat {
-    id: u64,
-    name: String,
-}
-
 fn import_coco(
     path: &Path,
     shown: &str,
     frames: &[(String, PathBuf)],
 ) -> Result<Golden, LabelError> {
     let text = std::fs::read_to_string(path).map_err(|e| file_err(shown, e.to_string()))?;
-    let coco: CocoFile = serde_json::from_str(&text).map_err(|e| LabelError::Line {
-        path: shown.to_string(),
-        line: e.line(),
-        message: e.to_string(),
-    })?;
-    let cats: BTreeMap<u64, &str> = coco
+    let coco = read_instances(&text, shown)?;
+    let cats: BTreeMap<i64, &str> = coco
         .categories
         .iter()
-        .map(|c| (c.id, c.name.as_str()))
+        .map(|(id, name)| (*id, name.as_str()))
         .collect();
-    let by_name: BTreeMap<&str, u64> = coco
+    let by_name: BTreeMap<&str, i64> = coco
         .images
         .iter()
-        .map(|i| {
-            let base = i.file_name.rsplit('/').next().unwrap_or(&i.file_name);
-            (base, i.id)
+        .filter_map(|i| {
+            let f = i.file_name.as_deref()?;
+            Some((f.rsplit('/').next().unwrap_or(f), i.id))
         })
         .collect();
-    let mut anns: BTreeMap<u64, Vec<RawObject>> = BTreeMap::new();
-    for (k, a) in coco.annotations.iter().enumerate() {
+    let mut anns: BTreeMap<i64, Vec<RawObject>> = BTreeMap::new();
+    for a in &coco.annotations {
+        let k = a.index;
         let class = cats.get(&a.category_id).ok_or_else(|| {
             file_err(
                 shown,
                 format!("annotation {k}: unknown category_id {}", a.category_id),
             )
         })?;
-        if a.bbox.iter().any(|v| !v.is_finite()) || a.bbox[2] <= 0.0 || a.bbox[3] <= 0.0 {
-            return Err(file_err(
-                shown,
-                format!("annotation {k}: invalid bbox {:?}", a.bbox),
-            ));
-        }
+        // adasval's extensions of an annotation: `ignore` (0/1 or a boolean), and
+        // `occlusion` / `truncation` as fractions.
+        let fraction = |v: &Option<serde_json::Value>, what: &str| match v {
+            None => Ok(None),
+            Some(x) => x
+                .as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| Some(f as f32))
+                .ok_or_else(|| {
+                    file_err(
+                        shown,
+                        format!("annotation {k}: `{what}` must be a number, got {x}"),
+                    )
+                }),
+        };
+        let ignore = match &a.ignore {
+            None => false,
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(x) => match x.as_f64() {
+                Some(f) if f == 0.0 || f == 1.0 => f == 1.0,
+                _ => {
+                    return Err(file_err(
+                        shown,
+                        format!("annotation {k}: `ignore` must be 0, 1 or a boolean, got {x}"),
+                    ))
+                }
+            },
+        };
+        let b = a.bbox;
         anns.entry(a.image_id).or_default().push(RawObject {
             class: class.to_string(),
-            bbox: a.bbox,
-            ignore: a.ignore.unwrap_or(0) == 1,
-            crowd: a.iscrowd == 1,
-            occlusion: a.occlusion,
-            truncation: a.truncation,
+            bbox: [b[0] as f32, b[1] as f32, b[2] as f32, b[3] as f32],
+            ignore,
+            crowd: a.iscrowd,
+            occlusion: fraction(&a.occlusion, "occlusion")?,
+            truncation: fraction(&a.truncation, "truncation")?,
         });
     }
     let mut out = Golden::new();
@@ -309,6 +301,45 @@ fn import_coco(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coco_labels_go_through_the_one_reader_with_the_extensions() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("labels.json");
+        let write = |t: &str| std::fs::write(&p, t).unwrap();
+        let frames = vec![("data/f0.png".to_string(), d.path().join("data/f0.png"))];
+        write(
+            r#"{"images":[{"id":1,"file_name":"f0.png"}],"categories":[{"id":1,"name":"person"}],
+               "annotations":[{"id":1,"image_id":1,"category_id":1,"bbox":[2,2,10,12],"area":120,
+                               "iscrowd":0,"ignore":1,"occlusion":0.25}]}"#,
+        );
+        let g = import_coco(&p, "labels.json", &frames).unwrap();
+        let o = &g["data/f0.png"][0];
+        assert_eq!(
+            (o.class.as_str(), o.ignore, o.occlusion),
+            ("person", true, Some(0.25))
+        );
+        // The reader's rules apply to scenario labels too: `area` is required.
+        write(
+            r#"{"images":[{"id":1,"file_name":"f0.png"}],"categories":[{"id":1,"name":"person"}],
+               "annotations":[{"id":1,"image_id":1,"category_id":1,"bbox":[2,2,10,12]}]}"#,
+        );
+        let e = import_coco(&p, "labels.json", &frames)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("annotations[0] (id 1)") && e.contains("`area` is missing"),
+            "{e}"
+        );
+        write(
+            r#"{"images":[{"id":1,"file_name":"f0.png"}],"categories":[{"id":1,"name":"person"}],
+               "annotations":[{"id":1,"image_id":1,"category_id":1,"bbox":[2,2,10,12],"area":1,"ignore":"yes"}]}"#,
+        );
+        let e = import_coco(&p, "labels.json", &frames)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`ignore` must be 0, 1 or a boolean"), "{e}");
+    }
 
     #[test]
     fn voc_keeps_difficult() {

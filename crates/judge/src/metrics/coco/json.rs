@@ -1,14 +1,13 @@
-//! Reading COCO instances (ground truth) and COCO results (detections) files into the
-//! evaluator's input, with pycocotools' conventions: images and categories sorted by id,
-//! ground-truth `ignore` taken from `iscrowd`, detection area `w*h`, detections of unknown
-//! categories dropped (with a warning), detections on unknown images rejected.
-//!
-//! Every rejected value is reported with its file, item (index and id) and field.
+//! COCO files into the evaluator's input, with pycocotools' conventions: images and
+//! categories sorted by id, ground-truth `ignore` taken from `iscrowd`, detection area
+//! `w*h`, annotations outside the image or category lists left out (with a warning),
+//! detections of unknown categories dropped (with a warning), detections on unknown images
+//! rejected. The files themselves are read by the one COCO reader,
+//! [`adasval_record::coco`].
 
 use super::eval::{EvalDt, EvalGt};
 use crate::metrics::error::MetricsError;
-use serde::Deserialize;
-use serde_json::Value;
+use adasval_record::coco::{read_instances, read_results};
 use std::collections::{BTreeMap, HashMap};
 
 /// A parsed ground-truth file.
@@ -33,232 +32,14 @@ pub struct CocoDetections {
     pub warnings: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct RawGtFile {
-    images: Option<Vec<Value>>,
-    annotations: Option<Vec<Value>>,
-    categories: Option<Vec<Value>>,
-}
-
-/// Result entries are read with every field optional so that each problem can be named.
-#[derive(Deserialize)]
-struct RawDt {
-    image_id: Option<Value>,
-    category_id: Option<Value>,
-    bbox: Option<Value>,
-    score: Option<Value>,
-}
-
-struct Ctx<'a> {
-    file: &'a str,
-    item: String,
-}
-
-impl Ctx<'_> {
-    fn err(&self, field: &'static str, problem: impl Into<String>) -> MetricsError {
-        MetricsError::Field {
-            file: self.file.to_string(),
-            item: self.item.clone(),
-            field,
-            problem: problem.into(),
-        }
-    }
-
-    fn id(&self, v: Option<&Value>, field: &'static str) -> Result<i64, MetricsError> {
-        let v = v.ok_or_else(|| self.err(field, "is missing"))?;
-        value_as_id(v).ok_or_else(|| self.err(field, format!("must be an integer, got {v}")))
-    }
-
-    fn number(&self, v: Option<&Value>, field: &'static str) -> Result<f64, MetricsError> {
-        let v = v.ok_or_else(|| self.err(field, "is missing"))?;
-        self.finite(v, field)
-    }
-
-    fn finite(&self, v: &Value, field: &'static str) -> Result<f64, MetricsError> {
-        match v {
-            Value::Number(n) => match n.as_f64() {
-                Some(x) if x.is_finite() => Ok(x),
-                _ => Err(self.err(field, format!("is not a finite number ({n})"))),
-            },
-            Value::String(s) if is_non_finite_token(s) => {
-                Err(self.err(field, format!("is not a finite number ({s})")))
-            }
-            other => Err(self.err(field, format!("must be a number, got {other}"))),
-        }
-    }
-
-    fn bbox(&self, v: Option<&Value>) -> Result<[f64; 4], MetricsError> {
-        let v = v.ok_or_else(|| self.err("bbox", "is missing"))?;
-        let arr = match v {
-            Value::Array(a) if a.len() == 4 => a,
-            _ => {
-                return Err(self.err(
-                    "bbox",
-                    format!("must be [x, y, width, height], got {}", short(v)),
-                ))
-            }
-        };
-        let mut b = [0.0; 4];
-        for (slot, x) in b.iter_mut().zip(arr) {
-            *slot = self.finite(x, "bbox")?;
-        }
-        if b[2] <= 0.0 || b[3] <= 0.0 {
-            return Err(self.err(
-                "bbox",
-                format!("has a non-positive size (width {}, height {})", b[2], b[3]),
-            ));
-        }
-        Ok(b)
-    }
-}
-
-fn value_as_id(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64().or_else(|| {
-            // Python compares 3.0 == 3, so an integral float names the same id.
-            let x = n.as_f64()?;
-            (x.fract() == 0.0 && x.abs() < 9.0e15).then_some(x as i64)
-        }),
-        _ => None,
-    }
-}
-
-fn is_non_finite_token(s: &str) -> bool {
-    matches!(s, "NaN" | "Infinity" | "-Infinity")
-}
-
-fn short(v: &Value) -> String {
-    let s = v.to_string();
-    if s.len() > 60 {
-        format!(
-            "{}…",
-            &s[..s.char_indices().nth(57).map(|c| c.0).unwrap_or(s.len())]
-        )
-    } else {
-        s
-    }
-}
-
-fn json_error(file: &str, e: &serde_json::Error) -> MetricsError {
-    MetricsError::Json {
-        file: file.to_string(),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    }
-}
-
-/// Replaces the bare `NaN`, `Infinity` and `-Infinity` tokens that Python's `json` writes
-/// (invalid JSON) by strings, so the offending item can be located and named.
-fn quote_non_finite_tokens(text: &str) -> Option<String> {
-    let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len() + 16);
-    let (mut i, mut last, mut in_str, mut found) = (0, 0, false, false);
-    while i < b.len() {
-        let c = b[i];
-        if in_str {
-            if c == b'\\' {
-                i += 2;
-                continue;
-            }
-            if c == b'"' {
-                in_str = false;
-            }
-            i += 1;
-            continue;
-        }
-        if c == b'"' {
-            in_str = true;
-            i += 1;
-            continue;
-        }
-        let token = ["-Infinity", "Infinity", "NaN"]
-            .into_iter()
-            .find(|t| b[i..].starts_with(t.as_bytes()));
-        if let Some(t) = token {
-            out.push_str(&text[last..i]);
-            out.push('"');
-            out.push_str(t);
-            out.push('"');
-            i += t.len();
-            last = i;
-            found = true;
-            continue;
-        }
-        i += 1;
-    }
-    if !found {
-        return None;
-    }
-    out.push_str(&text[last.min(text.len())..]);
-    Some(out)
-}
-
-/// Parses JSON, reading Python's non-finite tokens as strings when plain parsing fails.
-fn parse_value(text: &str, file: &str) -> Result<Value, MetricsError> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) => Ok(v),
-        Err(e) => match quote_non_finite_tokens(text) {
-            Some(fixed) => serde_json::from_str(&fixed).map_err(|_| json_error(file, &e)),
-            None => Err(json_error(file, &e)),
-        },
-    }
-}
-
 /// Parses a COCO instances file (`images`, `annotations`, `categories`).
 pub fn parse_ground_truth(text: &str, file: &str) -> Result<CocoGroundTruth, MetricsError> {
-    let raw: RawGtFile = match serde_json::from_str(text) {
-        Ok(r) => r,
-        Err(e) => {
-            let v = parse_value(text, file)?;
-            serde_json::from_value(v).map_err(|_| MetricsError::Structure {
-                file: file.to_string(),
-                problem: format!(
-                    "not a COCO instances file (an object with lists `images`, `annotations`, `categories`): {e}"
-                ),
-            })?
-        }
-    };
-    let missing = |what: &str| MetricsError::Structure {
-        file: file.to_string(),
-        problem: format!("the list `{what}` is missing"),
-    };
-    let images = raw.images.ok_or_else(|| missing("images"))?;
-    let annotations = raw.annotations.ok_or_else(|| missing("annotations"))?;
-    let categories = raw.categories.ok_or_else(|| missing("categories"))?;
-
-    let mut image_ids = Vec::with_capacity(images.len());
-    for (i, img) in images.iter().enumerate() {
-        let ctx = Ctx {
-            file,
-            item: format!("images[{i}]"),
-        };
-        let obj = img
-            .as_object()
-            .ok_or_else(|| ctx.err("id", "is missing (the item is not an object)"))?;
-        image_ids.push(ctx.id(obj.get("id"), "id")?);
-    }
+    let coco = read_instances(text, file)?;
+    let mut image_ids: Vec<i64> = coco.images.iter().map(|i| i.id).collect();
     image_ids.sort_unstable();
     image_ids.dedup();
-
-    let mut cats: BTreeMap<i64, String> = BTreeMap::new();
-    for (i, c) in categories.iter().enumerate() {
-        let ctx = Ctx {
-            file,
-            item: format!("categories[{i}]"),
-        };
-        let obj = c
-            .as_object()
-            .ok_or_else(|| ctx.err("id", "is missing (the item is not an object)"))?;
-        let id = ctx.id(obj.get("id"), "id")?;
-        let name = match obj.get("name") {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => return Err(ctx.err("name", format!("must be a string, got {other}"))),
-        };
-        // Like pycocotools' index, a repeated id keeps the last name.
-        cats.insert(id, name);
-    }
+    // Like pycocotools' index, a repeated category id keeps the last name.
+    let cats: BTreeMap<i64, String> = coco.categories.into_iter().collect();
     let categories: Vec<(i64, String)> = cats.into_iter().collect();
     let image_index: HashMap<i64, usize> = image_ids
         .iter()
@@ -271,44 +52,15 @@ pub fn parse_ground_truth(text: &str, file: &str) -> Result<CocoGroundTruth, Met
         .map(|(i, (id, _))| (*id, i))
         .collect();
 
-    let mut seen_ids: HashMap<i64, usize> = HashMap::with_capacity(annotations.len());
-    let mut gts = Vec::with_capacity(annotations.len());
+    let mut gts = Vec::with_capacity(coco.annotations.len());
     let (mut off_image, mut off_category) = (0usize, 0usize);
-    for (i, a) in annotations.iter().enumerate() {
-        let mut ctx = Ctx {
-            file,
-            item: format!("annotations[{i}]"),
-        };
-        let obj = a
-            .as_object()
-            .ok_or_else(|| ctx.err("id", "is missing (the item is not an object)"))?;
-        let id = ctx.id(obj.get("id"), "id")?;
-        ctx.item = format!("annotations[{i}] (id {id})");
-        if let Some(first) = seen_ids.insert(id, i) {
-            return Err(MetricsError::DuplicateAnnotationId {
-                file: file.to_string(),
-                item: ctx.item,
-                first: format!("annotations[{first}]"),
-                id,
-            });
-        }
-        let image_id = ctx.id(obj.get("image_id"), "image_id")?;
-        let category_id = ctx.id(obj.get("category_id"), "category_id")?;
-        let bbox = ctx.bbox(obj.get("bbox"))?;
-        let area = ctx.number(obj.get("area"), "area")?;
-        if area < 0.0 {
-            return Err(ctx.err("area", format!("is negative ({area})")));
-        }
-        let crowd = match obj.get("iscrowd") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(v) => ctx.finite(v, "iscrowd")? != 0.0,
-        };
-        let (Some(&image), Some(&category)) =
-            (image_index.get(&image_id), category_index.get(&category_id))
-        else {
+    for a in &coco.annotations {
+        let (Some(&image), Some(&category)) = (
+            image_index.get(&a.image_id),
+            category_index.get(&a.category_id),
+        ) else {
             // pycocotools selects annotations through the image and category lists.
-            if !image_index.contains_key(&image_id) {
+            if !image_index.contains_key(&a.image_id) {
                 off_image += 1;
             } else {
                 off_category += 1;
@@ -318,12 +70,12 @@ pub fn parse_ground_truth(text: &str, file: &str) -> Result<CocoGroundTruth, Met
         gts.push(EvalGt {
             image,
             category,
-            bbox,
-            area,
-            ignore: crowd,
-            crowd,
-            reusable: crowd,
-            match_counts: id != 0,
+            bbox: a.bbox,
+            area: a.area,
+            ignore: a.iscrowd,
+            crowd: a.iscrowd,
+            reusable: a.iscrowd,
+            match_counts: a.id != 0,
         });
     }
     let mut warnings = Vec::new();
@@ -353,38 +105,26 @@ pub fn parse_results(
     file: &str,
     gt: &CocoGroundTruth,
 ) -> Result<CocoDetections, MetricsError> {
-    let raw: Vec<RawDt> = match serde_json::from_str(text) {
-        Ok(r) => r,
-        Err(e) => return Err(locate_results_error(text, file, &e)),
-    };
-    let mut dts = Vec::with_capacity(raw.len());
+    let results = read_results(text, file)?;
+    let mut dts = Vec::with_capacity(results.len());
     let mut unknown: BTreeMap<i64, usize> = BTreeMap::new();
-    for (i, d) in raw.iter().enumerate() {
-        let mut ctx = Ctx {
-            file,
-            item: format!("results[{i}]"),
-        };
-        let image_id = ctx.id(d.image_id.as_ref(), "image_id")?;
-        ctx.item = format!("results[{i}] (image_id {image_id})");
-        let category_id = ctx.id(d.category_id.as_ref(), "category_id")?;
-        let bbox = ctx.bbox(d.bbox.as_ref())?;
-        let score = ctx.number(d.score.as_ref(), "score")?;
-        let Some(&image) = gt.image_index.get(&image_id) else {
+    for d in &results {
+        let Some(&image) = gt.image_index.get(&d.image_id) else {
             return Err(MetricsError::UnknownImage {
                 file: file.to_string(),
-                item: ctx.item,
-                image_id,
+                item: format!("results[{}] (image_id {})", d.index, d.image_id),
+                image_id: d.image_id,
             });
         };
-        let Some(&category) = gt.category_index.get(&category_id) else {
-            *unknown.entry(category_id).or_default() += 1;
+        let Some(&category) = gt.category_index.get(&d.category_id) else {
+            *unknown.entry(d.category_id).or_default() += 1;
             continue;
         };
         dts.push(EvalDt {
             image,
             category,
-            bbox,
-            score,
+            bbox: d.bbox,
+            score: d.score,
         });
     }
     let mut warnings = Vec::new();
@@ -398,52 +138,10 @@ pub fn parse_results(
         ));
     }
     Ok(CocoDetections {
-        total: raw.len(),
+        total: results.len(),
         dts,
         warnings,
     })
-}
-
-/// Slow path after a failed typed parse: find the item and field at fault.
-fn locate_results_error(text: &str, file: &str, e: &serde_json::Error) -> MetricsError {
-    let v = match parse_value(text, file) {
-        Ok(v) => v,
-        Err(err) => return err,
-    };
-    let Value::Array(items) = v else {
-        return MetricsError::Structure {
-            file: file.to_string(),
-            problem: "results must be a JSON list of detections".into(),
-        };
-    };
-    for (i, item) in items.iter().enumerate() {
-        let ctx = Ctx {
-            file,
-            item: format!("results[{i}]"),
-        };
-        let Some(obj) = item.as_object() else {
-            return ctx.err(
-                "image_id",
-                format!("is missing (the item is {})", short(item)),
-            );
-        };
-        let image_id = match ctx.id(obj.get("image_id"), "image_id") {
-            Ok(id) => id,
-            Err(err) => return err,
-        };
-        let ctx = Ctx {
-            file,
-            item: format!("results[{i}] (image_id {image_id})"),
-        };
-        if let Err(err) = ctx
-            .id(obj.get("category_id"), "category_id")
-            .and_then(|_| ctx.bbox(obj.get("bbox")))
-            .and_then(|_| ctx.number(obj.get("score"), "score"))
-        {
-            return err;
-        }
-    }
-    json_error(file, e)
 }
 
 #[cfg(test)]
@@ -509,15 +207,6 @@ mod tests {
         .unwrap();
         assert!(d.dts.is_empty());
         assert_eq!(d.warnings.len(), 1);
-    }
-
-    #[test]
-    fn nan_inside_strings_is_left_alone() {
-        assert_eq!(quote_non_finite_tokens(r#"{"a":"NaN"}"#), None);
-        assert_eq!(
-            quote_non_finite_tokens(r#"[NaN,"x\"NaN",-Infinity]"#).as_deref(),
-            Some(r#"["NaN","x\"NaN","-Infinity"]"#)
-        );
     }
 
     #[test]

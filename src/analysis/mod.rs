@@ -14,8 +14,9 @@ use std::path::Path;
 use crate::evidence::{self, EvidenceSet};
 use crate::exit::Status;
 use crate::record::RunRecord;
+use crate::report::finish::{finish_run, FinishRequest};
 use crate::report::{self, esc, Section};
-use crate::safety::{self, Evaluation, FinishRequest};
+use crate::safety::{self, Evaluation};
 use crate::scenario::LoadedScenario;
 use crate::stored::StoredRun;
 use crate::validate::ValidateError;
@@ -146,15 +147,15 @@ pub fn run(
             id: "safety-case".into(),
             title: "Safety case".into(),
             markdown: "The GSN argument with each goal marked supported, failed or undeveloped is in `gsn.svg`.".into(),
-            html: g.render_svg(&evaluation),
+            html: report::gsn_svg::render_svg(g, &evaluation),
         });
     }
     let rows = safety::traceability(&evaluation);
     sections.push(Section {
         id: "traceability".into(),
         title: "Traceability".into(),
-        markdown: safety::trace::markdown(&rows),
-        html: safety::trace::html(&rows),
+        markdown: report::trace::markdown(&rows),
+        html: report::trace::html(&rows),
     });
     sections.push(report::header_section(record));
     sections.push(report::latency_section(record, &infer));
@@ -202,7 +203,7 @@ pub fn run(
         Some(p) => Some(evidence::keys::read_signing_key(p)?),
         None => None,
     };
-    let finished = safety::finish_run(&FinishRequest {
+    let finished = finish_run(&FinishRequest {
         run_dir: dir,
         evidence: &ev,
         requirements_file: &req_path,

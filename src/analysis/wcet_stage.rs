@@ -140,13 +140,13 @@ pub fn section(
             let ms: Vec<f64> = ns.iter().map(|&v| v as f64 / 1e6).collect();
             html += &format!(
                 "<figure>{}<figcaption>{} × {}: exceedance (log CCDF) with fitted tail</figcaption></figure>",
-                crate::wcet::plot::exceedance_svg(&ms, &w.analysis),
+                crate::report::wcet_plot::exceedance_svg(&ms, &w.analysis),
                 esc(&w.engine),
                 esc(&w.scenario)
             );
             html += &format!(
                 "<figure>{}<figcaption>{} × {}: convergence of the bound with sample count</figcaption></figure>",
-                crate::wcet::plot::convergence_svg(&w.analysis),
+                crate::report::wcet_plot::convergence_svg(&w.analysis),
                 esc(&w.engine),
                 esc(&w.scenario)
             );

@@ -37,7 +37,7 @@ pub fn run(a: Args) -> CliResult {
     });
     std::fs::create_dir_all(&out).map_err(Failure::bad_input)?;
     let json = serde_json::to_string_pretty(&c).map_err(Failure::bad_input)?;
-    let md = compare::markdown(&c);
+    let md = adasval::report::compare::markdown(&c);
     for (name, bytes) in [
         ("compare.json", json.as_bytes()),
         ("compare.md", md.as_bytes()),

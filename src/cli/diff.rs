@@ -33,7 +33,7 @@ pub fn run(a: Args) -> CliResult {
     };
     let r = regress::diff(&a.baseline, &a.candidate, &th).map_err(Failure::classified)?;
     let json = serde_json::to_string_pretty(&r).map_err(Failure::bad_input)?;
-    let md = regress::markdown(&r);
+    let md = adasval::report::regress::markdown(&r);
     if let Some(out) = &a.out {
         std::fs::create_dir_all(out).map_err(Failure::bad_input)?;
         adasval::evidence::write_atomic(&out.join("diff.json"), json.as_bytes())

@@ -3,8 +3,9 @@
 use super::{CliResult, Failure};
 use adasval::evidence::{keys, write_atomic};
 use adasval::exit::{Classify, Status};
-use adasval::safety::summary::{markdown, SummaryInput};
-use adasval::safety::{self, junit, Evaluation, GateRequest, SafetyError};
+use adasval::report::summary::{markdown, SummaryInput};
+use adasval::report::{gsn_svg, junit, trace};
+use adasval::safety::{self, Evaluation, GateRequest, SafetyError};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -144,9 +145,9 @@ fn write_outputs(
     if let Some(p) = &args.trace {
         let rows = safety::traceability(eval);
         let body = if p.extension().is_some_and(|e| e == "html") {
-            safety::trace::html(&rows)
+            trace::html(&rows)
         } else {
-            safety::trace::markdown(&rows)
+            trace::markdown(&rows)
         };
         write_atomic(p, body.as_bytes()).map_err(Failure::classified)?;
     }
@@ -166,7 +167,8 @@ fn write_outputs(
         if let Some(reqs) = requirements {
             gsn.check_requirements(reqs).map_err(Failure::classified)?;
         }
-        write_atomic(out, gsn.render_svg(eval).as_bytes()).map_err(Failure::classified)?;
+        write_atomic(out, gsn_svg::render_svg(&gsn, eval).as_bytes())
+            .map_err(Failure::classified)?;
     }
     Ok(())
 }

@@ -29,7 +29,7 @@ pub fn run(a: Args) -> CliResult {
             serde_json::to_string_pretty(&m).map_err(Failure::bad_input)?
         );
     } else {
-        println!("{}", adasval::matrix::markdown(&m));
+        println!("{}", adasval::report::matrix::markdown(&m));
     }
     Ok(Status::Pass)
 }

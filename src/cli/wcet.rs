@@ -2,9 +2,10 @@
 
 use super::{CliResult, Failure};
 use adasval::exit::Status;
+use adasval::report::wcet_plot as plot;
 use adasval::wcet::models::{Estimator, Method};
 use adasval::wcet::pwcet::per_hour_to_frame;
-use adasval::wcet::{self, plot, SampleSource, WcetSettings};
+use adasval::wcet::{self, SampleSource, WcetSettings};
 use anyhow::anyhow;
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,8 @@
 
 use crate::safety_fixture;
 
-use adasval::safety::{evaluate, trace, Gsn, Requirements};
+use adasval::report::{gsn_svg, trace};
+use adasval::safety::{evaluate, Gsn, Requirements};
 use safety_fixture::browser::{check_page, chromium, external_references, png_size};
 use std::path::Path;
 
@@ -55,14 +56,14 @@ fn page() -> (String, usize, usize) {
     let reqs = Requirements::parse(Path::new("r.yaml"), REQS).expect("reqs");
     let set = safety_fixture::evidence_set(&"e".repeat(64), &"a".repeat(64), true);
     let eval = evaluate(&reqs.requirements, &set);
-    let rows = trace::traceability(&eval);
+    let rows = adasval::safety::traceability(&eval);
     let gsn = Gsn::parse(Path::new("g.yaml"), GSN).expect("gsn");
     let html = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>verdicts</title>\
 <style>td,th{{border:1px solid #999;padding:2px 6px}} .verdict-fail{{background:#f8d7da}}</style></head>\
 <body><h1>Verdicts</h1>\n{}\n<h2>Safety case</h2>\n{}</body></html>\n",
         trace::html(&rows),
-        gsn.render_svg(&eval)
+        gsn_svg::render_svg(&gsn, &eval)
     );
     (html, rows.len(), gsn.nodes.len())
 }

@@ -212,7 +212,7 @@ fn bad_requirements_file_exits_2_with_location() {
 
 #[test]
 fn finish_run_writes_verdicts_seals_and_gate_agrees() {
-    use adasval::safety::finish::{self, FinishRequest};
+    use adasval::report::finish::{self, FinishRequest};
     for (threshold, expected) in [(0.70, 0), (0.80, 1)] {
         let fx = build_unsealed(true);
         let cfg = tempfile::tempdir().expect("tempdir");
@@ -261,7 +261,7 @@ fn finish_run_writes_verdicts_seals_and_gate_agrees() {
         );
         // Nothing more can be written, and gate re-evaluates the stored run identically.
         assert!(adasval::evidence::write_atomic(&fx.run_dir().join("x"), b"x").is_err());
-        assert!(adasval::safety::finish::finish_run(&FinishRequest {
+        assert!(adasval::report::finish::finish_run(&FinishRequest {
             run_dir: fx.run_dir(),
             evidence: &set,
             requirements_file: &reqs,
@@ -339,7 +339,7 @@ fn gsn_svg_has_one_node_per_element_with_status_marks() {
     assert_eq!(gsn.nodes.len(), 9);
     // Recall LCBs are 0.82 and 0.74: threshold 0.7 passes, 0.8 fails.
     for (t, g2, g1) in [(0.7, "supported", "undeveloped"), (0.8, "failed", "failed")] {
-        let svg = gsn.render_svg(&eval_with_recall_threshold(t));
+        let svg = adasval::report::gsn_svg::render_svg(&gsn, &eval_with_recall_threshold(t));
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
         assert!(svg.trim_end().ends_with("</svg>"));
         assert!(!svg.contains("<script") && !svg.contains("href=\"http"));

@@ -5,10 +5,9 @@ use crate::common;
 use crate::safety_fixture;
 
 use adasval::exit::Classify;
-use adasval::safety::summary::{markdown, SummaryInput};
-use adasval::safety::{
-    evaluate, junit, trace, traceability, Gsn, Requirements, SafetyError, Verdict,
-};
+use adasval::report::summary::{markdown, SummaryInput};
+use adasval::report::{junit, trace};
+use adasval::safety::{evaluate, traceability, Gsn, Requirements, SafetyError, Verdict};
 use std::path::Path;
 
 fn parse(text: &str) -> Result<Requirements, SafetyError> {

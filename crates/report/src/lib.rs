@@ -4,9 +4,18 @@
 
 #![allow(clippy::result_large_err)]
 
+pub mod compare;
+pub mod finish;
 pub mod frame_svg;
+pub mod gsn_svg;
 pub mod html;
+pub mod junit;
+pub mod matrix;
+pub mod regress;
+pub mod summary;
 pub mod svg;
+pub mod trace;
+pub mod wcet_plot;
 
 use adasval_core::timing::LatencySummary;
 use adasval_record::record::RunRecord;

@@ -4,7 +4,7 @@
 //! A assumption, J justification) or by `nodeType`. adasval adds two fields: `requirement`
 //! on a goal (the requirement id whose verdict decides it) and `evidence` on a solution
 //! (artefact paths in the run directory). Goals are marked supported, failed or undeveloped
-//! from the verdicts and rendered to SVG by [`Gsn::render_svg`].
+//! from the verdicts and rendered to SVG by the report crate (`gsn_svg::render_svg`).
 
 use super::verdict::{Evaluation, Verdict};
 use super::yaml::{self, YamlLocation};
@@ -418,11 +418,6 @@ impl Gsn {
             }
         }
         memo
-    }
-
-    /// Self-contained SVG of the argument with goal statuses from `eval`.
-    pub fn render_svg(&self, eval: &Evaluation) -> String {
-        super::gsn_svg::render(self, &self.statuses(eval))
     }
 }
 

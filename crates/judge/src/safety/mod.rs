@@ -1,20 +1,16 @@
 //! The safety argument: requirements, verdicts and the GSN safety case. Sits after the
 //! measuring stages: it reads a run's `evidence.json` (see [`crate::evidence`]), evaluates
-//! each requirement per scope instance, and renders the verdicts for CI (JUnit, Markdown
-//! summary), for the report (traceability matrix, GSN diagram) and for the release gate.
+//! each requirement per scope instance, and returns the verdicts, the traceability rows
+//! and the goal statuses; the report crate renders them (JUnit, Markdown summary,
+//! traceability matrix, GSN diagram) and writes a judged run's verdict files.
 
-pub mod finish;
 pub mod gate;
 pub mod gsn;
-mod gsn_svg;
-pub mod junit;
 pub mod requirements;
-pub mod summary;
 pub mod trace;
 pub mod verdict;
 mod yaml;
 
-pub use finish::{finish_run, FinishRequest, FinishedRun};
 pub use gate::{gate, GateOutcome, GateRequest};
 pub use gsn::{GoalStatus, Gsn, GsnKind, GsnNode};
 pub use requirements::{

@@ -24,7 +24,6 @@ pub mod input;
 pub mod lmoments;
 pub mod mle;
 pub mod models;
-pub mod plot;
 pub mod pwcet;
 pub mod rng;
 pub mod special;

@@ -2,12 +2,13 @@
 //! Copies of the requirements and safety-case files are stored byte for byte as they were
 //! evaluated, so `gate` re-evaluates exactly what `validate` did.
 
-use super::gate::RUN_REQUIREMENTS_FILE;
-use super::summary::{markdown, SummaryInput};
-use super::verdict::{evaluate, Evaluation};
-use super::{junit, trace, Gsn, Requirements, SafetyError};
-use crate::evidence::{self, write_atomic, EvidenceSet, SealReport, EVIDENCE_FILE};
+use crate::summary::{markdown, SummaryInput};
+use crate::{junit, trace};
 use adasval_core::exit::Status;
+use adasval_judge::evidence::{self, write_atomic, EvidenceSet, SealReport, EVIDENCE_FILE};
+use adasval_judge::safety::gate::RUN_REQUIREMENTS_FILE;
+use adasval_judge::safety::verdict::{evaluate, Evaluation};
+use adasval_judge::safety::{Gsn, Requirements, SafetyError};
 use ed25519_dalek::SigningKey;
 use std::path::Path;
 
@@ -79,7 +80,7 @@ pub fn finish_run(req: &FinishRequest<'_>) -> Result<FinishedRun, SafetyError> {
         notes: req.notes.clone(),
         eval: &evaluation,
     });
-    let rows = trace::traceability(&evaluation);
+    let rows = adasval_judge::safety::traceability(&evaluation);
     let w = |name: &str, bytes: &[u8]| write_atomic(&dir.join(name), bytes);
     w(EVIDENCE_FILE, req.evidence.to_json().as_bytes())?;
     w(RUN_REQUIREMENTS_FILE, &req_bytes)?;
@@ -92,7 +93,10 @@ pub fn finish_run(req: &FinishRequest<'_>) -> Result<FinishedRun, SafetyError> {
     w(TRACE_HTML_FILE, trace::html(&rows).as_bytes())?;
     if let Some((g, bytes)) = &gsn {
         w(GSN_FILE, bytes)?;
-        w(GSN_SVG_FILE, g.render_svg(&evaluation).as_bytes())?;
+        w(
+            GSN_SVG_FILE,
+            crate::gsn_svg::render_svg(g, &evaluation).as_bytes(),
+        )?;
     }
     let seal = evidence::seal(dir, req.sign_key)?;
     Ok(FinishedRun {

@@ -2,8 +2,9 @@
 //! contextual elements beside the element that references them, standard GSN shapes, and
 //! goals coloured and labelled by status. Self-contained: no scripts, fonts or links out.
 
-use super::gsn::{GoalStatus, Gsn, GsnKind, GsnNode};
-use super::trace::escape_html as esc;
+use crate::trace::escape_html as esc;
+use adasval_judge::safety::gsn::{GoalStatus, Gsn, GsnKind, GsnNode};
+use adasval_judge::safety::Evaluation;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
@@ -85,7 +86,12 @@ fn fill(node: &GsnNode, status: Option<GoalStatus>) -> &'static str {
     }
 }
 
-pub(super) fn render(gsn: &Gsn, statuses: &BTreeMap<String, GoalStatus>) -> String {
+/// Self-contained SVG of the argument with goal statuses from `eval`.
+pub fn render_svg(gsn: &Gsn, eval: &Evaluation) -> String {
+    render(gsn, &gsn.statuses(eval))
+}
+
+fn render(gsn: &Gsn, statuses: &BTreeMap<String, GoalStatus>) -> String {
     let index: HashMap<&str, &GsnNode> = gsn.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
     // Depth = longest supportedBy path from a root, so shared children sit below all parents.
     let mut depth: HashMap<&str, usize> = HashMap::new();

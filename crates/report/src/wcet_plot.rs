@@ -2,8 +2,8 @@
 //! probability on a log axis) with the fitted tail and its bootstrap band, and the
 //! convergence curve. Both return the SVG document as a String.
 
-use super::special::sorted_copy;
-use super::Analysis;
+use adasval_judge::wcet::special::sorted_copy;
+use adasval_judge::wcet::Analysis;
 use plotters::prelude::*;
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;

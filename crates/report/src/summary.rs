@@ -2,8 +2,8 @@
 //! a few context bullets, one table row per requirement, counts, then the failures with
 //! the artefacts they were computed from.
 
-use super::verdict::{fmt_num, Evaluation, Verdict};
 use adasval_core::exit::Status;
+use adasval_judge::safety::verdict::{fmt_num, Evaluation, Verdict};
 use std::collections::BTreeSet;
 
 /// What the summary says besides the verdicts.

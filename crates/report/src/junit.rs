@@ -2,7 +2,8 @@
 //! instance. A requirement without evidence gets a single failing case, so "no evidence"
 //! shows up as red, never as an empty green suite. An incomplete run adds a failing case.
 
-use super::verdict::{fmt_num, Evaluation, Verdict};
+use adasval_judge::safety::verdict::{fmt_num, Evaluation, Verdict};
+use adasval_judge::safety::SafetyError;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 /// Build the JUnit report.
@@ -68,10 +69,10 @@ pub fn junit_report(name: &str, eval: &Evaluation) -> Report {
 }
 
 /// JUnit XML text.
-pub fn junit_xml(name: &str, eval: &Evaluation) -> Result<String, super::SafetyError> {
+pub fn junit_xml(name: &str, eval: &Evaluation) -> Result<String, SafetyError> {
     junit_report(name, eval)
         .to_string()
-        .map_err(|e| super::SafetyError::Render {
+        .map_err(|e| SafetyError::Render {
             what: "JUnit XML".into(),
             source: Box::new(e),
         })

@@ -1,21 +1,24 @@
-//! Judging a run: everything after the replay. Reads the run's raw records back from its
-//! directory ([`StoredRun`]), computes detection metrics, consistency, WCET, builds the
-//! evidence set, evaluates requirements, writes reports and seals the run. `validate` calls
+//! Judging a run: everything after the replay, as one orchestration. Takes the run's raw
+//! records read back from its directory ([`StoredRun`]), has the judge compute detection
+//! metrics, consistency, WCET and the evidence set and evaluate the requirements, has the
+//! report crate render and write the reports and verdict files, and seals the run. `validate` calls
 //! it on the directory it has just written and `judge` on a stored one: one path to every
 //! verdict.
 
-pub mod detection_section;
-pub mod detection_stage;
-pub mod evidence_build;
-pub mod wcet_stage;
+// The computations live in the judge and the renderings in the report crate; the old
+// module names stay so `adasval::analysis::detection_stage::SafetyViewSettings` and the
+// rest keep working.
+pub use crate::report::detection_section;
+pub use adasval_judge::detection as detection_stage;
+pub use adasval_judge::evidence_items as evidence_build;
+pub use adasval_judge::timing as wcet_stage;
 
 use std::path::Path;
 
 use crate::evidence::{self, EvidenceSet};
 use crate::exit::Status;
-use crate::record::RunRecord;
 use crate::report::finish::{finish_run, FinishRequest};
-use crate::report::{self, esc, Section};
+use crate::report::{self, Section};
 use crate::safety::{self, Evaluation};
 use crate::scenario::LoadedScenario;
 use crate::stored::StoredRun;
@@ -141,7 +144,7 @@ pub fn run(
     };
 
     // Reports, verdicts first.
-    let mut sections = vec![verdict_section(&evaluation, record)];
+    let mut sections = vec![report::verdict_section::section(&evaluation, record)];
     if let Some(g) = &gsn {
         sections.push(Section {
             id: "safety-case".into(),
@@ -163,7 +166,7 @@ pub fn run(
         root: opts.data_root.to_path_buf(),
     };
     sections.push(detection_section::section(out, scenarios, &det, &data));
-    sections.push(wcet_stage::section(record, &wcets, &infer));
+    sections.push(report::wcet_section::section(record, &wcets, &infer));
     let title = format!("adasval validation report: {}", record.run_id);
     write(
         dir,
@@ -231,61 +234,4 @@ pub fn run(
         evaluation: finished.evaluation,
         summary: finished.summary,
     })
-}
-
-/// One row per requirement, leading the report.
-pub fn verdict_section(e: &Evaluation, r: &RunRecord) -> Section {
-    let mut md = format!(
-        "Run {}; engines and adapters {}.\n\n| requirement | kind | verdict | instances (pass / total) | worst measured | limit |\n|---|---|---|---|---|---|\n",
-        if r.complete { "complete" } else { "INCOMPLETE (never passes)" },
-        if e.integrity_verified { "verified against the lock" } else { "NOT verified" }
-    );
-    let mut html = format!(
-        "<p>Run <b class=\"{}\">{}</b>; engines and adapters <b class=\"{}\">{}</b>.</p><table id=\"verdicts\"><tr><th>requirement</th><th>text</th><th>kind</th><th>verdict</th><th>instances (pass / total)</th><th>worst measured</th><th>limit</th></tr>",
-        if r.complete { "pass" } else { "fail" },
-        if r.complete { "complete" } else { "INCOMPLETE (never passes)" },
-        if e.integrity_verified { "pass" } else { "fail" },
-        if e.integrity_verified { "verified against the lock" } else { "NOT verified" },
-    );
-    for q in &e.requirements {
-        let worst = q.worst();
-        let measured = worst
-            .and_then(|w| w.measured)
-            .map(|v| format!("{v:.4}"))
-            .unwrap_or_else(|| "–".into());
-        let limit = worst
-            .and_then(|w| w.limit)
-            .map(|v| format!("{v:.4}"))
-            .unwrap_or_else(|| "–".into());
-        let class = match q.verdict {
-            safety::Verdict::Pass => "pass",
-            safety::Verdict::Fail => "fail",
-            safety::Verdict::NoEvidence => "nodata",
-        };
-        let pass = q.count(safety::Verdict::Pass);
-        md += &format!(
-            "| {} | {} | **{}** | {pass} / {} | {measured} | {limit} |\n",
-            q.id,
-            q.kind.as_str(),
-            q.verdict.as_str(),
-            q.instances.len()
-        );
-        html += &format!(
-            "<tr class=\"verdict\" data-requirement=\"{}\" data-verdict=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\"><b>{}</b></td><td>{pass} / {}</td><td>{measured}</td><td>{limit}</td></tr>",
-            esc(&q.id),
-            q.verdict.as_str(),
-            esc(&q.id),
-            esc(&q.text),
-            q.kind.as_str(),
-            q.verdict.as_str(),
-            q.instances.len()
-        );
-    }
-    html += "</table>";
-    Section {
-        id: "verdicts".into(),
-        title: "Verdicts".into(),
-        markdown: md,
-        html,
-    }
 }

@@ -5,9 +5,12 @@
 #![allow(clippy::result_large_err)]
 
 pub mod compare;
+pub mod detection;
 pub mod evidence;
+pub mod evidence_items;
 pub mod matrix;
 pub mod metrics;
 pub mod regress;
 pub mod safety;
+pub mod timing;
 pub mod wcet;

@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod compare;
+pub mod detection_section;
 pub mod finish;
 pub mod frame_svg;
 pub mod gsn_svg;
@@ -15,7 +16,9 @@ pub mod regress;
 pub mod summary;
 pub mod svg;
 pub mod trace;
+pub mod verdict_section;
 pub mod wcet_plot;
+pub mod wcet_section;
 
 use adasval_core::timing::LatencySummary;
 use adasval_record::record::RunRecord;

@@ -2,18 +2,18 @@
 
 use std::path::Path;
 
-use super::wcet_stage::TraceWcet;
 use crate::evidence::{
     ArtefactRef, EvidenceItem, EvidenceKind, EvidenceSet, IntegrityArtefact, IntegrityCheck,
 };
-use crate::record::RunRecord;
+use crate::timing::TraceWcet;
+use adasval_record::record::RunRecord;
 
 /// pWCET figure recorded for a refused analysis: larger than any deadline.
 pub const UNBOUNDED: f64 = f64::MAX;
 
 /// Re-hash the engines and adapters the run used, against the lock file now.
 pub fn integrity_checks(root: &Path, record: &RunRecord) -> Vec<IntegrityCheck> {
-    let lock = crate::lock::LockFile::load(root).ok();
+    let lock = adasval_record::lock::LockFile::load(root).ok();
     let mut out = Vec::new();
     for e in &record.engines {
         // The lock entry must still exist and name the same hashes the run used.
@@ -34,9 +34,9 @@ pub fn integrity_checks(root: &Path, record: &RunRecord) -> Vec<IntegrityCheck> 
                 entry.map(|x| x.adapter.sha256.clone()),
             ),
         ] {
-            let actual = crate::paths::resolve_inside(root, root, path)
+            let actual = adasval_core::paths::resolve_inside(root, root, path)
                 .ok()
-                .and_then(|p| crate::hash::sha256_file(&p).ok())
+                .and_then(|p| adasval_core::hash::sha256_file(&p).ok())
                 .filter(|_| locked.as_deref() == Some(expected.as_str()));
             out.push(IntegrityCheck {
                 engine: e.name.clone(),
@@ -111,7 +111,7 @@ pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet
             continue;
         }
         for p in &w.analysis.settings.probabilities {
-            if let (_, Some(ucb)) = super::wcet_stage::selected_at(&w.analysis, *p) {
+            if let (_, Some(ucb)) = crate::timing::selected_at(&w.analysis, *p) {
                 ev.items.push(EvidenceItem {
                     metric: "pwcet_ucb_ms".into(),
                     probability: Some(*p),
@@ -128,7 +128,7 @@ pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet
 pub fn detection_items(
     ev: &mut EvidenceSet,
     record: &RunRecord,
-    det: &super::detection_stage::DetectionResults,
+    det: &crate::detection::DetectionResults,
 ) {
     for t in &det.traces {
         let (scenario_tags, _) = tags(record, &t.scenario);

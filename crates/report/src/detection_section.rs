@@ -1,17 +1,16 @@
 //! Report section of the golden comparison.
 
-use super::detection_stage::{frames_of, DetectionResults};
-use crate::record::RunRecord;
-use crate::report::{esc, frame_svg, Section};
-use crate::scenario::DataRoot;
-use crate::scenario::LoadedScenario;
-use crate::stored::StoredRun;
+use crate::{esc, frame_svg, Section};
+use adasval_judge::detection::{frames_of, DetectionResults};
+use adasval_record::record::RunRecord;
+use adasval_record::stored::StoredRun;
+use adasval_scenario::{DataRoot, LoadedScenario};
 
 fn pct(v: Option<f64>) -> String {
     v.map(|x| format!("{:.3}", x)).unwrap_or_else(|| "–".into())
 }
 
-fn ci(v: Option<crate::metrics::stats::Interval>) -> String {
+fn ci(v: Option<adasval_judge::metrics::stats::Interval>) -> String {
     v.map(|i| format!("[{:.3}, {:.3}]", i.lower, i.upper))
         .unwrap_or_else(|| "–".into())
 }
@@ -152,7 +151,7 @@ pub fn section(
                 .find(|e| e.name == t.engine)
                 .map(|e| e.classes.clone())
                 .unwrap_or_default();
-            if let Ok(img) = crate::scenario::frame_image(ls, f.frame, data) {
+            if let Ok(img) = adasval_scenario::frame_image(ls, f.frame, data) {
                 html += &format!(
                     "<figure>{}<figcaption>{} × {} frame {}: missed {} (yellow); golden green, detected red</figcaption></figure>",
                     frame_svg::frame_with_boxes(&img, &f.gt, &f.dets, &classes, Some(&m.miss.object)),

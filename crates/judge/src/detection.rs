@@ -1,4 +1,4 @@
-//! Golden comparison inside `validate`: per (engine, scenario) trace, detection metrics
+//! The golden comparison of a run: per (engine, scenario) trace, detection metrics
 //! with Clopper–Pearson intervals, COCO AP, pedestrian LAMR, critical misses and
 //! deadline-aware recall; across engines of the run, decision flips. Everything here reads
 //! the same data as `golden.jsonl` and `detections.jsonl`.
@@ -13,8 +13,8 @@ use crate::metrics::frames::{evaluate_frames, DetectionReport, FrameEval, Metric
 use crate::metrics::safety::{
     critical_misses, deadline_aware_recall, CriticalMiss, CriticalSettings, DeadlineRecall,
 };
-use crate::record::{GoldenLine, RunRecord};
-use crate::stored::StoredTrace;
+use adasval_record::record::{GoldenLine, RunRecord};
+use adasval_record::stored::StoredTrace;
 
 /// Settings of the safety view (recorded in metrics.json).
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]

@@ -1,0 +1,71 @@
+//! The timing judgement of a run: one pWCET analysis per (engine, scenario) trace of the
+//! `infer` stage, in acquisition order (rendered by the report crate's `wcet_section`).
+
+use serde::Serialize;
+
+use crate::wcet::{self, Analysis, WcetSettings};
+use adasval_record::record::RunRecord;
+use adasval_record::stored::StoredTrace;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceWcet {
+    pub engine: String,
+    pub engine_sha256: String,
+    pub scenario: String,
+    pub platform: String,
+    pub stage: String,
+    #[serde(flatten)]
+    pub analysis: Analysis,
+}
+
+pub fn settings() -> WcetSettings {
+    WcetSettings {
+        stage: "infer".into(),
+        unit: "ms".into(),
+        ..WcetSettings::default()
+    }
+}
+
+/// Analyse every trace; a trace the analysis cannot handle is reported, not fatal.
+pub fn analyse(record: &RunRecord, traces: &[StoredTrace]) -> (Vec<TraceWcet>, Vec<String>) {
+    let s = settings();
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for t in traces {
+        let samples: Vec<f64> = t.samples.iter().map(|x| x.infer_ns as f64 / 1e6).collect();
+        let sha = record
+            .engines
+            .iter()
+            .find(|e| e.name == t.engine)
+            .map(|e| e.sha256.clone())
+            .unwrap_or_default();
+        match wcet::analyse(&samples, &s) {
+            Ok(a) => out.push(TraceWcet {
+                engine: t.engine.clone(),
+                engine_sha256: sha,
+                scenario: t.scenario.clone(),
+                platform: record.platform.name.clone(),
+                stage: "infer".into(),
+                analysis: a,
+            }),
+            Err(e) => problems.push(format!("{} × {}: {e}", t.engine, t.scenario)),
+        }
+    }
+    (out, problems)
+}
+
+/// pWCET value and upper bound of the selected model at probability `p`.
+pub fn selected_at(a: &Analysis, p: f64) -> (Option<f64>, Option<f64>) {
+    let Some(sel) = &a.selected else {
+        return (None, None);
+    };
+    a.pwcet
+        .iter()
+        .find(|r| {
+            r.method == sel.method
+                && r.estimator == sel.estimator
+                && (r.exceedance_probability - p).abs() <= p * 1e-9
+        })
+        .map(|r| (r.value, r.ci_high))
+        .unwrap_or((None, None))
+}

@@ -11,7 +11,7 @@
 use crate::common;
 use common::*;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What a run directory holds before anything is judged.
 const RAW: &[&str] = &[
@@ -33,6 +33,21 @@ const JUDGED: &[&str] = &[
     "traceability.md",
     "report.md",
 ];
+
+/// One `validate` run shared by every test here (they only read it, or judge copies of
+/// its raw records): its directory and exit status. It lives in cargo's scratch folder
+/// for integration tests, so it does not outlive the next run.
+fn validated() -> &'static (PathBuf, i32) {
+    static RUN: std::sync::OnceLock<(PathBuf, i32)> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("judge_stored-run");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        let code = validate(&dir);
+        (dir, code)
+    })
+}
 
 fn validate(out: &Path) -> i32 {
     let (code, o, e) = run(adasval()
@@ -81,11 +96,11 @@ fn read(p: &Path) -> String {
 
 #[test]
 fn a_stored_run_judged_from_its_raw_records_gives_validates_results() {
+    let (run_dir, code) = validated();
+    let (run_dir, code) = (run_dir.as_path(), *code);
     let d = tempfile::tempdir().unwrap();
-    let run_dir = d.path().join("run");
-    let code = validate(&run_dir);
     let fresh = d.path().join("fresh");
-    copy_raw(&run_dir, &fresh);
+    copy_raw(run_dir, &fresh);
     for f in JUDGED {
         assert!(!fresh.join(f).exists(), "{f} must be computed, not copied");
     }
@@ -110,7 +125,7 @@ fn a_stored_run_judged_from_its_raw_records_gives_validates_results() {
             })
             .collect()
     };
-    let v = verdicts(&run_dir);
+    let v = verdicts(run_dir);
     assert!(!v.is_empty(), "the summary lists the verdicts");
     assert_eq!(verdicts(&fresh), v);
     // The judged directory is sealed like validate's.
@@ -122,11 +137,10 @@ fn a_stored_run_judged_from_its_raw_records_gives_validates_results() {
 fn judged_figures_follow_the_raw_records() {
     // The same copy with one latency changed must give another wcet.json: the judge reads
     // the samples, it does not reuse an earlier result.
+    let run_dir = validated().0.as_path();
     let d = tempfile::tempdir().unwrap();
-    let run_dir = d.path().join("run");
-    validate(&run_dir);
     let fresh = d.path().join("fresh");
-    copy_raw(&run_dir, &fresh);
+    copy_raw(run_dir, &fresh);
     let csv = read(&fresh.join("latencies.csv"));
     let mut lines: Vec<String> = csv.lines().map(String::from).collect();
     let header: Vec<&str> = lines[0].split(',').collect();
@@ -147,27 +161,24 @@ fn judged_figures_follow_the_raw_records() {
 
 #[test]
 fn judge_refuses_a_sealed_run_and_leaves_it_intact() {
-    let d = tempfile::tempdir().unwrap();
-    let run_dir = d.path().join("run");
-    validate(&run_dir);
+    let run_dir = validated().0.as_path();
     let before = read(&run_dir.join("MANIFEST.sha256"));
     let metrics = read(&run_dir.join("metrics.json"));
-    let (code, o, e) = judge(&run_dir);
+    let (code, o, e) = judge(run_dir);
     assert_eq!(code, 2, "{o}{e}");
     assert!(e.contains("is sealed"), "{e}");
     assert_eq!(read(&run_dir.join("MANIFEST.sha256")), before);
     assert_eq!(read(&run_dir.join("metrics.json")), metrics);
-    let (vcode, o, e) = run(adasval().args(["evidence", "verify"]).arg(&run_dir));
+    let (vcode, o, e) = run(adasval().args(["evidence", "verify"]).arg(run_dir));
     assert_eq!(vcode, 0, "{o}{e}");
 }
 
 #[test]
 fn raw_records_that_disagree_are_bad_input_naming_the_trace() {
+    let run_dir = validated().0.as_path();
     let d = tempfile::tempdir().unwrap();
-    let run_dir = d.path().join("run");
-    validate(&run_dir);
     let fresh = d.path().join("fresh");
-    copy_raw(&run_dir, &fresh);
+    copy_raw(run_dir, &fresh);
     let csv = read(&fresh.join("latencies.csv"));
     let mut lines: Vec<&str> = csv.lines().collect();
     let dropped = lines.remove(1).to_string();

@@ -66,8 +66,22 @@ impl TimesSample {
     /// The value of one field, by its current or legacy key name (`None` when the record
     /// has no such field).
     pub fn field(&self, key: &str) -> Option<f64> {
-        let v = serde_json::to_value(self).ok()?;
-        v.get(current_key(key))?.as_f64()
+        match current_key(key) {
+            "startEnqMs" => self.start_enq_ms,
+            "endEnqMs" => self.end_enq_ms,
+            "startH2dMs" => self.start_h2d_ms,
+            "endH2dMs" => self.end_h2d_ms,
+            "startComputeMs" => self.start_compute_ms,
+            "endComputeMs" => self.end_compute_ms,
+            "startD2hMs" => self.start_d2h_ms,
+            "endD2hMs" => self.end_d2h_ms,
+            "h2dMs" => Some(self.h2d_ms),
+            "computeMs" => Some(self.compute_ms),
+            "d2hMs" => Some(self.d2h_ms),
+            "latencyMs" => Some(self.latency_ms),
+            "endToEndMs" => self.end_to_end_ms,
+            _ => None,
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use crate::evidence::{
     EVIDENCE_FILE,
 };
 use adasval_core::exit::Status;
+use adasval_record::record::RecordError;
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -73,7 +74,7 @@ pub fn gate(req: &GateRequest<'_>) -> Result<GateOutcome, SafetyError> {
     }
     let run = adasval_record::record::read_run_header(req.run_dir)?;
     let mut set = EvidenceSet::load(&req.run_dir.join(EVIDENCE_FILE))?;
-    let lock_checks = recheck_engines(&run, req.project_root);
+    let lock_checks = recheck_engines(&run, req.run_dir, req.project_root)?;
     // The integrity requirement is judged on today's files, not on what validate saw.
     set.integrity = IntegrityStatus::from_checks(lock_checks.clone());
     // run.json is the authority on completeness; either record saying incomplete counts.
@@ -103,26 +104,31 @@ pub fn gate(req: &GateRequest<'_>) -> Result<GateOutcome, SafetyError> {
     })
 }
 
-/// Re-hash each engine and adapter listed in run.json (paths relative to `root`).
-pub fn recheck_engines(run: &RunHeader, root: &Path) -> Vec<IntegrityCheck> {
+/// Re-hash each engine and adapter listed in `run_dir`'s run.json (paths relative to
+/// `root`). An engine without a recorded path cannot be re-hashed: bad input, named.
+pub fn recheck_engines(
+    run: &RunHeader,
+    run_dir: &Path,
+    root: &Path,
+) -> Result<Vec<IntegrityCheck>, RecordError> {
     let mut out = Vec::new();
     for e in &run.engines {
-        // An engine without a recorded path cannot be re-hashed: a failed check, named.
-        out.push(match &e.path {
-            Some(p) => check(&e.name, IntegrityArtefact::Engine, p, &e.sha256, root),
-            None => IntegrityCheck {
-                engine: e.name.clone(),
-                artefact: IntegrityArtefact::Engine,
-                path: "(run.json records no path for this engine)".into(),
-                expected_sha256: e.sha256.to_ascii_lowercase(),
-                actual_sha256: None,
-            },
-        });
+        let path = e.path.as_deref().ok_or_else(|| RecordError::Inconsistent {
+            dir: run_dir.display().to_string(),
+            message: format!("run.json: engine `{}` has no `path`", e.name),
+        })?;
+        out.push(check(
+            &e.name,
+            IntegrityArtefact::Engine,
+            path,
+            &e.sha256,
+            root,
+        ));
         if let (Some(p), Some(h)) = (&e.adapter_path, &e.adapter_sha256) {
             out.push(check(&e.name, IntegrityArtefact::Adapter, p, h, root));
         }
     }
-    out
+    Ok(out)
 }
 
 fn check(

@@ -75,6 +75,8 @@ pub enum ValidateError {
     Safety(#[from] crate::safety::SafetyError),
     #[error("analysis: {0}")]
     Evidence(#[from] crate::evidence::EvidenceError),
+    #[error("report: {0}")]
+    Report(#[from] crate::report::ReportError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -92,6 +94,7 @@ impl Classify for ValidateError {
             ValidateError::Record(e) => e.status(),
             ValidateError::Safety(e) => e.status(),
             ValidateError::Evidence(e) => e.status(),
+            ValidateError::Report(e) => e.status(),
             ValidateError::Selection(_) => Status::BadInput,
             ValidateError::Write { .. } => Status::Unavailable,
         }

@@ -18,7 +18,7 @@ use std::path::Path;
 use crate::evidence::{self, EvidenceSet};
 use crate::exit::Status;
 use crate::report::finish::{finish_run, FinishRequest};
-use crate::report::{self, Section};
+use crate::report::{self, Block, Document, Figure, Section};
 use crate::safety::{self, Evaluation};
 use crate::scenario::LoadedScenario;
 use crate::stored::StoredRun;
@@ -145,21 +145,21 @@ pub fn run(
 
     // Reports, verdicts first.
     let mut sections = vec![report::verdict_section::section(&evaluation, record)];
-    if let Some(g) = &gsn {
-        sections.push(Section {
-            id: "safety-case".into(),
-            title: "Safety case".into(),
-            markdown: "The GSN argument with each goal marked supported, failed or undeveloped is in `gsn.svg`.".into(),
-            html: report::gsn_svg::render_svg(g, &evaluation),
-        });
+    if gsn.is_some() {
+        sections.push(
+            Section::new("safety-case", "Safety case").with(Block::Figures(vec![Figure {
+                svg: gsn
+                    .as_ref()
+                    .map(|g| report::gsn_svg::render_svg(g, &evaluation))
+                    .unwrap_or_default(),
+                caption: "The GSN argument, each goal marked supported, failed or undeveloped"
+                    .into(),
+                file: Some(report::finish::GSN_SVG_FILE.into()),
+            }])),
+        );
     }
     let rows = safety::traceability(&evaluation);
-    sections.push(Section {
-        id: "traceability".into(),
-        title: "Traceability".into(),
-        markdown: report::trace::markdown(&rows),
-        html: report::trace::html(&rows),
-    });
+    sections.push(Section::new("traceability", "Traceability").with(report::trace::table(&rows)));
     sections.push(report::header_section(record));
     sections.push(report::latency_section(record, &infer));
     let data = crate::scenario::DataRoot {
@@ -167,16 +167,14 @@ pub fn run(
     };
     sections.push(detection_section::section(out, scenarios, &det, &data));
     sections.push(report::wcet_section::section(record, &wcets, &infer));
-    let title = format!("adasval validation report: {}", record.run_id);
-    write(
+    let doc = Document {
+        title: format!("adasval validation report: {}", record.run_id),
+        sections,
+    };
+    report::sink::write_all(
         dir,
-        "report.md",
-        report::markdown(&title, &sections).as_bytes(),
-    )?;
-    write(
-        dir,
-        "report.html",
-        report::html::page(&title, &sections).as_bytes(),
+        &[&report::sink::REPORT_MD, &report::sink::REPORT_HTML],
+        &report::Judged::document(&doc.title, &doc),
     )?;
 
     if !have_requirements {

@@ -3,8 +3,8 @@
 use super::{CliResult, Failure};
 use adasval::evidence::{keys, write_atomic};
 use adasval::exit::{Classify, Status};
+use adasval::report::sink::{GsnSvg, Judged, Junit, Sink, TraceHtml, TraceMarkdown};
 use adasval::report::summary::{markdown, SummaryInput};
-use adasval::report::{gsn_svg, junit, trace};
 use adasval::safety::{self, Evaluation, GateRequest, SafetyError};
 use std::path::PathBuf;
 
@@ -135,40 +135,53 @@ fn write_outputs(
     requirements: Option<&safety::Requirements>,
     md: &str,
 ) -> Result<(), Failure> {
-    if let Some(p) = &args.junit {
-        let xml = junit::junit_xml(TITLE, eval).map_err(Failure::classified)?;
-        write_atomic(p, xml.as_bytes()).map_err(Failure::classified)?;
+    let gsn = match &args.gsn_svg {
+        Some(_) => {
+            let file = match &args.gsn {
+                Some(f) => f.clone(),
+                None => {
+                    let own = args.run_dir.join("gsn.yaml");
+                    if own.exists() {
+                        own
+                    } else {
+                        args.project_root.join("safety-case/gsn.yaml")
+                    }
+                }
+            };
+            let gsn = safety::Gsn::load(&file).map_err(Failure::classified)?;
+            if let Some(reqs) = requirements {
+                gsn.check_requirements(reqs).map_err(Failure::classified)?;
+            }
+            Some(gsn)
+        }
+        None => None,
+    };
+    let judged = Judged {
+        title: TITLE,
+        status: None,
+        notes: &[],
+        evaluation: Some(eval),
+        gsn: gsn.as_ref(),
+        document: None,
+    };
+    let trace: &dyn Sink = match &args.trace {
+        Some(p) if p.extension().is_some_and(|e| e == "html") => &TraceHtml,
+        _ => &TraceMarkdown,
+    };
+    let outputs: [(&Option<PathBuf>, &dyn Sink); 3] = [
+        (&args.junit, &Junit),
+        (&args.trace, trace),
+        (&args.gsn_svg, &GsnSvg),
+    ];
+    for (path, sink) in outputs {
+        let Some(p) = path else { continue };
+        if let Some(body) = sink.render(&judged).map_err(Failure::classified)? {
+            write_atomic(p, body.as_bytes()).map_err(Failure::classified)?;
+        }
     }
+    // The summary is the one the terminal shows, with the command's notes and status.
     if let Some(p) = &args.summary {
         write_atomic(p, md.as_bytes()).map_err(Failure::classified)?;
-    }
-    if let Some(p) = &args.trace {
-        let rows = safety::traceability(eval);
-        let body = if p.extension().is_some_and(|e| e == "html") {
-            trace::html(&rows)
-        } else {
-            trace::markdown(&rows)
-        };
-        write_atomic(p, body.as_bytes()).map_err(Failure::classified)?;
-    }
-    if let Some(out) = &args.gsn_svg {
-        let file = match &args.gsn {
-            Some(f) => f.clone(),
-            None => {
-                let own = args.run_dir.join("gsn.yaml");
-                if own.exists() {
-                    own
-                } else {
-                    args.project_root.join("safety-case/gsn.yaml")
-                }
-            }
-        };
-        let gsn = safety::Gsn::load(&file).map_err(Failure::classified)?;
-        if let Some(reqs) = requirements {
-            gsn.check_requirements(reqs).map_err(Failure::classified)?;
-        }
-        write_atomic(out, gsn_svg::render_svg(&gsn, eval).as_bytes())
-            .map_err(Failure::classified)?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! samples the replay already records. Where neither exists the figure is `null` with the
 //! reason, never a guess.
 
-use serde::Serialize;
+pub use adasval_record::sweep::GpuUtilisation;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,43 +12,6 @@ use std::time::{Duration, Instant};
 
 /// Command that prints the utilisation (tests point it at a fake).
 pub const NVIDIA_SMI_ENV: &str = "ADASVAL_NVIDIA_SMI";
-
-/// Utilisation of one sweep point.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct GpuUtilisation {
-    pub mean_pct: Option<f64>,
-    pub max_pct: Option<f64>,
-    pub samples: usize,
-    /// `nvidia-smi`, `tegrastats`, or `null`.
-    pub source: Option<String>,
-    /// Why there is no figure.
-    pub unavailable: Option<String>,
-}
-
-impl GpuUtilisation {
-    pub fn unavailable(reason: impl Into<String>) -> Self {
-        Self {
-            mean_pct: None,
-            max_pct: None,
-            samples: 0,
-            source: None,
-            unavailable: Some(reason.into()),
-        }
-    }
-
-    fn from_samples(source: &str, v: &[f64], none_reason: &str) -> Self {
-        if v.is_empty() {
-            return Self::unavailable(none_reason);
-        }
-        Self {
-            mean_pct: Some(v.iter().sum::<f64>() / v.len() as f64),
-            max_pct: Some(v.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
-            samples: v.len(),
-            source: Some(source.into()),
-            unavailable: None,
-        }
-    }
-}
 
 /// How utilisation can be read on this machine.
 #[derive(Debug, Clone)]

@@ -8,23 +8,21 @@
 //! directory is sealed on its own first, so `compare`, `matrix` and `wcet` read it).
 
 pub mod gpu;
-pub mod plot;
-pub mod report;
 pub mod saturation;
 pub mod stats;
 
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::backend::BackendInfo;
 use crate::exit::{Classify, Status};
 use crate::lock::LockFile;
+use crate::report;
 use crate::validate::{self, ProgressFactory, ReplayOutcome, ValidateError, ValidateRequest};
 
-pub use saturation::{saturation, Point, Saturation};
-pub use stats::{coefficient_of_variation, kruskal_wallis, KruskalWallis};
+pub use adasval_record::sweep::*;
+pub use saturation::{saturation, Point};
+pub use stats::{coefficient_of_variation, kruskal_wallis};
 
 pub const SWEEP_SCHEMA_VERSION: u32 = 1;
 pub const SWEEP_FILE: &str = "sweep.json";
@@ -48,6 +46,8 @@ pub enum SweepError {
     },
     #[error(transparent)]
     Evidence(#[from] crate::evidence::EvidenceError),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
 }
 
 impl Classify for SweepError {
@@ -58,6 +58,7 @@ impl Classify for SweepError {
             SweepError::Write { .. } => Status::Unavailable,
             SweepError::Seal { source, .. } => source.status(),
             SweepError::Evidence(e) => e.status(),
+            SweepError::Report(e) => e.status(),
         }
     }
 }
@@ -75,112 +76,6 @@ pub struct SweepRequest {
     pub saturation_gain: f64,
     /// Period of the `nvidia-smi` utilisation poll.
     pub gpu_interval: Duration,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Percentiles {
-    pub p50_ms: f64,
-    pub p90_ms: f64,
-    pub p99_ms: f64,
-    pub max_ms: f64,
-}
-
-impl Percentiles {
-    fn of(ns: &[u64]) -> Self {
-        let s = crate::timing::summarize(ns);
-        Self {
-            p50_ms: s.p50 / 1e6,
-            p90_ms: s.p90 / 1e6,
-            p99_ms: s.p99 / 1e6,
-            max_ms: s.max / 1e6,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct WorstStream {
-    pub stream: u32,
-    pub samples: usize,
-    pub latency: Percentiles,
-}
-
-/// One stream count of the sweep.
-#[derive(Debug, Clone, Serialize)]
-pub struct SweepPoint {
-    pub streams: u32,
-    /// Run directory of this point, relative to the sweep directory.
-    pub run_dir: String,
-    pub complete: bool,
-    /// Timed inferences over all streams and scenarios.
-    pub samples: usize,
-    /// Frames per second of all streams together inside the common windows (every stream
-    /// timing), summed over scenarios: Σ completions in window / Σ window length.
-    pub throughput_fps: Option<f64>,
-    pub common_window_s: f64,
-    /// `throughput(N) / (N × throughput(first point) / first N)`: 1 is linear scaling.
-    pub scaling_efficiency: Option<f64>,
-    /// Inference latency (`infer_ns`) of every sample of every stream, pooled.
-    pub latency: Percentiles,
-    /// The stream with the highest p99 (its samples pooled over scenarios).
-    pub worst_stream: Option<WorstStream>,
-    pub deadline_misses: usize,
-    /// Frames whose output differed between streams or repetitions.
-    pub output_mismatches: u32,
-    pub gpu_utilisation: gpu::GpuUtilisation,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct StabilityRun {
-    pub run: u32,
-    pub run_dir: String,
-    pub complete: bool,
-    pub samples: usize,
-    pub median_ms: f64,
-    pub p99_ms: f64,
-}
-
-/// Run-to-run spread of the same engine at one stream (the study's Table XII).
-#[derive(Debug, Clone, Serialize)]
-pub struct Stability {
-    pub runs: Vec<StabilityRun>,
-    /// max − min of the runs' medians.
-    pub median_spread_ms: Option<f64>,
-    /// Coefficient of variation of the runs' medians (sample standard deviation / mean).
-    pub median_cv: Option<f64>,
-    pub p99_spread_ms: Option<f64>,
-    /// Kruskal–Wallis test that every run's latencies come from one distribution.
-    pub kruskal_wallis: Option<KruskalWallis>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SweepEngine {
-    pub name: String,
-    pub sha256: String,
-    pub format: String,
-}
-
-/// `sweep.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct SweepRecord {
-    pub schema_version: u32,
-    pub complete: bool,
-    pub incomplete_reasons: Vec<String>,
-    pub started_at: String,
-    pub finished_at: String,
-    pub command_line: Vec<String>,
-    pub engine: Option<SweepEngine>,
-    pub backend: Option<BackendInfo>,
-    pub platform: Option<String>,
-    pub scenarios: Vec<String>,
-    /// validate's settings as requested (selection, repetitions, warm-up, order, seed).
-    pub settings: serde_json::Value,
-    /// The latency every percentile refers to.
-    pub latency_stage: String,
-    pub points: Vec<SweepPoint>,
-    pub saturation: Saturation,
-    pub stability: Option<Stability>,
-    /// Build-to-build spread lives in `adasval matrix`; this says how to get it.
-    pub build_to_build: String,
 }
 
 pub const BUILD_TO_BUILD_NOTE: &str = "Build-to-build spread (the other half of the study's Table XII) is `adasval matrix`'s build-spread table: freeze several builds of the same model, run `adasval validate` (or `adasval sweep --streams 1`) for each on this platform, then `adasval matrix <run-dir>...` compares their latency distributions (Mann–Whitney) and names the layers whose kernel choice differs (docs/REGRESSION.md).";
@@ -592,24 +487,23 @@ pub fn run(
             .unwrap_or_default()
             .as_bytes(),
     )?;
-    let svg = plot::sweep_svg(&record);
-    write(&dir.join("sweep.svg"), svg.as_bytes())?;
-    let sections = report::sections(&record, &svg);
-    let title = "adasval stream sweep";
+    let svg = report::sweep_plot::sweep_svg(&record);
     write(
-        &dir.join("report.md"),
-        crate::report::markdown(title, &sections).as_bytes(),
+        &dir.join(report::sweep_section::SWEEP_SVG_FILE),
+        svg.as_bytes(),
     )?;
-    write(
-        &dir.join("report.html"),
-        crate::report::html::page(title, &sections).as_bytes(),
-    )?;
-    seal_dir(&dir, key.as_ref())?;
+    let doc = report::sweep_section::document(&record, &svg);
     let status = if record.complete {
         Status::Pass
     } else {
         Status::GateFailed
     };
+    report::sink::write_all(
+        &dir,
+        &[&report::sink::REPORT_MD, &report::sink::REPORT_HTML],
+        &report::Judged::document(&doc.title, &doc),
+    )?;
+    seal_dir(&dir, key.as_ref())?;
     Ok(SweepOutcome {
         dir,
         record,

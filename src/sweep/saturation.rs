@@ -15,24 +15,13 @@
 //! counts. When no point qualifies, the sweep did not reach saturation (throughput was still
 //! growing at the largest N), and the result says so.
 
-use serde::Serialize;
+use adasval_record::sweep::Saturation;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
     pub streams: u32,
     pub throughput_fps: f64,
     pub p99_ms: f64,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Saturation {
-    /// The saturation point, when the sweep reached one.
-    pub streams: Option<u32>,
-    /// Relative throughput gain below which more streams count as buying nothing.
-    pub gain_threshold: f64,
-    pub definition: String,
-    /// Why this point (or why none), in words.
-    pub reason: String,
 }
 
 pub const DEFINITION: &str = "smallest stream count N such that no larger N in the sweep gives more than the gain threshold more throughput, while p99 latency at the largest N exceeds p99 at N by more than the same threshold";

@@ -1,16 +1,7 @@
 //! Run-to-run statistics of the latency-stability study (the study's Table XII):
 //! Kruskal–Wallis H test across runs and the spread of the runs' medians.
 
-use serde::Serialize;
-
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
-pub struct KruskalWallis {
-    /// H statistic, corrected for ties (as `scipy.stats.kruskal`).
-    pub h: f64,
-    pub df: usize,
-    /// Asymptotic chi-square p-value with `df` degrees of freedom.
-    pub p_value: f64,
-}
+use adasval_record::sweep::KruskalWallis;
 
 /// Kruskal–Wallis H test that all groups come from the same distribution. `None` with
 /// fewer than two non-empty groups, or when every value is identical (H undefined).

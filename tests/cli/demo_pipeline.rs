@@ -41,6 +41,7 @@ fn demo_validate_gate_and_evidence_agree() {
         "evidence.json",
         "junit.xml",
         "summary.md",
+        "summary.json",
         "report.html",
         "report.md",
         "MANIFEST.sha256",

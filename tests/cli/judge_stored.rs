@@ -30,6 +30,7 @@ const JUDGED: &[&str] = &[
     "requirements.yaml",
     "junit.xml",
     "summary.md",
+    "summary.json",
     "traceability.md",
     "report.md",
 ];
@@ -194,4 +195,71 @@ fn raw_records_that_disagree_are_bad_input_naming_the_trace() {
         !fresh.join("metrics.json").exists(),
         "nothing is judged from such records"
     );
+}
+
+#[test]
+fn every_sink_reports_the_same_verdict_per_requirement() {
+    // The formats are renderings of one judgement: the JSON summary, the Markdown summary,
+    // the HTML report's verdict rows and the JUnit suites must agree requirement by
+    // requirement, and with the evidence the verdicts were computed from.
+    let run_dir = validated().0.as_path();
+    let json: serde_json::Value =
+        serde_json::from_str(&read(&run_dir.join("summary.json"))).expect("summary.json is JSON");
+    let from_json: Vec<(String, String)> = json["requirements"]
+        .as_array()
+        .expect("requirements")
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["verdict"].as_str().unwrap().replace('_', " "),
+            )
+        })
+        .collect();
+    assert!(from_json.len() >= 4, "{json}");
+    let md = read(&run_dir.join("summary.md"));
+    let from_md: Vec<(String, String)> = md
+        .lines()
+        .filter(|l| l.contains("| **REQ-"))
+        .map(|l| {
+            let c: Vec<&str> = l.split('|').map(str::trim).collect();
+            (c[2].trim_matches('*').to_string(), c[4].to_string())
+        })
+        .collect();
+    assert_eq!(from_md, from_json, "summary.md vs summary.json");
+    let html = read(&run_dir.join("report.html"));
+    let from_html: Vec<(String, String)> = html
+        .split("<tr class=\"verdict\"")
+        .skip(1)
+        .map(|row| {
+            let attr = |name: &str| {
+                let k = format!("data-{name}=\"");
+                let at = row.find(&k).unwrap() + k.len();
+                row[at..at + row[at..].find('"').unwrap()].to_string()
+            };
+            (attr("requirement"), attr("verdict"))
+        })
+        .collect();
+    assert_eq!(from_html, from_json, "report.html vs summary.json");
+    let junit = read(&run_dir.join("junit.xml"));
+    for (id, verdict) in &from_json {
+        let open = format!("<testsuite name=\"{id}\"");
+        let at = junit
+            .find(&open)
+            .unwrap_or_else(|| panic!("{id} not in junit.xml"));
+        let suite = &junit[at..at + junit[at..].find("</testsuite>").unwrap()];
+        let failed = suite.contains("<failure");
+        assert_eq!(
+            failed,
+            verdict != "pass",
+            "junit.xml vs summary.json for {id}"
+        );
+    }
+    let failing = from_json.iter().filter(|(_, v)| v != "pass").count();
+    assert_eq!(
+        json["counts"]["pass"].as_u64().unwrap() as usize,
+        from_json.len() - failing
+    );
+    let code = validated().1;
+    assert_eq!(json["exit_code"].as_i64().unwrap() as i32, code, "{json}");
 }

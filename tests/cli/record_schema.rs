@@ -24,14 +24,33 @@ fn run_record_and_lock_match_their_schemas() {
         return;
     };
     let d = noop_project();
+    // With requirements, so that the verdict files (summary.json) are written too.
+    let sc = d.path().join("safety-case");
+    std::fs::create_dir_all(&sc).unwrap();
+    std::fs::copy(
+        repo_root().join("safety-case/requirements.yaml"),
+        sc.join("requirements.yaml"),
+    )
+    .unwrap();
     let (code, out, err) =
         run(adasval()
             .current_dir(d.path())
             .args(["validate", "--backend", "noop"]));
-    assert_eq!(code, 0, "{err}");
+    assert!(code == 0 || code == 1, "{err}");
     let run_json = d.path().join(out.trim()).join("run.json");
     let (ok, msg) = check(&py, "docs/schema/run.schema.json", &run_json);
     assert!(ok, "{msg}");
+
+    let summary = d.path().join(out.trim()).join("summary.json");
+    let (ok, msg) = check(&py, "docs/schema/summary.schema.json", &summary);
+    assert!(ok, "{msg}");
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    v["status"] = serde_json::json!("passed-ish");
+    let broken = d.path().join("broken-summary.json");
+    std::fs::write(&broken, v.to_string()).unwrap();
+    let (ok, _) = check(&py, "docs/schema/summary.schema.json", &broken);
+    assert!(!ok, "a summary with an unknown status must not validate");
 
     // The lock is YAML: convert it with the library's own parser, then validate.
     let lock = adasval::lock::LockFile::load(d.path()).unwrap();

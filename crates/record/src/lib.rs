@@ -11,5 +11,6 @@ pub mod lock;
 pub mod platform;
 pub mod record;
 pub mod stored;
+pub mod sweep;
 pub mod trace;
 pub mod trtexec_export;

@@ -1,44 +1,51 @@
-//! Markdown of a cross-run consistency comparison (`adasval compare`).
+//! The report of a cross-run consistency comparison (`adasval compare`).
 
+use crate::doc::{Block, Document, Section, Table};
 use adasval_judge::compare::*;
 
-/// The pairwise matrix of decision flips summed over scenarios, as Markdown.
-pub fn markdown(c: &Comparison) -> String {
+pub fn document(c: &Comparison) -> Document {
     let n = c.participants.len();
     let mut m = vec![vec![0usize; n]; n];
     for p in &c.pairs {
         m[p.a][p.b] += p.decision_flips;
         m[p.b][p.a] += p.decision_flips;
     }
-    let mut s = String::from("# adasval compare\n\nRuns read (sealed; manifest SHA-256):\n\n");
-    for (i, p) in c.participants.iter().enumerate() {
-        s += &format!(
-            "- [{i}] `{}` engine sha256 `{}` run `{}` manifest `{}`\n",
-            p.label,
-            &p.engine_sha256[..16.min(p.engine_sha256.len())],
-            p.run_dir,
-            p.manifest_sha256
-        );
-    }
-    s += "\n## Frames whose safety decisions differ (all scenarios)\n\n|   |";
-    for i in 0..n {
-        s += &format!(" [{i}] |");
-    }
-    s += "\n|---|";
-    s += &"---|".repeat(n);
-    s += "\n";
+    let runs = Section::new("runs", "Runs read (sealed; manifest SHA-256)").with(Block::list(
+        c.participants.iter().enumerate().map(|(i, p)| {
+            format!(
+                "[{i}] `{}` engine sha256 `{}` run `{}` manifest `{}`",
+                p.label,
+                &p.engine_sha256[..16.min(p.engine_sha256.len())],
+                p.run_dir,
+                p.manifest_sha256
+            )
+        }),
+    ));
+    let mut head = vec![String::new()];
+    head.extend((0..n).map(|i| format!("[{i}]")));
+    let mut flips = Table::new(&head);
     for (i, row) in m.iter().enumerate() {
-        s += &format!("| [{i}] |");
-        for (j, v) in row.iter().enumerate() {
-            s += &if i == j {
-                " – |".to_string()
+        let mut cells = vec![format!("[{i}]")];
+        cells.extend(row.iter().enumerate().map(|(j, v)| {
+            if i == j {
+                "–".to_string()
             } else {
-                format!(" {v} |")
-            };
-        }
-        s += "\n";
+                v.to_string()
+            }
+        }));
+        flips.row(cells);
     }
-    s += "\n## Per scenario\n\n| scenario | pair | frames | decision flips | bit-identical frames | mean IoU | min IoU | outputs max abs err | within tolerance |\n|---|---|---|---|---|---|---|---|---|\n";
+    let mut per = Table::new(&[
+        "scenario",
+        "pair",
+        "frames",
+        "decision flips",
+        "bit-identical frames",
+        "mean IoU",
+        "min IoU",
+        "outputs max abs err",
+        "within tolerance",
+    ]);
     for p in &c.pairs {
         let f = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "–".into());
         let max_abs = p
@@ -51,19 +58,33 @@ pub fn markdown(c: &Comparison) -> String {
         } else {
             p.outputs.iter().all(|o| o.within_tolerance).to_string()
         };
-        s += &format!(
-            "| {} | [{}]–[{}] | {} | {} | {} | {} | {} | {} | {} |\n",
-            p.scenario,
-            p.a,
-            p.b,
-            p.frames_compared,
-            p.decision_flips,
-            p.bit_identical_frames,
+        per.row([
+            p.scenario.clone(),
+            format!("[{}]–[{}]", p.a, p.b),
+            p.frames_compared.to_string(),
+            p.decision_flips.to_string(),
+            p.bit_identical_frames.to_string(),
             f(p.mean_iou),
             f(p.min_iou),
             f(max_abs),
-            within
-        );
+            within,
+        ]);
     }
-    s
+    Document {
+        title: "adasval compare".into(),
+        sections: vec![
+            runs,
+            Section::new(
+                "flips",
+                "Frames whose safety decisions differ (all scenarios)",
+            )
+            .with(flips),
+            Section::new("per-scenario", "Per scenario").with(per),
+        ],
+    }
+}
+
+/// The comparison as Markdown.
+pub fn markdown(c: &Comparison) -> String {
+    crate::markdown::document(&document(c))
 }

@@ -2,8 +2,10 @@
 //! Copies of the requirements and safety-case files are stored byte for byte as they were
 //! evaluated, so `gate` re-evaluates exactly what `validate` did.
 
-use crate::summary::{markdown, SummaryInput};
-use crate::{junit, trace};
+use crate::sink::{
+    write_all, GsnSvg, Judged, Junit, ReportError, Sink, SummaryJson, SummaryMarkdown, TraceHtml,
+    TraceMarkdown,
+};
 use adasval_core::exit::Status;
 use adasval_judge::evidence::{self, write_atomic, EvidenceSet, SealReport, EVIDENCE_FILE};
 use adasval_judge::safety::gate::RUN_REQUIREMENTS_FILE;
@@ -15,10 +17,31 @@ use std::path::Path;
 /// Names of the files [`finish_run`] writes into the run directory.
 pub const JUNIT_FILE: &str = "junit.xml";
 pub const SUMMARY_FILE: &str = "summary.md";
+pub const SUMMARY_JSON_FILE: &str = "summary.json";
 pub const TRACE_MD_FILE: &str = "traceability.md";
 pub const TRACE_HTML_FILE: &str = "traceability.html";
 pub const GSN_FILE: &str = "gsn.yaml";
 pub const GSN_SVG_FILE: &str = "gsn.svg";
+
+/// The verdict files of a run directory, in the order they are written.
+pub const VERDICT_SINKS: &[&dyn Sink] = &[
+    &Junit,
+    &SummaryMarkdown,
+    &SummaryJson,
+    &TraceMarkdown,
+    &TraceHtml,
+    &GsnSvg,
+];
+
+fn render_error(e: ReportError) -> SafetyError {
+    match e {
+        ReportError::Write(e) => SafetyError::Evidence(e),
+        ReportError::Render { what, message } => SafetyError::Render {
+            what: what.into(),
+            source: message.into(),
+        },
+    }
+}
 
 pub struct FinishRequest<'a> {
     pub run_dir: &'a Path,
@@ -42,8 +65,8 @@ pub struct FinishedRun {
     pub summary: String,
 }
 
-/// Write evidence.json, the requirements (and GSN) copies, junit.xml, summary.md, the
-/// traceability matrix (Markdown and HTML) and gsn.svg into `run_dir`, then seal it.
+/// Write evidence.json, the requirements (and GSN) copies, junit.xml, summary.md,
+/// summary.json, the traceability matrix (Markdown and HTML) and gsn.svg into `run_dir`, then seal it.
 /// Status: 3 when the evidence's integrity checks failed, 1 when a requirement failed or
 /// the run is incomplete, else 0.
 pub fn finish_run(req: &FinishRequest<'_>) -> Result<FinishedRun, SafetyError> {
@@ -74,30 +97,25 @@ pub fn finish_run(req: &FinishRequest<'_>) -> Result<FinishedRun, SafetyError> {
     } else {
         Status::Pass
     };
-    let summary = markdown(&SummaryInput {
+    let judged = Judged {
         title: req.title,
-        status,
-        notes: req.notes.clone(),
-        eval: &evaluation,
-    });
-    let rows = adasval_judge::safety::traceability(&evaluation);
+        status: Some(status),
+        notes: &req.notes,
+        evaluation: Some(&evaluation),
+        gsn: gsn.as_ref().map(|(g, _)| g),
+        document: None,
+    };
+    let summary = SummaryMarkdown
+        .render(&judged)
+        .map_err(render_error)?
+        .unwrap_or_default();
     let w = |name: &str, bytes: &[u8]| write_atomic(&dir.join(name), bytes);
     w(EVIDENCE_FILE, req.evidence.to_json().as_bytes())?;
     w(RUN_REQUIREMENTS_FILE, &req_bytes)?;
-    w(
-        JUNIT_FILE,
-        junit::junit_xml(req.title, &evaluation)?.as_bytes(),
-    )?;
-    w(SUMMARY_FILE, summary.as_bytes())?;
-    w(TRACE_MD_FILE, trace::markdown(&rows).as_bytes())?;
-    w(TRACE_HTML_FILE, trace::html(&rows).as_bytes())?;
-    if let Some((g, bytes)) = &gsn {
+    if let Some((_, bytes)) = &gsn {
         w(GSN_FILE, bytes)?;
-        w(
-            GSN_SVG_FILE,
-            crate::gsn_svg::render_svg(g, &evaluation).as_bytes(),
-        )?;
     }
+    write_all(dir, VERDICT_SINKS, &judged).map_err(render_error)?;
     let seal = evidence::seal(dir, req.sign_key)?;
     Ok(FinishedRun {
         evaluation,

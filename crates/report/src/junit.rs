@@ -3,7 +3,6 @@
 //! shows up as red, never as an empty green suite. An incomplete run adds a failing case.
 
 use adasval_judge::safety::verdict::{fmt_num, Evaluation, Verdict};
-use adasval_judge::safety::SafetyError;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 /// Build the JUnit report.
@@ -68,12 +67,12 @@ pub fn junit_report(name: &str, eval: &Evaluation) -> Report {
     report
 }
 
-/// JUnit XML text.
-pub fn junit_xml(name: &str, eval: &Evaluation) -> Result<String, SafetyError> {
+/// JUnit XML text (what the [`crate::sink::Junit`] sink writes).
+pub fn junit_xml(name: &str, eval: &Evaluation) -> Result<String, crate::sink::ReportError> {
     junit_report(name, eval)
         .to_string()
-        .map_err(|e| SafetyError::Render {
-            what: "JUnit XML".into(),
-            source: Box::new(e),
+        .map_err(|e| crate::sink::ReportError::Render {
+            what: "JUnit XML",
+            message: e.to_string(),
         })
 }

@@ -1,36 +1,36 @@
-//! Report sinks: Markdown and a self-contained HTML page (inline SVG, no network). Stages
-//! contribute [`Section`]s; the reporter only assembles them, so adding an analysis
-//! touches no sink.
+//! Reports. Stages describe what they found as a [`Document`] of sections (tables,
+//! paragraphs, figures) and hand it, with the verdicts, to [`Sink`]s: Markdown, HTML,
+//! JUnit, the Markdown and JSON summaries, the traceability matrix and the GSN SVG. Adding
+//! an analysis touches no sink; adding a format touches no stage.
 
 #![allow(clippy::result_large_err)]
 
 pub mod compare;
 pub mod detection_section;
+pub mod doc;
 pub mod finish;
 pub mod frame_svg;
 pub mod gsn_svg;
 pub mod html;
 pub mod junit;
+pub mod markdown;
 pub mod matrix;
 pub mod regress;
+pub mod sink;
 pub mod summary;
 pub mod svg;
+pub mod sweep_plot;
+pub mod sweep_section;
 pub mod trace;
 pub mod verdict_section;
 pub mod wcet_plot;
 pub mod wcet_section;
 
+pub use doc::{Block, Cell, Document, Figure, Section, Span, Table, Tone};
+pub use sink::{Judged, ReportError, Sink};
+
 use adasval_core::timing::LatencySummary;
 use adasval_record::record::RunRecord;
-
-/// One part of a report, rendered by the stage that owns the data.
-#[derive(Debug, Clone, Default)]
-pub struct Section {
-    pub id: String,
-    pub title: String,
-    pub markdown: String,
-    pub html: String,
-}
 
 pub fn ms(ns: f64) -> String {
     if ns.is_nan() {
@@ -74,158 +74,125 @@ pub fn header_section(r: &RunRecord) -> Section {
         format!("INCOMPLETE: {}", r.incomplete_reasons.join("; "))
     };
     let fp = &r.platform.fingerprint;
-    let mut md = format!(
-        "Run `{}` ({status}), {} → {}\n\nPlatform **{}** ({}; {} logical cores; {}; kernel {}), backend `{}` ({}), adasval {} at commit {}{}.\n\n| engine | format | sha256 | adapter sha256 |\n|---|---|---|---|\n",
-        r.run_id,
-        r.started_at,
-        r.finished_at,
-        r.platform.name,
-        fp.cpu_model,
-        fp.logical_cores,
-        fp.os,
-        fp.kernel,
-        r.backend.name,
-        r.backend.libraries.join(", "),
-        fp.tool_version,
-        fp.git_commit.as_deref().unwrap_or("unknown"),
-        if fp.git_dirty == Some(true) { " (uncommitted changes)" } else { "" },
-    );
-    let mut html = format!(
-        "<p>Run <code>{}</code> (<b class=\"{}\">{}</b>), {} → {}</p><p>Platform <b>{}</b> ({}; {} logical cores; {}; kernel {}), backend <code>{}</code> ({}), adasval {} at commit <code>{}</code>{}.</p><table><tr><th>engine</th><th>format</th><th>sha256</th><th>adapter sha256</th></tr>",
-        esc(&r.run_id),
-        if r.complete { "pass" } else { "fail" },
-        esc(&status),
-        esc(&r.started_at),
-        esc(&r.finished_at),
-        esc(&r.platform.name),
-        esc(&fp.cpu_model),
-        fp.logical_cores,
-        esc(&fp.os),
-        esc(&fp.kernel),
-        esc(&r.backend.name),
-        esc(&r.backend.libraries.join(", ")),
-        esc(&fp.tool_version),
-        esc(fp.git_commit.as_deref().unwrap_or("unknown")),
-        if fp.git_dirty == Some(true) { " (uncommitted changes)" } else { "" },
-    );
+    let mut sec = Section::new("run", "Run");
+    sec.push(Block::Paragraph(vec![
+        Span::Text("Run ".into()),
+        Span::Code(r.run_id.clone()),
+        Span::Text(" (".into()),
+        Span::Tone(Tone::of(r.complete), status),
+        Span::Text(format!("), {} → {}", r.started_at, r.finished_at)),
+    ]));
+    sec.push(Block::Paragraph(vec![
+        Span::Text("Platform ".into()),
+        Span::Strong(r.platform.name.clone()),
+        Span::Text(format!(
+            " ({}; {} logical cores; {}; kernel {}), backend ",
+            fp.cpu_model, fp.logical_cores, fp.os, fp.kernel
+        )),
+        Span::Code(r.backend.name.clone()),
+        Span::Text(format!(
+            " ({}), adasval {} at commit ",
+            r.backend.libraries.join(", "),
+            fp.tool_version
+        )),
+        Span::Code(fp.git_commit.clone().unwrap_or_else(|| "unknown".into())),
+        Span::Text(
+            if fp.git_dirty == Some(true) {
+                " (uncommitted changes)."
+            } else {
+                "."
+            }
+            .into(),
+        ),
+    ]));
+    let mut t = Table::new(&["engine", "format", "sha256", "adapter sha256"]);
     for e in &r.engines {
-        md += &format!(
-            "| {} | {} | `{}` | `{}` |\n",
-            e.name, e.format, e.sha256, e.adapter_sha256
-        );
-        html += &format!(
-            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
-            esc(&e.name),
-            esc(&e.format),
-            e.sha256,
-            e.adapter_sha256
-        );
+        t.row([
+            Cell::from(e.name.as_str()),
+            e.format.as_str().into(),
+            Cell::code(e.sha256.as_str()),
+            Cell::code(e.adapter_sha256.as_str()),
+        ]);
     }
-    html += "</table>";
-    md += "\n| scenario | category | frames | deadline ms | scenario sha256 | labels sha256 |\n|---|---|---|---|---|---|\n";
-    html += "<table><tr><th>scenario</th><th>category</th><th>frames</th><th>deadline ms</th><th>scenario sha256</th><th>labels sha256</th></tr>";
+    sec.push(t);
+    let mut t = Table::new(&[
+        "scenario",
+        "category",
+        "frames",
+        "deadline ms",
+        "scenario sha256",
+        "labels sha256",
+    ]);
     for s in &r.scenarios {
-        md += &format!(
-            "| {} | {} | {} | {} | `{}` | `{}` |\n",
-            s.id,
-            s.category,
-            s.frames,
-            s.deadline_ms,
-            &s.sha256[..16],
-            &s.labels_sha256[..16]
-        );
-        html += &format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
-            esc(&s.id),
-            esc(&s.category),
-            s.frames,
-            s.deadline_ms,
-            &s.sha256[..16],
-            &s.labels_sha256[..16]
-        );
+        t.row([
+            Cell::from(s.id.as_str()),
+            s.category.as_str().into(),
+            s.frames.to_string().into(),
+            s.deadline_ms.to_string().into(),
+            Cell::spans(vec![Span::Hash {
+                short: short(&s.sha256),
+                full: s.sha256.clone(),
+            }]),
+            Cell::spans(vec![Span::Hash {
+                short: short(&s.labels_sha256),
+                full: s.labels_sha256.clone(),
+            }]),
+        ]);
     }
-    html += "</table>";
-    Section {
-        id: "run".into(),
-        title: "Run".into(),
-        markdown: md,
-        html,
-    }
+    sec.push(t);
+    sec
+}
+
+/// The first 16 characters of a hash (all of it when shorter).
+fn short(h: &str) -> String {
+    h.chars().take(16).collect()
 }
 
 /// Latency percentiles per scenario and engine, with an SVG histogram per trace.
 pub fn latency_section(r: &RunRecord, infer_samples: &[(String, String, Vec<u64>)]) -> Section {
-    let mut md = String::from("Latency in ms; `infer` is what deadlines and WCET use. Percentiles are nearest-rank over the raw samples.\n\n");
-    md += &format!(
-        "| scenario | engine | stage | {} | deadline misses | non-identical reps |\n|{}\n",
-        LAT_HEAD.join(" | "),
-        "---|".repeat(LAT_HEAD.len() + 5)
-    );
-    let mut html = format!(
-        "<p>Latency in ms; <code>infer</code> is what deadlines and WCET use. Percentiles are nearest-rank over the raw samples.</p><table><tr><th>scenario</th><th>engine</th><th>stage</th>{}<th>deadline misses</th><th>non-identical reps</th></tr>",
-        LAT_HEAD.iter().map(|h| format!("<th>{h}</th>")).collect::<String>()
-    );
-    for t in &r.traces {
+    let mut sec = Section::new("latency", "Latency");
+    sec.push(Block::text("Latency in ms; `infer` is what deadlines and WCET use. Percentiles are nearest-rank over the raw samples."));
+    let mut head = vec!["scenario", "engine", "stage"];
+    head.extend(LAT_HEAD);
+    head.extend(["deadline misses", "non-identical reps"]);
+    let mut t = Table::new(&head);
+    for tr in &r.traces {
         for (stage, s) in [
-            ("pre", &t.latency_ns.pre),
-            ("infer", &t.latency_ns.infer),
-            ("post", &t.latency_ns.post),
-            ("total", &t.latency_ns.total),
+            ("pre", &tr.latency_ns.pre),
+            ("infer", &tr.latency_ns.infer),
+            ("post", &tr.latency_ns.post),
+            ("total", &tr.latency_ns.total),
         ] {
-            let cells = row(s);
             let (miss, nd) = if stage == "infer" {
                 (
-                    t.deadline_misses.to_string(),
-                    t.nondeterministic_repetitions.to_string(),
+                    tr.deadline_misses.to_string(),
+                    tr.nondeterministic_repetitions.to_string(),
                 )
             } else {
                 (String::new(), String::new())
             };
-            md += &format!(
-                "| {} | {} | {stage} | {} | {miss} | {nd} |\n",
-                t.scenario,
-                t.engine,
-                cells.join(" | ")
-            );
-            html += &format!(
-                "<tr><td>{}</td><td>{}</td><td>{stage}</td>{}<td>{miss}</td><td>{nd}</td></tr>",
-                esc(&t.scenario),
-                esc(&t.engine),
-                cells
-                    .iter()
-                    .map(|c| format!("<td>{c}</td>"))
-                    .collect::<String>()
-            );
+            let mut cells = vec![tr.scenario.clone(), tr.engine.clone(), stage.to_string()];
+            cells.extend(row(s));
+            cells.extend([miss, nd]);
+            t.row(cells);
         }
     }
-    html += "</table><div class=\"plots\">";
-    for (scenario, engine, samples) in infer_samples {
-        let deadline = r
-            .scenarios
-            .iter()
-            .find(|s| &s.id == scenario)
-            .map(|s| s.deadline_ms);
-        html += &format!(
-            "<figure>{}<figcaption>{} × {}: inference latency</figcaption></figure>",
-            svg::latency_histogram(samples, deadline, &format!("{engine} × {scenario}")),
-            esc(engine),
-            esc(scenario)
-        );
-    }
-    html += "</div>";
-    Section {
-        id: "latency".into(),
-        title: "Latency".into(),
-        markdown: md,
-        html,
-    }
-}
-
-/// Assemble a Markdown report from sections.
-pub fn markdown(title: &str, sections: &[Section]) -> String {
-    let mut out = format!("# {title}\n\n");
-    for s in sections {
-        out += &format!("## {}\n\n{}\n\n", s.title, s.markdown.trim_end());
-    }
-    out
+    sec.push(t);
+    let figs = infer_samples
+        .iter()
+        .map(|(scenario, engine, samples)| {
+            let deadline = r
+                .scenarios
+                .iter()
+                .find(|s| &s.id == scenario)
+                .map(|s| s.deadline_ms);
+            Figure {
+                svg: svg::latency_histogram(samples, deadline, &format!("{engine} × {scenario}")),
+                caption: format!("{engine} × {scenario}: inference latency"),
+                file: None,
+            }
+        })
+        .collect();
+    sec.push(Block::Figures(figs));
+    sec
 }

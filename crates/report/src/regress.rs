@@ -1,39 +1,62 @@
-//! Markdown of a baseline-versus-candidate regression check (`adasval diff`).
+//! The report of a baseline-versus-candidate regression check (`adasval diff`).
 
+use crate::doc::{Block, Cell, Document, Section, Table};
 use adasval_judge::regress::*;
 
-pub fn markdown(r: &DiffReport) -> String {
+pub fn document(r: &DiffReport) -> Document {
     let f = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "–".into());
-    let mut s = format!(
-        "# adasval diff: {}\n\nbaseline `{}` ({}) → candidate `{}` ({})\n\n| scenario | check | baseline | candidate | delta | 95% CI | p | effect | limit | regression |\n|---|---|---|---|---|---|---|---|---|---|\n",
-        if r.regression { "REGRESSION" } else { "no regression" },
+    let mut checks = Section::new("checks", "Checks").with(Block::text(&format!(
+        "baseline `{}` ({}) → candidate `{}` ({})",
         r.baseline, r.baseline_engine, r.candidate, r.candidate_engine
-    );
+    )));
+    let mut t = Table::new(&[
+        "scenario",
+        "check",
+        "baseline",
+        "candidate",
+        "delta",
+        "95% CI",
+        "p",
+        "effect",
+        "limit",
+        "regression",
+    ]);
     for c in &r.checks {
-        s += &format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            c.scenario,
-            c.what,
-            f(c.baseline),
-            f(c.candidate),
-            f(c.delta),
+        t.row([
+            Cell::from(c.scenario.as_str()),
+            c.what.as_str().into(),
+            f(c.baseline).into(),
+            f(c.candidate).into(),
+            f(c.delta).into(),
             c.ci.map(|(a, b)| format!("[{a:.4}, {b:.4}]"))
-                .unwrap_or_else(|| "–".into()),
+                .unwrap_or_else(|| "–".into())
+                .into(),
             c.p_value
                 .map(|p| format!("{p:.3e}"))
-                .unwrap_or_else(|| "–".into()),
-            f(c.effect_size),
-            c.limit,
-            if c.regression { "**yes**" } else { "no" }
-        );
+                .unwrap_or_else(|| "–".into())
+                .into(),
+            f(c.effect_size).into(),
+            c.limit.as_str().into(),
+            if c.regression {
+                Cell::strong("yes").class("fail")
+            } else {
+                "no".into()
+            },
+        ]);
     }
+    checks.push(t);
+    let mut sections = vec![checks];
     if !r.layers.is_empty() {
         let changed = r.layers.iter().filter(|l| l.tactic_changed).count();
-        s += &format!(
-            "\n## Layers ({} in both runs, {changed} with a different kernel choice, {} in one run only)\n\n| layer | baseline ms | candidate ms | delta ms | baseline tactic | candidate tactic |\n|---|---|---|---|---|---|\n",
-            r.layers.len(),
-            r.layers_only_in_one.len()
-        );
+        let mut t = Table::new(&[
+            "layer",
+            "baseline ms",
+            "candidate ms",
+            "delta ms",
+            "baseline tactic",
+            "candidate tactic",
+            "kernel choice",
+        ]);
         let mut sorted: Vec<&LayerChange> = r.layers.iter().collect();
         // Largest slow-downs and kernel changes first.
         sorted.sort_by(|a, b| {
@@ -44,17 +67,46 @@ pub fn markdown(r: &DiffReport) -> String {
             )
         });
         for l in sorted {
-            s += &format!(
-                "| {} | {} | {} | {} | {} | {}{} |\n",
-                l.name,
-                f(l.baseline_ms),
-                f(l.candidate_ms),
-                f(l.delta_ms),
-                l.baseline_tactic.as_deref().unwrap_or("–"),
-                l.candidate_tactic.as_deref().unwrap_or("–"),
-                if l.tactic_changed { " **changed**" } else { "" }
-            );
+            t.row([
+                Cell::from(l.name.as_str()),
+                f(l.baseline_ms).into(),
+                f(l.candidate_ms).into(),
+                f(l.delta_ms).into(),
+                l.baseline_tactic.as_deref().unwrap_or("–").into(),
+                l.candidate_tactic.as_deref().unwrap_or("–").into(),
+                if l.tactic_changed {
+                    Cell::strong("changed")
+                } else {
+                    "same".into()
+                },
+            ]);
         }
+        sections.push(
+            Section::new(
+                "layers",
+                &format!(
+                    "Layers ({} in both runs, {changed} with a different kernel choice, {} in one run only)",
+                    r.layers.len(),
+                    r.layers_only_in_one.len()
+                ),
+            )
+            .with(t),
+        );
     }
-    s
+    Document {
+        title: format!(
+            "adasval diff: {}",
+            if r.regression {
+                "REGRESSION"
+            } else {
+                "no regression"
+            }
+        ),
+        sections,
+    }
+}
+
+/// The diff as Markdown.
+pub fn markdown(r: &DiffReport) -> String {
+    crate::markdown::document(&document(r))
 }

@@ -1,86 +1,67 @@
 //! The traceability matrix (requirement → scenario × engine × platform → verdict →
-//! artefact) as Markdown and as an HTML table.
+//! artefact) as a report table, rendered by the Markdown and HTML sinks.
 
+use crate::doc::{Cell, Row, Span, Table};
 use adasval_judge::evidence::ArtefactRef;
 use adasval_judge::safety::trace::TraceRow;
 use adasval_judge::safety::verdict::{fmt_num, short_hash, Verdict};
 
-/// GitHub-flavoured Markdown table.
-pub fn markdown(rows: &[TraceRow]) -> String {
-    let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-    let mut s = format!(
-        "| {} |\n|{}\n",
-        HEADERS.join(" | "),
-        "---|".repeat(HEADERS.len())
-    );
-    for r in rows {
-        let arts: Vec<String> = r
-            .artefacts
-            .iter()
-            .map(|a| format!("`{}`", esc(&artefact_text(a))))
-            .collect();
-        s.push_str(&format!(
-            "| {} | {} | {} | `{}` | {} | {} | {} | {} | {} |\n",
-            esc(&r.requirement),
-            esc(&r.scenario),
-            esc(&engine_cell(r)),
-            short_hash(&r.engine_sha256),
-            esc(&r.platform),
-            r.measured.map(fmt_num).unwrap_or_else(|| "-".into()),
-            r.threshold.clone().unwrap_or_else(|| "-".into()),
-            r.verdict.as_str(),
-            if arts.is_empty() {
-                "-".into()
-            } else {
-                arts.join("<br>")
-            },
-        ));
-    }
-    s
-}
-/// Self-contained HTML `<table>` (no scripts, no external styles; classes
-/// `verdict-pass`, `verdict-fail`, `verdict-no_evidence` on the verdict cells). The full
-/// engine hash is in the cell's `title`.
-pub fn html(rows: &[TraceRow]) -> String {
-    let mut s = String::from("<table class=\"adasval-trace\">\n<thead><tr>");
-    for h in HEADERS {
-        s.push_str(&format!("<th>{}</th>", escape_html(h)));
-    }
-    s.push_str("</tr></thead>\n<tbody>\n");
+/// The matrix as a report table. The verdict cells carry the classes `verdict-pass`,
+/// `verdict-fail` and `verdict-no_evidence`; the full engine and artefact hashes are kept
+/// as tooltips in HTML.
+pub fn table(rows: &[TraceRow]) -> Table {
+    let mut t = Table::new(&HEADERS);
+    t.class = Some("adasval-trace".into());
     for r in rows {
         let verdict_class = match r.verdict {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
-            Verdict::NoEvidence => "no_evidence",
+            Verdict::Pass => "verdict-pass",
+            Verdict::Fail => "verdict-fail",
+            Verdict::NoEvidence => "verdict-no_evidence",
         };
-        let arts: Vec<String> = r
-            .artefacts
-            .iter()
-            .map(|a| {
-                format!(
-                    "<code title=\"{}\">{}</code>",
-                    escape_html(a.sha256.as_deref().unwrap_or("")),
-                    escape_html(&artefact_text(a))
-                )
-            })
-            .collect();
-        s.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code title=\"{}\">{}</code></td><td>{}</td><td>{}</td><td>{}</td><td class=\"verdict-{verdict_class}\">{}</td><td>{}</td></tr>\n",
-            escape_html(&r.requirement),
-            escape_html(&r.scenario),
-            escape_html(&engine_cell(r)),
-            escape_html(&r.engine_sha256),
-            escape_html(short_hash(&r.engine_sha256)),
-            escape_html(&r.platform),
-            r.measured.map(fmt_num).unwrap_or_else(|| "-".into()),
-            escape_html(r.threshold.as_deref().unwrap_or("-")),
-            r.verdict.as_str(),
-            if arts.is_empty() { "-".into() } else { arts.join("<br>") },
-        ));
+        let mut arts = Vec::new();
+        for (i, a) in r.artefacts.iter().enumerate() {
+            if i > 0 {
+                arts.push(Span::Text(", ".into()));
+            }
+            arts.push(Span::Hash {
+                short: artefact_text(a),
+                full: a.sha256.clone().unwrap_or_default(),
+            });
+        }
+        if arts.is_empty() {
+            arts.push(Span::Text("-".into()));
+        }
+        t.rows.push(Row {
+            cells: vec![
+                r.requirement.as_str().into(),
+                r.scenario.as_str().into(),
+                engine_cell(r).into(),
+                Cell::spans(vec![Span::Hash {
+                    short: short_hash(&r.engine_sha256).to_string(),
+                    full: r.engine_sha256.clone(),
+                }]),
+                r.platform.as_str().into(),
+                r.measured.map(fmt_num).unwrap_or_else(|| "-".into()).into(),
+                r.threshold.clone().unwrap_or_else(|| "-".into()).into(),
+                Cell::from(r.verdict.as_str()).class(verdict_class),
+                Cell::spans(arts),
+            ],
+            ..Row::default()
+        });
     }
-    s.push_str("</tbody>\n</table>\n");
-    s
+    t
 }
+
+/// The matrix as a Markdown table (the Markdown sink's rendering of [`table`]).
+pub fn markdown(rows: &[TraceRow]) -> String {
+    crate::markdown::table(&table(rows))
+}
+
+/// The matrix as a self-contained HTML table (the HTML sink's rendering of [`table`]).
+pub fn html(rows: &[TraceRow]) -> String {
+    crate::html::table(&table(rows)) + "\n"
+}
+
 /// Escape text for HTML and SVG (element content and attribute values).
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

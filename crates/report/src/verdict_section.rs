@@ -1,23 +1,44 @@
 //! The verdict table that leads a run's report: one row per requirement.
 
-use crate::{esc, Section};
+use crate::doc::{Block, Cell, Section, Span, Table, Tone};
 use adasval_judge::safety::{Evaluation, Verdict};
 use adasval_record::record::RunRecord;
 
 /// One row per requirement, leading the report.
 pub fn section(e: &Evaluation, r: &RunRecord) -> Section {
-    let mut md = format!(
-        "Run {}; engines and adapters {}.\n\n| requirement | kind | verdict | instances (pass / total) | worst measured | limit |\n|---|---|---|---|---|---|\n",
-        if r.complete { "complete" } else { "INCOMPLETE (never passes)" },
-        if e.integrity_verified { "verified against the lock" } else { "NOT verified" }
-    );
-    let mut html = format!(
-        "<p>Run <b class=\"{}\">{}</b>; engines and adapters <b class=\"{}\">{}</b>.</p><table id=\"verdicts\"><tr><th>requirement</th><th>text</th><th>kind</th><th>verdict</th><th>instances (pass / total)</th><th>worst measured</th><th>limit</th></tr>",
-        if r.complete { "pass" } else { "fail" },
-        if r.complete { "complete" } else { "INCOMPLETE (never passes)" },
-        if e.integrity_verified { "pass" } else { "fail" },
-        if e.integrity_verified { "verified against the lock" } else { "NOT verified" },
-    );
+    let intro = Block::Paragraph(vec![
+        Span::Text("Run ".into()),
+        Span::Tone(
+            Tone::of(r.complete),
+            if r.complete {
+                "complete"
+            } else {
+                "INCOMPLETE (never passes)"
+            }
+            .into(),
+        ),
+        Span::Text("; engines and adapters ".into()),
+        Span::Tone(
+            Tone::of(e.integrity_verified),
+            if e.integrity_verified {
+                "verified against the lock"
+            } else {
+                "NOT verified"
+            }
+            .into(),
+        ),
+        Span::Text(".".into()),
+    ]);
+    let mut t = Table::new(&[
+        "requirement",
+        "text",
+        "kind",
+        "verdict",
+        "instances (pass / total)",
+        "worst measured",
+        "limit",
+    ]);
+    t.id = Some("verdicts".into());
     for q in &e.requirements {
         let worst = q.worst();
         let measured = worst
@@ -28,35 +49,25 @@ pub fn section(e: &Evaluation, r: &RunRecord) -> Section {
             .and_then(|w| w.limit)
             .map(|v| format!("{v:.4}"))
             .unwrap_or_else(|| "–".into());
-        let class = match q.verdict {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
-            Verdict::NoEvidence => "nodata",
+        let tone = match q.verdict {
+            Verdict::Pass => Tone::Pass,
+            Verdict::Fail => Tone::Fail,
+            Verdict::NoEvidence => Tone::NoData,
         };
-        let pass = q.count(Verdict::Pass);
-        md += &format!(
-            "| {} | {} | **{}** | {pass} / {} | {measured} | {limit} |\n",
-            q.id,
-            q.kind.as_str(),
-            q.verdict.as_str(),
-            q.instances.len()
-        );
-        html += &format!(
-            "<tr class=\"verdict\" data-requirement=\"{}\" data-verdict=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\"><b>{}</b></td><td>{pass} / {}</td><td>{measured}</td><td>{limit}</td></tr>",
-            esc(&q.id),
-            q.verdict.as_str(),
-            esc(&q.id),
-            esc(&q.text),
-            q.kind.as_str(),
-            q.verdict.as_str(),
-            q.instances.len()
-        );
+        let row = t.row([
+            Cell::from(q.id.as_str()),
+            q.text.as_str().into(),
+            q.kind.as_str().into(),
+            Cell::strong(q.verdict.as_str()).class(tone.class()),
+            format!("{} / {}", q.count(Verdict::Pass), q.instances.len()).into(),
+            measured.into(),
+            limit.into(),
+        ]);
+        row.class = Some("verdict".into());
+        row.data = vec![
+            ("requirement".into(), q.id.clone()),
+            ("verdict".into(), q.verdict.as_str().into()),
+        ];
     }
-    html += "</table>";
-    Section {
-        id: "verdicts".into(),
-        title: "Verdicts".into(),
-        markdown: md,
-        html,
-    }
+    Section::new("verdicts", "Verdicts").with(intro).with(t)
 }

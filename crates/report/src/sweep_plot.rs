@@ -4,7 +4,7 @@
 
 use plotters::prelude::*;
 
-use super::SweepRecord;
+use adasval_record::sweep::SweepRecord;
 
 pub fn sweep_svg(r: &SweepRecord) -> String {
     let thr: Vec<(f64, f64)> = r
@@ -84,7 +84,7 @@ pub fn sweep_svg(r: &SweepRecord) -> String {
             Ok(())
         };
         if let Err(e) = draw() {
-            return format!("<p>plot failed: {}</p>", crate::report::esc(&e.to_string()));
+            return format!("<p>plot failed: {}</p>", crate::esc(&e.to_string()));
         }
     }
     svg

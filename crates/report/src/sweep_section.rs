@@ -1,7 +1,10 @@
-//! Report sections of a sweep (Markdown and HTML, assembled by `report`'s sinks).
+//! The report of a stream sweep: the points, the saturation point and the stability study.
 
-use super::{SweepPoint, SweepRecord};
-use crate::report::{esc, Section};
+use crate::doc::{Block, Document, Figure, Section, Table};
+use adasval_record::sweep::{SweepPoint, SweepRecord};
+
+/// The file the sweep's figure is written to, next to its report.
+pub const SWEEP_SVG_FILE: &str = "sweep.svg";
 
 fn f(v: Option<f64>, digits: usize) -> String {
     v.filter(|x| x.is_finite())
@@ -53,28 +56,15 @@ const HEAD: [&str; 12] = [
     "complete",
 ];
 
-fn table(head: &[&str], rows: &[Vec<String>]) -> (String, String) {
-    let mut md = format!("| {} |\n|{}\n", head.join(" | "), "---|".repeat(head.len()));
-    let mut html = format!(
-        "<table><tr>{}</tr>",
-        head.iter()
-            .map(|h| format!("<th>{}</th>", esc(h)))
-            .collect::<String>()
-    );
-    for r in rows {
-        md += &format!("| {} |\n", r.join(" | "));
-        html += &format!(
-            "<tr>{}</tr>",
-            r.iter()
-                .map(|c| format!("<td>{}</td>", esc(c)))
-                .collect::<String>()
-        );
+/// The sweep as a report; `svg` is its figure ([`crate::sweep_plot::sweep_svg`]).
+pub fn document(r: &SweepRecord, svg: &str) -> Document {
+    Document {
+        title: "adasval stream sweep".into(),
+        sections: sections(r, svg),
     }
-    html += "</table>";
-    (md, html)
 }
 
-pub fn sections(r: &SweepRecord, svg: &str) -> Vec<Section> {
+fn sections(r: &SweepRecord, svg: &str) -> Vec<Section> {
     let mut out = Vec::new();
     let status = if r.complete {
         "complete".to_string()
@@ -98,30 +88,29 @@ pub fn sections(r: &SweepRecord, svg: &str) -> Vec<Section> {
         r.platform.as_deref().unwrap_or("–"),
         r.scenarios.join(", ")
     );
-    out.push(Section {
-        id: "sweep-run".into(),
-        title: "Stream sweep".into(),
-        markdown: head.clone(),
-        html: format!("<p>{}</p>", esc(&head)),
-    });
+    out.push(Section::new("sweep-run", "Stream sweep").with(Block::text(&head)));
 
-    let rows: Vec<Vec<String>> = r.points.iter().map(row).collect();
-    let (md, html) = table(&HEAD, &rows);
+    let mut t = Table::new(&HEAD);
+    for p in &r.points {
+        t.row(row(p));
+    }
     let gpu_note = r
         .points
         .iter()
         .find_map(|p| p.gpu_utilisation.unavailable.clone())
-        .map(|why| format!("\n\nGPU utilisation: not available ({why})."))
+        .map(|why| format!(" GPU utilisation: not available ({why})."))
         .unwrap_or_default();
     let note = "Throughput: inferences completed by all streams together inside the common window (every stream timing, from the last stream's start to the first stream's end), per second. Scaling efficiency: throughput / (N × single-stream throughput); 1 is linear scaling.";
-    out.push(Section {
-        id: "sweep-table".into(),
-        title: "Throughput and latency per stream count".into(),
-        markdown: format!(
-            "{md}\n{note}{gpu_note}\n\n![throughput and p99 latency vs streams](sweep.svg)"
-        ),
-        html: format!("{html}<p>{}</p>{svg}", esc(&format!("{note}{gpu_note}"))),
-    });
+    out.push(
+        Section::new("sweep-table", "Throughput and latency per stream count")
+            .with(t)
+            .with(Block::text(&format!("{note}{gpu_note}")))
+            .with(Block::Figures(vec![Figure {
+                svg: svg.to_string(),
+                caption: "throughput and p99 latency vs streams".into(),
+                file: Some(SWEEP_SVG_FILE.into()),
+            }])),
+    );
 
     let s = &r.saturation;
     let verdict = match s.streams {
@@ -133,50 +122,39 @@ pub fn sections(r: &SweepRecord, svg: &str) -> Vec<Section> {
         s.definition,
         s.gain_threshold * 100.0
     );
-    out.push(Section {
-        id: "saturation".into(),
-        title: "Saturation point".into(),
-        markdown: format!("{verdict}\n\n{def}"),
-        html: format!(
-            "<p>{}</p><p>{}</p>",
-            esc(&verdict.replace("**", "")),
-            esc(&def)
-        ),
-    });
+    out.push(
+        Section::new("saturation", "Saturation point")
+            .with(Block::text(&verdict))
+            .with(Block::text(&def)),
+    );
 
-    let mut md = String::new();
-    let mut html = String::new();
+    let mut sec = Section::new(
+        "stability",
+        "Latency stability (run to run; build to build via matrix)",
+    );
     match &r.stability {
         None => {
-            md += "No stability runs (`--runs 0`).\n\n";
-            html += "<p>No stability runs (<code>--runs 0</code>).</p>";
+            sec.push(Block::text("No stability runs (`--runs 0`)."));
         }
         Some(st) => {
-            let rows: Vec<Vec<String>> = st
-                .runs
-                .iter()
-                .map(|x| {
-                    vec![
-                        x.run.to_string(),
-                        x.run_dir.clone(),
-                        x.samples.to_string(),
-                        f(Some(x.median_ms), 3),
-                        f(Some(x.p99_ms), 3),
-                        if x.complete { "yes" } else { "NO" }.into(),
-                    ]
-                })
-                .collect();
-            let (tm, th) = table(
-                &[
-                    "run",
-                    "directory",
-                    "samples",
-                    "median (ms)",
-                    "p99 (ms)",
-                    "complete",
-                ],
-                &rows,
-            );
+            let mut t = Table::new(&[
+                "run",
+                "directory",
+                "samples",
+                "median (ms)",
+                "p99 (ms)",
+                "complete",
+            ]);
+            for x in &st.runs {
+                t.row([
+                    x.run.to_string(),
+                    x.run_dir.clone(),
+                    x.samples.to_string(),
+                    f(Some(x.median_ms), 3),
+                    f(Some(x.p99_ms), 3),
+                    if x.complete { "yes" } else { "NO" }.into(),
+                ]);
+            }
             let kw = st
                 .kruskal_wallis
                 .map(|k| {
@@ -199,17 +177,11 @@ pub fn sections(r: &SweepRecord, svg: &str) -> Vec<Section> {
                 f(st.median_cv, 4),
                 f(st.p99_spread_ms, 3),
             );
-            md += &format!("{tm}\n{spread}\n\n");
-            html += &format!("{th}<p>{}</p>", esc(&spread));
+            sec.push(t);
+            sec.push(Block::text(&spread));
         }
     }
-    md += &r.build_to_build;
-    html += &format!("<p>{}</p>", esc(&r.build_to_build));
-    out.push(Section {
-        id: "stability".into(),
-        title: "Latency stability (run to run; build to build via matrix)".into(),
-        markdown: md,
-        html,
-    });
+    sec.push(Block::text(&r.build_to_build));
+    out.push(sec);
     out
 }

@@ -43,24 +43,7 @@ pub fn run(a: Args) -> CliResult {
         adasval::evidence::seal(out, None).map_err(Failure::classified)?;
     }
     if let Some(path) = &a.junit {
-        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-        let mut report = Report::new("adasval diff");
-        let mut suite = TestSuite::new(format!("{} -> {}", r.baseline, r.candidate));
-        for c in &r.checks {
-            let status = if c.regression {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(format!(
-                    "baseline {:?}, candidate {:?}, delta {:?}, CI {:?}; limit {}",
-                    c.baseline, c.candidate, c.delta, c.ci, c.limit
-                ));
-                s
-            } else {
-                TestCaseStatus::success()
-            };
-            suite.add_test_case(TestCase::new(format!("{}: {}", c.scenario, c.what), status));
-        }
-        report.add_test_suite(suite);
-        let xml = report.to_string().map_err(Failure::bad_input)?;
+        let xml = adasval::report::regress::junit_xml(&r).map_err(Failure::classified)?;
         adasval::evidence::write_atomic(path, xml.as_bytes()).map_err(Failure::classified)?;
     }
     if a.format == "json" {

@@ -205,16 +205,8 @@ fn tampered(args: &Args, dir: PathBuf, problems: Vec<String>) -> CliResult {
         eval: &eval,
     });
     if let Some(p) = &args.junit {
-        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-        let mut report = Report::new(TITLE);
-        let mut suite = TestSuite::new("evidence");
-        let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-        st.set_message(format!("evidence tampered: {}", problems.join("; ")));
-        let mut case = TestCase::new("manifest intact", st);
-        case.set_classname("evidence");
-        suite.add_test_case(case);
-        report.add_test_suite(suite);
-        let xml = report.to_string().map_err(Failure::integrity)?;
+        let xml =
+            adasval::report::junit::tampered_xml(TITLE, &problems).map_err(Failure::classified)?;
         write_atomic(p, xml.as_bytes()).map_err(Failure::classified)?;
     }
     if let Some(p) = &args.summary {

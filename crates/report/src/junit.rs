@@ -76,3 +76,22 @@ pub fn junit_xml(name: &str, eval: &Evaluation) -> Result<String, crate::sink::R
             message: e.to_string(),
         })
 }
+
+/// JUnit XML for a bundle whose evidence failed verification: one failing case naming
+/// every problem, so CI shows red with the reason rather than an empty report.
+pub fn tampered_xml(name: &str, problems: &[String]) -> Result<String, crate::sink::ReportError> {
+    let mut report = Report::new(name);
+    let mut suite = TestSuite::new("evidence");
+    let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+    st.set_message(format!("evidence tampered: {}", problems.join("; ")));
+    let mut case = TestCase::new("manifest intact", st);
+    case.set_classname("evidence");
+    suite.add_test_case(case);
+    report.add_test_suite(suite);
+    report
+        .to_string()
+        .map_err(|e| crate::sink::ReportError::Render {
+            what: "JUnit XML",
+            message: e.to_string(),
+        })
+}

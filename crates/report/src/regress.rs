@@ -110,3 +110,40 @@ pub fn document(r: &DiffReport) -> Document {
 pub fn markdown(r: &DiffReport) -> String {
     crate::markdown::document(&document(r))
 }
+
+/// JUnit XML of a diff: one case per check, failing where the check found a regression.
+pub fn junit_xml(r: &DiffReport) -> Result<String, crate::sink::ReportError> {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let f = |v: Option<f64>| {
+        v.map(|x| format!("{x:.4}"))
+            .unwrap_or_else(|| "not measured".into())
+    };
+    let mut report = Report::new("adasval diff");
+    let mut suite = TestSuite::new(format!("{} -> {}", r.baseline, r.candidate));
+    for c in &r.checks {
+        let status = if c.regression {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let ci =
+                c.ci.map(|(a, b)| format!("[{a:.4}, {b:.4}]"))
+                    .unwrap_or_else(|| "not computed".into());
+            s.set_message(format!(
+                "baseline {}, candidate {}, delta {}, 95% CI {ci}; limit {}",
+                f(c.baseline),
+                f(c.candidate),
+                f(c.delta),
+                c.limit
+            ));
+            s
+        } else {
+            TestCaseStatus::success()
+        };
+        suite.add_test_case(TestCase::new(format!("{}: {}", c.scenario, c.what), status));
+    }
+    report.add_test_suite(suite);
+    report
+        .to_string()
+        .map_err(|e| crate::sink::ReportError::Render {
+            what: "JUnit XML",
+            message: e.to_string(),
+        })
+}

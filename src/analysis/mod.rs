@@ -171,10 +171,23 @@ pub fn run(
         title: format!("adasval validation report: {}", record.run_id),
         sections,
     };
+    // The bundle is sealed after the reports are written, so whether it will be signed is
+    // known now; an unsigned one says so in every output.
+    let warnings: Vec<String> = if opts.sign_key.is_none() {
+        evidence::SignatureCheck::NotChecked { present: false }
+            .warning()
+            .into_iter()
+            .collect()
+    } else {
+        Vec::new()
+    };
     report::sink::write_all(
         dir,
         &[&report::sink::REPORT_MD, &report::sink::REPORT_HTML],
-        &report::Judged::document(&doc.title, &doc),
+        &report::Judged {
+            warnings: &warnings,
+            ..report::Judged::document(&doc.title, &doc)
+        },
     )?;
 
     if !have_requirements {
@@ -211,6 +224,7 @@ pub fn run(
         gsn_file: gsn.as_ref().map(|_| gsn_path.as_path()),
         sign_key: key.as_ref(),
         title: "adasval validate",
+        warnings,
         notes: vec![
             format!(
                 "run `{}` on platform `{}`",

@@ -28,9 +28,17 @@ struct VerifyArgs {
     /// The sealed directory.
     dir: PathBuf,
     /// Public key file (`adasval-ed25519-public-key-v1`); when given, the signature must
-    /// be present and valid.
+    /// be present and valid. Default: the project's trusted keys
+    /// (safety-case/trusted-keys/*.pub under --project-root), which a signature present
+    /// must verify with.
     #[arg(long, value_name = "FILE")]
     public_key: Option<PathBuf>,
+    /// Project whose trusted keys to use when no --public-key is given.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    project_root: PathBuf,
+    /// Fail (exit 3) when the bundle is unsigned or its signature cannot be checked.
+    #[arg(long)]
+    require_signature: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -68,11 +76,16 @@ pub fn run(args: Args) -> CliResult {
 }
 
 fn verify(a: VerifyArgs) -> CliResult {
-    let key = match &a.public_key {
-        Some(p) => Some(keys::read_verifying_key(p).map_err(Failure::classified)?),
-        None => None,
-    };
-    let report = evidence::verify(&a.dir, key.as_ref()).map_err(Failure::classified)?;
+    let trust = match &a.public_key {
+        Some(p) => keys::Trust::key_file(p),
+        None => keys::Trust::project(&a.project_root),
+    }
+    .map_err(Failure::classified)?
+    .require(a.require_signature);
+    let report = evidence::verify_with(&a.dir, &trust).map_err(Failure::classified)?;
+    if let Some(w) = report.signature.warning() {
+        eprintln!("warning: {w}");
+    }
     match a.format {
         Format::Json => println!(
             "{}",
@@ -83,13 +96,15 @@ fn verify(a: VerifyArgs) -> CliResult {
                 println!("{p}");
             }
             let sig = match &report.signature {
-                evidence::SignatureCheck::Valid => "signature valid",
-                evidence::SignatureCheck::NotChecked { present: true } => {
-                    "signature present, not checked (no --public-key)"
+                evidence::SignatureCheck::Valid { signer } => {
+                    format!("signature valid, signed by `{signer}`")
                 }
-                evidence::SignatureCheck::NotChecked { present: false } => "unsigned",
-                evidence::SignatureCheck::Missing => "signature missing",
-                evidence::SignatureCheck::Invalid { .. } => "signature INVALID",
+                evidence::SignatureCheck::NotChecked { present: true } => {
+                    "signature present, NOT CHECKED (no trusted key)".into()
+                }
+                evidence::SignatureCheck::NotChecked { present: false } => "UNSIGNED".into(),
+                evidence::SignatureCheck::Missing => "signature MISSING".into(),
+                evidence::SignatureCheck::Invalid { .. } => "signature INVALID".into(),
             };
             println!(
                 "{}: {} ({} files checked, {})",

@@ -1,7 +1,7 @@
 //! `adasval gate <run-dir>`: the CI release gate over a stored, sealed run.
 
 use super::{CliResult, Failure};
-use adasval::evidence::{keys, write_atomic};
+use adasval::evidence::{keys, write_atomic, SignatureCheck};
 use adasval::exit::{Classify, Status};
 use adasval::report::sink::{GsnSvg, Judged, Junit, Sink, TraceHtml, TraceMarkdown};
 use adasval::report::summary::{markdown, SummaryInput};
@@ -35,9 +35,15 @@ pub struct Args {
     /// What to print on stdout: the Markdown summary (text) or all verdicts (json).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Public key the run's manifest signature must verify with.
+    /// Public key the run's manifest signature must verify with (then a signature is
+    /// required). Default: the project's trusted keys, safety-case/trusted-keys/*.pub under
+    /// --project-root; a signature present must verify with one of them.
     #[arg(long, value_name = "FILE")]
     public_key: Option<PathBuf>,
+    /// Fail (exit 3) when the bundle is unsigned or its signature cannot be checked against
+    /// a trusted key.
+    #[arg(long)]
+    require_signature: bool,
     /// Directory that engine and adapter paths in run.json are relative to.
     #[arg(long, value_name = "DIR", default_value = ".")]
     project_root: PathBuf,
@@ -52,15 +58,17 @@ enum Format {
 const TITLE: &str = "adasval gate";
 
 pub fn run(args: Args) -> CliResult {
-    let key = match &args.public_key {
-        Some(p) => Some(keys::read_verifying_key(p).map_err(Failure::classified)?),
-        None => None,
-    };
+    let trust = match &args.public_key {
+        Some(p) => keys::Trust::key_file(p),
+        None => keys::Trust::project(&args.project_root),
+    }
+    .map_err(Failure::classified)?
+    .require(args.require_signature);
     let req = GateRequest {
         run_dir: &args.run_dir,
         requirements: args.requirements.as_deref(),
         project_root: &args.project_root,
-        public_key: key.as_ref(),
+        trust: &trust,
     };
     let outcome = match safety::gate(&req) {
         Ok(o) => o,
@@ -83,13 +91,16 @@ pub fn run(args: Args) -> CliResult {
     notes.push(format!(
         "manifest intact: {} files, {}",
         outcome.manifest.checked,
-        match outcome.manifest.signature {
-            adasval::evidence::SignatureCheck::Valid => "signature valid",
-            adasval::evidence::SignatureCheck::NotChecked { present: true } =>
-                "signed, signature not checked",
-            _ => "unsigned",
+        match &outcome.manifest.signature {
+            SignatureCheck::Valid { signer } => format!("signature valid, signed by `{signer}`"),
+            SignatureCheck::NotChecked { present: true } => "signed, signature NOT checked".into(),
+            _ => "UNSIGNED".into(),
         }
     ));
+    let warnings: Vec<String> = outcome.manifest.signature.warning().into_iter().collect();
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     let bad: Vec<String> = outcome
         .lock_checks
         .iter()
@@ -112,9 +123,16 @@ pub fn run(args: Args) -> CliResult {
         title: TITLE,
         status,
         notes,
+        warnings: warnings.clone(),
         eval: &outcome.evaluation,
     });
-    write_outputs(&args, &outcome.evaluation, Some(&outcome.requirements), &md)?;
+    write_outputs(
+        &args,
+        &outcome.evaluation,
+        Some(&outcome.requirements),
+        &md,
+        &warnings,
+    )?;
     match args.format {
         Format::Json => println!(
             "{}",
@@ -134,6 +152,7 @@ fn write_outputs(
     eval: &Evaluation,
     requirements: Option<&safety::Requirements>,
     md: &str,
+    warnings: &[String],
 ) -> Result<(), Failure> {
     let gsn = match &args.gsn_svg {
         Some(_) => {
@@ -160,6 +179,7 @@ fn write_outputs(
         title: TITLE,
         status: None,
         notes: &[],
+        warnings,
         evaluation: Some(eval),
         gsn: gsn.as_ref(),
         document: None,
@@ -202,6 +222,7 @@ fn tampered(args: &Args, dir: PathBuf, problems: Vec<String>) -> CliResult {
         title: TITLE,
         status: Status::Integrity,
         notes,
+        warnings: Vec::new(),
         eval: &eval,
     });
     if let Some(p) = &args.junit {

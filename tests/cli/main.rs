@@ -33,4 +33,5 @@ mod streams;
 mod sweep_cli;
 mod synth_cli;
 mod trt;
+mod trust;
 mod wcet_cli;

@@ -237,6 +237,7 @@ fn finish_run_writes_verdicts_seals_and_gate_agrees() {
             sign_key: None,
             title: "adasval validate",
             notes: vec![],
+            warnings: vec![],
         })
         .expect("finish");
         assert_eq!(done.status.code(), expected, "threshold {threshold}");
@@ -269,6 +270,7 @@ fn finish_run_writes_verdicts_seals_and_gate_agrees() {
             sign_key: None,
             title: "again",
             notes: vec![],
+            warnings: vec![],
         })
         .is_err());
         let o = gate(&fx, &[]);

@@ -317,6 +317,7 @@ fn markdown_summary_structure() {
         title: "adasval gate",
         status: adasval::exit::Status::GateFailed,
         notes: vec!["run `x`".into()],
+        warnings: vec![],
         eval: &eval,
     });
     let lines: Vec<&str> = md.lines().collect();

@@ -54,6 +54,8 @@ pub struct FinishRequest<'a> {
     pub title: &'a str,
     /// Extra context bullets for the summary.
     pub notes: Vec<String>,
+    /// Warnings every verdict file shows (an unsigned bundle).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +103,7 @@ pub fn finish_run(req: &FinishRequest<'_>) -> Result<FinishedRun, SafetyError> {
         title: req.title,
         status: Some(status),
         notes: &req.notes,
+        warnings: &req.warnings,
         evaluation: Some(&evaluation),
         gsn: gsn.as_ref().map(|(g, _)| g),
         document: None,

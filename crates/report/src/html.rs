@@ -7,9 +7,19 @@ use crate::esc;
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}\
 th{background:#f3f3f3}code{font-size:12px}.pass{color:#1a7f37}.fail{color:#cf222e}.nodata{color:#9a6700}\
-figure{display:inline-block;margin:0 1em 1em 0}section>svg{max-width:100%;height:auto}figcaption{font-size:12px;color:#555}nav a{margin-right:1em}";
+figure{display:inline-block;margin:0 1em 1em 0}section>svg{max-width:100%;height:auto}figcaption{font-size:12px;color:#555}nav a{margin-right:1em}\
+.warning{background:#fff8c5;border:1px solid #d4a72c;padding:.5em 1em;font-weight:600}";
 
 pub fn page(d: &Document) -> String {
+    page_warned(d, &[])
+}
+
+/// The page with `warnings` shown as a banner under the title.
+pub fn page_warned(d: &Document, warnings: &[String]) -> String {
+    let banner: String = warnings
+        .iter()
+        .map(|w| format!("<p class=\"warning\" role=\"alert\">⚠️ {}</p>", esc(w)))
+        .collect();
     let nav: String = d
         .sections
         .iter()
@@ -17,7 +27,7 @@ pub fn page(d: &Document) -> String {
         .collect();
     let body: String = d.sections.iter().map(section).collect();
     format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body><h1>{t}</h1><nav>{nav}</nav>{body}</body></html>\n",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body><h1>{t}</h1>{banner}<nav>{nav}</nav>{body}</body></html>\n",
         t = esc(&d.title)
     )
 }

@@ -67,6 +67,33 @@ pub fn junit_report(name: &str, eval: &Evaluation) -> Report {
     report
 }
 
+/// JUnit XML with a `warnings` suite: one skipped case per warning, so a dashboard shows
+/// it without turning a passing gate red.
+pub fn junit_xml_warned(
+    name: &str,
+    eval: &Evaluation,
+    warnings: &[String],
+) -> Result<String, crate::sink::ReportError> {
+    let mut report = junit_report(name, eval);
+    if !warnings.is_empty() {
+        let mut suite = TestSuite::new("warnings");
+        for w in warnings {
+            let mut st = TestCaseStatus::skipped();
+            st.set_message(w.as_str());
+            let mut case = TestCase::new(w.as_str(), st);
+            case.set_classname("warnings");
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    report
+        .to_string()
+        .map_err(|e| crate::sink::ReportError::Render {
+            what: "JUnit XML",
+            message: e.to_string(),
+        })
+}
+
 /// JUnit XML text (what the [`crate::sink::Junit`] sink writes).
 pub fn junit_xml(name: &str, eval: &Evaluation) -> Result<String, crate::sink::ReportError> {
     junit_report(name, eval)

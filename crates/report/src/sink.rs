@@ -23,6 +23,9 @@ pub struct Judged<'a> {
     pub status: Option<Status>,
     /// Context lines (run id, manifest state, engine checks), already worded.
     pub notes: &'a [String],
+    /// What a reader must not miss even when everything passed (an unsigned bundle, a
+    /// signature nobody checked). Every format shows them.
+    pub warnings: &'a [String],
     pub evaluation: Option<&'a Evaluation>,
     pub gsn: Option<&'a Gsn>,
     /// The explanatory report: tables and figures of every stage.
@@ -36,6 +39,7 @@ impl<'a> Judged<'a> {
             title,
             status: None,
             notes: &[],
+            warnings: &[],
             evaluation: None,
             gsn: None,
             document: Some(document),
@@ -92,7 +96,19 @@ impl Sink for MarkdownReport {
         self.0
     }
     fn render(&self, input: &Judged<'_>) -> Result<Option<String>, ReportError> {
-        Ok(input.document.map(markdown::document))
+        Ok(input.document.map(|d| {
+            let mut md = markdown::document(d);
+            if !input.warnings.is_empty() {
+                let head = format!("# {}\n\n", d.title);
+                let lines: String = input
+                    .warnings
+                    .iter()
+                    .map(|w| format!("> ⚠️ **{w}**\n"))
+                    .collect();
+                md = md.replacen(&head, &format!("{head}{lines}\n"), 1);
+            }
+            md
+        }))
     }
 }
 
@@ -101,7 +117,7 @@ impl Sink for HtmlReport {
         self.0
     }
     fn render(&self, input: &Judged<'_>) -> Result<Option<String>, ReportError> {
-        Ok(input.document.map(html::page))
+        Ok(input.document.map(|d| html::page_warned(d, input.warnings)))
     }
 }
 
@@ -113,7 +129,7 @@ impl Sink for Junit {
         let Some(eval) = input.evaluation else {
             return Ok(None);
         };
-        junit::junit_xml(input.title, eval).map(Some)
+        junit::junit_xml_warned(input.title, eval, input.warnings).map(Some)
     }
 }
 
@@ -129,6 +145,7 @@ impl Sink for SummaryMarkdown {
             title: input.title,
             status,
             notes: input.notes.to_vec(),
+            warnings: input.warnings.to_vec(),
             eval,
         })))
     }
@@ -187,6 +204,7 @@ impl Sink for SummaryJson {
             "run_complete": eval.run_complete,
             "integrity_verified": eval.integrity_verified,
             "notes": input.notes,
+            "warnings": input.warnings,
             "counts": {
                 "pass": eval.count(Verdict::Pass),
                 "fail": eval.count(Verdict::Fail),

@@ -14,6 +14,8 @@ pub struct SummaryInput<'a> {
     pub status: Status,
     /// Context bullets (run id, manifest state, engine checks), already worded.
     pub notes: Vec<String>,
+    /// Shown above everything else, as warnings.
+    pub warnings: Vec<String>,
     pub eval: &'a Evaluation,
 }
 
@@ -30,6 +32,12 @@ pub fn markdown(input: &SummaryInput<'_>) -> String {
         Status::Unavailable => "⚠️ UNAVAILABLE",
     };
     let mut s = format!("## {}: {headline}\n\n", input.title);
+    for w in &input.warnings {
+        s.push_str(&format!("> ⚠️ **{}**\n", w));
+    }
+    if !input.warnings.is_empty() {
+        s.push('\n');
+    }
     for n in &input.notes {
         s.push_str(&format!("- {n}\n"));
     }

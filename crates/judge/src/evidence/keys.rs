@@ -129,3 +129,96 @@ fn from_hex(s: &str) -> Option<Vec<u8>> {
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
 }
+
+/// Where a project keeps the public keys whose signatures it trusts: one public-key file
+/// per signer, named `<signer>.pub` (the signer's name is what reports show).
+pub const TRUSTED_KEYS_DIR: &str = "safety-case/trusted-keys";
+
+/// A public key a bundle's signature may verify with, and whose it is.
+#[derive(Debug, Clone)]
+pub struct TrustedKey {
+    /// The signer: the key file's name without `.pub`, or the path given on the command line.
+    pub name: String,
+    pub key: VerifyingKey,
+}
+
+/// What a verification trusts and demands.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    pub keys: Vec<TrustedKey>,
+    /// Where the keys came from, for messages (`--public-key FILE`, the project's folder).
+    pub source: String,
+    /// An unsigned bundle, or one whose signature cannot be checked, fails verification.
+    pub require_signature: bool,
+}
+
+impl Trust {
+    /// Nothing trusted and nothing required: signatures are reported, never checked.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// One key given explicitly: its signature is then required.
+    pub fn key_file(path: &Path) -> Result<Self, EvidenceError> {
+        Ok(Self {
+            keys: vec![TrustedKey {
+                name: path.display().to_string(),
+                key: read_verifying_key(path)?,
+            }],
+            source: format!("--public-key {}", path.display()),
+            require_signature: true,
+        })
+    }
+
+    /// The project's trusted keys (`safety-case/trusted-keys/*.pub` under `root`); none
+    /// when the folder does not exist. A file there that is not a public key is an error,
+    /// never skipped: a trust store that silently drops a key is not one.
+    pub fn project(root: &Path) -> Result<Self, EvidenceError> {
+        let dir = root.join(TRUSTED_KEYS_DIR);
+        let mut keys = Vec::new();
+        if dir.is_dir() {
+            let entries = std::fs::read_dir(&dir).map_err(|source| EvidenceError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            let mut paths = Vec::new();
+            for e in entries {
+                let e = e.map_err(|source| EvidenceError::Io {
+                    path: dir.clone(),
+                    source,
+                })?;
+                paths.push(e.path());
+            }
+            paths.sort();
+            for p in paths {
+                if p.extension().is_some_and(|x| x == "pub") {
+                    let name = p
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    keys.push(TrustedKey {
+                        name,
+                        key: read_verifying_key(&p)?,
+                    });
+                } else if p.file_name().is_some_and(|n| n != "README.md") {
+                    return Err(EvidenceError::BadPath {
+                        path: p,
+                        reason: format!(
+                            "{TRUSTED_KEYS_DIR}/ holds only public keys named <signer>.pub (and a README.md)"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            source: format!("{} ({} keys)", dir.display(), keys.len()),
+            keys,
+            require_signature: false,
+        })
+    }
+
+    pub fn require(mut self, yes: bool) -> Self {
+        self.require_signature |= yes;
+        self
+    }
+}

@@ -3,7 +3,7 @@
 //! other file in the directory (recursively) is listed, sorted by path.
 
 use super::atomic::write_atomic_unchecked;
-use super::keys::{read_signature, signature_text};
+use super::keys::{read_signature, signature_text, Trust, TrustedKey};
 use super::EvidenceError;
 use adasval_core::hash::sha256_file;
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
@@ -30,16 +30,37 @@ pub struct SealReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum SignatureCheck {
-    /// No public key given; `present` says whether a signature file exists.
+    /// No trusted key to check with; `present` says whether a signature file exists.
     NotChecked {
         present: bool,
     },
-    Valid,
-    /// A public key was given but the directory has no signature file.
+    /// The signature verifies with the trusted key of `signer`.
+    Valid {
+        signer: String,
+    },
+    /// A signature was required but the directory has none.
     Missing,
     Invalid {
         reason: String,
     },
+}
+
+impl SignatureCheck {
+    /// A warning for every output when the bundle's origin was not established: unsigned,
+    /// or signed with no trusted key to check the signature against.
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            SignatureCheck::NotChecked { present: false } => Some(format!(
+                "UNSIGNED bundle: nothing shows who produced it (sign with --sign-key; trust signers' public keys in {})",
+                super::keys::TRUSTED_KEYS_DIR
+            )),
+            SignatureCheck::NotChecked { present: true } => Some(format!(
+                "signature NOT CHECKED: no trusted key (add the signer's public key to {} or pass --public-key)",
+                super::keys::TRUSTED_KEYS_DIR
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Result of re-hashing a sealed directory.
@@ -66,7 +87,7 @@ impl VerifyReport {
             && self.extra.is_empty()
             && matches!(
                 self.signature,
-                SignatureCheck::Valid | SignatureCheck::NotChecked { .. }
+                SignatureCheck::Valid { .. } | SignatureCheck::NotChecked { .. }
             )
     }
 
@@ -132,6 +153,24 @@ pub fn verify(
     dir: &Path,
     public_key: Option<&VerifyingKey>,
 ) -> Result<VerifyReport, EvidenceError> {
+    let trust = match public_key {
+        Some(k) => Trust {
+            keys: vec![TrustedKey {
+                name: "the given public key".into(),
+                key: *k,
+            }],
+            source: "the given public key".into(),
+            require_signature: true,
+        },
+        None => Trust::none(),
+    };
+    verify_with(dir, &trust)
+}
+
+/// Re-hash `dir` against its manifest and check its signature against `trust`: a
+/// signature present is checked whenever there is a trusted key, and must verify with one
+/// of them; an absent or uncheckable signature fails only when `trust` requires one.
+pub fn verify_with(dir: &Path, trust: &Trust) -> Result<VerifyReport, EvidenceError> {
     let manifest_path = dir.join(MANIFEST_NAME);
     if !dir.is_dir() {
         return Err(EvidenceError::BadPath {
@@ -185,9 +224,7 @@ pub fn verify(
             });
         }
     }
-    if let Some(pk) = public_key {
-        report.signature = check_signature(dir, pk, &bytes);
-    }
+    report.signature = check_signature(dir, trust, &bytes);
     Ok(report)
 }
 
@@ -203,19 +240,43 @@ fn hash_all(dir: &Path, rels: &[&String]) -> Result<Vec<String>, EvidenceError> 
         .collect()
 }
 
-fn check_signature(dir: &Path, pk: &VerifyingKey, manifest: &[u8]) -> SignatureCheck {
+fn check_signature(dir: &Path, trust: &Trust, manifest: &[u8]) -> SignatureCheck {
     let sig_path = dir.join(SIGNATURE_NAME);
-    if !sig_path.exists() {
-        return SignatureCheck::Missing;
+    let present = sig_path.exists();
+    if !present {
+        return if trust.require_signature {
+            SignatureCheck::Missing
+        } else {
+            SignatureCheck::NotChecked { present }
+        };
+    }
+    if trust.keys.is_empty() {
+        return if trust.require_signature {
+            SignatureCheck::Invalid {
+                reason: "a signature is required but no trusted key is configured to check it"
+                    .into(),
+            }
+        } else {
+            SignatureCheck::NotChecked { present }
+        };
     }
     match read_signature(&sig_path) {
         Err(e) => SignatureCheck::Invalid {
             reason: e.to_string(),
         },
-        Ok(sig) => match pk.verify(manifest, &sig) {
-            Ok(()) => SignatureCheck::Valid,
-            Err(_) => SignatureCheck::Invalid {
-                reason: "signature does not match the manifest and public key".into(),
+        Ok(sig) => match trust
+            .keys
+            .iter()
+            .find(|k| k.key.verify(manifest, &sig).is_ok())
+        {
+            Some(k) => SignatureCheck::Valid {
+                signer: k.name.clone(),
+            },
+            None => SignatureCheck::Invalid {
+                reason: format!(
+                    "signature does not match the manifest under any trusted key ({})",
+                    trust.source
+                ),
             },
         },
     }

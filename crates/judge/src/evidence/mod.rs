@@ -11,7 +11,8 @@ pub mod set;
 pub use adasval_record::record::{EngineRef, RunHeader, RUN_FILE};
 pub use atomic::{write_atomic, SealedDir};
 pub use manifest::{
-    seal, verify, SealReport, SignatureCheck, VerifyReport, MANIFEST_NAME, SIGNATURE_NAME,
+    seal, verify, verify_with, SealReport, SignatureCheck, VerifyReport, MANIFEST_NAME,
+    SIGNATURE_NAME,
 };
 pub use set::{
     ArtefactRef, Counterpart, EvidenceItem, EvidenceKind, EvidenceSet, IntegrityArtefact,

@@ -12,7 +12,6 @@ use crate::evidence::{
 };
 use adasval_core::exit::Status;
 use adasval_record::record::RecordError;
-use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -27,7 +26,8 @@ pub struct GateRequest<'a> {
     pub requirements: Option<&'a Path>,
     /// Directory engine and adapter paths in run.json are relative to.
     pub project_root: &'a Path,
-    pub public_key: Option<&'a VerifyingKey>,
+    /// The keys a signature must verify with, and whether one is required.
+    pub trust: &'a evidence::keys::Trust,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,7 +65,7 @@ impl GateOutcome {
 /// Run the gate. A tampered bundle is an error ([`SafetyError::Tampered`], exit 3) and no
 /// verdicts are produced from it.
 pub fn gate(req: &GateRequest<'_>) -> Result<GateOutcome, SafetyError> {
-    let manifest = evidence::verify(req.run_dir, req.public_key)?;
+    let manifest = evidence::verify_with(req.run_dir, req.trust)?;
     if !manifest.is_intact() {
         return Err(SafetyError::Tampered {
             dir: req.run_dir.to_path_buf(),

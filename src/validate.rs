@@ -77,6 +77,8 @@ pub enum ValidateError {
     Evidence(#[from] crate::evidence::EvidenceError),
     #[error("report: {0}")]
     Report(#[from] crate::report::ReportError),
+    #[error(transparent)]
+    Path(crate::paths::PathEscape),
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -95,6 +97,7 @@ impl Classify for ValidateError {
             ValidateError::Safety(e) => e.status(),
             ValidateError::Evidence(e) => e.status(),
             ValidateError::Report(e) => e.status(),
+            ValidateError::Path(e) => e.status(),
             ValidateError::Selection(_) => Status::BadInput,
             ValidateError::Write { .. } => Status::Unavailable,
         }

@@ -128,6 +128,15 @@ pub fn run(
         .unwrap_or_else(|| opts.root.join("safety-case/gsn.yaml"));
     // Without a requirements file there is nothing to judge: say so, never pass silently.
     let have_requirements = opts.requirements.is_some() || req_path.exists();
+    // The project's own safety-case files must be the project's: a default one that is a
+    // symbolic link out of the project is refused (a file named explicitly is the user's
+    // choice).
+    for (given, default) in [(opts.requirements, &req_path), (opts.gsn, &gsn_path)] {
+        if given.is_none() && default.exists() {
+            crate::paths::resolve_inside(opts.root, opts.root, &default.to_string_lossy())
+                .map_err(ValidateError::Path)?;
+        }
+    }
     let requirements = if have_requirements {
         safety::Requirements::load(&req_path)?.requirements
     } else {

@@ -26,7 +26,10 @@ pub fn check(a: CheckArgs) -> CliResult {
     // Labels must map onto every frozen engine's classes.
     let mut class_lists: Vec<(String, Vec<String>)> = Vec::new();
     for e in &lock.engines {
-        let p = a.root.join(&e.adapter.path);
+        // The lock is user input: its paths go through the same inside-the-project check as
+        // every other project file, before anything is read.
+        let p = adasval::paths::resolve_inside(&a.root, &a.root, &e.adapter.path)
+            .map_err(Failure::classified)?;
         let ad = adasval::adapter::Adapter::load(&p).map_err(Failure::classified)?;
         class_lists.push((e.name.clone(), ad.classes));
     }

@@ -25,6 +25,7 @@ mod incomplete_runs;
 mod integrity;
 mod judge_stored;
 mod matrix;
+mod project_paths;
 mod record_schema;
 mod report_browser;
 mod safety_browser;

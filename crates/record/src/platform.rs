@@ -83,6 +83,8 @@ pub enum PlatformError {
     Yaml(#[from] YamlError),
     #[error("unknown platform `{name}`: no platforms/{name}.yaml (known: {known})")]
     Unknown { name: String, known: String },
+    #[error(transparent)]
+    Path(#[from] adasval_core::paths::PathEscape),
 }
 
 impl adasval_core::exit::Classify for PlatformError {
@@ -104,6 +106,11 @@ pub fn load_profiles(root: &Path) -> Result<Vec<PlatformProfile>, PlatformError>
         .collect();
     paths.sort();
     for p in paths {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        adasval_core::paths::resolve_inside(root, &dir, &name)?;
         out.push(yamlfile::load::<PlatformProfile>(&p)?);
     }
     Ok(out)

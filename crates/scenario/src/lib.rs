@@ -210,6 +210,16 @@ pub fn load_all(root: &Path) -> Result<Vec<LoadedScenario>, ScenarioError> {
     paths.sort();
     let mut out = Vec::new();
     for p in paths {
+        // A scenario file may be a symbolic link, but not to a file outside the project:
+        // its hash would be recorded as the project's own.
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        resolve_inside(root, &dir, &name).map_err(|source| ScenarioError::Path {
+            scenario: format!("scenarios/{name}"),
+            source,
+        })?;
         out.push(load_one(&p)?);
     }
     out.sort_by(|a, b| a.scenario.id.cmp(&b.scenario.id));

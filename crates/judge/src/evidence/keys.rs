@@ -192,6 +192,17 @@ impl Trust {
             paths.sort();
             for p in paths {
                 if p.extension().is_some_and(|x| x == "pub") {
+                    let file = p
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    // A trusted key linked in from outside the project is not the project's.
+                    adasval_core::paths::resolve_inside(root, &dir, &file).map_err(|e| {
+                        EvidenceError::BadPath {
+                            path: p.clone(),
+                            reason: e.to_string(),
+                        }
+                    })?;
                     let name = p
                         .file_stem()
                         .map(|s| s.to_string_lossy().into_owned())

@@ -87,7 +87,12 @@ pub fn gate(req: &GateRequest<'_>) -> Result<GateOutcome, SafetyError> {
             if own.exists() {
                 own
             } else {
-                req.project_root.join(PROJECT_REQUIREMENTS_FILE)
+                adasval_core::paths::resolve_inside(
+                    req.project_root,
+                    req.project_root,
+                    PROJECT_REQUIREMENTS_FILE,
+                )
+                .map_err(SafetyError::Path)?
             }
         }
     };

@@ -44,6 +44,9 @@ pub enum SafetyError {
     Evidence(#[from] EvidenceError),
     #[error(transparent)]
     Record(#[from] adasval_record::record::RecordError),
+    /// A project file that leads out of the project.
+    #[error(transparent)]
+    Path(adasval_core::paths::PathEscape),
     /// The run directory no longer matches its manifest.
     #[error("evidence in {dir} was tampered with:\n  {}", problems.join("\n  "))]
     Tampered { dir: PathBuf, problems: Vec<String> },

@@ -681,16 +681,22 @@ fn finish(
             if t.complete { "" } else { "  INCOMPLETE" }
         );
     }
-    for q in &analysed.evaluation.requirements {
-        summary += &format!(
-            "{:<14} {:<12} {}\n",
-            q.id,
-            q.verdict.as_str(),
-            q.text.chars().take(70).collect::<String>()
-        );
-    }
     if !record.complete {
         summary += &format!("run INCOMPLETE: {}\n", record.incomplete_reasons.join("; "));
+    }
+    summary.push('\n');
+    if analysed.evaluation.requirements.is_empty() {
+        summary += &format!("{}\n", analysed.summary);
+        for w in &analysed.warnings {
+            summary += &format!("warning: {w}\n");
+        }
+    } else {
+        summary += &crate::report::terminal::ending(
+            &analysed.evaluation,
+            status,
+            &analysed.warnings,
+            &run_dir,
+        );
     }
     ValidateOutcome {
         run_dir,

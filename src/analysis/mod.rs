@@ -38,6 +38,8 @@ pub struct AnalysisOutcome {
     pub status: Status,
     pub evaluation: Evaluation,
     pub summary: String,
+    /// Shown in every output (an unsigned bundle).
+    pub warnings: Vec<String>,
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ValidateError> {
@@ -220,6 +222,7 @@ pub fn run(
                 "no requirements file ({}): nothing was judged; the run is sealed",
                 req_path.display()
             ),
+            warnings,
         });
     }
     let key = match opts.sign_key {
@@ -233,7 +236,7 @@ pub fn run(
         gsn_file: gsn.as_ref().map(|_| gsn_path.as_path()),
         sign_key: key.as_ref(),
         title: "adasval validate",
-        warnings,
+        warnings: warnings.clone(),
         notes: vec![
             format!(
                 "run `{}` on platform `{}`",
@@ -254,5 +257,6 @@ pub fn run(
         status: finished.status,
         evaluation: finished.evaluation,
         summary: finished.summary,
+        warnings,
     })
 }

@@ -56,6 +56,28 @@ fn demo_validate_gate_and_evidence_agree() {
         "both demo engines replayed"
     );
     assert_eq!(run_json["traces"].as_array().unwrap().len(), 4);
+    // The end of the run says everything: each requirement's full text and what decided
+    // it, an overall line that matches the exit status, and where the reports are.
+    let reqs =
+        adasval::safety::Requirements::load(&repo_root().join("safety-case/requirements.yaml"))
+            .unwrap();
+    for q in &reqs.requirements {
+        let line = err
+            .lines()
+            .find(|l| l.starts_with(&format!("{} ", q.id)))
+            .unwrap_or_else(|| panic!("{} not in the ending:\n{err}", q.id));
+        assert!(line.ends_with(q.text.trim()), "text cut: {line}");
+    }
+    let result = err.lines().find(|l| l.starts_with("Result: ")).expect(&err);
+    assert_eq!(result.starts_with("Result: PASS"), code == 0, "{result}");
+    assert!(
+        err.contains(&format!("Report: {}", out.join("report.html").display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("Summary: {}", out.join("summary.md").display())),
+        "{err}"
+    );
     let (vcode, o, e) = run(adasval().arg("evidence").arg("verify").arg(&out));
     assert_eq!(vcode, 0, "{o}{e}");
     let (gcode, o, e) = run(adasval().current_dir(repo_root()).arg("gate").arg(&out));

@@ -263,3 +263,116 @@ fn every_sink_reports_the_same_verdict_per_requirement() {
     let code = validated().1;
     assert_eq!(json["exit_code"].as_i64().unwrap() as i32, code, "{json}");
 }
+
+/// Every number in `text` with magnitude ≥ 1e300: sentinels such as f64::MAX standing in
+/// for "no bound", written out (309 digits) or in exponent form. Words holding letters
+/// other than an exponent's `e` (hex hashes) are not numbers.
+fn huge_numbers(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for token in text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-')))
+    {
+        let t = token.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        if t.is_empty()
+            || t.chars()
+                .any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
+        {
+            continue;
+        }
+        let digits = t.chars().take_while(|c| c.is_ascii_digit()).count();
+        // An exponent form is `1e308` or has a decimal point (`1.798e308`); a longer run
+        // of digits and `e` without one is a piece of a hash.
+        let exponent_form = t.contains(['e', 'E']) && (t.contains('.') || t.len() <= 6);
+        let value = t
+            .parse::<f64>()
+            .ok()
+            .filter(|_| exponent_form || !t.contains(['e', 'E']));
+        if digits >= 300 || value.is_some_and(|v| v.abs() >= 1e300) {
+            out.push(t.chars().take(40).collect());
+        }
+    }
+    out
+}
+
+#[test]
+fn no_output_shows_a_sentinel_for_a_missing_bound() {
+    assert_eq!(huge_numbers("a 1.798e308 b"), ["1.798e308"]);
+    assert_eq!(huge_numbers("x 1e308 ms"), ["1e308"]);
+    assert_eq!(huge_numbers(&"9".repeat(309)).len(), 1);
+    assert!(huge_numbers("p = 4e-12, 1e299 ms, 2026-12-06, @046675e487 abc046675e487").is_empty());
+    let run_dir = validated().0.as_path();
+    // The run has a trace whose pWCET analysis refused a bound (a dozen samples), so the
+    // path that used to print f64::MAX is exercised.
+    let ev: serde_json::Value =
+        serde_json::from_str(&read(&run_dir.join("evidence.json"))).unwrap();
+    let refused: Vec<&serde_json::Value> = ev["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["metric"] == "pwcet_ucb_ms" && i["value"].is_null())
+        .collect();
+    assert!(
+        !refused.is_empty(),
+        "expected a refused pWCET bound in {ev}"
+    );
+    for i in &refused {
+        assert!(
+            i["no_value"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("no pWCET bound: ")),
+            "{i}"
+        );
+    }
+    let mut checked = 0;
+    for entry in std::fs::read_dir(run_dir).unwrap() {
+        let p = entry.unwrap().path();
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        assert!(
+            huge_numbers(&text).is_empty(),
+            "{}: {:?}",
+            p.display(),
+            huge_numbers(&text)
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked} files");
+    // The terminal and CI outputs of the gate, and the reason reaches each of them.
+    // A pWCET requirement over every scenario of the run, so the refused bounds are judged.
+    let out = tempfile::tempdir().unwrap();
+    let reqs = out.path().join("pwcet.yaml");
+    std::fs::write(
+        &reqs,
+        "schema_version: 1
+requirements:
+  - id: REQ-PWCET-ALL
+    text: The pWCET bound at 1e-6 per frame is within the deadline in every scenario.
+    kind: timing
+    metric: pwcet_ucb
+    probability: 1.0e-6
+",
+    )
+    .unwrap();
+    let junit = out.path().join("junit.xml");
+    let (code, stdout, stderr) = run(adasval()
+        .current_dir(repo_root())
+        .arg("gate")
+        .arg(run_dir)
+        .arg("--requirements")
+        .arg(&reqs)
+        .arg("--junit")
+        .arg(&junit));
+    assert_eq!(
+        code, 1,
+        "a refused bound fails the requirement: {stdout}{stderr}"
+    );
+    let junit = read(&junit);
+    for (what, text) in [("stdout", &stdout), ("stderr", &stderr), ("junit", &junit)] {
+        assert!(huge_numbers(text).is_empty(), "{what}: {text}");
+    }
+    assert!(
+        junit.contains("no figure") && junit.contains("no pWCET bound"),
+        "{junit}"
+    );
+    assert!(stdout.contains("no figure"), "{stdout}");
+}

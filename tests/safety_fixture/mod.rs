@@ -82,7 +82,8 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
             class: Some("person".into()),
             iou: Some(0.5),
             probability: None,
-            value: recall,
+            value: Some(recall),
+            no_value: None,
             deadline_ms: None,
             artefacts: vec![ArtefactRef {
                 path: format!("reports/{scenario}.metrics.json"),
@@ -102,7 +103,8 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
         class: None,
         iou: None,
         probability: Some(1e-6),
-        value: 28.0,
+        value: Some(28.0),
+        no_value: None,
         deadline_ms: Some(33.3),
         artefacts: vec![ArtefactRef {
             path: "latencies.csv".into(),
@@ -121,7 +123,8 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
         class: None,
         iou: None,
         probability: None,
-        value: 18.0,
+        value: Some(18.0),
+        no_value: None,
         deadline_ms: Some(33.3),
         artefacts: vec![],
     });
@@ -141,7 +144,8 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
         class: None,
         iou: None,
         probability: None,
-        value: 0.0,
+        value: Some(0.0),
+        no_value: None,
         deadline_ms: None,
         artefacts: vec![],
     });

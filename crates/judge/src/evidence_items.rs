@@ -8,9 +8,6 @@ use crate::evidence::{
 use crate::timing::TraceWcet;
 use adasval_record::record::RunRecord;
 
-/// pWCET figure recorded for a refused analysis: larger than any deadline.
-pub const UNBOUNDED: f64 = f64::MAX;
-
 /// Re-hash the engines and adapters the run used, against the lock file now.
 pub fn integrity_checks(root: &Path, record: &RunRecord) -> Vec<IntegrityCheck> {
     let lock = adasval_record::lock::LockFile::load(root).ok();
@@ -65,8 +62,21 @@ fn tags(record: &RunRecord, scenario: &str) -> (Vec<String>, Option<f64>) {
         .unwrap_or_default()
 }
 
-/// `hwm_ms` for every analysed trace and `pwcet_ucb_ms` at each probability (unbounded when
-/// the analysis refused a bound, so a requirement needing one fails).
+/// Why a trace has no pWCET bound, in one sentence a reader can act on.
+fn no_bound_reason(a: &crate::wcet::Analysis) -> String {
+    let why = if a.reasons.is_empty() {
+        "the analysis gave no bound".to_string()
+    } else {
+        a.reasons.join("; ")
+    };
+    match a.advice.first() {
+        Some(advice) => format!("no pWCET bound: {why} (what to change: {advice})"),
+        None => format!("no pWCET bound: {why}"),
+    }
+}
+
+/// `hwm_ms` for every analysed trace and `pwcet_ucb_ms` at each probability (no figure, with
+/// the reason, when the analysis refused a bound, so a requirement needing one fails).
 pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet]) {
     for w in wcets {
         let (scenario_tags, deadline_ms) = tags(record, &w.scenario);
@@ -82,8 +92,9 @@ pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet
             class: None,
             iou: None,
             probability: None,
-            value: w.analysis.hwm,
+            value: Some(w.analysis.hwm),
             deadline_ms,
+            no_value: None,
             artefacts: vec![
                 ArtefactRef {
                     path: "latencies.csv".into(),
@@ -104,7 +115,8 @@ pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet
                 ev.items.push(EvidenceItem {
                     metric: "pwcet_ucb_ms".into(),
                     probability: Some(*p),
-                    value: UNBOUNDED,
+                    value: None,
+                    no_value: Some(no_bound_reason(&w.analysis)),
                     ..base.clone()
                 });
             }
@@ -115,7 +127,7 @@ pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet
                 ev.items.push(EvidenceItem {
                     metric: "pwcet_ucb_ms".into(),
                     probability: Some(*p),
-                    value: ucb,
+                    value: Some(ucb),
                     ..base.clone()
                 });
             }
@@ -144,8 +156,9 @@ pub fn detection_items(
             class: None,
             iou: None,
             probability: None,
-            value: 0.0,
+            value: Some(0.0),
             deadline_ms: None,
+            no_value: None,
             artefacts: vec![
                 ArtefactRef {
                     path: "metrics.json".into(),
@@ -177,7 +190,7 @@ pub fn detection_items(
                             metric: metric.into(),
                             class: Some(c.class.clone()),
                             iou: Some(at.iou_threshold),
-                            value,
+                            value: Some(value),
                             ..base.clone()
                         });
                     }
@@ -189,7 +202,7 @@ pub fn detection_items(
                 ev.items.push(EvidenceItem {
                     metric: "ap".into(),
                     class: Some(a.class.clone()),
-                    value: a.ap,
+                    value: Some(a.ap),
                     ..base.clone()
                 });
             }
@@ -207,7 +220,7 @@ pub fn detection_items(
                 metric: "critical_misses".into(),
                 class: Some(class),
                 iou: Some(det.safety_view.iou_threshold),
-                value: n as f64,
+                value: Some(n as f64),
                 ..base.clone()
             });
         }
@@ -238,8 +251,9 @@ pub fn detection_items(
             class: None,
             iou: Some(0.5),
             probability: None,
-            value: p.decision_flips as f64,
+            value: Some(p.decision_flips as f64),
             deadline_ms: None,
+            no_value: None,
             artefacts: vec![ArtefactRef {
                 path: "metrics.json".into(),
                 sha256: None,

@@ -36,13 +36,14 @@ pub fn junit_report(name: &str, eval: &Evaluation) -> Report {
                 TestCaseStatus::success()
             } else {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                let measured = i.measured.map(fmt_num).unwrap_or_else(|| "-".into());
-                let limit = i.limit.map(fmt_num).unwrap_or_else(|| "-".into());
-                s.set_message(format!(
-                    "measured {measured}, threshold {} {limit}: {}",
-                    i.comparison.symbol(),
-                    i.detail
-                ));
+                let limit = i
+                    .limit
+                    .map(|l| format!("{} {}", i.comparison.symbol(), fmt_num(l)))
+                    .unwrap_or_else(|| "none".into());
+                s.set_message(match i.measured {
+                    Some(m) => format!("measured {}, threshold {limit}: {}", fmt_num(m), i.detail),
+                    None => format!("no figure (threshold {limit}): {}", i.detail),
+                });
                 s.set_type(r.kind.as_str());
                 if !i.artefacts.is_empty() {
                     let lines: Vec<String> = i

@@ -21,6 +21,7 @@ pub mod summary;
 pub mod svg;
 pub mod sweep_plot;
 pub mod sweep_section;
+pub mod terminal;
 pub mod trace;
 pub mod verdict_section;
 pub mod wcet_plot;

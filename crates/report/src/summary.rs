@@ -62,7 +62,9 @@ pub fn markdown(input: &SummaryInput<'_>) -> String {
         let (label, measured, limit) = match r.worst() {
             Some(w) => (
                 format!("`{}`", cell(&w.label())),
-                w.measured.map(fmt_num).unwrap_or_else(|| "-".into()),
+                w.measured
+                    .map(fmt_num)
+                    .unwrap_or_else(|| "no figure".into()),
                 w.limit
                     .map(|l| format!("{} {}", w.comparison.symbol(), fmt_num(l)))
                     .unwrap_or_else(|| "-".into()),

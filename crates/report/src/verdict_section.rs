@@ -41,10 +41,13 @@ pub fn section(e: &Evaluation, r: &RunRecord) -> Section {
     t.id = Some("verdicts".into());
     for q in &e.requirements {
         let worst = q.worst();
-        let measured = worst
-            .and_then(|w| w.measured)
-            .map(|v| format!("{v:.4}"))
-            .unwrap_or_else(|| "–".into());
+        let measured = match worst {
+            Some(w) => w
+                .measured
+                .map(|v| format!("{v:.4}"))
+                .unwrap_or_else(|| format!("no figure: {}", w.detail)),
+            None => "–".into(),
+        };
         let limit = worst
             .and_then(|w| w.limit)
             .map(|v| format!("{v:.4}"))

@@ -116,7 +116,11 @@ pub struct EvidenceItem {
     /// Exceedance probability per frame (pWCET items).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probability: Option<f64>,
-    pub value: f64,
+    /// The figure; `null` when there is none, with the reason in `no_value`.
+    pub value: Option<f64>,
+    /// Why there is no figure (e.g. the pWCET analysis refused a bound, and why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_value: Option<String>,
     /// The scenario's deadline, for timing items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_ms: Option<f64>,
@@ -164,10 +168,18 @@ impl EvidenceSet {
             });
         }
         for (i, item) in set.items.iter().enumerate() {
-            if !item.value.is_finite() {
+            let problem = match (item.value, &item.no_value) {
+                (Some(v), _) if !v.is_finite() || v.abs() >= 1e300 => {
+                    Some("value is not a finite measurement")
+                }
+                (Some(_), Some(_)) => Some("has both a value and a reason for having none"),
+                (None, None) => Some("has no value and no reason (`no_value`) for it"),
+                _ => None,
+            };
+            if let Some(problem) = problem {
                 return Err(EvidenceError::Schema {
                     path: path.to_path_buf(),
-                    reason: format!("items[{i}].value is not finite"),
+                    reason: format!("items[{i}] {problem}"),
                 });
             }
         }

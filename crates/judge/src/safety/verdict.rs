@@ -239,6 +239,25 @@ fn item_matches(req: &Requirement, it: &EvidenceItem) -> bool {
 }
 
 fn item_instance(req: &Requirement, it: &EvidenceItem) -> InstanceVerdict {
+    let Some(value) = it.value else {
+        // No figure: the instance fails with the reason, never with a stand-in number.
+        let (limit, comparison) = match &req.check {
+            Check::Threshold {
+                comparison,
+                threshold,
+                ..
+            } => (Some(*threshold), *comparison),
+            Check::Pwcet { deadline, .. } | Check::HwmMargin { deadline, .. } => {
+                (deadline_for(*deadline, it), Comparison::AtMost)
+            }
+            Check::Integrity => (None, Comparison::AtMost),
+        };
+        let detail = it
+            .no_value
+            .clone()
+            .unwrap_or_else(|| "no figure was recorded".into());
+        return instance(it, Verdict::Fail, None, limit, comparison, detail);
+    };
     let (measured, limit, comparison, detail) = match &req.check {
         Check::Threshold {
             metric,
@@ -246,10 +265,10 @@ fn item_instance(req: &Requirement, it: &EvidenceItem) -> InstanceVerdict {
             threshold,
             ..
         } => {
-            let ok = comparison.holds(it.value, *threshold);
+            let ok = comparison.holds(value, *threshold);
             let detail = format!(
                 "{metric} {} {} {}",
-                fmt_num(it.value),
+                fmt_num(value),
                 if ok {
                     comparison.symbol()
                 } else {
@@ -257,27 +276,24 @@ fn item_instance(req: &Requirement, it: &EvidenceItem) -> InstanceVerdict {
                 },
                 fmt_num(*threshold)
             );
-            (Some(it.value), Some(*threshold), *comparison, detail)
+            (Some(value), Some(*threshold), *comparison, detail)
         }
         Check::Pwcet {
             probability,
             deadline,
         } => timing(
-            it.value,
+            value,
             deadline_for(*deadline, it),
-            format!(
-                "pWCET UCB at p={probability:e}/frame {} ms",
-                fmt_num(it.value)
-            ),
+            format!("pWCET UCB at p={probability:e}/frame {} ms", fmt_num(value)),
         ),
         Check::HwmMargin { margin, deadline } => timing(
-            it.value * margin,
+            value * margin,
             deadline_for(*deadline, it),
             format!(
                 "high-water mark {} ms × margin {} = {} ms",
-                fmt_num(it.value),
+                fmt_num(value),
                 fmt_num(*margin),
-                fmt_num(it.value * margin)
+                fmt_num(value * margin)
             ),
         ),
         Check::Integrity => unreachable_integrity(),
@@ -286,6 +302,17 @@ fn item_instance(req: &Requirement, it: &EvidenceItem) -> InstanceVerdict {
         (Some(m), Some(l)) if comparison.holds(m, l) => Verdict::Pass,
         _ => Verdict::Fail,
     };
+    instance(it, verdict, measured, limit, comparison, detail)
+}
+
+fn instance(
+    it: &EvidenceItem,
+    verdict: Verdict,
+    measured: Option<f64>,
+    limit: Option<f64>,
+    comparison: Comparison,
+    detail: String,
+) -> InstanceVerdict {
     InstanceVerdict {
         scenario: it.scenario.clone(),
         engine: it.engine.clone(),

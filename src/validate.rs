@@ -80,6 +80,8 @@ pub enum ValidateError {
         path: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    RunDir(#[from] crate::rundir::RunDirError),
 }
 
 impl Classify for ValidateError {
@@ -94,6 +96,7 @@ impl Classify for ValidateError {
             ValidateError::Evidence(e) => e.status(),
             ValidateError::Selection(_) => Status::BadInput,
             ValidateError::Write { .. } => Status::Unavailable,
+            ValidateError::RunDir(e) => e.status(),
         }
     }
 }
@@ -107,6 +110,8 @@ pub struct TraceData {
 
 pub struct ReplayOutcome {
     pub run_dir: PathBuf,
+    /// This process's hold on `run_dir`, kept until the run is sealed.
+    pub claim: crate::rundir::RunDir,
     pub record: RunRecord,
     pub engines: Vec<VerifiedEngine>,
     pub scenarios: Vec<LoadedScenario>,
@@ -147,6 +152,9 @@ pub fn replay(
 ) -> Result<ReplayOutcome, ValidateError> {
     let root = &req.root;
     let started_at = now();
+    // A named run directory is claimed before anything runs: a sealed, non-empty or busy
+    // one is refused with the evidence in it untouched.
+    let mut claim = req.out.as_deref().map(crate::rundir::claim).transpose()?;
     // 1. Integrity first: nothing runs that is not in the lock and intact.
     let lock = LockFile::load(root)?;
     let selected: Vec<&lock::LockEntry> = if req.engines.is_empty() {
@@ -216,14 +224,11 @@ pub fn replay(
             format!("{started_at}{:?}{}", command_line, std::process::id()).as_bytes()
         )[..8]
     );
-    let run_dir = req
-        .out
-        .clone()
-        .unwrap_or_else(|| root.join("reports").join(&run_id));
-    std::fs::create_dir_all(&run_dir).map_err(|source| ValidateError::Write {
-        path: run_dir.display().to_string(),
-        source,
-    })?;
+    let claim = match claim.take() {
+        Some(c) => c,
+        None => crate::rundir::claim(&root.join("reports").join(&run_id))?,
+    };
+    let run_dir = claim.path().to_path_buf();
 
     // 4. Replay, one (engine, scenario) trace at a time. Frames are decoded once per
     //    scenario and labels mapped per engine's class list.
@@ -437,6 +442,7 @@ pub fn replay(
     write_replay_files(&run_dir, &record, &traces, &golden)?;
     Ok(ReplayOutcome {
         run_dir,
+        claim,
         record,
         engines,
         scenarios: chosen,

@@ -10,6 +10,7 @@ pub mod hash;
 pub mod paths;
 pub mod rgb;
 pub mod rng;
+pub mod rundir;
 pub mod tensor;
 pub mod timing;
 pub mod types;

@@ -1,0 +1,164 @@
+//! Evidence that cannot be overwritten, mixed or redirected: where a run may be written,
+//! the manifest's one canonical form, lock metadata, names that become file names,
+//! numbers that cannot be latencies or adapter settings, and output into a closed pipe.
+
+use crate::common;
+use common::*;
+use std::path::Path;
+
+fn validate(project: &Path, extra: &[&str]) -> (i32, String, String) {
+    run(adasval()
+        .current_dir(project)
+        .args(["validate", "--backend", "noop", "--repetitions", "2"])
+        .args(extra))
+}
+
+fn verify(dir: &Path) -> (i32, String, String) {
+    run(adasval().args(["evidence", "verify"]).arg(dir))
+}
+
+/// Every file below `dir` with its bytes, sorted by path.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                let rel = p.strip_prefix(base).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+const TIMES: &str = r#"[
+  { "startH2dMs" : 1.0, "endH2dMs" : 1.5, "startComputeMs" : 1.5, "endComputeMs" : 4.5, "startD2hMs" : 4.5, "endD2hMs" : 4.75, "h2dMs" : 0.5, "computeMs" : 3.0, "d2hMs" : 0.25, "latencyMs" : 3.75 }
+, { "startH2dMs" : 5.0, "endH2dMs" : 5.5, "startComputeMs" : 5.5, "endComputeMs" : 9.5, "startD2hMs" : 9.5, "endD2hMs" : 9.75, "h2dMs" : 0.5, "computeMs" : 4.0, "d2hMs" : 0.25, "latencyMs" : 4.75 }
+]"#;
+
+fn import_trtexec(times: &Path, out: &Path) -> (i32, String, String) {
+    run(adasval()
+        .args(["import", "trtexec", "--root"])
+        .arg(repo_root())
+        .arg("--times")
+        .arg(times)
+        .arg("--out")
+        .arg(out))
+}
+
+#[test]
+fn validate_refuses_a_sealed_out_dir_before_running() {
+    let d = noop_project();
+    let (code, o, e) = validate(d.path(), &["--out", "runs/one"]);
+    assert!(code == 0 || code == 1, "{o}{e}");
+    let dir = d.path().join("runs/one");
+    let before = snapshot(&dir);
+    let (code, o, e) = validate(d.path(), &["--out", "runs/one"]);
+    assert_eq!(code, 2, "{o}{e}");
+    assert!(e.contains("sealed"), "{e}");
+    assert!(
+        snapshot(&dir) == before,
+        "the sealed run was rewritten by the refused run"
+    );
+    let (code, o, e) = verify(&dir);
+    assert_eq!(code, 0, "{o}{e}");
+}
+
+#[test]
+fn validate_refuses_a_non_empty_out_dir() {
+    let d = noop_project();
+    let dir = d.path().join("runs/notes");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), b"mine").unwrap();
+    let (code, o, e) = validate(d.path(), &["--out", "runs/notes"]);
+    assert_eq!(code, 2, "{o}{e}");
+    assert!(e.contains("not empty") && e.contains("notes.txt"), "{e}");
+    assert_eq!(snapshot(&dir), vec![("notes.txt".into(), b"mine".to_vec())]);
+    // An existing empty directory is a valid place for a run.
+    let empty = d.path().join("runs/empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (code, o, e) = validate(d.path(), &["--out", "runs/empty"]);
+    assert!(code == 0 || code == 1, "{o}{e}");
+    assert_eq!(verify(&empty).0, 0);
+}
+
+#[test]
+fn import_trtexec_refuses_a_sealed_out_dir() {
+    let t = tempfile::tempdir().unwrap();
+    let times = t.path().join("times.json");
+    std::fs::write(&times, TIMES).unwrap();
+    let out = t.path().join("run");
+    let (code, o, e) = import_trtexec(&times, &out);
+    assert_eq!(code, 0, "{o}{e}");
+    let before = snapshot(&out);
+    // Other measurements, so a rewrite would show in the bytes.
+    let other = t.path().join("other.json");
+    std::fs::write(
+        &other,
+        TIMES.replace("\"computeMs\" : 4.0", "\"computeMs\" : 4.5"),
+    )
+    .unwrap();
+    let (code, o, e) = import_trtexec(&other, &out);
+    assert_eq!(code, 2, "{o}{e}");
+    assert!(e.contains("sealed"), "{e}");
+    assert!(snapshot(&out) == before, "the sealed import was rewritten");
+    assert_eq!(verify(&out).0, 0);
+}
+
+#[test]
+fn validate_refuses_an_out_dir_held_by_another_run() {
+    let d = noop_project();
+    let dir = d.path().join("runs/held");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Another process's hold on the directory, as a running `validate` has it.
+    let holder = std::fs::File::open(&dir).unwrap();
+    holder.try_lock().unwrap();
+    let (code, o, e) = validate(d.path(), &["--out", "runs/held"]);
+    assert_eq!(code, 2, "{o}{e}");
+    assert!(e.contains("in use"), "{e}");
+    assert!(snapshot(&dir).is_empty(), "the refused run wrote into it");
+}
+
+#[test]
+fn two_runs_with_one_out_dir_never_mix() {
+    let d = noop_project();
+    let spawn = || {
+        adasval()
+            .current_dir(d.path())
+            .args([
+                "validate",
+                "--backend",
+                "noop",
+                "--repetitions",
+                "20",
+                "--out",
+                "runs/race",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let mut codes = [a.status.code().unwrap(), b.status.code().unwrap()];
+    codes.sort();
+    assert!(
+        codes[0] <= 1 && codes[1] == 2,
+        "one run wins, the other is refused: {codes:?}\n{}\n{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    let dir = d.path().join("runs/race");
+    assert_eq!(verify(&dir).0, 0);
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+    let ev: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("evidence.json")).unwrap()).unwrap();
+    assert_eq!(run["run_id"], ev["run_id"]);
+}

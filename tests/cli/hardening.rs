@@ -162,3 +162,51 @@ fn two_runs_with_one_out_dir_never_mix() {
         serde_json::from_slice(&std::fs::read(dir.join("evidence.json")).unwrap()).unwrap();
     assert_eq!(run["run_id"], ev["run_id"]);
 }
+
+/// A sealed directory of three files, and its manifest's text.
+fn sealed_dir() -> (tempfile::TempDir, String) {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("bundle");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("b.txt"), b"bee").unwrap();
+    std::fs::write(dir.join("a.txt"), b"ay").unwrap();
+    std::fs::write(dir.join("sub/c.txt"), b"sea").unwrap();
+    let (code, o, e) = run(adasval().args(["evidence", "seal"]).arg(&dir));
+    assert_eq!(code, 0, "{o}{e}");
+    let text = std::fs::read_to_string(dir.join("MANIFEST.sha256")).unwrap();
+    (t, text)
+}
+
+#[test]
+fn manifest_in_any_but_its_canonical_form_is_an_integrity_failure() {
+    let (t, text) = sealed_dir();
+    let dir = t.path().join("bundle");
+    // What seal writes is the canonical form.
+    let lines: Vec<&str> = text.split_terminator('\n').collect();
+    assert!(text.ends_with('\n') && !text.contains('\r'));
+    let paths: Vec<&str> = lines.iter().map(|l| &l[66..]).collect();
+    assert_eq!(paths, ["a.txt", "b.txt", "sub/c.txt"]);
+    assert!(lines.iter().all(|l| l[..64]
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))));
+    assert_eq!(verify(&dir).0, 0);
+
+    let upper = format!("{}{}", lines[0][..64].to_ascii_uppercase(), &text[64..]);
+    let swapped = format!("{}\n{}\n{}\n", lines[1], lines[0], lines[2]);
+    let crlf = text.replace('\n', "\r\n");
+    let unterminated = text.trim_end_matches('\n').to_string();
+    for (what, edited, line) in [
+        ("upper-case hex", upper, 1),
+        ("unsorted paths", swapped, 2),
+        ("CRLF", crlf, 1),
+        ("no final newline", unterminated, 3),
+    ] {
+        std::fs::write(dir.join("MANIFEST.sha256"), &edited).unwrap();
+        let (code, o, e) = verify(&dir);
+        assert_eq!(code, 3, "{what}: {o}{e}");
+        assert!(
+            e.contains(&format!("MANIFEST.sha256:{line}:")),
+            "{what}: names the line: {e}"
+        );
+    }
+}

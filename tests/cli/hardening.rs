@@ -210,3 +210,49 @@ fn manifest_in_any_but_its_canonical_form_is_an_integrity_failure() {
         );
     }
 }
+
+#[test]
+fn latencies_that_cannot_be_latencies_are_refused() {
+    let t = tempfile::tempdir().unwrap();
+    // wcet --samples: negative and absurdly large values, named by file and line.
+    for (i, bad) in ["-3.5", "1e300"].iter().enumerate() {
+        let p = t.path().join(format!("s{i}.csv"));
+        let mut text = String::from("latency_ms\n");
+        for k in 0..50 {
+            text += &format!("{}\n", 10.0 + (k % 7) as f64);
+        }
+        text += &format!("{bad}\n");
+        std::fs::write(&p, text).unwrap();
+        let (code, o, e) = run(adasval().arg("wcet").arg("--samples").arg(&p));
+        assert_eq!(code, 2, "{bad}: {o}{e}");
+        assert!(e.contains(&format!("s{i}.csv:52")), "{bad}: {e}");
+    }
+    // import trtexec: 1e308 ms is not clamped to the largest integer.
+    let times = t.path().join("huge.json");
+    std::fs::write(
+        &times,
+        TIMES.replace("\"computeMs\" : 4.0", "\"computeMs\" : 1e308"),
+    )
+    .unwrap();
+    let out = t.path().join("huge-run");
+    let (code, o, e) = import_trtexec(&times, &out);
+    assert_eq!(code, 2, "{o}{e}");
+    assert!(e.contains("huge.json") && e.contains("computeMs"), "{e}");
+    assert!(!out.join("latencies.csv").exists());
+    // latencies.csv of a run directory: the reader refuses an impossible value.
+    let src = t.path().join("ok-run");
+    std::fs::write(&times, TIMES).unwrap();
+    assert_eq!(import_trtexec(&times, &src).0, 0);
+    let dir = t.path().join("edited");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(src.join("run.json"), dir.join("run.json")).unwrap();
+    let csv = std::fs::read_to_string(src.join("latencies.csv")).unwrap();
+    let mut lines: Vec<String> = csv.lines().map(str::to_string).collect();
+    let mut f: Vec<String> = lines[2].split(',').map(str::to_string).collect();
+    f[7] = u64::MAX.to_string();
+    lines[2] = f.join(",");
+    std::fs::write(dir.join("latencies.csv"), lines.join("\n") + "\n").unwrap();
+    let (code, o, e) = run(adasval().arg("wcet").arg(&dir));
+    assert_eq!(code, 2, "{o}{e}");
+    assert!(e.contains("latencies.csv:3"), "{e}");
+}

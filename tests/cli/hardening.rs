@@ -211,6 +211,12 @@ fn manifest_in_any_but_its_canonical_form_is_an_integrity_failure() {
     }
 }
 
+fn edit_lock(project: &Path, f: impl Fn(&str) -> String) {
+    let p = project.join("engines/engines.lock.yaml");
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, f(&text)).unwrap();
+}
+
 #[test]
 fn latencies_that_cannot_be_latencies_are_refused() {
     let t = tempfile::tempdir().unwrap();
@@ -255,4 +261,55 @@ fn latencies_that_cannot_be_latencies_are_refused() {
     let (code, o, e) = run(adasval().arg("wcet").arg(&dir));
     assert_eq!(code, 2, "{o}{e}");
     assert!(e.contains("latencies.csv:3"), "{e}");
+}
+
+#[test]
+fn non_finite_adapter_numbers_are_refused_at_freeze_and_load() {
+    let d = noop_project();
+    let p = d.path();
+    for (i, (field, from, to)) in [
+        (
+            "input.scale",
+            "scale: 0.00392156862745098",
+            "scale: .nan".to_string(),
+        ),
+        (
+            "input.mean",
+            "scale: 0.00392156862745098",
+            "scale: 0.00392156862745098\n  mean: [0, .inf, 0]".to_string(),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let name = format!("engines/bad{i}.adapter.yaml");
+        std::fs::write(p.join(&name), NOOP_ADAPTER.replace(from, &to)).unwrap();
+        let (code, o, e) = run(adasval().current_dir(p).args([
+            "engine",
+            "freeze",
+            "engines/fake.onnx",
+            "--name",
+            &format!("bad{i}"),
+            "--adapter",
+            &name,
+        ]));
+        assert_eq!(code, 2, "{field}: {o}{e}");
+        assert!(
+            e.contains(&format!("bad{i}.adapter.yaml")) && e.contains(field),
+            "{field}: {e}"
+        );
+    }
+    // At load: an adapter edited after freezing, with the lock's hash updated to match.
+    let adapter = p.join("engines/fake.adapter.yaml");
+    let old = adasval::hash::sha256_file(&adapter).unwrap();
+    let edited = NOOP_ADAPTER.replace("scale: 0.00392156862745098", "scale: .nan");
+    std::fs::write(&adapter, &edited).unwrap();
+    let new = adasval::hash::sha256_hex(edited.as_bytes());
+    edit_lock(p, |t| t.replace(&old, &new));
+    let (code, o, e) = validate(p, &[]);
+    assert_eq!(code, 2, "{o}{e}");
+    assert!(
+        e.contains("fake.adapter.yaml") && e.contains("input.scale"),
+        "{e}"
+    );
 }

@@ -82,6 +82,8 @@ pub enum ValidateError {
     },
     #[error(transparent)]
     RunDir(#[from] crate::rundir::RunDirError),
+    #[error(transparent)]
+    Name(#[from] crate::names::NameError),
 }
 
 impl Classify for ValidateError {
@@ -97,6 +99,7 @@ impl Classify for ValidateError {
             ValidateError::Selection(_) => Status::BadInput,
             ValidateError::Write { .. } => Status::Unavailable,
             ValidateError::RunDir(e) => e.status(),
+            ValidateError::Name(e) => e.status(),
         }
     }
 }
@@ -394,7 +397,12 @@ pub fn replay(
                 first_profile = false;
             }
             write(
-                &run_dir.join(format!("layers-{}.json", sanitize(&e.entry.name))),
+                &run_dir.join(crate::names::file_name(
+                    "layers-",
+                    &[("engine", &e.entry.name)],
+                    "",
+                    ".json",
+                )?),
                 text.as_bytes(),
             )?;
         }
@@ -597,7 +605,12 @@ fn write_replay_files(
                     .collect();
                 index.push(serde_json::json!({"frame": frame, "tensors": tensors}));
             }
-            let stem = format!("{}__{}", t.engine, t.scenario);
+            let stem = crate::names::file_name(
+                "",
+                &[("engine", &t.engine), ("scenario", &t.scenario)],
+                "__",
+                "",
+            )?;
             write(&odir.join(format!("{stem}.f32")), &buf)?;
             write(
                 &odir.join(format!("{stem}.json")),

@@ -315,7 +315,8 @@ fn verify(a: RootArgs) -> CliResult {
             "{}",
             serde_json::json!({ "ok": bad == 0, "checks": checks.iter().map(|c| serde_json::json!({
                 "engine": c.engine, "what": c.what, "path": c.path, "expected": c.expected,
-                "actual": c.actual, "ok": c.ok() })).collect::<Vec<_>>() })
+                "actual": c.actual, "expected_size": c.expected_size, "actual_size": c.actual_size,
+                "ok": c.ok(), "problem": c.problem() })).collect::<Vec<_>>() })
         );
     } else {
         println!(
@@ -326,6 +327,7 @@ fn verify(a: RootArgs) -> CliResult {
             let status = match (&c.actual, c.ok()) {
                 (None, _) => "MISSING",
                 (_, true) => "ok",
+                (Some(a), false) if a == &c.expected => "SIZE",
                 (_, false) => "CHANGED",
             };
             println!(
@@ -344,16 +346,7 @@ fn verify(a: RootArgs) -> CliResult {
         }
     }
     if bad > 0 {
-        let first = checks.iter().find(|c| !c.ok()).map(|c| {
-            format!(
-                "{} of engine `{}` ({}): expected sha256 {}, actual {}",
-                c.what,
-                c.engine,
-                c.path,
-                c.expected,
-                c.actual.as_deref().unwrap_or("missing")
-            )
-        });
+        let first = checks.iter().find_map(|c| c.problem());
         return Err(Failure::integrity(anyhow::anyhow!(
             "{bad} file(s) do not match the lock; first: {}",
             first.unwrap_or_default()

@@ -217,6 +217,84 @@ fn edit_lock(project: &Path, f: impl Fn(&str) -> String) {
     std::fs::write(&p, f(&text)).unwrap();
 }
 
+/// Replace the value of the first lock line `key: ...` (any indentation).
+fn set_field(text: &str, key: &str, value: &str) -> String {
+    let mut done = false;
+    text.lines()
+        .map(|l| {
+            let t = l.trim_start();
+            if !done && t.starts_with(&format!("{key}:")) {
+                done = true;
+                format!("{}{key}: {value}", &l[..l.len() - t.len()])
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[test]
+fn engine_verify_checks_lock_metadata() {
+    let d = noop_project();
+    let lock = std::fs::read_to_string(d.path().join("engines/engines.lock.yaml")).unwrap();
+    let size = std::fs::metadata(d.path().join("engines/fake.onnx"))
+        .unwrap()
+        .len();
+    let sha = lock
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("sha256: "))
+        .unwrap()
+        .to_string();
+
+    edit_lock(d.path(), |t| set_field(t, "size", "7"));
+    let (code, o, e) = run(adasval().current_dir(d.path()).args(["engine", "verify"]));
+    assert_ne!(code, 0, "{o}{e}");
+    assert!(
+        e.contains("size") && e.contains('7') && e.contains(&size.to_string()),
+        "names the field, the locked and the actual size: {e}"
+    );
+
+    for (key, value, code_wanted) in [
+        ("frozen_at", "not-a-date", 2),
+        ("sha256", sha.to_ascii_uppercase().as_str(), 2),
+    ] {
+        std::fs::write(d.path().join("engines/engines.lock.yaml"), &lock).unwrap();
+        edit_lock(d.path(), |t| set_field(t, key, value));
+        let (code, o, e) = run(adasval().current_dir(d.path()).args(["engine", "verify"]));
+        assert_eq!(code, code_wanted, "{key}: {o}{e}");
+        assert!(e.contains(key) && e.contains(value), "{key}: {e}");
+    }
+
+    std::fs::write(d.path().join("engines/engines.lock.yaml"), &lock).unwrap();
+    edit_lock(d.path(), |t| {
+        t.replace(
+            "  format: onnx\n",
+            "  format: onnx\n    source_model_sha256: xyz\n",
+        )
+    });
+    assert!(
+        std::fs::read_to_string(d.path().join("engines/engines.lock.yaml"))
+            .unwrap()
+            .contains("source_model_sha256: xyz")
+    );
+    let (code, o, e) = run(adasval().current_dir(d.path()).args(["engine", "verify"]));
+    assert_eq!(code, 2, "{o}{e}");
+    assert!(
+        e.contains("source_model_sha256") && e.contains("xyz"),
+        "{e}"
+    );
+
+    // A changed engine names both hashes.
+    std::fs::write(d.path().join("engines/engines.lock.yaml"), &lock).unwrap();
+    std::fs::write(d.path().join("engines/fake.onnx"), b"other bytes").unwrap();
+    let (code, o, e) = run(adasval().current_dir(d.path()).args(["engine", "verify"]));
+    assert_eq!(code, 3, "{o}{e}");
+    let actual = adasval::hash::sha256_hex(b"other bytes");
+    assert!(e.contains(&sha) && e.contains(&actual), "{e}");
+}
+
 #[test]
 fn latencies_that_cannot_be_latencies_are_refused() {
     let t = tempfile::tempdir().unwrap();
@@ -312,4 +390,61 @@ fn non_finite_adapter_numbers_are_refused_at_freeze_and_load() {
         e.contains("fake.adapter.yaml") && e.contains("input.scale"),
         "{e}"
     );
+}
+
+/// Every file below `dir` whose name contains `needle`.
+fn files_named(dir: &Path, needle: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().contains(needle) {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn unsafe_names_never_become_paths() {
+    let d = noop_project();
+    let p = d.path();
+    let (code, o, e) = run(adasval().current_dir(p).args([
+        "engine",
+        "freeze",
+        "engines/fake.onnx",
+        "--name",
+        "../../x",
+        "--adapter",
+        "engines/fake.adapter.yaml",
+    ]));
+    assert_eq!(code, 2, "freeze: {o}{e}");
+    assert!(e.contains("../../x"), "{e}");
+
+    // A lock edited by hand: refused when loaded, before anything is written.
+    edit_lock(p, |t| t.replace("name: fake", "name: ../../x"));
+    let (code, o, e) = validate(p, &["--save-outputs", "--out", "runs/named"]);
+    assert_eq!(code, 2, "{o}{e}");
+    assert!(e.contains("../../x"), "{e}");
+    assert!(
+        files_named(p, "x__").is_empty(),
+        "{:?}",
+        files_named(p, "x__")
+    );
+    assert!(!p.join("runs/named").exists() || snapshot(&p.join("runs/named")).is_empty());
+    edit_lock(p, |t| t.replace("name: ../../x", "name: fake"));
+
+    let s = std::fs::read_to_string(p.join("scenarios/two-frames.yaml")).unwrap();
+    std::fs::write(
+        p.join("scenarios/two-frames.yaml"),
+        s.replace("id: two-frames", "id: ../two-frames"),
+    )
+    .unwrap();
+    let (code, o, e) = run(adasval().current_dir(p).args(["scenario", "check"]));
+    assert_eq!(code, 2, "scenario check: {o}{e}");
+    assert!(e.contains("../two-frames"), "{e}");
 }

@@ -7,6 +7,7 @@
 pub mod atomic;
 pub mod exit;
 pub mod hash;
+pub mod names;
 pub mod paths;
 pub mod rgb;
 pub mod rng;

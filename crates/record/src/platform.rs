@@ -83,6 +83,11 @@ pub enum PlatformError {
     Yaml(#[from] YamlError),
     #[error("unknown platform `{name}`: no platforms/{name}.yaml (known: {known})")]
     Unknown { name: String, known: String },
+    #[error("{path}: field `name`: {source}")]
+    Name {
+        path: String,
+        source: adasval_core::names::NameError,
+    },
 }
 
 impl adasval_core::exit::Classify for PlatformError {
@@ -104,7 +109,14 @@ pub fn load_profiles(root: &Path) -> Result<Vec<PlatformProfile>, PlatformError>
         .collect();
     paths.sort();
     for p in paths {
-        out.push(yamlfile::load::<PlatformProfile>(&p)?);
+        let profile = yamlfile::load::<PlatformProfile>(&p)?;
+        adasval_core::names::check("platform", &profile.name).map_err(|source| {
+            PlatformError::Name {
+                path: p.display().to_string(),
+                source,
+            }
+        })?;
+        out.push(profile);
     }
     Ok(out)
 }

@@ -48,6 +48,8 @@ pub enum TrtexecError {
     Export(#[from] ExportError),
     #[error(transparent)]
     RunDir(#[from] adasval_core::rundir::RunDirError),
+    #[error("--engine-name: {0}")]
+    Name(#[from] adasval_core::names::NameError),
 }
 
 impl adasval_core::exit::Classify for TrtexecError {
@@ -55,6 +57,7 @@ impl adasval_core::exit::Classify for TrtexecError {
         match self {
             TrtexecError::Write { .. } => adasval_core::exit::Status::Unavailable,
             TrtexecError::RunDir(e) => e.status(),
+            TrtexecError::Name(e) => e.status(),
             _ => adasval_core::exit::Status::BadInput,
         }
     }
@@ -350,6 +353,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "trtexec".into())
     });
+    adasval_core::names::check("engine", &engine_name)?;
     // Without an adapter the record says so with an empty path and the hash of no bytes.
     let (adapter_path, adapter_sha256, adapter) = match &req.adapter {
         Some(a) => {

@@ -160,16 +160,8 @@ impl Scenario {
                 format!("unsupported version {}", self.schema_version),
             ));
         }
-        if self.id.is_empty()
-            || !self
-                .id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(bad(
-                "id",
-                "must be non-empty ASCII letters, digits, '-' or '_'".into(),
-            ));
+        if let Err(e) = adasval_core::names::check("scenario", &self.id) {
+            return Err(bad("id", e.to_string()));
         }
         if !(self.fps > 0.0 && self.fps.is_finite()) {
             return Err(bad("fps", "must be a positive number".into()));

@@ -74,13 +74,13 @@ fn verify(a: VerifyArgs) -> CliResult {
     };
     let report = evidence::verify(&a.dir, key.as_ref()).map_err(Failure::classified)?;
     match a.format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&report).map_err(Failure::bad_input)?
         ),
         Format::Text => {
             for p in report.problems() {
-                println!("{p}");
+                outln!("{p}");
             }
             let sig = match &report.signature {
                 evidence::SignatureCheck::Valid => "signature valid",
@@ -91,7 +91,7 @@ fn verify(a: VerifyArgs) -> CliResult {
                 evidence::SignatureCheck::Missing => "signature missing",
                 evidence::SignatureCheck::Invalid { .. } => "signature INVALID",
             };
-            println!(
+            outln!(
                 "{}: {} ({} files checked, {})",
                 a.dir.display(),
                 if report.is_intact() {
@@ -117,7 +117,7 @@ fn seal(a: SealArgs) -> CliResult {
         None => None,
     };
     let r = evidence::seal(&a.dir, key.as_ref()).map_err(Failure::classified)?;
-    println!(
+    outln!(
         "sealed {}: {} files, manifest sha256 {}{}",
         a.dir.display(),
         r.files,
@@ -144,7 +144,7 @@ fn keygen(a: KeygenArgs) -> CliResult {
         keys::public_key_text(&key.verifying_key()).as_bytes(),
     )
     .map_err(Failure::classified)?;
-    println!(
+    outln!(
         "secret key: {} (keep private)\npublic key: {}",
         a.out.display(),
         pub_path.display()

@@ -116,7 +116,7 @@ pub fn run(args: Args) -> CliResult {
     });
     write_outputs(&args, &outcome.evaluation, Some(&outcome.requirements), &md)?;
     match args.format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "status": status.code(),
@@ -124,7 +124,7 @@ pub fn run(args: Args) -> CliResult {
             }))
             .map_err(Failure::bad_input)?
         ),
-        Format::Text => print!("{md}"),
+        Format::Text => out!("{md}"),
     }
     Ok(status)
 }

@@ -224,6 +224,6 @@ pub fn run(args: Args) -> CliResult {
         )));
     };
     let json = json.map_err(|e| Failure::new(Status::BadInput, e))?;
-    println!("{json}");
+    outln!("{json}");
     Ok(Status::Pass)
 }

@@ -448,3 +448,25 @@ fn unsafe_names_never_become_paths() {
     assert_eq!(code, 2, "scenario check: {o}{e}");
     assert!(e.contains("../two-frames"), "{e}");
 }
+
+#[test]
+fn output_into_a_closed_pipe_is_a_quiet_exit() {
+    let d = noop_project();
+    for args in [
+        &["engine", "list"][..],
+        &["engine", "verify"],
+        &["scenario", "check"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = adasval()
+            .current_dir(d.path())
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -16,7 +16,9 @@ pub mod backend;
 pub mod sweep;
 pub mod validate;
 
-pub use adasval_core::{atomic, exit, hash, paths, rgb, rng, tensor, timing, types, yamlfile};
+pub use adasval_core::{
+    atomic, exit, hash, names, paths, rgb, rng, rundir, tensor, timing, types, yamlfile,
+};
 pub use adasval_judge::{compare, evidence, matrix, metrics, regress, safety, wcet};
 pub use adasval_plan as cudaplan;
 pub use adasval_record::{adapter, jetson, lock, platform, record, stored, trace};

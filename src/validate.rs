@@ -84,6 +84,10 @@ pub enum ValidateError {
         path: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    RunDir(#[from] crate::rundir::RunDirError),
+    #[error(transparent)]
+    Name(#[from] crate::names::NameError),
 }
 
 impl Classify for ValidateError {
@@ -100,6 +104,8 @@ impl Classify for ValidateError {
             ValidateError::Path(e) => e.status(),
             ValidateError::Selection(_) => Status::BadInput,
             ValidateError::Write { .. } => Status::Unavailable,
+            ValidateError::RunDir(e) => e.status(),
+            ValidateError::Name(e) => e.status(),
         }
     }
 }
@@ -113,6 +119,8 @@ pub struct TraceData {
 
 pub struct ReplayOutcome {
     pub run_dir: PathBuf,
+    /// This process's hold on `run_dir`, kept until the run is sealed.
+    pub claim: crate::rundir::RunDir,
     pub record: RunRecord,
     pub engines: Vec<VerifiedEngine>,
     pub scenarios: Vec<LoadedScenario>,
@@ -153,6 +161,9 @@ pub fn replay(
 ) -> Result<ReplayOutcome, ValidateError> {
     let root = &req.root;
     let started_at = now();
+    // A named run directory is claimed before anything runs: a sealed, non-empty or busy
+    // one is refused with the evidence in it untouched.
+    let mut claim = req.out.as_deref().map(crate::rundir::claim).transpose()?;
     // 1. Integrity first: nothing runs that is not in the lock and intact.
     let lock = LockFile::load(root)?;
     let selected: Vec<&lock::LockEntry> = if req.engines.is_empty() {
@@ -222,14 +233,11 @@ pub fn replay(
             format!("{started_at}{:?}{}", command_line, std::process::id()).as_bytes()
         )[..8]
     );
-    let run_dir = req
-        .out
-        .clone()
-        .unwrap_or_else(|| root.join("reports").join(&run_id));
-    std::fs::create_dir_all(&run_dir).map_err(|source| ValidateError::Write {
-        path: run_dir.display().to_string(),
-        source,
-    })?;
+    let claim = match claim.take() {
+        Some(c) => c,
+        None => crate::rundir::claim(&root.join("reports").join(&run_id))?,
+    };
+    let run_dir = claim.path().to_path_buf();
 
     // 4. Replay, one (engine, scenario) trace at a time. Frames are decoded once per
     //    scenario and labels mapped per engine's class list.
@@ -395,7 +403,12 @@ pub fn replay(
                 first_profile = false;
             }
             write(
-                &run_dir.join(format!("layers-{}.json", sanitize(&e.entry.name))),
+                &run_dir.join(crate::names::file_name(
+                    "layers-",
+                    &[("engine", &e.entry.name)],
+                    "",
+                    ".json",
+                )?),
                 text.as_bytes(),
             )?;
         }
@@ -443,6 +456,7 @@ pub fn replay(
     write_replay_files(&run_dir, &record, &traces, &golden)?;
     Ok(ReplayOutcome {
         run_dir,
+        claim,
         record,
         engines,
         scenarios: chosen,
@@ -597,7 +611,12 @@ fn write_replay_files(
                     .collect();
                 index.push(serde_json::json!({"frame": frame, "tensors": tensors}));
             }
-            let stem = format!("{}__{}", t.engine, t.scenario);
+            let stem = crate::names::file_name(
+                "",
+                &[("engine", &t.engine), ("scenario", &t.scenario)],
+                "__",
+                "",
+            )?;
             write(&odir.join(format!("{stem}.f32")), &buf)?;
             write(
                 &odir.join(format!("{stem}.json")),

@@ -46,9 +46,9 @@ pub fn run(a: Args) -> CliResult {
     }
     adasval::evidence::seal(&out, None).map_err(Failure::classified)?;
     if a.format == "json" {
-        println!("{json}");
+        outln!("{json}");
     } else {
-        println!("{md}");
+        outln!("{md}");
     }
     eprintln!("written to {}", out.display());
     Ok(Status::Pass)

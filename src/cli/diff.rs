@@ -47,9 +47,9 @@ pub fn run(a: Args) -> CliResult {
         adasval::evidence::write_atomic(path, xml.as_bytes()).map_err(Failure::classified)?;
     }
     if a.format == "json" {
-        println!("{json}");
+        outln!("{json}");
     } else {
-        println!("{md}");
+        outln!("{md}");
     }
     Ok(if r.regression {
         Status::GateFailed

@@ -178,7 +178,7 @@ fn build_plan(a: BuildArgs) -> CliResult {
     let (out, bytes) = write_plan(&a.root, &out_rel, &file).map_err(Failure::classified)?;
     let p = &file.plan;
     let convs = p.layers.iter().filter(|l| l.choice.is_some()).count();
-    println!(
+    outln!(
         "built {} ({} layers, {} convolutions, {}, tactics {}) on {}\n  wrote {} ({} bytes, sha256 {})\n  arena {} B, workspace {} B",
         p.name,
         p.layers.len(),
@@ -199,9 +199,14 @@ fn build_plan(a: BuildArgs) -> CliResult {
     let model_abs = std::path::absolute(&a.model).unwrap_or(a.model.clone());
     let entry = freeze_plan(&a.root, &out_rel, &file, &adapter, &model_abs, a.replace)
         .map_err(Failure::classified)?;
-    println!(
+    outln!(
         "frozen {} ({}, {} bytes)\n  sha256  {}\n  adapter {} sha256 {}",
-        entry.name, entry.path, entry.size, entry.sha256, entry.adapter.path, entry.adapter.sha256
+        entry.name,
+        entry.path,
+        entry.size,
+        entry.sha256,
+        entry.adapter.path,
+        entry.adapter.sha256
     );
     Ok(Status::Pass)
 }
@@ -238,13 +243,13 @@ fn load_plan(root: &Path, what: &str) -> Result<(PlanFile, String), Failure> {
 fn inspect_plan(a: InspectArgs) -> CliResult {
     let (file, _) = load_plan(&a.root, &a.plan)?;
     if a.format == "json" {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&inspect::inspect_json(&file))
                 .map_err(Failure::bad_input)?
         );
     } else {
-        print!("{}", inspect::inspect_text(&file));
+        out!("{}", inspect::inspect_text(&file));
     }
     Ok(Status::Pass)
 }
@@ -254,7 +259,7 @@ fn diff_plans(a: PlanDiffArgs) -> CliResult {
     let (fb, lb) = load_plan(&a.root, &a.b)?;
     let d = plandiff::diff(&fa, &fb);
     if a.format == "json" {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({ "a": la, "b": lb, "diff": d }))
                 .map_err(Failure::bad_input)?
@@ -268,7 +273,7 @@ fn diff_plans(a: PlanDiffArgs) -> CliResult {
                 inspect::device_str(&f.plan)
             )
         };
-        print!(
+        out!(
             "{}",
             plandiff::diff_text(&d, &label(&la, &fa), &label(&lb, &fb))
         );
@@ -299,9 +304,14 @@ fn freeze(a: FreezeArgs) -> CliResult {
         },
     )
     .map_err(Failure::classified)?;
-    println!(
+    outln!(
         "frozen {} ({}, {} bytes)\n  sha256  {}\n  adapter {} sha256 {}",
-        entry.name, entry.path, entry.size, entry.sha256, entry.adapter.path, entry.adapter.sha256
+        entry.name,
+        entry.path,
+        entry.size,
+        entry.sha256,
+        entry.adapter.path,
+        entry.adapter.sha256
     );
     Ok(Status::Pass)
 }
@@ -311,29 +321,38 @@ fn verify(a: RootArgs) -> CliResult {
     let checks = lock::verify_all(&a.root, &lock);
     let bad = checks.iter().filter(|c| !c.ok()).count();
     if a.format == "json" {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({ "ok": bad == 0, "checks": checks.iter().map(|c| serde_json::json!({
                 "engine": c.engine, "what": c.what, "path": c.path, "expected": c.expected,
-                "actual": c.actual, "ok": c.ok() })).collect::<Vec<_>>() })
+                "actual": c.actual, "expected_size": c.expected_size, "actual_size": c.actual_size,
+                "ok": c.ok(), "problem": c.problem() })).collect::<Vec<_>>() })
         );
     } else {
-        println!(
+        outln!(
             "{:<24} {:<8} {:<6} {:<44} expected / actual sha256",
-            "engine", "file", "status", "path"
+            "engine",
+            "file",
+            "status",
+            "path"
         );
         for c in &checks {
             let status = match (&c.actual, c.ok()) {
                 (None, _) => "MISSING",
                 (_, true) => "ok",
+                (Some(a), false) if a == &c.expected => "SIZE",
                 (_, false) => "CHANGED",
             };
-            println!(
+            outln!(
                 "{:<24} {:<8} {:<6} {:<44} {}",
-                c.engine, c.what, status, c.path, c.expected
+                c.engine,
+                c.what,
+                status,
+                c.path,
+                c.expected
             );
             if !c.ok() {
-                println!(
+                outln!(
                     "{:<90} {}",
                     "",
                     c.actual
@@ -344,16 +363,7 @@ fn verify(a: RootArgs) -> CliResult {
         }
     }
     if bad > 0 {
-        let first = checks.iter().find(|c| !c.ok()).map(|c| {
-            format!(
-                "{} of engine `{}` ({}): expected sha256 {}, actual {}",
-                c.what,
-                c.engine,
-                c.path,
-                c.expected,
-                c.actual.as_deref().unwrap_or("missing")
-            )
-        });
+        let first = checks.iter().find_map(|c| c.problem());
         return Err(Failure::integrity(anyhow::anyhow!(
             "{bad} file(s) do not match the lock; first: {}",
             first.unwrap_or_default()
@@ -366,14 +376,14 @@ fn verify(a: RootArgs) -> CliResult {
 fn list(a: RootArgs) -> CliResult {
     let lock = LockFile::load(&a.root).map_err(Failure::classified)?;
     if a.format == "json" {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&lock.engines).map_err(Failure::bad_input)?
         );
         return Ok(Status::Pass);
     }
     for e in &lock.engines {
-        println!(
+        outln!(
             "{:<24} {:<9} {:>10} B  {}  {}  adapter {}",
             e.name,
             e.format.as_str(),

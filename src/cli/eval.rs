@@ -36,19 +36,25 @@ pub fn run(args: Args) -> CliResult {
         Format::Json => {
             let text = serde_json::to_string_pretty(&report)
                 .map_err(|e| Failure::new(Status::BadInput, e))?;
-            println!("{text}");
+            outln!("{text}");
         }
         Format::Text => {
-            print!("{}", report.summary_text());
-            println!();
-            println!(
+            out!("{}", report.summary_text());
+            outln!();
+            outln!(
                 "{:>12}  {:<24} {:>7} {:>7}",
-                "category_id", "name", "AP", "AP50"
+                "category_id",
+                "name",
+                "AP",
+                "AP50"
             );
             for c in &report.per_class {
-                println!(
+                outln!(
                     "{:>12}  {:<24} {:>7.3} {:>7.3}",
-                    c.category_id, c.name, c.ap, c.ap50
+                    c.category_id,
+                    c.name,
+                    c.ap,
+                    c.ap50
                 );
             }
         }

@@ -87,13 +87,13 @@ fn verify(a: VerifyArgs) -> CliResult {
         eprintln!("warning: {w}");
     }
     match a.format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&report).map_err(Failure::bad_input)?
         ),
         Format::Text => {
             for p in report.problems() {
-                println!("{p}");
+                outln!("{p}");
             }
             let sig = match &report.signature {
                 evidence::SignatureCheck::Valid { signer } => {
@@ -106,7 +106,7 @@ fn verify(a: VerifyArgs) -> CliResult {
                 evidence::SignatureCheck::Missing => "signature MISSING".into(),
                 evidence::SignatureCheck::Invalid { .. } => "signature INVALID".into(),
             };
-            println!(
+            outln!(
                 "{}: {} ({} files checked, {})",
                 a.dir.display(),
                 if report.is_intact() {
@@ -132,7 +132,7 @@ fn seal(a: SealArgs) -> CliResult {
         None => None,
     };
     let r = evidence::seal(&a.dir, key.as_ref()).map_err(Failure::classified)?;
-    println!(
+    outln!(
         "sealed {}: {} files, manifest sha256 {}{}",
         a.dir.display(),
         r.files,
@@ -159,7 +159,7 @@ fn keygen(a: KeygenArgs) -> CliResult {
         keys::public_key_text(&key.verifying_key()).as_bytes(),
     )
     .map_err(Failure::classified)?;
-    println!(
+    outln!(
         "secret key: {} (keep private)\npublic key: {}",
         a.out.display(),
         pub_path.display()

@@ -134,7 +134,7 @@ pub fn run(args: Args) -> CliResult {
         &warnings,
     )?;
     match args.format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "status": status.code(),
@@ -142,7 +142,7 @@ pub fn run(args: Args) -> CliResult {
             }))
             .map_err(Failure::bad_input)?
         ),
-        Format::Text => print!("{md}"),
+        Format::Text => out!("{md}"),
     }
     Ok(status)
 }

@@ -74,7 +74,7 @@ pub fn run(c: Command) -> CliResult {
             // and matrix (which read sealed runs only) accept it.
             adasval::evidence::seal(&req.out, None).map_err(Failure::classified)?;
             let t = &rec.traces[0];
-            println!("{}", req.out.display());
+            outln!("{}", req.out.display());
             eprintln!(
                 "imported {} inferences: compute p50 {} ms p99 {} ms max {} ms",
                 t.samples,

@@ -39,7 +39,7 @@ pub fn run(a: Args) -> CliResult {
         sign_key: a.sign_key,
     })
     .map_err(Failure::classified)?;
-    println!("{}", outcome.run_dir.display());
+    outln!("{}", outcome.run_dir.display());
     eprintln!("{}", outcome.summary);
     Ok(outcome.status)
 }

@@ -24,12 +24,12 @@ pub struct Args {
 pub fn run(a: Args) -> CliResult {
     let m = adasval::matrix::matrix(&a.root, &a.runs, a.alpha).map_err(Failure::classified)?;
     if a.format == "json" {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&m).map_err(Failure::bad_input)?
         );
     } else {
-        println!("{}", adasval::report::matrix::markdown(&m));
+        outln!("{}", adasval::report::matrix::markdown(&m));
     }
     Ok(Status::Pass)
 }

@@ -3,6 +3,37 @@
 //! carrying the exit status they map to.
 
 use adasval::exit::{Classify, Status};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `println!` that never panics: see [`write_stdout`].
+macro_rules! outln {
+    () => { $crate::cli::write_stdout(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `print!` that never panics: see [`write_stdout`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cli::write_stdout(format_args!($($arg)*)) };
+}
+
+static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
+
+/// Write to stdout. A reader that went away (`adasval engine list | head -1`) is not an
+/// error of the command: the rest of the output is dropped and the command finishes with
+/// its own exit status. Any other write error is reported once on stderr.
+pub fn write_stdout(args: std::fmt::Arguments) {
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_fmt(args).and_then(|()| o.flush()) {
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("warning: cannot write to stdout: {e}");
+        }
+    }
+}
 
 pub mod compare;
 pub mod diff;

@@ -69,12 +69,12 @@ pub fn check(a: CheckArgs) -> CliResult {
             }
         }
         if problems.is_empty() {
-            println!("ok    {:<40} {}", s.id, ls.path.display());
+            outln!("ok    {:<40} {}", s.id, ls.path.display());
         } else {
             failures += 1;
-            println!("FAIL  {:<40} {}", s.id, ls.path.display());
+            outln!("FAIL  {:<40} {}", s.id, ls.path.display());
             for p in problems {
-                println!("      {p}");
+                outln!("      {p}");
             }
         }
     }

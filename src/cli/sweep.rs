@@ -60,7 +60,7 @@ pub fn run(a: Args) -> CliResult {
     };
     let argv: Vec<String> = std::env::args().collect();
     let out = sweep::run(&req, argv, &Bars, &stop).map_err(Failure::classified)?;
-    println!("{}", out.dir.display());
+    outln!("{}", out.dir.display());
     eprintln!("{}", sweep::summary(&out.record));
     Ok(out.status)
 }

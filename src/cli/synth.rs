@@ -78,7 +78,7 @@ fn print_summary(s: &DatasetSummary, what: &str, secs: f64) {
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    println!(
+    outln!(
         "synth: {} images, {} objects ({} ignored; {}), conditions: {}; {} -> {} in {:.1} s",
         s.images,
         s.annotations,

@@ -208,7 +208,7 @@ pub fn run(a: Args) -> CliResult {
     };
     let argv: Vec<String> = std::env::args().collect();
     let outcome = validate::run(&req, argv, &Bars, &stop).map_err(Failure::classified)?;
-    println!("{}", outcome.run_dir.display());
+    outln!("{}", outcome.run_dir.display());
     eprintln!("{}", outcome.summary);
     Ok(outcome.status)
 }

@@ -207,7 +207,13 @@ pub fn run(args: Args) -> CliResult {
         if let Some(pdir) = &args.plots {
             let traces = wcet::input::read_run_dir(dir, &s.stage).map_err(Failure::classified)?;
             for (t, a) in traces.iter().zip(&r.analyses) {
-                let stem = format!("{}_{}_", t.engine, t.scenario).replace(['/', '\\', ' '], "_");
+                let stem = adasval::names::file_name(
+                    "",
+                    &[("engine", &t.engine), ("scenario", &t.scenario)],
+                    "_",
+                    "_",
+                )
+                .map_err(Failure::classified)?;
                 write_plots(pdir, &stem, &t.samples, &a.analysis)?;
             }
         }
@@ -218,6 +224,6 @@ pub fn run(args: Args) -> CliResult {
         )));
     };
     let json = json.map_err(|e| Failure::new(Status::BadInput, e))?;
-    println!("{json}");
+    outln!("{json}");
     Ok(Status::Pass)
 }

@@ -145,7 +145,10 @@ fn check_streams(streams: &[u32]) -> Result<Vec<u32>, SweepError> {
     Ok(s)
 }
 
-fn prepare_dir(req: &ValidateRequest, started_at: &str) -> Result<PathBuf, SweepError> {
+fn prepare_dir(
+    req: &ValidateRequest,
+    started_at: &str,
+) -> Result<crate::rundir::RunDir, SweepError> {
     let dir = req.out.clone().unwrap_or_else(|| {
         req.root.join("reports").join(format!(
             "sweep-{}-{}",
@@ -153,22 +156,7 @@ fn prepare_dir(req: &ValidateRequest, started_at: &str) -> Result<PathBuf, Sweep
             &crate::hash::sha256_hex(format!("{started_at}{}", std::process::id()).as_bytes())[..8]
         ))
     });
-    if dir.exists() {
-        let empty = std::fs::read_dir(&dir)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !empty {
-            return Err(SweepError::Input(format!(
-                "{} exists and is not empty; a sweep writes into a new directory",
-                dir.display()
-            )));
-        }
-    }
-    std::fs::create_dir_all(&dir).map_err(|source| SweepError::Write {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    Ok(dir)
+    crate::rundir::claim(&dir).map_err(|e| SweepError::Validate(e.into()))
 }
 
 /// Timed windows of a replay (each trace's first stream start to last completion).
@@ -318,7 +306,9 @@ pub fn run(
         Some(p) => Some(crate::evidence::keys::read_signing_key(p)?),
         None => None,
     };
-    let dir = prepare_dir(&req.base, &started_at)?;
+    // Held until the sweep returns, after its directory is sealed.
+    let claim = prepare_dir(&req.base, &started_at)?;
+    let dir = claim.path().to_path_buf();
     let probe = gpu::probe();
     let mut reasons = Vec::new();
     let mut points = Vec::new();

@@ -7,9 +7,11 @@
 pub mod atomic;
 pub mod exit;
 pub mod hash;
+pub mod names;
 pub mod paths;
 pub mod rgb;
 pub mod rng;
+pub mod rundir;
 pub mod tensor;
 pub mod timing;
 pub mod types;

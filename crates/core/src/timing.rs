@@ -3,6 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The longest duration any reader accepts as one latency: one hour. Nothing adasval times
+/// takes that long, and the bound keeps every value exact in `u64` nanoseconds and in `f64`
+/// arithmetic (a file saying 1e308 ms is a broken file, not a slow frame).
+pub const MAX_LATENCY_NS: u64 = 3_600_000_000_000;
+/// [`MAX_LATENCY_NS`] in milliseconds.
+pub const MAX_LATENCY_MS: f64 = 3_600_000.0;
+
 /// Summary of one latency trace, in nanoseconds.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LatencySummary {

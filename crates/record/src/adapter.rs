@@ -202,6 +202,20 @@ impl Adapter {
         if self.input.width == 0 || self.input.height == 0 {
             return Err(bad("input", "width and height must be positive".into()));
         }
+        // A NaN scale or mean turns every input into NaN and the run into zero detections
+        // that still look like a measurement.
+        if !self.input.scale.is_finite() {
+            return Err(bad(
+                "input.scale",
+                format!("must be a finite number, not {}", self.input.scale),
+            ));
+        }
+        if let Some(m) = self.input.mean.iter().find(|m| !m.is_finite()) {
+            return Err(bad(
+                "input.mean",
+                format!("must be finite numbers, not {m}"),
+            ));
+        }
         if self.input.std.iter().any(|s| *s == 0.0 || !s.is_finite()) {
             return Err(bad("input.std", "must be finite and non-zero".into()));
         }
@@ -217,10 +231,16 @@ impl Adapter {
             }
         }
         if !(0.0..=1.0).contains(&self.score_threshold) {
-            return Err(bad("score_threshold", "must be in [0, 1]".into()));
+            return Err(bad(
+                "score_threshold",
+                format!("must be in [0, 1], not {}", self.score_threshold),
+            ));
         }
         if !(0.0..=1.0).contains(&self.nms_iou) {
-            return Err(bad("nms_iou", "must be in [0, 1]".into()));
+            return Err(bad(
+                "nms_iou",
+                format!("must be in [0, 1], not {}", self.nms_iou),
+            ));
         }
         if let OutputSpec::Yolox { strides, .. } = &self.output {
             if strides.is_empty() || strides.contains(&0) {

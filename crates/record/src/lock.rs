@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::adapter::{Adapter, AdapterError};
 use adasval_core::exit::{Classify, Status};
 use adasval_core::hash::sha256_hex;
+use adasval_core::names;
 use adasval_core::paths::{relative_to, resolve_inside, PathEscape};
 use adasval_core::yamlfile::{self, YamlError};
 
@@ -97,6 +98,14 @@ pub enum LockError {
         expected: String,
         actual: String,
     },
+    #[error("{what} of engine `{name}` ({path}): field `size` is {expected} bytes in the lock, the file has {actual} bytes")]
+    SizeMismatch {
+        what: &'static str,
+        name: String,
+        path: String,
+        expected: u64,
+        actual: u64,
+    },
     #[error("{what} of engine `{name}` is missing: {path}")]
     Missing {
         what: &'static str,
@@ -116,7 +125,9 @@ pub enum LockError {
 impl Classify for LockError {
     fn status(&self) -> Status {
         match self {
-            LockError::Mismatch { .. } | LockError::Missing { .. } => Status::Integrity,
+            LockError::Mismatch { .. }
+            | LockError::SizeMismatch { .. }
+            | LockError::Missing { .. } => Status::Integrity,
             _ => Status::BadInput,
         }
     }
@@ -160,19 +171,33 @@ impl LockFile {
         }
         let mut seen = std::collections::BTreeSet::new();
         for (i, e) in self.engines.iter().enumerate() {
+            let at = format!("engines[{i}] (`{}`)", e.name);
+            if let Err(err) = names::check("engine", &e.name) {
+                return Err(invalid(format!("engines[{i}]: field `name`: {err}")));
+            }
             if !seen.insert(e.name.as_str()) {
                 return Err(invalid(format!(
                     "engines[{i}]: duplicate engine name `{}`",
                     e.name
                 )));
             }
-            for (field, h) in [("sha256", &e.sha256), ("adapter.sha256", &e.adapter.sha256)] {
-                if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            for (field, h) in [
+                ("sha256", Some(&e.sha256)),
+                ("adapter.sha256", Some(&e.adapter.sha256)),
+                ("source_model_sha256", e.source_model_sha256.as_ref()),
+            ] {
+                if let Some(h) = h.filter(|h| !is_sha256_hex(h)) {
                     return Err(invalid(format!(
-                        "engines[{i}] (`{}`): field `{field}` is not a 64-digit hex SHA-256",
-                        e.name
+                        "{at}: field `{field}`: `{h}` is not a SHA-256 (64 lower-case hex digits)"
                     )));
                 }
+            }
+            if humantime::parse_rfc3339(&e.frozen_at).is_err() {
+                return Err(invalid(format!(
+                    "{at}: field `frozen_at`: `{}` is not an RFC 3339 UTC timestamp \
+                     (e.g. 2026-01-31T12:00:00Z)",
+                    e.frozen_at
+                )));
             }
         }
         Ok(())
@@ -207,6 +232,11 @@ impl LockFile {
     }
 }
 
+/// The form the lock gives every hash: what `sha256_hex` writes.
+fn is_sha256_hex(h: &str) -> bool {
+    h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Options of `adasval engine freeze`.
 #[derive(Debug, Clone)]
 pub struct FreezeRequest {
@@ -221,6 +251,13 @@ pub struct FreezeRequest {
 
 /// Hash an engine and its adapter and record them in the lock.
 pub fn freeze(root: &Path, req: &FreezeRequest) -> Result<LockEntry, LockError> {
+    let invalid_name = |field: &str, err: names::NameError| LockError::Invalid {
+        path: req.file.display().to_string(),
+        message: format!("--{field}: {err}"),
+    };
+    // `built_on` is free text (a card's name when no profile matches) and never part of a
+    // path, so only the engine name is held to the name rule.
+    names::check("engine", &req.name).map_err(|e| invalid_name("name", e))?;
     let mut lock = LockFile::load(root)?;
     if lock.engines.iter().any(|e| e.name == req.name) && !req.replace {
         return Err(LockError::Duplicate(req.name.clone()));
@@ -293,11 +330,33 @@ pub struct FileCheck {
     pub expected: String,
     /// `None` when the file is missing or unreadable.
     pub actual: Option<String>,
+    /// The lock's `size` (engines only; adapters have none).
+    pub expected_size: Option<u64>,
+    /// The file's size, when it could be read.
+    pub actual_size: Option<u64>,
 }
 
 impl FileCheck {
     pub fn ok(&self) -> bool {
-        self.actual.as_deref() == Some(self.expected.as_str())
+        self.problem().is_none()
+    }
+
+    /// What is wrong, naming the engine, the file, the field and both values.
+    pub fn problem(&self) -> Option<String> {
+        let what = format!("{} of engine `{}` ({})", self.what, self.engine, self.path);
+        match &self.actual {
+            None => Some(format!("{what}: missing or unreadable")),
+            Some(a) if a != &self.expected => Some(format!(
+                "{what}: expected sha256 {}, actual {a}",
+                self.expected
+            )),
+            Some(_) => match (self.expected_size, self.actual_size) {
+                (Some(e), Some(a)) if e != a => Some(format!(
+                    "{what}: field `size` is {e} bytes in the lock, the file has {a} bytes"
+                )),
+                _ => None,
+            },
+        }
     }
 }
 
@@ -305,20 +364,21 @@ impl FileCheck {
 pub fn verify_all(root: &Path, lock: &LockFile) -> Vec<FileCheck> {
     let mut out = Vec::new();
     for e in &lock.engines {
-        for (what, path, expected) in [
-            ("engine", &e.path, &e.sha256),
-            ("adapter", &e.adapter.path, &e.adapter.sha256),
+        for (what, path, expected, expected_size) in [
+            ("engine", &e.path, &e.sha256, Some(e.size)),
+            ("adapter", &e.adapter.path, &e.adapter.sha256, None),
         ] {
-            let actual = resolve_inside(root, root, path)
+            let bytes = resolve_inside(root, root, path)
                 .ok()
-                .and_then(|p| std::fs::read(p).ok())
-                .map(|b| sha256_hex(&b));
+                .and_then(|p| std::fs::read(p).ok());
             out.push(FileCheck {
                 engine: e.name.clone(),
                 what,
                 path: path.clone(),
                 expected: expected.clone(),
-                actual,
+                actual: bytes.as_ref().map(|b| sha256_hex(b)),
+                expected_size,
+                actual_size: bytes.as_ref().map(|b| b.len() as u64),
             });
         }
     }
@@ -328,6 +388,15 @@ pub fn verify_all(root: &Path, lock: &LockFile) -> Vec<FileCheck> {
 /// Load one engine for replay: read once, hash those bytes, refuse a mismatch.
 pub fn load_verified(root: &Path, entry: &LockEntry) -> Result<VerifiedEngine, LockError> {
     let bytes = read_checked(root, &entry.name, "engine", &entry.path, &entry.sha256)?;
+    if bytes.len() as u64 != entry.size {
+        return Err(LockError::SizeMismatch {
+            what: "engine",
+            name: entry.name.clone(),
+            path: entry.path.clone(),
+            expected: entry.size,
+            actual: bytes.len() as u64,
+        });
+    }
     let adapter_bytes = read_checked(
         root,
         &entry.name,

@@ -85,6 +85,11 @@ pub enum PlatformError {
     Unknown { name: String, known: String },
     #[error(transparent)]
     Path(#[from] adasval_core::paths::PathEscape),
+    #[error("{path}: field `name`: {source}")]
+    Name {
+        path: String,
+        source: adasval_core::names::NameError,
+    },
 }
 
 impl adasval_core::exit::Classify for PlatformError {
@@ -111,7 +116,14 @@ pub fn load_profiles(root: &Path) -> Result<Vec<PlatformProfile>, PlatformError>
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         adasval_core::paths::resolve_inside(root, &dir, &name)?;
-        out.push(yamlfile::load::<PlatformProfile>(&p)?);
+        let profile = yamlfile::load::<PlatformProfile>(&p)?;
+        adasval_core::names::check("platform", &profile.name).map_err(|source| {
+            PlatformError::Name {
+                path: p.display().to_string(),
+                source,
+            }
+        })?;
+        out.push(profile);
     }
     Ok(out)
 }
@@ -264,6 +276,53 @@ fn read_trim(p: &str) -> Option<String> {
         .map(|s| s.trim().trim_end_matches('\0').to_string())
 }
 
+/// Commit and dirty state of the checkout at `root`. The project under validation is data,
+/// not code: its `.git/config` may name programs (an fsmonitor, hooks, clean filters) that
+/// a plain `git status` would run, so each of them is switched off for these calls.
+fn git_state(root: &Path) -> (Option<String>, Option<bool>) {
+    let git = |overrides: &[String], args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args([
+                "--no-optional-locks",
+                "-c",
+                "core.fsmonitor=false",
+                "-c",
+                "core.hooksPath=/dev/null",
+            ])
+            .args(overrides.iter().flat_map(|o| ["-c", o.as_str()]))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let commit = git(&[], &["rev-parse", "--verify", "-q", "HEAD"]);
+    if commit.is_none() {
+        return (None, None);
+    }
+    // Reading the configuration runs nothing; an empty command disables a filter, so
+    // files are compared as they are on disk.
+    let filters: Vec<String> = git(
+        &[],
+        &[
+            "config",
+            "--name-only",
+            "--get-regexp",
+            r"^filter\..*\.(clean|process)$",
+        ],
+    )
+    .unwrap_or_default()
+    .lines()
+    .map(|k| format!("{k}="))
+    .collect();
+    let dirty =
+        git(&filters, &["status", "--porcelain", "--untracked-files=no"]).map(|s| !s.is_empty());
+    (commit, dirty)
+}
+
 /// Measure the fingerprint. `root` is the project checkout (for the git commit).
 pub fn fingerprint(root: &Path) -> Fingerprint {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -322,21 +381,7 @@ pub fn fingerprint(root: &Path) -> Fingerprint {
             }
         }
     }
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(root)
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    let git_commit = git(&["rev-parse", "HEAD"]);
-    let git_dirty = git_commit
-        .as_ref()
-        .and(git(&["status", "--porcelain", "--untracked-files=no"]))
-        .map(|s| !s.is_empty());
+    let (git_commit, git_dirty) = git_state(root);
     Fingerprint {
         hostname: read_trim("/proc/sys/kernel/hostname").unwrap_or_default(),
         arch: std::env::consts::ARCH.into(),
@@ -384,4 +429,72 @@ pub struct DeviceInfo {
     /// CUDA runtime version cuDNN was built against.
     pub cudnn_cudart: String,
     pub cublas: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A project's own `.git/config` is not trusted: reading the commit and dirty state
+    /// must not run the fsmonitor (or any hook) it names.
+    #[test]
+    fn fingerprint_runs_no_repository_hook() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = t.path().join("repo");
+        let marker = t.path().join("marker");
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .arg("-C")
+                .arg(&repo)
+                .args(args)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("HOME", t.path())
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        std::fs::create_dir_all(&repo).unwrap();
+        git(&["init", "-q"]);
+        std::fs::write(repo.join("f.txt"), b"one").unwrap();
+        std::fs::write(repo.join(".gitattributes"), b"f.txt filter=evil\n").unwrap();
+        git(&["add", "f.txt", ".gitattributes"]);
+        git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "-m",
+            "one",
+        ]);
+        let hook = t.path().join("hook.sh");
+        std::fs::write(&hook, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        git(&["config", "core.fsmonitor", &hook.display().to_string()]);
+        let filter = t.path().join("filter.sh");
+        std::fs::write(
+            &filter,
+            format!("#!/bin/sh\ntouch '{}'\ncat\n", marker.display()),
+        )
+        .unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&filter, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        git(&["config", "filter.evil.clean", &filter.display().to_string()]);
+        std::fs::write(repo.join("f.txt"), b"two").unwrap();
+
+        let fp = fingerprint(&repo);
+        assert!(
+            !marker.exists(),
+            "the repository's fsmonitor or clean filter ran"
+        );
+        assert_eq!(fp.git_commit.as_deref().map(str::len), Some(40));
+        assert_eq!(fp.git_dirty, Some(true));
+    }
 }

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use crate::platform::{Fingerprint, PlatformProfile};
 use crate::trace::{Sample, TraceSettings};
-use adasval_core::timing::LatencySummary;
+use adasval_core::timing::{LatencySummary, MAX_LATENCY_NS};
 use adasval_core::types::{Detection, GtObject};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -278,10 +278,29 @@ pub fn read_latencies_csv_streams(
         if f.len() != columns {
             return Err(bad(&format!("expected {columns} columns")));
         }
-        let n = |k: usize| f[k].parse::<u64>().map_err(|_| bad("not an integer"));
+        let n = |k: usize| {
+            f[k].parse::<u64>().map_err(|_| {
+                bad(&format!(
+                    "column {}: `{}` is not a non-negative integer",
+                    k + 1,
+                    f[k]
+                ))
+            })
+        };
+        // Durations, unlike frame and repetition indices, have a physical bound.
+        let ns = |k: usize| {
+            let v = n(k)?;
+            if v > MAX_LATENCY_NS {
+                return Err(bad(&format!(
+                    "column {}: {v} ns is longer than the longest latency accepted ({MAX_LATENCY_NS} ns, one hour)",
+                    k + 1
+                )));
+            }
+            Ok(v)
+        };
         let opt = |k: usize| match f.get(k) {
             None | Some(&"") => Ok(None),
-            Some(_) => n(k).map(Some),
+            Some(_) => ns(k).map(Some),
         };
         out.push(LatencyRow {
             scenario: f[0].to_string(),
@@ -289,10 +308,10 @@ pub fn read_latencies_csv_streams(
             sample: Sample {
                 frame: n(2)? as u32,
                 rep: n(3)? as u32,
-                pre_ns: n(4)?,
-                infer_ns: n(5)?,
-                post_ns: n(6)?,
-                total_ns: n(7)?,
+                pre_ns: ns(4)?,
+                infer_ns: ns(5)?,
+                post_ns: ns(6)?,
+                total_ns: ns(7)?,
                 device_h2d_ns: opt(8)?,
                 device_compute_ns: opt(9)?,
                 device_d2h_ns: opt(10)?,

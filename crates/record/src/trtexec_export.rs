@@ -10,7 +10,9 @@
 //! - `latencyMs` is trtexec's h2d + compute + d2h; when a record lacks it, it is derived
 //!   that way and the file says so (`latency_derived`). `endToEndMs` (legacy files only) is
 //!   another quantity (it includes waits between the stages) and never stands in for it.
-//! - Non-finite or negative durations are refused, naming the record.
+//! - Non-finite, negative or out-of-range durations (longer than
+//!   [`adasval_core::timing::MAX_LATENCY_MS`], one hour) are refused, naming the record
+//!   and the field.
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -219,6 +221,12 @@ pub fn parse_times(path: &Path, v: &serde_json::Value) -> Result<Times, ExportEr
         ] {
             if x < 0.0 {
                 return Err(bad(format!("`{k}` is negative ({x})")));
+            }
+            if x > adasval_core::timing::MAX_LATENCY_MS {
+                return Err(bad(format!(
+                    "`{k}` is {x} ms, longer than the longest latency accepted ({} ms, one hour)",
+                    adasval_core::timing::MAX_LATENCY_MS
+                )));
             }
         }
         samples.push(TimesSample {

@@ -46,12 +46,18 @@ pub enum TrtexecError {
     Platform(#[from] adasval_record::platform::PlatformError),
     #[error(transparent)]
     Export(#[from] ExportError),
+    #[error(transparent)]
+    RunDir(#[from] adasval_core::rundir::RunDirError),
+    #[error("--engine-name: {0}")]
+    Name(#[from] adasval_core::names::NameError),
 }
 
 impl adasval_core::exit::Classify for TrtexecError {
     fn status(&self) -> adasval_core::exit::Status {
         match self {
             TrtexecError::Write { .. } => adasval_core::exit::Status::Unavailable,
+            TrtexecError::RunDir(e) => e.status(),
+            TrtexecError::Name(e) => e.status(),
             _ => adasval_core::exit::Status::BadInput,
         }
     }
@@ -292,6 +298,9 @@ fn profile_named(root: &Path, name: Option<&str>) -> Result<PlatformProfile, Trt
 
 /// Build a run directory from trtexec exports. Returns the record written.
 pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
+    // Where the run goes is settled before any input is read, so a sealed or busy
+    // directory is refused with its old evidence untouched.
+    let _run_dir = adasval_core::rundir::claim(&req.out)?;
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let times_bytes = std::fs::read(&req.times).map_err(|source| TrtexecError::Read {
         path: req.times.display().to_string(),
@@ -344,6 +353,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "trtexec".into())
     });
+    adasval_core::names::check("engine", &engine_name)?;
     // Without an adapter the record says so with an empty path and the hash of no bytes.
     let (adapter_path, adapter_sha256, adapter) = match &req.adapter {
         Some(a) => {
@@ -535,10 +545,6 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
         traces: vec![trace],
     };
 
-    std::fs::create_dir_all(&req.out).map_err(|source| TrtexecError::Write {
-        path: req.out.display().to_string(),
-        source,
-    })?;
     let rows: Vec<LatencyRow> = samples
         .iter()
         .map(|s| LatencyRow {

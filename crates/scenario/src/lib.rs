@@ -160,16 +160,8 @@ impl Scenario {
                 format!("unsupported version {}", self.schema_version),
             ));
         }
-        if self.id.is_empty()
-            || !self
-                .id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(bad(
-                "id",
-                "must be non-empty ASCII letters, digits, '-' or '_'".into(),
-            ));
+        if let Err(e) = adasval_core::names::check("scenario", &self.id) {
+            return Err(bad("id", e.to_string()));
         }
         if !(self.fps > 0.0 && self.fps.is_finite()) {
             return Err(bad("fps", "must be a positive number".into()));
@@ -453,6 +445,11 @@ pub fn decode_image(id: &str, rel: &str, p: &Path) -> Result<RgbImage, ScenarioE
         message,
     };
     let bytes = std::fs::read(p).map_err(|e| err(format!("cannot read: {e}")))?;
+    if bytes.starts_with(&[0xFF, 0xD8]) && !jpeg_is_complete(&bytes) {
+        return Err(err(
+            "truncated JPEG: no end-of-image marker after the image data".into(),
+        ));
+    }
     let img = image::load_from_memory(&bytes)
         .map_err(|e| err(format!("cannot decode: {e}")))?
         .to_rgb8();
@@ -461,6 +458,15 @@ pub fn decode_image(id: &str, rel: &str, p: &Path) -> Result<RgbImage, ScenarioE
         height: img.height(),
         data: img.into_raw(),
     })
+}
+
+/// The decoder fills a cut-off JPEG with grey and reports success, so completeness is
+/// checked on the markers: the last start-of-scan must be followed by an end-of-image.
+/// Neither marker can occur inside entropy-coded data (a 0xFF there is followed by 0x00 or
+/// a restart marker), and an embedded thumbnail's end-of-image comes before the main scan.
+fn jpeg_is_complete(b: &[u8]) -> bool {
+    let last = |m: u8| b.windows(2).rposition(|w| w == [0xFF, m]);
+    matches!((last(0xDA), last(0xD9)), (Some(sos), Some(eoi)) if eoi > sos)
 }
 
 enum Mapped {
@@ -532,5 +538,35 @@ pub fn frame_image(
             })?;
             decode_image(&s.id, rel, p)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncated_jpeg_is_refused() {
+        let img = image::RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([(x * 4) as u8, (y * 5) as u8, ((x + y) * 2) as u8])
+        });
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+            .encode_image(&img)
+            .unwrap();
+        let t = tempfile::tempdir().unwrap();
+        let whole = t.path().join("whole.jpg");
+        std::fs::write(&whole, &jpeg).unwrap();
+        assert!(decode_image("s", "whole.jpg", &whole).is_ok());
+        let cut = t.path().join("cut.jpg");
+        std::fs::write(&cut, &jpeg[..jpeg.len() * 2 / 3]).unwrap();
+        let err = match decode_image("s", "cut.jpg", &cut) {
+            Ok(_) => panic!("a truncated JPEG decoded"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.contains("cut.jpg") && err.contains("truncated"),
+            "{err}"
+        );
     }
 }

@@ -282,7 +282,12 @@ fn check_signature(dir: &Path, trust: &Trust, manifest: &[u8]) -> SignatureCheck
     }
 }
 
-/// Parse `sha256sum` lines: `<64 lower-case hex><two spaces><relative path>`.
+/// Parse the manifest, which has exactly one valid byte form (the one `seal` writes): one
+/// line per file, `<64 lower-case hex><two spaces><relative path>`, paths sorted by their
+/// bytes and unique, each line ending in LF (no CR), the last one too. The manifest's own
+/// SHA-256 is the figure quoted for a bundle, so any other spelling of the same content
+/// (upper-case hex, reordered lines, CRLF, a missing final newline) is refused, naming the
+/// line.
 pub fn parse_manifest(
     path: &Path,
     bytes: &[u8],
@@ -294,26 +299,47 @@ pub fn parse_manifest(
     };
     let text = std::str::from_utf8(bytes).map_err(|_| bad(0, "not UTF-8"))?;
     let mut out = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
+    let mut previous: Option<&str> = None;
+    let mut lines = text.split('\n').enumerate().peekable();
+    while let Some((i, line)) = lines.next() {
         let n = i + 1;
+        if lines.peek().is_none() {
+            // The text after the last LF: empty for a manifest that ends in a newline.
+            if !line.is_empty() {
+                return Err(bad(n, "the last line does not end with a newline (LF)"));
+            }
+            break;
+        }
+        if line.contains('\r') {
+            return Err(bad(n, "carriage return: lines end with LF only, not CRLF"));
+        }
         let (hex, rel) = line
             .split_once("  ")
             .ok_or_else(|| bad(n, "expected `<sha256>  <path>`"))?;
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad(n, "hash is not 64 hex digits"));
+        if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(bad(n, "hash is not 64 lower-case hex digits"));
         }
         if rel.is_empty()
             || rel.starts_with('/')
-            || rel.split('/').any(|c| c == ".." || c.is_empty())
+            || rel
+                .split('/')
+                .any(|c| c == ".." || c == "." || c.is_empty())
         {
             return Err(bad(n, "path must be relative, without `..`"));
         }
-        if out
-            .insert(rel.to_string(), hex.to_ascii_lowercase())
-            .is_some()
-        {
-            return Err(bad(n, "path listed twice"));
+        if let Some(prev) = previous {
+            if rel == prev {
+                return Err(bad(n, "path listed twice"));
+            }
+            if rel < prev {
+                return Err(bad(
+                    n,
+                    &format!("paths are not sorted: `{rel}` comes after `{prev}`"),
+                ));
+            }
         }
+        previous = Some(rel);
+        out.insert(rel.to_string(), hex.to_string());
     }
     Ok(out)
 }

@@ -4,6 +4,7 @@
 
 use super::{analyse, Analysis, WcetSettings};
 use adasval_core::exit::{Classify, Status};
+use adasval_core::timing::MAX_LATENCY_NS;
 use adasval_record::record::{read_latencies_csv, read_run_header, RecordError, RUN_FILE};
 use adasval_record::trace::Sample;
 use adasval_record::trtexec_export::{parse_times, ExportError};
@@ -14,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub enum WcetError {
     #[error("no samples to analyse")]
     Empty,
-    #[error("sample {index} (0-based, acquisition order) is not a finite number")]
+    #[error("sample {index} (0-based, acquisition order) is not a finite non-negative number")]
     NonFinite { index: usize },
     #[error("cannot read {path}")]
     Io {
@@ -103,6 +104,23 @@ fn parse_num(path: &Path, line: usize, s: &str) -> Result<f64, WcetError> {
             path: path.to_path_buf(),
             line,
             what: format!("`{s}` is not finite"),
+        });
+    }
+    if v < 0.0 {
+        return Err(WcetError::Parse {
+            path: path.to_path_buf(),
+            line,
+            what: format!("`{s}` is negative: a latency is at least 0"),
+        });
+    }
+    // The unit is only a label here, so the bound is an hour in the finest unit (ns).
+    if v > MAX_LATENCY_NS as f64 {
+        return Err(WcetError::Parse {
+            path: path.to_path_buf(),
+            line,
+            what: format!(
+                "`{s}` is out of range: no latency exceeds {MAX_LATENCY_NS} (one hour in ns)"
+            ),
         });
     }
     Ok(v)

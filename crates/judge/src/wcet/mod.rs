@@ -409,7 +409,7 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
     if samples.is_empty() {
         return Err(WcetError::Empty);
     }
-    if let Some(i) = samples.iter().position(|v| !v.is_finite()) {
+    if let Some(i) = samples.iter().position(|v| !v.is_finite() || *v < 0.0) {
         return Err(WcetError::NonFinite { index: i });
     }
     let n = samples.len();

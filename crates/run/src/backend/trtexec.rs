@@ -10,7 +10,6 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{Backend, BackendError, BackendInfo, DeviceTimings, InferOutput, Prepared, Session};
@@ -19,7 +18,6 @@ use adasval_core::tensor::Tensor;
 use adasval_record::lock::{EngineFormat, VerifiedEngine};
 
 const NAME: &str = "trtexec";
-static DIRS: AtomicU64 = AtomicU64::new(0);
 
 pub struct TrtexecBackend {
     command: Vec<String>,
@@ -47,24 +45,22 @@ fn unavailable(reason: String) -> BackendError {
     }
 }
 
-/// A private working directory, removed on drop.
-struct WorkDir(PathBuf);
+/// A private working directory, removed on drop: created exclusively under a random name
+/// with mode 0700, so no other user can plant or swap the engine copy trtexec loads.
+struct WorkDir(tempfile::TempDir);
 
 impl WorkDir {
     fn new() -> std::io::Result<Self> {
-        let p = std::env::temp_dir().join(format!(
-            "adasval-trtexec-{}-{}",
-            std::process::id(),
-            DIRS.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p)?;
-        Ok(Self(p))
+        use std::os::unix::fs::PermissionsExt;
+        tempfile::Builder::new()
+            .prefix("adasval-trtexec-")
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir()
+            .map(Self)
     }
-}
 
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+    fn path(&self) -> &std::path::Path {
+        self.0.path()
     }
 }
 
@@ -110,13 +106,14 @@ impl Backend for TrtexecBackend {
             message,
         };
         let dir = WorkDir::new().map_err(|e| prep_err(format!("work directory: {e}")))?;
-        let engine_path = dir.0.join("engine.plan");
+        let engine_path = dir.path().join("engine.plan");
         std::fs::write(&engine_path, engine.bytes.as_slice())
             .map_err(|e| prep_err(format!("cannot write the engine copy: {e}")))?;
         let prepared = TrtexecPrepared {
             command: self.command.clone(),
             input_name: engine.adapter.input.tensor.clone(),
             engine_path,
+            engine_sha256: engine.entry.sha256.clone(),
             dir: Arc::new(dir),
         };
         // One untimed probe inference: learns the version and the options as they took
@@ -154,13 +151,29 @@ struct TrtexecPrepared {
     command: Vec<String>,
     input_name: String,
     engine_path: PathBuf,
+    /// The verified engine's hash: the copy is re-hashed before every trtexec process.
+    engine_sha256: String,
     dir: Arc<WorkDir>,
 }
 
 impl TrtexecPrepared {
     /// Run one frame; returns the outputs and trtexec's console log.
     fn infer(&self, input: &Tensor, tag: &str) -> Result<(InferOutput, String), String> {
-        let d = &self.dir.0;
+        let d = self.dir.path();
+        let copy = std::fs::read(&self.engine_path).map_err(|e| {
+            format!(
+                "cannot read the engine copy {}: {e}",
+                self.engine_path.display()
+            )
+        })?;
+        let actual = adasval_core::hash::sha256_hex(&copy);
+        if actual != self.engine_sha256 {
+            return Err(format!(
+                "the engine copy {} changed before trtexec loaded it: expected sha256 {}, actual {actual}",
+                self.engine_path.display(),
+                self.engine_sha256
+            ));
+        }
         let inp = d.join(format!("{tag}.input.bin"));
         let outp = d.join(format!("{tag}.output.json"));
         let times = d.join(format!("{tag}.times.json"));
@@ -248,5 +261,40 @@ impl Session for TrtexecSession {
                 backend: NAME.into(),
                 message,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_directories_are_private_and_fresh() {
+        use std::os::unix::fs::PermissionsExt;
+        let a = WorkDir::new().unwrap();
+        let b = WorkDir::new().unwrap();
+        assert_ne!(a.path(), b.path());
+        for d in [&a, &b] {
+            let mode = std::fs::metadata(d.path()).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", d.path().display());
+        }
+        let engine_path = a.path().join("engine.plan");
+        std::fs::write(&engine_path, b"verified bytes").unwrap();
+        let p = TrtexecPrepared {
+            command: vec!["/nonexistent/trtexec".into()],
+            input_name: "images".into(),
+            engine_path: engine_path.clone(),
+            engine_sha256: adasval_core::hash::sha256_hex(b"verified bytes"),
+            dir: Arc::new(a),
+        };
+        std::fs::write(&engine_path, b"swapped bytes").unwrap();
+        let err = match p.infer(&Tensor::new("images", vec![1], vec![0.0]), "t") {
+            Ok(_) => panic!("a swapped engine copy ran"),
+            Err(e) => e,
+        };
+        assert!(
+            err.contains("changed") && err.contains("expected sha256"),
+            "{err}"
+        );
     }
 }

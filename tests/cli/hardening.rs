@@ -470,3 +470,62 @@ fn output_into_a_closed_pipe_is_a_quiet_exit() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn an_input_size_the_model_cannot_take_is_one_line() {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path();
+    std::fs::create_dir_all(p.join("engines")).unwrap();
+    std::fs::create_dir_all(p.join("scenarios")).unwrap();
+    std::fs::copy(
+        repo_root().join("engines/demo/detector.onnx"),
+        p.join("engines/detector.onnx"),
+    )
+    .unwrap();
+    let adapter = std::fs::read_to_string(repo_root().join("engines/demo/adapter.yaml"))
+        .unwrap()
+        .replace("width: 512", "width: 16")
+        .replace("height: 288", "height: 16");
+    std::fs::write(p.join("engines/small.adapter.yaml"), adapter).unwrap();
+    std::fs::copy(
+        repo_root().join("scenarios/timing-loop.yaml"),
+        p.join("scenarios/timing-loop.yaml"),
+    )
+    .unwrap();
+    let (code, o, e) = run(adasval().current_dir(p).args([
+        "engine",
+        "freeze",
+        "engines/detector.onnx",
+        "--name",
+        "small",
+        "--adapter",
+        "engines/small.adapter.yaml",
+    ]));
+    assert_eq!(code, 0, "{o}{e}");
+    let (code, o, e) = validate_cpu(p);
+    assert_eq!(code, 2, "{o}{e}");
+    let e = e.trim();
+    assert!(
+        e.lines().count() == 1 && e.len() < 400,
+        "one short line, not {} bytes: {e}",
+        e.len()
+    );
+    assert!(
+        e.contains("16") && e.contains("288") && e.contains("512"),
+        "{e}"
+    );
+}
+
+fn validate_cpu(project: &Path) -> (i32, String, String) {
+    run(adasval().current_dir(project).args([
+        "validate",
+        "--max-frames",
+        "1",
+        "--repetitions",
+        "1",
+        "--warmup",
+        "0",
+        "--out",
+        "runs/small",
+    ]))
+}

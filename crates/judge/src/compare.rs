@@ -118,7 +118,11 @@ fn raw_outputs(
     engine: &str,
     scenario: &str,
 ) -> Option<BTreeMap<usize, Vec<NamedTensor>>> {
-    let stem = format!("{engine}__{scenario}");
+    // Names from a stored record are checked like fresh ones, so a crafted run.json
+    // cannot point the reader outside `outputs/`.
+    let stem =
+        adasval_core::names::file_name("", &[("engine", engine), ("scenario", scenario)], "__", "")
+            .ok()?;
     let index: serde_json::Value = serde_json::from_slice(
         &std::fs::read(dir.join("outputs").join(format!("{stem}.json"))).ok()?,
     )

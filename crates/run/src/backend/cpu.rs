@@ -4,6 +4,7 @@
 use tract_onnx::prelude::{
     tvec, Framework, InferenceFact, InferenceModelExt, IntoRunnable, TypedRunnableModel,
 };
+use tract_onnx::tract_hir::internal::{DimLike, Factoid};
 
 use super::{Backend, BackendError, BackendInfo, DeviceTimings, InferOutput, Prepared, Session};
 use adasval_core::tensor::Tensor;
@@ -52,7 +53,29 @@ impl Backend for CpuBackend {
         let mut reader = std::io::Cursor::new(engine.bytes.as_slice());
         let model = tract_onnx::onnx()
             .model_for_read(&mut reader)
-            .map_err(err)?
+            .map_err(err)?;
+        // A size the network cannot take otherwise surfaces as pages of shape algebra from
+        // deep inside the graph: name the two shapes instead.
+        let wrong_size = |declared: &dyn std::fmt::Debug| BackendError::Prepare {
+            backend: "cpu".into(),
+            engine: engine.entry.name.clone(),
+            message: format!(
+                "the adapter's input shape {shape:?} ({:?}, input.width {w}, input.height {h}) \
+                 does not fit the model's input {declared:?}",
+                spec.layout
+            ),
+        };
+        let declared: Option<Vec<usize>> = model
+            .input_fact(0)
+            .ok()
+            .and_then(|f| f.shape.concretize())
+            .and_then(|dims| dims.iter().map(|d| d.to_usize().ok()).collect());
+        if let Some(d) = &declared {
+            if d.as_slice() != shape.as_slice() {
+                return Err(wrong_size(d));
+            }
+        }
+        let model = model
             .with_input_fact(0, InferenceFact::dt_shape(f32::datum_type(), shape))
             .map_err(err)?;
         let input_name = model
@@ -70,7 +93,19 @@ impl Backend for CpuBackend {
                 ),
             });
         }
-        let typed = model.into_optimized().map_err(err)?;
+        let typed = model.into_optimized().map_err(|e| {
+            // With a symbolic input shape tract finds the misfit only inside the graph; its
+            // first line says where.
+            let first = format!("{e}");
+            let first: String = first
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect();
+            wrong_size(&format!("(symbolic; {first})"))
+        })?;
         let output_names = typed
             .output_outlets()
             .map_err(err)?

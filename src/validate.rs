@@ -86,6 +86,15 @@ pub enum ValidateError {
     },
     #[error(transparent)]
     RunDir(#[from] crate::rundir::RunDirError),
+    /// The untimed inference before timing failed: the engine, its adapter and the
+    /// backend do not work together (or the backend's environment is missing).
+    #[error("engine `{engine}` failed its first, untimed inference before any timing: {source}")]
+    Preflight {
+        engine: String,
+        source: BackendError,
+    },
+    #[error("engine `{engine}`: its adapter does not fit the model's outputs: {message}")]
+    AdapterMismatch { engine: String, message: String },
     #[error(transparent)]
     Name(#[from] crate::names::NameError),
 }
@@ -105,6 +114,8 @@ impl Classify for ValidateError {
             ValidateError::Selection(_) => Status::BadInput,
             ValidateError::Write { .. } => Status::Unavailable,
             ValidateError::RunDir(e) => e.status(),
+            ValidateError::Preflight { source, .. } => source.status(),
+            ValidateError::AdapterMismatch { .. } => Status::BadInput,
             ValidateError::Name(e) => e.status(),
         }
     }
@@ -253,6 +264,10 @@ pub fn replay(
         engine_records[k].load_ns = p.load_ns();
         prepared_engines.push(p);
     }
+    // Everything about the user's input that can be checked before timing starts is
+    // checked now, so it fails as bad input with nothing measured rather than as an
+    // incomplete run halfway through.
+    preflight(&chosen, &engines, &prepared_engines, &data, req.max_frames)?;
     // Asked again after prepare: external backends learn their settings while loading.
     let mut backend_info = be.info()?;
     let tegrastats = crate::jetson::TegrastatsSampler::start_if_available(
@@ -309,12 +324,15 @@ pub fn replay(
                 seed: req.seed,
                 pace_fps: req.pace.then_some(s.fps),
             };
-            let result = if let Some(n) = req.streams {
+            // A failure that can only appear now (the backend or its device failing after
+            // the pre-flight inference passed) ends the replay as incomplete, with what was
+            // measured kept and the failure's class recorded; it never aborts the run.
+            let (result, failure) = if let Some(n) = req.streams {
                 let bar = progress.start(
                     &format!("{} × {} (stream 0 of {n})", e.entry.name, s.id),
                     prepared.len() as u64 * settings.repetitions as u64,
                 );
-                crate::streams::run_streams(
+                match crate::streams::run_streams(
                     prepared_engines[k].as_ref(),
                     &e.adapter,
                     &prepared,
@@ -323,25 +341,39 @@ pub fn replay(
                     stop,
                     bar.as_ref(),
                     n,
-                )?
+                ) {
+                    Ok(r) => (r, None),
+                    Err(err) => (failed_trace(&err), Some(failure_class(&err))),
+                }
             } else {
-                let mut session = prepared_engines[k].session()?;
-                let bar = progress.start(
-                    &format!("{} × {}", e.entry.name, s.id),
-                    prepared.len() as u64 * settings.repetitions as u64,
-                );
-                let result = replay::run_trace(
-                    session.as_mut(),
-                    &e.adapter,
-                    &prepared,
-                    &settings,
-                    req.keep_raw_outputs,
-                    stop,
-                    bar.as_ref(),
-                );
-                drop(bar);
-                result
+                match prepared_engines[k].session() {
+                    Err(err) => (failed_trace(&err), Some(failure_class(&err))),
+                    Ok(mut session) => {
+                        let bar = progress.start(
+                            &format!("{} × {}", e.entry.name, s.id),
+                            prepared.len() as u64 * settings.repetitions as u64,
+                        );
+                        let result = replay::run_trace(
+                            session.as_mut(),
+                            &e.adapter,
+                            &prepared,
+                            &settings,
+                            req.keep_raw_outputs,
+                            stop,
+                            bar.as_ref(),
+                        );
+                        drop(bar);
+                        (result, None)
+                    }
+                }
             };
+            let failure = failure.or_else(|| {
+                if result.interrupted {
+                    Some(FailureClass::Interrupted)
+                } else {
+                    result.error.as_ref().map(|_| FailureClass::Inference)
+                }
+            });
             drop(staged);
             let deadline_ns = (s.deadline_ms * 1e6) as u64;
             let stage = |f: fn(&replay::Sample) -> u64| {
@@ -368,6 +400,7 @@ pub fn replay(
                     total: stage(|x| x.total_ns),
                 },
                 streams: crate::streams::record(&result),
+                failure,
             });
             let stop_now = !result.complete();
             if let Some(err) = &result.error {
@@ -463,6 +496,70 @@ pub fn replay(
         golden,
         traces,
     })
+}
+
+/// The checks of [`replay`] that need the engines loaded: every chosen scenario's frames
+/// and labels under every engine's class list, and one untimed inference per engine on a
+/// real frame, decoded through its adapter (tensor names, shapes, output layout).
+fn preflight(
+    chosen: &[LoadedScenario],
+    engines: &[VerifiedEngine],
+    prepared: &[Box<dyn backend::Prepared>],
+    data: &DataRoot,
+    max_frames: Option<usize>,
+) -> Result<(), ValidateError> {
+    let mut class_lists: Vec<&Vec<String>> = Vec::new();
+    for e in engines {
+        if !class_lists.contains(&&e.adapter.classes) {
+            class_lists.push(&e.adapter.classes);
+        }
+    }
+    let mut probe = None;
+    for ls in chosen {
+        for classes in &class_lists {
+            let frames = scenario::load_frames(ls, classes, data, max_frames)?;
+            if probe.is_none() && !frames.is_empty() {
+                probe = Some(frames.into_iter().take(1).collect::<Vec<_>>());
+            }
+        }
+    }
+    let Some(frame) = probe else {
+        return Ok(());
+    };
+    for (e, p) in engines.iter().zip(prepared) {
+        let input = replay::prepare_frames(&e.adapter, &frame);
+        let Some(f) = input.first() else { continue };
+        let engine = e.entry.name.clone();
+        let out = p
+            .session()
+            .and_then(|mut s| s.run(&f.input))
+            .map_err(|source| ValidateError::Preflight {
+                engine: engine.clone(),
+                source,
+            })?;
+        crate::decode::decode(&e.adapter, &out.outputs, &f.transform).map_err(|err| {
+            ValidateError::AdapterMismatch {
+                engine,
+                message: err.to_string(),
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// A trace that could not start: no samples, the error kept.
+fn failed_trace(err: &BackendError) -> replay::TraceResult {
+    replay::TraceResult {
+        error: Some(err.to_string()),
+        ..replay::TraceResult::default()
+    }
+}
+
+fn failure_class(err: &BackendError) -> FailureClass {
+    match err.status() {
+        Status::Unavailable => FailureClass::Environment,
+        _ => FailureClass::Inference,
+    }
 }
 
 fn sanitize(s: &str) -> String {

@@ -20,6 +20,7 @@ mod demo_runner;
 mod diff_layers;
 mod eval_cli;
 mod evidence_bundle;
+mod exit_classes;
 mod hardening;
 mod host_path;
 mod incomplete_runs;

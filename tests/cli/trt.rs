@@ -473,8 +473,9 @@ fn trtexec_backend_replays_through_a_fake_trtexec() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // One probe at prepare, then one process per frame.
-    assert_eq!(calls.len(), 3);
+    // One probe at prepare, one untimed pre-flight inference on the first frame (checks the
+    // adapter against the engine before timing), then one process per frame.
+    assert_eq!(calls.len(), 4);
     let lock_sha = adasval::hash::sha256_hex(b"serialized tensorrt engine");
     for c in &calls {
         assert_eq!(c["engine_sha256"], lock_sha.as_str());
@@ -484,7 +485,7 @@ fn trtexec_backend_replays_through_a_fake_trtexec() {
     let dets = detections(p, &stdout);
     assert_eq!(dets.len(), 2);
     for (i, line) in dets.iter().enumerate() {
-        let want = calls[i + 1]["score"].as_f64().unwrap();
+        let want = calls[i + 2]["score"].as_f64().unwrap();
         let got = &line["detections"];
         if want >= 0.5 {
             let s = got[0]["score"].as_f64().unwrap();

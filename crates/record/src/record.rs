@@ -116,6 +116,22 @@ pub struct TraceRecord {
     /// absent for a single-stream replay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub streams: Option<crate::trace::StreamsRecord>,
+    /// What ended the trace early, when something did (absent for a complete trace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FailureClass>,
+}
+
+/// The class of a failure that can only appear during the replay. Input problems never
+/// appear here: they are refused before timing starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// The backend failed to run an inference that the same engine ran before.
+    Inference,
+    /// The backend's device or runtime became unavailable.
+    Environment,
+    /// Stopped by the user (Ctrl-C).
+    Interrupted,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

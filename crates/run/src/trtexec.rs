@@ -449,6 +449,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
             total: stage(|x| x.total_ns),
         },
         streams: None,
+        failure: None,
     };
     let times_sha = adasval_core::hash::sha256_hex(&times_bytes);
     let scenario = ScenarioRecord {

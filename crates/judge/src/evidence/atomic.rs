@@ -19,7 +19,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
 /// [`write_atomic`] without the sealed-directory check; used by `seal` itself for the
 /// manifest and its signature.
 pub(crate) fn write_atomic_unchecked(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
-    adasval_core::atomic::write_atomic(path, bytes).map_err(|source| EvidenceError::Io {
+    adasval_core::atomic::write_atomic(path, bytes).map_err(|source| EvidenceError::Write {
         path: path.to_path_buf(),
         source,
     })
@@ -53,5 +53,23 @@ impl SealedDir {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use adasval_core::exit::{Classify, Status};
+
+    #[test]
+    fn a_failed_write_is_the_environment_not_bad_input() {
+        // A file where the directory should be: the write fails like on a full or
+        // read-only disk, whatever the user running the test may do.
+        let dir = tempfile::tempdir().unwrap();
+        let blocked = dir.path().join("not-a-dir");
+        std::fs::write(&blocked, b"x").unwrap();
+        let err = write_atomic(&blocked.join("report.md"), b"evidence").unwrap_err();
+        assert!(matches!(err, EvidenceError::Write { .. }), "{err:?}");
+        assert_eq!(err.status(), Status::Unavailable);
     }
 }

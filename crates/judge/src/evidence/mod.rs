@@ -29,6 +29,13 @@ pub enum EvidenceError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Writing evidence failed (disk full, read-only file system): the environment, not
+    /// the user's input.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {reason}")]
     BadPath { path: PathBuf, reason: String },
     #[error("{dir} is sealed (it holds {MANIFEST_NAME}); refusing to write into it")]
@@ -63,6 +70,7 @@ impl Classify for EvidenceError {
             EvidenceError::NotSealed { .. } | EvidenceError::ManifestMalformed { .. } => {
                 Status::Integrity
             }
+            EvidenceError::Write { .. } => Status::Unavailable,
             _ => Status::BadInput,
         }
     }

@@ -154,8 +154,26 @@ pub fn run(
         None
     };
 
-    // Reports, verdicts first.
-    let mut sections = vec![report::verdict_section::section(&evaluation, record)];
+    // Reports, the overall verdict and the verdict table first. The status is the one
+    // finish_run will reach from the same evaluation.
+    let status = if !ev.integrity.verified {
+        Status::Integrity
+    } else if !evaluation.passed() {
+        Status::GateFailed
+    } else {
+        Status::Pass
+    };
+    let mut verdicts = report::verdict_section::section(&evaluation, record);
+    if have_requirements {
+        verdicts.blocks.insert(
+            0,
+            Block::Banner(
+                report::Tone::of(status == Status::Pass),
+                report::terminal::result_line(&evaluation, status),
+            ),
+        );
+    }
+    let mut sections = vec![verdicts];
     if gsn.is_some() {
         sections.push(
             Section::new("safety-case", "Safety case").with(Block::Figures(vec![Figure {

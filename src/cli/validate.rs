@@ -170,8 +170,45 @@ impl Drop for Bar {
     }
 }
 
+/// Without a terminal (a CI log) a bar draws nothing: one plain line per trace instead,
+/// when it ends, with its count and rate, so a long run is never silent.
+struct Line {
+    label: String,
+    total: u64,
+    done: std::cell::Cell<u64>,
+    started: std::time::Instant,
+}
+
+impl Progress for Line {
+    fn inc(&self) {
+        self.done.set(self.done.get() + 1);
+    }
+}
+
+impl Drop for Line {
+    fn drop(&mut self) {
+        let s = self.started.elapsed().as_secs_f64();
+        let n = self.done.get();
+        eprintln!(
+            "{}: {n}/{} inferences in {s:.1} s ({:.1}/s)",
+            self.label,
+            self.total,
+            if s > 0.0 { n as f64 / s } else { 0.0 }
+        );
+    }
+}
+
 impl ProgressFactory for Bars {
     fn start(&self, label: &str, total: u64) -> Box<dyn Progress> {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return Box::new(Line {
+                label: label.to_string(),
+                total,
+                done: std::cell::Cell::new(0),
+                started: std::time::Instant::now(),
+            });
+        }
         let pb = indicatif::ProgressBar::new(total);
         pb.set_style(
             indicatif::ProgressStyle::with_template(

@@ -68,6 +68,17 @@ fn demo_validate_gate_and_evidence_agree() {
             .unwrap_or_else(|| panic!("{} not in the ending:\n{err}", q.id));
         assert!(line.ends_with(q.text.trim()), "text cut: {line}");
     }
+    // Without a terminal (as here, and in CI) every trace still reports when it ends.
+    for engine in ["demo-detector", "demo-detector-fp16w"] {
+        for scenario in ["ped-crossing-behind-parked-car", "vehicle-cut-in"] {
+            let head = format!("{engine} × {scenario}: ");
+            let line = err
+                .lines()
+                .find(|l| l.starts_with(&head))
+                .unwrap_or_else(|| panic!("no progress line for {head}\n{err}"));
+            assert!(line.contains(" inferences in ") && line.ends_with("/s)"), "{line}");
+        }
+    }
     let result = err.lines().find(|l| l.starts_with("Result: ")).expect(&err);
     assert_eq!(result.starts_with("Result: PASS"), code == 0, "{result}");
     assert!(

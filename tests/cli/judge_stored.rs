@@ -262,6 +262,26 @@ fn every_sink_reports_the_same_verdict_per_requirement() {
     );
     let code = validated().1;
     assert_eq!(json["exit_code"].as_i64().unwrap() as i32, code, "{json}");
+    // The reports open with the overall verdict, the one the exit status gives.
+    let at = html
+        .find("id=\"result\">")
+        .expect("a verdict banner in report.html")
+        + 12;
+    let banner = &html[at..at + html[at..].find('<').unwrap()];
+    assert_eq!(banner.starts_with("PASS"), code == 0, "{banner}");
+    let failing_ids: Vec<&str> = from_json
+        .iter()
+        .filter(|(_, v)| v != "pass")
+        .map(|(id, _)| id.as_str())
+        .collect();
+    for id in &failing_ids {
+        assert!(banner.contains(id), "{id} not in the banner: {banner}");
+    }
+    let md = read(&run_dir.join("report.md"));
+    assert!(
+        md.contains(&format!("**{banner}**")),
+        "report.md lacks the banner"
+    );
 }
 
 /// Every number in `text` with magnitude ≥ 1e300: sentinels such as f64::MAX standing in

@@ -41,6 +41,8 @@ impl Section {
 #[derive(Debug, Clone)]
 pub enum Block {
     Paragraph(Vec<Span>),
+    /// The overall verdict, in one sentence, coloured by its tone.
+    Banner(Tone, String),
     /// A heading below the section's own.
     Heading(String),
     List(Vec<Vec<Span>>),

@@ -8,6 +8,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;max-width:
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}\
 th{background:#f3f3f3}code{font-size:12px}.pass{color:#1a7f37}.fail{color:#cf222e}.nodata{color:#9a6700}\
 figure{display:inline-block;margin:0 1em 1em 0}section>svg{max-width:100%;height:auto}figcaption{font-size:12px;color:#555}nav a{margin-right:1em}\
+.banner{font-size:18px;font-weight:700;padding:.5em 1em;border:2px solid}.banner.pass{background:#dafbe1}.banner.fail{background:#ffebe9}\
 .warning{background:#fff8c5;border:1px solid #d4a72c;padding:.5em 1em;font-weight:600}";
 
 pub fn page(d: &Document) -> String {
@@ -46,6 +47,11 @@ pub fn blocks(bs: &[Block]) -> String {
         .map(|b| match b {
             Block::Paragraph(sp) => format!("<p>{}</p>", spans(sp)),
             Block::Heading(h) => format!("<h3>{}</h3>", esc(h)),
+            Block::Banner(tone, text) => format!(
+                "<p class=\"banner {}\" role=\"status\" id=\"result\">{}</p>",
+                tone.class(),
+                esc(text)
+            ),
             Block::List(items) => format!(
                 "<ul>{}</ul>",
                 items

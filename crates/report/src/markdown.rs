@@ -20,6 +20,7 @@ pub fn blocks(bs: &[Block]) -> String {
         match b {
             Block::Paragraph(sp) => out += &format!("{}\n\n", spans(sp, false)),
             Block::Heading(h) => out += &format!("### {h}\n\n"),
+            Block::Banner(_, text) => out += &format!("**{text}**\n\n"),
             Block::List(items) => {
                 for i in items {
                     out += &format!("- {}\n", spans(i, false));

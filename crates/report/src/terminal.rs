@@ -35,31 +35,7 @@ pub fn ending(eval: &Evaluation, status: Status, warnings: &[String], run_dir: &
         };
         s += &format!("{:<26} {decided}\n", "");
     }
-    let failed: Vec<&str> = eval
-        .requirements
-        .iter()
-        .filter(|r| r.verdict != Verdict::Pass)
-        .map(|r| r.id.as_str())
-        .collect();
-    let n = eval.requirements.len();
-    s += &match status {
-        Status::Pass => format!("\nResult: PASS: all {n} requirements pass.\n"),
-        Status::Integrity => "\nResult: INTEGRITY FAILURE: the engines or adapters do not match the lock; the verdicts are not evidence.\n".to_string(),
-        _ if !eval.run_complete => format!(
-            "\nResult: FAIL: the run is incomplete{}.\n",
-            if failed.is_empty() {
-                String::new()
-            } else {
-                format!(", and {} of {n} requirements did not pass ({})", failed.len(), failed.join(", "))
-            }
-        ),
-        _ => format!(
-            "\nResult: FAIL: {} of {n} requirements did not pass ({}); {} pass.\n",
-            failed.len(),
-            failed.join(", "),
-            n - failed.len()
-        ),
-    };
+    s += &format!("\nResult: {}\n", result_line(eval, status));
     for w in warnings {
         s += &format!("warning: {w}\n");
     }
@@ -70,4 +46,37 @@ pub fn ending(eval: &Evaluation, status: Status, warnings: &[String], run_dir: &
         }
     }
     s
+}
+
+/// The overall verdict in one sentence, the same in the terminal and the reports' banner.
+pub fn result_line(eval: &Evaluation, status: Status) -> String {
+    let failed: Vec<&str> = eval
+        .requirements
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .map(|r| r.id.as_str())
+        .collect();
+    let n = eval.requirements.len();
+    match status {
+        Status::Pass => format!("PASS: all {n} requirements pass."),
+        Status::Integrity => "INTEGRITY FAILURE: the engines or adapters do not match the lock; the verdicts are not evidence.".to_string(),
+        _ if !eval.run_complete => format!(
+            "FAIL: the run is incomplete{}.",
+            if failed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", and {} of {n} requirements did not pass ({})",
+                    failed.len(),
+                    failed.join(", ")
+                )
+            }
+        ),
+        _ => format!(
+            "FAIL: {} of {n} requirements did not pass ({}); {} pass.",
+            failed.len(),
+            failed.join(", "),
+            n - failed.len()
+        ),
+    }
 }

@@ -76,7 +76,10 @@ fn demo_validate_gate_and_evidence_agree() {
                 .lines()
                 .find(|l| l.starts_with(&head))
                 .unwrap_or_else(|| panic!("no progress line for {head}\n{err}"));
-            assert!(line.contains(" inferences in ") && line.ends_with("/s)"), "{line}");
+            assert!(
+                line.contains(" inferences in ") && line.ends_with("/s)"),
+                "{line}"
+            );
         }
     }
     let result = err.lines().find(|l| l.starts_with("Result: ")).expect(&err);

@@ -342,6 +342,21 @@ fn no_output_shows_a_sentinel_for_a_missing_bound() {
             "{i}"
         );
     }
+    // Every trace has its exceedance plot, the refused ones with the reason no model is
+    // drawn.
+    let html = read(&run_dir.join("report.html"));
+    let run_json: serde_json::Value =
+        serde_json::from_str(&read(&run_dir.join("run.json"))).unwrap();
+    let traces = run_json["traces"].as_array().unwrap().len();
+    assert_eq!(
+        html.matches(": exceedance (log CCDF)").count(),
+        traces,
+        "one exceedance plot per trace"
+    );
+    assert!(
+        html.contains("no model drawn: "),
+        "a refused trace says why"
+    );
     let mut checked = 0;
     for entry in std::fs::read_dir(run_dir).unwrap() {
         let p = entry.unwrap().path();

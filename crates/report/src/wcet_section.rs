@@ -63,23 +63,37 @@ pub fn section(
     s.push(t);
     let mut figs = Vec::new();
     for w in analyses {
-        // Plots only where there is enough data to fit a tail.
-        if w.analysis.models.is_empty() {
-            continue;
-        }
         if let Some((_, _, ns)) = samples
             .iter()
             .find(|(s, e, _)| *s == w.scenario && *e == w.engine)
         {
             let ms: Vec<f64> = ns.iter().map(|&v| v as f64 / 1e6).collect();
-            figs.push(Figure {
-                svg: crate::wcet_plot::exceedance_svg(&ms, &w.analysis),
-                caption: format!(
+            // Every trace gets its exceedance plot; a refused one shows the measured curve
+            // and says why no model is drawn.
+            let caption = if w.analysis.models.is_empty() {
+                let why = if w.analysis.reasons.is_empty() {
+                    "no tail model was fitted".to_string()
+                } else {
+                    w.analysis.reasons.join("; ")
+                };
+                format!(
+                    "{} × {}: exceedance (log CCDF) of the measurements; no model drawn: {why}",
+                    w.engine, w.scenario
+                )
+            } else {
+                format!(
                     "{} × {}: exceedance (log CCDF) with fitted tail",
                     w.engine, w.scenario
-                ),
+                )
+            };
+            figs.push(Figure {
+                svg: crate::wcet_plot::exceedance_svg(&ms, &w.analysis),
+                caption,
                 file: None,
             });
+            if w.analysis.models.is_empty() {
+                continue;
+            }
             figs.push(Figure {
                 svg: crate::wcet_plot::convergence_svg(&w.analysis),
                 caption: format!(

@@ -17,7 +17,7 @@ pub mod sweep;
 pub mod validate;
 
 pub use adasval_core::{
-    atomic, exit, hash, names, paths, rgb, rng, rundir, tensor, timing, types, yamlfile,
+    atomic, exit, hash, names, paths, rgb, rng, rundir, suggest, tensor, timing, types, yamlfile,
 };
 pub use adasval_judge::{compare, evidence, matrix, metrics, regress, safety, wcet};
 pub use adasval_plan as cudaplan;

@@ -199,14 +199,17 @@ pub fn replay(
     // 2. Scenarios.
     let all = scenario::load_all(root)?;
     let chosen: Vec<LoadedScenario> = all
-        .into_iter()
+        .iter()
+        .cloned()
         .filter(|s| req.scenarios.is_empty() || req.scenarios.contains(&s.scenario.id))
         .filter(|s| req.tags.is_empty() || s.scenario.has_any_tag(&req.tags))
         .collect();
     for id in &req.scenarios {
         if !chosen.iter().any(|s| &s.scenario.id == id) {
+            let known: Vec<String> = all.iter().map(|s| s.scenario.id.clone()).collect();
             return Err(ValidateError::Selection(format!(
-                "no scenario `{id}` (or it does not carry the requested tags)"
+                "no scenario `{id}` (or it does not carry the requested tags).{}",
+                crate::suggest::hint(id, &known)
             )));
         }
     }

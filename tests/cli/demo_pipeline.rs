@@ -185,3 +185,19 @@ fn signed_demo_run_verifies_and_detects_tampering() {
     assert_eq!(code, 3);
     assert!(format!("{o}{e}").contains("report.md"), "{o}{e}");
 }
+
+#[test]
+fn a_mistyped_scenario_or_engine_name_gets_a_suggestion() {
+    for (flag, typed, meant) in [
+        ("--scenario", "timing-lop", "timing-loop"),
+        ("--engine", "demo-detectr", "demo-detector"),
+    ] {
+        let (code, o, e) = run(adasval()
+            .current_dir(repo_root())
+            .args(["validate", flag, typed, "--out"])
+            .arg(tempfile::tempdir().unwrap().path().join("run")));
+        assert_eq!(code, 2, "{o}{e}");
+        assert!(e.contains(&format!("Did you mean `{meant}`?")), "{e}");
+        assert!(e.contains("Known: "), "lists the valid names: {e}");
+    }
+}

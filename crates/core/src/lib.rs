@@ -12,6 +12,7 @@ pub mod paths;
 pub mod rgb;
 pub mod rng;
 pub mod rundir;
+pub mod suggest;
 pub mod tensor;
 pub mod timing;
 pub mod types;

@@ -112,8 +112,8 @@ pub enum LockError {
         name: String,
         path: String,
     },
-    #[error("engine `{0}` is not in the lock file (freeze it with `adasval engine freeze`)")]
-    NotInLock(String),
+    #[error("engine `{0}` is not in the lock file (freeze it with `adasval engine freeze`).{1}")]
+    NotInLock(String, String),
     #[error("engine `{0}` is already in the lock file (use --replace to re-freeze it)")]
     Duplicate(String),
     #[error(transparent)]
@@ -225,10 +225,10 @@ impl LockFile {
     }
 
     pub fn get(&self, name: &str) -> Result<&LockEntry, LockError> {
-        self.engines
-            .iter()
-            .find(|e| e.name == name)
-            .ok_or_else(|| LockError::NotInLock(name.to_string()))
+        self.engines.iter().find(|e| e.name == name).ok_or_else(|| {
+            let known: Vec<String> = self.engines.iter().map(|e| e.name.clone()).collect();
+            LockError::NotInLock(name.to_string(), adasval_core::suggest::hint(name, &known))
+        })
     }
 }
 

@@ -200,9 +200,9 @@ pub fn replay(
     let all = scenario::load_all(root)?;
     let chosen: Vec<LoadedScenario> = all
         .iter()
-        .cloned()
         .filter(|s| req.scenarios.is_empty() || req.scenarios.contains(&s.scenario.id))
         .filter(|s| req.tags.is_empty() || s.scenario.has_any_tag(&req.tags))
+        .cloned()
         .collect();
     for id in &req.scenarios {
         if !chosen.iter().any(|s| &s.scenario.id == id) {

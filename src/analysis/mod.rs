@@ -42,6 +42,48 @@ pub struct AnalysisOutcome {
     pub warnings: Vec<String>,
 }
 
+/// The one high-water-mark margin of a run, and where it comes from, in words.
+struct MarginPolicy {
+    factor: f64,
+    source: String,
+}
+
+/// The margin of the requirements that judge the high-water mark (the largest when they
+/// differ, so the table is never more lenient than a requirement); the analysis default
+/// when no requirement does.
+fn hwm_margin_policy(requirements: &[safety::Requirement]) -> MarginPolicy {
+    let from: Vec<(&str, f64)> = requirements
+        .iter()
+        .filter_map(|r| match r.check {
+            safety::requirements::Check::HwmMargin { margin, .. } => Some((r.id.as_str(), margin)),
+            _ => None,
+        })
+        .collect();
+    match from.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        Some((id, m)) => MarginPolicy {
+            factor: m,
+            source: if from.len() == 1 {
+                format!("× {m} from {id} (requirements file)")
+            } else {
+                format!(
+                    "× {m} from {id}, the largest of the requirements' margins ({})",
+                    from.iter()
+                        .map(|(i, m)| format!("{i}: {m}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        },
+        None => {
+            let m = crate::wcet::WcetSettings::default().margin;
+            MarginPolicy {
+                factor: m,
+                source: format!("× {m}, the analysis default (no requirement sets a margin)"),
+            }
+        }
+    }
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ValidateError> {
     let p = dir.join(name);
     crate::atomic::write_atomic(&p, bytes).map_err(|source| ValidateError::Write {
@@ -82,8 +124,35 @@ pub fn run(
         .as_bytes(),
     )?;
 
+    // Requirements first: they set the high-water-mark margin the WCET table shows, so
+    // one trace is never within margin in one table and outside it in another.
+    let req_path = opts
+        .requirements
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| opts.root.join("safety-case/requirements.yaml"));
+    let gsn_path = opts
+        .gsn
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| opts.root.join("safety-case/gsn.yaml"));
+    // Without a requirements file there is nothing to judge: say so, never pass silently.
+    let have_requirements = opts.requirements.is_some() || req_path.exists();
+    // The project's own safety-case files must be the project's: a default one that is a
+    // symbolic link out of the project is refused (a file named explicitly is the user's
+    // choice).
+    for (given, default) in [(opts.requirements, &req_path), (opts.gsn, &gsn_path)] {
+        if given.is_none() && default.exists() {
+            crate::paths::resolve_inside(opts.root, opts.root, &default.to_string_lossy())
+                .map_err(ValidateError::Path)?;
+        }
+    }
+    let requirements = if have_requirements {
+        safety::Requirements::load(&req_path)?.requirements
+    } else {
+        Vec::new()
+    };
+    let margin = hwm_margin_policy(&requirements);
     // WCET.
-    let (wcets, wcet_problems) = wcet_stage::analyse(record, &out.traces);
+    let (wcets, wcet_problems) = wcet_stage::analyse(record, &out.traces, margin.factor);
     write(
         dir,
         "wcet.json",
@@ -119,31 +188,6 @@ pub fn run(
     evidence_build::timing_items(&mut ev, record, &wcets);
     evidence_build::detection_items(&mut ev, record, &det);
 
-    // Requirements → verdicts (the same evaluation finish_run repeats before sealing).
-    let req_path = opts
-        .requirements
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| opts.root.join("safety-case/requirements.yaml"));
-    let gsn_path = opts
-        .gsn
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| opts.root.join("safety-case/gsn.yaml"));
-    // Without a requirements file there is nothing to judge: say so, never pass silently.
-    let have_requirements = opts.requirements.is_some() || req_path.exists();
-    // The project's own safety-case files must be the project's: a default one that is a
-    // symbolic link out of the project is refused (a file named explicitly is the user's
-    // choice).
-    for (given, default) in [(opts.requirements, &req_path), (opts.gsn, &gsn_path)] {
-        if given.is_none() && default.exists() {
-            crate::paths::resolve_inside(opts.root, opts.root, &default.to_string_lossy())
-                .map_err(ValidateError::Path)?;
-        }
-    }
-    let requirements = if have_requirements {
-        safety::Requirements::load(&req_path)?.requirements
-    } else {
-        Vec::new()
-    };
     let evaluation = safety::evaluate(&requirements, &ev);
     // The default safety case argues over the default requirements: with another
     // requirements file it applies only when named explicitly.
@@ -195,7 +239,12 @@ pub fn run(
         root: opts.data_root.to_path_buf(),
     };
     sections.push(detection_section::section(out, scenarios, &det, &data));
-    sections.push(report::wcet_section::section(record, &wcets, &infer));
+    sections.push(report::wcet_section::section(
+        record,
+        &wcets,
+        &infer,
+        &margin.source,
+    ));
     let doc = Document {
         title: format!("adasval validation report: {}", record.run_id),
         sections,

@@ -411,3 +411,54 @@ requirements:
     );
     assert!(stdout.contains("no figure"), "{stdout}");
 }
+
+#[test]
+fn one_high_water_mark_margin_in_every_place_it_is_applied() {
+    // The WCET table and the requirement on the high-water mark use the same margin, the
+    // one the requirements file sets, so a trace is never within margin in one place and
+    // outside it in another.
+    let run_dir = validated().0.as_path();
+    let reqs =
+        adasval::safety::Requirements::load(&repo_root().join("safety-case/requirements.yaml"))
+            .unwrap();
+    let (id, margin) = reqs
+        .requirements
+        .iter()
+        .find_map(|r| match r.check {
+            adasval::safety::requirements::Check::HwmMargin { margin, .. } => {
+                Some((r.id.clone(), margin))
+            }
+            _ => None,
+        })
+        .expect("the demo requirements judge the high-water mark");
+    let wcet: serde_json::Value = serde_json::from_str(&read(&run_dir.join("wcet.json"))).unwrap();
+    let ev: serde_json::Value =
+        serde_json::from_str(&read(&run_dir.join("evidence.json"))).unwrap();
+    let analyses = wcet["analyses"].as_array().unwrap();
+    assert!(!analyses.is_empty());
+    for a in analyses {
+        assert_eq!(a["margin"].as_f64().unwrap(), margin, "{a}");
+        let hwm = ev["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| {
+                i["metric"] == "hwm_ms"
+                    && i["engine"] == a["engine"]
+                    && i["scenario"] == a["scenario"]
+            })
+            .expect("an hwm item per trace")["value"]
+            .as_f64()
+            .unwrap();
+        let table = a["hwm_margin"].as_f64().unwrap();
+        assert!(
+            (table - hwm * margin).abs() < 1e-9,
+            "{table} vs {hwm} × {margin}"
+        );
+    }
+    let md = read(&run_dir.join("report.md"));
+    assert!(
+        md.contains(&format!("× {margin} from {id}")),
+        "the report says where the margin comes from"
+    );
+}

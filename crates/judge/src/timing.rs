@@ -26,9 +26,17 @@ pub fn settings() -> WcetSettings {
     }
 }
 
-/// Analyse every trace; a trace the analysis cannot handle is reported, not fatal.
-pub fn analyse(record: &RunRecord, traces: &[StoredTrace]) -> (Vec<TraceWcet>, Vec<String>) {
-    let s = settings();
+/// Analyse every trace, the high-water mark with `margin`; a trace the analysis cannot
+/// handle is reported, not fatal.
+pub fn analyse(
+    record: &RunRecord,
+    traces: &[StoredTrace],
+    margin: f64,
+) -> (Vec<TraceWcet>, Vec<String>) {
+    let s = WcetSettings {
+        margin,
+        ..settings()
+    };
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for t in traces {

@@ -13,9 +13,10 @@ pub fn section(
     record: &RunRecord,
     analyses: &[TraceWcet],
     samples: &[(String, String, Vec<u64>)],
+    margin_source: &str,
 ) -> Section {
     let mut s = Section::new("wcet", "WCET");
-    s.push(Block::text("Measurement-based probabilistic WCET of the `infer` stage (ms), per trace; method, rules and conventions in docs/WCET.md. Gates use the upper bound of the selected model."));
+    s.push(Block::text(&format!("Measurement-based probabilistic WCET of the `infer` stage (ms), per trace; method, rules and conventions in docs/WCET.md. Gates use the upper bound of the selected model. High-water-mark margin: {margin_source}.")));
     let mut t = Table::new(&[
         "engine",
         "scenario",

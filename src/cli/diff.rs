@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use adasval::exit::Status;
 use adasval::regress::{self, Thresholds};
 
-use super::{CliResult, Failure};
+use super::{CliResult, Failure, Format};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -22,8 +22,10 @@ pub struct Args {
     /// Write diff.json and diff.md here (then sealed).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
-    pub format: String,
+    /// What to print on stdout: the Markdown report (text) or every check with its
+    /// `decision` (json).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 pub fn run(a: Args) -> CliResult {
@@ -46,12 +48,11 @@ pub fn run(a: Args) -> CliResult {
         let xml = adasval::report::regress::junit_xml(&r).map_err(Failure::classified)?;
         adasval::evidence::write_atomic(path, xml.as_bytes()).map_err(Failure::classified)?;
     }
-    if a.format == "json" {
-        outln!("{json}");
-    } else {
-        outln!("{md}");
+    match a.format {
+        Format::Json => outln!("{json}"),
+        Format::Text => outln!("{md}"),
     }
-    Ok(if r.regression {
+    Ok(if r.decision.is_regressed() {
         Status::GateFailed
     } else {
         Status::Pass

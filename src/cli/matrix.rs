@@ -1,10 +1,11 @@
-//! `adasval matrix <run-dir>...`: compile × run platform matrix with anomaly tests.
+//! `adasval matrix <run-dir>...`: compile × run platform matrix with anomaly tests judged
+//! against the run-to-run noise floor.
 
 use std::path::PathBuf;
 
 use adasval::exit::Status;
 
-use super::{CliResult, Failure};
+use super::{CliResult, Failure, Format};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -17,19 +18,20 @@ pub struct Args {
     /// Significance level of the anomaly tests.
     #[arg(long, default_value_t = 0.01)]
     pub alpha: f64,
-    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
-    pub format: String,
+    /// What to print on stdout: the Markdown report (text) or every check with its
+    /// `decision` (json).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 pub fn run(a: Args) -> CliResult {
     let m = adasval::matrix::matrix(&a.root, &a.runs, a.alpha).map_err(Failure::classified)?;
-    if a.format == "json" {
-        outln!(
+    match a.format {
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&m).map_err(Failure::bad_input)?
-        );
-    } else {
-        outln!("{}", adasval::report::matrix::markdown(&m));
+        ),
+        Format::Text => outln!("{}", adasval::report::matrix::markdown(&m)),
     }
     Ok(Status::Pass)
 }

@@ -50,6 +50,14 @@ pub mod synth;
 pub mod validate;
 pub mod wcet;
 
+/// What a report command prints on stdout: Markdown for people, or the same findings as
+/// JSON for scripts and CI.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
 /// An error reported by the binary, with the exit status it maps to.
 pub struct Failure {
     pub status: Status,

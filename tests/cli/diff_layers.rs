@@ -1,6 +1,7 @@
 //! `adasval diff` on imported trtexec runs (the real exports from the shared folder): the
 //! import is sealed evidence, and a rebuilt engine whose layer changed kernel and got slower
-//! shows up in the per-layer table.
+//! shows up in the per-layer table. On the no-op backend: every check carries its decision
+//! in the JSON output, and the exit status follows it.
 
 use crate::common;
 use common::*;
@@ -103,5 +104,84 @@ fn kernel_choice_and_layer_time_changes_are_reported() {
         .unwrap()
         .iter()
         .filter(|c| c["what"].as_str().unwrap().contains("latency"))
-        .all(|c| c["regression"] == false));
+        .all(|c| c["decision"] == "not_regressed"));
+}
+
+fn noop_replay(p: &std::path::Path, delay_us: &str) -> std::path::PathBuf {
+    let (code, out, err) = run(adasval()
+        .current_dir(p)
+        .env("ADASVAL_NOOP_DELAY_US", delay_us)
+        .args(["validate", "--backend", "noop", "--repetitions", "60"]));
+    assert!(code == 0 || code == 1, "{out}{err}");
+    p.join(out.trim())
+}
+
+fn diff_json(
+    base: &std::path::Path,
+    cand: &std::path::Path,
+) -> (i32, serde_json::Value, Vec<serde_json::Value>) {
+    let (code, out, err) = run(adasval()
+        .arg("diff")
+        .arg(base)
+        .arg(cand)
+        .args(["--format", "json"]));
+    assert!(code == 0 || code == 1, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let checks = v["checks"].as_array().unwrap().clone();
+    assert!(!checks.is_empty(), "{v}");
+    for c in &checks {
+        assert!(
+            c["decision"] == "regressed" || c["decision"] == "not_regressed",
+            "{c}"
+        );
+    }
+    // The exit status is the overall decision, which is any check's.
+    let any = checks.iter().any(|c| c["decision"] == "regressed");
+    assert_eq!(
+        v["decision"],
+        if any { "regressed" } else { "not_regressed" },
+        "{v}"
+    );
+    assert_eq!(code, i32::from(any), "{v}");
+    (code, v, checks)
+}
+
+#[test]
+fn every_check_states_its_decision_and_the_exit_status_follows() {
+    let d = noop_project();
+    let p = d.path();
+    let base = noop_replay(p, "0");
+    let slow = noop_replay(p, "1500");
+
+    let (_, _, checks) = diff_json(&base, &base);
+    assert!(
+        checks.iter().all(|c| c["decision"] == "not_regressed"),
+        "a run against itself: {checks:?}"
+    );
+
+    let (code, _, checks) = diff_json(&base, &slow);
+    assert_eq!(code, 1);
+    let p50 = checks
+        .iter()
+        .find(|c| c["what"] == "infer latency p50 (ms)")
+        .expect("a p50 check");
+    assert_eq!(p50["decision"], "regressed", "{p50}");
+    let flips = checks
+        .iter()
+        .find(|c| c["what"] == "decision flips")
+        .expect("a decision-flip check");
+    assert_eq!(flips["decision"], "not_regressed", "{flips}");
+
+    // The text report names the same decisions; an unknown format is bad input.
+    let (code, md, err) = run(adasval().arg("diff").arg(&base).arg(&slow));
+    assert_eq!(code, 1, "{err}");
+    assert!(md.contains("| decision |"), "{md}");
+    assert!(md.contains("**regressed**"), "{md}");
+    assert!(md.contains("not regressed"), "{md}");
+    let (code, _, err) = run(adasval()
+        .arg("diff")
+        .arg(&base)
+        .arg(&slow)
+        .args(["--format", "yaml"]));
+    assert_eq!(code, 2, "{err}");
 }

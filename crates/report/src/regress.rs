@@ -19,7 +19,7 @@ pub fn document(r: &DiffReport) -> Document {
         "p",
         "effect",
         "limit",
-        "regression",
+        "decision",
     ]);
     for c in &r.checks {
         t.row([
@@ -37,10 +37,10 @@ pub fn document(r: &DiffReport) -> Document {
                 .into(),
             f(c.effect_size).into(),
             c.limit.as_str().into(),
-            if c.regression {
-                Cell::strong("yes").class("fail")
+            if c.decision.is_regressed() {
+                Cell::strong("regressed").class("fail")
             } else {
-                "no".into()
+                "not regressed".into()
             },
         ]);
     }
@@ -96,7 +96,7 @@ pub fn document(r: &DiffReport) -> Document {
     Document {
         title: format!(
             "adasval diff: {}",
-            if r.regression {
+            if r.decision.is_regressed() {
                 "REGRESSION"
             } else {
                 "no regression"
@@ -121,7 +121,7 @@ pub fn junit_xml(r: &DiffReport) -> Result<String, crate::sink::ReportError> {
     let mut report = Report::new("adasval diff");
     let mut suite = TestSuite::new(format!("{} -> {}", r.baseline, r.candidate));
     for c in &r.checks {
-        let status = if c.regression {
+        let status = if c.decision.is_regressed() {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             let ci =
                 c.ci.map(|(a, b)| format!("[{a:.4}, {b:.4}]"))

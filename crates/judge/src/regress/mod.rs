@@ -72,6 +72,30 @@ impl Default for Thresholds {
     }
 }
 
+/// What one check concluded. The checks test for a regression only: a check that is not
+/// `regressed` has not shown the candidate equivalent or better, only that no regression
+/// beyond its limit was detected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Regressed,
+    NotRegressed,
+}
+
+impl Decision {
+    pub fn of(regressed: bool) -> Self {
+        if regressed {
+            Decision::Regressed
+        } else {
+            Decision::NotRegressed
+        }
+    }
+
+    pub fn is_regressed(self) -> bool {
+        self == Decision::Regressed
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
     pub scenario: String,
@@ -83,7 +107,7 @@ pub struct Check {
     pub p_value: Option<f64>,
     pub effect_size: Option<f64>,
     pub limit: String,
-    pub regression: bool,
+    pub decision: Decision,
 }
 
 /// One layer present in both runs' `layers.json` (trtexec imports, GPU plans).
@@ -110,7 +134,8 @@ pub struct DiffReport {
     pub layers: Vec<LayerChange>,
     /// Layers present in only one of the runs.
     pub layers_only_in_one: Vec<String>,
-    pub regression: bool,
+    /// `regressed` when any check is.
+    pub decision: Decision,
 }
 
 /// Layer name → (time in ms, kernel choice).
@@ -267,7 +292,7 @@ pub fn diff(baseline: &Path, candidate: &Path, th: &Thresholds) -> Result<DiffRe
                     p_value: None,
                     effect_size: None,
                     limit: format!("CI upper bound ≥ −{}", th.accuracy_drop),
-                    regression: ci.1 < -th.accuracy_drop,
+                    decision: Decision::of(ci.1 < -th.accuracy_drop),
                 });
             }
         }
@@ -288,7 +313,7 @@ pub fn diff(baseline: &Path, candidate: &Path, th: &Thresholds) -> Result<DiffRe
             p_value: None,
             effect_size: None,
             limit: format!("≤ {}", th.max_decision_flips),
-            regression: flips > th.max_decision_flips,
+            decision: Decision::of(flips > th.max_decision_flips),
         });
         // Latency shift of the infer stage.
         let lat = |rows: &[adasval_record::record::LatencyRow], e: &str| -> Vec<f64> {
@@ -328,7 +353,7 @@ pub fn diff(baseline: &Path, candidate: &Path, th: &Thresholds) -> Result<DiffRe
                     limit * 100.0,
                     th.alpha
                 ),
-                regression: significant && lo > limit * base,
+                decision: Decision::of(significant && lo > limit * base),
             });
         }
         // pWCET at 1e-6.
@@ -350,11 +375,11 @@ pub fn diff(baseline: &Path, candidate: &Path, th: &Thresholds) -> Result<DiffRe
                 p_value: None,
                 effect_size: None,
                 limit: format!("≤ baseline × {}", 1.0 + th.pwcet_increase),
-                regression,
+                decision: Decision::of(regression),
             });
         }
     }
-    let regression = checks.iter().any(|c| c.regression);
+    let decision = Decision::of(checks.iter().any(|c| c.decision.is_regressed()));
     let (layers, layers_only_in_one) = layer_changes(baseline, candidate);
     Ok(DiffReport {
         layers,
@@ -365,6 +390,6 @@ pub fn diff(baseline: &Path, candidate: &Path, th: &Thresholds) -> Result<DiffRe
         candidate_engine: format!("{ec}@{}", &rc.engines[0].sha256[..12]),
         thresholds: th.clone(),
         checks,
-        regression,
+        decision,
     })
 }

@@ -25,7 +25,7 @@ struct Cli {
 enum Command {
     /// Verify frozen engines, replay scenarios on a backend, analyse and write a sealed report.
     Validate(cli::validate::Args),
-    /// Frozen engines: freeze, verify, list.
+    /// Frozen engines: freeze, verify, list; GPU plans: build, inspect, diff.
     #[command(subcommand)]
     Engine(cli::engine::Command),
     /// Scenarios: generate synthetic scenes, check scenario files.
@@ -55,6 +55,11 @@ enum Command {
     /// Import measurements of other tools (TensorRT trtexec) as a run directory.
     #[command(subcommand)]
     Import(cli::import::Command),
+    /// Print a shell completion script (e.g. `adasval completions bash > /etc/bash_completion.d/adasval`).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -92,6 +97,12 @@ fn main() -> std::process::ExitCode {
         Command::Gate(a) => cli::gate::run(a),
         Command::Judge(a) => cli::judge::run(a),
         Command::Import(c) => cli::import::run(c),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "adasval", &mut std::io::stdout());
+            Ok(Status::Pass)
+        }
     };
     match result {
         Ok(status) => std::process::ExitCode::from(status.code()),

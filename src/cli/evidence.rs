@@ -34,7 +34,13 @@ struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     public_key: Option<PathBuf>,
     /// Project whose trusted keys to use when no --public-key is given.
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    // `--root` like every other command; `--project-root` is the older spelling.
+    #[arg(
+        long = "root",
+        alias = "project-root",
+        value_name = "DIR",
+        default_value = "."
+    )]
     project_root: PathBuf,
     /// Fail (exit 3) when the bundle is unsigned or its signature cannot be checked.
     #[arg(long)]

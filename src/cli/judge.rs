@@ -22,7 +22,13 @@ pub struct Args {
     sign_key: Option<PathBuf>,
     /// Directory holding the lock, the engines, scenarios/ and safety-case/; engines and
     /// adapters are re-hashed against the lock found here.
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    // `--root` like every other command; `--project-root` is the older spelling.
+    #[arg(
+        long = "root",
+        alias = "project-root",
+        value_name = "DIR",
+        default_value = "."
+    )]
     project_root: PathBuf,
     /// Root of file-based frames, for the report's frame figures (default: the run's own).
     #[arg(long, value_name = "DIR")]

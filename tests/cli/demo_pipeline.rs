@@ -201,3 +201,33 @@ fn a_mistyped_scenario_or_engine_name_gets_a_suggestion() {
         assert!(e.contains("Known: "), "lists the valid names: {e}");
     }
 }
+
+#[test]
+fn shell_completions_cover_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = run(adasval().args(["completions", shell]));
+        assert_eq!(code, 0, "{shell}: {err}");
+        for sub in ["validate", "gate", "judge", "evidence", "sweep", "matrix"] {
+            assert!(out.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+    let (code, _, err) = run(adasval().args(["completions", "cmd.exe"]));
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn root_is_one_flag_everywhere_and_project_root_still_works() {
+    let d = tempfile::tempdir().unwrap();
+    let run_dir = d.path().join("sealed");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::write(run_dir.join("run.json"), "{}").unwrap();
+    let (code, _, err) = run(adasval().args(["evidence", "seal"]).arg(&run_dir));
+    assert_eq!(code, 0, "{err}");
+    for flag in ["--root", "--project-root"] {
+        let (code, o, e) = run(adasval()
+            .args(["evidence", "verify", flag])
+            .arg(d.path())
+            .arg(&run_dir));
+        assert_eq!(code, 0, "{flag}: {o}{e}");
+    }
+}

@@ -186,10 +186,19 @@ pub fn replay(
             .collect::<Result<_, _>>()?
     };
     if selected.is_empty() {
-        return Err(ValidateError::Selection(format!(
-            "no engines in {} (freeze one with `adasval engine freeze`)",
-            LockFile::path(root).display()
-        )));
+        let lock_path = LockFile::path(root);
+        return Err(ValidateError::Selection(if lock_path.exists() {
+            format!(
+                "no engines in {} (freeze one with `adasval engine freeze`)",
+                lock_path.display()
+            )
+        } else {
+            format!(
+                "{} is not an adasval project: it has no {}. Run from the project's directory or pass `--root DIR`; to start a project, freeze an engine with `adasval engine freeze`",
+                root.display(),
+                lock_path.strip_prefix(root).unwrap_or(&lock_path).display()
+            )
+        }));
     }
     let engines: Vec<VerifiedEngine> = selected
         .iter()

@@ -16,8 +16,8 @@ pub struct Args {
     /// Run directory (default: reports/<run-id>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Only these engines from the lock (repeatable; default: all).
-    #[arg(long = "engine")]
+    /// Only these engines from the lock (repeatable, or comma-separated; default: all).
+    #[arg(long = "engine", value_delimiter = ',')]
     pub engines: Vec<String>,
     /// `--backend cuda`: time every layer with CUDA events and write layers.json (per-layer
     /// times and cuDNN algorithm choices, compared by `adasval diff`). Adds event overhead
@@ -66,11 +66,13 @@ pub struct ReplayArgs {
     /// (default: the project root).
     #[arg(long)]
     pub data_root: Option<PathBuf>,
-    /// Only these scenario ids (repeatable).
-    #[arg(long = "scenario")]
+    /// Only these scenario ids (repeatable, or comma-separated).
+    #[arg(long = "scenario", value_delimiter = ',')]
     pub scenarios: Vec<String>,
-    /// Only scenarios carrying any of these tags or categories (comma-separated).
-    #[arg(long, value_delimiter = ',')]
+    /// Only scenarios carrying any of these tags or categories (repeatable, or
+    /// comma-separated). Names, ids and tags never hold a comma, so every list flag takes
+    /// both forms.
+    #[arg(long = "tags", alias = "tag", value_delimiter = ',')]
     pub tags: Vec<String>,
     /// Backend that runs the engines.
     #[arg(long, default_value = "cpu")]

@@ -231,3 +231,26 @@ fn root_is_one_flag_everywhere_and_project_root_still_works() {
         assert_eq!(code, 0, "{flag}: {o}{e}");
     }
 }
+
+#[test]
+fn validate_outside_a_project_names_root() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, o, e) = run(adasval().current_dir(d.path()).args(["validate"]));
+    assert_eq!(code, 2, "{o}{e}");
+    assert!(
+        e.contains("is not an adasval project") && e.contains("--root DIR"),
+        "{e}"
+    );
+    // The list flags take repeated and comma-separated values alike.
+    let (code, o, e) = run(adasval()
+        .current_dir(repo_root())
+        .args([
+            "validate",
+            "--scenario",
+            "timing-loop,no-such-scenario",
+            "--out",
+        ])
+        .arg(d.path().join("run")));
+    assert_eq!(code, 2, "{o}{e}");
+    assert!(e.contains("no scenario `no-such-scenario`"), "{e}");
+}

@@ -291,7 +291,11 @@ pub fn diff(baseline: &Path, candidate: &Path, th: &Thresholds) -> Result<DiffRe
                     ci: Some(ci),
                     p_value: None,
                     effect_size: None,
-                    limit: format!("CI upper bound ≥ −{}", th.accuracy_drop),
+                    limit: if th.accuracy_drop == 0.0 {
+                        "CI upper bound ≥ 0".to_string()
+                    } else {
+                        format!("CI upper bound ≥ −{}", th.accuracy_drop)
+                    },
                     decision: Decision::of(ci.1 < -th.accuracy_drop),
                 });
             }

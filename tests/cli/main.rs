@@ -35,6 +35,7 @@ mod safety_gate;
 mod streams;
 mod sweep_cli;
 mod synth_cli;
+mod tamper_sweep;
 mod trt;
 mod trust;
 mod wcet_cli;

@@ -317,6 +317,14 @@ fn freeze(a: FreezeArgs) -> CliResult {
 }
 
 fn verify(a: RootArgs) -> CliResult {
+    // A project whose lock is gone has nothing verified: that is never a pass.
+    let lock_path = LockFile::path(&a.root);
+    if !lock_path.exists() {
+        return Err(Failure::bad_input(anyhow::anyhow!(
+            "no lock file at {}: nothing is frozen, so nothing was verified (run from the project's directory or pass --root DIR)",
+            lock_path.display()
+        )));
+    }
     let lock = LockFile::load(&a.root).map_err(Failure::classified)?;
     let checks = lock::verify_all(&a.root, &lock);
     let bad = checks.iter().filter(|c| !c.ok()).count();

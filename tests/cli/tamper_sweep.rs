@@ -130,3 +130,70 @@ fn every_flipped_byte_deleted_renamed_or_added_file_is_caught() {
     std::fs::remove_file(run_dir.join("extra.txt")).unwrap();
     assert_eq!(status(&run_dir), Status::Pass, "restored");
 }
+
+#[test]
+fn every_flipped_byte_of_a_frozen_engine_adapter_or_lock_is_caught() {
+    let d = noop_project();
+    let p = d.path();
+    let verify = || run(adasval().current_dir(p).args(["engine", "verify"])).0;
+    assert_eq!(verify(), 0);
+    let mut rng = SplitMix64::new(7);
+    for (rel, exit_codes) in [
+        // The binaries must fail as integrity failures; the lock may also fail as a lock
+        // that no longer parses or no longer has the form of one (bad input), never pass.
+        ("engines/fake.onnx", &[3][..]),
+        ("engines/fake.adapter.yaml", &[3][..]),
+        ("engines/engines.lock.yaml", &[2, 3][..]),
+    ] {
+        let path = p.join(rel);
+        let original = std::fs::read(&path).unwrap();
+        let mut flips = 0;
+        // In the lock, the fields that bind it to the files (hashes, sizes, paths). The
+        // rest of the lock (names, timestamps, provenance, comments) is not protected by
+        // any hash: the lock is reviewed in version control, and an edit there that keeps
+        // the form of a lock is not detectable by `engine verify`.
+        let binding = |line: &[u8]| {
+            let t = line.trim_ascii_start();
+            t.starts_with(b"sha256:") || t.starts_with(b"size:") || t.starts_with(b"path:")
+        };
+        let mut meaningful = Vec::new();
+        let mut line_start = 0;
+        for (i, &b) in original.iter().enumerate() {
+            if b == b'\n' {
+                if !rel.ends_with("lock.yaml") || binding(&original[line_start..i]) {
+                    meaningful.extend(line_start..i);
+                }
+                line_start = i + 1;
+            }
+        }
+        if !rel.ends_with("lock.yaml") {
+            meaningful.extend(line_start..original.len());
+        }
+        // Every such byte of the small files, a seeded sample of the rest.
+        let positions: Vec<usize> = if meaningful.len() <= 120 {
+            meaningful
+        } else {
+            (0..120)
+                .map(|_| meaningful[rng.below(meaningful.len() as u64) as usize])
+                .collect()
+        };
+        for at in positions {
+            let mut bytes = original.clone();
+            bytes[at] ^= 1u8 << rng.below(8);
+            std::fs::write(&path, &bytes).unwrap();
+            let code = verify();
+            assert!(exit_codes.contains(&code), "{rel}@{at}: exit {code}");
+            flips += 1;
+        }
+        std::fs::write(&path, &original).unwrap();
+        assert!(flips >= 40, "{rel}: {flips}");
+        std::fs::remove_file(&path).unwrap();
+        let code = verify();
+        assert!(
+            code == 3 || (rel.ends_with("lock.yaml") && code != 0),
+            "{rel} deleted: exit {code}"
+        );
+        std::fs::write(&path, &original).unwrap();
+    }
+    assert_eq!(verify(), 0, "restored");
+}

@@ -24,7 +24,8 @@ pub struct Args {
     /// Field of trtexec --exportTimes records (default latencyMs; old key names accepted).
     #[arg(long)]
     pub field: Option<String>,
-    /// Unit of CSV values (trtexec JSON is always ms; run directories are ns).
+    /// Unit of CSV values (trtexec JSON is always ms; run directories are read in ns and
+    /// reported in ms).
     #[arg(long, value_parser = ["ns", "us", "ms"], default_value = "ms")]
     pub unit: String,
     /// Stage of a run directory to analyse (pre | infer | post | total); for --samples,

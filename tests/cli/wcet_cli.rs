@@ -203,13 +203,14 @@ fn run_directory_gives_one_analysis_per_engine_and_scenario() {
     assert_eq!(an[0]["engine_sha256"], "ab12");
     assert_eq!(an[0]["platform"], "orin");
     assert_eq!(an[0]["stage"], "infer");
-    assert_eq!(an[0]["unit"], "ns");
+    // Nanoseconds in the file, milliseconds in every figure reported.
+    assert_eq!(an[0]["unit"], "ms");
     assert_eq!(an[0]["n"], 1600);
     assert_eq!(an[1]["engine"], "e2");
     assert_eq!(an[2]["scenario"], "s2");
     assert_eq!(an[2]["verdict"], "too_few_samples");
     let want = a.iter().map(|x| (x * 1e6).round()).fold(f64::MIN, f64::max);
-    assert_eq!(an[0]["max"].as_f64(), Some(want));
+    assert_eq!(an[0]["max"].as_f64(), Some(want / 1e6));
     let (code, v, _) = run(&[
         dir.path().to_str().unwrap_or_default(),
         "--stage",
@@ -220,7 +221,7 @@ fn run_directory_gives_one_analysis_per_engine_and_scenario() {
         "20",
     ]);
     assert_eq!(code, 0);
-    assert_eq!(v["analyses"][0]["max"].as_f64(), Some(want + 1500.0));
+    assert_eq!(v["analyses"][0]["max"].as_f64(), Some((want + 1500.0) / 1e6));
 }
 
 #[test]

@@ -309,12 +309,15 @@ pub struct RunAnalyses {
 
 /// Analyses every (engine, scenario) trace of a run directory for `settings.stage`.
 pub fn analyse_run_dir(dir: &Path, settings: &WcetSettings) -> Result<RunAnalyses, WcetError> {
+    // Run directories record nanoseconds; every human-facing figure is in milliseconds,
+    // as in `validate`'s own WCET table.
     let mut s = settings.clone();
-    s.unit = "ns".into();
+    s.unit = "ms".into();
     let traces = read_run_dir(dir, &s.stage)?;
     let mut analyses = Vec::new();
     for t in traces {
-        let analysis = analyse(&t.samples, &s)?;
+        let ms: Vec<f64> = t.samples.iter().map(|v| v / 1e6).collect();
+        let analysis = analyse(&ms, &s)?;
         analyses.push(TraceAnalysis {
             engine: t.engine,
             engine_sha256: t.engine_sha256,

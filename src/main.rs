@@ -17,6 +17,10 @@ Exit codes: 0 pass, 1 gate failed or run incomplete, 2 bad usage or input, 3 int
 failure, 4 backend or environment unavailable."
 )]
 struct Cli {
+    /// No progress and no summary on stderr (results on stdout, errors and the exit status
+    /// stay).
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -82,6 +86,7 @@ fn main() -> std::process::ExitCode {
             });
         }
     };
+    cli::set_quiet(cli.quiet);
     let result = match cli.command {
         Command::Validate(a) => cli::validate::run(a),
         Command::Engine(c) => cli::engine::run(c),

@@ -18,6 +18,17 @@ macro_rules! out {
 }
 
 static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// `--quiet`: no progress and no summary on stderr; results on stdout, errors and the exit
+/// status stay.
+pub fn set_quiet(yes: bool) {
+    QUIET.store(yes, Ordering::Relaxed);
+}
+
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
 
 /// Write to stdout. A reader that went away (`adasval engine list | head -1`) is not an
 /// error of the command: the rest of the output is dropped and the command finishes with

@@ -61,6 +61,8 @@ pub fn run(a: Args) -> CliResult {
     let argv: Vec<String> = std::env::args().collect();
     let out = sweep::run(&req, argv, &Bars, &stop).map_err(Failure::classified)?;
     outln!("{}", out.dir.display());
-    eprintln!("{}", sweep::summary(&out.record));
+    if !super::quiet() {
+        eprintln!("{}", sweep::summary(&out.record));
+    }
     Ok(out.status)
 }

@@ -203,6 +203,9 @@ impl Drop for Line {
 impl ProgressFactory for Bars {
     fn start(&self, label: &str, total: u64) -> Box<dyn Progress> {
         use std::io::IsTerminal;
+        if super::quiet() {
+            return Box::new(adasval::replay::NoProgress);
+        }
         if !std::io::stderr().is_terminal() {
             return Box::new(Line {
                 label: label.to_string(),
@@ -248,6 +251,8 @@ pub fn run(a: Args) -> CliResult {
     let argv: Vec<String> = std::env::args().collect();
     let outcome = validate::run(&req, argv, &Bars, &stop).map_err(Failure::classified)?;
     outln!("{}", outcome.run_dir.display());
-    eprintln!("{}", outcome.summary);
+    if !super::quiet() {
+        eprintln!("{}", outcome.summary);
+    }
     Ok(outcome.status)
 }

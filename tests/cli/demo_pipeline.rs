@@ -254,3 +254,21 @@ fn validate_outside_a_project_names_root() {
     assert_eq!(code, 2, "{o}{e}");
     assert!(e.contains("no scenario `no-such-scenario`"), "{e}");
 }
+
+#[test]
+fn quiet_prints_the_run_directory_and_nothing_else() {
+    let d = noop_project();
+    let (code, out, err) =
+        run(adasval()
+            .current_dir(d.path())
+            .args(["--quiet", "validate", "--backend", "noop"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.is_empty(), "stderr: {err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(d.path().join(out.trim()).join("MANIFEST.sha256").exists());
+    // Without it the same run talks.
+    let (_, _, err) = run(adasval()
+        .current_dir(d.path())
+        .args(["validate", "--backend", "noop"]));
+    assert!(err.contains("two-frames: "), "{err}");
+}

@@ -221,7 +221,10 @@ fn run_directory_gives_one_analysis_per_engine_and_scenario() {
         "20",
     ]);
     assert_eq!(code, 0);
-    assert_eq!(v["analyses"][0]["max"].as_f64(), Some((want + 1500.0) / 1e6));
+    assert_eq!(
+        v["analyses"][0]["max"].as_f64(),
+        Some((want + 1500.0) / 1e6)
+    );
 }
 
 #[test]

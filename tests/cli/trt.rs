@@ -348,7 +348,9 @@ fn import_real_trtexec_exports() {
         a["engine_sha256"],
         adasval::hash::sha256_hex(b"engine bytes").as_str()
     );
-    assert_eq!(a["max"].as_f64(), Some(*compute.last().unwrap()));
+    // latencies.csv holds nanoseconds; wcet reports milliseconds.
+    assert_eq!(a["unit"], "ms");
+    assert_eq!(a["max"].as_f64(), Some(*compute.last().unwrap() / 1e6));
 
     // The record conforms to the documented run schema.
     if let Some(py) = python_with(&["jsonschema"]) {

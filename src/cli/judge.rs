@@ -33,6 +33,10 @@ pub struct Args {
     /// Root of file-based frames, for the report's frame figures (default: the run's own).
     #[arg(long, value_name = "DIR")]
     data_root: Option<PathBuf>,
+    /// What to print on stdout: the run directory (text), or it with the exit status and
+    /// the verdicts as JSON.
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    format: super::Format,
 }
 
 pub fn run(a: Args) -> CliResult {
@@ -45,7 +49,6 @@ pub fn run(a: Args) -> CliResult {
         sign_key: a.sign_key,
     })
     .map_err(Failure::classified)?;
-    outln!("{}", outcome.run_dir.display());
-    eprintln!("{}", outcome.summary);
+    super::validate::print_outcome(&outcome, a.format);
     Ok(outcome.status)
 }

@@ -16,6 +16,10 @@ pub struct Args {
     /// Run directory (default: reports/<run-id>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// What to print on stdout: the run directory (text; the verdicts go to stderr), or the
+    /// run directory, exit status and verdicts (`summary.json`) as one JSON object.
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    pub format: super::Format,
     /// Only these engines from the lock (repeatable, or comma-separated; default: all).
     #[arg(long = "engine", value_delimiter = ',')]
     pub engines: Vec<String>,
@@ -250,9 +254,36 @@ pub fn run(a: Args) -> CliResult {
     };
     let argv: Vec<String> = std::env::args().collect();
     let outcome = validate::run(&req, argv, &Bars, &stop).map_err(Failure::classified)?;
-    outln!("{}", outcome.run_dir.display());
-    if !super::quiet() {
-        eprintln!("{}", outcome.summary);
-    }
+    print_outcome(&outcome, a.format);
     Ok(outcome.status)
+}
+
+/// The end of a judged run on stdout and stderr, as `--format` asks.
+pub(crate) fn print_outcome(outcome: &adasval::validate::ValidateOutcome, format: super::Format) {
+    match format {
+        super::Format::Text => {
+            outln!("{}", outcome.run_dir.display());
+            if !super::quiet() {
+                eprintln!("{}", outcome.summary);
+            }
+        }
+        super::Format::Json => {
+            // The verdicts as the run directory holds them; a run judged without
+            // requirements has none, and says so.
+            let summary = std::fs::read(outcome.run_dir.join("summary.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+            let v = serde_json::json!({
+                "run_dir": outcome.run_dir,
+                "exit_code": outcome.status.code(),
+                "summary": summary,
+                "no_summary_reason": if summary.is_none() {
+                    Some("no requirements were judged (no requirements file)")
+                } else {
+                    None
+                },
+            });
+            outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+    }
 }

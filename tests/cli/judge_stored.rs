@@ -462,3 +462,24 @@ fn one_high_water_mark_margin_in_every_place_it_is_applied() {
         "the report says where the margin comes from"
     );
 }
+
+#[test]
+fn judge_prints_its_verdicts_as_json_when_asked() {
+    let (run_dir, code) = validated();
+    let d = tempfile::tempdir().unwrap();
+    let fresh = d.path().join("fresh");
+    copy_raw(run_dir, &fresh);
+    let (jcode, out, err) = run(adasval()
+        .current_dir(repo_root())
+        .args(["judge", "--format", "json"])
+        .arg(&fresh)
+        .arg("--root")
+        .arg(repo_root()));
+    assert_eq!(jcode, *code, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is one JSON object");
+    assert_eq!(v["exit_code"].as_i64().unwrap() as i32, *code);
+    assert_eq!(
+        v["summary"],
+        serde_json::from_str::<serde_json::Value>(&read(&fresh.join("summary.json"))).unwrap()
+    );
+}

@@ -37,4 +37,5 @@ mod sweep_cli;
 mod synth_cli;
 mod trt;
 mod trust;
+mod waivers;
 mod wcet_cli;

@@ -47,6 +47,9 @@ pub struct ValidateRequest {
     pub keep_raw_outputs: bool,
     /// Requirements file (default safety-case/requirements.yaml).
     pub requirements: Option<PathBuf>,
+    /// Waivers of known failures (default safety-case/waivers.yaml when present).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waivers: Option<PathBuf>,
     /// GSN safety case (default safety-case/gsn.yaml when present).
     pub gsn: Option<PathBuf>,
     /// Ed25519 secret key file to sign the manifest with.
@@ -775,6 +778,7 @@ pub fn run(
         &crate::analysis::AnalysisOptions {
             root: &req.root,
             requirements: req.requirements.as_deref(),
+            waivers: req.waivers.as_deref(),
             gsn: req.gsn.as_deref(),
             sign_key: req.sign_key.as_deref(),
             data_root: req.data_root.as_deref().unwrap_or(&req.root),
@@ -841,6 +845,7 @@ pub struct JudgeRequest {
     pub root: PathBuf,
     pub data_root: Option<PathBuf>,
     pub requirements: Option<PathBuf>,
+    pub waivers: Option<PathBuf>,
     pub gsn: Option<PathBuf>,
     pub sign_key: Option<PathBuf>,
 }
@@ -900,6 +905,7 @@ pub fn judge(req: &JudgeRequest) -> Result<ValidateOutcome, ValidateError> {
         &crate::analysis::AnalysisOptions {
             root: &req.root,
             requirements: req.requirements.as_deref(),
+            waivers: req.waivers.as_deref(),
             gsn: req.gsn.as_deref(),
             sign_key: req.sign_key.as_deref(),
             data_root: &data_root,

@@ -28,6 +28,9 @@ use crate::validate::ValidateError;
 pub struct AnalysisOptions<'a> {
     pub root: &'a Path,
     pub requirements: Option<&'a Path>,
+    /// Waivers of known failures; default: safety-case/waivers.yaml when present and the
+    /// requirements are the project's.
+    pub waivers: Option<&'a Path>,
     pub gsn: Option<&'a Path>,
     pub sign_key: Option<&'a Path>,
     pub data_root: &'a Path,
@@ -146,10 +149,31 @@ pub fn run(
         }
     }
     let requirements = if have_requirements {
-        safety::Requirements::load(&req_path)?.requirements
+        safety::Requirements::load(&req_path)?
+    } else {
+        safety::Requirements {
+            file: req_path.clone(),
+            requirements: Vec::new(),
+        }
+    };
+    // Waivers accompany the project's requirements: with another requirements file they
+    // apply only when named explicitly.
+    let waivers_path = opts
+        .waivers
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| opts.root.join(safety::gate::PROJECT_WAIVERS_FILE));
+    let use_waivers = have_requirements
+        && (opts.waivers.is_some() || (opts.requirements.is_none() && waivers_path.exists()));
+    if use_waivers && opts.waivers.is_none() {
+        crate::paths::resolve_inside(opts.root, opts.root, &waivers_path.to_string_lossy())
+            .map_err(ValidateError::Path)?;
+    }
+    let waivers = if use_waivers {
+        safety::Waivers::load(&waivers_path, &requirements)?.waivers
     } else {
         Vec::new()
     };
+    let requirements = requirements.requirements;
     let margin = hwm_margin_policy(&requirements);
     // WCET.
     let (wcets, wcet_problems) = wcet_stage::analyse(record, &out.traces, margin.factor);
@@ -188,7 +212,7 @@ pub fn run(
     evidence_build::timing_items(&mut ev, record, &wcets);
     evidence_build::detection_items(&mut ev, record, &det);
 
-    let evaluation = safety::evaluate(&requirements, &ev);
+    let evaluation = safety::evaluate_waived(&requirements, &ev, &waivers, &safety::today_utc());
     // The default safety case argues over the default requirements: with another
     // requirements file it applies only when named explicitly.
     let use_gsn = opts.gsn.is_some() || (opts.requirements.is_none() && gsn_path.exists());
@@ -300,6 +324,7 @@ pub fn run(
         run_dir: dir,
         evidence: &ev,
         requirements_file: &req_path,
+        waivers_file: use_waivers.then_some(waivers_path.as_path()),
         gsn_file: gsn.as_ref().map(|_| gsn_path.as_path()),
         sign_key: key.as_ref(),
         title: "adasval validate",

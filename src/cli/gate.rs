@@ -16,6 +16,11 @@ pub struct Args {
     /// safety-case/requirements.yaml under --project-root.
     #[arg(long, value_name = "FILE")]
     requirements: Option<PathBuf>,
+    /// Waivers file (known failures); default, unless --requirements is given: the run's
+    /// own waivers.yaml with the run's own requirements.yaml (none when it has no copy),
+    /// else safety-case/waivers.yaml under --project-root.
+    #[arg(long, value_name = "FILE")]
+    waivers: Option<PathBuf>,
     /// Write a JUnit XML report here (one test case per requirement and scope instance).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -67,6 +72,7 @@ pub fn run(args: Args) -> CliResult {
     let req = GateRequest {
         run_dir: &args.run_dir,
         requirements: args.requirements.as_deref(),
+        waivers: args.waivers.as_deref(),
         project_root: &args.project_root,
         trust: &trust,
     };
@@ -88,6 +94,9 @@ pub fn run(args: Args) -> CliResult {
         },
         outcome.requirements_file.display()
     )];
+    if let Some(w) = &outcome.waivers_file {
+        notes.push(format!("waivers `{}`", w.display()));
+    }
     notes.push(format!(
         "manifest intact: {} files, {}",
         outcome.manifest.checked,
@@ -212,6 +221,7 @@ fn tampered(args: &Args, dir: PathBuf, problems: Vec<String>) -> CliResult {
         run_complete: false,
         integrity_verified: false,
         requirements: Vec::new(),
+        waivers: Vec::new(),
     };
     let mut notes = vec![format!(
         "**evidence in `{}` was tampered with; no verdicts were evaluated:**",

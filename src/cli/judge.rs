@@ -14,6 +14,10 @@ pub struct Args {
     /// Requirements file (default: safety-case/requirements.yaml under --project-root).
     #[arg(long, value_name = "FILE")]
     requirements: Option<PathBuf>,
+    /// Waivers of known failures (default: safety-case/waivers.yaml under --project-root,
+    /// when present and the requirements are the project's).
+    #[arg(long, value_name = "FILE")]
+    waivers: Option<PathBuf>,
     /// GSN safety case (default: safety-case/gsn.yaml under --project-root, when present).
     #[arg(long, value_name = "FILE")]
     gsn: Option<PathBuf>,
@@ -45,6 +49,7 @@ pub fn run(a: Args) -> CliResult {
         root: a.project_root,
         data_root: a.data_root,
         requirements: a.requirements,
+        waivers: a.waivers,
         gsn: a.gsn,
         sign_key: a.sign_key,
     })

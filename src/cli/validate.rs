@@ -43,6 +43,10 @@ pub struct Args {
     /// Requirements to judge the run on (default: safety-case/requirements.yaml).
     #[arg(long)]
     pub requirements: Option<PathBuf>,
+    /// Waivers of known failures (default: safety-case/waivers.yaml when present and the
+    /// requirements are the project's).
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
     /// GSN safety case to render (default: safety-case/gsn.yaml when present).
     #[arg(long)]
     pub gsn: Option<PathBuf>,
@@ -242,6 +246,7 @@ pub fn run(a: Args) -> CliResult {
         streams: (a.streams > 1).then_some(a.streams),
         keep_raw_outputs: a.save_outputs,
         requirements: a.requirements,
+        waivers: a.waivers,
         gsn: a.gsn,
         sign_key: a.sign_key,
         safety_view: adasval::analysis::detection_stage::SafetyViewSettings {

@@ -38,4 +38,5 @@ mod synth_cli;
 mod tamper_sweep;
 mod trt;
 mod trust;
+mod waivers;
 mod wcet_cli;

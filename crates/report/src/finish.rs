@@ -1,5 +1,5 @@
 //! The end of `validate`: write the verdict artefacts into the run directory, then seal it.
-//! Copies of the requirements and safety-case files are stored byte for byte as they were
+//! Copies of the requirements, waivers and safety-case files are stored byte for byte as they were
 //! evaluated, so `gate` re-evaluates exactly what `validate` did.
 
 use crate::sink::{
@@ -8,9 +8,9 @@ use crate::sink::{
 };
 use adasval_core::exit::Status;
 use adasval_judge::evidence::{self, write_atomic, EvidenceSet, SealReport, EVIDENCE_FILE};
-use adasval_judge::safety::gate::RUN_REQUIREMENTS_FILE;
-use adasval_judge::safety::verdict::{evaluate, Evaluation};
-use adasval_judge::safety::{Gsn, Requirements, SafetyError};
+use adasval_judge::safety::gate::{RUN_REQUIREMENTS_FILE, RUN_WAIVERS_FILE};
+use adasval_judge::safety::verdict::{evaluate_waived, Evaluation};
+use adasval_judge::safety::{today_utc, Gsn, Requirements, SafetyError, Waivers};
 use ed25519_dalek::SigningKey;
 use std::path::Path;
 
@@ -47,6 +47,8 @@ pub struct FinishRequest<'a> {
     pub run_dir: &'a Path,
     pub evidence: &'a EvidenceSet,
     pub requirements_file: &'a Path,
+    /// The waivers (known failures) to judge with and store (optional).
+    pub waivers_file: Option<&'a Path>,
     /// The GSN safety case to store and render (optional).
     pub gsn_file: Option<&'a Path>,
     pub sign_key: Option<&'a SigningKey>,
@@ -91,7 +93,20 @@ pub fn finish_run(req: &FinishRequest<'_>) -> Result<FinishedRun, SafetyError> {
         }
         None => None,
     };
-    let evaluation = evaluate(&requirements.requirements, req.evidence);
+    let waivers = match req.waivers_file {
+        Some(p) => {
+            let bytes = read(p)?;
+            let w = Waivers::parse(p, &String::from_utf8_lossy(&bytes), &requirements)?;
+            Some((w, bytes))
+        }
+        None => None,
+    };
+    let evaluation = evaluate_waived(
+        &requirements.requirements,
+        req.evidence,
+        waivers.as_ref().map_or(&[][..], |(w, _)| &w.waivers),
+        &today_utc(),
+    );
     let status = if !req.evidence.integrity.verified {
         Status::Integrity
     } else if !evaluation.passed() {
@@ -117,6 +132,9 @@ pub fn finish_run(req: &FinishRequest<'_>) -> Result<FinishedRun, SafetyError> {
     w(RUN_REQUIREMENTS_FILE, &req_bytes)?;
     if let Some((_, bytes)) = &gsn {
         w(GSN_FILE, bytes)?;
+    }
+    if let Some((_, bytes)) = &waivers {
+        w(RUN_WAIVERS_FILE, bytes)?;
     }
     write_all(dir, VERDICT_SINKS, &judged).map_err(render_error)?;
     let seal = evidence::seal(dir, req.sign_key)?;

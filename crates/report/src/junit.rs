@@ -1,8 +1,10 @@
 //! JUnit XML for CI dashboards: one test suite per requirement, one test case per scope
 //! instance. A requirement without evidence gets a single failing case, so "no evidence"
 //! shows up as red, never as an empty green suite. An incomplete run adds a failing case.
+//! A waived failure is a skipped case carrying the waiver and the figures (yellow, never
+//! green); an expired waiver is a failing case of its own.
 
-use adasval_judge::safety::verdict::{fmt_num, Evaluation, Verdict};
+use adasval_judge::safety::verdict::{fmt_num, Evaluation, Verdict, WaiverStatus};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 /// Build the JUnit report.
@@ -35,14 +37,25 @@ pub fn junit_report(name: &str, eval: &Evaluation) -> Report {
             let status = if i.verdict.passed() {
                 TestCaseStatus::success()
             } else {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                let waiver = r.waiver.as_ref().filter(|_| r.waived());
+                let mut s = match waiver {
+                    Some(_) => TestCaseStatus::skipped(),
+                    None => TestCaseStatus::non_success(NonSuccessKind::Failure),
+                };
                 let limit = i
                     .limit
                     .map(|l| format!("{} {}", i.comparison.symbol(), fmt_num(l)))
                     .unwrap_or_else(|| "none".into());
-                s.set_message(match i.measured {
+                let figures = match i.measured {
                     Some(m) => format!("measured {}, threshold {limit}: {}", fmt_num(m), i.detail),
                     None => format!("no figure (threshold {limit}): {}", i.detail),
+                };
+                s.set_message(match waiver {
+                    Some(w) => format!(
+                        "FAILED, waived by {} until {} ({}): {figures}",
+                        w.owner, w.expires, w.reason
+                    ),
+                    None => figures,
                 });
                 s.set_type(r.kind.as_str());
                 if !i.artefacts.is_empty() {
@@ -61,6 +74,22 @@ pub fn junit_report(name: &str, eval: &Evaluation) -> Report {
             let mut case = TestCase::new(i.label(), status);
             case.set_classname(r.id.as_str());
             case.add_property(("detail", i.detail.as_str()));
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    let expired: Vec<_> = eval.expired_waivers().collect();
+    if !expired.is_empty() {
+        let mut suite = TestSuite::new("waivers");
+        for w in expired {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            st.set_message(format!(
+                "waiver for {} expired on {} (owner {}): {}",
+                w.requirement, w.expires, w.owner, w.reason
+            ));
+            st.set_type(WaiverStatus::Expired.as_str());
+            let mut case = TestCase::new(format!("{} waiver current", w.requirement), st);
+            case.set_classname("waivers");
             suite.add_test_case(case);
         }
         report.add_test_suite(suite);

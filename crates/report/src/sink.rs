@@ -193,6 +193,13 @@ impl Sink for SummaryJson {
                     "instances_pass": r.count(Verdict::Pass),
                     "instances_fail": r.count(Verdict::Fail),
                     "worst": worst,
+                    // Only a failure a current waiver accepts carries one; the verdict
+                    // stays `fail`.
+                    "waiver": r.waiver.as_ref().filter(|_| r.waived()).map(|w| json!({
+                        "reason": w.reason,
+                        "owner": w.owner,
+                        "expires": w.expires,
+                    })),
                 })
             })
             .collect();
@@ -201,6 +208,7 @@ impl Sink for SummaryJson {
             "title": input.title,
             "status": status_name(status),
             "exit_code": status.code(),
+            "result": crate::terminal::result_line(eval, status),
             "run_complete": eval.run_complete,
             "integrity_verified": eval.integrity_verified,
             "notes": input.notes,
@@ -209,8 +217,16 @@ impl Sink for SummaryJson {
                 "pass": eval.count(Verdict::Pass),
                 "fail": eval.count(Verdict::Fail),
                 "no_evidence": eval.count(Verdict::NoEvidence),
+                "waived": eval.waived(),
             },
             "requirements": requirements,
+            "waivers": eval.waivers.iter().map(|u| json!({
+                "requirement": u.waiver.requirement,
+                "reason": u.waiver.reason,
+                "owner": u.waiver.owner,
+                "expires": u.waiver.expires,
+                "status": u.status.as_str(),
+            })).collect::<Vec<_>>(),
         });
         serde_json::to_string_pretty(&v)
             .map(|s| Some(s + "\n"))

@@ -32,6 +32,12 @@ pub fn markdown(input: &SummaryInput<'_>) -> String {
         Status::Unavailable => "⚠️ UNAVAILABLE",
     };
     let mut s = format!("## {}: {headline}\n\n", input.title);
+    if !eval.waivers.is_empty() {
+        s.push_str(&format!(
+            "**{}**\n\n",
+            crate::terminal::result_line(eval, input.status)
+        ));
+    }
     for w in &input.warnings {
         s.push_str(&format!("> ⚠️ **{}**\n", w));
     }
@@ -56,6 +62,7 @@ pub fn markdown(input: &SummaryInput<'_>) -> String {
     for r in &eval.requirements {
         let icon = match r.verdict {
             Verdict::Pass => "✅",
+            Verdict::Fail if r.waived() => "🟡",
             Verdict::Fail => "❌",
             Verdict::NoEvidence => "⚠️",
         };
@@ -75,18 +82,39 @@ pub fn markdown(input: &SummaryInput<'_>) -> String {
             "| {icon} | **{}** | {} | {} | {} / {} | {label} | {measured} | {limit} |\n",
             cell(&r.id),
             r.kind.as_str(),
-            r.verdict.as_str(),
+            if r.waived() {
+                "fail (waived)"
+            } else {
+                r.verdict.as_str()
+            },
             r.count(Verdict::Pass),
             r.count(Verdict::Fail),
         ));
     }
     s.push_str(&format!(
-        "\n**{} requirements: {} pass, {} fail, {} no evidence.**\n",
+        "\n**{} requirements: {} pass, {} fail{}, {} no evidence.**\n",
         eval.requirements.len(),
         eval.count(Verdict::Pass),
         eval.count(Verdict::Fail),
+        match eval.waived() {
+            0 => String::new(),
+            n => format!(" ({n} waived)"),
+        },
         eval.count(Verdict::NoEvidence)
     ));
+    if !eval.waivers.is_empty() {
+        s.push_str("\n| Waiver | Status | Owner | Expires | Reason |\n|---|---|---|---|---|\n");
+        for u in &eval.waivers {
+            s.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} |\n",
+                cell(&u.waiver.requirement),
+                u.status.as_str(),
+                cell(&u.waiver.owner),
+                cell(&u.waiver.expires),
+                cell(&u.waiver.reason)
+            ));
+        }
+    }
 
     let mut failures = Vec::new();
     for r in &eval.requirements {
@@ -112,8 +140,9 @@ pub fn markdown(input: &SummaryInput<'_>) -> String {
                 )
             };
             failures.push(format!(
-                "- **{}** `{}`: {}{arts}",
+                "- **{}**{} `{}`: {}{arts}",
                 cell(&r.id),
+                if r.waived() { " (waived)" } else { "" },
                 i.label(),
                 i.detail
             ));

@@ -3,7 +3,7 @@
 //! is none), an overall result line, the warnings, and where the reports are.
 
 use adasval_core::exit::Status;
-use adasval_judge::safety::verdict::{Evaluation, Verdict};
+use adasval_judge::safety::verdict::{Evaluation, Verdict, WaiverStatus};
 use std::path::Path;
 
 pub fn ending(eval: &Evaluation, status: Status, warnings: &[String], run_dir: &Path) -> String {
@@ -11,6 +11,7 @@ pub fn ending(eval: &Evaluation, status: Status, warnings: &[String], run_dir: &
     for r in &eval.requirements {
         let mark = match r.verdict {
             Verdict::Pass => "pass",
+            Verdict::Fail if r.waived() => "FAIL waived",
             Verdict::Fail => "FAIL",
             Verdict::NoEvidence => "NO EVIDENCE",
         };
@@ -34,6 +35,26 @@ pub fn ending(eval: &Evaluation, status: Status, warnings: &[String], run_dir: &
             }
         };
         s += &format!("{:<26} {decided}\n", "");
+        if let Some(w) = r.waiver.as_ref().filter(|_| r.waived()) {
+            s += &format!(
+                "{:<26} waived by {} until {}: {}\n",
+                "", w.owner, w.expires, w.reason
+            );
+        }
+    }
+    for (status, what) in [
+        (WaiverStatus::Expired, "EXPIRED waiver (fails the gate)"),
+        (
+            WaiverStatus::Unused,
+            "unused waiver (its requirement did not fail)",
+        ),
+    ] {
+        for w in eval.waivers_with(status) {
+            s += &format!(
+                "{:<14} {what}: expires {}, {}: {}\n",
+                w.requirement, w.expires, w.owner, w.reason
+            );
+        }
     }
     s += &format!("\nResult: {}\n", result_line(eval, status));
     for w in warnings {
@@ -53,12 +74,51 @@ pub fn result_line(eval: &Evaluation, status: Status) -> String {
     let failed: Vec<&str> = eval
         .requirements
         .iter()
-        .filter(|r| r.verdict != Verdict::Pass)
+        .filter(|r| !r.accepted())
         .map(|r| r.id.as_str())
         .collect();
+    let waived: Vec<&str> = eval
+        .requirements
+        .iter()
+        .filter(|r| r.waived())
+        .map(|r| r.id.as_str())
+        .collect();
+    let expired: Vec<String> = eval
+        .expired_waivers()
+        .map(|w| format!("{} expired {}", w.requirement, w.expires))
+        .collect();
     let n = eval.requirements.len();
+    let passing = eval.count(Verdict::Pass);
+    let waived_clause = if waived.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} fail under {} ({})",
+            waived.len(),
+            plural(waived.len(), "waiver"),
+            waived.join(", ")
+        )
+    };
+    let expired_clause = if expired.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " {} the gate: {}.",
+            if expired.len() == 1 {
+                "An expired waiver fails"
+            } else {
+                "Expired waivers fail"
+            },
+            expired.join(", ")
+        )
+    };
     match status {
-        Status::Pass => format!("PASS: all {n} requirements pass."),
+        Status::Pass if waived.is_empty() => format!("PASS: all {n} requirements pass."),
+        Status::Pass => format!(
+            "PASS: passed with {} {}: {passing} of {n} requirements pass{waived_clause}.",
+            waived.len(),
+            plural(waived.len(), "waiver"),
+        ),
         Status::Integrity => "INTEGRITY FAILURE: the engines or adapters do not match the lock; the verdicts are not evidence.".to_string(),
         _ if !eval.run_complete => format!(
             "FAIL: the run is incomplete{}.",
@@ -72,11 +132,21 @@ pub fn result_line(eval: &Evaluation, status: Status) -> String {
                 )
             }
         ),
+        _ if failed.is_empty() => format!(
+            "FAIL: {passing} of {n} requirements pass{waived_clause}.{expired_clause}"
+        ),
         _ => format!(
-            "FAIL: {} of {n} requirements did not pass ({}); {} pass.",
+            "FAIL: {} of {n} requirements did not pass ({}); {passing} pass{waived_clause}.{expired_clause}",
             failed.len(),
             failed.join(", "),
-            n - failed.len()
         ),
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
     }
 }

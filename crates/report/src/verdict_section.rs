@@ -1,7 +1,7 @@
 //! The verdict table that leads a run's report: one row per requirement.
 
 use crate::doc::{Block, Cell, Section, Span, Table, Tone};
-use adasval_judge::safety::{Evaluation, Verdict};
+use adasval_judge::safety::{Evaluation, Verdict, WaiverStatus};
 use adasval_record::record::RunRecord;
 
 /// One row per requirement, leading the report.
@@ -37,6 +37,7 @@ pub fn section(e: &Evaluation, r: &RunRecord) -> Section {
         "instances (pass / total)",
         "worst measured",
         "limit",
+        "waiver",
     ]);
     t.id = Some("verdicts".into());
     for q in &e.requirements {
@@ -52,6 +53,7 @@ pub fn section(e: &Evaluation, r: &RunRecord) -> Section {
             .and_then(|w| w.limit)
             .map(|v| format!("{v:.4}"))
             .unwrap_or_else(|| "–".into());
+        let waiver = q.waiver.as_ref().filter(|_| q.waived());
         let tone = match q.verdict {
             Verdict::Pass => Tone::Pass,
             Verdict::Fail => Tone::Fail,
@@ -61,16 +63,52 @@ pub fn section(e: &Evaluation, r: &RunRecord) -> Section {
             Cell::from(q.id.as_str()),
             q.text.as_str().into(),
             q.kind.as_str().into(),
-            Cell::strong(q.verdict.as_str()).class(tone.class()),
+            Cell::strong(if waiver.is_some() {
+                "fail (waived)"
+            } else {
+                q.verdict.as_str()
+            })
+            .class(tone.class()),
             format!("{} / {}", q.count(Verdict::Pass), q.instances.len()).into(),
             measured.into(),
             limit.into(),
+            waiver
+                .map(|w| format!("by {} until {}: {}", w.owner, w.expires, w.reason))
+                .unwrap_or_else(|| "–".into())
+                .into(),
         ]);
         row.class = Some("verdict".into());
         row.data = vec![
             ("requirement".into(), q.id.clone()),
             ("verdict".into(), q.verdict.as_str().into()),
+            ("waived".into(), waiver.is_some().to_string()),
         ];
     }
-    Section::new("verdicts", "Verdicts").with(intro).with(t)
+    let mut section = Section::new("verdicts", "Verdicts").with(intro);
+    // Expired and unused waivers belong to no requirement row's verdict; name them here.
+    for u in e
+        .waivers
+        .iter()
+        .filter(|u| u.status != WaiverStatus::Applied)
+    {
+        let w = &u.waiver;
+        section = section.with(Block::Paragraph(vec![
+            Span::Tone(
+                Tone::of(u.status == WaiverStatus::Unused),
+                format!("{} waiver for {}", u.status.as_str(), w.requirement),
+            ),
+            Span::Text(format!(
+                " (expires {}, {}): {}{}",
+                w.expires,
+                w.owner,
+                w.reason,
+                if u.status == WaiverStatus::Expired {
+                    "; an expired waiver fails the gate."
+                } else {
+                    "; the requirement did not fail."
+                }
+            )),
+        ]));
+    }
+    section.with(t)
 }

@@ -4,7 +4,8 @@
 //! requirements are evaluated from the stored `evidence.json`.
 
 use super::requirements::Requirements;
-use super::verdict::{evaluate, Evaluation};
+use super::verdict::{evaluate_waived, Evaluation};
+use super::waivers::{today_utc, Waivers};
 use super::SafetyError;
 use crate::evidence::{
     self, EvidenceSet, IntegrityArtefact, IntegrityCheck, IntegrityStatus, RunHeader, VerifyReport,
@@ -19,11 +20,18 @@ use std::path::{Path, PathBuf};
 pub const RUN_REQUIREMENTS_FILE: &str = "requirements.yaml";
 /// The project's requirements file, relative to the project root.
 pub const PROJECT_REQUIREMENTS_FILE: &str = "safety-case/requirements.yaml";
+/// Name of the waivers copy a run stores; preferred over the project's current file.
+pub const RUN_WAIVERS_FILE: &str = "waivers.yaml";
+/// The project's waivers file, relative to the project root; optional.
+pub const PROJECT_WAIVERS_FILE: &str = "safety-case/waivers.yaml";
 
 pub struct GateRequest<'a> {
     pub run_dir: &'a Path,
     /// Explicit requirements file; default: the run's own copy, else the project's.
     pub requirements: Option<&'a Path>,
+    /// Explicit waivers file; default (only with the default requirements): the run's own
+    /// copy when the requirements are the run's own, else the project's, else none.
+    pub waivers: Option<&'a Path>,
     /// Directory engine and adapter paths in run.json are relative to.
     pub project_root: &'a Path,
     /// The keys a signature must verify with, and whether one is required.
@@ -38,6 +46,8 @@ pub struct GateOutcome {
     /// The requirements as evaluated (not serialised: the verdicts carry id and text).
     #[serde(skip)]
     pub requirements: Requirements,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waivers_file: Option<PathBuf>,
     pub manifest: VerifyReport,
     /// Fresh re-hash of every engine and adapter the run used.
     pub lock_checks: Vec<IntegrityCheck>,
@@ -80,29 +90,49 @@ pub fn gate(req: &GateRequest<'_>) -> Result<GateOutcome, SafetyError> {
     // run.json is the authority on completeness; either record saying incomplete counts.
     set.run.complete = set.run.complete && run.is_complete();
 
+    let own_requirements = req.run_dir.join(RUN_REQUIREMENTS_FILE);
     let requirements_file = match req.requirements {
         Some(p) => p.to_path_buf(),
-        None => {
-            let own = req.run_dir.join(RUN_REQUIREMENTS_FILE);
-            if own.exists() {
-                own
-            } else {
-                adasval_core::paths::resolve_inside(
-                    req.project_root,
-                    req.project_root,
-                    PROJECT_REQUIREMENTS_FILE,
-                )
-                .map_err(SafetyError::Path)?
-            }
-        }
+        None if own_requirements.exists() => own_requirements.clone(),
+        None => adasval_core::paths::resolve_inside(
+            req.project_root,
+            req.project_root,
+            PROJECT_REQUIREMENTS_FILE,
+        )
+        .map_err(SafetyError::Path)?,
     };
     let requirements = Requirements::load(&requirements_file)?;
-    let evaluation = evaluate(&requirements.requirements, &set);
+    // Waivers name the ids of the requirements they came with, so they follow the
+    // requirements' source: the run's copies go together (a run judged without waivers
+    // has none), and another requirements file takes waivers only when they are named.
+    let own_waivers = req.run_dir.join(RUN_WAIVERS_FILE);
+    let waivers_file = match req.waivers {
+        Some(p) => Some(p.to_path_buf()),
+        None if req.requirements.is_some() => None,
+        None if requirements_file == own_requirements => {
+            own_waivers.exists().then_some(own_waivers)
+        }
+        None if req.project_root.join(PROJECT_WAIVERS_FILE).exists() => Some(
+            adasval_core::paths::resolve_inside(
+                req.project_root,
+                req.project_root,
+                PROJECT_WAIVERS_FILE,
+            )
+            .map_err(SafetyError::Path)?,
+        ),
+        None => None,
+    };
+    let waivers = match &waivers_file {
+        Some(p) => Waivers::load(p, &requirements)?.waivers,
+        None => Vec::new(),
+    };
+    let evaluation = evaluate_waived(&requirements.requirements, &set, &waivers, &today_utc());
     Ok(GateOutcome {
         run_dir: req.run_dir.to_path_buf(),
         run_id: run.run_id.clone().or(set.run_id.clone()),
         requirements_file,
         requirements,
+        waivers_file,
         manifest,
         lock_checks,
         evaluation,

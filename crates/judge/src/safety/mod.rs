@@ -9,6 +9,7 @@ pub mod gsn;
 pub mod requirements;
 pub mod trace;
 pub mod verdict;
+pub mod waivers;
 mod yaml;
 
 pub use gate::{gate, GateOutcome, GateRequest};
@@ -17,7 +18,11 @@ pub use requirements::{
     Check, Comparison, Deadline, Requirement, RequirementKind, Requirements, Scope,
 };
 pub use trace::{traceability, TraceRow};
-pub use verdict::{evaluate, Evaluation, InstanceVerdict, RequirementVerdict, Verdict};
+pub use verdict::{
+    evaluate, evaluate_waived, Evaluation, InstanceVerdict, RequirementVerdict, Verdict,
+    WaiverStatus, WaiverUse,
+};
+pub use waivers::{today_utc, Waiver, Waivers};
 pub use yaml::YamlLocation;
 
 use crate::evidence::EvidenceError;

@@ -3,6 +3,7 @@
 //! whose scope matches no evidence fails as "no evidence"; nothing passes by default.
 
 use super::requirements::{Check, Comparison, Deadline, Requirement, RequirementKind, Scope};
+use super::waivers::Waiver;
 use crate::evidence::{ArtefactRef, Counterpart, EvidenceItem, EvidenceSet, IntegrityCheck};
 use serde::{Deserialize, Serialize};
 
@@ -89,9 +90,20 @@ pub struct RequirementVerdict {
     pub metric: String,
     pub verdict: Verdict,
     pub instances: Vec<InstanceVerdict>,
+    /// The valid waiver accepting this failure; the verdict stays `fail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<Waiver>,
 }
 
 impl RequirementVerdict {
+    /// Failed, and accepted by a waiver that has not expired.
+    pub fn waived(&self) -> bool {
+        self.verdict == Verdict::Fail && self.waiver.is_some()
+    }
+    /// Passed, or failed and validly waived.
+    pub fn accepted(&self) -> bool {
+        self.verdict.passed() || self.waived()
+    }
     pub fn count(&self, v: Verdict) -> usize {
         self.instances.iter().filter(|i| i.verdict == v).count()
     }
@@ -122,16 +134,95 @@ pub struct Evaluation {
     pub run_complete: bool,
     pub integrity_verified: bool,
     pub requirements: Vec<RequirementVerdict>,
+    /// Every waiver the evaluation was given, with what became of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<WaiverUse>,
+}
+
+/// What a waiver did in one evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaiverStatus {
+    /// It accepted a failed requirement.
+    Applied,
+    /// Past its expiry date: it accepts nothing and fails the gate.
+    Expired,
+    /// Its requirement did not fail (passed, or had no evidence, which no waiver accepts).
+    Unused,
+}
+
+impl WaiverStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Expired => "expired",
+            Self::Unused => "unused",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverUse {
+    #[serde(flatten)]
+    pub waiver: Waiver,
+    pub status: WaiverStatus,
 }
 
 impl Evaluation {
-    /// True when every requirement passed and the run is complete.
+    /// True when every requirement passed or failed under a valid waiver, the run is
+    /// complete and no waiver has expired.
     pub fn passed(&self) -> bool {
-        self.run_complete && self.requirements.iter().all(|r| r.verdict.passed())
+        self.run_complete
+            && self.requirements.iter().all(RequirementVerdict::accepted)
+            && self.expired_waivers().next().is_none()
     }
     pub fn count(&self, v: Verdict) -> usize {
         self.requirements.iter().filter(|r| r.verdict == v).count()
     }
+    /// Failed requirements accepted by a valid waiver.
+    pub fn waived(&self) -> usize {
+        self.requirements.iter().filter(|r| r.waived()).count()
+    }
+    pub fn expired_waivers(&self) -> impl Iterator<Item = &Waiver> {
+        self.waivers_with(WaiverStatus::Expired)
+    }
+    pub fn waivers_with(&self, status: WaiverStatus) -> impl Iterator<Item = &Waiver> {
+        self.waivers
+            .iter()
+            .filter(move |w| w.status == status)
+            .map(|w| &w.waiver)
+    }
+}
+
+/// Evaluate every requirement against `evidence`, then apply `waivers` as of `today`
+/// (UTC, `YYYY-MM-DD`). Waivers only mark verdicts; verdicts and figures are unchanged.
+pub fn evaluate_waived(
+    requirements: &[Requirement],
+    evidence: &EvidenceSet,
+    waivers: &[Waiver],
+    today: &str,
+) -> Evaluation {
+    let mut e = evaluate(requirements, evidence);
+    for w in waivers {
+        let target = e.requirements.iter_mut().find(|r| r.id == w.requirement);
+        let status = match target {
+            Some(r) if r.verdict == Verdict::Fail => {
+                if w.expired_on(today) {
+                    WaiverStatus::Expired
+                } else {
+                    r.waiver = Some(w.clone());
+                    WaiverStatus::Applied
+                }
+            }
+            _ if w.expired_on(today) => WaiverStatus::Expired,
+            _ => WaiverStatus::Unused,
+        };
+        e.waivers.push(WaiverUse {
+            waiver: w.clone(),
+            status,
+        });
+    }
+    e
 }
 
 /// Evaluate every requirement against `evidence`.
@@ -143,6 +234,7 @@ pub fn evaluate(requirements: &[Requirement], evidence: &EvidenceSet) -> Evaluat
             .iter()
             .map(|r| evaluate_one(r, evidence))
             .collect(),
+        waivers: Vec::new(),
     }
 }
 
@@ -176,6 +268,7 @@ fn evaluate_one(req: &Requirement, evidence: &EvidenceSet) -> RequirementVerdict
         metric: req.metric.clone(),
         verdict,
         instances,
+        waiver: None,
     }
 }
 

@@ -50,7 +50,13 @@ pub struct Args {
     #[arg(long)]
     require_signature: bool,
     /// Directory that engine and adapter paths in run.json are relative to.
-    #[arg(long, value_name = "DIR", default_value = ".")]
+    // `--root` like every other command; `--project-root` is the older spelling.
+    #[arg(
+        long = "root",
+        alias = "project-root",
+        value_name = "DIR",
+        default_value = "."
+    )]
     project_root: PathBuf,
 }
 

@@ -45,48 +45,6 @@ pub struct AnalysisOutcome {
     pub warnings: Vec<String>,
 }
 
-/// The one high-water-mark margin of a run, and where it comes from, in words.
-struct MarginPolicy {
-    factor: f64,
-    source: String,
-}
-
-/// The margin of the requirements that judge the high-water mark (the largest when they
-/// differ, so the table is never more lenient than a requirement); the analysis default
-/// when no requirement does.
-fn hwm_margin_policy(requirements: &[safety::Requirement]) -> MarginPolicy {
-    let from: Vec<(&str, f64)> = requirements
-        .iter()
-        .filter_map(|r| match r.check {
-            safety::requirements::Check::HwmMargin { margin, .. } => Some((r.id.as_str(), margin)),
-            _ => None,
-        })
-        .collect();
-    match from.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1)) {
-        Some((id, m)) => MarginPolicy {
-            factor: m,
-            source: if from.len() == 1 {
-                format!("× {m} from {id} (requirements file)")
-            } else {
-                format!(
-                    "× {m} from {id}, the largest of the requirements' margins ({})",
-                    from.iter()
-                        .map(|(i, m)| format!("{i}: {m}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            },
-        },
-        None => {
-            let m = crate::wcet::WcetSettings::default().margin;
-            MarginPolicy {
-                factor: m,
-                source: format!("× {m}, the analysis default (no requirement sets a margin)"),
-            }
-        }
-    }
-}
-
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ValidateError> {
     let p = dir.join(name);
     crate::atomic::write_atomic(&p, bytes).map_err(|source| ValidateError::Write {
@@ -174,7 +132,7 @@ pub fn run(
         Vec::new()
     };
     let requirements = requirements.requirements;
-    let margin = hwm_margin_policy(&requirements);
+    let margin = wcet_stage::margin_policy(&requirements);
     // WCET.
     let (wcets, wcet_problems) = wcet_stage::analyse(record, &out.traces, margin.factor);
     write(

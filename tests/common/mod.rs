@@ -206,3 +206,20 @@ pub fn identity_transform() -> adasval::preprocess::Transform {
         orig_height: 32,
     }
 }
+
+/// Latency-like samples for the statistics references: a shifted exponential (5 + shift
+/// plus Exp(1)), seeded, optionally rounded to 0.1 so there are ties.
+pub fn latency_sample(seed: u64, n: usize, shift: f64, round: bool) -> Vec<f64> {
+    let mut r = adasval::rng::SplitMix64::new(seed);
+    (0..n)
+        .map(|_| {
+            let u = (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            let v = 5.0 + shift - (1.0 - u).ln();
+            if round {
+                (v * 10.0).round() / 10.0
+            } else {
+                v
+            }
+        })
+        .collect()
+}

@@ -4,22 +4,8 @@ use crate::common;
 use common::*;
 
 use adasval::regress::stats::{bootstrap_quantile_diff, mann_whitney, newcomb_diff};
-use adasval::rng::SplitMix64;
 
-fn sample(seed: u64, n: usize, shift: f64, round: bool) -> Vec<f64> {
-    let mut r = SplitMix64::new(seed);
-    (0..n)
-        .map(|_| {
-            let u = (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-            let v = 5.0 + shift - (1.0 - u).ln();
-            if round {
-                (v * 10.0).round() / 10.0
-            } else {
-                v
-            }
-        })
-        .collect()
-}
+use crate::common::latency_sample as sample;
 
 #[test]
 fn mann_whitney_and_newcomb_match_references() {

@@ -3,24 +3,9 @@
 use crate::common;
 use common::*;
 
-use adasval::rng::SplitMix64;
 use adasval::sweep::kruskal_wallis;
 
-/// Latency-like samples: a shifted exponential, optionally rounded to 0.1 (ties).
-fn sample(seed: u64, n: usize, shift: f64, round: bool) -> Vec<f64> {
-    let mut r = SplitMix64::new(seed);
-    (0..n)
-        .map(|_| {
-            let u = (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-            let v = 5.0 + shift - (1.0 - u).ln();
-            if round {
-                (v * 10.0).round() / 10.0
-            } else {
-                v
-            }
-        })
-        .collect()
-}
+use crate::common::latency_sample as sample;
 
 #[test]
 fn kruskal_wallis_matches_scipy() {

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::safety::Requirement;
 use crate::wcet::{self, Analysis, WcetSettings};
 use adasval_record::record::RunRecord;
 use adasval_record::stored::StoredTrace;
@@ -23,6 +24,50 @@ pub fn settings() -> WcetSettings {
         stage: "infer".into(),
         unit: "ms".into(),
         ..WcetSettings::default()
+    }
+}
+
+/// The one high-water-mark margin of a run, and where it comes from, in words.
+pub struct MarginPolicy {
+    pub factor: f64,
+    pub source: String,
+}
+
+/// The margin of the requirements that judge the high-water mark (the largest when they
+/// differ, so the table is never more lenient than a requirement); the analysis default
+/// when no requirement does.
+pub fn margin_policy(requirements: &[Requirement]) -> MarginPolicy {
+    let from: Vec<(&str, f64)> = requirements
+        .iter()
+        .filter_map(|r| match r.check {
+            crate::safety::requirements::Check::HwmMargin { margin, .. } => {
+                Some((r.id.as_str(), margin))
+            }
+            _ => None,
+        })
+        .collect();
+    match from.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        Some((id, m)) => MarginPolicy {
+            factor: m,
+            source: if from.len() == 1 {
+                format!("× {m} from {id} (requirements file)")
+            } else {
+                format!(
+                    "× {m} from {id}, the largest of the requirements' margins ({})",
+                    from.iter()
+                        .map(|(i, m)| format!("{i}: {m}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        },
+        None => {
+            let m = WcetSettings::default().margin;
+            MarginPolicy {
+                factor: m,
+                source: format!("× {m}, the analysis default (no requirement sets a margin)"),
+            }
+        }
     }
 }
 

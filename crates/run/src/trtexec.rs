@@ -19,24 +19,8 @@ pub use adasval_record::trtexec_export::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrtexecError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: not valid JSON: {source}")]
-    Json {
-        path: String,
-        source: serde_json::Error,
-    },
-    #[error("{path}: item {item}: {message}")]
-    Item {
-        path: String,
-        item: usize,
-        message: String,
-    },
-    #[error("{path}: {message}")]
-    Format { path: String, message: String },
+    // Unreadable or malformed exports and logs are the export reader's errors, so the
+    // importer and the reader say the same thing about the same file.
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
@@ -130,17 +114,17 @@ pub fn parse_exported_outputs(
 ) -> Result<Vec<ExportedOutput>, TrtexecError> {
     let shown = path.display().to_string();
     let v: serde_json::Value =
-        serde_json::from_str(&nan_to_strings(text)).map_err(|source| TrtexecError::Json {
+        serde_json::from_str(&nan_to_strings(text)).map_err(|source| ExportError::Json {
             path: shown.clone(),
             source,
         })?;
-    let items = v.as_array().ok_or_else(|| TrtexecError::Format {
+    let items = v.as_array().ok_or_else(|| ExportError::Format {
         path: shown.clone(),
         message: "expected a JSON array of outputs".into(),
     })?;
     let mut out = Vec::new();
     for (i, it) in items.iter().enumerate() {
-        let bad = |m: String| TrtexecError::Item {
+        let bad = |m: String| ExportError::Item {
             path: shown.clone(),
             item: i,
             message: m,
@@ -183,7 +167,8 @@ pub fn parse_exported_outputs(
             return Err(bad(format!(
                 "`{name}` has dimensions {dims} but {} values",
                 values.len()
-            )));
+            ))
+            .into());
         }
         out.push(ExportedOutput {
             name: name.to_string(),
@@ -302,21 +287,22 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
     // directory is refused with its old evidence untouched.
     let _run_dir = adasval_core::rundir::claim(&req.out)?;
     let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let times_bytes = std::fs::read(&req.times).map_err(|source| TrtexecError::Read {
+    let times_bytes = std::fs::read(&req.times).map_err(|source| ExportError::Read {
         path: req.times.display().to_string(),
         source,
     })?;
     let times_v: serde_json::Value =
-        serde_json::from_slice(&times_bytes).map_err(|source| TrtexecError::Json {
+        serde_json::from_slice(&times_bytes).map_err(|source| ExportError::Json {
             path: req.times.display().to_string(),
             source,
         })?;
     let times = parse_times(&req.times, &times_v)?;
     if times.samples.is_empty() {
-        return Err(TrtexecError::Format {
+        return Err(ExportError::Format {
             path: req.times.display().to_string(),
             message: "no inferences in the file".into(),
-        });
+        }
+        .into());
     }
     let profile = match &req.profile {
         Some(p) => Some(parse_profile(p, &read_export_json(p)?)?),
@@ -331,7 +317,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
     };
     let log = match &req.log {
         Some(p) => Some(
-            std::fs::read_to_string(p).map_err(|source| TrtexecError::Read {
+            std::fs::read_to_string(p).map_err(|source| ExportError::Read {
                 path: p.display().to_string(),
                 source,
             })?,
@@ -357,13 +343,13 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
     // Without an adapter the record says so with an empty path and the hash of no bytes.
     let (adapter_path, adapter_sha256, adapter) = match &req.adapter {
         Some(a) => {
-            let bytes = std::fs::read(a).map_err(|source| TrtexecError::Read {
+            let bytes = std::fs::read(a).map_err(|source| ExportError::Read {
                 path: a.display().to_string(),
                 source,
             })?;
             let text = String::from_utf8_lossy(&bytes);
             let parsed = adasval_record::adapter::Adapter::parse(a, &text).map_err(|e| {
-                TrtexecError::Format {
+                ExportError::Format {
                     path: a.display().to_string(),
                     message: e.to_string(),
                 }
@@ -378,7 +364,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
     };
     let mut engines = Vec::new();
     if let Some(e) = &req.engine {
-        let bytes = std::fs::read(e).map_err(|source| TrtexecError::Read {
+        let bytes = std::fs::read(e).map_err(|source| ExportError::Read {
             path: e.display().to_string(),
             source,
         })?;
@@ -481,9 +467,11 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
     let file_hash = |p: &Option<PathBuf>| -> Result<Option<String>, TrtexecError> {
         p.as_ref()
             .map(|p| {
-                adasval_core::hash::sha256_file(p).map_err(|source| TrtexecError::Read {
-                    path: p.display().to_string(),
-                    source,
+                adasval_core::hash::sha256_file(p).map_err(|source| {
+                    TrtexecError::from(ExportError::Read {
+                        path: p.display().to_string(),
+                        source,
+                    })
                 })
             })
             .transpose()

@@ -91,6 +91,7 @@ fn harness_overhead(c: &mut Criterion) {
             order,
             seed: 1,
             pace_fps: None,
+            bounds: Default::default(),
         };
         g.throughput(Throughput::Elements(1000));
         g.bench_function(name, |b| {

@@ -37,6 +37,10 @@ pub struct ValidateRequest {
     pub max_frames: Option<usize>,
     pub repetitions: Option<u32>,
     pub warmup: Option<u32>,
+    /// Time- and count-bounds of every trace (`--duration`, `--min-inferences`,
+    /// `--p99-ci-width`).
+    #[serde(skip_serializing_if = "crate::replay::RunBounds::is_unbounded")]
+    pub bounds: crate::replay::RunBounds,
     pub order: Order,
     pub seed: u64,
     pub pace: bool,
@@ -143,6 +147,13 @@ pub struct ReplayOutcome {
 }
 
 /// Factory for a progress observer over `total` inferences with a label.
+/// What a progress display expects a trace to run: its planned passes, or the minimum
+/// count when that is larger (a duration or precision bound is not known in advance).
+fn planned_inferences(frames: usize, s: &TraceSettings) -> u64 {
+    let planned = frames as u64 * s.repetitions as u64;
+    planned.max(s.bounds.min_inferences.unwrap_or(0))
+}
+
 pub trait ProgressFactory {
     fn start(&self, label: &str, total: u64) -> Box<dyn Progress>;
 }
@@ -338,6 +349,7 @@ pub fn replay(
                 order: req.order,
                 seed: req.seed,
                 pace_fps: req.pace.then_some(s.fps),
+                bounds: req.bounds.clone(),
             };
             // A failure that can only appear now (the backend or its device failing after
             // the pre-flight inference passed) ends the replay as incomplete, with what was
@@ -345,7 +357,7 @@ pub fn replay(
             let (result, failure) = if let Some(n) = req.streams {
                 let bar = progress.start(
                     &format!("{} × {} (stream 0 of {n})", e.entry.name, s.id),
-                    prepared.len() as u64 * settings.repetitions as u64,
+                    planned_inferences(prepared.len(), &settings),
                 );
                 match crate::streams::run_streams(
                     prepared_engines[k].as_ref(),
@@ -366,7 +378,7 @@ pub fn replay(
                     Ok(mut session) => {
                         let bar = progress.start(
                             &format!("{} × {}", e.entry.name, s.id),
-                            prepared.len() as u64 * settings.repetitions as u64,
+                            planned_inferences(prepared.len(), &settings),
                         );
                         let result = replay::run_trace(
                             session.as_mut(),
@@ -416,6 +428,7 @@ pub fn replay(
                 },
                 streams: crate::streams::record(&result),
                 failure,
+                stop: result.stop.clone(),
             });
             let stop_now = !result.complete();
             if let Some(err) = &result.error {

@@ -49,7 +49,7 @@ pub fn run(a: Args) -> CliResult {
         out: a.out,
         engines: a.engine.into_iter().collect(),
         sign_key: a.sign_key,
-        ..a.replay.request()
+        ..a.replay.request()?
     };
     let req = SweepRequest {
         base,

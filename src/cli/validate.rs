@@ -109,6 +109,23 @@ pub struct ReplayArgs {
     /// Untimed warm-up inferences before each trace, per stream (default: scenario's, else 5).
     #[arg(long)]
     pub warmup: Option<u32>,
+    /// Run every trace for at least this many seconds of timed inferences (as trtexec's
+    /// `--duration`): after the planned passes, more passes over the frames, each in its
+    /// own seeded order.
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    pub duration: Option<f64>,
+    /// Run every trace for at least this many timed inferences (as LoadGen's
+    /// `min_query_count`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_inferences: Option<u64>,
+    /// Early stopping on precision: once the minimums are met, keep measuring until the 95%
+    /// distribution-free confidence interval of the p99 inference latency is narrower than
+    /// this, e.g. `2%` (of the p99) or `0.3ms`; at most `--max-duration` per trace.
+    #[arg(long, value_name = "WIDTH", value_parser = parse_width)]
+    pub p99_ci_width: Option<WidthArg>,
+    /// Time cap per trace for `--p99-ci-width`, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0, value_parser = positive_seconds, requires = "p99_ci_width")]
+    pub max_duration: f64,
     /// Order of the timed (frame, repetition) pairs: shuffled (seeded) gives samples closer
     /// to independent for the WCET analysis.
     #[arg(long, value_enum, default_value = "shuffled")]
@@ -118,10 +135,76 @@ pub struct ReplayArgs {
     pub seed: u64,
 }
 
+/// A `--p99-ci-width` value as given.
+#[derive(Clone, Copy, Debug)]
+pub struct WidthArg(pub adasval::replay::Width);
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().trim_end_matches('s').parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
+}
+
+/// `2%` (relative to the p99), or `0.3ms` / `300us` / `300000ns` (absolute).
+fn parse_width(s: &str) -> Result<WidthArg, String> {
+    use adasval::replay::Width;
+    let t = s.trim();
+    let bad = || {
+        format!("`{s}` is not a width: give a percentage such as `2%` or a time such as `0.3ms`, `300us`")
+    };
+    let num = |v: &str| {
+        v.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && *x > 0.0)
+    };
+    let width = if let Some(v) = t.strip_suffix('%') {
+        Width::Relative(num(v).ok_or_else(bad)? / 100.0)
+    } else {
+        let (v, scale) = if let Some(v) = t.strip_suffix("ms") {
+            (v, 1e6)
+        } else if let Some(v) = t.strip_suffix("us") {
+            (v, 1e3)
+        } else if let Some(v) = t.strip_suffix("ns") {
+            (v, 1.0)
+        } else {
+            return Err(bad());
+        };
+        Width::Nanoseconds((num(v).ok_or_else(bad)? * scale).round().max(1.0) as u64)
+    };
+    Ok(WidthArg(width))
+}
+
 impl ReplayArgs {
+    /// The trace bounds these flags ask for; a time cap below the minimum duration is bad
+    /// usage.
+    pub(crate) fn bounds(&self) -> Result<adasval::replay::RunBounds, Failure> {
+        if let (Some(d), Some(_)) = (self.duration, self.p99_ci_width) {
+            if self.max_duration < d {
+                return Err(Failure::bad_input(anyhow::anyhow!(
+                    "--max-duration {} s is shorter than --duration {d} s: the cap would end every trace before its minimum",
+                    self.max_duration
+                )));
+            }
+        }
+        Ok(adasval::replay::RunBounds {
+            min_inferences: self.min_inferences,
+            min_duration_s: self.duration,
+            precision: self.p99_ci_width.map(|w| adasval::replay::PrecisionTarget {
+                quantile: 0.99,
+                confidence: 0.95,
+                max_width: w.0,
+                max_duration_s: self.max_duration,
+            }),
+        })
+    }
+
     /// A request carrying these flags; everything else at its default.
-    pub(crate) fn request(self) -> ValidateRequest {
-        ValidateRequest {
+    pub(crate) fn request(self) -> Result<ValidateRequest, Failure> {
+        let bounds = self.bounds()?;
+        Ok(ValidateRequest {
+            bounds,
             root: self.root,
             data_root: self.data_root,
             scenarios: self.scenarios,
@@ -140,7 +223,7 @@ impl ReplayArgs {
             },
             seed: self.seed,
             ..Default::default()
-        }
+        })
     }
 }
 
@@ -255,7 +338,7 @@ pub fn run(a: Args) -> CliResult {
             roi: a.critical_roi.map(|r| [r[0], r[1], r[2], r[3]]),
             iou_threshold: 0.5,
         },
-        ..a.replay.request()
+        ..a.replay.request()?
     };
     let argv: Vec<String> = std::env::args().collect();
     let outcome = validate::run(&req, argv, &Bars, &stop).map_err(Failure::classified)?;

@@ -42,6 +42,7 @@ fn settings(repetitions: u32, order: Order) -> TraceSettings {
         order,
         seed: 11,
         pace_fps: None,
+        bounds: Default::default(),
     }
 }
 

@@ -13,6 +13,7 @@ mod cudaplan_fixture;
 mod safety_fixture;
 
 mod architecture;
+mod bounded_runs;
 mod compare_runs;
 mod cudaplan_cli;
 mod demo_pipeline;

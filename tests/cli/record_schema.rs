@@ -5,7 +5,7 @@
 use crate::common;
 use common::*;
 
-fn check(py: &str, schema: &str, doc: &std::path::Path) -> (bool, String) {
+pub(crate) fn check(py: &str, schema: &str, doc: &std::path::Path) -> (bool, String) {
     let o = std::process::Command::new(py)
         .arg(repo_root().join("tests/py/validate_schema.py"))
         .arg(repo_root().join(schema))

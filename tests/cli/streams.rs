@@ -41,6 +41,7 @@ fn settings(repetitions: u32) -> TraceSettings {
         order: Order::Sequential,
         seed: 1,
         pace_fps: None,
+        bounds: Default::default(),
     }
 }
 

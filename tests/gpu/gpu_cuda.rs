@@ -1660,6 +1660,7 @@ fn host_paths(test: &str, plan: &Plan, blob: &[f32], adapter_path: &std::path::P
             order: Order::Shuffled,
             seed: 3,
             pace_fps: None,
+            bounds: Default::default(),
         };
         let stop = AtomicBool::new(false);
         let r = replay::run_trace(

@@ -16,6 +16,7 @@ mod cudaplan_import;
 mod demo_model;
 mod eval_coco_equivalence;
 mod metrics_frames;
+mod quantile_ci;
 mod regress_stats;
 mod safety_requirements;
 mod sweep_stats;

@@ -5,10 +5,12 @@
 #![allow(clippy::result_large_err)]
 
 pub mod atomic;
+pub mod beta;
 pub mod exit;
 pub mod hash;
 pub mod names;
 pub mod paths;
+pub mod quantile_ci;
 pub mod rgb;
 pub mod rng;
 pub mod rundir;

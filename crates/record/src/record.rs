@@ -119,6 +119,9 @@ pub struct TraceRecord {
     /// What ended the trace early, when something did (absent for a complete trace).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<FailureClass>,
+    /// Why the timed loop ended (absent in records written before bounded runs existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<crate::trace::StopRecord>,
 }
 
 /// The class of a failure that can only appear during the replay. Input problems never

@@ -15,7 +15,7 @@ pub enum Order {
 }
 
 /// Settings of one trace as they took effect.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct TraceSettings {
     pub repetitions: u32,
     pub warmup: u32,
@@ -23,6 +23,122 @@ pub struct TraceSettings {
     pub seed: u64,
     /// Sleep between inferences to the scenario's frame period.
     pub pace_fps: Option<f64>,
+    /// How long the trace runs beyond its `repetitions` passes (absent: exactly those).
+    #[serde(default, skip_serializing_if = "RunBounds::is_unbounded")]
+    pub bounds: RunBounds,
+}
+
+/// Time- and count-bounded runs, as trtexec (`--duration`, `--iterations`) and MLPerf
+/// LoadGen (`min_duration`, `min_query_count`, early stopping) bound theirs. Every pass over
+/// the frames runs whole first (`repetitions` of them); then more passes run, each in its own
+/// seeded order, until every minimum is met, and, with a precision target, until the
+/// percentile is known to the asked width or the time cap is reached.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct RunBounds {
+    /// At least this many timed inferences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_inferences: Option<u64>,
+    /// At least this many seconds of timed inferences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_duration_s: Option<f64>,
+    /// Keep measuring until a latency percentile is known this well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<PrecisionTarget>,
+}
+
+impl RunBounds {
+    pub fn is_unbounded(&self) -> bool {
+        *self == RunBounds::default()
+    }
+}
+
+/// Stop once the distribution-free confidence interval of the `quantile` of the inference
+/// latency (`infer_ns`) is narrower than `max_width`, or after `max_duration_s`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PrecisionTarget {
+    /// The percentile as a probability, e.g. 0.99.
+    pub quantile: f64,
+    /// Two-sided confidence of the interval, e.g. 0.95.
+    pub confidence: f64,
+    pub max_width: Width,
+    /// Time cap of the trace's timed inferences, in seconds.
+    pub max_duration_s: f64,
+}
+
+/// A width: relative to the percentile's point estimate, or absolute.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Width {
+    /// A fraction of the point estimate (0.02 for 2 %).
+    Relative(f64),
+    Nanoseconds(u64),
+}
+
+impl Width {
+    /// The width in nanoseconds for a percentile estimated at `point_ns`.
+    pub fn ns(&self, point_ns: u64) -> f64 {
+        match *self {
+            Width::Relative(f) => f * point_ns as f64,
+            Width::Nanoseconds(w) => w as f64,
+        }
+    }
+}
+
+impl std::fmt::Display for Width {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Width::Relative(x) => write!(f, "{}% of the estimate", x * 100.0),
+            Width::Nanoseconds(ns) => write!(f, "{} ms", ns as f64 / 1e6),
+        }
+    }
+}
+
+/// Why a trace's timed loop ended, and what it had reached (`run.json`, `traces[].stop`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StopRecord {
+    pub reason: StopReason,
+    /// Passes over the frames begun (the last may be partial once a minimum is met).
+    pub passes: u32,
+    /// Seconds from the first to the end of the last timed inference.
+    pub elapsed_s: f64,
+    /// With a precision target: the percentile's interval when the loop ended, absent when
+    /// the samples could not bound it on both sides yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantile_interval_ns: Option<QuantileInterval>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The planned passes, inference count and duration were all reached.
+    Planned,
+    /// The precision target was met.
+    PrecisionReached,
+    /// The precision target's time cap was reached before the target.
+    TimeCap,
+    /// An inference failed or the user interrupted: see the trace's `failure`.
+    Failed,
+}
+
+impl StopReason {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            StopReason::Planned => "planned passes, count and duration reached",
+            StopReason::PrecisionReached => "precision target met",
+            StopReason::TimeCap => "time cap reached before the precision target",
+            StopReason::Failed => "ended by a failure or an interruption",
+        }
+    }
+}
+
+/// A percentile's point estimate and confidence interval, in nanoseconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct QuantileInterval {
+    pub quantile: f64,
+    pub confidence: f64,
+    pub estimate_ns: u64,
+    pub low_ns: u64,
+    pub high_ns: u64,
 }
 
 /// One timed inference, in acquisition order.

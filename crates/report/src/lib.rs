@@ -144,6 +144,80 @@ pub fn header_section(r: &RunRecord) -> Section {
     sec
 }
 
+/// One row per trace run with `--duration`, `--min-inferences` or `--p99-ci-width`;
+/// `None` when no trace was bounded.
+fn bounded_runs_table(r: &RunRecord) -> Option<Table> {
+    let bounded: Vec<_> = r
+        .traces
+        .iter()
+        .filter(|tr| !tr.settings.bounds.is_unbounded())
+        .collect();
+    if bounded.is_empty() {
+        return None;
+    }
+    let mut t = Table::new(&[
+        "scenario",
+        "engine",
+        "asked",
+        "inferences",
+        "passes",
+        "seconds",
+        "stopped because",
+        "p99 95% interval ms",
+    ]);
+    let ms = |ns: u64| format!("{:.3}", ns as f64 / 1e6);
+    for tr in bounded {
+        let b = &tr.settings.bounds;
+        let mut asked = Vec::new();
+        if let Some(n) = b.min_inferences {
+            asked.push(format!("≥ {n} inferences"));
+        }
+        if let Some(d) = b.min_duration_s {
+            asked.push(format!("≥ {d} s"));
+        }
+        if let Some(p) = &b.precision {
+            asked.push(format!(
+                "p99 interval ≤ {} (cap {} s)",
+                p.max_width, p.max_duration_s
+            ));
+        }
+        let (passes, secs, why, ci) = match &tr.stop {
+            Some(st) => (
+                st.passes.to_string(),
+                format!("{:.1}", st.elapsed_s),
+                st.reason.describe().to_string(),
+                match (&b.precision, &st.quantile_interval_ns) {
+                    (None, _) => "not asked".to_string(),
+                    (Some(_), Some(q)) => format!(
+                        "{} [{}, {}]",
+                        ms(q.estimate_ns),
+                        ms(q.low_ns),
+                        ms(q.high_ns)
+                    ),
+                    (Some(_), None) => "not bounded: too few samples beyond the p99".to_string(),
+                },
+            ),
+            None => (
+                "not recorded".into(),
+                "not recorded".into(),
+                "not recorded by this version".into(),
+                "not recorded".into(),
+            ),
+        };
+        t.row([
+            tr.scenario.clone(),
+            tr.engine.clone(),
+            asked.join(", "),
+            tr.samples.to_string(),
+            passes,
+            secs,
+            why,
+            ci,
+        ]);
+    }
+    Some(t)
+}
+
 /// The first 16 characters of a hash (all of it when shorter).
 fn short(h: &str) -> String {
     h.chars().take(16).collect()
@@ -179,6 +253,10 @@ pub fn latency_section(r: &RunRecord, infer_samples: &[(String, String, Vec<u64>
         }
     }
     sec.push(t);
+    if let Some(t) = bounded_runs_table(r) {
+        sec.push(Block::text("Bounded runs: how long each trace ran and why it stopped; the p99 interval is the distribution-free 95% interval from order statistics."));
+        sec.push(t);
+    }
     let figs = infer_samples
         .iter()
         .map(|(scenario, engine, samples)| {

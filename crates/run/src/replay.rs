@@ -18,7 +18,10 @@ use crate::preprocess::{preprocess, Transform};
 use adasval_core::tensor::{outputs_hash, Tensor};
 use adasval_core::types::Detection;
 use adasval_record::adapter::Adapter;
-pub use adasval_record::trace::{Order, Sample, TraceSettings};
+pub use adasval_record::trace::{
+    Order, PrecisionTarget, QuantileInterval, RunBounds, Sample, StopReason, StopRecord,
+    TraceSettings, Width,
+};
 use adasval_scenario::LoadedFrame;
 
 /// A frame ready for the timed loop.
@@ -83,6 +86,8 @@ pub struct TraceResult {
     /// With concurrent streams (`--streams`): each stream's part of `samples` and its
     /// timing window; empty for the classic single-stream replay.
     pub streams: Vec<crate::streams::StreamSpan>,
+    /// Why the timed loop ended (absent when it never started).
+    pub stop: Option<StopRecord>,
 }
 
 impl TraceResult {
@@ -107,6 +112,78 @@ pub fn schedule(n_frames: usize, s: &TraceSettings) -> Vec<(u32, u32)> {
         adasval_core::rng::SplitMix64::new(s.seed).shuffle(&mut order);
     }
     order
+}
+
+/// The frame order of pass `pass` beyond the planned repetitions: every frame once, in
+/// an order of its own derived from the trace's seed (so a bounded run is reproducible).
+fn extra_pass(n_frames: usize, s: &TraceSettings, pass: u32) -> Vec<(u32, u32)> {
+    let mut order: Vec<(u32, u32)> = (0..n_frames as u32).map(|f| (f, pass)).collect();
+    if s.order == Order::Shuffled {
+        let seed = s.seed ^ (pass as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        adasval_core::rng::SplitMix64::new(seed).shuffle(&mut order);
+    }
+    order
+}
+
+/// The percentile's interval over the inference latencies measured so far; `None` until
+/// the samples bound it on both sides.
+pub fn quantile_interval(samples: &[Sample], target: &PrecisionTarget) -> Option<QuantileInterval> {
+    let mut v: Vec<u64> = samples.iter().map(|s| s.infer_ns).collect();
+    v.sort_unstable();
+    let bounds =
+        adasval_core::quantile_ci::quantile_bounds(v.len(), target.quantile, target.confidence);
+    let (lo, hi) = bounds.both()?;
+    // Nearest rank, as every reported percentile (`timing::percentile_sorted`).
+    let rank = (target.quantile * v.len() as f64).ceil() as usize;
+    Some(QuantileInterval {
+        quantile: target.quantile,
+        confidence: target.confidence,
+        estimate_ns: v[rank.clamp(1, v.len()) - 1],
+        low_ns: v[lo],
+        high_ns: v[hi],
+    })
+}
+
+/// Decides, after the planned passes, whether the timed loop goes on (see [`RunBounds`]).
+struct StopRule<'a> {
+    bounds: &'a RunBounds,
+    /// Sample count at which the precision is next checked: sorting every sample after
+    /// every inference would cost more than the inference, so checks grow geometrically.
+    next_check: usize,
+}
+
+impl<'a> StopRule<'a> {
+    fn new(bounds: &'a RunBounds) -> Self {
+        Self {
+            bounds,
+            next_check: 0,
+        }
+    }
+
+    /// `None`: keep measuring; `Some(reason)`: stop now.
+    fn decide(&mut self, samples: &[Sample], elapsed: Duration) -> Option<StopReason> {
+        let b = self.bounds;
+        let short_of_count = b.min_inferences.is_some_and(|m| (samples.len() as u64) < m);
+        let short_of_time = b.min_duration_s.is_some_and(|d| elapsed.as_secs_f64() < d);
+        if short_of_count || short_of_time {
+            return None;
+        }
+        let Some(target) = &b.precision else {
+            return Some(StopReason::Planned);
+        };
+        if samples.len() >= self.next_check {
+            self.next_check = samples.len() + (samples.len() / 20).max(50);
+            if let Some(q) = quantile_interval(samples, target) {
+                if ((q.high_ns - q.low_ns) as f64) <= target.max_width.ns(q.estimate_ns) {
+                    return Some(StopReason::PrecisionReached);
+                }
+            }
+        }
+        if elapsed.as_secs_f64() >= target.max_duration_s {
+            return Some(StopReason::TimeCap);
+        }
+        None
+    }
 }
 
 /// FNV-1a over the outputs' 32-bit words (not bytes: a quarter of the steps): a cheap
@@ -148,12 +225,34 @@ pub fn run_trace(
             return r;
         }
     }
-    let order = schedule(n, settings);
-    r.samples.reserve_exact(order.len());
+    let planned = schedule(n, settings);
+    r.samples.reserve_exact(planned.len());
     let mut first_hash: Vec<Option<u64>> = vec![None; n];
     let period = settings.pace_fps.map(|f| Duration::from_secs_f64(1.0 / f));
     let mut next_slot = Instant::now();
-    for (frame, rep) in order {
+    let mut rule = StopRule::new(&settings.bounds);
+    let mut pending = planned.into_iter();
+    let mut passes = settings.repetitions;
+    let mut reason = StopReason::Failed;
+    let mut started: Option<Instant> = None;
+    let mut last_end: Option<Instant> = None;
+    loop {
+        let (frame, rep) = match pending.next() {
+            Some(pair) => pair,
+            None => {
+                let elapsed = match (started, last_end) {
+                    (Some(a), Some(b)) => b - a,
+                    _ => Duration::ZERO,
+                };
+                if let Some(why) = rule.decide(&r.samples, elapsed) {
+                    reason = why;
+                    break;
+                }
+                pending = extra_pass(n, settings, passes).into_iter();
+                passes += 1;
+                continue;
+            }
+        };
         if stop.load(Ordering::Relaxed) {
             r.interrupted = true;
             break;
@@ -169,6 +268,8 @@ pub fn run_trace(
         let t0 = Instant::now();
         let out = session.run_lent(&f.input);
         let t1 = Instant::now();
+        started.get_or_insert(t0);
+        last_end = Some(t1);
         let out = match out {
             Ok(o) => o,
             Err(e) => {
@@ -214,7 +315,31 @@ pub fn run_trace(
             Some(_) => {}
         }
         progress.inc();
+        // Inside the planned passes the bounds are checked only when a pass runs out;
+        // beyond them, before every inference, so a time cap or a met target ends the
+        // loop mid-pass.
+        if passes > settings.repetitions && !settings.bounds.is_unbounded() {
+            let elapsed = last_end.zip(started).map_or(Duration::ZERO, |(b, a)| b - a);
+            if let Some(why) = rule.decide(&r.samples, elapsed) {
+                reason = why;
+                break;
+            }
+        }
     }
+    if r.error.is_some() || r.interrupted {
+        reason = StopReason::Failed;
+    }
+    let elapsed = last_end.zip(started).map_or(Duration::ZERO, |(b, a)| b - a);
+    r.stop = Some(StopRecord {
+        reason,
+        passes,
+        elapsed_s: elapsed.as_secs_f64(),
+        quantile_interval_ns: settings
+            .bounds
+            .precision
+            .as_ref()
+            .and_then(|t| quantile_interval(&r.samples, t)),
+    });
     r
 }
 
@@ -230,6 +355,7 @@ mod tests {
             order: Order::Shuffled,
             seed: 9,
             pace_fps: None,
+            bounds: Default::default(),
         };
         let mut o = schedule(5, &s);
         assert_eq!(o.len(), 15);

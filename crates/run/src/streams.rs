@@ -277,6 +277,8 @@ fn merge(mut all: Vec<StreamOutput>, interrupted: bool) -> Result<TraceResult, B
             merged.detections = r.detections;
             merged.output_sha256 = r.output_sha256;
             merged.raw_outputs = r.raw_outputs;
+            // Each stream applied the bounds to itself; stream 0 speaks for the trace.
+            merged.stop = r.stop.take();
         }
         merged.streams.push(span);
     }

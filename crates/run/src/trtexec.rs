@@ -421,6 +421,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
             order: Order::Sequential,
             seed: 0,
             pace_fps: None,
+            bounds: Default::default(),
         },
         samples: samples.len(),
         complete: true,
@@ -436,6 +437,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
         },
         streams: None,
         failure: None,
+        stop: None,
     };
     let times_sha = adasval_core::hash::sha256_hex(&times_bytes);
     let scenario = ScenarioRecord {

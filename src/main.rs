@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Verify frozen engines, replay scenarios on a backend, analyse and write a sealed report.
-    Validate(cli::validate::Args),
+    Validate(Box<cli::validate::Args>),
     /// Frozen engines: freeze, verify, list; GPU plans: build, inspect, diff.
     #[command(subcommand)]
     Engine(cli::engine::Command),
@@ -88,7 +88,7 @@ fn main() -> std::process::ExitCode {
     };
     cli::set_quiet(cli.quiet);
     let result = match cli.command {
-        Command::Validate(a) => cli::validate::run(a),
+        Command::Validate(a) => cli::validate::run(*a),
         Command::Engine(c) => cli::engine::run(c),
         Command::Scenario(ScenarioCommand::Synth(a)) => cli::synth::run(a),
         Command::Scenario(ScenarioCommand::Check(a)) => cli::scenario::check(a),

@@ -19,8 +19,8 @@ pub struct Args {
     /// Raw-output tolerances YAML: `default: {atol, rtol}`, `per_output: {name: {atol, rtol}}`, `quantile`.
     #[arg(long)]
     pub tolerances: Option<PathBuf>,
-    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
-    pub format: String,
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    pub format: super::Format,
 }
 
 pub fn run(a: Args) -> CliResult {
@@ -45,7 +45,7 @@ pub fn run(a: Args) -> CliResult {
         adasval::evidence::write_atomic(&out.join(name), bytes).map_err(Failure::classified)?;
     }
     adasval::evidence::seal(&out, None).map_err(Failure::classified)?;
-    if a.format == "json" {
+    if a.format == super::Format::Json {
         outln!("{json}");
     } else {
         outln!("{md}");

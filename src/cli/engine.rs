@@ -75,8 +75,8 @@ pub struct InspectArgs {
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
     /// Print JSON instead of text.
-    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
-    pub format: String,
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    pub format: super::Format,
 }
 
 #[derive(clap::Args, Debug)]
@@ -89,8 +89,8 @@ pub struct PlanDiffArgs {
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
     /// Print JSON instead of text.
-    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
-    pub format: String,
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    pub format: super::Format,
 }
 
 #[derive(clap::Args, Debug)]
@@ -99,8 +99,8 @@ pub struct RootArgs {
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
     /// Print JSON instead of a table.
-    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
-    pub format: String,
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    pub format: super::Format,
 }
 
 #[derive(clap::Args, Debug)]
@@ -242,7 +242,7 @@ fn load_plan(root: &Path, what: &str) -> Result<(PlanFile, String), Failure> {
 
 fn inspect_plan(a: InspectArgs) -> CliResult {
     let (file, _) = load_plan(&a.root, &a.plan)?;
-    if a.format == "json" {
+    if a.format == super::Format::Json {
         outln!(
             "{}",
             serde_json::to_string_pretty(&inspect::inspect_json(&file))
@@ -258,7 +258,7 @@ fn diff_plans(a: PlanDiffArgs) -> CliResult {
     let (fa, la) = load_plan(&a.root, &a.a)?;
     let (fb, lb) = load_plan(&a.root, &a.b)?;
     let d = plandiff::diff(&fa, &fb);
-    if a.format == "json" {
+    if a.format == super::Format::Json {
         outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({ "a": la, "b": lb, "diff": d }))
@@ -328,7 +328,7 @@ fn verify(a: RootArgs) -> CliResult {
     let lock = LockFile::load(&a.root).map_err(Failure::classified)?;
     let checks = lock::verify_all(&a.root, &lock);
     let bad = checks.iter().filter(|c| !c.ok()).count();
-    if a.format == "json" {
+    if a.format == super::Format::Json {
         outln!(
             "{}",
             serde_json::json!({ "ok": bad == 0, "checks": checks.iter().map(|c| serde_json::json!({
@@ -383,7 +383,7 @@ fn verify(a: RootArgs) -> CliResult {
 
 fn list(a: RootArgs) -> CliResult {
     let lock = LockFile::load(&a.root).map_err(Failure::classified)?;
-    if a.format == "json" {
+    if a.format == super::Format::Json {
         outln!(
             "{}",
             serde_json::to_string_pretty(&lock.engines).map_err(Failure::bad_input)?

@@ -2,16 +2,8 @@
 
 use super::{CliResult, Failure};
 use adasval::exit::Status;
-use adasval::metrics::coco::evaluate_files;
+use adasval::metrics::coco::{evaluate_files, fmt_stat, UNDEFINED_MEANS};
 use std::path::PathBuf;
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// pycocotools' summary lines, then AP and AP50 per class.
-    Text,
-    /// JSON: AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl and `per_class`.
-    Json,
-}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -22,9 +14,11 @@ pub struct Args {
     /// Detections: a COCO results JSON file (a list of {image_id, category_id, bbox, score}).
     #[arg(long)]
     pub dt: PathBuf,
-    /// Output format on stdout (−1 marks an undefined number, as pycocotools prints it).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output on stdout: pycocotools' summary lines then AP and AP50 per class (text), or
+    /// AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl and `per_class` (json).
+    /// An undefined number (pycocotools' −1) is `n/a` in text and `null` in JSON.
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    pub format: super::Format,
 }
 
 pub fn run(args: Args) -> CliResult {
@@ -33,12 +27,17 @@ pub fn run(args: Args) -> CliResult {
         eprintln!("warning: {w}");
     }
     match args.format {
-        Format::Json => {
-            let text = serde_json::to_string_pretty(&report)
-                .map_err(|e| Failure::new(Status::BadInput, e))?;
+        super::Format::Json => {
+            let mut v =
+                serde_json::to_value(&report).map_err(|e| Failure::new(Status::BadInput, e))?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("null_means".into(), UNDEFINED_MEANS.into());
+            }
+            let text =
+                serde_json::to_string_pretty(&v).map_err(|e| Failure::new(Status::BadInput, e))?;
             outln!("{text}");
         }
-        Format::Text => {
+        super::Format::Text => {
             out!("{}", report.summary_text());
             outln!();
             outln!(
@@ -50,11 +49,11 @@ pub fn run(args: Args) -> CliResult {
             );
             for c in &report.per_class {
                 outln!(
-                    "{:>12}  {:<24} {:>7.3} {:>7.3}",
+                    "{:>12}  {:<24} {:>7} {:>7}",
                     c.category_id,
                     c.name,
-                    c.ap,
-                    c.ap50
+                    fmt_stat(c.ap),
+                    fmt_stat(c.ap50)
                 );
             }
         }

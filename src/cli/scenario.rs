@@ -18,6 +18,19 @@ pub struct CheckArgs {
     /// Also render generated sequences and decode every image (slower, complete).
     #[arg(long)]
     pub deep: bool,
+    /// What to print on stdout: one `ok`/`FAIL` line per scenario (text), or the same as one
+    /// JSON object (`scenarios[]` with id, path, ok and problems).
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    pub format: super::Format,
+}
+
+/// One scenario's check, as `--format json` prints it.
+#[derive(serde::Serialize)]
+struct Checked {
+    id: String,
+    path: PathBuf,
+    ok: bool,
+    problems: Vec<String>,
 }
 
 pub fn check(a: CheckArgs) -> CliResult {
@@ -45,7 +58,7 @@ pub fn check(a: CheckArgs) -> CliResult {
     let data = DataRoot {
         root: a.data_root.clone().unwrap_or_else(|| a.root.clone()),
     };
-    let mut failures = 0;
+    let mut checked = Vec::new();
     for ls in &all {
         let s = &ls.scenario;
         let mut problems = Vec::new();
@@ -68,14 +81,31 @@ pub fn check(a: CheckArgs) -> CliResult {
                 Err(e) => problems.push(e.to_string()),
             }
         }
-        if problems.is_empty() {
-            outln!("ok    {:<40} {}", s.id, ls.path.display());
-        } else {
-            failures += 1;
-            outln!("FAIL  {:<40} {}", s.id, ls.path.display());
-            for p in problems {
-                outln!("      {p}");
+        checked.push(Checked {
+            id: s.id.clone(),
+            path: ls.path.clone(),
+            ok: problems.is_empty(),
+            problems,
+        });
+    }
+    let failures = checked.iter().filter(|c| !c.ok).count();
+    match a.format {
+        super::Format::Text => {
+            for c in &checked {
+                let mark = if c.ok { "ok  " } else { "FAIL" };
+                outln!("{mark}  {:<40} {}", c.id, c.path.display());
+                for p in &c.problems {
+                    outln!("      {p}");
+                }
             }
+        }
+        super::Format::Json => {
+            let v = serde_json::json!({
+                "scenarios": checked,
+                "failures": failures,
+                "exit_code": if failures > 0 { Status::BadInput.code() } else { Status::Pass.code() },
+            });
+            outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
     }
     if failures > 0 {

@@ -9,6 +9,7 @@ use adasval::validate::ValidateRequest;
 
 use super::validate::{stop_on_ctrl_c, Bars, ReplayArgs};
 use super::{CliResult, Failure};
+use adasval::exit::Status;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -38,6 +39,10 @@ pub struct Args {
     /// Sign the sweep's MANIFEST.sha256 with this Ed25519 key file.
     #[arg(long)]
     pub sign_key: Option<PathBuf>,
+    /// What to print on stdout: the sweep directory (text; the table goes to stderr), or the
+    /// directory, exit status and the sweep record (`sweep.json`) as one JSON object.
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    pub format: super::Format,
 }
 
 pub fn run(a: Args) -> CliResult {
@@ -60,9 +65,23 @@ pub fn run(a: Args) -> CliResult {
     };
     let argv: Vec<String> = std::env::args().collect();
     let out = sweep::run(&req, argv, &Bars, &stop).map_err(Failure::classified)?;
-    outln!("{}", out.dir.display());
-    if !super::quiet() {
-        eprintln!("{}", sweep::summary(&out.record));
+    match a.format {
+        super::Format::Text => {
+            outln!("{}", out.dir.display());
+            if !super::quiet() {
+                eprintln!("{}", sweep::summary(&out.record));
+            }
+        }
+        super::Format::Json => {
+            let v = serde_json::json!({
+                "sweep_dir": out.dir,
+                "exit_code": out.status.code(),
+                "sweep": out.record,
+            });
+            let text =
+                serde_json::to_string_pretty(&v).map_err(|e| Failure::new(Status::BadInput, e))?;
+            outln!("{text}");
+        }
     }
     Ok(out.status)
 }

@@ -28,7 +28,7 @@ fn eval(gt: &PathBuf, dt: &PathBuf, format: &str) -> std::process::Output {
 }
 
 #[test]
-fn empty_results_give_minus_one_everywhere() {
+fn empty_results_give_null_everywhere_never_minus_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let gt = write(&dir, "gt.json", GT);
     let dt = write(&dir, "dt.json", "[]");
@@ -42,13 +42,17 @@ fn empty_results_give_minus_one_everywhere() {
     for k in [
         "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
     ] {
-        assert_eq!(v[k].as_f64(), Some(-1.0), "{k}");
+        assert!(v[k].is_null(), "{k}: {}", v[k]);
     }
     let pc = v["per_class"].as_array().expect("per_class");
     assert_eq!(pc.len(), 2);
     assert_eq!(pc[1]["category_id"], 3);
     assert_eq!(pc[1]["name"], "car");
-    assert_eq!(pc[1]["AP"].as_f64(), Some(-1.0));
+    assert!(pc[1]["AP"].is_null());
+    assert!(
+        v["null_means"].as_str().unwrap().contains("undefined"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -72,10 +76,12 @@ fn perfect_detections_score_one_and_text_matches_pycocotools_layout() {
     );
     assert!(
         text.contains(
-            " Average Recall     (AR) @[ IoU=0.50:0.95 | area= small | maxDets=100 ] = -1.000"
+            " Average Recall     (AR) @[ IoU=0.50:0.95 | area= small | maxDets=100 ] = n/a"
         ),
         "{text}"
     );
+    assert!(text.contains(" n/a: undefined"), "{text}");
+    assert!(!text.contains("= -1"), "{text}");
 }
 
 #[test]

@@ -133,6 +133,28 @@ fn missing_image_names_scenario_and_path() {
     let (code, out, _e) = run(adasval().current_dir(d.path()).args(["scenario", "check"]));
     assert_eq!(code, 2);
     assert!(out.contains("FAIL") && out.contains("missing.png"), "{out}");
+    // The same findings for scripts: one object, the same exit status.
+    let (code, out, _e) = run(adasval()
+        .current_dir(d.path())
+        .args(["scenario", "check", "--format", "json"]));
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON on stdout");
+    assert_eq!(v["failures"], 1, "{v}");
+    assert_eq!(v["exit_code"], 2, "{v}");
+    let sc = &v["scenarios"][0];
+    assert_eq!(
+        (&sc["id"], &sc["ok"]),
+        (&"two-frames".into(), &false.into()),
+        "{v}"
+    );
+    assert!(
+        sc["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("missing.png")),
+        "{v}"
+    );
 }
 
 #[test]

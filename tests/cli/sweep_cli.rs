@@ -220,10 +220,17 @@ fn sweep_writes_a_sealed_directory_with_every_figure() {
             "10",
             "--out",
             "sw",
+            "--format",
+            "json",
         ]));
     assert_eq!(code, 0, "{out}{err}");
     let dir = p.join("sw");
-    assert_eq!(out.trim(), "sw");
+    // `--format json`: the directory, the exit status and the record sweep.json holds.
+    let printed: serde_json::Value = serde_json::from_str(&out).expect("JSON on stdout");
+    assert_eq!(printed["sweep_dir"], "sw", "{printed}");
+    assert_eq!(printed["exit_code"], 0, "{printed}");
+    let stored = json(&dir.join("sweep.json"));
+    assert_eq!(printed["sweep"]["points"], stored["points"], "{printed}");
     schema_ok("docs/schema/sweep.schema.json", &dir.join("sweep.json"));
     let s = json(&dir.join("sweep.json"));
     assert_eq!(s["complete"], true, "{s}");

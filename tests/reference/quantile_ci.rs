@@ -26,7 +26,7 @@ fn percentile_interval_matches_scipy_quantile_test() {
             (0.99, 0.99),
         ] {
             seed += 1;
-            let x = latency_sample(seed, n, 0.0, seed % 2 == 0);
+            let x = latency_sample(seed, n, 0.0, seed.is_multiple_of(2));
             let mut sorted = x.clone();
             sorted.sort_by(f64::total_cmp);
             let b = quantile_bounds(n, p, conf);

@@ -16,37 +16,74 @@ pub struct CategoryReport {
     pub category_id: i64,
     pub name: String,
     #[serde(rename = "AP")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ap: f64,
     #[serde(rename = "AP50")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ap50: f64,
 }
 
-/// The `adasval eval` result: the 12 COCO numbers (−1 where undefined) and per-class AP.
+/// pycocotools' −1 for "undefined" never reaches a user: JSON says `null` (and why, in
+/// `null_means`), text says `n/a`.
+fn undefined_as_null<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if *v < 0.0 {
+        s.serialize_none()
+    } else {
+        s.serialize_f64(*v)
+    }
+}
+
+/// What a `null` number of the JSON report means.
+pub const UNDEFINED_MEANS: &str = "undefined: no ground-truth object in that class or area range, or no detections at all (pycocotools prints -1)";
+
+/// A number as the text report prints it: three decimals, or `n/a` where undefined.
+pub fn fmt_stat(v: f64) -> String {
+    if v < 0.0 {
+        "n/a".to_string()
+    } else {
+        format!("{v:0.3}")
+    }
+}
+
+/// The `adasval eval` result: the 12 COCO numbers (negative internally where undefined, as
+/// pycocotools keeps them; never shown so) and per-class AP.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CocoReport {
     #[serde(rename = "AP")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ap: f64,
     #[serde(rename = "AP50")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ap50: f64,
     #[serde(rename = "AP75")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ap75: f64,
     #[serde(rename = "APs")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ap_small: f64,
     #[serde(rename = "APm")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ap_medium: f64,
     #[serde(rename = "APl")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ap_large: f64,
     #[serde(rename = "AR1")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ar1: f64,
     #[serde(rename = "AR10")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ar10: f64,
     #[serde(rename = "AR100")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ar100: f64,
     #[serde(rename = "ARs")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ar_small: f64,
     #[serde(rename = "ARm")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ar_medium: f64,
     #[serde(rename = "ARl")]
+    #[serde(serialize_with = "undefined_as_null")]
     pub ar_large: f64,
     pub per_class: Vec<CategoryReport>,
     /// Problems that did not stop the evaluation (unknown categories, ...).
@@ -127,8 +164,12 @@ impl CocoReport {
                 ("Average Recall", "(AR)")
             };
             out.push_str(&format!(
-                " {title:<18} {kind} @[ IoU={iou:<9} | area={area:>6} | maxDets={max_dets:>3} ] = {v:0.3}\n"
+                " {title:<18} {kind} @[ IoU={iou:<9} | area={area:>6} | maxDets={max_dets:>3} ] = {}\n",
+                fmt_stat(v)
             ));
+        }
+        if self.stats().iter().any(|v| *v < 0.0) {
+            out.push_str(&format!(" n/a: {UNDEFINED_MEANS}\n"));
         }
         out
     }

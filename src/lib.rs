@@ -21,8 +21,8 @@ pub use adasval_core::{
 };
 pub use adasval_judge::{compare, evidence, matrix, metrics, regress, safety, wcet};
 pub use adasval_plan as cudaplan;
-pub use adasval_record::{adapter, jetson, lock, platform, record, stored, trace};
+pub use adasval_record::{adapter, jetson, lock, model_signature, platform, record, stored, trace};
 pub use adasval_report as report;
-pub use adasval_run::{decode, preprocess, replay, runner_protocol, streams, trtexec};
+pub use adasval_run::{decode, preprocess, probe, replay, runner_protocol, streams, trtexec};
 pub use adasval_scenario as scenario;
 pub use adasval_synth as synth;

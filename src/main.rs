@@ -29,7 +29,7 @@ struct Cli {
 enum Command {
     /// Verify frozen engines, replay scenarios on a backend, analyse and write a sealed report.
     Validate(Box<cli::validate::Args>),
-    /// Frozen engines: freeze, verify, list; GPU plans: build, inspect, diff.
+    /// Frozen engines: freeze, verify, list, probe a model; GPU plans: build, inspect, diff.
     #[command(subcommand)]
     Engine(cli::engine::Command),
     /// Scenarios: generate synthetic scenes, check scenario files.

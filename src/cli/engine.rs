@@ -16,6 +16,9 @@ use super::{CliResult, Failure};
 pub enum Command {
     /// Hash an engine binary and its model adapter and record both in engines/engines.lock.yaml.
     Freeze(FreezeArgs),
+    /// Show an ONNX model's inputs and outputs (names, element types, shapes), opset and
+    /// producer, and suggest an adapter with the decoder that fits its outputs.
+    Probe(ProbeArgs),
     /// Re-hash every frozen engine and adapter; exit 3 on any mismatch or missing file.
     Verify(RootArgs),
     /// List the frozen engines.
@@ -29,6 +32,20 @@ pub enum Command {
     /// Compare two GPU plans layer by layer: exit 0 identical choices, 1 any choice differs,
     /// 2 plans of different graphs.
     Diff(PlanDiffArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ProbeArgs {
+    /// The ONNX model.
+    pub model: PathBuf,
+    /// Name in the suggested adapter (default: the file's stem).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Write the suggested adapter to this new file (never overwrites).
+    #[arg(long, value_name = "FILE")]
+    pub adapter_out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    pub format: super::Format,
 }
 
 #[derive(clap::Args, Debug)]
@@ -132,6 +149,7 @@ pub struct FreezeArgs {
 pub fn run(cmd: Command) -> CliResult {
     match cmd {
         Command::Freeze(a) => freeze(a),
+        Command::Probe(a) => probe(a),
         Command::Verify(a) => verify(a),
         Command::List(a) => list(a),
         Command::Build(a) => build_plan(a),
@@ -199,6 +217,15 @@ fn build_plan(a: BuildArgs) -> CliResult {
     let model_abs = std::path::absolute(&a.model).unwrap_or(a.model.clone());
     let entry = freeze_plan(&a.root, &out_rel, &file, &adapter, &model_abs, a.replace)
         .map_err(Failure::classified)?;
+    if entry.format == EngineFormat::Onnx {
+        let bytes = std::fs::read(a.root.join(&entry.path)).unwrap_or_default();
+        if let Err(e) = adasval::probe::model_signature(&bytes) {
+            eprintln!(
+                "warning: {} is {e}: its adapter could not be checked against it (the CPU backend cannot run it; external runners may)",
+                entry.path
+            );
+        }
+    }
     outln!(
         "frozen {} ({}, {} bytes)\n  sha256  {}\n  adapter {} sha256 {}",
         entry.name,
@@ -285,6 +312,87 @@ fn diff_plans(a: PlanDiffArgs) -> CliResult {
     })
 }
 
+fn probe(a: ProbeArgs) -> CliResult {
+    let bytes = std::fs::read(&a.model).map_err(|e| {
+        Failure::bad_input(anyhow::anyhow!("cannot read {}: {e}", a.model.display()))
+    })?;
+    let model = adasval::probe::model_signature(&bytes)
+        .map_err(|e| Failure::bad_input(anyhow::anyhow!("{}: {e}", a.model.display())))?;
+    let name = a.name.clone().unwrap_or_else(|| {
+        a.model
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into())
+    });
+    let suggestion = adasval::model_signature::suggest_adapter(&model, &name);
+    if let (Some(path), Some(yaml)) = (&a.adapter_out, &suggestion.adapter_yaml) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| {
+                Failure::bad_input(anyhow::anyhow!(
+                    "cannot create {} (an existing file is never overwritten): {e}",
+                    path.display()
+                ))
+            })?;
+        f.write_all(yaml.as_bytes())
+            .map_err(|e| Failure::new(Status::Unavailable, e))?;
+    }
+    let sha = adasval::hash::sha256_hex(&bytes);
+    match a.format {
+        super::Format::Json => {
+            let v = serde_json::json!({
+                "model": a.model,
+                "sha256": sha,
+                "signature": model,
+                "suggestion": suggestion,
+            });
+            outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        super::Format::Text => {
+            outln!("model     {}", a.model.display());
+            outln!("sha256    {sha}");
+            let producer = if model.producer.is_empty() {
+                "not recorded".to_string()
+            } else {
+                format!("{} {}", model.producer, model.producer_version)
+            };
+            outln!("producer  {}", producer.trim());
+            match model.opset {
+                Some(o) => outln!("opset     {o}"),
+                None => outln!("opset     not declared"),
+            }
+            outln!("inputs");
+            for t in &model.inputs {
+                outln!("  {t}");
+            }
+            outln!("outputs");
+            for t in &model.outputs {
+                outln!("  {t}");
+            }
+            match &suggestion.decoder {
+                Some(d) => outln!("decoder   {d} (fits the output shapes)"),
+                None => outln!("decoder   none of adasval's decoders fits these outputs"),
+            }
+            for n in &suggestion.notes {
+                outln!("note      {n}");
+            }
+            if let Some(yaml) = &suggestion.adapter_yaml {
+                match &a.adapter_out {
+                    Some(p) => outln!("suggested adapter written to {}", p.display()),
+                    None => {
+                        outln!("suggested adapter (save it with --adapter-out FILE):");
+                        out!("{yaml}");
+                    }
+                }
+            }
+        }
+    }
+    Ok(Status::Pass)
+}
+
 fn freeze(a: FreezeArgs) -> CliResult {
     let format = a.format.as_deref().map(|f| match f {
         "trt" => EngineFormat::Trt,
@@ -301,9 +409,19 @@ fn freeze(a: FreezeArgs) -> CliResult {
             format,
             built_on: a.built_on,
             replace: a.replace,
+            onnx_signature: Some(adasval::probe::model_signature),
         },
     )
     .map_err(Failure::classified)?;
+    if entry.format == EngineFormat::Onnx {
+        let bytes = std::fs::read(a.root.join(&entry.path)).unwrap_or_default();
+        if let Err(e) = adasval::probe::model_signature(&bytes) {
+            eprintln!(
+                "warning: {} is {e}: its adapter could not be checked against it (the CPU backend cannot run it; external runners may)",
+                entry.path
+            );
+        }
+    }
     outln!(
         "frozen {} ({}, {} bytes)\n  sha256  {}\n  adapter {} sha256 {}",
         entry.name,

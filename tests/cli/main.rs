@@ -19,6 +19,7 @@ mod cudaplan_cli;
 mod demo_pipeline;
 mod demo_runner;
 mod diff_layers;
+mod engine_probe;
 mod eval_cli;
 mod evidence_bundle;
 mod exit_classes;

@@ -243,6 +243,8 @@ pub fn freeze_plan(
             format: Some(adasval_record::lock::EngineFormat::CudaPlan),
             built_on,
             replace,
+            // A plan is not ONNX; its layers were built from the model and adapter already.
+            onnx_signature: None,
         },
     )?;
     Ok(entry)

@@ -8,6 +8,7 @@ pub mod adapter;
 pub mod coco;
 pub mod jetson;
 pub mod lock;
+pub mod model_signature;
 pub mod platform;
 pub mod record;
 pub mod stored;

@@ -120,6 +120,15 @@ pub enum LockError {
     Path(#[from] PathEscape),
     #[error("adapter of engine `{name}`: {source}")]
     Adapter { name: String, source: AdapterError },
+    /// The adapter does not describe the model it is frozen with.
+    #[error("adapter {adapter} does not describe engine `{name}`:\n  {}\n{model}", misfits.iter().map(|m| m.to_string()).collect::<Vec<_>>().join("\n  "))]
+    AdapterMisfit {
+        name: String,
+        adapter: String,
+        misfits: Vec<crate::model_signature::Misfit>,
+        /// What the model has, in words.
+        model: String,
+    },
 }
 
 impl Classify for LockError {
@@ -247,7 +256,14 @@ pub struct FreezeRequest {
     pub format: Option<EngineFormat>,
     pub built_on: Option<String>,
     pub replace: bool,
+    /// Reads an ONNX model's edges (the binary passes the run crate's reader; this crate
+    /// parses no models). With it, an ONNX engine is frozen only with an adapter that
+    /// describes it.
+    pub onnx_signature: Option<SignatureReader>,
 }
+
+/// Reads a model's edges from its bytes, or says why it cannot.
+pub type SignatureReader = fn(&[u8]) -> Result<crate::model_signature::ModelSignature, String>;
 
 /// Hash an engine and its adapter and record them in the lock.
 pub fn freeze(root: &Path, req: &FreezeRequest) -> Result<LockEntry, LockError> {
@@ -267,10 +283,11 @@ pub fn freeze(root: &Path, req: &FreezeRequest) -> Result<LockEntry, LockError> 
     let bytes = read(&file)?;
     let adapter_bytes = read(&adapter_path)?;
     let adapter_text = String::from_utf8_lossy(&adapter_bytes);
-    Adapter::parse(&adapter_path, &adapter_text).map_err(|source| LockError::Adapter {
-        name: req.name.clone(),
-        source,
-    })?;
+    let adapter =
+        Adapter::parse(&adapter_path, &adapter_text).map_err(|source| LockError::Adapter {
+            name: req.name.clone(),
+            source,
+        })?;
     let format = match req.format.or_else(|| EngineFormat::from_extension(&file)) {
         Some(f) => f,
         None => {
@@ -280,6 +297,21 @@ pub fn freeze(root: &Path, req: &FreezeRequest) -> Result<LockEntry, LockError> 
             })
         }
     };
+    if let (EngineFormat::Onnx, Some(read_signature)) = (format, req.onnx_signature) {
+        // A file the protobuf reader cannot read is frozen unchecked (external runners and
+        // the no-op backend take files tract cannot): the binary warns about it.
+        if let Ok(model) = read_signature(&bytes) {
+            let misfits = crate::model_signature::check_adapter(&adapter, &model);
+            if !misfits.is_empty() {
+                return Err(LockError::AdapterMisfit {
+                    name: req.name.clone(),
+                    adapter: adapter_path.display().to_string(),
+                    misfits,
+                    model: model.describe(),
+                });
+            }
+        }
+    }
     let source_model_sha256 = match &req.source_model {
         Some(p) => Some(sha256_hex(&read(p)?)),
         None => None,

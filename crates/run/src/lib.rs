@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod decode;
 pub mod preprocess;
+pub mod probe;
 pub mod replay;
 pub mod runner_protocol;
 pub mod streams;

@@ -49,6 +49,26 @@ impl Backend for CpuBackend {
             Layout::Nchw => [1, 3, h, w],
             Layout::Nhwc => [1, h, w, 3],
         };
+        // The adapter was checked against the model when it was frozen; a lock edited by
+        // hand or frozen by an older version is checked again here, before any graph work.
+        if let Ok(model) = crate::probe::model_signature(&engine.bytes) {
+            let misfits = adasval_record::model_signature::check_adapter(&engine.adapter, &model);
+            if !misfits.is_empty() {
+                return Err(BackendError::Prepare {
+                    backend: "cpu".into(),
+                    engine: engine.entry.name.clone(),
+                    message: format!(
+                        "the adapter does not describe the model: {}; {}",
+                        misfits
+                            .iter()
+                            .map(|m| m.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        model.describe()
+                    ),
+                });
+            }
+        }
         // The bytes the lock verified, never a second read of the file.
         let mut reader = std::io::Cursor::new(engine.bytes.as_slice());
         let model = tract_onnx::onnx()

@@ -1,0 +1,546 @@
+//! What a model declares at its edges (tensor names, element types, shapes, opset and
+//! producer), and the check that an adapter describes it: the names it reads exist, the
+//! ranks and static sizes fit, the class count matches the decoder's channels. A misfit is
+//! caught when an engine is frozen and whenever it is loaded, and the message shows what the
+//! model really has, so nobody has to parse an ONNX file by hand.
+
+use serde::Serialize;
+
+use crate::adapter::{Adapter, Layout, OutputSpec};
+
+/// One dimension: a fixed size, or a symbol the model leaves open (`batch`, `N`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Dim {
+    Fixed(u64),
+    Symbolic(String),
+}
+
+impl Dim {
+    pub fn fixed(&self) -> Option<u64> {
+        match self {
+            Dim::Fixed(n) => Some(*n),
+            Dim::Symbolic(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Dim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dim::Fixed(n) => write!(f, "{n}"),
+            Dim::Symbolic(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// A graph input or output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TensorSignature {
+    pub name: String,
+    /// ONNX element type name (`float32`, `int32`, ...).
+    pub dtype: String,
+    /// `None` when the model declares no shape at all.
+    pub shape: Option<Vec<Dim>>,
+}
+
+impl std::fmt::Display for TensorSignature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.shape {
+            Some(s) => {
+                let dims: Vec<String> = s.iter().map(|d| d.to_string()).collect();
+                write!(f, "`{}` {} [{}]", self.name, self.dtype, dims.join(", "))
+            }
+            None => write!(f, "`{}` {} (shape not declared)", self.name, self.dtype),
+        }
+    }
+}
+
+/// The model's edges and provenance, as `adasval engine probe` prints them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelSignature {
+    pub producer: String,
+    pub producer_version: String,
+    /// The default-domain opset, when declared.
+    pub opset: Option<i64>,
+    pub inputs: Vec<TensorSignature>,
+    pub outputs: Vec<TensorSignature>,
+}
+
+impl ModelSignature {
+    /// "inputs: ...; outputs: ..." for error messages.
+    pub fn describe(&self) -> String {
+        let list = |v: &[TensorSignature]| {
+            v.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            "the model has inputs {} and outputs {}",
+            list(&self.inputs),
+            list(&self.outputs)
+        )
+    }
+
+    fn output(&self, name: &str) -> Option<&TensorSignature> {
+        self.outputs.iter().find(|t| t.name == name)
+    }
+}
+
+/// One way an adapter does not describe its model: the adapter field, what it says, and
+/// what the model has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Misfit {
+    pub field: String,
+    pub problem: String,
+}
+
+impl std::fmt::Display for Misfit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "adapter field `{}`: {}", self.field, self.problem)
+    }
+}
+
+/// Every misfit between `adapter` and `model` (empty: the adapter describes the model).
+pub fn check_adapter(adapter: &Adapter, model: &ModelSignature) -> Vec<Misfit> {
+    let mut out = Vec::new();
+    let mut misfit = |field: &str, problem: String| {
+        out.push(Misfit {
+            field: field.into(),
+            problem,
+        })
+    };
+    let input = &adapter.input;
+    match model.inputs.iter().find(|t| t.name == input.tensor) {
+        None => misfit(
+            "input.tensor",
+            format!(
+                "names `{}`, which is not an input of the model",
+                input.tensor
+            ),
+        ),
+        Some(t) => {
+            if t.dtype != "float32" {
+                misfit(
+                    "input.tensor",
+                    format!("`{}` is {} but adasval feeds float32", t.name, t.dtype),
+                );
+            }
+            if let Some(shape) = &t.shape {
+                let (w, h) = (input.width as u64, input.height as u64);
+                let want = match input.layout {
+                    Layout::Nchw => [1, 3, h, w],
+                    Layout::Nhwc => [1, h, w, 3],
+                };
+                if shape.len() != 4 {
+                    misfit(
+                        "input.layout",
+                        format!(
+                            "expects a rank-4 input, the model's `{}` has rank {}",
+                            t.name,
+                            shape.len()
+                        ),
+                    );
+                } else {
+                    let fixed: Vec<Option<u64>> = shape.iter().map(Dim::fixed).collect();
+                    let clash = fixed
+                        .iter()
+                        .zip(want)
+                        .any(|(d, w)| d.is_some_and(|d| d != w));
+                    if clash {
+                        let swapped = match input.layout {
+                            Layout::Nchw => [1, 3, w, h],
+                            Layout::Nhwc => [1, w, h, 3],
+                        };
+                        let is_swapped = w != h
+                            && fixed
+                                .iter()
+                                .zip(swapped)
+                                .all(|(d, s)| d.is_none_or(|d| d == s));
+                        let hint = if is_swapped {
+                            ": width and height look swapped"
+                        } else {
+                            ""
+                        };
+                        misfit(
+                            "input.width/height/layout",
+                            format!(
+                                "give {:?} {want:?}, the model's `{}` is {t}{hint}",
+                                input.layout, t.name
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let classes = adapter.classes.len() as u64;
+    let names: Vec<(&str, &str)> = match &adapter.output {
+        OutputSpec::Yolox { tensor, .. } => vec![("output.tensor", tensor.as_str())],
+        OutputSpec::BoxesScoresClasses {
+            boxes,
+            scores,
+            classes,
+            ..
+        } => vec![
+            ("output.boxes", boxes.as_str()),
+            ("output.scores", scores.as_str()),
+            ("output.classes", classes.as_str()),
+        ],
+        OutputSpec::EfficientNms {
+            num_detections,
+            boxes,
+            scores,
+            classes,
+            ..
+        } => vec![
+            ("output.num_detections", num_detections.as_str()),
+            ("output.boxes", boxes.as_str()),
+            ("output.scores", scores.as_str()),
+            ("output.classes", classes.as_str()),
+        ],
+    };
+    for (field, name) in &names {
+        if model.output(name).is_none() {
+            misfit(
+                field,
+                format!("names `{name}`, which is not an output of the model"),
+            );
+        }
+    }
+    match &adapter.output {
+        OutputSpec::Yolox { tensor, strides } => {
+            if let Some(shape) = model.output(tensor).and_then(|t| t.shape.as_ref()) {
+                if shape.len() != 3 {
+                    misfit(
+                        "output.decoder",
+                        format!(
+                            "`yolox` reads [1, cells, 5 + classes]; the model's `{tensor}` has rank {}",
+                            shape.len()
+                        ),
+                    );
+                } else {
+                    if let Some(k) = shape[2].fixed() {
+                        if k != 5 + classes {
+                            misfit(
+                                "classes",
+                                format!(
+                                    "lists {classes} classes, so `yolox` expects 5 + {classes} = {} channels; the model's `{tensor}` has {k} ({} classes)",
+                                    5 + classes,
+                                    k.saturating_sub(5)
+                                ),
+                            );
+                        }
+                    }
+                    if let Some(n) = shape[1].fixed() {
+                        let (w, h) = (adapter.input.width as u64, adapter.input.height as u64);
+                        let cells: u64 = strides
+                            .iter()
+                            .map(|&s| (w / s as u64) * (h / s as u64))
+                            .sum();
+                        if n != cells {
+                            misfit(
+                                "output.strides",
+                                format!(
+                                    "strides {strides:?} on a {w}x{h} input give {cells} cells; the model's `{tensor}` has {n}"
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        OutputSpec::BoxesScoresClasses { boxes, .. } | OutputSpec::EfficientNms { boxes, .. } => {
+            if let Some(shape) = model.output(boxes).and_then(|t| t.shape.as_ref()) {
+                if shape.last().and_then(Dim::fixed).is_some_and(|d| d != 4) {
+                    misfit(
+                        "output.boxes",
+                        format!(
+                            "boxes need 4 numbers each; the model's {} ends in {}",
+                            model
+                                .output(boxes)
+                                .map(|t| t.to_string())
+                                .unwrap_or_default(),
+                            shape.last().map(|d| d.to_string()).unwrap_or_default()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The 80 COCO class names in the order COCO-trained detectors output them.
+pub const COCO_CLASSES: [&str; 80] = [
+    "person",
+    "bicycle",
+    "car",
+    "motorcycle",
+    "airplane",
+    "bus",
+    "train",
+    "truck",
+    "boat",
+    "traffic light",
+    "fire hydrant",
+    "stop sign",
+    "parking meter",
+    "bench",
+    "bird",
+    "cat",
+    "dog",
+    "horse",
+    "sheep",
+    "cow",
+    "elephant",
+    "bear",
+    "zebra",
+    "giraffe",
+    "backpack",
+    "umbrella",
+    "handbag",
+    "tie",
+    "suitcase",
+    "frisbee",
+    "skis",
+    "snowboard",
+    "sports ball",
+    "kite",
+    "baseball bat",
+    "baseball glove",
+    "skateboard",
+    "surfboard",
+    "tennis racket",
+    "bottle",
+    "wine glass",
+    "cup",
+    "fork",
+    "knife",
+    "spoon",
+    "bowl",
+    "banana",
+    "apple",
+    "sandwich",
+    "orange",
+    "broccoli",
+    "carrot",
+    "hot dog",
+    "pizza",
+    "donut",
+    "cake",
+    "chair",
+    "couch",
+    "potted plant",
+    "bed",
+    "dining table",
+    "toilet",
+    "tv",
+    "laptop",
+    "mouse",
+    "remote",
+    "keyboard",
+    "cell phone",
+    "microwave",
+    "oven",
+    "toaster",
+    "sink",
+    "refrigerator",
+    "book",
+    "clock",
+    "vase",
+    "scissors",
+    "teddy bear",
+    "hair drier",
+    "toothbrush",
+];
+
+/// An adapter skeleton for a model, as `adasval engine probe` suggests it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suggestion {
+    /// The decoder that fits the output shapes, if one does.
+    pub decoder: Option<String>,
+    /// Adapter YAML to start from (every guess marked `# check`).
+    pub adapter_yaml: Option<String>,
+    /// What was guessed, and what no decoder can describe yet.
+    pub notes: Vec<String>,
+}
+
+fn fixed_shape(t: &TensorSignature) -> Option<Vec<u64>> {
+    t.shape.as_ref()?.iter().map(Dim::fixed).collect()
+}
+
+/// Suggest an adapter from the model's edges alone. Preprocessing is not in an ONNX file:
+/// the skeleton says so where it guesses.
+pub fn suggest_adapter(model: &ModelSignature, name: &str) -> Suggestion {
+    let mut notes = Vec::new();
+    let Some(input) = model.inputs.first() else {
+        notes.push("the model declares no input".into());
+        return Suggestion {
+            decoder: None,
+            adapter_yaml: None,
+            notes,
+        };
+    };
+    let dims: Vec<Option<u64>> = input
+        .shape
+        .as_ref()
+        .map(|s| s.iter().map(Dim::fixed).collect())
+        .unwrap_or_default();
+    let (layout, w, h) = match dims.as_slice() {
+        [_, Some(3), h, w] => ("nchw", *w, *h),
+        [_, h, w, Some(3)] => ("nhwc", *w, *h),
+        _ => {
+            notes.push(format!(
+                "input {input} is neither [N, 3, H, W] nor [N, H, W, 3]: set input.layout by hand"
+            ));
+            ("nchw", None, None)
+        }
+    };
+    if w.is_none() || h.is_none() {
+        notes.push(
+            "the input's height or width is symbolic: 640 is a placeholder, set the size the model was trained at".into(),
+        );
+    }
+    let (w, h) = (w.unwrap_or(640), h.unwrap_or(640));
+    let mut classes_n = None;
+    let mut preprocessing_known = false;
+    let output_yaml = match model.outputs.as_slice() {
+        [out] => match fixed_shape(out).as_deref() {
+            Some([1, n, k]) if *k >= 6 => {
+                let candidates: [&[u64]; 4] = [&[8, 16, 32], &[8, 16], &[16, 32], &[8, 16, 32, 64]];
+                let fit = candidates.iter().find(|ss| {
+                    ss.iter().all(|s| w % s == 0 && h % s == 0)
+                        && ss.iter().map(|s| (w / s) * (h / s)).sum::<u64>() == *n
+                });
+                match fit {
+                    Some(ss) => {
+                        classes_n = Some(k - 5);
+                        preprocessing_known = true;
+                        Some((
+                            "yolox",
+                            format!(
+                                "  decoder: yolox\n  tensor: {}\n  strides: {:?}\n",
+                                out.name, ss
+                            ),
+                        ))
+                    }
+                    None => {
+                        notes.push(format!(
+                            "output {out} looks like a [1, cells, 5 + classes] grid, but no stride set among 8/16/32/64 gives {n} cells on a {w}x{h} input"
+                        ));
+                        None
+                    }
+                }
+            }
+            Some([1, c, n]) if *c >= 5 && n > c => {
+                notes.push(format!(
+                    "output {out} looks like the YOLOv8/v11 [1, 4 + classes, anchors] layout, which no adasval decoder reads yet"
+                ));
+                None
+            }
+            _ => {
+                notes.push(format!(
+                    "no decoder reads a single output shaped like {out}"
+                ));
+                None
+            }
+        },
+        outs => {
+            let by = |pred: &dyn Fn(&TensorSignature) -> bool| outs.iter().find(|t| pred(t));
+            let last_is = |t: &TensorSignature, d: u64| {
+                t.shape.as_ref().and_then(|s| s.last()).and_then(Dim::fixed) == Some(d)
+            };
+            let rank = |t: &TensorSignature| t.shape.as_ref().map(|s| s.len());
+            let boxes = by(&|t| rank(t) == Some(3) && last_is(t, 4));
+            let num = by(&|t| t.dtype.starts_with("int") && rank(t) == Some(2) && last_is(t, 1));
+            let others: Vec<&TensorSignature> = outs
+                .iter()
+                .filter(|t| {
+                    Some(t.name.as_str()) != boxes.map(|b| b.name.as_str())
+                        && Some(t.name.as_str()) != num.map(|b| b.name.as_str())
+                })
+                .collect();
+            let guess_scores_classes = |others: &[&TensorSignature]| {
+                let scores = others.iter().find(|t| t.dtype.starts_with("float"))?;
+                let classes = others.iter().find(|t| t.name != scores.name)?;
+                Some((scores.name.clone(), classes.name.clone()))
+            };
+            match (boxes, num, others.len()) {
+                (Some(b), Some(n), 2) => guess_scores_classes(&others).map(|(s, c)| {
+                    (
+                        "efficient_nms",
+                        format!(
+                            "  decoder: efficient_nms\n  num_detections: {}\n  boxes: {}\n  scores: {s}  # check\n  classes: {c}  # check\n  box_format: xyxy  # check\n",
+                            n.name, b.name
+                        ),
+                    )
+                }),
+                (Some(b), None, 2) => guess_scores_classes(&others).map(|(s, c)| {
+                    (
+                        "boxes_scores_classes",
+                        format!(
+                            "  decoder: boxes_scores_classes\n  boxes: {}\n  scores: {s}  # check\n  classes: {c}  # check\n  box_format: xyxy  # check\n  apply_nms: true  # check: false when the model ran NMS\n",
+                            b.name
+                        ),
+                    )
+                }),
+                _ => None,
+            }
+            .or_else(|| {
+                notes.push(format!(
+                    "no decoder reads these outputs: {}",
+                    outs.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+                ));
+                None
+            })
+        }
+    };
+    let Some((decoder, output_yaml)) = output_yaml else {
+        return Suggestion {
+            decoder: None,
+            adapter_yaml: None,
+            notes,
+        };
+    };
+    let class_list = match classes_n {
+        Some(80) => {
+            notes.push("80 classes: COCO's names assumed (check the model's documentation)".into());
+            COCO_CLASSES
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+        }
+        Some(n) => (0..n).map(|i| format!("class_{i}")).collect(),
+        None => {
+            notes.push("the class count is not in the output shapes: list the classes".into());
+            vec!["class_0".to_string()]
+        }
+    };
+    let preprocessing = if preprocessing_known {
+        notes.push(
+            "preprocessing is not recorded in an ONNX file: the skeleton assumes YOLOX's (BGR, 0-255, letterbox with 114 at the top left)".into(),
+        );
+        "  channel_order: bgr  # check\n  scale: 1.0  # check\n  resize: { policy: letterbox, pad_value: 114, placement: top_left }  # check\n"
+    } else {
+        notes.push(
+            "preprocessing is not recorded in an ONNX file: set channel_order, scale, mean, std and resize from the model's documentation".into(),
+        );
+        "  channel_order: rgb  # check\n  scale: 0.00392156862745098  # check\n  resize: { policy: letterbox, pad_value: 114, placement: top_left }  # check\n"
+    };
+    let yaml = format!(
+        "schema_version: 1\nname: {name}\ninput:\n  tensor: {}\n  layout: {layout}\n  width: {w}\n  height: {h}\n{preprocessing}output:\n{output_yaml}classes: [{}]\nsafety_critical: []  # name the classes whose misses are safety-relevant\nscore_threshold: 0.3  # check\nnms_iou: 0.45  # check\nmax_detections: 100\n",
+        input.name,
+        class_list
+            .iter()
+            .map(|c| if c.contains(' ') { format!("\"{c}\"") } else { c.clone() })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Suggestion {
+        decoder: Some(decoder.to_string()),
+        adapter_yaml: Some(yaml),
+        notes,
+    }
+}

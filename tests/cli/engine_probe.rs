@@ -140,20 +140,11 @@ fn loading_a_lock_whose_adapter_no_longer_fits_is_refused_with_the_model_shown()
     let p = d.path();
     let (code, out, err) = freeze(p, "demo", "engines/adapter.yaml");
     assert_eq!(code, 0, "{out}{err}");
-    // Edit the adapter and re-hash it into the lock by hand, as an old lock or a careless
-    // edit would leave it: the hashes agree, the model does not.
-    let adapter = p.join("engines/adapter.yaml");
-    let old = adasval::hash::sha256_hex(&std::fs::read(&adapter).unwrap());
-    let edited = demo_adapter().replace("  tensor: output", "  tensor: logits");
-    std::fs::write(&adapter, &edited).unwrap();
-    let lock = p.join("engines/engines.lock.yaml");
-    let text = std::fs::read_to_string(&lock).unwrap();
-    assert!(text.contains(&old));
-    std::fs::write(
-        &lock,
-        text.replace(&old, &adasval::hash::sha256_hex(edited.as_bytes())),
-    )
-    .unwrap();
+    rehash_adapter(
+        p,
+        "engines/adapter.yaml",
+        &demo_adapter().replace("  tensor: output", "  tensor: logits"),
+    );
     std::fs::create_dir_all(p.join("scenarios")).unwrap();
     std::fs::write(
         p.join("scenarios/one.yaml"),

@@ -7,8 +7,9 @@ use crate::common;
 use common::*;
 use std::path::Path;
 
-/// A project with the demo detector frozen under an adapter edited by `edit`, and the
-/// repository's `child-running-out` scenario.
+/// A project with the demo detector frozen, its adapter then edited by `edit` (and re-hashed
+/// into the lock, so that only the load-time check can catch it), and the repository's
+/// `child-running-out` scenario.
 fn demo_project(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
@@ -20,8 +21,7 @@ fn demo_project(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
     )
     .unwrap();
     let adapter = std::fs::read_to_string(repo_root().join("engines/demo/adapter.yaml")).unwrap();
-    let edited = edit(&adapter);
-    std::fs::write(p.join("engines/det.adapter.yaml"), edited).unwrap();
+    std::fs::write(p.join("engines/det.adapter.yaml"), &adapter).unwrap();
     std::fs::copy(
         repo_root().join("scenarios/child-running-out.yaml"),
         p.join("scenarios/child-running-out.yaml"),
@@ -37,6 +37,7 @@ fn demo_project(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
         "engines/det.adapter.yaml",
     ]));
     assert_eq!(code, 0, "{out}{err}");
+    rehash_adapter(p, "engines/det.adapter.yaml", &edit(&adapter));
     d
 }
 

@@ -223,3 +223,23 @@ pub fn latency_sample(seed: u64, n: usize, shift: f64, round: bool) -> Vec<f64> 
         })
         .collect()
 }
+
+/// Replace a frozen adapter's text and its hash in the lock, as a hand-edited or old lock
+/// would leave it: the hashes agree, so only the check against the model can catch a misfit
+/// (`engine freeze` refuses such an adapter outright).
+pub fn rehash_adapter(project: &std::path::Path, adapter_rel: &str, text: &str) {
+    let adapter = project.join(adapter_rel);
+    let old = adasval::hash::sha256_hex(&std::fs::read(&adapter).unwrap());
+    std::fs::write(&adapter, text).unwrap();
+    let lock = project.join("engines/engines.lock.yaml");
+    let locked = std::fs::read_to_string(&lock).unwrap();
+    assert!(
+        locked.contains(&old),
+        "{adapter_rel} is not frozen in {locked}"
+    );
+    std::fs::write(
+        &lock,
+        locked.replace(&old, &adasval::hash::sha256_hex(text.as_bytes())),
+    )
+    .unwrap();
+}

@@ -40,5 +40,6 @@ mod synth_cli;
 mod tamper_sweep;
 mod trt;
 mod trust;
+mod vocabulary;
 mod waivers;
 mod wcet_cli;

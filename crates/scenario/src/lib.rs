@@ -110,11 +110,13 @@ pub enum ScenarioError {
         scenario: String,
         source: labels::LabelError,
     },
-    #[error("scenario `{scenario}`: unknown classes in golden labels: {classes} (map them with `class_map` or list them in `ignore_classes`; model classes: {known})")]
+    #[error("scenario `{scenario}`: unknown classes in golden labels: {classes} (map them with `class_map` or list them in `ignore_classes`; model classes: {known}; class_map in force: {map})")]
     UnknownClasses {
         scenario: String,
         classes: String,
         known: String,
+        /// The scenario's `class_map`, as `{a: b, ...}` (`{}` when none).
+        map: String,
     },
     #[error("scenario `{scenario}`: frame {frame}: {message}")]
     Generate {
@@ -170,9 +172,31 @@ impl Scenario {
             return Err(bad("deadline_ms", "must be a positive number".into()));
         }
         match &self.frames {
-            FramesSpec::Generate(g) => g
-                .validate()
-                .map_err(|e| bad("frames.generate", e.to_string()))?,
+            FramesSpec::Generate(g) => {
+                g.validate()
+                    .map_err(|e| bad("frames.generate", e.to_string()))?;
+                // A key the generator never draws would map nothing and hide a typo.
+                let valid = adasval_synth::CLASS_NAMES;
+                let stray = g
+                    .class_map
+                    .keys()
+                    .map(|k| ("frames.generate.class_map", k))
+                    .chain(
+                        g.ignore_classes
+                            .iter()
+                            .map(|k| ("frames.generate.ignore_classes", k)),
+                    )
+                    .find(|(_, k)| !valid.contains(&k.as_str()));
+                if let Some((field, k)) = stray {
+                    return Err(bad(
+                        field,
+                        format!(
+                            "`{k}` is not a class the generator draws ({})",
+                            valid.join(", ")
+                        ),
+                    ));
+                }
+            }
             FramesSpec::Files(f) => {
                 if f.list.is_empty() && f.glob.is_none() {
                     return Err(bad("frames.files", "give `list` or `glob`".into()));
@@ -336,7 +360,7 @@ pub fn load_frames(
                     source,
                 }
             })?;
-            let map = ClassMapper::new(s, f, classes);
+            let map = ClassMapper::new(&f.class_map, &f.ignore_classes, classes);
             let mut unknown = std::collections::BTreeSet::new();
             let decoded: Vec<Result<RgbImage, ScenarioError>> = {
                 use rayon::prelude::*;
@@ -378,6 +402,7 @@ pub fn load_frames(
                     scenario: s.id.clone(),
                     classes: unknown.into_iter().collect::<Vec<_>>().join(", "),
                     known: classes.join(", "),
+                    map: map.describe(),
                 });
             }
             Ok(out)
@@ -397,15 +422,16 @@ fn render_frame(
         message: e.to_string(),
     })?;
     let mut gt = Vec::with_capacity(f.objects.len());
-    let mut unknown = Vec::new();
+    let mut unknown = std::collections::BTreeSet::new();
+    let map = ClassMapper::new(&g.class_map, &g.ignore_classes, classes);
     for o in &f.objects {
         let name = adasval_synth::CLASS_NAMES
             .get(o.class_id as usize)
             .copied()
             .unwrap_or("?");
-        match classes.iter().position(|c| c == name) {
-            Some(class_id) => gt.push(GtObject {
-                class_id: class_id as u32,
+        match map.map(name) {
+            Mapped::Class(class_id) => gt.push(GtObject {
+                class_id,
                 bbox: o.bbox,
                 ignore: o.ignore,
                 crowd: false,
@@ -413,14 +439,20 @@ fn render_frame(
                 truncation: Some(o.truncation),
                 track_id: Some(o.track_id),
             }),
-            None => unknown.push(name.to_string()),
+            Mapped::Dropped => {}
+            // The generator draws no DontCare regions; a name that is not a model class is
+            // unknown either way.
+            Mapped::AllClasses | Mapped::Unknown => {
+                unknown.insert(name.to_string());
+            }
         }
     }
     if !unknown.is_empty() {
         return Err(ScenarioError::UnknownClasses {
             scenario: s.id.clone(),
-            classes: unknown.join(", "),
+            classes: unknown.into_iter().collect::<Vec<_>>().join(", "),
             known: classes.join(", "),
+            map: map.describe(),
         });
     }
     Ok(LoadedFrame {
@@ -484,12 +516,18 @@ struct ClassMapper<'a> {
 }
 
 impl<'a> ClassMapper<'a> {
-    fn new(_s: &Scenario, f: &'a FileFrames, classes: &'a [String]) -> Self {
+    fn new(map: &'a BTreeMap<String, String>, ignore: &'a [String], classes: &'a [String]) -> Self {
         Self {
-            map: &f.class_map,
-            ignore: &f.ignore_classes,
+            map,
+            ignore,
             classes,
         }
+    }
+
+    /// The map in force, for error messages.
+    fn describe(&self) -> String {
+        let pairs: Vec<String> = self.map.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        format!("{{{}}}", pairs.join(", "))
     }
     fn map(&self, golden: &str) -> Mapped {
         if self.ignore.iter().any(|c| c == golden) {

@@ -72,6 +72,14 @@ pub struct SequenceSpec {
     #[serde(default = "default_true")]
     pub scenery: bool,
     pub actors: Vec<ActorSpec>,
+    /// Generated class name → model class name (e.g. `pedestrian: person`). The renderer
+    /// ignores it; the scenario loader maps the golden labels with it, exactly as for
+    /// file-based frames, so one scene description serves detectors of any vocabulary.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub class_map: std::collections::BTreeMap<String, String>,
+    /// Generated classes dropped from the golden labels (neither rewarded nor penalised).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_classes: Vec<String>,
 }
 
 /// Camera overrides; unset fields take defaults.

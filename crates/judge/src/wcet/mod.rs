@@ -15,6 +15,7 @@
 //! Conventions: shape xi as in Coles (xi > 0 heavy tail); scipy's genextreme has c = -xi,
 //! genpareto c = xi. The method is written up in docs/WCET.md.
 
+pub mod calibration;
 pub mod convergence;
 pub mod gev;
 pub mod gof;

@@ -49,8 +49,10 @@ fn main() {
     if ns.is_empty() {
         ns.push(10_000);
     }
-    let settings = WcetSettings::default();
-    let _ = extrapolate; // today's code prints every probability
+    let settings = WcetSettings {
+        extrapolate,
+        ..WcetSettings::default()
+    };
     let mut cases = Vec::new();
     for &n in &ns {
         for p in Process::all() {

@@ -39,6 +39,9 @@ pub enum Process {
     /// N(LOC, 1) then N(LOC + 2, 1) from the middle of the trace (should be refused; the
     /// truth is the later, slower regime).
     LevelShift,
+    /// N(LOC, 1) then N(LOC + 0.5, 1) from 60% of the trace: a small shift, the kind the
+    /// block-maxima tests missed (the truth is again the later regime).
+    LevelShiftSmall,
     /// Max-autoregressive X_t = max(a X_{t-1}, (1 - a) Z_t), Z unit Frechet, a = 0.5:
     /// unit-Frechet margins, extremal index 1 - a.
     ArmaxFrechet,
@@ -99,6 +102,7 @@ impl Process {
             MarkovSwitch,
             Periodic,
             LevelShift,
+            LevelShiftSmall,
             ArmaxFrechet,
             ArmaxGumbel,
         ]
@@ -118,6 +122,7 @@ impl Process {
             MarkovSwitch => "Markov-switching 2-state".into(),
             Periodic => "periodic + noise".into(),
             LevelShift => "level shift at n/2".into(),
+            LevelShiftSmall => "small level shift (0.5 sd at 0.6 n)".into(),
             ArmaxFrechet => "ARMAX Frechet theta=0.5".into(),
             ArmaxGumbel => "ARMAX Gumbel theta=0.5".into(),
         }
@@ -138,7 +143,7 @@ impl Process {
 
     /// Whether the right answer is a refusal (the trace is not stationary).
     pub fn should_refuse(&self) -> bool {
-        matches!(self, Process::LevelShift)
+        matches!(self, Process::LevelShift | Process::LevelShiftSmall)
     }
 
     pub fn truth_kind(&self) -> Truth {
@@ -220,6 +225,9 @@ impl Process {
             LevelShift => (0..n)
                 .map(|t| LOC + if t >= n / 2 { 2.0 } else { 0.0 } + r.normal())
                 .collect(),
+            LevelShiftSmall => (0..n)
+                .map(|t| LOC + if t >= 6 * n / 10 { 0.5 } else { 0.0 } + r.normal())
+                .collect(),
             ArmaxFrechet | ArmaxGumbel => {
                 let a: f64 = 0.5;
                 let frechet = |r: &mut Rng| -1.0 / r.uniform().ln();
@@ -293,6 +301,7 @@ impl Process {
                 solve_sf(sf, p, LOC - 10.0, LOC + 20.0)
             }
             LevelShift => LOC + 2.0 - normal_quantile(p),
+            LevelShiftSmall => LOC + 0.5 - normal_quantile(p),
             ArmaxFrechet => -1.0 / (-p).ln_1p(),
         })
     }
@@ -468,7 +477,13 @@ pub fn markdown(cases: &[CaseSummary]) -> String {
             .iter()
             .map(|p| match (p.below_share, p.below_cp95) {
                 (Some(s), Some(u)) => {
-                    format!("{}/{} = {:.1}% ({:.1}%)", p.below, p.printed, 100.0 * s, 100.0 * u)
+                    format!(
+                        "{}/{} = {:.1}% ({:.1}%)",
+                        p.below,
+                        p.printed,
+                        100.0 * s,
+                        100.0 * u
+                    )
                 }
                 _ if p.truth.is_none() => "no truth".into(),
                 _ => format!("0 printed"),
@@ -520,7 +535,9 @@ mod tests {
 
     #[test]
     fn analytic_truths_match_their_survival_functions() {
-        assert!((Process::IidShiftedExp.truth(1e-6).unwrap() - (LOC + 6.0 * 10f64.ln())).abs() < 1e-9);
+        assert!(
+            (Process::IidShiftedExp.truth(1e-6).unwrap() - (LOC + 6.0 * 10f64.ln())).abs() < 1e-9
+        );
         // ARMAX Frechet: P(X > x) = 1 - exp(-1/x)
         let x = Process::ArmaxFrechet.truth(1e-6).unwrap();
         assert!(((-(-1.0 / x).exp_m1()) / 1e-6 - 1.0).abs() < 1e-9);

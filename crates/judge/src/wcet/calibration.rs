@@ -486,7 +486,7 @@ pub fn markdown(cases: &[CaseSummary]) -> String {
                     )
                 }
                 _ if p.truth.is_none() => "no truth".into(),
-                _ => format!("0 printed"),
+                _ => "0 printed".to_string(),
             })
             .collect();
         let ratio: Vec<String> = c

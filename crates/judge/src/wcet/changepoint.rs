@@ -78,7 +78,8 @@ pub fn cusum_ranks(x: &[f64], alpha: f64) -> Option<ChangePoint> {
         0.0
     };
     let lrv = g0 * (1.0 + phi) / (1.0 - phi);
-    if !(lrv > 0.0) {
+    // also catches NaN (a constant trace has no ranks to test)
+    if lrv.is_nan() || lrv <= 0.0 {
         return None;
     }
     let stat = best / (n as f64 * lrv).sqrt();

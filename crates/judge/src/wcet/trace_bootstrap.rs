@@ -87,7 +87,7 @@ pub fn resample(x: &[f64], mean_run: f64, rng: &mut Rng) -> Vec<f64> {
 fn gumbel_pwm(sorted: &[f64]) -> Option<Gev> {
     let l = sample_lmoments(sorted)?;
     let scale = l.l2 / std::f64::consts::LN_2;
-    (scale > 0.0).then(|| Gev {
+    (scale > 0.0).then_some(Gev {
         shape: 0.0,
         location: l.l1 - 0.577_215_664_901_532_9 * scale,
         scale,

@@ -408,6 +408,8 @@ pub struct CaseSummary {
     pub n: usize,
     pub runs: usize,
     pub refused: usize,
+    /// Refusals by verdict (not_stationary, not_iid, no_acceptable_fit, too_few_samples).
+    pub refusals: Vec<(Verdict, usize)>,
     pub truth: Truth,
     pub probs: Vec<ProbSummary>,
 }
@@ -449,6 +451,16 @@ pub fn summarise(process: Process, n: usize, runs: &[RunOutcome]) -> CaseSummary
         n,
         runs: runs.len(),
         refused: runs.iter().filter(|r| r.verdict != Verdict::Pwcet).count(),
+        refusals: [
+            Verdict::NotStationary,
+            Verdict::NotIid,
+            Verdict::NoAcceptableFit,
+            Verdict::TooFewSamples,
+        ]
+        .iter()
+        .map(|&v| (v, runs.iter().filter(|r| r.verdict == v).count()))
+        .filter(|e| e.1 > 0)
+        .collect(),
         truth: process.truth_kind(),
         probs,
     }
@@ -464,6 +476,26 @@ pub fn run_case(process: Process, n: usize, seeds: u64, s: &WcetSettings) -> Vec
 
 fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map_or("—".into(), |x| format!("{x:.digits$}"))
+}
+
+/// Refused share, with the verdicts behind it.
+fn refused_cell(c: &CaseSummary) -> String {
+    let share = format!("{:.1}%", 100.0 * c.refused as f64 / c.runs.max(1) as f64);
+    if c.refusals.is_empty() {
+        return share;
+    }
+    let parts: Vec<String> = c
+        .refusals
+        .iter()
+        .map(|(v, k)| {
+            let name = serde_json::to_value(v)
+                .ok()
+                .and_then(|j| j.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!("{name} {k}")
+        })
+        .collect();
+    format!("{share} ({})", parts.join(", "))
 }
 
 /// Markdown table of case summaries (one row per case).
@@ -501,7 +533,7 @@ pub fn markdown(cases: &[CaseSummary]) -> String {
             })
             .collect();
         t.push_str(&format!(
-            "| {}{} | {} | {} | {:.1}% | {} | {} | {} | {} | {} | {} |\n",
+            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             c.process,
             if c.truth == Truth::Simulated {
                 " (simulated truth)"
@@ -510,7 +542,7 @@ pub fn markdown(cases: &[CaseSummary]) -> String {
             },
             c.n,
             c.runs,
-            100.0 * c.refused as f64 / c.runs.max(1) as f64,
+            refused_cell(c),
             below[0],
             below[1],
             below[2],

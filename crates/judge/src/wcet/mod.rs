@@ -461,6 +461,30 @@ fn band_grid(pmin: f64) -> Vec<f64> {
     g
 }
 
+/// The next block size 2b, 4b, … (at least `min_blocks` maxima) whose maxima pass the
+/// preconditions, recording each try in the block-maxima report.
+fn longer_passing_block(
+    x: &[f64],
+    b: usize,
+    s: &WcetSettings,
+    a: &mut Analysis,
+) -> Option<(usize, Vec<TestResult>)> {
+    let mut nb = b * 2;
+    while x.len() / nb >= s.min_blocks {
+        let maxima = models::block_maxima(x, nb);
+        let tests = iid::preconditions(&maxima, lags_for(s.lags, maxima.len()), s.alpha);
+        let ok = tests.iter().all(|t| t.passed);
+        if let Some(bm) = a.block_maxima.as_mut() {
+            bm.tried.push((nb, ok));
+        }
+        if ok {
+            return Some((nb, tests));
+        }
+        nb *= 2;
+    }
+    None
+}
+
 /// Without `--extrapolate`, rows beyond the extrapolation limit keep their probability and
 /// class but no figures; with it, they keep them and the class marks them.
 fn hide_beyond_limit(a: &mut Analysis, s: &WcetSettings) {
@@ -643,42 +667,65 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
         iid: bm_tests,
         tried,
     });
-    let data = tail_data(samples, &sorted, b, theta, s.threshold_quantile);
-    let methods: &[Method] = if raw_iid {
-        &[Method::GevBm, Method::GpdPot]
-    } else {
-        &[Method::GevBm]
-    };
-    let mut fits: Vec<(Fit, ModelReport)> = Vec::new();
-    let mut stream = 100u64;
-    for &m in methods {
-        for e in [Estimator::Pwm, Estimator::Mle] {
-            stream += 1;
-            let Some(fit) = models::fit(&data, m, e) else {
-                a.reasons.push(format!("{m}/{e}: the fit failed"));
-                continue;
-            };
-            let input = match m {
-                Method::GevBm => &data.maxima_sorted,
-                Method::GpdPot => &data.excesses_sorted,
-            };
-            let gof = gof::goodness_of_fit(&fit, input, s.gof_resamples, s.seed, stream);
-            let r = report(&fit, &data, gof, s.alpha, &s.probabilities);
-            if !r.acceptable {
-                a.reasons.push(format!(
-                    "{m}/{e} not acceptable: {}",
-                    r.gof
-                        .iter()
-                        .map(|g| format!("{} p={:.3}", g.name, g.p_value))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+    let mut b = b;
+    let mut gof_forced = false;
+    let (data, fits, chosen) = loop {
+        let data = tail_data(samples, &sorted, b, theta, s.threshold_quantile);
+        let methods: &[Method] = if raw_iid {
+            &[Method::GevBm, Method::GpdPot]
+        } else {
+            &[Method::GevBm]
+        };
+        let mut fits: Vec<(Fit, ModelReport)> = Vec::new();
+        let mut stream = 100u64;
+        for &m in methods {
+            for e in [Estimator::Pwm, Estimator::Mle] {
+                stream += 1;
+                let Some(fit) = models::fit(&data, m, e) else {
+                    a.reasons.push(format!("{m}/{e}: the fit failed"));
+                    continue;
+                };
+                let input = match m {
+                    Method::GevBm => &data.maxima_sorted,
+                    Method::GpdPot => &data.excesses_sorted,
+                };
+                let gof = gof::goodness_of_fit(&fit, input, s.gof_resamples, s.seed, stream);
+                let r = report(&fit, &data, gof, s.alpha, &s.probabilities);
+                if !r.acceptable {
+                    a.reasons.push(format!(
+                        "{m}/{e} not acceptable: {}",
+                        r.gof
+                            .iter()
+                            .map(|g| format!("{} p={:.3}", g.name, g.p_value))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                fits.push((fit, r));
             }
-            fits.push((fit, r));
         }
-    }
+        let chosen = select(&fits, s);
+        // Dependent route: when no GEV fit is acceptable, longer blocks (whose maxima are
+        // closer to their GEV limit) while enough remain and their maxima pass the tests.
+        if chosen.is_none() && !raw_iid && s.method != Some(Method::GpdPot) {
+            if let Some((nb, tests)) = longer_passing_block(samples, b, s, &mut a) {
+                a.reasons.push(format!(
+                    "no GEV fit acceptable for {b}-frame blocks: refitted on {nb}-frame blocks"
+                ));
+                if let Some(bm) = a.block_maxima.as_mut() {
+                    bm.block_size = nb;
+                    bm.n_blocks = n / nb;
+                    bm.dropped = n % nb;
+                    bm.iid = tests;
+                }
+                b = nb;
+                gof_forced = true;
+                continue;
+            }
+        }
+        break (data, fits, chosen);
+    };
     let pref = s.reference_probability();
-    let chosen = select(&fits, s);
     for (f, _) in &fits {
         for &p in &s.probabilities {
             a.pwcet.push(PwcetRow {
@@ -735,7 +782,8 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
         (boot.intervals, info)
     } else {
         let rule = trace_bootstrap::RouteRule {
-            first_block: s.block_size,
+            // replicates start at the block size the goodness of fit needed, if it did
+            first_block: if gof_forced { b } else { s.block_size },
             min_blocks: s.min_blocks,
             lags: s.lags,
             alpha: s.alpha,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Speed of the full default `wcet::analyse` on 10^6 samples (i.i.d. and AR(1) 0.7), today's
+# Speed of the full default `wcet::analyse` on 10^6 samples (i.i.d., AR(1) 0.7, ARMAX), today's
 # code against the code before issue 20 (BASE, default the parent of the first issue-20
 # commit), built from the same example file and run back to back, so both numbers come from
 # one run on one machine. Usage: bench/wcet_speed.sh [BASE] [N]

@@ -1,5 +1,7 @@
 //! Criterion benchmark of `wcet::analyse` (issue 5 performance target; the 10^6-sample
-//! figure comes from bench/wcet_bench.sh, which runs the release binary).
+//! figure comes from bench/wcet_bench.sh, which runs the release binary). Issue 20: the
+//! dependent route (AR(1) φ = 0.7 frames, stationary bootstrap of the raw trace) beside the
+//! i.i.d. one; bench/wcet_speed.sh times both against the code before issue 20 in one run.
 
 use adasval::wcet::gev::Gev;
 use adasval::wcet::rng::Rng;
@@ -16,6 +18,17 @@ fn frames(n: usize) -> Vec<f64> {
     (0..n).map(|_| g.sample(r.uniform())).collect()
 }
 
+fn ar_frames(n: usize) -> Vec<f64> {
+    let mut r = Rng::new(2027);
+    let mut z = 0.0;
+    (0..n)
+        .map(|_| {
+            z = 0.7 * z + r.normal();
+            10.0 + 0.2 * z
+        })
+        .collect()
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("wcet");
     group.sample_size(10);
@@ -23,6 +36,10 @@ fn bench(c: &mut Criterion) {
         let x = frames(n);
         let s = WcetSettings::default();
         group.bench_function(format!("analyse_{n}"), |b| b.iter(|| analyse(&x, &s)));
+        let y = ar_frames(n);
+        group.bench_function(format!("analyse_dependent_{n}"), |b| {
+            b.iter(|| analyse(&y, &s))
+        });
     }
     group.finish();
 }

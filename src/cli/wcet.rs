@@ -77,6 +77,16 @@ pub struct Args {
     /// Minimum number of block maxima and of threshold excesses (sets the minimum sample count).
     #[arg(long, default_value_t = 30)]
     pub min_blocks: usize,
+    /// Print bounds beyond the extrapolation limit (p < 1e-2/n), marked `beyond_limit`;
+    /// without it those rows carry no figures.
+    #[arg(long)]
+    pub extrapolate: bool,
+    /// Stationary-bootstrap replicates of the raw trace for the interval of dependent traces.
+    #[arg(long, default_value_t = 200)]
+    pub trace_resamples: usize,
+    /// Level of the change-point test on the raw trace (run before any route).
+    #[arg(long, default_value_t = 0.01)]
+    pub change_alpha: f64,
     /// Write exceedance and convergence SVG figures into this directory.
     #[arg(long)]
     pub plots: Option<PathBuf>,
@@ -98,6 +108,7 @@ fn settings(a: &Args) -> Result<WcetSettings, Failure> {
         "--threshold-quantile must lie in (0, 1)",
     )?;
     check(open(a.confidence), "--confidence must lie in (0, 1)")?;
+    check(open(a.change_alpha), "--change-alpha must lie in (0, 1)")?;
     check(
         a.block_size >= 1 && a.lags >= 1 && a.min_blocks >= 3,
         "--block-size and --lags must be >= 1, --min-blocks >= 3",
@@ -148,6 +159,9 @@ fn settings(a: &Args) -> Result<WcetSettings, Failure> {
             .map_err(|e| Failure::bad_input(anyhow!(e)))?,
         min_blocks: a.min_blocks,
         min_exceedances: a.min_blocks,
+        extrapolate: a.extrapolate,
+        trace_resamples: a.trace_resamples.max(1),
+        change_alpha: a.change_alpha,
         unit: a.unit.clone(),
         stage: a.stage.clone().unwrap_or_else(|| "total".into()),
         ..WcetSettings::default()

@@ -41,6 +41,10 @@ fn run_record_and_lock_match_their_schemas() {
     let (ok, msg) = check(&py, "docs/schema/run.schema.json", &run_json);
     assert!(ok, "{msg}");
 
+    // wcet.json (the timing analyses of the run) has its own schema
+    let wcet = d.path().join(out.trim()).join("wcet.json");
+    let (ok, msg) = check(&py, "docs/schema/wcet.schema.json", &wcet);
+    assert!(ok, "{msg}");
     let summary = d.path().join(out.trim()).join("summary.json");
     let (ok, msg) = check(&py, "docs/schema/summary.schema.json", &summary);
     assert!(ok, "{msg}");

@@ -266,3 +266,161 @@ fn pinned_model_is_the_selected_one_or_the_verdict_says_why() {
         other => panic!("verdict {other:?}"),
     }
 }
+
+fn write_csv(dir: &std::path::Path, name: &str, xs: &[f64]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    let body: String = xs.iter().map(|v| format!("{v}\n")).collect();
+    std::fs::write(&p, body).expect("write");
+    p
+}
+
+fn schema_check(py: &str, doc: &Value, dir: &std::path::Path) -> (bool, String) {
+    let path = dir.join("doc.json");
+    std::fs::write(&path, doc.to_string()).expect("write");
+    let o = std::process::Command::new(py)
+        .arg(common::repo_root().join("tests/py/validate_schema.py"))
+        .arg(common::repo_root().join("docs/schema/wcet.schema.json"))
+        .arg(&path)
+        .output()
+        .expect("run python");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_level_shift_is_refused_as_not_stationary_with_its_frame() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut xs = frames(6000, 8);
+    for v in xs.iter_mut().skip(4000) {
+        *v += 0.2;
+    }
+    let p = write_csv(dir.path(), "x.csv", &xs);
+    let mut args = vec!["--samples", p.to_str().unwrap_or_default()];
+    args.extend(FAST);
+    let (code, v, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["verdict"], "not_stationary", "{v}");
+    let frame = v["changepoint"]["frame"].as_u64().expect("frame");
+    assert!((3900..=4100).contains(&frame), "change found at {frame}");
+    assert!(v["reasons"][0]
+        .as_str()
+        .is_some_and(|r| r.contains(&format!("frame {frame}"))));
+    let advice = v["advice"][0].as_str().unwrap_or_default();
+    assert!(
+        advice.contains("each regime") && advice.contains("lock"),
+        "{advice}"
+    );
+    assert!(v["pwcet"].as_array().is_some_and(|a| a.is_empty()));
+}
+
+#[test]
+fn bounds_beyond_the_extrapolation_limit_need_extrapolate_and_are_marked() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // 3,000 samples: 1e-3 is inside the data, 1e-5 moderate (>= 1e-2/n), 1e-6 beyond
+    let p = write_csv(dir.path(), "x.csv", &frames(3000, 1));
+    let base = [
+        "--samples",
+        p.to_str().unwrap_or_default(),
+        "--probability",
+        "1e-3",
+        "--probability",
+        "1e-5",
+        "--probability",
+        "1e-6",
+    ];
+    let class_of = |v: &Value, p: f64| -> (String, bool) {
+        let row = v["pwcet"]
+            .as_array()
+            .expect("pwcet")
+            .iter()
+            .find(|r| {
+                r["method"] == v["selected"]["method"]
+                    && r["estimator"] == v["selected"]["estimator"]
+                    && r["exceedance_probability"].as_f64() == Some(p)
+            })
+            .cloned()
+            .expect("row");
+        (
+            row["extrapolation"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            row["ci_high"].is_number() && row["value"].is_number(),
+        )
+    };
+    let mut args = base.to_vec();
+    args.extend(FAST);
+    let (code, v, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["verdict"], "pwcet", "{v}");
+    assert_eq!(class_of(&v, 1e-3), ("inside_data".into(), true));
+    assert_eq!(class_of(&v, 1e-5), ("moderate".into(), true));
+    assert_eq!(class_of(&v, 1e-6), ("beyond_limit".into(), false));
+    assert!(v["advice"].as_array().is_some_and(|a| a
+        .iter()
+        .any(|s| s.as_str().is_some_and(|s| s.contains("--extrapolate")))));
+    args.push("--extrapolate");
+    let (code, v, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(class_of(&v, 1e-6), ("beyond_limit".into(), true));
+    assert_eq!(v["settings"]["extrapolate"], true);
+}
+
+#[test]
+fn outputs_match_the_wcet_schema() {
+    let Some(py) = common::python_with(&["jsonschema"]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    // an i.i.d. trace (bound), an AR(1) trace (dependent route), a level shift (refused)
+    // and a short one (too_few_samples)
+    let mut r = Rng::new(4);
+    let mut z = 0.0;
+    let ar: Vec<f64> = (0..12_000)
+        .map(|_| {
+            z = 0.7 * z + r.normal();
+            10.0 + 0.2 * z
+        })
+        .collect();
+    let mut shifted = frames(5000, 2);
+    for v in shifted.iter_mut().skip(2500) {
+        *v += 0.3;
+    }
+    let mut verdicts = Vec::new();
+    for (name, xs) in [
+        ("iid", frames(4000, 1)),
+        ("ar", ar),
+        ("shift", shifted),
+        ("short", frames(200, 3)),
+    ] {
+        let p = write_csv(dir.path(), &format!("{name}.csv"), &xs);
+        let mut args = vec![
+            "--samples",
+            p.to_str().unwrap_or_default(),
+            "--trace-resamples",
+            "50",
+        ];
+        args.extend(FAST);
+        let (code, v, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        let (ok, msg) = schema_check(&py, &v, dir.path());
+        assert!(ok, "{name}: {msg}");
+        verdicts.push(v["verdict"].as_str().unwrap_or_default().to_string());
+        if name == "iid" {
+            // the schema can fail: an unknown verdict, a missing extrapolation class
+            let mut bad = v.clone();
+            bad["verdict"] = serde_json::json!("maybe");
+            assert!(!schema_check(&py, &bad, dir.path()).0);
+            let mut bad = v.clone();
+            if let Some(row) = bad["pwcet"][0].as_object_mut() {
+                row.remove("extrapolation");
+            }
+            assert!(!schema_check(&py, &bad, dir.path()).0);
+        }
+    }
+    assert_eq!(verdicts[0], "pwcet");
+    assert_eq!(verdicts[2], "not_stationary");
+    assert_eq!(verdicts[3], "too_few_samples");
+}

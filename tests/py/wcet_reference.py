@@ -111,10 +111,28 @@ def op_gof(req):
     return out
 
 
+def op_cusum(req):
+    """CUSUM of ranks with the AR(1) long-run variance of the residuals around the break
+    (crates/judge/src/wcet/changepoint.rs), written from the formulas with scipy's
+    rankdata (ordinal ties, as the Rust side) and Kolmogorov's law (kstwobign)."""
+    x = np.asarray(req["data"], dtype=float)
+    n = len(x)
+    r = stats.rankdata(x, method="ordinal")
+    s = np.cumsum(r - (n + 1) / 2.0)[: n - 1]
+    k = int(np.argmax(np.abs(s))) + 1
+    e = np.concatenate([r[:k] - r[:k].mean(), r[k:] - r[k:].mean()])
+    g0 = np.dot(e, e) / n
+    g1 = np.dot(e[1:], e[:-1]) / n
+    phi = min(max(g1 / g0, 0.0), 0.98)
+    lrv = g0 * (1 + phi) / (1 - phi)
+    stat = float(np.abs(s).max() / np.sqrt(n * lrv))
+    return {"statistic": stat, "p_value": float(stats.kstwobign.sf(stat)), "frame": k, "ar1": float(phi)}
+
+
 def main():
     with open(sys.argv[1]) as f:
         req = json.load(f)
-    handler = {"iid": op_iid, "ks": op_ks, "gev": op_gev, "gpd": op_gpd, "gof": op_gof}[req["op"]]
+    handler = {"iid": op_iid, "ks": op_ks, "gev": op_gev, "gpd": op_gpd, "gof": op_gof, "cusum": op_cusum}[req["op"]]
     json.dump(handler(req), sys.stdout)
 
 

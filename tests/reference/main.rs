@@ -23,5 +23,6 @@ mod sweep_stats;
 mod synth_determinism;
 mod synth_labels;
 mod wcet_behaviour;
+mod wcet_calibration;
 mod wcet_reference;
 mod yolox_voc;

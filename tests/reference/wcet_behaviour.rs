@@ -8,7 +8,8 @@ use adasval::wcet::gev::Gev;
 use adasval::wcet::models::{self, Dist, Estimator, Method};
 use adasval::wcet::rng::Rng;
 use adasval::wcet::{
-    analyse, iid, pwcet, read_samples, tail_data, SampleSource, Verdict, WcetSettings,
+    analyse, iid, pwcet, read_samples, tail_data, Extrapolation, SampleSource, Verdict,
+    WcetSettings,
 };
 
 fn gev_frames(n: usize, g: Gev, seed: u64) -> Vec<f64> {
@@ -117,6 +118,7 @@ fn ar1_frames_are_refused_or_routed_through_block_maxima() {
             assert!(a.models.iter().all(|m| m.method == Method::GevBm));
         }
         Verdict::TooFewSamples => panic!("20,000 samples are enough"),
+        Verdict::NotStationary => panic!("a stationary AR(1) was refused: {:?}", a.changepoint),
     }
 }
 
@@ -145,6 +147,18 @@ fn real_trtexec_trace_gets_the_verdict_its_statistics_call_for() {
         .find(|t| t.name == "ljung-box")
         .expect("ljung-box");
     assert!(lb.statistic > 1e5 && !lb.passed, "Q(20) = {}", lb.statistic);
+    let cp = a.changepoint.as_ref().expect("change-point test reported");
+    if a.verdict == Verdict::NotStationary {
+        // refused before any route, with the frame of the change and what to do
+        assert!(!cp.passed && cp.frame > 0 && cp.frame < x.len());
+        assert!(a.reasons[0].contains(&format!("frame {}", cp.frame)));
+        assert!(a
+            .advice
+            .iter()
+            .any(|r| r.contains("regime") && r.contains("clocks")));
+        assert!(a.pwcet.is_empty() && a.block_maxima.is_none());
+        return;
+    }
     let bm = a.block_maxima.as_ref().expect("block maxima reported");
     let any_block_passed = bm.tried.iter().any(|t| t.1);
     match a.verdict {
@@ -195,9 +209,11 @@ fn iid_trace_gets_a_pwcet_above_the_typical_and_a_selected_model() {
         scale: 1.0,
     };
     let x = gev_frames(20_000, g, 99);
+    // 1e-7 .. 1e-12 lie beyond the extrapolation limit of 20,000 samples: asked for here
     let s = WcetSettings {
         resamples: 300,
         gof_resamples: 100,
+        extrapolate: true,
         ..WcetSettings::default()
     };
     let a = analyse(&x, &s).expect("analysis");
@@ -287,6 +303,7 @@ fn pinned_gpd_gets_intervals_at_every_probability() {
         gof_resamples: 100,
         method: Some(Method::GpdPot),
         estimator: Some(Estimator::Pwm),
+        extrapolate: true,
         ..WcetSettings::default()
     };
     let a = analyse(&x, &s).expect("analysis");
@@ -305,4 +322,40 @@ fn pinned_gpd_gets_intervals_at_every_probability() {
     assert!(rows
         .iter()
         .all(|r| r.ci_low.is_some() && r.ci_high.is_some()));
+}
+
+#[test]
+fn bounds_beyond_the_extrapolation_limit_are_withheld_unless_asked_for() {
+    let g = Gev {
+        shape: -0.1,
+        location: 10.0,
+        scale: 1.0,
+    };
+    let x = gev_frames(10_000, g, 97);
+    let s = WcetSettings {
+        resamples: 200,
+        gof_resamples: 50,
+        ..WcetSettings::default()
+    };
+    let a = analyse(&x, &s).expect("analysis");
+    assert_eq!(a.verdict, Verdict::Pwcet, "{:?}", a.reasons);
+    // 1e-3: inside the data; 1e-6: moderate (the floor: 10^4 samples reach 1e-6); 1e-9: beyond
+    for (p, class, shown) in [
+        (1e-3, Extrapolation::InsideData, true),
+        (1e-6, Extrapolation::Moderate, true),
+        (1e-9, Extrapolation::BeyondLimit, false),
+    ] {
+        let sel = a.selected.as_ref().expect("selected");
+        let row = a
+            .pwcet
+            .iter()
+            .find(|r| {
+                r.method == sel.method
+                    && r.estimator == sel.estimator
+                    && r.exceedance_probability == p
+            })
+            .expect("row");
+        assert_eq!(row.extrapolation, class, "{p}");
+        assert_eq!(row.value.is_some() && row.ci_high.is_some(), shown, "{p}");
+    }
 }

@@ -500,3 +500,42 @@ fn gof_bootstrap_p_values_agree_with_scipy_goodness_of_fit() {
         }
     }
 }
+
+#[test]
+fn change_point_statistic_matches_a_scipy_reimplementation() {
+    let mut shifted = ar1(3000, 0.6, 7);
+    for v in shifted.iter_mut().skip(1800) {
+        *v += 0.4;
+    }
+    for (name, x) in [
+        ("ar1", ar1(2500, 0.7, 5)),
+        ("shifted", shifted),
+        (
+            "gev",
+            gev_frames(
+                2000,
+                Gev {
+                    shape: 0.2,
+                    location: 3.0,
+                    scale: 0.5,
+                },
+                6,
+            ),
+        ),
+    ] {
+        let Some(r) = reference(json!({"op": "cusum", "data": x})) else {
+            return;
+        };
+        let c = adasval::wcet::changepoint::cusum_ranks(&x, 0.01).expect("tested");
+        assert!(
+            rel_close(c.statistic, f(&r["statistic"]), 1e-9),
+            "{name}: {c:?} vs {r}"
+        );
+        assert!(
+            rel_close(c.p_value, f(&r["p_value"]), 1e-6),
+            "{name}: {c:?} vs {r}"
+        );
+        assert_eq!(c.frame as u64, r["frame"].as_u64().unwrap_or(0), "{name}");
+        assert!(rel_close(c.ar1, f(&r["ar1"]), 1e-9), "{name}");
+    }
+}

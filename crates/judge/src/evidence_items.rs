@@ -123,13 +123,33 @@ pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet
             continue;
         }
         for p in &w.analysis.settings.probabilities {
-            if let (_, Some(ucb)) = crate::timing::selected_at(&w.analysis, *p) {
-                ev.items.push(EvidenceItem {
+            match crate::timing::selected_at(&w.analysis, *p) {
+                (_, Some(ucb)) => ev.items.push(EvidenceItem {
                     metric: "pwcet_ucb_ms".into(),
                     probability: Some(*p),
                     value: Some(ucb),
                     ..base.clone()
-                });
+                }),
+                // A probability beyond the extrapolation limit has no printed bound: the
+                // requirement on it must fail with the reason, not lose its instance.
+                _ if crate::wcet::extrapolation_class(*p, w.analysis.n)
+                    == crate::wcet::Extrapolation::BeyondLimit =>
+                {
+                    ev.items.push(EvidenceItem {
+                        metric: "pwcet_ucb_ms".into(),
+                        probability: Some(*p),
+                        value: None,
+                        no_value: Some(format!(
+                            "no pWCET bound at {p:e}: beyond the extrapolation limit of {} samples \
+                             (1e-2/n = {:.1e}); collect at least {:.0} frames",
+                            w.analysis.n,
+                            crate::wcet::EXTRAPOLATION_LIMIT / w.analysis.n as f64,
+                            (crate::wcet::EXTRAPOLATION_LIMIT / p).ceil()
+                        )),
+                        ..base.clone()
+                    });
+                }
+                _ => {}
             }
         }
     }

@@ -4,8 +4,8 @@
 //! this an executor (or the reference interpreter) can size kernels from the recorded
 //! shapes without re-deriving them.
 
+use super::dims::{broadcast, conv_out};
 use super::ir::{EwStep, Layer, Op, Plan};
-use super::onnx_values::{broadcast, conv_out};
 
 /// The output shape `layer` must have given its input shapes.
 fn infer(plan: &Plan, layer: &Layer) -> Result<Vec<usize>, String> {

@@ -57,3 +57,21 @@ fn every_seed_is_read_without_panicking_and_every_target_has_seeds() {
     }
     assert!(n >= readers::TARGETS.len());
 }
+
+/// In a release build (no overflow checks) the pads of this plan, 2^63 + 1 on both sides,
+/// summed to 2 and the plan passed the shape check with padding no executor can use; the
+/// checked arithmetic refuses it. Found by a hand-made input run through the cudaplan
+/// fuzz target (its debug-assertion build panicked on the sum) after the fuzzer had not
+/// reached it in a million executions; `fuzz/dicts/numbers.dict` is there for such edges.
+#[test]
+fn a_plan_whose_padding_overflows_is_refused() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions/cudaplan/pads-sum-wraps-to-a-consistent-shape");
+    let bytes = std::fs::read(&path).unwrap();
+    let err = adasval_plan::format::PlanFile::from_bytes(&bytes).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("kernel larger than the padded input"),
+        "{err}"
+    );
+}

@@ -9,8 +9,11 @@ use adasval_judge::safety::Requirements;
 use std::path::Path;
 use std::sync::OnceLock;
 
+/// A reader fed arbitrary bytes.
+pub type Reader = fn(&[u8]);
+
 /// Every reader by its fuzz target's name.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Reader)] = &[
     ("adapter_yaml", adapter_yaml),
     ("coco_instances", coco_instances),
     ("coco_results", coco_results),

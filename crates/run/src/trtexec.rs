@@ -203,7 +203,7 @@ fn nan_to_strings(text: &str) -> String {
             out.push('"');
             continue;
         }
-        let rest = text[i..].as_bytes();
+        let rest = &text.as_bytes()[i..];
         if let Some(tok) = ["-nan", "nan", "-inf", "inf"].iter().find(|t| {
             rest.get(..t.len())
                 .is_some_and(|p| p.eq_ignore_ascii_case(t.as_bytes()))

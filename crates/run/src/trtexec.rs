@@ -162,8 +162,10 @@ pub fn parse_exported_outputs(
             })
             .collect::<Option<Vec<f32>>>()
             .ok_or_else(|| bad(format!("`values` of `{name}` are not all numbers")))?;
-        let n: usize = shape.iter().product();
-        if n != values.len() {
+        // Checked: in a release build an overflowing product wrapped (2^63 × 2 × 4 is 0)
+        // and an absurd shape passed with no values (found by the trtexec_log target).
+        let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if n != Some(values.len()) {
             return Err(bad(format!(
                 "`{name}` has dimensions {dims} but {} values",
                 values.len()
@@ -604,6 +606,13 @@ mod tests {
         assert_eq!(nan_to_strings("iñf ñ"), "iñf ñ");
         let e = parse_exported_outputs(Path::new("o.json"), "[{\"name\":\"ͅ\"}]\u{347}");
         assert!(e.is_err());
+    }
+
+    #[test]
+    fn dimensions_whose_product_overflows_are_refused() {
+        let text = r#"[{"name":"boxes","dimensions":"9223372036854775808x2x4","values":[]}]"#;
+        let e = parse_exported_outputs(Path::new("o.json"), text).unwrap_err();
+        assert!(e.to_string().contains("but 0 values"), "{e}");
     }
 
     #[test]

@@ -8,26 +8,9 @@ use adasval::evidence::{self, keys::Trust};
 use adasval::exit::{Classify, Status};
 use adasval::rng::SplitMix64;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const FLIPS: usize = 2_000;
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// The verdict of verification: an integrity failure (exit 3) or intact.
 fn status(dir: &Path) -> Status {
@@ -55,76 +38,31 @@ fn every_flipped_byte_deleted_renamed_or_added_file_is_caught() {
         .arg(&run_dir));
     assert!(code == 0 || code == 1, "{o}{e}");
     assert_eq!(status(&run_dir), Status::Pass);
-    let all = files(&run_dir);
-    assert!(all.len() >= 10, "{all:?}");
-    let total: u64 = all
-        .iter()
-        .map(|p| std::fs::metadata(p).unwrap().len())
-        .sum();
 
-    // Byte flips: a few per file first, the rest proportional to size, all seeded.
+    // The sweep (tests/common/tamper.rs) is the one the judge's unit test shows failing
+    // when verification skips one manifest line (crates/judge/src/evidence/planted.rs).
     let mut rng = SplitMix64::new(20261206);
-    let mut positions: Vec<(PathBuf, u64)> = Vec::new();
-    for p in &all {
-        let len = std::fs::metadata(p).unwrap().len();
-        for _ in 0..3.min(len) {
-            positions.push((p.clone(), rng.below(len)));
-        }
-    }
-    while positions.len() < FLIPS {
-        let mut at = rng.below(total);
-        for p in &all {
-            let len = std::fs::metadata(p).unwrap().len();
-            if at < len {
-                positions.push((p.clone(), at));
-                break;
-            }
-            at -= len;
-        }
-    }
-    let mut missed = Vec::new();
-    for (p, at) in &positions {
-        let original = std::fs::read(p).unwrap();
-        let mut bytes = original.clone();
-        let mask = 1u8 << rng.below(8);
-        bytes[*at as usize] ^= mask;
-        std::fs::write(p, &bytes).unwrap();
-        if status(&run_dir) != Status::Integrity {
-            missed.push(format!("{}@{at}^{mask:#04x}", p.display()));
-        }
-        std::fs::write(p, &original).unwrap();
-    }
-    assert!(positions.len() >= FLIPS);
+    let sweep = tamper::sweep(&run_dir, FLIPS, &mut |n| rng.below(n), &|dir| {
+        status(dir) == Status::Integrity
+    });
+    eprintln!(
+        "tamper sweep: {} files, {} byte flips, {} deletions/renames/additions, {} missed",
+        sweep.files,
+        sweep.flips,
+        sweep.structural,
+        sweep.missed.len()
+    );
+    assert!(sweep.files >= 10, "{sweep:?}");
+    assert!(sweep.flips >= FLIPS);
     assert!(
-        missed.is_empty(),
-        "{} of {} flips passed: {missed:?}",
-        missed.len(),
-        positions.len()
+        sweep.missed.is_empty(),
+        "{} of {} changes passed: {:?}",
+        sweep.missed.len(),
+        sweep.flips + sweep.structural,
+        sweep.missed
     );
 
-    // Delete, rename and add.
-    for p in &all {
-        let original = std::fs::read(p).unwrap();
-        std::fs::remove_file(p).unwrap();
-        assert_eq!(
-            status(&run_dir),
-            Status::Integrity,
-            "deleting {}",
-            p.display()
-        );
-        let moved = p.with_extension("moved");
-        std::fs::write(&moved, &original).unwrap();
-        assert_eq!(
-            status(&run_dir),
-            Status::Integrity,
-            "renaming {}",
-            p.display()
-        );
-        std::fs::remove_file(&moved).unwrap();
-        std::fs::write(p, &original).unwrap();
-    }
     std::fs::write(run_dir.join("extra.txt"), b"added after sealing").unwrap();
-    assert_eq!(status(&run_dir), Status::Integrity, "an added file");
     let (code, o, e) = run(adasval().args(["evidence", "verify"]).arg(&run_dir));
     assert_eq!(code, 3, "the command agrees: {o}{e}");
     std::fs::remove_file(run_dir.join("extra.txt")).unwrap();
@@ -195,5 +133,34 @@ fn every_flipped_byte_of_a_frozen_engine_adapter_or_lock_is_caught() {
         );
         std::fs::write(&path, &original).unwrap();
     }
+    assert_eq!(verify(), 0, "restored");
+
+    // The rest of the lock, measured rather than claimed: every byte of the lines that do
+    // not bind it to files (names, format, timestamps, provenance, comments, keys). A
+    // flip there is caught when the lock no longer parses or no longer has the form of
+    // one (2), and passes when it still does (a name or a timestamp digit changed, a
+    // comment): nothing hashes the lock itself. Never anything but 0, 2 or 3.
+    let lock = p.join("engines/engines.lock.yaml");
+    let original = std::fs::read(&lock).unwrap();
+    let mut codes = std::collections::BTreeMap::<i32, usize>::new();
+    let mut line_start = 0;
+    for (i, &b) in original.iter().enumerate() {
+        if b != b'\n' {
+            continue;
+        }
+        let t = original[line_start..i].trim_ascii_start();
+        if !(t.starts_with(b"sha256:") || t.starts_with(b"size:") || t.starts_with(b"path:")) {
+            for at in line_start..i {
+                let mut bytes = original.clone();
+                bytes[at] ^= 1u8 << rng.below(8);
+                std::fs::write(&lock, &bytes).unwrap();
+                *codes.entry(verify()).or_default() += 1;
+            }
+        }
+        line_start = i + 1;
+    }
+    std::fs::write(&lock, &original).unwrap();
+    eprintln!("lock, flips outside the binding fields, by exit code: {codes:?}");
+    assert!(codes.keys().all(|c| [0, 2, 3].contains(c)), "{codes:?}");
     assert_eq!(verify(), 0, "restored");
 }

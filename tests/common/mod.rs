@@ -1,6 +1,8 @@
 //! Helpers shared by integration tests.
 #![allow(dead_code)]
 
+pub mod tamper;
+
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -10,6 +10,7 @@ mod common;
 mod cudaplan_fixture;
 
 mod cudaplan_format;
+mod fuzz_regressions;
 mod metrics_coco_parser;
 mod parser_props;
 mod synth_props;

@@ -73,8 +73,13 @@ pub struct TensorInfo {
 }
 
 impl TensorInfo {
+    /// Saturates at `usize::MAX` (a shape read from a file may be absurd): such a count
+    /// fits no blob or arena, so the plan checks refuse it.
     pub fn elements(&self) -> usize {
-        self.shape.iter().product()
+        self.shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -89,8 +94,13 @@ pub struct WeightInfo {
 }
 
 impl WeightInfo {
+    /// Saturates at `usize::MAX` (a shape read from a file may be absurd): such a count
+    /// fits no blob or arena, so the plan checks refuse it.
     pub fn elements(&self) -> usize {
-        self.shape.iter().product()
+        self.shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .unwrap_or(usize::MAX)
     }
 }
 

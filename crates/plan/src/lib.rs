@@ -7,14 +7,22 @@
 
 #![allow(clippy::result_large_err)]
 
+// Importing ONNX needs tract-onnx's protobuf parser (the `onnx` feature, on by default);
+// reading, checking, inspecting and diffing a `.cudaplan` file do not, so the fuzz targets
+// link this crate without it.
+#[cfg(feature = "onnx")]
 pub mod build;
 pub mod diff;
+mod dims;
 pub mod format;
+#[cfg(feature = "onnx")]
 pub mod fuse;
+#[cfg(feature = "onnx")]
 pub mod import;
 pub mod inspect;
 pub mod ir;
 pub mod memory;
+#[cfg(feature = "onnx")]
 mod onnx_values;
 pub mod reference;
 pub mod shapes;

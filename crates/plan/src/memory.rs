@@ -31,11 +31,11 @@ pub fn tensor_bytes(plan: &Plan, id: TensorId) -> usize {
     } else {
         activation_bytes(plan.precision)
     };
-    plan.tensors[id].elements() * per
+    plan.tensors[id].elements().saturating_mul(per)
 }
 
 fn align(n: usize) -> usize {
-    n.div_ceil(ALIGN) * ALIGN
+    n.div_ceil(ALIGN).saturating_mul(ALIGN)
 }
 
 /// One buffer to place: a set of tensors sharing bytes (Reshape chains), live from layer

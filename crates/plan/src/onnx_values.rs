@@ -1,8 +1,8 @@
 //! ONNX values as the plan importer sees them: constants (initializers, Constant nodes and
-//! folded constant subgraphs), node attributes, and the static shape rules (convolution
-//! output size, numpy broadcasting, Reshape's 0 / -1) that the importer and the plan
-//! checker (`shapes`) share.
+//! folded constant subgraphs), node attributes and Reshape's 0 / -1 (the shape rules the
+//! plan checker shares are in `dims`).
 
+use super::dims::broadcast;
 use tract_onnx::pb;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -93,47 +93,10 @@ pub(super) fn pads4(node: &pb::NodeProto) -> Result<[usize; 4], String> {
     }
 }
 
-pub(crate) fn conv_out(
-    size: usize,
-    pad_total: usize,
-    k: usize,
-    stride: usize,
-    dil: usize,
-) -> Option<usize> {
-    let span = dil * (k - 1) + 1;
-    let padded = size + pad_total;
-    (padded >= span).then(|| (padded - span) / stride + 1)
-}
-
 pub(super) fn norm_axis(axis: i64, rank: usize) -> Option<usize> {
     let r = rank as i64;
     let a = if axis < 0 { axis + r } else { axis };
     (0..r).contains(&a).then_some(a as usize)
-}
-
-/// Numpy broadcasting of two shapes.
-pub(crate) fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let n = a.len().max(b.len());
-    let mut out = vec![0; n];
-    for i in 0..n {
-        let da = if i + a.len() >= n {
-            a[i + a.len() - n]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= n {
-            b[i + b.len() - n]
-        } else {
-            1
-        };
-        out[i] = match (da, db) {
-            (x, y) if x == y => x,
-            (1, y) => y,
-            (x, 1) => x,
-            _ => return None,
-        };
-    }
-    Some(out)
 }
 
 pub(super) fn reshape_shape(input: &[usize], spec: &[i64]) -> Result<Vec<usize>, String> {
@@ -312,13 +275,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn broadcast_follows_numpy() {
-        assert_eq!(broadcast(&[1, 3, 4, 4], &[3, 1, 1]), Some(vec![1, 3, 4, 4]));
-        assert_eq!(broadcast(&[2, 1], &[1, 5]), Some(vec![2, 5]));
-        assert_eq!(broadcast(&[2, 3], &[4]), None);
-    }
-
-    #[test]
     fn reshape_handles_zero_and_minus_one() {
         assert_eq!(
             reshape_shape(&[1, 85, 52, 52], &[1, 85, -1]).ok(),
@@ -327,12 +283,5 @@ mod tests {
         assert_eq!(reshape_shape(&[2, 3, 4], &[0, -1]).ok(), Some(vec![2, 12]));
         assert!(reshape_shape(&[2, 3, 4], &[5, -1]).is_err());
         assert!(reshape_shape(&[2, 3, 4], &[-1, -1]).is_err());
-    }
-
-    #[test]
-    fn conv_output_size() {
-        assert_eq!(conv_out(416, 2, 3, 2, 1), Some(208));
-        assert_eq!(conv_out(10, 4, 3, 1, 2), Some(10));
-        assert_eq!(conv_out(2, 0, 5, 1, 1), None);
     }
 }

@@ -4,8 +4,14 @@
 //! this an executor (or the reference interpreter) can size kernels from the recorded
 //! shapes without re-deriving them.
 
+use super::dims::{broadcast, conv_out, elements};
 use super::ir::{EwStep, Layer, Op, Plan};
-use super::onnx_values::{broadcast, conv_out};
+
+/// `size × scale` of a resize, refused when it overflows.
+fn scaled(size: usize, scale: usize) -> Result<usize, String> {
+    size.checked_mul(scale)
+        .ok_or_else(|| format!("resize of {size} by {scale} overflows"))
+}
 
 /// The output shape `layer` must have given its input shapes.
 fn infer(plan: &Plan, layer: &Layer) -> Result<Vec<usize>, String> {
@@ -58,8 +64,8 @@ fn infer(plan: &Plan, layer: &Layer) -> Result<Vec<usize>, String> {
             if k % group != 0 {
                 return Err(format!("group {group} does not divide {k} output channels"));
             }
-            let oh = conv_out(h, pads[0] + pads[2], kernel[0], stride[0], dilation[0]);
-            let ow = conv_out(w, pads[1] + pads[3], kernel[1], stride[1], dilation[1]);
+            let oh = conv_out(h, [pads[0], pads[2]], kernel[0], stride[0], dilation[0]);
+            let ow = conv_out(w, [pads[1], pads[3]], kernel[1], stride[1], dilation[1]);
             let out = match (oh, ow) {
                 (Some(oh), Some(ow)) => vec![n, k, oh, ow],
                 _ => return Err("kernel larger than the padded input".into()),
@@ -78,7 +84,7 @@ fn infer(plan: &Plan, layer: &Layer) -> Result<Vec<usize>, String> {
                 Some(s) => {
                     let [n, c, h, w] = rank4(first)?;
                     positive("scales", s)?;
-                    vec![n, c, h * s[0], w * s[1]]
+                    vec![n, c, scaled(h, s[0])?, scaled(w, s[1])?]
                 }
                 None => first.to_vec(),
             };
@@ -129,7 +135,9 @@ fn infer(plan: &Plan, layer: &Layer) -> Result<Vec<usize>, String> {
                         "inputs {first:?} and {s:?} differ outside axis {axis}"
                     ));
                 }
-                out[*axis] += s[*axis];
+                out[*axis] = out[*axis]
+                    .checked_add(s[*axis])
+                    .ok_or_else(|| format!("concatenated axis {axis} overflows"))?;
             }
             Ok(out)
         }
@@ -176,8 +184,8 @@ fn infer(plan: &Plan, layer: &Layer) -> Result<Vec<usize>, String> {
                     "pads {pads:?} must be smaller than the kernel {kernel:?}"
                 ));
             }
-            let oh = conv_out(h, pads[0] + pads[2], kernel[0], stride[0], 1);
-            let ow = conv_out(w, pads[1] + pads[3], kernel[1], stride[1], 1);
+            let oh = conv_out(h, [pads[0], pads[2]], kernel[0], stride[0], 1);
+            let ow = conv_out(w, [pads[1], pads[3]], kernel[1], stride[1], 1);
             match (oh, ow) {
                 (Some(oh), Some(ow)) => Ok(vec![n, c, oh, ow]),
                 _ => Err("kernel larger than the padded input".into()),
@@ -187,12 +195,12 @@ fn infer(plan: &Plan, layer: &Layer) -> Result<Vec<usize>, String> {
             one(1)?;
             let [n, c, h, w] = rank4(ins[0])?;
             positive("scales", scales)?;
-            Ok(vec![n, c, h * scales[0], w * scales[1]])
+            Ok(vec![n, c, scaled(h, scales[0])?, scaled(w, scales[1])?])
         }
         Op::Reshape => {
             one(1)?;
             let out = plan.tensors[layer.outputs[0]].shape.clone();
-            if out.iter().product::<usize>() != ins[0].iter().product::<usize>() {
+            if elements(&out).is_none() || elements(&out) != elements(ins[0]) {
                 return Err(format!("cannot reshape {:?} to {out:?}", ins[0]));
             }
             Ok(out)

@@ -272,6 +272,16 @@ pub fn read_latencies_csv_streams(
         path: shown.clone(),
         message: e.to_string(),
     })?;
+    parse_latencies_csv_streams(&shown, &text)
+}
+
+/// [`read_latencies_csv_streams`] on text already read; `shown` names the file in errors.
+#[allow(clippy::type_complexity)]
+pub fn parse_latencies_csv_streams(
+    shown: &str,
+    text: &str,
+) -> Result<(Vec<LatencyRow>, Option<Vec<u32>>), RecordError> {
+    let shown = shown.to_string();
     let mut lines = text.lines();
     let columns = match lines.next() {
         Some(LATENCIES_HEADER_STREAMS) => 12,
@@ -370,11 +380,28 @@ fn read_json_file<T: serde::de::DeserializeOwned>(p: &Path) -> Result<T, RecordE
         path: p.display().to_string(),
         message: e.to_string(),
     })?;
-    serde_json::from_str(&text).map_err(|e| RecordError::Line {
-        path: p.display().to_string(),
+    parse_json_text(&p.display().to_string(), &text)
+}
+
+fn parse_json_text<T: serde::de::DeserializeOwned>(
+    shown: &str,
+    text: &str,
+) -> Result<T, RecordError> {
+    serde_json::from_str(text).map_err(|e| RecordError::Line {
+        path: shown.to_string(),
         line: e.line(),
         message: e.to_string(),
     })
+}
+
+/// [`read_run`] on text already read; `shown` names the file in errors.
+pub fn parse_run(shown: &str, text: &str) -> Result<RunRecord, RecordError> {
+    parse_json_text(shown, text)
+}
+
+/// [`read_run_header`] on text already read; `shown` names the file in errors.
+pub fn parse_run_header(shown: &str, text: &str) -> Result<RunHeader, RecordError> {
+    parse_json_text(shown, text)
 }
 
 /// The whole run record of a run directory, as `validate` and `import` write it.

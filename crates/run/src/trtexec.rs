@@ -162,8 +162,10 @@ pub fn parse_exported_outputs(
             })
             .collect::<Option<Vec<f32>>>()
             .ok_or_else(|| bad(format!("`values` of `{name}` are not all numbers")))?;
-        let n: usize = shape.iter().product();
-        if n != values.len() {
+        // Checked: in a release build an overflowing product wrapped (2^63 × 2 × 4 is 0)
+        // and an absurd shape passed with no values (found by the trtexec_log target).
+        let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if n != Some(values.len()) {
             return Err(bad(format!(
                 "`{name}` has dimensions {dims} but {} values",
                 values.len()
@@ -179,48 +181,45 @@ pub fn parse_exported_outputs(
     Ok(out)
 }
 
-/// Quote bare `nan`, `-nan`, `inf`, `-inf` tokens outside strings.
+/// Quote bare `nan`, `-nan`, `inf`, `-inf` tokens outside strings. Walks whole UTF-8
+/// characters (inside strings too), so non-ASCII text is copied as is and never sliced
+/// inside a character (a fuzzer found that panic: fuzz/regressions/trtexec_log/).
 fn nan_to_strings(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let b = text.as_bytes();
-    let mut i = 0;
+    let mut chars = text.char_indices().peekable();
     let mut in_str = false;
-    while i < b.len() {
-        let c = b[i];
+    while let Some((i, c)) = chars.next() {
         if in_str {
-            out.push(c as char);
-            if c == b'\\' && i + 1 < b.len() {
-                out.push(b[i + 1] as char);
-                i += 2;
-                continue;
-            }
-            if c == b'"' {
+            out.push(c);
+            if c == '\\' {
+                if let Some((_, escaped)) = chars.next() {
+                    out.push(escaped);
+                }
+            } else if c == '"' {
                 in_str = false;
             }
-            i += 1;
             continue;
         }
-        if c == b'"' {
+        if c == '"' {
             in_str = true;
             out.push('"');
-            i += 1;
             continue;
         }
-        let rest = &text[i..];
-        if let Some(tok) = ["-nan", "nan", "-inf", "inf"]
-            .iter()
-            .find(|t| rest.len() >= t.len() && rest[..t.len()].eq_ignore_ascii_case(t))
-        {
+        let rest = &text.as_bytes()[i..];
+        if let Some(tok) = ["-nan", "nan", "-inf", "inf"].iter().find(|t| {
+            rest.get(..t.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(t.as_bytes()))
+        }) {
             out.push('"');
-            out.push_str(&tok.to_ascii_lowercase());
+            out.push_str(tok);
             out.push('"');
-            i += tok.len();
+            // The token is ASCII: skip its remaining characters.
+            for _ in 1..tok.len() {
+                chars.next();
+            }
             continue;
         }
-        // Copy one whole UTF-8 character.
-        let ch = rest.chars().next().unwrap_or(' ');
-        out.push(ch);
-        i += ch.len_utf8();
+        out.push(c);
     }
     out
 }
@@ -596,6 +595,27 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bare_non_finite_tokens_are_quoted_and_other_text_is_copied_whole() {
+        assert_eq!(
+            nan_to_strings(r#"[{"name":"é\"nan","values":[NaN,-inf,1]}]"#),
+            r#"[{"name":"é\"nan","values":["nan","-inf",1]}]"#
+        );
+        // Found by the trtexec_log fuzz target: a multi-byte character where a token's
+        // length would end mid-character panicked on a slice.
+        assert_eq!(nan_to_strings("[\u{347}\u{347}]"), "[\u{347}\u{347}]");
+        assert_eq!(nan_to_strings("iñf ñ"), "iñf ñ");
+        let e = parse_exported_outputs(Path::new("o.json"), "[{\"name\":\"ͅ\"}]\u{347}");
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn dimensions_whose_product_overflows_are_refused() {
+        let text = r#"[{"name":"boxes","dimensions":"9223372036854775808x2x4","values":[]}]"#;
+        let e = parse_exported_outputs(Path::new("o.json"), text).unwrap_err();
+        assert!(e.to_string().contains("but 0 values"), "{e}");
+    }
 
     #[test]
     fn version_from_both_banner_encodings() {

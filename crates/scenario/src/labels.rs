@@ -199,6 +199,10 @@ pub fn parse_kitti(shown: &str, text: &str) -> Result<Vec<RawObject>, LabelError
         };
         let trunc = num(1, "truncated")?;
         let occ = num(2, "occluded")?;
+        #[cfg(feature = "planted-panic")]
+        if occ == 3.0 {
+            panic!("planted bug (feature planted-panic): KITTI occlusion level 3");
+        }
         let (x1, y1, x2, y2) = (num(4, "x1")?, num(5, "y1")?, num(6, "x2")?, num(7, "y2")?);
         let class = f[0].to_string();
         out.push(RawObject {

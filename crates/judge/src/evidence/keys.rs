@@ -75,7 +75,16 @@ pub fn read_signing_key(path: &Path) -> Result<SigningKey, EvidenceError> {
 }
 
 pub fn read_verifying_key(path: &Path) -> Result<VerifyingKey, EvidenceError> {
-    let bytes: [u8; 32] = read_hex_file(path, PUBLIC_HEADER)?;
+    let text = std::fs::read_to_string(path).map_err(|source| EvidenceError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_verifying_key(path, &text)
+}
+
+/// A public-key file's text, already read; `path` names it in errors.
+pub fn parse_verifying_key(path: &Path, text: &str) -> Result<VerifyingKey, EvidenceError> {
+    let bytes: [u8; 32] = parse_hex_text(path, text, PUBLIC_HEADER)?;
     VerifyingKey::from_bytes(&bytes).map_err(|_| EvidenceError::KeyFormat {
         path: path.to_path_buf(),
         line: 2,
@@ -88,11 +97,25 @@ pub(crate) fn read_signature(path: &Path) -> Result<Signature, EvidenceError> {
     Ok(Signature::from_bytes(&bytes))
 }
 
+/// A signature file's text (`MANIFEST.sha256.sig`), already read; `path` names it in errors.
+pub fn parse_signature(path: &Path, text: &str) -> Result<Signature, EvidenceError> {
+    let bytes: [u8; 64] = parse_hex_text(path, text, SIGNATURE_HEADER)?;
+    Ok(Signature::from_bytes(&bytes))
+}
+
 fn read_hex_file<const N: usize>(path: &Path, header: &str) -> Result<[u8; N], EvidenceError> {
     let text = std::fs::read_to_string(path).map_err(|source| EvidenceError::Io {
         path: path.to_path_buf(),
         source,
     })?;
+    parse_hex_text(path, &text, header)
+}
+
+fn parse_hex_text<const N: usize>(
+    path: &Path,
+    text: &str,
+    header: &str,
+) -> Result<[u8; N], EvidenceError> {
     let bad = |line: usize, reason: String| EvidenceError::KeyFormat {
         path: path.to_path_buf(),
         line,

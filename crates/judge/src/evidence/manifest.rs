@@ -11,6 +11,63 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// A planted bug for the tamper sweep's own test, compiled into this crate's unit tests
+/// only (never into a library or binary anyone runs): while set, `verify_with` does not
+/// re-hash the file of one manifest line, so changes to its bytes go unseen.
+/// `evidence::planted` shows the tamper sweep failing under it.
+#[cfg(test)]
+pub(crate) mod planted {
+    use std::cell::Cell;
+
+    thread_local! {
+        static SKIP_LINE: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    /// Skip re-hashing the file of manifest line `line` (0-based) on this thread.
+    pub(crate) fn skip_line(line: Option<usize>) {
+        SKIP_LINE.with(|c| c.set(line));
+    }
+
+    /// True when `rel` is on the skipped line of the manifest `listed`.
+    pub(crate) fn skips(listed: &std::collections::BTreeMap<String, String>, rel: &str) -> bool {
+        SKIP_LINE
+            .with(|c| c.get())
+            .is_some_and(|line| listed.keys().nth(line).map(String::as_str) == Some(rel))
+    }
+
+    thread_local! {
+        static MANIFEST_FIRST: Cell<bool> = const { Cell::new(false) };
+        static WRITES_LEFT: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    /// The crash sweep's planted bug: `seal` writes the manifest before the signature, so
+    /// a seal killed between the two leaves an intact but unsigned bundle.
+    pub(crate) fn manifest_first(on: bool) {
+        MANIFEST_FIRST.with(|c| c.set(on));
+    }
+
+    pub(crate) fn is_manifest_first() -> bool {
+        MANIFEST_FIRST.with(|c| c.get())
+    }
+
+    /// A simulated SIGKILL (a test hook, not a bug): after `writes` more writes, `seal`
+    /// writes nothing more, as if the process had died there.
+    pub(crate) fn kill_after(writes: Option<usize>) {
+        WRITES_LEFT.with(|c| c.set(writes));
+    }
+
+    pub(crate) fn still_alive() -> bool {
+        WRITES_LEFT.with(|c| match c.get() {
+            None => true,
+            Some(0) => false,
+            Some(n) => {
+                c.set(Some(n - 1));
+                true
+            }
+        })
+    }
+}
+
 /// File name of the manifest at the root of a sealed directory.
 pub const MANIFEST_NAME: &str = "MANIFEST.sha256";
 /// File name of the detached Ed25519 signature over the manifest's exact bytes.
@@ -130,21 +187,43 @@ pub fn seal(dir: &Path, key: Option<&SigningKey>) -> Result<SealReport, Evidence
         text.push_str(&format!("{hex}  {rel}\n"));
     }
     let manifest_path = dir.join(MANIFEST_NAME);
-    // Signature first: the manifest's presence is what marks the directory as sealed, so it
-    // must be the very last thing written.
-    if let Some(key) = key {
-        let sig = key.sign(text.as_bytes());
-        write_atomic_unchecked(
-            &dir.join(SIGNATURE_NAME),
-            signature_text(&sig.to_bytes()).as_bytes(),
-        )?;
+    let signature = key.map(|k| signature_text(&k.sign(text.as_bytes()).to_bytes()));
+    #[cfg(test)]
+    if planted::is_manifest_first() {
+        seal_write(&manifest_path, text.as_bytes())?;
+        if let Some(sig) = &signature {
+            seal_write(&dir.join(SIGNATURE_NAME), sig.as_bytes())?;
+        }
+        return Ok(SealReport {
+            files: files.len(),
+            manifest_sha256: adasval_core::hash::sha256_hex(text.as_bytes()),
+            signed: key.is_some(),
+        });
     }
-    write_atomic_unchecked(&manifest_path, text.as_bytes())?;
+    // Signature first: the manifest's presence is what marks the directory as sealed, so it
+    // must be the very last thing written (a seal killed in between leaves no manifest, which
+    // `verify` and `gate` refuse, rather than an intact bundle without its signature).
+    if let Some(sig) = &signature {
+        seal_write(&dir.join(SIGNATURE_NAME), sig.as_bytes())?;
+    }
+    seal_write(&manifest_path, text.as_bytes())?;
     Ok(SealReport {
         files: files.len(),
         manifest_sha256: adasval_core::hash::sha256_hex(text.as_bytes()),
         signed: key.is_some(),
     })
+}
+
+/// One of `seal`'s two writes (signature, manifest).
+fn seal_write(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
+    #[cfg(test)]
+    if !planted::still_alive() {
+        return Err(EvidenceError::Write {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("simulated kill"),
+        });
+    }
+    write_atomic_unchecked(path, bytes)
 }
 
 /// Re-hash `dir` against its manifest. With `public_key`, the signature must also be
@@ -205,6 +284,8 @@ pub fn verify_with(dir: &Path, trust: &Trust) -> Result<VerifyReport, EvidenceEr
         match present.get(rel) {
             None => report.missing.push(rel.clone()),
             Some(Some(_)) => report.changed.push(rel.clone()),
+            #[cfg(test)]
+            Some(None) if planted::skips(&listed, rel) => {}
             Some(None) => to_hash.push(rel),
         }
     }

@@ -6,7 +6,12 @@
 mod atomic;
 pub mod keys;
 pub mod manifest;
+#[cfg(test)]
+mod planted;
 pub mod set;
+#[cfg(test)]
+#[path = "../../../../tests/common/tamper.rs"]
+mod tamper;
 
 pub use adasval_record::record::{EngineRef, RunHeader, RUN_FILE};
 pub use atomic::{write_atomic, SealedDir};

@@ -91,8 +91,8 @@ impl Builder {
                 format!("asymmetric pads {pads:?} (top, left, bottom, right) are not supported: cuDNN pads symmetrically"),
             ));
         }
-        let oh = conv_out(xs[2], pads[0] + pads[2], kh, stride[0], dilation[0]);
-        let ow = conv_out(xs[3], pads[1] + pads[3], kw, stride[1], dilation[1]);
+        let oh = conv_out(xs[2], [pads[0], pads[2]], kh, stride[0], dilation[0]);
+        let ow = conv_out(xs[3], [pads[1], pads[3]], kw, stride[1], dilation[1]);
         let (oh, ow) = match (oh, ow) {
             (Some(a), Some(b)) => (a, b),
             _ => {

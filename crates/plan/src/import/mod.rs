@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use tract_onnx::pb;
 use tract_onnx::prelude::Framework;
 
+use super::dims::{broadcast, conv_out};
 use super::ir::{Activation, Layer, Op, TensorId, TensorInfo, WeightId, WeightInfo};
 use super::onnx_values::*;
 use adasval_core::exit::{Classify, Status};

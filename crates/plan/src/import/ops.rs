@@ -236,8 +236,8 @@ impl Builder {
                 format!("pads {pads:?} must be smaller than the kernel {kernel:?}"),
             ));
         }
-        let oh = conv_out(xs[2], pads[0] + pads[2], kernel[0], stride[0], 1);
-        let ow = conv_out(xs[3], pads[1] + pads[3], kernel[1], stride[1], 1);
+        let oh = conv_out(xs[2], [pads[0], pads[2]], kernel[0], stride[0], 1);
+        let ow = conv_out(xs[3], [pads[1], pads[3]], kernel[1], stride[1], 1);
         let (oh, ow) = match (oh, ow) {
             (Some(a), Some(b)) => (a, b),
             _ => {

@@ -8,6 +8,8 @@
 //! NVRTC kernels) lives in its own crate, `adasval-cuda`, and is looked up by name in the
 //! binary.
 
+// The tract backend (the `cpu` feature, on by default; off only in the fuzz targets).
+#[cfg(feature = "cpu")]
 pub mod cpu;
 pub mod noop;
 pub mod runner;

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Make a slower copy of an ONNX detector with identical outputs: two 3x3 convolutions
-(3 -> 16 -> 3 channels) in front of the network whose weights copy the image through
+(3 -> 8 -> 3 channels by default) in front of the network whose weights copy the image through
 (channel c of the first maps to channel c of the second with a 1 at the kernel centre, the
 other 13 channels are zero), so every detection is the same and only the compute grows.
 Used by bench/regress_calibration.py as the "candidate made slower by a documented change".
@@ -15,7 +15,7 @@ from onnx import helper, numpy_helper
 p = argparse.ArgumentParser()
 p.add_argument("src")
 p.add_argument("dst")
-p.add_argument("--hidden", type=int, default=16)
+p.add_argument("--hidden", type=int, default=8)
 a = p.parse_args()
 
 m = onnx.load(a.src)

@@ -12,7 +12,7 @@ noop  The no-op backend with injected latency (ADASVAL_NOOP_DELAY_US): each run 
       started before the candidate's first block: `diff RUN` must never say regressed.
 cpu   The CPU backend with the demo detector on `timing-loop` (--max-frames, --repetitions).
       A/A: the detector against itself. Shift: against `demo-detector-slow`, the same
-      network behind two extra 3x3 convolutions (3 -> 16 -> 3 channels, weights that copy
+      network behind two extra 3x3 convolutions (3 -> 8 -> 3 channels, weights that copy
       the image through unchanged, so the detections are identical and only the latency
       grows; made by bench/make_slow_detector.py). Then one interleaved A/A pair with a
       CPU hog beside it, and for contrast the same with separate runs.

@@ -74,9 +74,11 @@ fn thresholds(a: &Args) -> Result<Thresholds, Failure> {
 pub fn run(a: Args) -> CliResult {
     let th = thresholds(&a)?;
     let input = match a.runs.as_slice() {
-        [] if a.baseline.is_empty() => return Err(Failure::bad_input(anyhow::anyhow!(
+        [] if a.baseline.is_empty() => {
+            return Err(Failure::bad_input(anyhow::anyhow!(
             "give BASELINE CANDIDATE, --baseline RUN... --candidate RUN..., or one interleaved run"
-        ))),
+        )))
+        }
         [] => DiffInput {
             baseline: a.baseline.clone(),
             candidate: a.candidate.clone(),

@@ -16,11 +16,11 @@ use crate::metrics::stats::regularized_incomplete_beta;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// The whole interval is below −margin: faster by more than the margin.
+    /// Faster: the interval is below 0 and the estimate below −margin.
     Improved,
     /// The whole interval is inside (−margin, +margin).
     Equivalent,
-    /// The whole interval is above +margin: slower by more than the margin.
+    /// Slower: the interval is above 0 and the estimate above +margin.
     Regressed,
     /// The interval crosses a margin (or there is no variance estimate).
     Inconclusive,
@@ -128,9 +128,12 @@ fn decide(delta: f64, se: f64, df: f64, margin: f64, alpha: f64) -> Equivalence 
         let p = |inside: bool| if inside { 0.0 } else { 1.0 };
         ((delta, delta), p(delta > -margin), p(delta < margin))
     };
-    let verdict = if ci.0 > margin {
+    // Regressed: slower with one-sided confidence 1 − alpha (the interval excludes 0) and
+    // by more than the margin in the estimate; improved mirrors it. Equivalent needs the
+    // whole interval inside the margins (TOST), so the outcomes never overlap.
+    let verdict = if ci.0 > 0.0 && delta > margin {
         Verdict::Regressed
-    } else if ci.1 < -margin {
+    } else if ci.1 < 0.0 && delta < -margin {
         Verdict::Improved
     } else if ci.0 > -margin && ci.1 < margin {
         Verdict::Equivalent

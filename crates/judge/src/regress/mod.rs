@@ -494,6 +494,12 @@ pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError>
             )));
         }
     }
+    if interleaved && read_run(b0)?.interleave.is_none() {
+        return Err(DiffError::NotComparable(format!(
+            "{} is both baseline and candidate but was not replayed with `validate --interleave`",
+            b0.display()
+        )));
+    }
     // Integrity (every run) and comparability (same scenarios and labels) from `compare`;
     // its pairs give the decision flips.
     let cmp = compare(

@@ -146,8 +146,8 @@ fn equivalence_test_matches_statsmodels_tost() {
     // (baseline, candidate, margin, alpha, prior) for independent runs; the prior cases are
     // checked against the formula written out with scipy (statsmodels has no prior).
     let prior = PriorVariance::of_group(&unit_stats(50, 6, 10.0))
-        .add(PriorVariance::of_group(&unit_stats(51, 4, 11.0)));
-    let ind = vec![
+        + PriorVariance::of_group(&unit_stats(51, 4, 11.0));
+    let ind = [
         (
             unit_stats(1, 3, 10.0),
             unit_stats(2, 3, 10.02),
@@ -191,7 +191,7 @@ fn equivalence_test_matches_statsmodels_tost() {
             prior,
         ),
     ];
-    let pairs = vec![
+    let pairs = [
         (unit_stats(20, 8, 10.0), unit_stats(21, 8, 10.05), 0.5, 0.05),
         (unit_stats(22, 4, 10.0), unit_stats(23, 4, 11.0), 0.5, 0.05),
         (unit_stats(24, 20, 3.0), unit_stats(25, 20, 2.9), 0.15, 0.05),

@@ -46,8 +46,11 @@ impl PriorVariance {
             df: (values.len() - 1) as f64,
         }
     }
+}
 
-    pub fn add(self, o: Self) -> Self {
+impl std::ops::Add for PriorVariance {
+    type Output = Self;
+    fn add(self, o: Self) -> Self {
         Self {
             sum_squares: self.sum_squares + o.sum_squares,
             df: self.df + o.df,

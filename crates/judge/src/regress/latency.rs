@@ -63,7 +63,7 @@ impl History {
         self.groups
             .iter()
             .map(|g| PriorVariance::of_group(&g.iter().filter_map(&stat).collect::<Vec<_>>()))
-            .fold(PriorVariance::default(), PriorVariance::add)
+            .fold(PriorVariance::default(), |a, b| a + b)
     }
 }
 

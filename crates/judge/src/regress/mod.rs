@@ -99,8 +99,8 @@ impl Default for Thresholds {
 impl Thresholds {
     pub fn validate(&self) -> Result<(), String> {
         for (name, m) in [("p50", self.p50), ("p99", self.p99), ("pwcet", self.pwcet)] {
-            if !(m.relative >= 0.0 && m.absolute_ms >= 0.0 && m.relative.is_finite())
-                || !m.absolute_ms.is_finite()
+            let finite = m.relative.is_finite() && m.absolute_ms.is_finite();
+            if !(finite && m.relative >= 0.0 && m.absolute_ms >= 0.0)
                 || (m.relative == 0.0 && m.absolute_ms == 0.0)
             {
                 return Err(format!(

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A/A and shift calibration of `adasval diff` (docs/REGRESSION.md, issue #21).
 
-Every comparison uses fresh runs (3 per side by default), never reuses one, and counts
+Every comparison uses fresh runs (3 per side by default; baseline and candidate runs
+alternate unless --side-order sequential), never reuses one, and counts
 the overall decision of `adasval diff --baseline ... --candidate ...`:
 
 noop  The no-op backend with injected latency (ADASVAL_NOOP_DELAY_US): each run gets its
@@ -166,6 +167,20 @@ class Runner:
 P50, P99, PWCET = "infer latency p50 (ms)", "infer latency p99 (ms)", "pWCET UCB at 1e-6 (ms)"
 
 
+def pair(a, base, cand):
+    """Fresh runs for one comparison: baseline and candidate alternating (B C B C B C), so
+    that a trend of the machine's load falls on both sides, or all baseline runs first
+    (`--side-order sequential`, how a release is usually measured: old build, then new)."""
+    if a.side_order == "sequential":
+        b = [base() for _ in range(a.runs)]
+        return b, [cand() for _ in range(a.runs)]
+    b, c = [], []
+    for _ in range(a.runs):
+        b.append(base())
+        c.append(cand())
+    return b, c
+
+
 def tally(decisions):
     out = {}
     for d in decisions:
@@ -200,17 +215,18 @@ def noop_part(binary, work, a):
         e["ADASVAL_NOOP_SEED"] = str(rng.randrange(1 << 62))
         return e
 
-    def side(scale):
-        return [runner.validate([], env_for(scale)) for _ in range(a.runs)]
+    def sides(cand_scale):
+        return pair(a, lambda: runner.validate([], env_for(1.0)),
+                    lambda: runner.validate([], env_for(cand_scale)))
 
     aa, aa_checks = [], []
     for _ in range(a.aa):
-        d, checks, _ = runner.diff(side(1.0), side(1.0))
+        d, checks, _ = runner.diff(*sides(1.0))
         aa.append(d)
         aa_checks.append(checks)
     shift, shift_checks = [], []
     for _ in range(a.shift_pairs):
-        d, checks, _ = runner.diff(side(1.0), side(1.0 + a.shift))
+        d, checks, _ = runner.diff(*sides(1.0 + a.shift))
         shift.append(d)
         shift_checks.append(checks)
     # Interleaved A/A with a hog started beside the session.
@@ -223,7 +239,7 @@ def noop_part(binary, work, a):
         hog.stop()
     il_decision, il_checks, _ = runner.diff(il, None, ())
     return {
-        "settings": {"delay_us": a.delay_us, "jitter_us": a.jitter_us, "run_sd": a.run_sd,
+        "settings": {"side_order": a.side_order, "delay_us": a.delay_us, "jitter_us": a.jitter_us, "run_sd": a.run_sd,
                      "repetitions": a.noop_reps, "frames": 2, "runs_per_side": a.runs, "shift": a.shift},
         "aa": tally(aa), "aa_n": len(aa), "shift": tally(shift), "shift_n": len(shift),
         "aa_p50": tally(c.get(("two-frames", P50)) for c in aa_checks),
@@ -246,21 +262,25 @@ def cpu_part(binary, work, a):
     def side(engine):
         return [runner.validate(["--engine", engine]) for _ in range(a.runs)]
 
+    def sides(cand):
+        return pair(a, lambda: runner.validate(["--engine", "demo-detector"]),
+                    lambda: runner.validate(["--engine", cand]))
+
     aa, aa_checks = [], []
     for _ in range(a.cpu_aa):
-        d, checks, _ = runner.diff(side("demo-detector"), side("demo-detector"))
+        d, checks, _ = runner.diff(*sides("demo-detector"))
         aa.append(d)
         aa_checks.append(checks)
     shift, shift_checks, slow_delta = [], [], []
     for _ in range(a.cpu_shift):
-        d, checks, v = runner.diff(side("demo-detector"), side("demo-detector-slow"))
+        d, checks, v = runner.diff(*sides("demo-detector-slow"))
         shift.append(d)
         shift_checks.append(checks)
         for c in v["checks"]:
             if c["what"] == "infer latency p50 (ms)" and c["baseline"]:
                 slow_delta.append(c["delta"] / c["baseline"])
     result = {
-        "settings": {"frames": a.cpu_frames, "repetitions": a.cpu_reps, "runs_per_side": a.runs},
+        "settings": {"side_order": a.side_order, "frames": a.cpu_frames, "repetitions": a.cpu_reps, "runs_per_side": a.runs},
         "aa": tally(aa), "aa_n": len(aa),
         "aa_p50": tally(c.get(("timing-loop", P50)) for c in aa_checks),
         "aa_p99": tally(c.get(("timing-loop", P99)) for c in aa_checks),
@@ -321,6 +341,8 @@ def main():
     p.add_argument("--part", choices=["noop", "cpu", "all"], default="all")
     p.add_argument("--binary", default=os.path.join(REPO, "target/release/adasval"))
     p.add_argument("--runs", type=int, default=3, help="runs per side")
+    p.add_argument("--side-order", choices=["alternate", "sequential"], default="alternate",
+                   help="order of a comparison's fresh runs: B C B C ... or B B B C C C")
     p.add_argument("--aa", type=int, default=20, help="noop A/A comparisons")
     p.add_argument("--shift-pairs", type=int, default=20, help="noop shifted comparisons")
     p.add_argument("--shift", type=float, default=0.10)

@@ -13,7 +13,7 @@ fn aa_is_not_regressed_and_a_ten_percent_shift_is() {
     let (n_aa, n_shift) = (6, 6);
     let out = std::process::Command::new(py)
         .arg(repo_root().join("bench/regress_calibration.py"))
-        .args(["--part", "noop", "--noop-reps", "50", "--seed", "7"])
+        .args(["--part", "noop", "--noop-reps", "100", "--seed", "7"])
         .args([
             "--aa",
             &n_aa.to_string(),
@@ -33,20 +33,17 @@ fn aa_is_not_regressed_and_a_ten_percent_shift_is() {
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let r = &v["noop"];
     let count = |k: &str, d: &str| r[k][d].as_u64().unwrap_or(0);
-    // Targets of issue #21: A/A regressed in at most 5%; +10% detected in at least 90%
-    // (all 6). Six comparisons cannot resolve 5%: the median check must never decide
-    // anything but equivalent or inconclusive on an A/A; overall (the p99 check has the
-    // preemption tails of a loaded machine) at most one of 6 may regress, which a rate
-    // near 5% gives in 97% of CI runs. How often an A/A is shown *equivalent* depends on
-    // the machine's load during CI (the busy-wait is preempted), so it is reported here
-    // and measured by the bench (docs/REGRESSION.md), not asserted.
-    assert_eq!(
-        count("aa_p50", "equivalent") + count("aa_p50", "inconclusive"),
-        n_aa,
-        "{r}"
-    );
+    // Targets of issue #21: A/A regressed in at most 5%, shifts of +10% regressed in at
+    // least 90%. Six comparisons cannot resolve those rates: a false `regressed` and a
+    // false `improved` each happen with probability at most alpha = 5% per comparison, so
+    // at most one of each is allowed (a 5% rate gives more in 3% of CI runs), and 5 of 6
+    // shifts must be caught (a 98% detection rate gives fewer in 0.6% of CI runs). How
+    // often an A/A is shown *equivalent* depends on the machine's load while the other
+    // tests run (the busy-wait is preempted), so it is printed and measured by the bench
+    // (docs/REGRESSION.md), not asserted.
     assert!(count("aa", "regressed") <= 1, "{r}");
-    assert_eq!(count("shift", "regressed"), n_shift, "{r}");
+    assert!(count("aa_p50", "improved") <= 1, "{r}");
+    assert!(count("shift", "regressed") >= n_shift - 1, "{r}");
     // A CPU hog beside an interleaved A/A session never makes it a regression.
     assert_ne!(r["interleaved_hog_aa"], "regressed", "{r}");
     eprintln!("calibration (reduced): {r}");

@@ -1,8 +1,9 @@
-//! `diff`: did an upgrade (runtime, model, driver) make anything worse? Compares a
-//! baseline run with a candidate run of the same scenarios: accuracy deltas with
-//! confidence intervals, decision flips, latency shift (Mann–Whitney with effect size and
-//! bootstrap intervals on the p50 and p99 deltas) and the pWCET delta, each judged against
-//! configurable thresholds.
+//! `diff`: did an upgrade (runtime, model, driver) make anything worse? Compares baseline
+//! runs with candidate runs of the same scenarios (or the two engines of one interleaved
+//! session): accuracy deltas with confidence intervals and decision flips (exact tests),
+//! and the p50, p99 and pWCET of the infer latency judged against equivalence margins with
+//! each run, or each interleaved block, as one unit (`equivalence`, `latency`), so that
+//! run-to-run variation is inside the interval (docs/REGRESSION.md).
 
 pub mod equivalence;
 mod latency;
@@ -417,19 +418,29 @@ fn history(
         if exclude.iter().any(|e| same_dir(e, &dir)) {
             continue;
         }
-        let intact = crate::evidence::verify(&dir, None).is_ok_and(|r| r.is_intact());
+        // run.json first (cheap), so only runs of these engines are hashed.
         let record = match read_run(&dir) {
-            Ok(r) if intact => r,
+            Ok(r) => r,
+            Err(e) if explicit => return Err(e.into()),
+            Err(_) => continue,
+        };
+        let relevant = record
+            .engines
+            .iter()
+            .any(|e| shas.contains(&e.sha256.as_str()));
+        if !relevant && !explicit {
+            continue;
+        }
+        if !crate::evidence::verify(&dir, None).is_ok_and(|r| r.is_intact()) {
             // Named runs must be usable; runs found beside the baseline may be anything.
-            Ok(_) if explicit => {
+            if explicit {
                 return Err(DiffError::Compare(CompareError::Tampered {
                     dir: dir.display().to_string(),
                     problems: "not sealed or not intact".into(),
-                }))
+                }));
             }
-            Err(e) if explicit => return Err(e.into()),
-            _ => continue,
-        };
+            continue;
+        }
         let same_labels = labels.iter().all(|(id, sha)| {
             record
                 .scenarios

@@ -48,6 +48,12 @@ pub struct ValidateRequest {
     /// shared prepared engine (`None`: the classic single-stream replay).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub streams: Option<u32>,
+    /// `--interleave`: the two selected engines (baseline first) alternate in blocks.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interleave: bool,
+    /// `--interleave`: repetitions per block (0 is taken as 1).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub block_repetitions: u32,
     pub keep_raw_outputs: bool,
     /// Requirements file (default safety-case/requirements.yaml).
     pub requirements: Option<PathBuf>,
@@ -218,6 +224,9 @@ pub fn replay(
         .iter()
         .map(|e| lock::load_verified(root, e))
         .collect::<Result<_, _>>()?;
+    if req.interleave {
+        crate::interleave::check_request(req, engines.len())?;
+    }
 
     // 2. Scenarios.
     let all = scenario::load_all(root)?;
@@ -284,6 +293,7 @@ pub fn replay(
     let mut trace_records = Vec::new();
     let mut reasons = Vec::new();
     let mut engine_records: Vec<EngineRecord> = engines.iter().map(engine_record).collect();
+    let mut interleave_blocks = Vec::new();
     let mut prepared_engines = Vec::new();
     for (k, e) in engines.iter().enumerate() {
         let p = be.prepare(e)?;
@@ -322,6 +332,22 @@ pub fn replay(
             labels_sha256,
             pixels_sha256,
         });
+        // `--interleave`: both engines' traces of this scenario come from one session.
+        let mut interleaved = if req.interleave {
+            let il = crate::interleave::replay_scenario(
+                req,
+                ls,
+                &data,
+                &engines,
+                &prepared_engines,
+                progress,
+                stop,
+            )?;
+            interleave_blocks.extend(il.blocks);
+            il.traces
+        } else {
+            vec![]
+        };
         for (k, e) in engines.iter().enumerate() {
             let frames = if k == 0 || e.adapter.classes == engines[0].adapter.classes {
                 None
@@ -354,7 +380,9 @@ pub fn replay(
             // A failure that can only appear now (the backend or its device failing after
             // the pre-flight inference passed) ends the replay as incomplete, with what was
             // measured kept and the failure's class recorded; it never aborts the run.
-            let (result, failure) = if let Some(n) = req.streams {
+            let (result, failure) = if let Some(r) = interleaved.get_mut(k).and_then(Option::take) {
+                r
+            } else if let Some(n) = req.streams {
                 let bar = progress.start(
                     &format!("{} × {} (stream 0 of {n})", e.entry.name, s.id),
                     planned_inferences(prepared.len(), &settings),
@@ -513,6 +541,11 @@ pub fn replay(
         engines: engine_records,
         scenarios: scenario_records,
         traces: trace_records,
+        interleave: req.interleave.then(|| Interleave {
+            baseline: engines[0].entry.name.clone(),
+            candidate: engines[engines.len() - 1].entry.name.clone(),
+            blocks: interleave_blocks,
+        }),
     };
     write_replay_files(&run_dir, &record, &traces, &golden)?;
     Ok(ReplayOutcome {
@@ -588,6 +621,10 @@ fn failure_class(err: &BackendError) -> FailureClass {
         Status::Unavailable => FailureClass::Environment,
         _ => FailureClass::Inference,
     }
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 fn sanitize(s: &str) -> String {

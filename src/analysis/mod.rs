@@ -112,6 +112,7 @@ pub fn run(
         safety::Requirements {
             file: req_path.clone(),
             requirements: Vec::new(),
+            regression: None,
         }
     };
     // Waivers accompany the project's requirements: with another requirements file they

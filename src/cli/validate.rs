@@ -37,6 +37,15 @@ pub struct Args {
     /// when N > 1; detections come from stream 0.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub streams: u32,
+    /// Replay the two selected engines (`--engine BASELINE,CANDIDATE`) alternately in one
+    /// session, one pass over the frames each (A B A B ..., one block per repetition),
+    /// recorded in run.json; `adasval diff RUN` then compares them block by block.
+    #[arg(long, conflicts_with = "streams")]
+    pub interleave: bool,
+    /// `--interleave`: repetitions of the frames in each block (more samples per block for
+    /// scenarios with few frames; each block gives one p50 and one p99).
+    #[arg(long, default_value_t = 1, requires = "interleave", value_parser = clap::value_parser!(u32).range(1..))]
+    pub block_repetitions: u32,
     /// Keep every frame's raw output tensors in the run directory (for `compare`).
     #[arg(long)]
     pub save_outputs: bool,
@@ -327,6 +336,8 @@ pub fn run(a: Args) -> CliResult {
         cuda_profile: a.profile,
         pace: a.pace,
         streams: (a.streams > 1).then_some(a.streams),
+        interleave: a.interleave,
+        block_repetitions: a.block_repetitions,
         keep_raw_outputs: a.save_outputs,
         requirements: a.requirements,
         waivers: a.waivers,

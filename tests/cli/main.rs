@@ -32,6 +32,7 @@ mod judge_stored;
 mod matrix;
 mod project_paths;
 mod record_schema;
+mod regress_calibration;
 mod report_browser;
 mod safety_browser;
 mod safety_gate;

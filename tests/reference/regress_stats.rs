@@ -130,3 +130,124 @@ fn diff_gate_on_noop_runs() {
     let (code, _o, e) = run(adasval().arg("diff").arg(&a).arg(&b));
     assert_eq!(code, 3, "{e}");
 }
+
+/// Per-unit statistics (e.g. each run's p50) of `n` runs: a run offset plus noise.
+fn unit_stats(seed: u64, n: usize, level: f64) -> Vec<f64> {
+    let noise = sample(seed, n, 0.0, false);
+    noise.iter().map(|v| level + 0.1 * (v - 6.0)).collect()
+}
+
+#[test]
+fn equivalence_test_matches_statsmodels_tost() {
+    use adasval::regress::equivalence::{independent, paired, PriorVariance};
+    let Some(py) = python_with(&["scipy", "statsmodels", "numpy"]) else {
+        return;
+    };
+    // (baseline, candidate, margin, alpha, prior) for independent runs; the prior cases are
+    // checked against the formula written out with scipy (statsmodels has no prior).
+    let prior = PriorVariance::of_group(&unit_stats(50, 6, 10.0))
+        + PriorVariance::of_group(&unit_stats(51, 4, 11.0));
+    let ind = [
+        (
+            unit_stats(1, 3, 10.0),
+            unit_stats(2, 3, 10.02),
+            0.5,
+            0.05,
+            PriorVariance::default(),
+        ),
+        (
+            unit_stats(3, 3, 10.0),
+            unit_stats(4, 3, 11.0),
+            0.5,
+            0.05,
+            PriorVariance::default(),
+        ),
+        (
+            unit_stats(5, 5, 10.0),
+            unit_stats(6, 2, 9.0),
+            0.3,
+            0.025,
+            PriorVariance::default(),
+        ),
+        (
+            unit_stats(7, 10, 4.0),
+            unit_stats(8, 12, 4.1),
+            0.2,
+            0.05,
+            PriorVariance::default(),
+        ),
+        (
+            unit_stats(9, 1, 10.0),
+            unit_stats(10, 1, 10.1),
+            0.5,
+            0.05,
+            prior,
+        ),
+        (
+            unit_stats(11, 3, 10.0),
+            unit_stats(12, 2, 10.4),
+            0.5,
+            0.05,
+            prior,
+        ),
+    ];
+    let pairs = [
+        (unit_stats(20, 8, 10.0), unit_stats(21, 8, 10.05), 0.5, 0.05),
+        (unit_stats(22, 4, 10.0), unit_stats(23, 4, 11.0), 0.5, 0.05),
+        (unit_stats(24, 20, 3.0), unit_stats(25, 20, 2.9), 0.15, 0.05),
+    ];
+    let req = serde_json::json!({
+        "ind": ind.iter().map(|(b, c, m, a, p)| serde_json::json!([b, c, m, a, p.sum_squares, p.df])).collect::<Vec<_>>(),
+        "paired": pairs.iter().map(|(b, c, m, a)| serde_json::json!([b, c, m, a])).collect::<Vec<_>>(),
+    });
+    let mut child = std::process::Command::new(py)
+        .arg(repo_root().join("tests/py/equivalence_reference.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(req.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let close = |ours: f64, theirs: &serde_json::Value, what: &str| {
+        let t = theirs.as_f64().unwrap();
+        assert!(
+            (ours - t).abs() <= 1e-7 * t.abs().max(1e-3),
+            "{what}: ours {ours}, reference {t}"
+        );
+    };
+    let mut verdicts = std::collections::BTreeSet::new();
+    for (i, (b, c, m, a, p)) in ind.iter().enumerate() {
+        let e = independent(b, c, *p, *m, *a).unwrap();
+        close(e.p_equivalence, &r["ind"][i][0], &format!("ind {i} p"));
+        close(e.ci.0, &r["ind"][i][1], &format!("ind {i} ci low"));
+        close(e.ci.1, &r["ind"][i][2], &format!("ind {i} ci high"));
+        // Equivalence at alpha exactly when the (1 − 2 alpha) interval is inside ±m.
+        assert_eq!(
+            e.p_equivalence < *a,
+            e.ci.0 > -m && e.ci.1 < *m,
+            "ind {i}: {e:?}"
+        );
+        verdicts.insert(format!("{:?}", e.verdict));
+    }
+    for (i, (b, c, m, a)) in pairs.iter().enumerate() {
+        let e = paired(b, c, *m, *a).unwrap();
+        close(
+            e.p_equivalence,
+            &r["paired"][i][0],
+            &format!("paired {i} p"),
+        );
+        close(e.ci.0, &r["paired"][i][1], &format!("paired {i} ci low"));
+        close(e.ci.1, &r["paired"][i][2], &format!("paired {i} ci high"));
+        verdicts.insert(format!("{:?}", e.verdict));
+    }
+    // The cases reach more than one outcome, so the comparison covers the decision rule.
+    assert!(verdicts.len() >= 3, "{verdicts:?}");
+}

@@ -41,6 +41,30 @@ pub struct RunRecord {
     pub engines: Vec<EngineRecord>,
     pub scenarios: Vec<ScenarioRecord>,
     pub traces: Vec<TraceRecord>,
+    /// `validate --interleave`: the two engines ran in alternating blocks (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interleave: Option<Interleave>,
+}
+
+/// The schedule of an interleaved session (`validate --interleave`): baseline and
+/// candidate engines replayed alternately, one block each (A B A B ...), so that slow
+/// phases of the machine fall on both. Block `index` of an engine's trace holds samples
+/// `first_sample .. first_sample + samples` of that trace in `latencies.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Interleave {
+    pub baseline: String,
+    pub candidate: String,
+    /// Every block in the order it ran.
+    pub blocks: Vec<InterleaveBlock>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterleaveBlock {
+    pub scenario: String,
+    pub engine: String,
+    pub index: usize,
+    pub first_sample: usize,
+    pub samples: usize,
 }
 
 /// Settings as requested on the command line and as they took effect.

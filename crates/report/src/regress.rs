@@ -5,23 +5,54 @@ use adasval_judge::regress::*;
 
 pub fn document(r: &DiffReport) -> Document {
     let f = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "–".into());
-    let mut checks = Section::new("checks", "Checks").with(Block::text(&format!(
-        "baseline `{}` ({}) → candidate `{}` ({})",
-        r.baseline, r.baseline_engine, r.candidate, r.candidate_engine
-    )));
+    let design = match r.design {
+        Design::Runs => format!(
+            "{} baseline run(s) against {} candidate run(s), each run one unit",
+            r.baseline.len(),
+            r.candidate.len()
+        ),
+        Design::SingleRuns => {
+            "one run per side: latency can only be shown equivalent (with run-to-run variation from earlier runs) or stay inconclusive".to_string()
+        }
+        Design::Interleaved => {
+            "one interleaved session: p50 and p99 per block, paired baseline/candidate blocks"
+                .to_string()
+        }
+    };
+    let mut checks = Section::new("checks", "Checks")
+        .with(Block::text(&format!(
+            "baseline `{}` ({}) → candidate `{}` ({}); {design}.",
+            r.baseline.join("`, `"),
+            r.baseline_engine,
+            r.candidate.join("`, `"),
+            r.candidate_engine
+        )))
+        .with(Block::text(&if r.history.is_empty() {
+            "No earlier runs used for the run-to-run variation.".to_string()
+        } else {
+            format!(
+                "Run-to-run variation also from {} earlier run(s): `{}`.",
+                r.history.len(),
+                r.history.join("`, `")
+            )
+        }));
     let mut t = Table::new(&[
         "scenario",
         "check",
         "baseline",
         "candidate",
         "delta",
-        "95% CI",
-        "p",
-        "effect",
+        "CI",
+        "margin",
+        "units",
         "limit",
         "decision",
     ]);
+    let mut notes = Vec::new();
     for c in &r.checks {
+        if let Some(n) = &c.note {
+            notes.push(format!("{} / {}: {n}", c.scenario, c.what));
+        }
         t.row([
             Cell::from(c.scenario.as_str()),
             c.what.as_str().into(),
@@ -31,20 +62,23 @@ pub fn document(r: &DiffReport) -> Document {
             c.ci.map(|(a, b)| format!("[{a:.4}, {b:.4}]"))
                 .unwrap_or_else(|| "–".into())
                 .into(),
-            c.p_value
-                .map(|p| format!("{p:.3e}"))
+            f(c.margin).into(),
+            c.units
+                .map(|u| format!("{} + {} {}", u.baseline, u.candidate, u.kind))
                 .unwrap_or_else(|| "–".into())
                 .into(),
-            f(c.effect_size).into(),
             c.limit.as_str().into(),
-            if c.decision.is_regressed() {
-                Cell::strong("regressed").class("fail")
-            } else {
-                "not regressed".into()
+            match c.decision {
+                Decision::Regressed => Cell::strong("regressed").class("fail"),
+                Decision::Inconclusive => Cell::strong("inconclusive"),
+                d => d.as_str().into(),
             },
         ]);
     }
     checks.push(t);
+    if !notes.is_empty() {
+        checks.push(Block::list(notes));
+    }
     let mut sections = vec![checks];
     if !r.layers.is_empty() {
         let changed = r.layers.iter().filter(|l| l.tactic_changed).count();
@@ -94,14 +128,7 @@ pub fn document(r: &DiffReport) -> Document {
         );
     }
     Document {
-        title: format!(
-            "adasval diff: {}",
-            if r.decision.is_regressed() {
-                "REGRESSION"
-            } else {
-                "no regression"
-            }
-        ),
+        title: format!("adasval diff: {}", r.decision.as_str().to_uppercase()),
         sections,
     }
 }
@@ -111,27 +138,42 @@ pub fn markdown(r: &DiffReport) -> String {
     crate::markdown::document(&document(r))
 }
 
-/// JUnit XML of a diff: one case per check, failing where the check found a regression.
-pub fn junit_xml(r: &DiffReport) -> Result<String, crate::sink::ReportError> {
+/// JUnit XML of a diff: one case per check, failing where the check found a regression,
+/// and where it was inconclusive when `inconclusive_fails` (`diff --inconclusive fail`).
+pub fn junit_xml(
+    r: &DiffReport,
+    inconclusive_fails: bool,
+) -> Result<String, crate::sink::ReportError> {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let f = |v: Option<f64>| {
         v.map(|x| format!("{x:.4}"))
             .unwrap_or_else(|| "not measured".into())
     };
     let mut report = Report::new("adasval diff");
-    let mut suite = TestSuite::new(format!("{} -> {}", r.baseline, r.candidate));
+    let mut suite = TestSuite::new(format!(
+        "{} -> {}",
+        r.baseline.join(","),
+        r.candidate.join(",")
+    ));
     for c in &r.checks {
-        let status = if c.decision.is_regressed() {
+        let fails = c.decision == Decision::Regressed
+            || (inconclusive_fails && c.decision == Decision::Inconclusive);
+        let status = if fails {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             let ci =
                 c.ci.map(|(a, b)| format!("[{a:.4}, {b:.4}]"))
                     .unwrap_or_else(|| "not computed".into());
             s.set_message(format!(
-                "baseline {}, candidate {}, delta {}, 95% CI {ci}; limit {}",
+                "{}: baseline {}, candidate {}, delta {}, CI {ci}; limit {}{}",
+                c.decision.as_str(),
                 f(c.baseline),
                 f(c.candidate),
                 f(c.delta),
-                c.limit
+                c.limit,
+                c.note
+                    .as_deref()
+                    .map(|n| format!("; {n}"))
+                    .unwrap_or_default()
             ));
             s
         } else {

@@ -533,6 +533,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
         engines,
         scenarios: vec![scenario],
         traces: vec![trace],
+        interleave: None,
     };
 
     let rows: Vec<LatencyRow> = samples

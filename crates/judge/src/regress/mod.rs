@@ -1,14 +1,17 @@
-//! `diff`: did an upgrade (runtime, model, driver) make anything worse? Compares a
-//! baseline run with a candidate run of the same scenarios: accuracy deltas with
-//! confidence intervals, decision flips, latency shift (Mann–Whitney with effect size and
-//! bootstrap intervals on the p50 and p99 deltas) and the pWCET delta, each judged against
-//! configurable thresholds.
+//! `diff`: did an upgrade (runtime, model, driver) make anything worse? Compares baseline
+//! runs with candidate runs of the same scenarios (or the two engines of one interleaved
+//! session): accuracy deltas with confidence intervals and decision flips (exact tests),
+//! and the p50, p99 and pWCET of the infer latency judged against equivalence margins with
+//! each run, or each interleaved block, as one unit (`equivalence`, `latency`), so that
+//! run-to-run variation is inside the interval (docs/REGRESSION.md).
 
+pub mod equivalence;
+mod latency;
 pub mod stats;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::compare::{compare, CompareError};
 use crate::metrics::consistency::Tolerances;
@@ -35,25 +38,40 @@ impl Classify for DiffError {
     }
 }
 
-/// Regression thresholds (YAML, every field optional).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An equivalence margin: a change is tolerated up to the larger of `relative` × the
+/// baseline's statistic and `absolute_ms` (which keeps sub-millisecond engines from failing
+/// on timer granularity).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Margin {
+    pub relative: f64,
+    pub absolute_ms: f64,
+}
+
+impl Margin {
+    pub fn of(&self, baseline: f64) -> f64 {
+        (self.relative * baseline).max(self.absolute_ms)
+    }
+}
+
+/// Regression thresholds (YAML, every field optional; a requirements file's `regression:`
+/// section or `diff --thresholds FILE`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Thresholds {
     /// A recall or precision drop counts when the whole confidence interval of
     /// (candidate − baseline) lies below −this.
     pub accuracy_drop: f64,
     pub max_decision_flips: usize,
-    /// Latency regression when the lower bootstrap bound of the p50 (p99) increase exceeds
-    /// this fraction of the baseline's p50 (p99) and Mann–Whitney rejects at `alpha`.
-    pub p50_increase: f64,
-    pub p99_increase: f64,
-    /// pWCET regression when the candidate's upper bound at 1e-6 exceeds the baseline's by
-    /// more than this fraction.
-    pub pwcet_increase: f64,
+    /// Equivalence margins of the infer latency p50, p99 and of the pWCET bound at 1e-6.
+    pub p50: Margin,
+    pub p99: Margin,
+    pub pwcet: Margin,
+    /// Level of each one-sided test of the equivalence test (TOST): decisions use the
+    /// (1 − 2·alpha) interval of the difference.
     pub alpha: f64,
+    /// Confidence of the accuracy intervals.
     pub confidence: f64,
-    pub bootstrap_resamples: usize,
-    pub seed: u64,
 }
 
 impl Default for Thresholds {
@@ -61,24 +79,56 @@ impl Default for Thresholds {
         Self {
             accuracy_drop: 0.0,
             max_decision_flips: 0,
-            p50_increase: 0.05,
-            p99_increase: 0.10,
-            pwcet_increase: 0.10,
-            alpha: 0.01,
+            p50: Margin {
+                relative: 0.05,
+                absolute_ms: 0.05,
+            },
+            p99: Margin {
+                relative: 0.10,
+                absolute_ms: 0.05,
+            },
+            pwcet: Margin {
+                relative: 0.10,
+                absolute_ms: 0.05,
+            },
+            alpha: 0.05,
             confidence: 0.95,
-            bootstrap_resamples: 1000,
-            seed: 1,
         }
     }
 }
 
-/// What one check concluded. The checks test for a regression only: a check that is not
-/// `regressed` has not shown the candidate equivalent or better, only that no regression
-/// beyond its limit was detected.
+impl Thresholds {
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, m) in [("p50", self.p50), ("p99", self.p99), ("pwcet", self.pwcet)] {
+            let finite = m.relative.is_finite() && m.absolute_ms.is_finite();
+            if !(finite && m.relative >= 0.0 && m.absolute_ms >= 0.0)
+                || (m.relative == 0.0 && m.absolute_ms == 0.0)
+            {
+                return Err(format!(
+                    "{name}: the margin needs a relative or absolute_ms part > 0 (finite, non-negative)"
+                ));
+            }
+        }
+        if !(self.alpha > 0.0 && self.alpha < 0.5) {
+            return Err(format!("alpha {} is not in (0, 0.5)", self.alpha));
+        }
+        if !(self.confidence > 0.0 && self.confidence < 1.0) {
+            return Err(format!("confidence {} is not in (0, 1)", self.confidence));
+        }
+        Ok(())
+    }
+}
+
+/// What one check concluded. Latency checks are equivalence tests with four outcomes;
+/// the exact tests of accuracy and decision flips test for a regression only
+/// (`not_regressed`: none beyond the limit was detected).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
+    Improved,
+    Equivalent,
     Regressed,
+    Inconclusive,
     NotRegressed,
 }
 
@@ -94,6 +144,47 @@ impl Decision {
     pub fn is_regressed(self) -> bool {
         self == Decision::Regressed
     }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Improved => "improved",
+            Decision::Equivalent => "equivalent",
+            Decision::Regressed => "regressed",
+            Decision::Inconclusive => "inconclusive",
+            Decision::NotRegressed => "not regressed",
+        }
+    }
+
+    /// The overall decision: any regression; else any inconclusive check; else improved
+    /// when a latency check improved; else equivalent when one was shown equivalent.
+    pub fn overall(checks: &[Check]) -> Self {
+        let any = |d: Decision| checks.iter().any(|c| c.decision == d);
+        if any(Decision::Regressed) {
+            Decision::Regressed
+        } else if any(Decision::Inconclusive) {
+            Decision::Inconclusive
+        } else if any(Decision::Improved) {
+            Decision::Improved
+        } else if any(Decision::Equivalent) {
+            Decision::Equivalent
+        } else {
+            Decision::NotRegressed
+        }
+    }
+}
+
+/// How the latency checks got their units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Design {
+    /// Several runs on at least one side: each run is one unit.
+    Runs,
+    /// One run per side: only `equivalent` (with run-to-run variation from earlier runs)
+    /// or `inconclusive`.
+    SingleRuns,
+    /// One interleaved session (`validate --interleave`): paired blocks are the units of
+    /// p50 and p99; the pWCET has one unit per engine.
+    Interleaved,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,11 +194,32 @@ pub struct Check {
     pub baseline: Option<f64>,
     pub candidate: Option<f64>,
     pub delta: Option<f64>,
+    /// Accuracy: the `confidence` interval; latency: the (1 − 2·alpha) interval of the
+    /// difference (absent when run-to-run variation could not be estimated).
     pub ci: Option<(f64, f64)>,
+    /// Latency: the TOST p-value of equivalence within the margin.
     pub p_value: Option<f64>,
-    pub effect_size: Option<f64>,
+    /// Latency: the equivalence margin in ms.
+    pub margin: Option<f64>,
+    /// Latency: units (runs or blocks) per side and the degrees of freedom of the variance.
+    pub units: Option<Units>,
+    /// Latency, when inconclusive with independent runs: runs per side that would give an
+    /// interval inside the margin, at the observed spread and delta.
+    pub runs_needed: Option<usize>,
     pub limit: String,
     pub decision: Decision,
+    /// Why the decision is what it is, when the numbers alone do not say.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Units {
+    pub kind: &'static str,
+    pub baseline: usize,
+    pub candidate: usize,
+    /// Degrees of freedom borrowed from earlier runs.
+    pub prior_df: f64,
+    pub df: f64,
 }
 
 /// One layer present in both runs' `layers.json` (trtexec imports, GPU plans).
@@ -124,8 +236,12 @@ pub struct LayerChange {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DiffReport {
-    pub baseline: String,
-    pub candidate: String,
+    /// Run ids of each side (the same interleaved run on both sides in that design).
+    pub baseline: Vec<String>,
+    pub candidate: Vec<String>,
+    pub design: Design,
+    /// Earlier runs whose run-to-run variation was used.
+    pub history: Vec<String>,
     pub baseline_engine: String,
     pub candidate_engine: String,
     pub thresholds: Thresholds,
@@ -134,7 +250,7 @@ pub struct DiffReport {
     pub layers: Vec<LayerChange>,
     /// Layers present in only one of the runs.
     pub layers_only_in_one: Vec<String>,
-    /// `regressed` when any check is.
+    /// See [`Decision::overall`].
     pub decision: Decision,
 }
 
@@ -240,36 +356,286 @@ fn read_json(dir: &Path, name: &str) -> serde_json::Value {
         .unwrap_or(serde_json::Value::Null)
 }
 
-pub fn diff(baseline: &Path, candidate: &Path, th: &Thresholds) -> Result<DiffReport, DiffError> {
-    // Integrity and comparability (same scenarios and labels) come from `compare`.
+/// The runs of a `diff`.
+#[derive(Debug, Clone, Default)]
+pub struct DiffInput {
+    pub baseline: Vec<PathBuf>,
+    pub candidate: Vec<PathBuf>,
+    /// Earlier sealed runs of the same engines for the run-to-run variation. `None`: with
+    /// one run per side (or one interleaved session), the sealed runs beside the first
+    /// baseline run that hold one of the two engines on the same platform.
+    pub history: Option<Vec<PathBuf>>,
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn source(dir: &Path, engine: &str) -> Result<latency::Source, DiffError> {
+    Ok(latency::Source {
+        engine: engine.to_string(),
+        rows: read_latencies_csv(&dir.join("latencies.csv"))?,
+        wcet: read_json(dir, "wcet.json"),
+        blocks: None,
+    })
+}
+
+/// Sealed, intact runs in `dirs` (or beside `near`) holding an engine with one of `shas`
+/// on `platform` with the same scenarios' labels, grouped by engine SHA-256.
+fn history(
+    dirs: Option<&[PathBuf]>,
+    near: &Path,
+    exclude: &[PathBuf],
+    shas: &[&str],
+    platform: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<(latency::History, Vec<String>), DiffError> {
+    let candidates: Vec<PathBuf> = match dirs {
+        Some(d) => d.to_vec(),
+        None => {
+            let parent = near
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf));
+            let mut v: Vec<PathBuf> = parent
+                .and_then(|p| std::fs::read_dir(p).ok())
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("MANIFEST.sha256").is_file() && p.join("run.json").is_file())
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    let explicit = dirs.is_some();
+    let mut groups: BTreeMap<String, Vec<latency::Source>> = BTreeMap::new();
+    let mut used = Vec::new();
+    for dir in candidates {
+        if exclude.iter().any(|e| same_dir(e, &dir)) {
+            continue;
+        }
+        // run.json first (cheap), so only runs of these engines are hashed.
+        let record = match read_run(&dir) {
+            Ok(r) => r,
+            Err(e) if explicit => return Err(e.into()),
+            Err(_) => continue,
+        };
+        let relevant = record
+            .engines
+            .iter()
+            .any(|e| shas.contains(&e.sha256.as_str()));
+        if !relevant && !explicit {
+            continue;
+        }
+        if !crate::evidence::verify(&dir, None).is_ok_and(|r| r.is_intact()) {
+            // Named runs must be usable; runs found beside the baseline may be anything.
+            if explicit {
+                return Err(DiffError::Compare(CompareError::Tampered {
+                    dir: dir.display().to_string(),
+                    problems: "not sealed or not intact".into(),
+                }));
+            }
+            continue;
+        }
+        let same_labels = labels.iter().all(|(id, sha)| {
+            record
+                .scenarios
+                .iter()
+                .any(|s| &s.id == id && &s.labels_sha256 == sha)
+        });
+        if record.platform.name != platform || !same_labels {
+            if explicit {
+                return Err(DiffError::NotComparable(format!(
+                    "history run {} ran on {} or other scenarios; it must match the baseline's platform {platform} and scenarios",
+                    dir.display(),
+                    record.platform.name
+                )));
+            }
+            continue;
+        }
+        let mut took = false;
+        for e in &record.engines {
+            if shas.contains(&e.sha256.as_str()) {
+                groups
+                    .entry(e.sha256.clone())
+                    .or_default()
+                    .push(source(&dir, &e.name)?);
+                took = true;
+            }
+        }
+        if took {
+            used.push(record.run_id);
+        } else if explicit {
+            return Err(DiffError::NotComparable(format!(
+                "history run {} holds neither the baseline's nor the candidate's engine",
+                dir.display()
+            )));
+        }
+    }
+    Ok((
+        latency::History {
+            groups: groups.into_values().collect(),
+        },
+        used,
+    ))
+}
+
+/// Compare baseline runs with candidate runs (or the two engines of one interleaved
+/// session, given as the same run on both sides).
+pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError> {
+    th.validate()
+        .map_err(|m| DiffError::NotComparable(format!("thresholds: {m}")))?;
+    let (Some(b0), Some(c0)) = (input.baseline.first(), input.candidate.first()) else {
+        return Err(DiffError::NotComparable(
+            "give at least one baseline and one candidate run".into(),
+        ));
+    };
+    let interleaved = input.baseline.len() == 1 && input.candidate.len() == 1 && same_dir(b0, c0);
+    let mut all: Vec<PathBuf> = input.baseline.clone();
+    all.extend(input.candidate.iter().cloned());
+    for (i, a) in all.iter().enumerate() {
+        if !interleaved && all[..i].iter().any(|b| same_dir(a, b)) {
+            return Err(DiffError::NotComparable(format!(
+                "{} is given twice; only an interleaved session may be both baseline and candidate",
+                a.display()
+            )));
+        }
+    }
+    if interleaved && read_run(b0)?.interleave.is_none() {
+        return Err(DiffError::NotComparable(format!(
+            "{} is both baseline and candidate but was not replayed with `validate --interleave`",
+            b0.display()
+        )));
+    }
+    // Integrity (every run) and comparability (same scenarios and labels) from `compare`;
+    // its pairs give the decision flips.
     let cmp = compare(
-        &[baseline.to_path_buf(), candidate.to_path_buf()],
+        if interleaved { &all[..1] } else { &all },
         &Tolerances::default(),
     )?;
-    let (rb, rc) = (read_run(baseline)?, read_run(candidate)?);
-    if rb.engines.len() != 1 || rc.engines.len() != 1 {
-        return Err(DiffError::NotComparable(
-            "each run must hold exactly one engine (replay with --engine NAME)".into(),
-        ));
-    }
-    let (eb, ec) = (&rb.engines[0].name, &rc.engines[0].name);
-    let (mb, mc) = (
-        read_json(baseline, "metrics.json"),
-        read_json(candidate, "metrics.json"),
-    );
-    let (wb, wc) = (
-        read_json(baseline, "wcet.json"),
-        read_json(candidate, "wcet.json"),
-    );
-    let (lb, lc) = (
-        read_latencies_csv(&baseline.join("latencies.csv"))?,
-        read_latencies_csv(&candidate.join("latencies.csv"))?,
-    );
+    let rb = read_run(b0)?;
+    let (design, eb, ec, base_sources, cand_sources) = if interleaved {
+        let il = rb.interleave.clone().ok_or_else(|| {
+            DiffError::NotComparable(format!(
+                "{} is both baseline and candidate but was not replayed with `validate --interleave`",
+                b0.display()
+            ))
+        })?;
+        let blocks = |engine: &str| -> Vec<(String, usize, usize)> {
+            il.blocks
+                .iter()
+                .filter(|b| b.engine == engine)
+                .map(|b| (b.scenario.clone(), b.first_sample, b.samples))
+                .collect()
+        };
+        let mut sb = source(b0, &il.baseline)?;
+        sb.blocks = Some(blocks(&il.baseline));
+        let mut sc = source(b0, &il.candidate)?;
+        sc.blocks = Some(blocks(&il.candidate));
+        (
+            Design::Interleaved,
+            il.baseline.clone(),
+            il.candidate.clone(),
+            vec![sb],
+            vec![sc],
+        )
+    } else {
+        let mut sides = Vec::new();
+        let mut shas = Vec::new();
+        for (side, dirs) in [
+            ("baseline", &input.baseline),
+            ("candidate", &input.candidate),
+        ] {
+            let mut sources = Vec::new();
+            let mut sha: Option<String> = None;
+            for d in dirs {
+                let r = read_run(d)?;
+                if r.engines.len() != 1 {
+                    return Err(DiffError::NotComparable(format!(
+                        "{}: each run must hold exactly one engine (replay with --engine NAME), or be one interleaved session given alone",
+                        d.display()
+                    )));
+                }
+                let e = &r.engines[0];
+                if sha.as_ref().is_some_and(|s| s != &e.sha256) {
+                    return Err(DiffError::NotComparable(format!(
+                        "the {side} runs hold different engine files ({} in {})",
+                        e.name,
+                        d.display()
+                    )));
+                }
+                sha = Some(e.sha256.clone());
+                sources.push(source(d, &e.name)?);
+            }
+            sides.push(sources);
+            shas.push(sha);
+        }
+        let cand_sources = sides.pop().unwrap_or_default();
+        let base_sources = sides.pop().unwrap_or_default();
+        let design = if base_sources.len() == 1 && cand_sources.len() == 1 {
+            Design::SingleRuns
+        } else {
+            Design::Runs
+        };
+        let (eb, ec) = (
+            base_sources[0].engine.clone(),
+            cand_sources[0].engine.clone(),
+        );
+        (design, eb, ec, base_sources, cand_sources)
+    };
+    let rc = if interleaved {
+        rb.clone()
+    } else {
+        read_run(c0)?
+    };
+    let engine_of = |r: &adasval_record::record::RunRecord, name: &str| {
+        r.engines
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.sha256.clone())
+            .unwrap_or_default()
+    };
+    let (shab, shac) = (engine_of(&rb, &eb), engine_of(&rc, &ec));
+    let labels: BTreeMap<String, String> = rb
+        .scenarios
+        .iter()
+        .map(|s| (s.id.clone(), s.labels_sha256.clone()))
+        .collect();
+    let (hist, history_ids) = if input.history.is_some() || design != Design::Runs {
+        history(
+            input.history.as_deref(),
+            b0,
+            &all,
+            &[&shab, &shac],
+            &rb.platform.name,
+            &labels,
+        )?
+    } else {
+        (latency::History { groups: vec![] }, vec![])
+    };
+    let (mb, mc) = (read_json(b0, "metrics.json"), read_json(c0, "metrics.json"));
+    // The participant index of the first candidate in `compare` (one engine per run, or
+    // the interleaved run's second engine).
+    let first_candidate = if interleaved {
+        rb.engines.iter().position(|e| e.name == ec).unwrap_or(1)
+    } else {
+        input.baseline.len()
+    };
+    let first_baseline = if interleaved {
+        rb.engines.iter().position(|e| e.name == eb).unwrap_or(0)
+    } else {
+        0
+    };
     let mut checks = Vec::new();
     for s in &rb.scenarios {
         let id = &s.id;
-        // Accuracy: recall and precision per class at IoU 0.5.
-        let (cb, cc) = (counts(&mb, eb, id), counts(&mc, ec, id));
+        // Accuracy: recall and precision per class at IoU 0.5, first run of each side (the
+        // detections of a frozen engine do not change from run to run).
+        let (cb, cc) = (counts(&mb, &eb, id), counts(&mc, &ec, id));
         for (key, &(tpb, fpb, fnb)) in &cb {
             let Some(&(tpc, fpc, fnc)) = cc.get(key) else {
                 continue;
@@ -290,21 +656,28 @@ pub fn diff(baseline: &Path, candidate: &Path, th: &Thresholds) -> Result<DiffRe
                     delta: Some(pc - pb),
                     ci: Some(ci),
                     p_value: None,
-                    effect_size: None,
+                    margin: None,
+                    units: None,
+                    runs_needed: None,
                     limit: if th.accuracy_drop == 0.0 {
                         "CI upper bound ≥ 0".to_string()
                     } else {
                         format!("CI upper bound ≥ −{}", th.accuracy_drop)
                     },
                     decision: Decision::of(ci.1 < -th.accuracy_drop),
+                    note: None,
                 });
             }
         }
-        // Decision flips between the two runs.
+        // Decision flips between the first baseline and the first candidate.
         let flips: usize = cmp
             .pairs
             .iter()
             .filter(|p| &p.scenario == id)
+            .filter(|p| {
+                (p.a, p.b) == (first_baseline, first_candidate)
+                    || (p.a, p.b) == (first_candidate, first_baseline)
+            })
             .map(|p| p.decision_flips)
             .sum();
         checks.push(Check {
@@ -315,83 +688,41 @@ pub fn diff(baseline: &Path, candidate: &Path, th: &Thresholds) -> Result<DiffRe
             delta: None,
             ci: None,
             p_value: None,
-            effect_size: None,
+            margin: None,
+            units: None,
+            runs_needed: None,
             limit: format!("≤ {}", th.max_decision_flips),
             decision: Decision::of(flips > th.max_decision_flips),
+            note: None,
         });
-        // Latency shift of the infer stage.
-        let lat = |rows: &[adasval_record::record::LatencyRow], e: &str| -> Vec<f64> {
-            rows.iter()
-                .filter(|r| &r.scenario == id && r.engine == e)
-                .map(|r| r.sample.infer_ns as f64 / 1e6)
-                .collect()
-        };
-        let (xb, xc) = (lat(&lb, eb), lat(&lc, ec));
-        let mw = stats::mann_whitney(&xc, &xb);
-        for (q, limit) in [(0.5, th.p50_increase), (0.99, th.p99_increase)] {
-            let Some((d, lo, hi)) = stats::bootstrap_quantile_diff(
-                &xb,
-                &xc,
-                q,
-                th.bootstrap_resamples,
-                th.confidence,
-                th.seed,
-            ) else {
-                continue;
-            };
-            let mut sorted = xb.clone();
-            sorted.sort_by(f64::total_cmp);
-            let base = adasval_core::timing::percentile_sorted(&sorted, q * 100.0);
-            let significant = mw.is_some_and(|m| m.p_value < th.alpha);
-            checks.push(Check {
-                scenario: id.clone(),
-                what: format!("infer latency p{} (ms)", if q == 0.5 { "50" } else { "99" }),
-                baseline: Some(base),
-                candidate: Some(base + d),
-                delta: Some(d),
-                ci: Some((lo, hi)),
-                p_value: mw.map(|m| m.p_value),
-                effect_size: mw.map(|m| m.effect_size),
-                limit: format!(
-                    "CI lower bound ≤ {:.0}% of baseline, or Mann–Whitney p ≥ {}",
-                    limit * 100.0,
-                    th.alpha
-                ),
-                decision: Decision::of(significant && lo > limit * base),
-            });
-        }
-        // pWCET at 1e-6.
-        let (pb, pc) = (pwcet_ucb(&wb, eb, id, 1e-6), pwcet_ucb(&wc, ec, id, 1e-6));
-        if pb.is_some() || pc.is_some() {
-            let regression = match (pb, pc) {
-                (Some(b), Some(c)) => c > b * (1.0 + th.pwcet_increase),
-                // Losing a bound the baseline had is a regression.
-                (Some(_), None) => true,
-                _ => false,
-            };
-            checks.push(Check {
-                scenario: id.clone(),
-                what: "pWCET UCB at 1e-6 (ms)".into(),
-                baseline: pb,
-                candidate: pc,
-                delta: pb.zip(pc).map(|(b, c)| c - b),
-                ci: None,
-                p_value: None,
-                effect_size: None,
-                limit: format!("≤ baseline × {}", 1.0 + th.pwcet_increase),
-                decision: Decision::of(regression),
-            });
-        }
+        checks.extend(latency::checks(
+            id,
+            design,
+            &base_sources,
+            &cand_sources,
+            &hist,
+            th,
+        ));
     }
-    let decision = Decision::of(checks.iter().any(|c| c.decision.is_regressed()));
-    let (layers, layers_only_in_one) = layer_changes(baseline, candidate);
+    let decision = Decision::overall(&checks);
+    let (layers, layers_only_in_one) = if interleaved {
+        (vec![], vec![])
+    } else {
+        layer_changes(b0, c0)
+    };
+    let ids = |dirs: &[PathBuf]| -> Result<Vec<String>, DiffError> {
+        dirs.iter().map(|d| Ok(read_run(d)?.run_id)).collect()
+    };
+    let sha12 = |s: &str| s.get(..12).unwrap_or(s).to_string();
     Ok(DiffReport {
         layers,
         layers_only_in_one,
-        baseline: rb.run_id,
-        candidate: rc.run_id,
-        baseline_engine: format!("{eb}@{}", &rb.engines[0].sha256[..12]),
-        candidate_engine: format!("{ec}@{}", &rc.engines[0].sha256[..12]),
+        baseline: ids(&input.baseline)?,
+        candidate: ids(&input.candidate)?,
+        design,
+        history: history_ids,
+        baseline_engine: format!("{eb}@{}", sha12(&shab)),
+        candidate_engine: format!("{ec}@{}", sha12(&shac)),
         thresholds: th.clone(),
         checks,
         decision,

@@ -139,6 +139,9 @@ impl Requirement {
 pub struct Requirements {
     pub file: PathBuf,
     pub requirements: Vec<Requirement>,
+    /// Margins and levels of `adasval diff` (the file's optional `regression:` section).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regression: Option<crate::regress::Thresholds>,
 }
 
 #[derive(Deserialize)]
@@ -146,6 +149,8 @@ pub struct Requirements {
 struct RawFile {
     schema_version: Spanned<u32>,
     requirements: Vec<RawRequirement>,
+    #[serde(default)]
+    regression: Option<Spanned<crate::regress::Thresholds>>,
 }
 
 #[derive(Deserialize)]
@@ -452,9 +457,20 @@ impl Requirements {
                 line: id_loc.line(),
             });
         }
+        let regression = match raw.regression {
+            Some(r) => {
+                r.value.validate().map_err(|message| SafetyError::Invalid {
+                    at: loc(&r.referenced, "regression"),
+                    message: format!("regression: {message}"),
+                })?;
+                Some(r.value)
+            }
+            None => None,
+        };
         Ok(Self {
             file: file.to_path_buf(),
             requirements: out,
+            regression,
         })
     }
 }

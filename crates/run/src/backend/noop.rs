@@ -57,9 +57,61 @@ impl Backend for NoopBackend {
                 Tensor::new(classes.clone(), vec![1, 0], vec![]),
             ],
         };
-        Ok(Box::new(NoopPrepared(outputs)))
+        let scale = scale_for(&engine.entry.name);
+        if scale == 1.0 {
+            Ok(Box::new(NoopPrepared(outputs)))
+        } else {
+            Ok(Box::new(ScaledNoop {
+                inner: NoopPrepared(outputs),
+                scale,
+            }))
+        }
     }
 }
+
+/// `ADASVAL_NOOP_SCALE=engine=factor[,engine=factor...]`: the named engines' injected
+/// delay and jitter are multiplied by their factor, so two engines of one session (e.g.
+/// `validate --interleave`) can differ by a known amount.
+const SCALE_ENV: &str = "ADASVAL_NOOP_SCALE";
+/// `ADASVAL_NOOP_JITTER_US=J`: every inference also busy-waits J × Exp(1) microseconds
+/// (right-skewed like real latencies), drawn from `ADASVAL_NOOP_SEED` (default 0).
+const JITTER_ENV: &str = "ADASVAL_NOOP_JITTER_US";
+const SEED_ENV: &str = "ADASVAL_NOOP_SEED";
+
+fn scale_for(engine: &str) -> f64 {
+    std::env::var(SCALE_ENV)
+        .ok()
+        .into_iter()
+        .flat_map(|v| {
+            v.split(',')
+                .filter_map(|kv| {
+                    let (k, f) = kv.split_once('=')?;
+                    (k.trim() == engine).then(|| f.trim().parse::<f64>().ok())?
+                })
+                .collect::<Vec<_>>()
+        })
+        .find(|f| f.is_finite() && *f > 0.0)
+        .unwrap_or(1.0)
+}
+
+fn env_f64(name: &str) -> Option<f64> {
+    std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok())
+}
+
+/// A no-op engine whose injected latency is scaled (`ADASVAL_NOOP_SCALE`).
+pub struct ScaledNoop {
+    inner: NoopPrepared,
+    scale: f64,
+}
+
+impl Prepared for ScaledNoop {
+    fn session(&self) -> Result<Box<dyn Session>, BackendError> {
+        self.inner.session_scaled(self.scale)
+    }
+}
+
+/// Sessions of one process draw different jitter streams from the same seed.
+static SESSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 pub struct NoopPrepared(pub Vec<Tensor>);
 
@@ -67,23 +119,38 @@ pub struct NoopPrepared(pub Vec<Tensor>);
 /// `ADASVAL_NOOP_FAIL_AFTER=N` every session fails on its (N+1)-th inference.
 const FAIL_AFTER_ENV: &str = "ADASVAL_NOOP_FAIL_AFTER";
 /// Latency injection for tests of the timing analyses: `ADASVAL_NOOP_DELAY_US=N` makes every
-/// inference busy-wait N microseconds.
+/// inference busy-wait N microseconds (fractional values allowed).
 const DELAY_ENV: &str = "ADASVAL_NOOP_DELAY_US";
 
 impl Prepared for NoopPrepared {
     fn session(&self) -> Result<Box<dyn Session>, BackendError> {
+        self.session_scaled(1.0)
+    }
+}
+
+impl NoopPrepared {
+    fn session_scaled(&self, scale: f64) -> Result<Box<dyn Session>, BackendError> {
         let fail_after = std::env::var(FAIL_AFTER_ENV)
             .ok()
             .and_then(|v| v.parse::<u64>().ok());
-        let delay = std::env::var(DELAY_ENV)
+        let delay = env_f64(DELAY_ENV)
+            .filter(|d| d.is_finite() && *d > 0.0)
+            .map(|d| std::time::Duration::from_secs_f64(d * scale / 1e6));
+        let jitter_us = env_f64(JITTER_ENV)
+            .filter(|j| j.is_finite() && *j > 0.0)
+            .map(|j| j * scale);
+        let seed = std::env::var(SEED_ENV)
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
-            .map(std::time::Duration::from_micros);
+            .unwrap_or(0);
+        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Box::new(NoopSession {
             outputs: self.0.clone(),
             runs: 0,
             fail_after,
             delay,
+            jitter_us,
+            rng: adasval_core::rng::SplitMix64::new(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
         }))
     }
 }
@@ -93,6 +160,8 @@ pub struct NoopSession {
     runs: u64,
     fail_after: Option<u64>,
     delay: Option<std::time::Duration>,
+    jitter_us: Option<f64>,
+    rng: adasval_core::rng::SplitMix64,
 }
 
 impl Session for NoopSession {
@@ -107,7 +176,14 @@ impl Session for NoopSession {
             });
         }
         self.runs += 1;
-        if let Some(d) = self.delay {
+        let mut wait = self.delay.unwrap_or_default();
+        if let Some(j) = self.jitter_us {
+            // Exp(1) by inversion of a uniform in (0, 1].
+            let u = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+            wait += std::time::Duration::from_secs_f64(-(1.0 - u).ln() * j / 1e6);
+        }
+        if !wait.is_zero() {
+            let d = wait;
             // Busy-wait: a sleep would measure the scheduler, not a steady compute cost.
             let t0 = std::time::Instant::now();
             while t0.elapsed() < d {

@@ -1,0 +1,228 @@
+//! The latency checks of `diff`: each run (or interleaved block) is one unit that gives
+//! one p50, one p99 and one pWCET; the equivalence test compares the units, never the
+//! pooled frames.
+
+use super::equivalence::{self, PriorVariance, Verdict};
+use super::{pwcet_ucb, Check, Decision, Design, Margin, Thresholds, Units};
+use adasval_record::record::LatencyRow;
+
+/// One engine of one run, as a source of units.
+pub(crate) struct Source {
+    pub engine: String,
+    pub rows: Vec<LatencyRow>,
+    pub wcet: serde_json::Value,
+    /// Interleaved sessions: per scenario, the (first sample, samples) of each block of
+    /// this engine's trace.
+    pub blocks: Option<Vec<(String, usize, usize)>>,
+}
+
+impl Source {
+    fn samples(&self, scenario: &str) -> Vec<f64> {
+        self.rows
+            .iter()
+            .filter(|r| r.scenario == scenario && r.engine == self.engine)
+            .map(|r| r.sample.infer_ns as f64 / 1e6)
+            .collect()
+    }
+
+    /// The units of a scenario: the whole trace, or its blocks.
+    fn units(&self, scenario: &str) -> Vec<Vec<f64>> {
+        let all = self.samples(scenario);
+        match &self.blocks {
+            None => vec![all],
+            Some(blocks) => blocks
+                .iter()
+                .filter(|(s, _, _)| s == scenario)
+                .filter_map(|&(_, first, n)| all.get(first..first + n).map(<[f64]>::to_vec))
+                .collect(),
+        }
+        .into_iter()
+        .filter(|u| !u.is_empty())
+        .collect()
+    }
+
+    fn pwcet(&self, scenario: &str) -> Option<f64> {
+        pwcet_ucb(&self.wcet, &self.engine, scenario, 1e-6)
+    }
+}
+
+fn quantile(unit: &[f64], q: f64) -> f64 {
+    let mut s = unit.to_vec();
+    s.sort_by(f64::total_cmp);
+    adasval_core::timing::percentile_sorted(&s, q * 100.0)
+}
+
+/// Earlier runs, grouped by engine (SHA-256): the spread of each group's unit statistics
+/// around its own mean is run-to-run variation, whatever the engine.
+pub(crate) struct History {
+    pub groups: Vec<Vec<Source>>,
+}
+
+impl History {
+    fn prior(&self, stat: impl Fn(&Source) -> Option<f64>) -> PriorVariance {
+        self.groups
+            .iter()
+            .map(|g| PriorVariance::of_group(&g.iter().filter_map(&stat).collect::<Vec<_>>()))
+            .fold(PriorVariance::default(), |a, b| a + b)
+    }
+}
+
+pub(crate) fn checks(
+    scenario: &str,
+    design: Design,
+    baseline: &[Source],
+    candidate: &[Source],
+    history: &History,
+    th: &Thresholds,
+) -> Vec<Check> {
+    let mut out = Vec::new();
+    let units = |side: &[Source]| -> Vec<Vec<f64>> {
+        side.iter().flat_map(|s| s.units(scenario)).collect()
+    };
+    let (ub, uc) = (units(baseline), units(candidate));
+    let kind = if design == Design::Interleaved {
+        "blocks"
+    } else {
+        "runs"
+    };
+    for (q, name, margin) in [(0.5, "p50", th.p50), (0.99, "p99", th.p99)] {
+        let xb: Vec<f64> = ub.iter().map(|u| quantile(u, q)).collect();
+        let xc: Vec<f64> = uc.iter().map(|u| quantile(u, q)).collect();
+        // Blocks are paired within their session; earlier runs add nothing to that.
+        let prior = if design == Design::Interleaved {
+            PriorVariance::default()
+        } else {
+            history.prior(|s| {
+                let u = s.samples(scenario);
+                (!u.is_empty()).then(|| quantile(&u, q))
+            })
+        };
+        if let Some(c) = check(
+            scenario,
+            &format!("infer latency {name} (ms)"),
+            &xb,
+            &xc,
+            prior,
+            margin,
+            design == Design::Interleaved,
+            kind,
+            th,
+        ) {
+            out.push(c);
+        }
+    }
+    // pWCET: one bound per run, whatever the design.
+    let pb: Vec<f64> = baseline.iter().filter_map(|s| s.pwcet(scenario)).collect();
+    let pc: Vec<f64> = candidate.iter().filter_map(|s| s.pwcet(scenario)).collect();
+    let what = "pWCET UCB at 1e-6 (ms)";
+    if !pb.is_empty() && pc.is_empty() {
+        // Losing a bound the baseline had is a regression.
+        out.push(Check {
+            scenario: scenario.to_string(),
+            what: what.into(),
+            baseline: Some(equivalence::mean(&pb)),
+            candidate: None,
+            delta: None,
+            ci: None,
+            p_value: None,
+            margin: None,
+            units: None,
+            runs_needed: None,
+            limit: "the candidate keeps a pWCET bound".into(),
+            decision: Decision::Regressed,
+            note: Some("the baseline has a pWCET bound and the candidate none".into()),
+        });
+    } else if !pb.is_empty() {
+        let prior = history.prior(|s| s.pwcet(scenario));
+        if let Some(c) = check(scenario, what, &pb, &pc, prior, th.pwcet, false, "runs", th) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check(
+    scenario: &str,
+    what: &str,
+    xb: &[f64],
+    xc: &[f64],
+    prior: PriorVariance,
+    margin: Margin,
+    paired: bool,
+    kind: &'static str,
+    th: &Thresholds,
+) -> Option<Check> {
+    if xb.is_empty() || xc.is_empty() {
+        return None;
+    }
+    let base = equivalence::mean(xb);
+    let m = margin.of(base);
+    let eq = if paired {
+        equivalence::paired(xb, xc, m, th.alpha)?
+    } else {
+        equivalence::independent(xb, xc, prior, m, th.alpha)?
+    };
+    let single = xb.len() == 1 && xc.len() == 1;
+    let mut note = None;
+    let mut decision = match eq.verdict {
+        Verdict::Improved => Decision::Improved,
+        Verdict::Equivalent => Decision::Equivalent,
+        Verdict::Regressed => Decision::Regressed,
+        Verdict::Inconclusive => Decision::Inconclusive,
+    };
+    if single && matches!(decision, Decision::Regressed | Decision::Improved) {
+        // One unit per side: a shift beyond the margin may be one unusual run.
+        decision = Decision::Inconclusive;
+        note = Some(format!(
+            "one {} per side: only equivalence can be shown; the change is outside the margin, replay more runs to decide",
+            &kind[..kind.len() - 1]
+        ));
+    }
+    let estimated = eq.se.is_finite() && eq.df >= 1.0;
+    let mut runs_needed = None;
+    if decision == Decision::Inconclusive && note.is_none() {
+        if !estimated {
+            note = Some(
+                "no estimate of run-to-run variation: replay at least 3 runs per side, or keep earlier sealed runs of these engines beside the baseline (or name them with --history)"
+                    .into(),
+            );
+        } else if paired {
+            note = Some("the interval crosses the margin: replay more blocks (repetitions)".into());
+        } else {
+            let (nb, nc) = (xb.len() as f64, xc.len() as f64);
+            let sd = eq.se / (1.0 / nb + 1.0 / nc).sqrt();
+            runs_needed = equivalence::runs_needed(sd, eq.delta, m, th.alpha);
+            note = Some(match runs_needed {
+                Some(n) => format!("the interval crosses the margin: about {n} runs per side would decide at this spread and change"),
+                None => "the interval crosses the margin and the change is too close to it to decide with up to 50 runs per side".into(),
+            });
+        }
+    }
+    let level = (1.0 - 2.0 * th.alpha) * 100.0;
+    Some(Check {
+        scenario: scenario.to_string(),
+        what: what.to_string(),
+        baseline: Some(base),
+        candidate: Some(equivalence::mean(xc)),
+        delta: Some(eq.delta),
+        ci: estimated.then_some(eq.ci),
+        p_value: estimated.then_some(eq.p_equivalence),
+        margin: Some(m),
+        units: Some(Units {
+            kind,
+            baseline: xb.len(),
+            candidate: xc.len(),
+            prior_df: prior.df,
+            df: eq.df,
+        }),
+        runs_needed,
+        limit: format!(
+            "{level:.0}% CI of the change inside ±{m:.4} ms (max of {:.0}% of baseline, {} ms)",
+            margin.relative * 100.0,
+            margin.absolute_ms
+        ),
+        decision,
+        note,
+    })
+}

@@ -2,6 +2,7 @@
 
 use super::{CliResult, Failure};
 use adasval::exit::Status;
+use adasval::report;
 use adasval::report::wcet_plot as plot;
 use adasval::wcet::models::{Estimator, Method};
 use adasval::wcet::pwcet::per_hour_to_frame;
@@ -90,6 +91,11 @@ pub struct Args {
     /// Write exceedance and convergence SVG figures into this directory.
     #[arg(long)]
     pub plots: Option<PathBuf>,
+    /// What to print: the whole analysis as JSON (the default, the same as a run's
+    /// `wcet.json`), or per trace the verdict, the reasons and the selected model's pWCET
+    /// table (text).
+    #[arg(long, value_enum, default_value_t = super::Format::Json)]
+    pub format: super::Format,
 }
 
 fn check(ok: bool, what: &str) -> Result<(), Failure> {
@@ -213,7 +219,13 @@ pub fn run(args: Args) -> CliResult {
         if let Some(dir) = &args.plots {
             write_plots(dir, "", &samples, &a)?;
         }
-        serde_json::to_string_pretty(&a)
+        match args.format {
+            super::Format::Json => serde_json::to_string_pretty(&a),
+            super::Format::Text => Ok(report::markdown::section(&report::wcet_text::section(
+                &path.display().to_string(),
+                &a,
+            ))),
+        }
     } else if let Some(dir) = &args.run_dir {
         if args.stage.is_none() {
             s.stage = "infer".into();
@@ -232,7 +244,20 @@ pub fn run(args: Args) -> CliResult {
                 write_plots(pdir, &stem, &t.samples, &a.analysis)?;
             }
         }
-        serde_json::to_string_pretty(&r)
+        match args.format {
+            super::Format::Json => serde_json::to_string_pretty(&r),
+            super::Format::Text => Ok(r
+                .analyses
+                .iter()
+                .map(|t| {
+                    report::markdown::section(&report::wcet_text::section(
+                        &format!("{} × {} ({})", t.engine, t.scenario, t.platform),
+                        &t.analysis,
+                    ))
+                })
+                .collect::<Vec<_>>()
+                .join("\n")),
+        }
     } else {
         return Err(Failure::bad_input(anyhow!(
             "give a run directory or --samples FILE"

@@ -424,3 +424,62 @@ fn outputs_match_the_wcet_schema() {
     assert_eq!(verdicts[2], "not_stationary");
     assert_eq!(verdicts[3], "too_few_samples");
 }
+
+#[test]
+fn text_format_reads_as_the_json_says() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // 10^4 samples: 1e-6 is a moderate extrapolation, 1e-9 beyond the limit.
+    let p = write_csv(dir.path(), "x.csv", &frames(10_000, 11));
+    let path = p.to_str().unwrap();
+    let (code, json, err) = run(&[&["--samples", path][..], &FAST].concat());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(json["verdict"], "pwcet", "{json}");
+    let out = common::adasval()
+        .arg("wcet")
+        .args([&["--samples", path, "--format", "text"][..], &FAST].concat())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("10000 samples") && text.contains("verdict: pWCET bound"),
+        "{text}"
+    );
+    // The selected model's row at 1e-6, with the JSON's value and its extrapolation class.
+    let sel = &json["selected"];
+    let row = json["pwcet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["method"] == sel["method"]
+                && r["estimator"] == sel["estimator"]
+                && r["exceedance_probability"].as_f64() == Some(1e-6)
+        })
+        .expect("a 1e-6 row");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("| 1e-6 |"))
+        .unwrap_or_else(|| panic!("no 1e-6 row: {text}"));
+    let value = format!("{:.3} ms", row["value"].as_f64().unwrap());
+    assert!(line.contains(&value), "{line} vs {row}");
+    assert!(line.contains("moderate extrapolation"), "{line}");
+    // Beyond the limit the value is withheld and says why.
+    let line = text.lines().find(|l| l.starts_with("| 1e-9 |")).unwrap();
+    assert!(
+        line.contains("withheld") && line.contains("beyond"),
+        "{line}"
+    );
+    // Too few samples: the reason and what to change, no bound.
+    let q = write_csv(dir.path(), "few.csv", &frames(40, 3));
+    let out = common::adasval()
+        .args(["wcet", "--samples", q.to_str().unwrap(), "--format", "text"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("no bound: too few samples") && text.contains("What to change:"),
+        "{text}"
+    );
+    assert!(!text.contains("| 1e-6 |"), "{text}");
+}

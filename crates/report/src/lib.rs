@@ -26,6 +26,7 @@ pub mod trace;
 pub mod verdict_section;
 pub mod wcet_plot;
 pub mod wcet_section;
+pub mod wcet_text;
 
 pub use doc::{Block, Cell, Document, Figure, Section, Span, Table, Tone};
 pub use sink::{Judged, ReportError, Sink};

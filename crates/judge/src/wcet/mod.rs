@@ -522,7 +522,7 @@ fn hide_beyond_limit(a: &mut Analysis, s: &WcetSettings) {
     }
     a.advice.push(format!(
         "no bound at {list}: beyond the extrapolation limit ({limit:.1e} = 1e-2/n for n = {}); collect \
-         more frames (a probability p needs n >= {:.0}/p) or pass --extrapolate to print model-only bounds",
+         more frames (a probability p needs n >= {}/p) or pass --extrapolate to print model-only bounds",
         a.n, EXTRAPOLATION_LIMIT
     ));
 }

@@ -444,6 +444,15 @@ fn verify(a: RootArgs) -> CliResult {
         )));
     }
     let lock = LockFile::load(&a.root).map_err(Failure::classified)?;
+    let sealed = std::fs::read(&lock_path)
+        .ok()
+        .and_then(|b| lock::check_seal(&lock_path, &b).ok());
+    if sealed == Some(lock::Sealed::No) {
+        eprintln!(
+            "warning: {} has no seal line (written by hand or by an older adasval), so an edit to its names, timestamps or provenance cannot be detected; `adasval engine freeze --replace` of any engine seals it",
+            lock_path.display()
+        );
+    }
     let checks = lock::verify_all(&a.root, &lock);
     let bad = checks.iter().filter(|c| !c.ok()).count();
     if a.format == super::Format::Json {

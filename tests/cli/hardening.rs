@@ -215,6 +215,8 @@ fn edit_lock(project: &Path, f: impl Fn(&str) -> String) {
     let p = project.join("engines/engines.lock.yaml");
     let text = std::fs::read_to_string(&p).unwrap();
     std::fs::write(&p, f(&text)).unwrap();
+    // Each check behind the lock's seal is tested on its own: re-seal after the edit.
+    reseal_lock(project);
 }
 
 /// Replace the value of the first lock line `key: ...` (any indentation).

@@ -29,6 +29,7 @@ fn scenario_check_refuses_a_lock_adapter_outside_the_project() {
     );
     assert_ne!(lock, edited, "the fixture's lock names the adapter");
     std::fs::write(&lock_path, edited).unwrap();
+    reseal_lock(d.path());
     let (code, out, err) = run(adasval().current_dir(d.path()).args(["scenario", "check"]));
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("escapes the project root"), "{err}");

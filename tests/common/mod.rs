@@ -244,4 +244,22 @@ pub fn rehash_adapter(project: &std::path::Path, adapter_rel: &str, text: &str) 
         locked.replace(&old, &adasval::hash::sha256_hex(text.as_bytes())),
     )
     .unwrap();
+    reseal_lock(project);
+}
+
+/// Re-seal a lock edited by a test (its seal line recomputed), so that a test of one field's
+/// check reaches that check instead of the seal's.
+pub fn reseal_lock(project: &std::path::Path) {
+    let lock = project.join("engines/engines.lock.yaml");
+    let text = std::fs::read_to_string(&lock).unwrap();
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with(adasval::lock::SEAL_PREFIX))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(
+        &lock,
+        format!("{body}{}", adasval::lock::seal_line(body.as_bytes())),
+    )
+    .unwrap();
 }

@@ -14,6 +14,52 @@ use adasval_core::yamlfile::{self, YamlError};
 
 pub const LOCK_PATH: &str = "engines/engines.lock.yaml";
 pub const SCHEMA_VERSION: u32 = 1;
+/// The lock's last line: the SHA-256 of every byte above it. A YAML comment, so the lock
+/// stays plain YAML; it makes every edit of the lock detectable, names, timestamps,
+/// provenance and comments included, not only the fields that bind it to files.
+pub const SEAL_PREFIX: &str = "# sha256 of the lines above: ";
+
+/// The seal line for `body` (the lock's text up to and including its last newline).
+pub fn seal_line(body: &[u8]) -> String {
+    format!("{SEAL_PREFIX}{}\n", sha256_hex(body))
+}
+
+/// Checks the seal of a lock's text. A lock without one (written by hand or by an older
+/// adasval) is accepted: `engine freeze` seals it. A last line that looks like a seal must
+/// be one and must match, so any single flipped byte, in the seal line too, is caught.
+pub fn check_seal(path: &Path, text: &[u8]) -> Result<Sealed, LockError> {
+    let trimmed = text.strip_suffix(b"\n").unwrap_or(text);
+    let start = trimmed
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let last = &text[start..];
+    let words = |w: &str| last.windows(w.len()).any(|x| x == w.as_bytes());
+    // Seal-like: the seal's wording, or a comment naming a SHA-256. One flipped byte
+    // cannot break both, so a damaged seal is never mistaken for an unsealed lock (whose
+    // last line is an adapter's `sha256:` field, not a comment).
+    if !(words("of the lines above") || (last.starts_with(b"#") && words("sha256"))) {
+        return Ok(Sealed::No);
+    }
+    let body = &text[..start];
+    let expected = seal_line(body);
+    if last != expected.as_bytes() {
+        let recorded = String::from_utf8_lossy(last).trim_end().to_string();
+        return Err(LockError::Seal {
+            path: path.display().to_string(),
+            recorded,
+            actual: sha256_hex(body),
+        });
+    }
+    Ok(Sealed::Yes)
+}
+
+/// Whether a lock carried a seal line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sealed {
+    Yes,
+    No,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +158,12 @@ pub enum LockError {
         name: String,
         path: String,
     },
+    #[error("{path}: the lock was edited after it was sealed: its last line records `{recorded}`, the lines above hash to sha256 {actual} (re-freeze with `adasval engine freeze --replace` if the edit is wanted)")]
+    Seal {
+        path: String,
+        recorded: String,
+        actual: String,
+    },
     #[error("engine `{0}` is not in the lock file (freeze it with `adasval engine freeze`).{1}")]
     NotInLock(String, String),
     #[error("engine `{0}` is already in the lock file (use --replace to re-freeze it)")]
@@ -135,6 +187,7 @@ impl Classify for LockError {
     fn status(&self) -> Status {
         match self {
             LockError::Mismatch { .. }
+            | LockError::Seal { .. }
             | LockError::SizeMismatch { .. }
             | LockError::Missing { .. } => Status::Integrity,
             _ => Status::BadInput,
@@ -156,12 +209,20 @@ impl LockFile {
                 engines: vec![],
             });
         }
-        let lock: LockFile = yamlfile::load(&path)?;
-        lock.check(&path)?;
-        Ok(lock)
+        let bytes = std::fs::read(&path).map_err(|source| LockError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        check_seal(&path, &bytes)?;
+        let text = String::from_utf8(bytes).map_err(|e| LockError::Invalid {
+            path: path.display().to_string(),
+            message: format!("not UTF-8 text: {e}"),
+        })?;
+        Self::parse(&path, &text)
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Self, LockError> {
+        check_seal(path, text.as_bytes())?;
         let lock: LockFile = yamlfile::parse(path, text)?;
         lock.check(path)?;
         Ok(lock)
@@ -225,12 +286,19 @@ impl LockFile {
                 source,
             })?;
         }
-        adasval_core::atomic::write_atomic(&path, format!("{header}{text}").as_bytes()).map_err(
-            |source| LockError::Io {
+        let body = format!("{header}{text}");
+        let body = if body.ends_with('\n') {
+            body
+        } else {
+            format!("{body}\n")
+        };
+        let sealed = format!("{body}{}", seal_line(body.as_bytes()));
+        adasval_core::atomic::write_atomic(&path, sealed.as_bytes()).map_err(|source| {
+            LockError::Io {
                 path: path.display().to_string(),
                 source,
-            },
-        )
+            }
+        })
     }
 
     pub fn get(&self, name: &str) -> Result<&LockEntry, LockError> {

@@ -7,6 +7,8 @@
 pub mod backend;
 pub mod decode;
 pub mod preprocess;
+// Reads ONNX through tract: with the CPU backend only (the fuzz targets build without it).
+#[cfg(feature = "cpu")]
 pub mod probe;
 pub mod replay;
 pub mod runner_protocol;

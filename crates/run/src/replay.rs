@@ -231,6 +231,8 @@ pub fn run_trace(
     let period = settings.pace_fps.map(|f| Duration::from_secs_f64(1.0 / f));
     let mut next_slot = Instant::now();
     let mut rule = StopRule::new(&settings.bounds);
+    // Known before the loop: an unbounded trace never consults the rule per inference.
+    let bounded = !settings.bounds.is_unbounded();
     let mut pending = planned.into_iter();
     let mut passes = settings.repetitions;
     let mut reason = StopReason::Failed;
@@ -318,7 +320,7 @@ pub fn run_trace(
         // Inside the planned passes the bounds are checked only when a pass runs out;
         // beyond them, before every inference, so a time cap or a met target ends the
         // loop mid-pass.
-        if passes > settings.repetitions && !settings.bounds.is_unbounded() {
+        if bounded && passes > settings.repetitions {
             let elapsed = last_end.zip(started).map_or(Duration::ZERO, |(b, a)| b - a);
             if let Some(why) = rule.decide(&r.samples, elapsed) {
                 reason = why;

@@ -217,15 +217,6 @@ fn build_plan(a: BuildArgs) -> CliResult {
     let model_abs = std::path::absolute(&a.model).unwrap_or(a.model.clone());
     let entry = freeze_plan(&a.root, &out_rel, &file, &adapter, &model_abs, a.replace)
         .map_err(Failure::classified)?;
-    if entry.format == EngineFormat::Onnx {
-        let bytes = std::fs::read(a.root.join(&entry.path)).unwrap_or_default();
-        if let Err(e) = adasval::probe::model_signature(&bytes) {
-            eprintln!(
-                "warning: {} is {e}: its adapter could not be checked against it (the CPU backend cannot run it; external runners may)",
-                entry.path
-            );
-        }
-    }
     outln!(
         "frozen {} ({}, {} bytes)\n  sha256  {}\n  adapter {} sha256 {}",
         entry.name,
@@ -399,7 +390,7 @@ fn freeze(a: FreezeArgs) -> CliResult {
         "cuda-plan" => EngineFormat::CudaPlan,
         _ => EngineFormat::Onnx,
     });
-    let entry = lock::freeze(
+    let (entry, unchecked) = lock::freeze_noting(
         &a.root,
         &FreezeRequest {
             file: a.file,
@@ -413,14 +404,11 @@ fn freeze(a: FreezeArgs) -> CliResult {
         },
     )
     .map_err(Failure::classified)?;
-    if entry.format == EngineFormat::Onnx {
-        let bytes = std::fs::read(a.root.join(&entry.path)).unwrap_or_default();
-        if let Err(e) = adasval::probe::model_signature(&bytes) {
-            eprintln!(
-                "warning: {} is {e}: its adapter could not be checked against it (the CPU backend cannot run it; external runners may)",
-                entry.path
-            );
-        }
+    if let Some(e) = unchecked {
+        eprintln!(
+            "warning: {} is {e}: its adapter could not be checked against it (the CPU backend cannot run it; external runners may)",
+            entry.path
+        );
     }
     outln!(
         "frozen {} ({}, {} bytes)\n  sha256  {}\n  adapter {} sha256 {}",

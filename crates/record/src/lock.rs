@@ -335,6 +335,15 @@ pub type SignatureReader = fn(&[u8]) -> Result<crate::model_signature::ModelSign
 
 /// Hash an engine and its adapter and record them in the lock.
 pub fn freeze(root: &Path, req: &FreezeRequest) -> Result<LockEntry, LockError> {
+    freeze_noting(root, req).map(|(entry, _)| entry)
+}
+
+/// [`freeze`], also saying why the adapter could not be checked against the model, when an
+/// ONNX file was not readable by `onnx_signature` (it is frozen unchecked).
+pub fn freeze_noting(
+    root: &Path,
+    req: &FreezeRequest,
+) -> Result<(LockEntry, Option<String>), LockError> {
     let invalid_name = |field: &str, err: names::NameError| LockError::Invalid {
         path: req.file.display().to_string(),
         message: format!("--{field}: {err}"),
@@ -365,19 +374,23 @@ pub fn freeze(root: &Path, req: &FreezeRequest) -> Result<LockEntry, LockError> 
             })
         }
     };
+    let mut unchecked = None;
     if let (EngineFormat::Onnx, Some(read_signature)) = (format, req.onnx_signature) {
         // A file the protobuf reader cannot read is frozen unchecked (external runners and
-        // the no-op backend take files tract cannot): the binary warns about it.
-        if let Ok(model) = read_signature(&bytes) {
-            let misfits = crate::model_signature::check_adapter(&adapter, &model);
-            if !misfits.is_empty() {
-                return Err(LockError::AdapterMisfit {
-                    name: req.name.clone(),
-                    adapter: adapter_path.display().to_string(),
-                    misfits,
-                    model: model.describe(),
-                });
+        // the no-op backend take files tract cannot): the caller warns about it.
+        match read_signature(&bytes) {
+            Ok(model) => {
+                let misfits = crate::model_signature::check_adapter(&adapter, &model);
+                if !misfits.is_empty() {
+                    return Err(LockError::AdapterMisfit {
+                        name: req.name.clone(),
+                        adapter: adapter_path.display().to_string(),
+                        misfits,
+                        model: model.describe(),
+                    });
+                }
             }
+            Err(why) => unchecked = Some(why),
         }
     }
     let source_model_sha256 = match &req.source_model {
@@ -402,7 +415,7 @@ pub fn freeze(root: &Path, req: &FreezeRequest) -> Result<LockEntry, LockError> 
     lock.engines.push(entry.clone());
     lock.engines.sort_by(|a, b| a.name.cmp(&b.name));
     lock.save(root)?;
-    Ok(entry)
+    Ok((entry, unchecked))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, LockError> {

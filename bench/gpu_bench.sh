@@ -5,7 +5,7 @@
 #             Session::run_lent: h2d of the staged frame, graph launch, d2h into the lent
 #             output tensors, sync; docs/CUDA.md "Host path") and the p50 of the
 #             event-timed device compute, CUDA graphs on (default) and off (ADASVAL_CUDA_GRAPHS=0);
-#   profile   `validate --profile`: sum of the per-layer event medians (no graphs);
+#   profile   `validate --layer-profile`: sum of the per-layer event medians (no graphs);
 #   PyTorch   bench/torch_bench.py: eager per-frame wall and its summed kernel time
 #             (torch.profiler), torch.compile likewise (the demo network from train/model.py
 #             with engines/demo/training/model.pt; YOLOX-Nano through onnx2torch if installed).
@@ -54,7 +54,7 @@ for m in "${MODELS[@]}"; do
       --adapter "$adapter" --out "engines/$n.cudaplan" >"$OUT/build-$n.log" 2>&1 || { echo "build $n failed"; tail -5 "$OUT/build-$n.log"; continue; }
     "$BIN" validate "${V[@]}" --engine "$n" --out "$OUT/run-$n" >"$OUT/run-$n.log" 2>&1
     ADASVAL_CUDA_GRAPHS=0 "$BIN" validate "${V[@]}" --engine "$n" --out "$OUT/run-$n-nographs" >"$OUT/run-$n-nographs.log" 2>&1
-    "$BIN" validate "${S[@]}" --repetitions 1 --profile --engine "$n" \
+    "$BIN" validate "${S[@]}" --repetitions 1 --layer-profile --engine "$n" \
       --out "$OUT/run-$n-profile" >"$OUT/run-$n-profile.log" 2>&1
   done
 done
@@ -89,7 +89,7 @@ def layer_sum(run):
 torch = json.load(open(os.path.join(out, "torch.json"))) if os.path.exists(os.path.join(out, "torch.json")) else {}
 f = lambda x: "–" if x is None else f"{x:.3f}"
 print(f"card: {card}\n")
-print("| network | precision | harness infer p50 (graphs) | device compute p50 (graphs) | device h2d+compute+d2h p50 (graphs) | harness / device sum | harness infer p50 (no graphs) | device compute p50 (no graphs) | per-layer event sum (--profile) | PyTorch eager wall p50 | eager summed kernels | torch.compile wall p50 | compile summed kernels |")
+print("| network | precision | harness infer p50 (graphs) | device compute p50 (graphs) | device h2d+compute+d2h p50 (graphs) | harness / device sum | harness infer p50 (no graphs) | device compute p50 (no graphs) | per-layer event sum (--layer-profile) | PyTorch eager wall p50 | eager summed kernels | torch.compile wall p50 | compile summed kernels |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for tag in ["demo", "yolox"]:
     for p in ["fp32", "fp16"]:

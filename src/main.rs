@@ -72,6 +72,9 @@ enum ScenarioCommand {
     Synth(cli::synth::Args),
     /// Validate every scenario and every file it references (paths must stay inside the root).
     Check(cli::scenario::CheckArgs),
+    /// List the scenarios a run would load; `--expand` lists every instance of each swept
+    /// family with its parameters.
+    List(cli::scenario::ListArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -92,6 +95,7 @@ fn main() -> std::process::ExitCode {
         Command::Engine(c) => cli::engine::run(c),
         Command::Scenario(ScenarioCommand::Synth(a)) => cli::synth::run(a),
         Command::Scenario(ScenarioCommand::Check(a)) => cli::scenario::check(a),
+        Command::Scenario(ScenarioCommand::List(a)) => cli::scenario::list(a),
         Command::Eval(a) => cli::eval::run(a),
         Command::Compare(a) => cli::compare::run(a),
         Command::Diff(a) => cli::diff::run(a),

@@ -23,6 +23,14 @@ pub struct ValidateRequest {
     pub out: Option<PathBuf>,
     pub scenarios: Vec<String>,
     pub tags: Vec<String>,
+    /// Which scenario files: the project's (`default`) or also the catalogue (`full`).
+    pub profile: scenario::Profile,
+    /// Most instances one swept scenario file may expand to (`--max-instances`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_instances: Option<usize>,
+    /// `--allow-large`: expand sweeps beyond `max_instances`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_large: bool,
     pub engines: Vec<String>,
     pub backend: String,
     /// Command line of the external runner (`--backend runner`).
@@ -229,7 +237,16 @@ pub fn replay(
     }
 
     // 2. Scenarios.
-    let all = scenario::load_all(root)?;
+    let all = scenario::load_all_with(
+        root,
+        &req.profile.dirs(root),
+        scenario::sweep::ExpandLimits {
+            max_instances: req
+                .max_instances
+                .unwrap_or(scenario::sweep::DEFAULT_MAX_INSTANCES),
+            allow_large: req.allow_large,
+        },
+    )?;
     let chosen: Vec<LoadedScenario> = all
         .iter()
         .filter(|s| req.scenarios.is_empty() || req.scenarios.contains(&s.scenario.id))
@@ -331,6 +348,8 @@ pub fn replay(
             frames: frames0.len(),
             labels_sha256,
             pixels_sha256,
+            family: s.family.clone(),
+            parameters: s.parameters.clone(),
         });
         // `--interleave`: both engines' traces of this scenario come from one session.
         let mut interleaved = if req.interleave {
@@ -936,19 +955,27 @@ pub fn judge(req: &JudgeRequest) -> Result<ValidateOutcome, ValidateError> {
         .unwrap_or_else(|| req.root.clone());
     // Scenario definitions only add frame figures to the report; without them the
     // verdicts are the same, so a missing or changed scenarios/ folder is not an error.
-    let scenarios: Vec<LoadedScenario> = scenario::load_all(&req.root)
-        .map(|all| {
-            all.into_iter()
-                .filter(|s| {
-                    stored
-                        .record
-                        .scenarios
-                        .iter()
-                        .any(|r| r.id == s.scenario.id && r.sha256 == s.sha256)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let unlimited = scenario::sweep::ExpandLimits {
+        max_instances: usize::MAX,
+        allow_large: true,
+    };
+    let scenarios: Vec<LoadedScenario> = scenario::load_all_with(
+        &req.root,
+        &scenario::Profile::Full.dirs(&req.root),
+        unlimited,
+    )
+    .map(|all| {
+        all.into_iter()
+            .filter(|s| {
+                stored
+                    .record
+                    .scenarios
+                    .iter()
+                    .any(|r| r.id == s.scenario.id && r.sha256 == s.sha256)
+            })
+            .collect()
+    })
+    .unwrap_or_default();
     let analysed = crate::analysis::run(
         &stored,
         &scenarios,

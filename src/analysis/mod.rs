@@ -147,7 +147,13 @@ pub fn run(
     )?;
 
     // Golden comparison.
-    let det = detection_stage::analyse(record, &out.golden, &out.traces, &opts.safety_view);
+    let det = detection_stage::analyse(
+        record,
+        &out.golden,
+        &out.traces,
+        &opts.safety_view,
+        &safety::requirements::ttc_rules(&requirements),
+    );
     write(
         dir,
         "metrics.json",
@@ -222,6 +228,9 @@ pub fn run(
         root: opts.data_root.to_path_buf(),
     };
     sections.push(detection_section::section(out, scenarios, &det, &data));
+    if let Some(ttc) = report::ttc_section::section(record, &det) {
+        sections.push(ttc);
+    }
     sections.push(report::wcet_section::section(
         record,
         &wcets,

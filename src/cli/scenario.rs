@@ -117,3 +117,101 @@ pub fn check(a: CheckArgs) -> CliResult {
     eprintln!("{} scenario(s) checked", all.len());
     Ok(Status::Pass)
 }
+
+#[derive(clap::Args, Debug)]
+pub struct ListArgs {
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// One line per instance of every swept family (default: one line per file).
+    #[arg(long)]
+    pub expand: bool,
+    /// `full` also lists the Euro NCAP catalogue (scenarios/catalogue/).
+    #[arg(long, value_enum, default_value_t = super::validate::ProfileArg::Default)]
+    pub profile: super::validate::ProfileArg,
+    /// Most instances one swept file may expand to before it is refused.
+    #[arg(long, default_value_t = scenario::sweep::DEFAULT_MAX_INSTANCES)]
+    pub max_instances: usize,
+    /// List sweeps that expand beyond `--max-instances`.
+    #[arg(long)]
+    pub allow_large: bool,
+    #[arg(long, value_enum, default_value_t = super::Format::Text)]
+    pub format: super::Format,
+}
+
+/// One listed scenario or instance, as `--format json` prints it.
+#[derive(serde::Serialize)]
+struct Listed {
+    id: String,
+    path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    family: Option<String>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    parameters: std::collections::BTreeMap<String, String>,
+    /// Instances of a family file (in the unexpanded listing).
+    instances: usize,
+    tags: Vec<String>,
+}
+
+pub fn list(a: ListArgs) -> CliResult {
+    let profile: scenario::Profile = a.profile.into();
+    let all = scenario::load_all_with(
+        &a.root,
+        &profile.dirs(&a.root),
+        scenario::sweep::ExpandLimits {
+            max_instances: a.max_instances,
+            allow_large: a.allow_large,
+        },
+    )
+    .map_err(Failure::classified)?;
+    let mut rows: Vec<Listed> = Vec::new();
+    for ls in &all {
+        let s = &ls.scenario;
+        let path = adasval::paths::relative_to(&a.root, &ls.path);
+        if a.expand || s.family.is_none() {
+            rows.push(Listed {
+                id: s.id.clone(),
+                path,
+                family: s.family.clone(),
+                parameters: s.parameters.clone(),
+                instances: 1,
+                tags: s.tags.clone(),
+            });
+        } else if let Some(row) = rows
+            .iter_mut()
+            .find(|r| r.family.is_some() && r.family == s.family && r.path == path)
+        {
+            row.instances += 1;
+        } else {
+            rows.push(Listed {
+                id: s.family.clone().unwrap_or_default(),
+                path,
+                family: s.family.clone(),
+                parameters: Default::default(),
+                instances: 1,
+                tags: Vec::new(),
+            });
+        }
+    }
+    match a.format {
+        super::Format::Text => {
+            for r in &rows {
+                let what = if !a.expand && r.family.is_some() {
+                    format!("family, {} instances", r.instances)
+                } else {
+                    r.parameters
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                outln!("{:<40} {:<44} {}", r.id, r.path, what);
+            }
+        }
+        super::Format::Json => {
+            let v = serde_json::json!({ "scenarios": rows, "instances": all.len() });
+            outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+    }
+    eprintln!("{} scenario(s) in {} row(s)", all.len(), rows.len());
+    Ok(Status::Pass)
+}

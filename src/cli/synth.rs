@@ -29,19 +29,61 @@ pub struct Args {
     /// (size, seed and frame count come from the file).
     #[arg(long, conflicts_with_all = ["seed", "count"])]
     pub scenario: Option<PathBuf>,
+    /// With `--scenario` naming a family (a file with `sweep:`): the instance to render
+    /// (ids as `adasval scenario list --expand` prints them).
+    #[arg(long, requires = "scenario")]
+    pub instance: Option<String>,
 }
 
 pub fn run(args: Args) -> CliResult {
     let start = std::time::Instant::now();
     let (s, what) = match &args.scenario {
         Some(path) => {
-            let sc: Scenario = adasval::yamlfile::load(path).map_err(Failure::classified)?;
-            let FramesSpec::Generate(spec) = &sc.frames else {
-                return Err(Failure::bad_input(anyhow::anyhow!(
-                    "{}: scenario `{}` lists image files, it has no generated sequence",
-                    path.display(),
-                    sc.id
-                )));
+            let file = adasval::scenario::load_one(path).map_err(Failure::classified)?;
+            let unlimited = adasval::scenario::sweep::ExpandLimits {
+                max_instances: usize::MAX,
+                allow_large: true,
+            };
+            let instances = adasval::scenario::sweep::expand(&file.scenario, unlimited)
+                .map_err(|e| Failure::bad_input(anyhow::anyhow!("{}: {e}", path.display())))?;
+            let sc: Scenario = match (&args.instance, instances.len()) {
+                (None, 1) => instances.into_iter().next().expect("one instance"),
+                (None, n) => {
+                    let ids: Vec<&str> = instances.iter().take(5).map(|i| i.id.as_str()).collect();
+                    return Err(Failure::bad_input(anyhow::anyhow!(
+                        "{}: a family of {n} instances; name one with --instance (e.g. {})",
+                        path.display(),
+                        ids.join(", ")
+                    )));
+                }
+                (Some(id), _) => {
+                    let known: Vec<String> = instances.iter().map(|i| i.id.clone()).collect();
+                    match instances.into_iter().find(|i| &i.id == id) {
+                        Some(i) => i,
+                        None => {
+                            return Err(Failure::bad_input(anyhow::anyhow!(
+                                "{}: no instance `{id}`.{}",
+                                path.display(),
+                                adasval::suggest::hint(id, &known)
+                            )))
+                        }
+                    }
+                }
+            };
+            let owned;
+            let spec = match &sc.frames {
+                FramesSpec::Generate(g) => g,
+                FramesSpec::Ncap(n) => {
+                    owned = n.to_sequence().map_err(Failure::classified)?;
+                    &owned
+                }
+                FramesSpec::Files(_) => {
+                    return Err(Failure::bad_input(anyhow::anyhow!(
+                        "{}: scenario `{}` lists image files, it has no generated sequence",
+                        path.display(),
+                        sc.id
+                    )))
+                }
             };
             let s = write_sequence(spec, &args.out).map_err(Failure::classified)?;
             (

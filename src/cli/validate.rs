@@ -25,9 +25,9 @@ pub struct Args {
     pub engines: Vec<String>,
     /// `--backend cuda`: time every layer with CUDA events and write layers.json (per-layer
     /// times and cuDNN algorithm choices, compared by `adasval diff`). Adds event overhead
-    /// to the per-frame times.
+    /// to the per-frame times. (Named `--profile` before the scenario profiles took it.)
     #[arg(long)]
-    pub profile: bool,
+    pub layer_profile: bool,
     /// Pace inferences at each scenario's frame rate instead of back to back.
     #[arg(long)]
     pub pace: bool,
@@ -73,6 +73,22 @@ pub struct Args {
     pub critical_roi: Option<Vec<f32>>,
 }
 
+/// `--profile`: which scenario files a run loads.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfileArg {
+    Default,
+    Full,
+}
+
+impl From<ProfileArg> for adasval::scenario::Profile {
+    fn from(p: ProfileArg) -> Self {
+        match p {
+            ProfileArg::Default => Self::Default,
+            ProfileArg::Full => Self::Full,
+        }
+    }
+}
+
 /// What to replay and how: the flags `validate` and `sweep` share.
 #[derive(clap::Args, Debug)]
 pub struct ReplayArgs {
@@ -91,6 +107,16 @@ pub struct ReplayArgs {
     /// both forms.
     #[arg(long = "tags", alias = "tag", value_delimiter = ',')]
     pub tags: Vec<String>,
+    /// Which scenarios: `default` (scenarios/*.yaml) or `full` (also the Euro NCAP
+    /// catalogue in scenarios/catalogue/, every family instance; see docs/SCENARIOS.md).
+    #[arg(long, value_enum, default_value_t = ProfileArg::Default)]
+    pub profile: ProfileArg,
+    /// Most instances one swept scenario file may expand to before it is refused.
+    #[arg(long, default_value_t = adasval::scenario::sweep::DEFAULT_MAX_INSTANCES)]
+    pub max_instances: usize,
+    /// Run sweeps that expand beyond `--max-instances`.
+    #[arg(long)]
+    pub allow_large: bool,
     /// Backend that runs the engines.
     #[arg(long, default_value = "cpu")]
     pub backend: String,
@@ -218,6 +244,9 @@ impl ReplayArgs {
             data_root: self.data_root,
             scenarios: self.scenarios,
             tags: self.tags,
+            profile: self.profile.into(),
+            max_instances: Some(self.max_instances),
+            allow_large: self.allow_large,
             backend: self.backend,
             runner: self.runner,
             trtexec: self.trtexec,
@@ -333,7 +362,7 @@ pub fn run(a: Args) -> CliResult {
     let req = ValidateRequest {
         out: a.out,
         engines: a.engines,
-        cuda_profile: a.profile,
+        cuda_profile: a.layer_profile,
         pace: a.pace,
         streams: (a.streams > 1).then_some(a.streams),
         interleave: a.interleave,

@@ -1264,7 +1264,7 @@ fn median_ms(mut v: Vec<u64>) -> f64 {
 /// Per-session resources and CUDA graphs change nothing in the outputs: N sessions on N
 /// threads, each running several scenes, give bit-identical outputs to one session, and the
 /// graph replay gives bit-identical outputs to the launch-by-launch run. Also reports the
-/// per-frame compute with and without graphs and the per-layer event sum (`--profile`).
+/// per-frame compute with and without graphs and the per-layer event sum (`--layer-profile`).
 fn sessions_and_graphs(test: &str, plan: &Plan, blob: &[f32], adapter: &std::path::Path) {
     let scenes: Vec<Tensor> = (0..3).map(|i| scene_input(adapter, i)).collect();
     let graphs = CudaPrepared::from_plan_with(&plan.name, plan, blob, false, true).unwrap();
@@ -1346,7 +1346,7 @@ fn sessions_and_graphs(test: &str, plan: &Plan, blob: &[f32], adapter: &std::pat
         .map(|l| l["median_ms"].as_f64().unwrap_or(0.0))
         .sum();
     eprintln!(
-        "GRAPHS {test} {:?}: compute median graphs on {gc:.4} ms (Session::run wall {gw:.4} ms), graphs off {ec:.4} ms (wall {ew:.4} ms); sum of per-layer event medians (--profile) {layer_sum:.4} ms over {} layers",
+        "GRAPHS {test} {:?}: compute median graphs on {gc:.4} ms (Session::run wall {gw:.4} ms), graphs off {ec:.4} ms (wall {ew:.4} ms); sum of per-layer event medians (--layer-profile) {layer_sum:.4} ms over {} layers",
         plan.precision,
         plan.layers.len()
     );

@@ -13,5 +13,6 @@ mod cudaplan_format;
 mod fuzz_regressions;
 mod metrics_coco_parser;
 mod parser_props;
+mod scenario_sweeps;
 mod synth_props;
 mod wcet_props;

@@ -76,6 +76,8 @@ fn daylight_pedestrians_on_held_out_scenes() {
                     occlusion: Some(o.occlusion),
                     truncation: Some(o.truncation),
                     track_id: None,
+                    ttc_s: None,
+                    distance_m: None,
                 }
             })
             .collect();

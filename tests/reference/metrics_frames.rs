@@ -54,6 +54,8 @@ fn random_frames(seed: u64, difficult: bool) -> Vec<FrameEval> {
                     occlusion: None,
                     truncation: None,
                     track_id: None,
+                    ttc_s: None,
+                    distance_m: None,
                 });
                 for _ in 0..r.below(3) {
                     let j =

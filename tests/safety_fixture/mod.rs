@@ -71,6 +71,7 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
     let mut items = Vec::new();
     for (scenario, recall) in RECALLS {
         items.push(EvidenceItem {
+            ttc: None,
             kind: EvidenceKind::Detection,
             metric: "recall_lcb".into(),
             scenario: scenario.into(),
@@ -92,6 +93,7 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
         });
     }
     items.push(EvidenceItem {
+        ttc: None,
         kind: EvidenceKind::Timing,
         metric: "pwcet_ucb_ms".into(),
         scenario: "ped-crossing-01".into(),
@@ -112,6 +114,7 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
         }],
     });
     items.push(EvidenceItem {
+        ttc: None,
         kind: EvidenceKind::Timing,
         metric: "hwm_ms".into(),
         scenario: "ped-crossing-01".into(),
@@ -129,6 +132,7 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
         artefacts: vec![],
     });
     items.push(EvidenceItem {
+        ttc: None,
         kind: EvidenceKind::Consistency,
         metric: "decision_flips".into(),
         scenario: "ped-crossing-01".into(),

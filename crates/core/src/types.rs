@@ -39,4 +39,11 @@ pub struct GtObject {
     /// Identity across frames of a sequence, when known (for K-consecutive-miss analysis).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub track_id: Option<u64>,
+    /// Time to collision (s) with this object at this frame, without braking, where the
+    /// scene defines one (the target of a Euro NCAP instance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttc_s: Option<f32>,
+    /// Longitudinal distance (m) from the ego's bumper to the object, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<f32>,
 }

@@ -13,6 +13,7 @@ use crate::metrics::frames::{evaluate_frames, DetectionReport, FrameEval, Metric
 use crate::metrics::safety::{
     critical_misses, deadline_aware_recall, CriticalMiss, CriticalSettings, DeadlineRecall,
 };
+use crate::metrics::ttc::{latency_percentile_ns, stable_detections, StableRule, TargetDetection};
 use adasval_record::record::{GoldenLine, RunRecord};
 use adasval_record::stored::StoredTrace;
 
@@ -47,6 +48,20 @@ pub struct TraceMetrics {
     pub detection: DetectionReport,
     pub critical_misses: Vec<NamedMiss>,
     pub deadline_recall: DeadlineRecall,
+    /// First stable detection of each target with a time to collision, per rule the
+    /// requirements name (`detect_by_ttc`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stable_detection: Vec<RuleDetections>,
+}
+
+/// The targets of one trace under one stable-detection rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleDetections {
+    pub rule_id: String,
+    pub rule: StableRule,
+    /// `None`: the trace has no latency samples, so no latency can be added and no figure
+    /// is given.
+    pub targets: Option<Vec<TargetDetection>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -108,6 +123,7 @@ pub fn analyse(
     golden: &[GoldenLine],
     traces: &[StoredTrace],
     view: &SafetyViewSettings,
+    rules: &[StableRule],
 ) -> DetectionResults {
     let mut out = Vec::new();
     let mut settings_used = MetricSettings::default();
@@ -160,7 +176,18 @@ pub fn analyse(
             view.iou_threshold,
             0.95,
         );
+        let infer: Vec<u64> = t.samples.iter().map(|s| s.infer_ns).collect();
+        let stable_detection = rules
+            .iter()
+            .map(|rule| RuleDetections {
+                rule_id: rule.id(),
+                rule: *rule,
+                targets: latency_percentile_ns(&infer, rule.latency_percentile)
+                    .map(|lat| stable_detections(&frames, rule, lat)),
+            })
+            .collect();
         out.push(TraceMetrics {
+            stable_detection,
             engine: t.engine.clone(),
             engine_sha256: e.sha256.clone(),
             scenario: t.scenario.clone(),

@@ -81,6 +81,7 @@ pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet
     for w in wcets {
         let (scenario_tags, deadline_ms) = tags(record, &w.scenario);
         let base = EvidenceItem {
+            ttc: None,
             kind: EvidenceKind::Timing,
             metric: "hwm_ms".into(),
             scenario: w.scenario.clone(),
@@ -165,6 +166,7 @@ pub fn detection_items(
     for t in &det.traces {
         let (scenario_tags, _) = tags(record, &t.scenario);
         let base = EvidenceItem {
+            ttc: None,
             kind: EvidenceKind::Detection,
             metric: String::new(),
             scenario: t.scenario.clone(),
@@ -217,6 +219,21 @@ pub fn detection_items(
                 }
             }
         }
+        let family = record
+            .scenarios
+            .iter()
+            .find(|s| s.id == t.scenario)
+            .and_then(|s| s.family.clone())
+            .unwrap_or_else(|| t.scenario.clone());
+        let classes = record
+            .engines
+            .iter()
+            .find(|e| e.name == t.engine)
+            .map(|e| e.classes.as_slice())
+            .unwrap_or_default();
+        for rd in &t.stable_detection {
+            ev.items.extend(ttc_items(&base, &family, rd, classes));
+        }
         for a in &t.detection.ap.per_class {
             if a.ap >= 0.0 {
                 ev.items.push(EvidenceItem {
@@ -256,6 +273,7 @@ pub fn detection_items(
                 .unwrap_or_default()
         };
         ev.items.push(EvidenceItem {
+            ttc: None,
             kind: EvidenceKind::Consistency,
             metric: "decision_flips".into(),
             scenario: p.scenario.clone(),
@@ -280,4 +298,41 @@ pub fn detection_items(
             }],
         });
     }
+}
+
+/// One `detection_ttc_s` item per target of one trace under one rule (none when the trace
+/// has no latency to add); `base` carries the trace's scenario, engine and platform.
+pub fn ttc_items(
+    base: &EvidenceItem,
+    family: &str,
+    rd: &crate::detection::RuleDetections,
+    classes: &[String],
+) -> Vec<EvidenceItem> {
+    let Some(targets) = &rd.targets else {
+        return Vec::new();
+    };
+    targets
+        .iter()
+        .map(|tg| EvidenceItem {
+            kind: EvidenceKind::Detection,
+            metric: "detection_ttc_s".into(),
+            class: classes.get(tg.class_id as usize).cloned(),
+            iou: Some(rd.rule.iou_threshold),
+            value: tg.ttc_s,
+            no_value: tg.ttc_s.is_none().then(|| {
+                format!(
+                    "target {} was never detected in {} of {} consecutive frames",
+                    tg.track_id, rd.rule.k, rd.rule.n
+                )
+            }),
+            ttc: Some(crate::evidence::TtcItem {
+                family: family.to_string(),
+                track_id: tg.track_id,
+                rule: rd.rule_id.clone(),
+                first_stable_frame: tg.first_stable_frame,
+                latency_ms: tg.latency_ms,
+            }),
+            ..base.clone()
+        })
+        .collect()
 }

@@ -118,6 +118,12 @@ pub struct ScenarioRecord {
     pub labels_sha256: String,
     /// SHA-256 over the frames' decoded pixels, in order.
     pub pixels_sha256: String,
+    /// The family an instance of a swept scenario file belongs to (the file's id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// The instance's swept parameter values.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub parameters: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

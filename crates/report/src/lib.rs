@@ -23,6 +23,7 @@ pub mod sweep_plot;
 pub mod sweep_section;
 pub mod terminal;
 pub mod trace;
+pub mod ttc_section;
 pub mod verdict_section;
 pub mod wcet_plot;
 pub mod wcet_section;

@@ -45,6 +45,8 @@ impl RawObject {
             occlusion: self.occlusion,
             truncation: self.truncation,
             track_id: None,
+            ttc_s: None,
+            distance_m: None,
         }
     }
 }

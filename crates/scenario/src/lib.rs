@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod labels;
+pub mod sweep;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -37,6 +38,16 @@ pub struct Scenario {
     /// Replay defaults for this scenario (overridable on the command line).
     #[serde(default)]
     pub timing: Option<TimingDefaults>,
+    /// Parameters to vary: the file is a family, expanded into one instance per
+    /// combination (see [`sweep`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<BTreeMap<String, sweep::SweepValues>>,
+    /// The family an expanded instance belongs to (the file's id); set by the expansion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// The swept parameter values of an instance; set by the expansion.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
@@ -55,6 +66,9 @@ pub enum FramesSpec {
     Generate(adasval_synth::SequenceSpec),
     /// Image files with golden labels.
     Files(FileFrames),
+    /// A Euro NCAP AEB VRU family instance (docs/SCENARIOS.md); rendered by the generator,
+    /// each frame's target labelled with its time to collision and distance.
+    Ncap(adasval_synth::ncap::NcapSpec),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -171,32 +185,64 @@ impl Scenario {
         if !(self.deadline_ms > 0.0 && self.deadline_ms.is_finite()) {
             return Err(bad("deadline_ms", "must be a positive number".into()));
         }
-        match &self.frames {
+        let generated = match &self.frames {
             FramesSpec::Generate(g) => {
                 g.validate()
                     .map_err(|e| bad("frames.generate", e.to_string()))?;
-                // A key the generator never draws would map nothing and hide a typo.
-                let valid = adasval_synth::CLASS_NAMES;
-                let stray = g
-                    .class_map
-                    .keys()
-                    .map(|k| ("frames.generate.class_map", k))
-                    .chain(
-                        g.ignore_classes
-                            .iter()
-                            .map(|k| ("frames.generate.ignore_classes", k)),
-                    )
-                    .find(|(_, k)| !valid.contains(&k.as_str()));
-                if let Some((field, k)) = stray {
-                    return Err(bad(
-                        field,
-                        format!(
-                            "`{k}` is not a class the generator draws ({})",
-                            valid.join(", ")
-                        ),
-                    ));
-                }
+                Some(("frames.generate", &g.class_map, &g.ignore_classes))
             }
+            FramesSpec::Ncap(n) => {
+                n.validate()
+                    .map_err(|e| bad("frames.ncap", e.to_string()))?;
+                Some(("frames.ncap", &n.class_map, &n.ignore_classes))
+            }
+            FramesSpec::Files(_) => None,
+        };
+        if let Some((field, class_map, ignore_classes)) = generated {
+            // A key the generator never draws would map nothing and hide a typo.
+            let valid = adasval_synth::CLASS_NAMES;
+            let stray = class_map
+                .keys()
+                .map(|k| ("class_map", k))
+                .chain(ignore_classes.iter().map(|k| ("ignore_classes", k)))
+                .find(|(_, k)| !valid.contains(&k.as_str()));
+            if let Some((sub, k)) = stray {
+                return Err(bad(
+                    if field == "frames.ncap" {
+                        if sub == "class_map" {
+                            "frames.ncap.class_map"
+                        } else {
+                            "frames.ncap.ignore_classes"
+                        }
+                    } else if sub == "class_map" {
+                        "frames.generate.class_map"
+                    } else {
+                        "frames.generate.ignore_classes"
+                    },
+                    format!(
+                        "`{k}` is not a class the generator draws ({})",
+                        valid.join(", ")
+                    ),
+                ));
+            }
+        }
+        if self.sweep.is_some() {
+            // Names and values are checked here, the size where the limit is known.
+            let unlimited = sweep::ExpandLimits {
+                max_instances: usize::MAX,
+                allow_large: true,
+            };
+            let instances =
+                sweep::expand(self, unlimited).map_err(|e| bad("sweep", e.to_string()))?;
+            for inst in &instances {
+                if let Err(e) = adasval_core::names::check("scenario", &inst.id) {
+                    return Err(bad("sweep", format!("instance id: {e}")));
+                }
+                inst.validate_frames(path)?;
+            }
+        }
+        match &self.frames {
+            FramesSpec::Generate(_) | FramesSpec::Ncap(_) => {}
             FramesSpec::Files(f) => {
                 if f.list.is_empty() && f.glob.is_none() {
                     return Err(bad("frames.files", "give `list` or `glob`".into()));
@@ -206,15 +252,95 @@ impl Scenario {
         Ok(())
     }
 
+    /// The frame description of an expanded instance is valid (a swept value may put it
+    /// out of range, e.g. an ego slower than the target ahead).
+    fn validate_frames(&self, path: &Path) -> Result<(), ScenarioError> {
+        let bad = |field, message: String| ScenarioError::Invalid {
+            scenario: self.id.clone(),
+            path: path.display().to_string(),
+            field,
+            message,
+        };
+        match &self.frames {
+            FramesSpec::Generate(g) => g
+                .validate()
+                .map_err(|e| bad("frames.generate", e.to_string())),
+            FramesSpec::Ncap(n) => n.validate().map_err(|e| bad("frames.ncap", e.to_string())),
+            FramesSpec::Files(_) => Ok(()),
+        }
+    }
+
     pub fn has_any_tag(&self, tags: &[String]) -> bool {
         tags.iter()
             .any(|t| self.tags.contains(t) || &self.category == t)
     }
 }
 
-/// Load every `scenarios/*.yaml`, sorted by id.
+/// Where the bundled Euro NCAP catalogue lives; only `--profile full` loads it.
+pub const CATALOGUE_DIR: &str = "scenarios/catalogue";
+
+/// Which scenario files a run loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// `scenarios/*.yaml`.
+    #[default]
+    Default,
+    /// Also the catalogue, `scenarios/catalogue/*.yaml`.
+    Full,
+}
+
+impl Profile {
+    /// The project-relative directories this profile loads (the catalogue only where the
+    /// project has one).
+    pub fn dirs(self, root: &Path) -> Vec<&'static str> {
+        let mut d = vec!["scenarios"];
+        if self == Profile::Full && root.join(CATALOGUE_DIR).is_dir() {
+            d.push(CATALOGUE_DIR);
+        }
+        d
+    }
+}
+
+/// Load every `scenarios/*.yaml`, sorted by id, families expanded with the default limit.
 pub fn load_all(root: &Path) -> Result<Vec<LoadedScenario>, ScenarioError> {
-    let dir = root.join("scenarios");
+    load_all_with(root, &["scenarios"], sweep::ExpandLimits::default())
+}
+
+/// Load every `*.yaml` of the project-relative directories `dirs`, sorted by id, each
+/// family (a file with `sweep:`) expanded into its instances.
+pub fn load_all_with(
+    root: &Path,
+    dirs: &[&str],
+    limits: sweep::ExpandLimits,
+) -> Result<Vec<LoadedScenario>, ScenarioError> {
+    let mut out = Vec::new();
+    for d in dirs {
+        out.extend(load_dir(root, d, limits)?);
+    }
+    out.sort_by(|a, b| a.scenario.id.cmp(&b.scenario.id));
+    for w in out.windows(2) {
+        if w[0].scenario.id == w[1].scenario.id {
+            return Err(ScenarioError::Invalid {
+                scenario: w[1].scenario.id.clone(),
+                path: w[1].path.display().to_string(),
+                field: "id",
+                message: format!("duplicate id, also in {}", w[0].path.display()),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn load_dir(
+    root: &Path,
+    rel: &str,
+    limits: sweep::ExpandLimits,
+) -> Result<Vec<LoadedScenario>, ScenarioError> {
+    let dir = resolve_inside(root, root, rel).map_err(|source| ScenarioError::Path {
+        scenario: rel.to_string(),
+        source,
+    })?;
     let entries = std::fs::read_dir(&dir).map_err(|e| ScenarioError::Io {
         path: dir.display().to_string(),
         message: e.to_string(),
@@ -233,19 +359,22 @@ pub fn load_all(root: &Path) -> Result<Vec<LoadedScenario>, ScenarioError> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         resolve_inside(root, &dir, &name).map_err(|source| ScenarioError::Path {
-            scenario: format!("scenarios/{name}"),
+            scenario: format!("{rel}/{name}"),
             source,
         })?;
-        out.push(load_one(&p)?);
-    }
-    out.sort_by(|a, b| a.scenario.id.cmp(&b.scenario.id));
-    for w in out.windows(2) {
-        if w[0].scenario.id == w[1].scenario.id {
-            return Err(ScenarioError::Invalid {
-                scenario: w[1].scenario.id.clone(),
-                path: w[1].path.display().to_string(),
-                field: "id",
-                message: format!("duplicate id, also in {}", w[0].path.display()),
+        let one = load_one(&p)?;
+        let instances =
+            sweep::expand(&one.scenario, limits).map_err(|e| ScenarioError::Invalid {
+                scenario: one.scenario.id.clone(),
+                path: p.display().to_string(),
+                field: "sweep",
+                message: e.to_string(),
+            })?;
+        for scenario in instances {
+            out.push(LoadedScenario {
+                scenario,
+                path: one.path.clone(),
+                sha256: one.sha256.clone(),
             });
         }
     }
@@ -349,6 +478,27 @@ pub fn load_frames(
             };
             rendered.into_iter().collect()
         }
+        FramesSpec::Ncap(spec) => {
+            let seq = spec.to_sequence().map_err(|e| ScenarioError::Invalid {
+                scenario: s.id.clone(),
+                path: ls.path.display().to_string(),
+                field: "frames.ncap",
+                message: e.to_string(),
+            })?;
+            let n = max_frames.map_or(seq.frames as usize, |m| m.min(seq.frames as usize));
+            let rendered: Vec<Result<LoadedFrame, ScenarioError>> = {
+                use rayon::prelude::*;
+                (0..n)
+                    .into_par_iter()
+                    .map(|i| {
+                        let mut f = render_frame(s, &seq, i as u32, classes)?;
+                        label_target(s, spec, i as u32, &mut f)?;
+                        Ok(f)
+                    })
+                    .collect()
+            };
+            rendered.into_iter().collect()
+        }
         FramesSpec::Files(f) => {
             let mut files = resolve_files(&s.id, f, data)?;
             if let Some(m) = max_frames {
@@ -410,6 +560,30 @@ pub fn load_frames(
     }
 }
 
+/// The target of an NCAP instance carries its time to collision and distance.
+fn label_target(
+    s: &Scenario,
+    spec: &adasval_synth::ncap::NcapSpec,
+    frame: u32,
+    f: &mut LoadedFrame,
+) -> Result<(), ScenarioError> {
+    let (ttc, distance) = spec
+        .ttc_distance(frame)
+        .map_err(|e| ScenarioError::Generate {
+            scenario: s.id.clone(),
+            frame,
+            message: e.to_string(),
+        })?;
+    for g in
+        f.gt.iter_mut()
+            .filter(|g| g.track_id == Some(adasval_synth::ncap::TARGET_TRACK))
+    {
+        g.ttc_s = Some(ttc);
+        g.distance_m = Some(distance);
+    }
+    Ok(())
+}
+
 fn render_frame(
     s: &Scenario,
     g: &adasval_synth::SequenceSpec,
@@ -438,6 +612,8 @@ fn render_frame(
                 occlusion: Some(o.occlusion),
                 truncation: Some(o.truncation),
                 track_id: Some(o.track_id),
+                ttc_s: None,
+                distance_m: None,
             }),
             Mapped::Dropped => {}
             // The generator draws no DontCare regions; a name that is not a model class is
@@ -560,6 +736,22 @@ pub fn frame_image(
                     frame: index as u32,
                     message: e.to_string(),
                 })?;
+            Ok(RgbImage {
+                width: f.width,
+                height: f.height,
+                data: f.rgb,
+            })
+        }
+        FramesSpec::Ncap(spec) => {
+            let generate = |message: String| ScenarioError::Generate {
+                scenario: s.id.clone(),
+                frame: index as u32,
+                message,
+            };
+            let f = spec
+                .to_sequence()
+                .and_then(|seq| seq.render(index as u32))
+                .map_err(|e| generate(e.to_string()))?;
             Ok(RgbImage {
                 width: f.width,
                 height: f.height,

@@ -17,6 +17,7 @@ pub mod actors;
 pub mod dataset;
 mod effects;
 pub mod geom;
+pub mod ncap;
 pub mod random;
 pub mod raster;
 pub mod rng;

@@ -334,6 +334,13 @@ impl SequenceSpec {
         Ok(())
     }
 
+    /// Position `(x, z)` of actor `id` at time `t` (world metres), from its keyframes.
+    pub fn actor_position(&self, id: u64, t: f32) -> Option<(f32, f32)> {
+        let a = self.actors.iter().find(|a| a.id == id)?;
+        let (x, z, ..) = sample(&a.keyframes, t);
+        Some((x, z))
+    }
+
     /// Duration in seconds covered by the frames.
     pub fn duration(&self) -> f32 {
         self.frames as f32 / self.fps

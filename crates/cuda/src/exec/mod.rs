@@ -298,7 +298,7 @@ impl Engine {
             }
         }
         engine.graph_state = if profile {
-            GraphState::Off("off: --profile times each layer with events".into())
+            GraphState::Off("off: --layer-profile times each layer with events".into())
         } else if !shared.graphs {
             GraphState::Off("off: ADASVAL_CUDA_GRAPHS=0".into())
         } else {

@@ -127,6 +127,24 @@ pub struct EvidenceItem {
     /// Files (relative to the run directory) the figure was computed from or reported in.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artefacts: Vec<ArtefactRef>,
+    /// For `detection_ttc_s` items: which target, family and stable-detection rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttc: Option<TtcItem>,
+}
+
+/// What a `detection_ttc_s` item measured: one target of one scenario instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TtcItem {
+    /// The family the instance belongs to (the scenario itself when it has none).
+    pub family: String,
+    pub track_id: u64,
+    /// The stable-detection rule's id (`k3n4-p99-iou0.5`).
+    pub rule: String,
+    /// First frame of stable detection; `None`: never stably detected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_stable_frame: Option<usize>,
+    pub latency_ms: f64,
 }
 
 /// The other side of a cross-engine or cross-platform comparison.

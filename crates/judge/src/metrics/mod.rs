@@ -16,5 +16,6 @@ pub mod lamr;
 pub mod matching;
 pub mod safety;
 pub mod stats;
+pub mod ttc;
 
 pub use error::MetricsError;

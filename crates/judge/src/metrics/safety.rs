@@ -226,6 +226,8 @@ mod tests {
             occlusion: None,
             truncation: None,
             track_id: track,
+            ttc_s: None,
+            distance_m: None,
         }
     }
 

@@ -106,6 +106,44 @@ pub enum Check {
     HwmMargin { margin: f64, deadline: Deadline },
     /// Every engine and adapter in scope matches its lock entry.
     Integrity,
+    /// Per family, the share of targets whose time to collision left at their first
+    /// stable detection (latency included) is at least `min_ttc_s`: its 95% Clopper–Pearson
+    /// lower bound ≥ `min_share`.
+    DetectByTtc {
+        min_ttc_s: f64,
+        rule: crate::metrics::ttc::StableRule,
+        min_share: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        class: Option<String>,
+    },
+}
+
+/// `detect_by_ttc: {min_ttc_s: 2.0, k: 3, n: 4}` as written.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTtc {
+    min_ttc_s: f64,
+    k: usize,
+    n: usize,
+    #[serde(default = "default_latency_percentile")]
+    latency_percentile: f64,
+}
+
+fn default_latency_percentile() -> f64 {
+    99.0
+}
+
+/// The distinct stable-detection rules `requirements` name (the judge computes each).
+pub fn ttc_rules(requirements: &[Requirement]) -> Vec<crate::metrics::ttc::StableRule> {
+    let mut out: Vec<crate::metrics::ttc::StableRule> = Vec::new();
+    for r in requirements {
+        if let Check::DetectByTtc { rule, .. } = &r.check {
+            if !out.contains(rule) {
+                out.push(*rule);
+            }
+        }
+    }
+    out
 }
 
 /// One checked requirement.
@@ -130,6 +168,7 @@ impl Requirement {
             Check::Pwcet { .. } => "pwcet_ucb_ms",
             Check::HwmMargin { .. } => "hwm_ms",
             Check::Integrity => "verified",
+            Check::DetectByTtc { .. } => "detection_ttc_s",
         }
     }
 }
@@ -175,6 +214,8 @@ struct RawRequirement {
     deadline_ms: Option<Spanned<f64>>,
     #[serde(default)]
     margin: Option<Spanned<f64>>,
+    #[serde(default)]
+    detect_by_ttc: Option<Spanned<RawTtc>>,
 }
 
 /// Detection metrics and the side of the threshold that passes.
@@ -185,6 +226,7 @@ const DETECTION_METRICS: &[(&str, Comparison)] = &[
     ("precision", Comparison::AtLeast),
     ("ap", Comparison::AtLeast),
     ("critical_misses", Comparison::AtMost),
+    ("detect_by_ttc", Comparison::AtLeast),
 ];
 const TIMING_METRICS: &[&str] = &["pwcet_ucb", "hwm_margin"];
 const CONSISTENCY_METRICS: &[&str] = &["decision_flips"];
@@ -326,36 +368,104 @@ impl Requirements {
                 RequirementKind::Detection => {
                     let names: Vec<&str> = DETECTION_METRICS.iter().map(|(n, _)| *n).collect();
                     let m = need_metric(&names)?;
-                    let comparison = DETECTION_METRICS
-                        .iter()
-                        .find(|(n, _)| *n == m)
-                        .map(|(_, c)| *c)
-                        .unwrap_or(Comparison::AtLeast);
-                    let t = threshold(true)?;
-                    if comparison == Comparison::AtLeast && t > 1.0 {
-                        let l = r.threshold.as_ref().map(|t| t.referenced);
-                        return Err(invalid(
-                            "threshold",
-                            l.as_ref(),
-                            format!("`{m}` is a fraction: threshold must be ≤ 1"),
-                        ));
+                    if m == "detect_by_ttc" {
+                        let spec = r.detect_by_ttc.as_ref().ok_or_else(|| {
+                            invalid(
+                                "detect_by_ttc",
+                                metric_loc.as_ref(),
+                                "missing `detect_by_ttc: {min_ttc_s, k, n}`".into(),
+                            )
+                        })?;
+                        let at = Some(&spec.referenced);
+                        let t = &spec.value;
+                        if !(t.min_ttc_s.is_finite() && t.min_ttc_s >= 0.0) {
+                            return Err(invalid(
+                                "detect_by_ttc.min_ttc_s",
+                                at,
+                                "must be a finite number of seconds ≥ 0".into(),
+                            ));
+                        }
+                        if !(1..=t.n).contains(&t.k) || t.n > 1000 {
+                            return Err(invalid(
+                                "detect_by_ttc.k",
+                                at,
+                                format!("k = {} of n = {}: need 1 ≤ k ≤ n ≤ 1000", t.k, t.n),
+                            ));
+                        }
+                        if !(t.latency_percentile > 0.0 && t.latency_percentile <= 100.0) {
+                            return Err(invalid(
+                                "detect_by_ttc.latency_percentile",
+                                at,
+                                "must be in (0, 100]".into(),
+                            ));
+                        }
+                        let share = threshold(true)?;
+                        if share > 1.0 {
+                            let l = r.threshold.as_ref().map(|t| t.referenced);
+                            return Err(invalid(
+                                "threshold",
+                                l.as_ref(),
+                                "`detect_by_ttc` compares a share: threshold must be ≤ 1".into(),
+                            ));
+                        }
+                        let iou = r.iou.as_ref().map(|v| unit("iou", v, true)).transpose()?;
+                        forbid("probability", r.probability.as_ref().map(|v| &v.referenced))?;
+                        forbid("deadline_ms", r.deadline_ms.as_ref().map(|v| &v.referenced))?;
+                        forbid("margin", r.margin.as_ref().map(|v| &v.referenced))?;
+                        (
+                            m,
+                            Check::DetectByTtc {
+                                min_ttc_s: t.min_ttc_s,
+                                rule: crate::metrics::ttc::StableRule {
+                                    k: t.k,
+                                    n: t.n,
+                                    latency_percentile: t.latency_percentile,
+                                    iou_threshold: iou.unwrap_or(0.5),
+                                },
+                                min_share: share,
+                                class: r.class.clone(),
+                            },
+                        )
+                    } else {
+                        forbid(
+                            "detect_by_ttc",
+                            r.detect_by_ttc.as_ref().map(|v| &v.referenced),
+                        )?;
+                        let comparison = DETECTION_METRICS
+                            .iter()
+                            .find(|(n, _)| *n == m)
+                            .map(|(_, c)| *c)
+                            .unwrap_or(Comparison::AtLeast);
+                        let t = threshold(true)?;
+                        if comparison == Comparison::AtLeast && t > 1.0 {
+                            let l = r.threshold.as_ref().map(|t| t.referenced);
+                            return Err(invalid(
+                                "threshold",
+                                l.as_ref(),
+                                format!("`{m}` is a fraction: threshold must be ≤ 1"),
+                            ));
+                        }
+                        let iou = r.iou.as_ref().map(|v| unit("iou", v, true)).transpose()?;
+                        forbid("probability", r.probability.as_ref().map(|v| &v.referenced))?;
+                        forbid("deadline_ms", r.deadline_ms.as_ref().map(|v| &v.referenced))?;
+                        forbid("margin", r.margin.as_ref().map(|v| &v.referenced))?;
+                        (
+                            m.clone(),
+                            Check::Threshold {
+                                metric: m,
+                                comparison,
+                                threshold: t,
+                                class: r.class.clone(),
+                                iou,
+                            },
+                        )
                     }
-                    let iou = r.iou.as_ref().map(|v| unit("iou", v, true)).transpose()?;
-                    forbid("probability", r.probability.as_ref().map(|v| &v.referenced))?;
-                    forbid("deadline_ms", r.deadline_ms.as_ref().map(|v| &v.referenced))?;
-                    forbid("margin", r.margin.as_ref().map(|v| &v.referenced))?;
-                    (
-                        m.clone(),
-                        Check::Threshold {
-                            metric: m,
-                            comparison,
-                            threshold: t,
-                            class: r.class.clone(),
-                            iou,
-                        },
-                    )
                 }
                 RequirementKind::Timing => {
+                    forbid(
+                        "detect_by_ttc",
+                        r.detect_by_ttc.as_ref().map(|v| &v.referenced),
+                    )?;
                     let m = need_metric(TIMING_METRICS)?;
                     if r.class.is_some() {
                         return Err(invalid(
@@ -402,6 +512,10 @@ impl Requirements {
                     (m, check)
                 }
                 RequirementKind::Consistency => {
+                    forbid(
+                        "detect_by_ttc",
+                        r.detect_by_ttc.as_ref().map(|v| &v.referenced),
+                    )?;
                     let m = need_metric(CONSISTENCY_METRICS)?;
                     let t = threshold(true)?;
                     forbid("probability", r.probability.as_ref().map(|v| &v.referenced))?;
@@ -441,6 +555,10 @@ impl Requirements {
                         ("probability", r.probability.as_ref().map(|v| &v.referenced)),
                         ("deadline_ms", r.deadline_ms.as_ref().map(|v| &v.referenced)),
                         ("margin", r.margin.as_ref().map(|v| &v.referenced)),
+                        (
+                            "detect_by_ttc",
+                            r.detect_by_ttc.as_ref().map(|v| &v.referenced),
+                        ),
                     ] {
                         forbid(f, l)?;
                     }

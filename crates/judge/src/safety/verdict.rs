@@ -247,6 +247,18 @@ fn evaluate_one(req: &Requirement, evidence: &EvidenceSet) -> RequirementVerdict
             .filter(|c| any_glob(&req.scope.engines, &c.engine))
             .map(integrity_instance)
             .collect(),
+        Check::DetectByTtc {
+            min_ttc_s,
+            min_share,
+            ..
+        } => {
+            let items: Vec<&EvidenceItem> = evidence
+                .items
+                .iter()
+                .filter(|it| item_matches(req, it))
+                .collect();
+            ttc_instances(&items, *min_ttc_s, *min_share)
+        }
         _ => evidence
             .items
             .iter()
@@ -328,7 +340,95 @@ fn item_matches(req: &Requirement, it: &EvidenceItem) -> bool {
         Check::Pwcet { probability, .. } => it.probability.is_some_and(|p| close(p, *probability)),
         Check::HwmMargin { .. } => true,
         Check::Integrity => false,
+        Check::DetectByTtc { rule, class, .. } => {
+            class.as_ref().is_none_or(|c| it.class.as_ref() == Some(c))
+                && it.ttc.as_ref().is_some_and(|t| t.rule == rule.id())
+        }
     }
+}
+
+/// One verdict per (family, engine, platform, class): the share of targets whose time to
+/// collision at stable detection reaches `min_ttc_s`, judged on its 95% Clopper–Pearson
+/// lower bound. A target never stably detected, or without a figure, does not meet it.
+fn ttc_instances(items: &[&EvidenceItem], min_ttc_s: f64, min_share: f64) -> Vec<InstanceVerdict> {
+    type Key = (String, String, String, String, Option<String>);
+    let mut groups: std::collections::BTreeMap<Key, Vec<&EvidenceItem>> = Default::default();
+    for it in items {
+        let family = it
+            .ttc
+            .as_ref()
+            .map(|t| t.family.clone())
+            .unwrap_or_else(|| it.scenario.clone());
+        groups
+            .entry((
+                family,
+                it.engine.clone(),
+                it.engine_sha256.clone(),
+                it.platform.clone(),
+                it.class.clone(),
+            ))
+            .or_default()
+            .push(it);
+    }
+    groups
+        .into_iter()
+        .map(|((family, engine, engine_sha256, platform, class), its)| {
+            let met = its
+                .iter()
+                .filter(|it| it.value.is_some_and(|v| v >= min_ttc_s))
+                .count() as u64;
+            let n = its.len() as u64;
+            let lcb = crate::metrics::stats::clopper_pearson(met, n, 0.95).map(|i| i.lower);
+            let verdict = match lcb {
+                Some(l) if l >= min_share => Verdict::Pass,
+                _ => Verdict::Fail,
+            };
+            let worst = its
+                .iter()
+                .filter(|it| !it.value.is_some_and(|v| v >= min_ttc_s))
+                .map(|it| match it.value {
+                    Some(v) => format!("{} ({} s)", it.scenario, fmt_num(v)),
+                    None => format!("{} (never stably detected)", it.scenario),
+                })
+                .take(3)
+                .collect::<Vec<_>>();
+            let detail = format!(
+                "{met} of {n} targets detected with TTC ≥ {} s (latency included); share {} , 95% lower bound {} {} {}{}",
+                fmt_num(min_ttc_s),
+                fmt_num(met as f64 / n.max(1) as f64),
+                lcb.map(fmt_num).unwrap_or_else(|| "not computable".into()),
+                if verdict == Verdict::Pass { "≥" } else { "<" },
+                fmt_num(min_share),
+                if worst.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not met: {}", worst.join(", "))
+                }
+            );
+            let mut artefacts: Vec<ArtefactRef> = Vec::new();
+            for it in &its {
+                for a in &it.artefacts {
+                    if !artefacts.contains(a) {
+                        artefacts.push(a.clone());
+                    }
+                }
+            }
+            InstanceVerdict {
+                scenario: family,
+                engine,
+                engine_sha256,
+                platform,
+                compared_with: None,
+                class,
+                verdict,
+                measured: lcb,
+                limit: Some(min_share),
+                comparison: Comparison::AtLeast,
+                detail,
+                artefacts,
+            }
+        })
+        .collect()
 }
 
 fn item_instance(req: &Requirement, it: &EvidenceItem) -> InstanceVerdict {
@@ -344,6 +444,7 @@ fn item_instance(req: &Requirement, it: &EvidenceItem) -> InstanceVerdict {
                 (deadline_for(*deadline, it), Comparison::AtMost)
             }
             Check::Integrity => (None, Comparison::AtMost),
+            Check::DetectByTtc { min_share, .. } => (Some(*min_share), Comparison::AtLeast),
         };
         let detail = it
             .no_value
@@ -389,7 +490,7 @@ fn item_instance(req: &Requirement, it: &EvidenceItem) -> InstanceVerdict {
                 fmt_num(value * margin)
             ),
         ),
-        Check::Integrity => unreachable_integrity(),
+        Check::Integrity | Check::DetectByTtc { .. } => unreachable_grouped(),
     };
     let verdict = match (measured, limit) {
         (Some(m), Some(l)) if comparison.holds(m, l) => Verdict::Pass,
@@ -424,12 +525,13 @@ fn instance(
 
 // Integrity requirements never reach `item_instance` (see `evaluate_one`); keep a total
 // function rather than panicking.
-fn unreachable_integrity() -> (Option<f64>, Option<f64>, Comparison, String) {
+/// Integrity and `detect_by_ttc` are judged over groups, never one item at a time.
+fn unreachable_grouped() -> (Option<f64>, Option<f64>, Comparison, String) {
     (
         None,
         None,
         Comparison::AtMost,
-        "integrity is not an item metric".into(),
+        "judged over a group of items, not one item".into(),
     )
 }
 

@@ -22,6 +22,12 @@ pub struct CheckArgs {
     /// JSON object (`scenarios[]` with id, path, ok and problems).
     #[arg(long, value_enum, default_value_t = super::Format::Text)]
     pub format: super::Format,
+    /// `full` also checks the Euro NCAP catalogue (scenarios/catalogue/).
+    #[arg(long, value_enum, default_value_t = super::validate::ProfileArg::Default)]
+    pub profile: super::validate::ProfileArg,
+    /// Check sweeps that expand beyond the default limit of instances.
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 /// One scenario's check, as `--format json` prints it.
@@ -34,7 +40,16 @@ struct Checked {
 }
 
 pub fn check(a: CheckArgs) -> CliResult {
-    let all = scenario::load_all(&a.root).map_err(Failure::classified)?;
+    let profile: scenario::Profile = a.profile.into();
+    let all = scenario::load_all_with(
+        &a.root,
+        &profile.dirs(&a.root),
+        scenario::sweep::ExpandLimits {
+            allow_large: a.allow_large,
+            ..Default::default()
+        },
+    )
+    .map_err(Failure::classified)?;
     let lock = LockFile::load(&a.root).map_err(Failure::classified)?;
     // Labels must map onto every frozen engine's classes.
     let mut class_lists: Vec<(String, Vec<String>)> = Vec::new();

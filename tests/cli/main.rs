@@ -36,6 +36,7 @@ mod regress_calibration;
 mod report_browser;
 mod safety_browser;
 mod safety_gate;
+mod scenario_catalogue;
 mod streams;
 mod sweep_cli;
 mod synth_cli;

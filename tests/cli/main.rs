@@ -24,6 +24,7 @@ mod engine_probe;
 mod eval_cli;
 mod evidence_bundle;
 mod exit_classes;
+mod farm;
 mod hardening;
 mod host_path;
 mod incomplete_runs;

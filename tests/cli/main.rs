@@ -37,6 +37,7 @@ mod regress_calibration;
 mod report_browser;
 mod safety_browser;
 mod safety_gate;
+mod slurm;
 mod streams;
 mod sweep_cli;
 mod synth_cli;

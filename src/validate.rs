@@ -172,18 +172,16 @@ pub struct Selection {
 impl Selection {
     /// The (engine × scenario) work list, scenario by scenario as the replay runs it.
     pub fn work_list(&self) -> crate::farm::shard::WorkList {
-        let mut items = Vec::with_capacity(self.chosen.len() * self.entries.len());
-        for s in &self.chosen {
-            for e in &self.entries {
-                items.push(crate::farm::shard::WorkItem {
-                    engine: e.name.clone(),
-                    engine_sha256: e.sha256.clone(),
-                    scenario: s.scenario.id.clone(),
-                    scenario_sha256: s.sha256.clone(),
-                });
-            }
-        }
-        crate::farm::shard::WorkList { items }
+        crate::farm::shard::WorkList::new(
+            self.entries
+                .iter()
+                .map(|e| (e.name.clone(), e.sha256.clone()))
+                .collect(),
+            self.chosen
+                .iter()
+                .map(|s| (s.scenario.id.clone(), s.sha256.clone()))
+                .collect(),
+        )
     }
 }
 

@@ -361,16 +361,20 @@ fn write_records(
     command_line: &[String],
 ) -> Result<(), FarmError> {
     // latencies.csv and detections.jsonl: each shard's rows, shard by shard (each trace's
-    // rows stay in acquisition order; readers group rows by trace).
+    // rows stay in acquisition order; readers group rows by trace), streamed to disk so a
+    // merge of 10^7 samples never holds them all in memory.
     let mut csv_header: Option<(Vec<u8>, &Path)> = None;
-    let mut csv = Vec::new();
-    let mut dets = Vec::new();
+    let mut csv = Streamed::create(&out.join("latencies.csv"))?;
+    let mut dets = Streamed::create(&out.join("detections.jsonl"))?;
     let mut golden: BTreeMap<String, (Vec<u8>, &Path)> = BTreeMap::new();
     for s in shards {
         let (header, body) = split_header(&s.dir.join("latencies.csv"))?;
         if !body.is_empty() {
             match &csv_header {
-                None => csv_header = Some((header, &s.dir)),
+                None => {
+                    csv.write(&header)?;
+                    csv_header = Some((header, &s.dir));
+                }
                 Some((h, d)) if *h != header => {
                     return Err(FarmError::Differs {
                         field: "latencies.csv header".into(),
@@ -384,9 +388,9 @@ fn write_records(
                 }
                 Some(_) => {}
             }
-            csv.extend_from_slice(&body);
+            csv.write(&body)?;
         }
-        dets.extend_from_slice(&read_bytes(&s.dir.join("detections.jsonl"))?);
+        dets.write(&read_bytes(&s.dir.join("detections.jsonl"))?)?;
         // Golden labels: one set per scenario; shards that share a scenario must agree.
         let gpath = s.dir.join("golden.jsonl");
         let mut per: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -419,12 +423,11 @@ fn write_records(
         }
         copy_outputs(&s.dir, out)?;
     }
-    let mut csv_all = csv_header
-        .map(|(h, _)| h)
-        .unwrap_or_else(|| format!("{}\n", crate::record::LATENCIES_HEADER).into_bytes());
-    csv_all.extend_from_slice(&csv);
-    super::write_file(&out.join("latencies.csv"), &csv_all)?;
-    super::write_file(&out.join("detections.jsonl"), &dets)?;
+    if csv_header.is_none() {
+        csv.write(format!("{}\n", crate::record::LATENCIES_HEADER).as_bytes())?;
+    }
+    csv.finish()?;
+    dets.finish()?;
     let mut scen_order: Vec<&str> = Vec::new();
     for i in &list.items {
         if !scen_order.contains(&i.scenario.as_str()) {
@@ -446,6 +449,52 @@ fn write_records(
             .unwrap_or_default()
             .as_bytes(),
     )
+}
+
+/// A large merged file written as it is read: a temporary file in the run directory,
+/// synced and renamed into place at the end (as `atomic::write_atomic` does for small ones).
+struct Streamed {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+}
+
+impl Streamed {
+    fn create(path: &Path) -> Result<Streamed, FarmError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+        let file = std::fs::File::create(&tmp).map_err(|e| FarmError::Write {
+            path: tmp.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Streamed {
+            path: path.to_path_buf(),
+            tmp,
+            file: std::io::BufWriter::with_capacity(1 << 20, file),
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), FarmError> {
+        use std::io::Write;
+        self.file.write_all(bytes).map_err(|e| FarmError::Write {
+            path: self.tmp.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    fn finish(self) -> Result<(), FarmError> {
+        let err = |e: std::io::Error| FarmError::Write {
+            path: self.path.clone(),
+            message: e.to_string(),
+        };
+        let file = self.file.into_inner().map_err(|e| err(e.into_error()))?;
+        file.sync_all().map_err(err)?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path).map_err(err)
+    }
 }
 
 /// Raw output tensors (`--save-outputs`): one file pair per item, names never collide.
@@ -583,8 +632,14 @@ fn link_tree(src: &Path, dst: &Path) -> Result<(), FarmError> {
         let Ok(kind) = e.file_type() else { continue };
         if kind.is_dir() {
             link_tree(&from, &to)?;
-        } else if kind.is_file() && std::fs::hard_link(&from, &to).is_err() {
-            std::fs::copy(&from, &to).map_err(|e| werr(&to, e))?;
+        } else if kind.is_file() {
+            // Never copy onto an existing file: it may be a hard link to the source.
+            if to.exists() {
+                return Err(werr(&to, std::io::ErrorKind::AlreadyExists.into()));
+            }
+            if std::fs::hard_link(&from, &to).is_err() {
+                std::fs::copy(&from, &to).map_err(|e| werr(&to, e))?;
+            }
         }
     }
     Ok(())

@@ -74,22 +74,47 @@ impl WorkItem {
 /// The full (engine × scenario) list of a validation, in replay order (scenario by
 /// scenario, engines in lock order), and its hash: the identity every shard records and
 /// `merge` compares. The hash covers the engines' and scenarios' content hashes, so two
-/// shards of the same names but different files never count as one work list.
+/// shards of the same names but different files never count as one work list. The list
+/// is the product of its engines and scenarios, so it is stored as those two lists.
 #[derive(Debug, Clone)]
 pub struct WorkList {
+    /// (name, SHA-256) of each engine, in lock order.
+    pub engines: Vec<(String, String)>,
+    /// (id, SHA-256) of each scenario, in replay order.
+    pub scenarios: Vec<(String, String)>,
+    /// Every (engine, scenario) pair, scenario by scenario.
     pub items: Vec<WorkItem>,
 }
 
 impl WorkList {
-    /// The text that is hashed, one line per item: `engine sha256 scenario sha256`.
-    /// Kept in each shard directory as `worklist.txt`.
+    pub fn new(engines: Vec<(String, String)>, scenarios: Vec<(String, String)>) -> WorkList {
+        let mut items = Vec::with_capacity(engines.len() * scenarios.len());
+        for (s, ssha) in &scenarios {
+            for (e, esha) in &engines {
+                items.push(WorkItem {
+                    engine: e.clone(),
+                    engine_sha256: esha.clone(),
+                    scenario: s.clone(),
+                    scenario_sha256: ssha.clone(),
+                });
+            }
+        }
+        WorkList {
+            engines,
+            scenarios,
+            items,
+        }
+    }
+
+    /// The text that is hashed and kept in each shard directory as `worklist.txt`: one
+    /// line `engine NAME SHA256` per engine, then one `scenario ID SHA256` per scenario.
     pub fn text(&self) -> String {
-        let mut s = String::with_capacity(self.items.len() * 160);
-        for i in &self.items {
-            s.push_str(&format!(
-                "{} {} {} {}\n",
-                i.engine, i.engine_sha256, i.scenario, i.scenario_sha256
-            ));
+        let mut s = String::with_capacity((self.engines.len() + self.scenarios.len()) * 100);
+        for (n, h) in &self.engines {
+            s.push_str(&format!("engine {n} {h}\n"));
+        }
+        for (n, h) in &self.scenarios {
+            s.push_str(&format!("scenario {n} {h}\n"));
         }
         s
     }
@@ -100,27 +125,27 @@ impl WorkList {
 
     /// Read back `worklist.txt`.
     pub fn parse(path: &Path, text: &str) -> Result<WorkList, FarmError> {
-        let mut items = Vec::new();
+        let (mut engines, mut scenarios) = (Vec::new(), Vec::new());
         for (n, line) in text.lines().enumerate() {
+            let bad = |why: String| FarmError::Format {
+                path: path.to_path_buf(),
+                reason: format!("line {}: {why}", n + 1),
+            };
             let f: Vec<&str> = line.split(' ').collect();
-            if f.len() != 4 {
-                return Err(FarmError::Format {
-                    path: path.to_path_buf(),
-                    reason: format!(
-                        "line {}: expected `engine sha256 scenario sha256`, found {} fields",
-                        n + 1,
-                        f.len()
-                    ),
-                });
+            if f.len() != 3 {
+                return Err(bad(format!(
+                    "expected `engine|scenario NAME SHA256`, found {} fields",
+                    f.len()
+                )));
             }
-            items.push(WorkItem {
-                engine: f[0].into(),
-                engine_sha256: f[1].into(),
-                scenario: f[2].into(),
-                scenario_sha256: f[3].into(),
-            });
+            let pair = (f[1].to_string(), f[2].to_string());
+            match f[0] {
+                "engine" if scenarios.is_empty() => engines.push(pair),
+                "scenario" => scenarios.push(pair),
+                other => return Err(bad(format!("unexpected `{other}` line"))),
+            }
         }
-        Ok(WorkList { items })
+        Ok(WorkList::new(engines, scenarios))
     }
 }
 
@@ -306,18 +331,24 @@ mod tests {
     use super::*;
 
     fn list(engines: usize, scenarios: usize) -> WorkList {
-        let mut items = Vec::new();
-        for s in 0..scenarios {
-            for e in 0..engines {
-                items.push(WorkItem {
-                    engine: format!("e{e}"),
-                    engine_sha256: "a".repeat(64),
-                    scenario: format!("s{s}"),
-                    scenario_sha256: "b".repeat(64),
-                });
-            }
-        }
-        WorkList { items }
+        WorkList::new(
+            (0..engines)
+                .map(|e| (format!("e{e}"), "a".repeat(64)))
+                .collect(),
+            (0..scenarios)
+                .map(|s| (format!("s{s}"), "b".repeat(64)))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_work_list_reads_back_as_written() {
+        let l = list(3, 5);
+        let back = WorkList::parse(Path::new("worklist.txt"), &l.text()).unwrap();
+        assert_eq!(back.items, l.items);
+        assert_eq!(back.sha256(), l.sha256());
+        let e = WorkList::parse(Path::new("w.txt"), "engine a b\nbogus a b\n").unwrap_err();
+        assert!(e.to_string().contains("w.txt: line 2"), "{e}");
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod eval_cli;
 mod evidence_bundle;
 mod exit_classes;
 mod farm;
+mod farm_recipes;
 mod hardening;
 mod host_path;
 mod incomplete_runs;

@@ -401,10 +401,12 @@ pub(crate) fn print_outcome(outcome: &adasval::validate::ValidateOutcome, format
                 "run_dir": outcome.run_dir,
                 "exit_code": outcome.status.code(),
                 "summary": summary,
-                "no_summary_reason": if summary.is_none() {
-                    Some("no requirements were judged (no requirements file)")
-                } else {
+                "no_summary_reason": if summary.is_some() {
                     None
+                } else if outcome.run_dir.join(adasval::farm::SHARD_FILE).exists() {
+                    Some("a shard is not judged on its own: `adasval merge` judges all shards together")
+                } else {
+                    Some("no requirements were judged (no requirements file)")
                 },
             });
             outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());

@@ -179,6 +179,15 @@ fn merged_shards_equal_the_unsharded_run_and_every_reader_accepts_them() {
         assert!(t["board"]["hostname"].is_string(), "{t}");
         assert!(t["board"]["platform"].is_string(), "{t}");
     }
+    // The merged run.json is a run record as the schema states it.
+    if let Some(py) = python_with(&["jsonschema"]) {
+        let check = "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))";
+        let (c, o, e) = run(std::process::Command::new(py)
+            .args(["-c", check])
+            .arg(out.join("run.json"))
+            .arg(repo_root().join("docs/schema/run.schema.json")));
+        assert_eq!(c, 0, "merged run.json against run.schema.json: {o}{e}");
+    }
     let farm = json(&out.join("farm.json"));
     assert_eq!(farm["shards"].as_array().unwrap().len(), 4);
     // Each shard's own seal still verifies inside the merged bundle, and the bundle's.

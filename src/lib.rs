@@ -13,6 +13,7 @@
 
 pub mod analysis;
 pub mod backend;
+pub mod farm;
 pub mod interleave;
 pub mod sweep;
 pub mod validate;

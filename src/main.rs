@@ -56,6 +56,12 @@ enum Command {
     /// Judge a stored run from its raw records alone (run.json, latencies.csv, *.jsonl):
     /// metrics, WCET, evidence, verdicts and reports recomputed, then sealed.
     Judge(cli::judge::Args),
+    /// Farm validation: merge the sealed shards of `validate --shard K/N` into one judged
+    /// run (every item exactly once; shards of one work list, lock, requirements, version).
+    Merge(cli::merge::Args),
+    /// Farm validation: the items of a shard (`shard list`), a cost-balanced plan (`shard plan`).
+    #[command(subcommand)]
+    Shard(cli::shard::Command),
     /// Import measurements of other tools (TensorRT trtexec) as a run directory.
     #[command(subcommand)]
     Import(cli::import::Command),
@@ -106,6 +112,8 @@ fn main() -> std::process::ExitCode {
         Command::Gate(a) => cli::gate::run(a),
         Command::Judge(a) => cli::judge::run(a),
         Command::Import(c) => cli::import::run(c),
+        Command::Merge(a) => cli::merge::run(a),
+        Command::Shard(c) => cli::shard::run(c),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

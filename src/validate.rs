@@ -74,6 +74,10 @@ pub struct ValidateRequest {
     pub sign_key: Option<PathBuf>,
     /// Critical-miss rule of the safety view.
     pub safety_view: crate::analysis::detection_stage::SafetyViewSettings,
+    /// `--shard K/N`: run only this shard's items of the work list, then seal the raw
+    /// records with `shard.json` for `adasval merge` (no verdicts: they belong to the merge).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::farm::shard::ShardSelection>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +122,8 @@ pub enum ValidateError {
     AdapterMismatch { engine: String, message: String },
     #[error(transparent)]
     Name(#[from] crate::names::NameError),
+    #[error(transparent)]
+    Farm(#[from] crate::farm::FarmError),
 }
 
 impl Classify for ValidateError {
@@ -138,6 +144,7 @@ impl Classify for ValidateError {
             ValidateError::Preflight { source, .. } => source.status(),
             ValidateError::AdapterMismatch { .. } => Status::BadInput,
             ValidateError::Name(e) => e.status(),
+            ValidateError::Farm(e) => e.status(),
         }
     }
 }
@@ -158,6 +165,97 @@ pub struct ReplayOutcome {
     pub scenarios: Vec<LoadedScenario>,
     pub golden: Vec<GoldenLine>,
     pub traces: Vec<TraceData>,
+    /// `--shard`: the full work list and the ids of the items this shard ran.
+    pub shard: Option<(crate::farm::shard::WorkList, Vec<String>)>,
+}
+
+/// What a request selects from the project: the lock, its selected entries and the
+/// chosen scenarios, before anything is verified or run.
+pub struct Selection {
+    pub lock: LockFile,
+    pub entries: Vec<lock::LockEntry>,
+    pub chosen: Vec<LoadedScenario>,
+}
+
+impl Selection {
+    /// The (engine × scenario) work list, scenario by scenario as the replay runs it.
+    pub fn work_list(&self) -> crate::farm::shard::WorkList {
+        crate::farm::shard::WorkList::new(
+            self.entries
+                .iter()
+                .map(|e| (e.name.clone(), e.sha256.clone()))
+                .collect(),
+            self.chosen
+                .iter()
+                .map(|s| (s.scenario.id.clone(), s.sha256.clone()))
+                .collect(),
+        )
+    }
+}
+
+/// Load the lock and the scenarios and apply the request's engine, scenario and tag
+/// selection (names checked, nothing hashed or run).
+pub fn select(req: &ValidateRequest) -> Result<Selection, ValidateError> {
+    let root = &req.root;
+    let lock = LockFile::load(root)?;
+    let entries: Vec<lock::LockEntry> = if req.engines.is_empty() {
+        lock.engines.to_vec()
+    } else {
+        req.engines
+            .iter()
+            .map(|n| lock.get(n).cloned())
+            .collect::<Result<_, _>>()?
+    };
+    if entries.is_empty() {
+        let lock_path = LockFile::path(root);
+        return Err(ValidateError::Selection(if lock_path.exists() {
+            format!(
+                "no engines in {} (freeze one with `adasval engine freeze`)",
+                lock_path.display()
+            )
+        } else {
+            format!(
+                "{} is not an adasval project: it has no {}. Run from the project's directory or pass `--root DIR`; to start a project, freeze an engine with `adasval engine freeze`",
+                root.display(),
+                lock_path.strip_prefix(root).unwrap_or(&lock_path).display()
+            )
+        }));
+    }
+    let all = scenario::load_all_with(
+        root,
+        &req.profile.dirs(root),
+        scenario::sweep::ExpandLimits {
+            max_instances: req
+                .max_instances
+                .unwrap_or(scenario::sweep::DEFAULT_MAX_INSTANCES),
+            allow_large: req.allow_large,
+        },
+    )?;
+    let chosen: Vec<LoadedScenario> = all
+        .iter()
+        .filter(|s| req.scenarios.is_empty() || req.scenarios.contains(&s.scenario.id))
+        .filter(|s| req.tags.is_empty() || s.scenario.has_any_tag(&req.tags))
+        .cloned()
+        .collect();
+    for id in &req.scenarios {
+        if !chosen.iter().any(|s| &s.scenario.id == id) {
+            let known: Vec<String> = all.iter().map(|s| s.scenario.id.clone()).collect();
+            return Err(ValidateError::Selection(format!(
+                "no scenario `{id}` (or it does not carry the requested tags).{}",
+                crate::suggest::hint(id, &known)
+            )));
+        }
+    }
+    if chosen.is_empty() {
+        return Err(ValidateError::Selection(
+            "no scenario matches the selection".into(),
+        ));
+    }
+    Ok(Selection {
+        lock,
+        entries,
+        chosen,
+    })
 }
 
 /// Factory for a progress observer over `total` inferences with a label.
@@ -204,31 +302,9 @@ pub fn replay(
     // one is refused with the evidence in it untouched.
     let mut claim = req.out.as_deref().map(crate::rundir::claim).transpose()?;
     // 1. Integrity first: nothing runs that is not in the lock and intact.
-    let lock = LockFile::load(root)?;
-    let selected: Vec<&lock::LockEntry> = if req.engines.is_empty() {
-        lock.engines.iter().collect()
-    } else {
-        req.engines
-            .iter()
-            .map(|n| lock.get(n))
-            .collect::<Result<_, _>>()?
-    };
-    if selected.is_empty() {
-        let lock_path = LockFile::path(root);
-        return Err(ValidateError::Selection(if lock_path.exists() {
-            format!(
-                "no engines in {} (freeze one with `adasval engine freeze`)",
-                lock_path.display()
-            )
-        } else {
-            format!(
-                "{} is not an adasval project: it has no {}. Run from the project's directory or pass `--root DIR`; to start a project, freeze an engine with `adasval engine freeze`",
-                root.display(),
-                lock_path.strip_prefix(root).unwrap_or(&lock_path).display()
-            )
-        }));
-    }
-    let engines: Vec<VerifiedEngine> = selected
+    let sel = select(req)?;
+    let engines: Vec<VerifiedEngine> = sel
+        .entries
         .iter()
         .map(|e| lock::load_verified(root, e))
         .collect::<Result<_, _>>()?;
@@ -236,37 +312,25 @@ pub fn replay(
         crate::interleave::check_request(req, engines.len())?;
     }
 
-    // 2. Scenarios.
-    let all = scenario::load_all_with(
-        root,
-        &req.profile.dirs(root),
-        scenario::sweep::ExpandLimits {
-            max_instances: req
-                .max_instances
-                .unwrap_or(scenario::sweep::DEFAULT_MAX_INSTANCES),
-            allow_large: req.allow_large,
-        },
-    )?;
-    let chosen: Vec<LoadedScenario> = all
-        .iter()
-        .filter(|s| req.scenarios.is_empty() || req.scenarios.contains(&s.scenario.id))
-        .filter(|s| req.tags.is_empty() || s.scenario.has_any_tag(&req.tags))
-        .cloned()
-        .collect();
-    for id in &req.scenarios {
-        if !chosen.iter().any(|s| &s.scenario.id == id) {
-            let known: Vec<String> = all.iter().map(|s| s.scenario.id.clone()).collect();
-            return Err(ValidateError::Selection(format!(
-                "no scenario `{id}` (or it does not carry the requested tags).{}",
-                crate::suggest::hint(id, &known)
-            )));
+    // 2. Scenarios; a shard keeps those with at least one of its items.
+    let shard = match &req.shard {
+        Some(s) => {
+            let list = sel.work_list();
+            let ids: Vec<String> = s.select(&list)?.iter().map(|i| i.id()).collect();
+            Some((list, ids))
         }
-    }
-    if chosen.is_empty() {
-        return Err(ValidateError::Selection(
-            "no scenario matches the selection".into(),
-        ));
-    }
+        None => None,
+    };
+    let runs = |engine: &str, scenario: &str| {
+        shard
+            .as_ref()
+            .is_none_or(|(_, ids)| ids.iter().any(|id| id == &format!("{engine}/{scenario}")))
+    };
+    let chosen: Vec<LoadedScenario> = sel
+        .chosen
+        .into_iter()
+        .filter(|s| engines.iter().any(|e| runs(&e.entry.name, &s.scenario.id)))
+        .collect();
 
     // 3. Platform and backend.
     let mut fp = platform::fingerprint(root);
@@ -368,6 +432,9 @@ pub fn replay(
             vec![]
         };
         for (k, e) in engines.iter().enumerate() {
+            if !runs(&e.entry.name, &s.id) {
+                continue;
+            }
             let frames = if k == 0 || e.adapter.classes == engines[0].adapter.classes {
                 None
             } else {
@@ -521,7 +588,10 @@ pub fn replay(
             )?;
         }
     }
-    let expected = chosen.len() * engines.len();
+    let expected = match &shard {
+        Some((_, ids)) => ids.len(),
+        None => chosen.len() * engines.len(),
+    };
     if traces.len() < expected {
         reasons.push(format!(
             "{} of {expected} traces were not run",
@@ -575,6 +645,7 @@ pub fn replay(
         scenarios: chosen,
         golden,
         traces,
+        shard,
     })
 }
 
@@ -838,6 +909,9 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<ValidateOutcome, ValidateError> {
     let out = replay(req, command_line, progress, stop)?;
+    if let Some(sel) = &req.shard {
+        return finish_shard(req, sel, out);
+    }
     // Judge what was written, not what is in memory: a stored run judged later by `judge`
     // goes through exactly the same reader and the same function.
     let stored = StoredRun::load(&out.run_dir)?;
@@ -855,6 +929,80 @@ pub fn run(
         },
     )?;
     Ok(finish(out.run_dir, &stored.record, analysed))
+}
+
+/// The end of a shard: record what it belongs to (`shard.json`, `worklist.txt`) and seal
+/// its raw records. Its verdicts belong to the merge, which judges all items together.
+fn finish_shard(
+    req: &ValidateRequest,
+    sel: &crate::farm::shard::ShardSelection,
+    out: ReplayOutcome,
+) -> Result<ValidateOutcome, ValidateError> {
+    use crate::farm;
+    let Some((list, items)) = &out.shard else {
+        return Err(ValidateError::Selection("shard: no work list".into()));
+    };
+    let record = &out.record;
+    let shard = farm::ShardRecord {
+        schema_version: 1,
+        shard: sel.spec,
+        strategy: sel.strategy().into(),
+        plan_sha256: sel.plan_sha256.clone(),
+        work_list_sha256: list.sha256(),
+        work_list_items: list.items.len(),
+        items: items.clone(),
+        lock_sha256: farm::file_sha256(&LockFile::path(&req.root))?.unwrap_or_default(),
+        requirements_sha256: farm::file_sha256(&farm::requirements_path(
+            &req.root,
+            req.requirements.as_deref(),
+        ))?,
+        adasval_version: env!("CARGO_PKG_VERSION").into(),
+        platform: record.platform.name.clone(),
+        replay_settings: farm::replay_settings(&record.settings.requested),
+        board: farm::Board::of(&record.platform.fingerprint, &record.platform.name),
+        run_id: record.run_id.clone(),
+    };
+    write(
+        &out.run_dir.join(farm::SHARD_FILE),
+        serde_json::to_string_pretty(&shard)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+    write(
+        &out.run_dir.join(farm::WORKLIST_FILE),
+        list.text().as_bytes(),
+    )?;
+    let key = req
+        .sign_key
+        .as_deref()
+        .map(crate::evidence::keys::read_signing_key)
+        .transpose()?;
+    crate::evidence::seal(&out.run_dir, key.as_ref())?;
+    let status = if record.complete {
+        Status::Pass
+    } else {
+        Status::GateFailed
+    };
+    let mut summary = format!(
+        "shard {} ({}): {} of {} work items ran on {} ({}); sealed, to be merged with `adasval merge`\n",
+        sel.spec,
+        sel.strategy(),
+        items.len(),
+        list.items.len(),
+        shard.board.hostname,
+        shard.platform
+    );
+    if !record.complete {
+        summary += &format!(
+            "shard INCOMPLETE: {}\n",
+            record.incomplete_reasons.join("; ")
+        );
+    }
+    Ok(ValidateOutcome {
+        run_dir: out.run_dir,
+        status,
+        summary,
+    })
 }
 
 /// Exit status and terminal lines of a judged run.

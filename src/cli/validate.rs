@@ -71,6 +71,29 @@ pub struct Args {
     /// Critical misses: region of interest `x,y,w,h` in image pixels (default: whole frame).
     #[arg(long, value_delimiter = ',', num_args = 4)]
     pub critical_roi: Option<Vec<f32>>,
+    /// Run only the K-th of N shards of the (engine × scenario) work list (`K/N` or
+    /// `hash:K/N`: items by a stable hash of their id), seal the raw records with
+    /// shard.json, and leave the verdicts to `adasval merge` (docs/FARM.md).
+    #[arg(long, value_name = "K/N", conflicts_with = "interleave")]
+    pub shard: Option<String>,
+    /// With `--shard`: take the items from this cost-balanced plan (`adasval shard plan`)
+    /// instead of the hash.
+    #[arg(long, value_name = "FILE", requires = "shard")]
+    pub shard_plan: Option<PathBuf>,
+}
+
+/// `--shard K/N [--shard-plan FILE]` as a selection.
+pub(crate) fn shard_selection(
+    spec: Option<&str>,
+    plan: Option<&std::path::Path>,
+) -> Result<Option<adasval::farm::shard::ShardSelection>, Failure> {
+    use adasval::farm::shard::{ShardSelection, ShardSpec};
+    let Some(spec) = spec else { return Ok(None) };
+    let spec = ShardSpec::parse(spec).map_err(Failure::classified)?;
+    Ok(Some(match plan {
+        Some(p) => ShardSelection::with_plan(spec, p).map_err(Failure::classified)?,
+        None => ShardSelection::by_hash(spec),
+    }))
 }
 
 /// `--profile`: which scenario files a run loads.
@@ -359,7 +382,9 @@ pub fn run(a: Args) -> CliResult {
     let stop = stop_on_ctrl_c(
         "interrupted: finishing the current inference and keeping what was measured",
     );
+    let shard = shard_selection(a.shard.as_deref(), a.shard_plan.as_deref())?;
     let req = ValidateRequest {
+        shard,
         out: a.out,
         engines: a.engines,
         cuda_profile: a.layer_profile,
@@ -405,10 +430,12 @@ pub(crate) fn print_outcome(outcome: &adasval::validate::ValidateOutcome, format
                 "run_dir": outcome.run_dir,
                 "exit_code": outcome.status.code(),
                 "summary": summary,
-                "no_summary_reason": if summary.is_none() {
-                    Some("no requirements were judged (no requirements file)")
-                } else {
+                "no_summary_reason": if summary.is_some() {
                     None
+                } else if outcome.run_dir.join(adasval::farm::SHARD_FILE).exists() {
+                    Some("a shard is not judged on its own: `adasval merge` judges all shards together")
+                } else {
+                    Some("no requirements were judged (no requirements file)")
                 },
             });
             outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());

@@ -392,6 +392,9 @@ pub fn replay(
         crate::jetson::DEFAULT_TEGRASTATS_INTERVAL_MS,
     );
     'outer: for ls in &chosen {
+        // The previous scenario's frames are freed; give their memory back before the next
+        // scenario's are rendered (crates/run/src/heap.rs says why).
+        adasval_run::heap::release_free_memory();
         let s = &ls.scenario;
         // Golden labels are mapped to the first engine's classes for the record;
         // each engine re-maps below if its class list differs.

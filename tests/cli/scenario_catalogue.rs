@@ -25,7 +25,12 @@ fn the_catalogue_lists_every_instance_once_and_checks_clean() {
     let rows = v["scenarios"].as_array().unwrap();
     let ncap: Vec<&serde_json::Value> = rows
         .iter()
-        .filter(|r| r["path"].as_str().unwrap().starts_with("scenarios/catalogue/"))
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .unwrap()
+                .starts_with("scenarios/catalogue/")
+        })
         .collect();
     // docs/SCENARIOS.md: 200 instances (CPTA excluded).
     assert_eq!(ncap.len(), 200, "{}", ncap.len());
@@ -76,5 +81,8 @@ fn a_sweep_over_the_limit_is_refused_with_its_size() {
         err.contains("instances, more than the limit of 10") && err.contains("--allow-large"),
         "{err}"
     );
-    assert!(err.contains("scenarios/catalogue/"), "names the file: {err}");
+    assert!(
+        err.contains("scenarios/catalogue/"),
+        "names the file: {err}"
+    );
 }

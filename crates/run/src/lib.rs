@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod decode;
+pub mod heap;
 pub mod preprocess;
 // Reads ONNX through tract: with the CPU backend only (the fuzz targets build without it).
 #[cfg(feature = "cpu")]

@@ -222,6 +222,9 @@ pub fn run(
         root: opts.data_root.to_path_buf(),
     };
     sections.push(detection_section::section(out, scenarios, &det, &data));
+    if let Some(r) = adasval_judge::robustness::analyse(record, &det, &requirements, &ev) {
+        sections.push(report::robustness_section::section(&r));
+    }
     sections.push(report::wcet_section::section(
         record,
         &wcets,

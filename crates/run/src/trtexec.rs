@@ -452,6 +452,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
         frames: samples.len(),
         labels_sha256: adasval_core::hash::sha256_hex(b""),
         pixels_sha256: adasval_core::hash::sha256_hex(b""),
+        corruption: None,
     };
     let mut backend_settings = vec![
         ("source".to_string(), "trtexec --exportTimes".to_string()),

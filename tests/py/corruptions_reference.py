@@ -5,9 +5,11 @@ stdin: {"dir": D, "width": W, "height": H, "seed": S,
         "cases": [{"name": n, "severity": s, "angle": a (motion_blur), "map": file (fog)}]}
 Reads D/input.u8 (H×W×3 bytes), writes D/<name>_<severity>.u8 with the reference's output.
 
-Two compatibility shims, neither touching a corruption's arithmetic: `pkg_resources` (only
+Three compatibility shims, none touching a corruption's arithmetic: `pkg_resources` (only
 used to locate frost images, which adasval does not use) where setuptools no longer ships
-it, and `np.float_` (removed in NumPy 2) which the package's plasma fractal names.
+it; `np.float_` (removed in NumPy 2), which the package's plasma fractal names; and
+scikit-image's `gaussian(multichannel=True)`, renamed `channel_axis=-1` in 0.19 and removed
+later, which glass blur calls.
 Random corruptions draw from `np.random.seed(S)`; motion blur and fog are called with the
 angle and plasma map adasval drew, so their pixels can be compared.
 """
@@ -32,6 +34,17 @@ except ImportError:
 from PIL import Image  # noqa: E402
 import imagecorruptions  # noqa: E402
 from imagecorruptions import corruptions as ic  # noqa: E402
+
+_gaussian = ic.gaussian
+
+
+def _gaussian_multichannel(image, sigma=1, multichannel=None, **kw):
+    if multichannel:
+        kw["channel_axis"] = -1
+    return _gaussian(image, sigma=sigma, **kw)
+
+
+ic.gaussian = _gaussian_multichannel
 
 req = json.load(sys.stdin)
 d, w, h = req["dir"], req["width"], req["height"]

@@ -8,7 +8,7 @@
 //!   computes in float32 in places, goes through HSV, and truncates to bytes, so a
 //!   value a hair either side of an integer lands one apart; anything beyond a few levels on
 //!   more than 1% of pixels would be a different definition.
-//! - Random corruptions (gaussian, shot and impulse noise): the draws cannot match
+//! - Random corruptions (gaussian, shot and impulse noise; glass blur): the draws cannot match
 //!   (numpy's generator vs core's), so the severity constants are checked through their
 //!   effect: the output's mean and standard deviation, and the standard deviation of the
 //!   change (output − input), each within 2% (relative) of the reference's, and the share of

@@ -214,3 +214,88 @@ pub fn zoom(img: &RgbImage, s: Severity) -> RgbImage {
         data: acc.iter().map(|&a| unit_to_byte(a / n)).collect(),
     }
 }
+
+/// scipy's `gaussian_filter` (as scikit-image's `gaussian` calls it) on an interleaved
+/// w×h×3 buffer, each channel alone: separable, radius `int(4 σ + 0.5)`, edges replicated
+/// (`mode='nearest'`), rows first then columns as scipy walks the axes.
+fn gaussian_nearest(src: &[f64], w: usize, h: usize, sigma: f64) -> Vec<f64> {
+    let radius = (4.0 * sigma + 0.5) as isize;
+    let raw: Vec<f64> = (-radius..=radius)
+        .map(|x| libm::exp(-0.5 / (sigma * sigma) * (x * x) as f64))
+        .collect();
+    let sum: f64 = raw.iter().sum();
+    let k: Vec<f64> = raw.iter().map(|v| v / sum).collect();
+    let clamp = |i: isize, n: usize| i.clamp(0, n as isize - 1) as usize;
+    let mut rows = vec![0.0; src.len()];
+    for y in 0..h {
+        for x in 0..w {
+            for c in 0..3 {
+                let mut acc = 0.0;
+                for (j, kv) in k.iter().enumerate() {
+                    let sy = clamp(y as isize + j as isize - radius, h);
+                    acc += kv * src[(sy * w + x) * 3 + c];
+                }
+                rows[(y * w + x) * 3 + c] = acc;
+            }
+        }
+    }
+    let mut out = vec![0.0; src.len()];
+    for y in 0..h {
+        for x in 0..w {
+            for c in 0..3 {
+                let mut acc = 0.0;
+                for (j, kv) in k.iter().enumerate() {
+                    let sx = clamp(x as isize + j as isize - radius, w);
+                    acc += kv * rows[(y * w + sx) * 3 + c];
+                }
+                out[(y * w + x) * 3 + c] = acc;
+            }
+        }
+    }
+    out
+}
+
+/// The reference's `glass_blur`: blur, then `iterations` passes from the bottom-right
+/// corner inwards each replacing a pixel with one up to `delta` away, then blur again.
+/// The reference's tuple "swap" of two numpy views writes only the first pixel (the
+/// second receives its own value back), so this is a copy, as the reference computes it.
+pub fn glass(img: &RgbImage, s: Severity, rng: &mut crate::Stream) -> RgbImage {
+    let (sigma, delta, iterations) = s.at(&[
+        (0.7, 1i64, 2),
+        (0.9, 2, 1),
+        (1.0, 2, 3),
+        (1.1, 3, 2),
+        (1.5, 4, 2),
+    ]);
+    let (w, h) = (img.width as usize, img.height as usize);
+    let unit: Vec<f64> = img.data.iter().map(|&b| f64::from(b) / 255.0).collect();
+    let mut x: Vec<u8> = gaussian_nearest(&unit, w, h, sigma)
+        .iter()
+        .map(|&v| (v * 255.0) as u8)
+        .collect();
+    let (wi, hi) = (w as i64, h as i64);
+    for _ in 0..iterations {
+        let mut yy = hi - delta;
+        while yy > delta {
+            let mut xx = wi - delta;
+            while xx > delta {
+                let dx = rng.int_in(-delta, delta);
+                let dy = rng.int_in(-delta, delta);
+                let (from, to) = (
+                    (((yy + dy) * wi + xx + dx) * 3) as usize,
+                    ((yy * wi + xx) * 3) as usize,
+                );
+                x.copy_within(from..from + 3, to);
+                xx -= 1;
+            }
+            yy -= 1;
+        }
+    }
+    let unit: Vec<f64> = x.iter().map(|&b| f64::from(b) / 255.0).collect();
+    let out = gaussian_nearest(&unit, w, h, sigma);
+    RgbImage {
+        width: img.width,
+        height: img.height,
+        data: out.iter().map(|&v| unit_to_byte(v)).collect(),
+    }
+}

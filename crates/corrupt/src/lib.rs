@@ -39,6 +39,7 @@ pub enum Corruption {
     DefocusBlur,
     MotionBlur,
     ZoomBlur,
+    GlassBlur,
     Fog,
     Brightness,
     Contrast,
@@ -52,7 +53,6 @@ pub const NOT_AVAILABLE: &[(&str, &str)] = &[
         "frost",
         "it overlays photographs shipped inside the reference package whose licence is not stated; adasval neither ships nor tests with them",
     ),
-    ("glass_blur", "not yet checked against the reference"),
     ("snow", "not yet checked against the reference"),
     ("elastic_transform", "not yet checked against the reference"),
     ("jpeg_compression", "not yet checked against the reference"),
@@ -63,11 +63,12 @@ pub const NOT_AVAILABLE: &[(&str, &str)] = &[
 ];
 
 impl Corruption {
-    pub const ALL: [Corruption; 10] = [
+    pub const ALL: [Corruption; 11] = [
         Corruption::GaussianNoise,
         Corruption::ShotNoise,
         Corruption::ImpulseNoise,
         Corruption::DefocusBlur,
+        Corruption::GlassBlur,
         Corruption::MotionBlur,
         Corruption::ZoomBlur,
         Corruption::Fog,
@@ -85,6 +86,7 @@ impl Corruption {
             Corruption::DefocusBlur => "defocus_blur",
             Corruption::MotionBlur => "motion_blur",
             Corruption::ZoomBlur => "zoom_blur",
+            Corruption::GlassBlur => "glass_blur",
             Corruption::Fog => "fog",
             Corruption::Brightness => "brightness",
             Corruption::Contrast => "contrast",
@@ -99,6 +101,7 @@ impl Corruption {
             Corruption::GaussianNoise
                 | Corruption::ShotNoise
                 | Corruption::ImpulseNoise
+                | Corruption::GlassBlur
                 | Corruption::MotionBlur
                 | Corruption::Fog
         )
@@ -253,6 +256,7 @@ pub fn apply(
             blur::motion(img, severity, angle)
         }
         Corruption::ZoomBlur => blur::zoom(img, severity),
+        Corruption::GlassBlur => blur::glass(img, severity, &mut rng),
         Corruption::Fog => {
             let map = weather::fog_map(img, severity, &mut rng);
             weather::fog_with_map(img, severity, &map)

@@ -21,6 +21,7 @@ pub mod validate;
 pub use adasval_core::{
     atomic, exit, hash, names, paths, rgb, rng, rundir, suggest, tensor, timing, types, yamlfile,
 };
+pub use adasval_corrupt as corrupt;
 pub use adasval_judge::{compare, evidence, matrix, metrics, regress, safety, wcet};
 pub use adasval_plan as cudaplan;
 pub use adasval_record::{adapter, jetson, lock, model_signature, platform, record, stored, trace};

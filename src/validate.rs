@@ -233,7 +233,15 @@ pub fn select(req: &ValidateRequest) -> Result<Selection, ValidateError> {
     )?;
     let chosen: Vec<LoadedScenario> = all
         .iter()
-        .filter(|s| req.scenarios.is_empty() || req.scenarios.contains(&s.scenario.id))
+        .filter(|s| {
+            // Naming a scenario selects its corruption ladder too.
+            req.scenarios.is_empty()
+                || req.scenarios.contains(&s.scenario.id)
+                || s.scenario
+                    .applied
+                    .as_ref()
+                    .is_some_and(|a| req.scenarios.contains(&a.base))
+        })
         .filter(|s| req.tags.is_empty() || s.scenario.has_any_tag(&req.tags))
         .cloned()
         .collect();
@@ -417,6 +425,7 @@ pub fn replay(
             pixels_sha256,
             family: s.family.clone(),
             parameters: s.parameters.clone(),
+            corruption: s.applied.as_ref().map(|a| a.record()),
         });
         // `--interleave`: both engines' traces of this scenario come from one session.
         let mut interleaved = if req.interleave {
@@ -670,8 +679,31 @@ fn preflight(
     }
     let mut probe = None;
     for ls in chosen {
+        // A rung of a corruption ladder has its clean scenario's frames and labels: when
+        // that scenario is checked here too, corrupting every frame again would only cost
+        // time (the one thing a corruption can refuse, a frame under 32×32, is checked on
+        // the clean frames below).
+        let base_checked = ls
+            .scenario
+            .applied
+            .as_ref()
+            .is_some_and(|a| chosen.iter().any(|c| c.scenario.id == a.base));
+        if base_checked {
+            continue;
+        }
         for classes in &class_lists {
             let frames = scenario::load_frames(ls, classes, data, max_frames)?;
+            if !ls.scenario.corruptions.is_empty() {
+                for f in &frames {
+                    crate::corrupt::check_frame(&f.image).map_err(|source| {
+                        scenario::ScenarioError::Corrupt {
+                            scenario: ls.scenario.id.clone(),
+                            frame: f.index,
+                            source,
+                        }
+                    })?;
+                }
+            }
             if probe.is_none() && !frames.is_empty() {
                 probe = Some(frames.into_iter().take(1).collect::<Vec<_>>());
             }

@@ -231,6 +231,9 @@ pub fn run(
     if let Some(ttc) = report::ttc_section::section(record, &det) {
         sections.push(ttc);
     }
+    if let Some(r) = adasval_judge::robustness::analyse(record, &det, &requirements, &ev) {
+        sections.push(report::robustness_section::section(&r));
+    }
     sections.push(report::wcet_section::section(
         record,
         &wcets,

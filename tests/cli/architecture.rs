@@ -78,6 +78,22 @@ const RULES: &[(&str, &[&str])] = &[
         &["adasval-cuda", "adasval-judge", "adasval-report", "cudarc"],
     ),
     ("adasval-cuda", &["adasval-judge", "adasval-report"]),
+    (
+        // Corruptions are pixel arithmetic on core's frames and generator: no other stage.
+        "adasval-corrupt",
+        &[
+            "adasval-record",
+            "adasval-run",
+            "adasval-cuda",
+            "adasval-plan",
+            "adasval-judge",
+            "adasval-report",
+            "adasval-scenario",
+            "adasval-synth",
+            "tract-*",
+            "cudarc",
+        ],
+    ),
 ];
 
 fn matches(pattern: &str, name: &str) -> bool {

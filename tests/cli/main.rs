@@ -15,6 +15,7 @@ mod safety_fixture;
 mod architecture;
 mod bounded_runs;
 mod compare_runs;
+mod corruption_ladders;
 mod crash_safety;
 mod cudaplan_cli;
 mod demo_pipeline;

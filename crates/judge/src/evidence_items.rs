@@ -47,6 +47,16 @@ pub fn integrity_checks(root: &Path, record: &RunRecord) -> Vec<IntegrityCheck> 
     out
 }
 
+/// A rung of a corruption ladder: its detection figures are the robustness analysis's
+/// (`robustness`), not evidence for the clean scenario's requirements; its latencies are
+/// ordinary timing evidence (the corruption is applied before timing).
+fn is_rung(record: &RunRecord, scenario: &str) -> bool {
+    record
+        .scenarios
+        .iter()
+        .any(|s| s.id == scenario && s.corruption.is_some())
+}
+
 fn tags(record: &RunRecord, scenario: &str) -> (Vec<String>, Option<f64>) {
     record
         .scenarios
@@ -163,7 +173,7 @@ pub fn detection_items(
     record: &RunRecord,
     det: &crate::detection::DetectionResults,
 ) {
-    for t in &det.traces {
+    for t in det.traces.iter().filter(|t| !is_rung(record, &t.scenario)) {
         let (scenario_tags, _) = tags(record, &t.scenario);
         let base = EvidenceItem {
             ttc: None,
@@ -262,7 +272,11 @@ pub fn detection_items(
             });
         }
     }
-    for p in &det.consistency {
+    for p in det
+        .consistency
+        .iter()
+        .filter(|p| !is_rung(record, &p.scenario))
+    {
         let (scenario_tags, _) = tags(record, &p.scenario);
         let sha = |n: &str| {
             record

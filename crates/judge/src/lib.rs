@@ -11,6 +11,7 @@ pub mod evidence_items;
 pub mod matrix;
 pub mod metrics;
 pub mod regress;
+pub mod robustness;
 pub mod safety;
 pub mod timing;
 pub mod wcet;

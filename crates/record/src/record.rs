@@ -116,7 +116,7 @@ pub struct ScenarioRecord {
     pub frames: usize,
     /// SHA-256 of this scenario's lines in `golden.jsonl` (the labels as used).
     pub labels_sha256: String,
-    /// SHA-256 over the frames' decoded pixels, in order.
+    /// SHA-256 over the frames' decoded pixels, in order (after any corruption).
     pub pixels_sha256: String,
     /// The family an instance of a swept scenario file belongs to (the file's id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,6 +124,23 @@ pub struct ScenarioRecord {
     /// The instance's swept parameter values.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub parameters: std::collections::BTreeMap<String, String>,
+    /// Set on a rung of a corruption ladder: which scenario, corruption and severity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corruption: Option<CorruptionRecord>,
+}
+
+/// The corruption applied to a scenario's frames before timing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CorruptionRecord {
+    /// The id of the clean scenario this rung corrupts.
+    pub base: String,
+    /// Corruption name (`gaussian_noise`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub severity: u8,
+    /// Seed of the corruption's random draws (with the frame index).
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ pub mod junit;
 pub mod markdown;
 pub mod matrix;
 pub mod regress;
+pub mod robustness_section;
 pub mod sink;
 pub mod summary;
 pub mod svg;

@@ -454,6 +454,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
         pixels_sha256: adasval_core::hash::sha256_hex(b""),
         family: None,
         parameters: Default::default(),
+        corruption: None,
     };
     let mut backend_settings = vec![
         ("source".to_string(), "trtexec --exportTimes".to_string()),

@@ -15,6 +15,8 @@ use adasval_core::paths::{resolve_inside, PathEscape};
 use adasval_core::rgb::RgbImage;
 use adasval_core::types::GtObject;
 use adasval_core::yamlfile::{self, YamlError};
+use adasval_corrupt::{CorruptError, Corruption, Severity};
+use serde_saphyr::Spanned;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -48,6 +50,47 @@ pub struct Scenario {
     /// The swept parameter values of an instance; set by the expansion.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parameters: BTreeMap<String, String>,
+    /// Corruption ladders: each (corruption, severity) becomes a scenario of its own,
+    /// `<id>.<corruption>-<severity>`, replayed on the corrupted frames (`load_all`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corruptions: Vec<CorruptionLadder>,
+    /// Set on a rung of a ladder: the corruption its frames get. Never read from a file.
+    #[serde(skip)]
+    pub applied: Option<AppliedCorruption>,
+}
+
+/// `corruptions: [{type: gaussian_noise, severity: [1, 2, 3, 4, 5], seed: 0}, ...]`.
+/// Names and severities keep their place in the file so a bad one is reported at its line.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CorruptionLadder {
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    pub severity: Vec<Spanned<i64>>,
+    /// Seed of the random draws, combined with each frame's index (default 0).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// One rung of a ladder, as applied to a derived scenario's frames.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliedCorruption {
+    /// The clean scenario's id.
+    pub base: String,
+    pub corruption: Corruption,
+    pub severity: Severity,
+    pub seed: u64,
+}
+
+impl AppliedCorruption {
+    pub fn record(&self) -> adasval_record::record::CorruptionRecord {
+        adasval_record::record::CorruptionRecord {
+            base: self.base.clone(),
+            kind: self.corruption.name().to_string(),
+            severity: self.severity.level(),
+            seed: self.seed,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
@@ -140,6 +183,12 @@ pub enum ScenarioError {
     },
     #[error("cannot read {path}: {message}")]
     Io { path: String, message: String },
+    #[error("scenario `{scenario}`: frame {frame}: {source}")]
+    Corrupt {
+        scenario: String,
+        frame: usize,
+        source: CorruptError,
+    },
 }
 
 impl adasval_core::exit::Classify for ScenarioError {
@@ -249,6 +298,7 @@ impl Scenario {
                 }
             }
         }
+        self.rungs(path)?;
         Ok(())
     }
 
@@ -268,6 +318,69 @@ impl Scenario {
             FramesSpec::Ncap(n) => n.validate().map_err(|e| bad("frames.ncap", e.to_string())),
             FramesSpec::Files(_) => Ok(()),
         }
+    }
+
+    /// The scenarios of this one's corruption ladders, in the order written.
+    pub fn rungs(&self, path: &Path) -> Result<Vec<Scenario>, ScenarioError> {
+        let at = |field: &str, loc: &serde_saphyr::Location, message: String| {
+            ScenarioError::Yaml(YamlError {
+                path: path.to_path_buf(),
+                line: Some(loc.line()).filter(|l| *l > 0),
+                column: Some(loc.column()).filter(|c| *c > 0),
+                field: Some(format!("corruptions.{field}")),
+                message,
+            })
+        };
+        let mut out: Vec<Scenario> = Vec::new();
+        for ladder in &self.corruptions {
+            let kind = Corruption::parse(&ladder.kind.value)
+                .map_err(|e| at("type", &ladder.kind.referenced, e.to_string()))?;
+            if ladder.severity.is_empty() {
+                return Err(at(
+                    "severity",
+                    &ladder.kind.referenced,
+                    format!("`{kind}` lists no severity (give some of 1–5)"),
+                ));
+            }
+            for level in &ladder.severity {
+                let severity = Severity::new(level.value)
+                    .map_err(|e| at("severity", &level.referenced, e.to_string()))?;
+                let id = format!("{}.{}-{}", self.id, kind, severity.level());
+                if out.iter().any(|r| r.id == id) {
+                    return Err(at(
+                        "severity",
+                        &level.referenced,
+                        format!("`{kind}` severity {} is listed twice", severity.level()),
+                    ));
+                }
+                adasval_core::names::check("scenario", &id).map_err(|e| {
+                    at(
+                        "type",
+                        &ladder.kind.referenced,
+                        format!("corruption rung: {e}"),
+                    )
+                })?;
+                let mut tags = self.tags.clone();
+                tags.push("corrupted".into());
+                out.push(Scenario {
+                    id,
+                    title: format!("{} ({} severity {})", self.title, kind, severity.level()),
+                    tags,
+                    // A requirement states what the clean scenario must meet; the rungs are
+                    // measured (robustness), not gated.
+                    requirements: Vec::new(),
+                    corruptions: Vec::new(),
+                    applied: Some(AppliedCorruption {
+                        base: self.id.clone(),
+                        corruption: kind,
+                        severity,
+                        seed: ladder.seed,
+                    }),
+                    ..self.clone()
+                });
+            }
+        }
+        Ok(out)
     }
 
     pub fn has_any_tag(&self, tags: &[String]) -> bool {
@@ -371,6 +484,13 @@ fn load_dir(
                 message: e.to_string(),
             })?;
         for scenario in instances {
+            // Each instance's corruption ladder, if the file has one.
+            let rungs = scenario.rungs(&one.path)?;
+            out.extend(rungs.into_iter().map(|scenario| LoadedScenario {
+                scenario,
+                path: one.path.clone(),
+                sha256: one.sha256.clone(),
+            }));
             out.push(LoadedScenario {
                 scenario,
                 path: one.path.clone(),
@@ -458,8 +578,40 @@ pub fn resolve_files(
     Ok(out)
 }
 
-/// Decode (or render) frames and import their golden labels, mapped to `classes`.
+/// Decode (or render) frames and import their golden labels, mapped to `classes`; a rung of
+/// a corruption ladder gets its frames corrupted here, before anything is timed.
 pub fn load_frames(
+    ls: &LoadedScenario,
+    classes: &[String],
+    data: &DataRoot,
+    max_frames: Option<usize>,
+) -> Result<Vec<LoadedFrame>, ScenarioError> {
+    let mut frames = load_clean_frames(ls, classes, data, max_frames)?;
+    if let Some(a) = &ls.scenario.applied {
+        use rayon::prelude::*;
+        frames
+            .par_iter_mut()
+            .map(|f| {
+                f.image = adasval_corrupt::apply(
+                    &f.image,
+                    a.corruption,
+                    a.severity,
+                    a.seed,
+                    f.index as u64,
+                )
+                .map_err(|source| ScenarioError::Corrupt {
+                    scenario: ls.scenario.id.clone(),
+                    frame: f.index,
+                    source,
+                })?;
+                Ok(())
+            })
+            .collect::<Result<(), ScenarioError>>()?;
+    }
+    Ok(frames)
+}
+
+fn load_clean_frames(
     ls: &LoadedScenario,
     classes: &[String],
     data: &DataRoot,
@@ -797,6 +949,115 @@ mod tests {
         assert!(
             err.contains("cut.jpg") && err.contains("truncated"),
             "{err}"
+        );
+    }
+
+    const LADDER: &str = "schema_version: 1
+id: s1
+title: t
+category: timing
+fps: 10
+deadline_ms: 50
+frames:
+  generate:
+    seed: 1
+    frames: 3
+    fps: 10
+    width: 64
+    height: 48
+    actors: []
+corruptions:
+  - type: contrast
+    severity: [1, 3]
+  - type: CORRUPTION
+    severity: [SEVERITY]
+";
+
+    fn ladder(kind: &str, severity: &str) -> String {
+        LADDER
+            .replace("CORRUPTION", kind)
+            .replace("SEVERITY", severity)
+    }
+
+    fn error_of(text: &str) -> String {
+        match Scenario::parse(Path::new("scenarios/s1.yaml"), text) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn unknown_corruption_names_file_line_and_the_valid_ones() {
+        let e = error_of(&ladder("gausian_noise", "2"));
+        assert!(e.contains("scenarios/s1.yaml:18"), "{e}");
+        assert!(e.contains("Did you mean `gaussian_noise`?"), "{e}");
+        assert!(e.contains("pixelate"), "{e}");
+    }
+
+    #[test]
+    fn severity_outside_one_to_five_is_refused_with_its_line() {
+        for bad in ["0", "6", "-1"] {
+            let e = error_of(&ladder("fog", bad));
+            assert!(e.contains("scenarios/s1.yaml:19"), "{e}");
+            assert!(e.contains(&format!("severity {bad} is outside 1–5")), "{e}");
+        }
+    }
+
+    #[test]
+    fn each_rung_is_a_scenario_with_its_corruption_and_no_requirements() {
+        let text = ladder("gaussian_noise", "5");
+        let path = Path::new("scenarios/s1.yaml");
+        let mut s = Scenario::parse(path, &text).unwrap();
+        s.requirements = vec!["REQ-X".into()];
+        let rungs = s.rungs(path).unwrap();
+        let ids: Vec<&str> = rungs.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["s1.contrast-1", "s1.contrast-3", "s1.gaussian_noise-5"]
+        );
+        assert!(rungs
+            .iter()
+            .all(|r| r.requirements.is_empty() && r.corruptions.is_empty()));
+        let a = rungs[2].applied.as_ref().unwrap();
+        assert_eq!(
+            (a.base.as_str(), a.corruption.name(), a.severity.level()),
+            ("s1", "gaussian_noise", 5)
+        );
+
+        // The rung's frames are the base's, corrupted; the clean ones are untouched.
+        let ls = |scenario: Scenario| LoadedScenario {
+            scenario,
+            path: path.into(),
+            sha256: String::new(),
+        };
+        let data = DataRoot {
+            root: PathBuf::from("."),
+        };
+        let classes: Vec<String> = adasval_synth::CLASS_NAMES
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let clean = load_frames(&ls(s.clone()), &classes, &data, None).unwrap();
+        let noisy = load_frames(&ls(rungs[2].clone()), &classes, &data, None).unwrap();
+        assert_eq!(clean.len(), noisy.len());
+        for (c, n) in clean.iter().zip(&noisy) {
+            assert_ne!(c.image.data, n.image.data);
+            assert_eq!(c.gt, n.gt);
+        }
+    }
+
+    #[test]
+    fn a_rung_listed_twice_is_refused() {
+        let text = ladder("contrast", "3");
+        let e = match Scenario::parse(Path::new("scenarios/s1.yaml"), &text)
+            .and_then(|s| s.rungs(Path::new("scenarios/s1.yaml")))
+        {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            e.contains("listed twice") && e.contains("corruptions"),
+            "{e}"
         );
     }
 }

@@ -15,6 +15,7 @@ mod cudaplan_fuse;
 mod cudaplan_import;
 mod demo_model;
 mod eval_coco_equivalence;
+mod kitti_equivalence;
 mod metrics_frames;
 mod quantile_ci;
 mod regress_stats;

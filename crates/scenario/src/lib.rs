@@ -73,6 +73,11 @@ pub struct FileFrames {
     /// Golden classes to drop.
     #[serde(default)]
     pub ignore_classes: Vec<String>,
+    /// Neighbouring golden class → model class (KITTI's `Van: car`, `Person_sitting:
+    /// pedestrian`): its objects are ignore regions of that class, so a detection on one
+    /// is neither a true nor a false positive and missing it is not a miss.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub neighbour_classes: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -360,7 +365,8 @@ pub fn load_frames(
                     source,
                 }
             })?;
-            let map = ClassMapper::new(&f.class_map, &f.ignore_classes, classes);
+            let map = ClassMapper::new(&f.class_map, &f.ignore_classes, classes)
+                .with_neighbours(&f.neighbour_classes);
             let mut unknown = std::collections::BTreeSet::new();
             let decoded: Vec<Result<RgbImage, ScenarioError>> = {
                 use rayon::prelude::*;
@@ -376,6 +382,11 @@ pub fn load_frames(
                 for obj in golden.get(rel.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
                     match map.map(&obj.class) {
                         Mapped::Class(class_id) => gt.push(obj.to_gt(class_id)),
+                        Mapped::Neighbour(class_id) => {
+                            let mut g = obj.to_gt(class_id);
+                            g.ignore = true;
+                            gt.push(g);
+                        }
                         Mapped::AllClasses => {
                             for c in 0..classes.len() as u32 {
                                 let mut g = obj.to_gt(c);
@@ -440,9 +451,9 @@ fn render_frame(
                 track_id: Some(o.track_id),
             }),
             Mapped::Dropped => {}
-            // The generator draws no DontCare regions; a name that is not a model class is
-            // unknown either way.
-            Mapped::AllClasses | Mapped::Unknown => {
+            // The generator draws no DontCare regions and a generated scenario names no
+            // neighbours; a name that is not a model class is unknown either way.
+            Mapped::AllClasses | Mapped::Neighbour(_) | Mapped::Unknown => {
                 unknown.insert(name.to_string());
             }
         }
@@ -503,6 +514,8 @@ fn jpeg_is_complete(b: &[u8]) -> bool {
 
 enum Mapped {
     Class(u32),
+    /// An ignore region of one class (a neighbouring class's object).
+    Neighbour(u32),
     /// An ignore region for every class (KITTI DontCare).
     AllClasses,
     Dropped,
@@ -513,6 +526,7 @@ struct ClassMapper<'a> {
     map: &'a BTreeMap<String, String>,
     ignore: &'a [String],
     classes: &'a [String],
+    neighbours: Option<&'a BTreeMap<String, String>>,
 }
 
 impl<'a> ClassMapper<'a> {
@@ -521,7 +535,13 @@ impl<'a> ClassMapper<'a> {
             map,
             ignore,
             classes,
+            neighbours: None,
         }
+    }
+
+    fn with_neighbours(mut self, neighbours: &'a BTreeMap<String, String>) -> Self {
+        self.neighbours = Some(neighbours);
+        self
     }
 
     /// The map in force, for error messages.
@@ -535,6 +555,12 @@ impl<'a> ClassMapper<'a> {
         }
         if golden == labels::DONT_CARE {
             return Mapped::AllClasses;
+        }
+        if let Some(n) = self.neighbours.and_then(|m| m.get(golden)) {
+            return match self.classes.iter().position(|c| c == n) {
+                Some(i) => Mapped::Neighbour(i as u32),
+                None => Mapped::Unknown,
+            };
         }
         let name = self.map.get(golden).map(String::as_str).unwrap_or(golden);
         match self.classes.iter().position(|c| c == name) {
@@ -605,6 +631,52 @@ mod tests {
         assert!(
             err.contains("cut.jpg") && err.contains("truncated"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn kitti_neighbours_are_ignore_regions_of_their_class_and_dont_care_of_all() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        std::fs::create_dir_all(root.join("label_2")).unwrap();
+        image::RgbImage::new(64, 48)
+            .save(root.join("data/000000.png"))
+            .unwrap();
+        std::fs::write(
+            root.join("label_2/000000.txt"),
+            "Car 0.00 0 -10 1 2 30 40 -1 -1 -1 -1000 -1000 -1000 -10\n\
+             Van 0.00 0 -10 31 2 60 40 -1 -1 -1 -1000 -1000 -1000 -10\n\
+             DontCare -1 -1 -10 0 0 10 10 -1 -1 -1 -1000 -1000 -1000 -10\n",
+        )
+        .unwrap();
+        let yaml = "schema_version: 1\nid: kitti\ntitle: t\ncategory: c\nfps: 10\ndeadline_ms: 50\n\
+            frames:\n  files:\n    list: [data/000000.png]\n    labels: {format: kitti, path: label_2}\n    \
+            class_map: {Car: car}\n    neighbour_classes: {Van: car}\n";
+        let path = root.join("s.yaml");
+        let ls = LoadedScenario {
+            scenario: Scenario::parse(&path, yaml).unwrap(),
+            path,
+            sha256: String::new(),
+        };
+        let classes = vec!["pedestrian".to_string(), "car".to_string()];
+        let data = DataRoot {
+            root: root.to_path_buf(),
+        };
+        let frames = load_frames(&ls, &classes, &data, None).unwrap();
+        let gt = &frames[0].gt;
+        let flags: Vec<(u32, bool, bool)> =
+            gt.iter().map(|g| (g.class_id, g.ignore, g.crowd)).collect();
+        // The car counts; the Van is an ignore region of `car` only (matched by IoU, used
+        // once); DontCare is a region of every class matched by the share inside it.
+        assert_eq!(
+            flags,
+            vec![
+                (1, false, false),
+                (1, true, false),
+                (0, true, true),
+                (1, true, true)
+            ]
         );
     }
 }

@@ -1,26 +1,41 @@
 //! `adasval eval`: COCO evaluation of user-supplied detections (pycocotools-equivalent), or
-//! with `--kitti` the KITTI devkit's 2-D evaluation of a label folder and a result folder.
+//! with `--kitti` the KITTI devkit's 2-D evaluation of a label folder and a result folder,
+//! or with `--run` precision / recall and COCO AP of a stored run, per slice.
 
 use super::{CliResult, Failure};
 use adasval::exit::Status;
 use adasval::metrics::coco::{evaluate_files, fmt_stat, UNDEFINED_MEANS};
 use adasval::metrics::kitti;
+use adasval::metrics::slice::{self, Slice};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Ground truth: a COCO instances JSON file (images, annotations with bbox/area/iscrowd,
     /// categories); with --kitti a folder of KITTI `label_2` files.
-    #[arg(long)]
-    pub gt: PathBuf,
+    #[arg(long, required_unless_present = "run")]
+    pub gt: Option<PathBuf>,
     /// Detections: a COCO results JSON file (a list of {image_id, category_id, bbox, score});
     /// with --kitti a folder of KITTI result files of the same names (16 fields, score last).
-    #[arg(long)]
-    pub dt: PathBuf,
+    #[arg(long, required_unless_present = "run")]
+    pub dt: Option<PathBuf>,
     /// Evaluate as the KITTI devkit does: 2-D AP at 11 and 40 recall points per class and
     /// difficulty (Easy/Moderate/Hard), DontCare regions, neighbouring classes ignored.
     #[arg(long)]
     pub kitti: bool,
+    /// A run directory (`reports/<run-id>`): precision and recall of its stored detections
+    /// (those above the adapter's score threshold) with Clopper-Pearson intervals, and COCO
+    /// AP, per engine over all scenarios and per scenario, for each --slice.
+    #[arg(long, conflicts_with_all = ["gt", "dt", "kitti"])]
+    pub run: Option<PathBuf>,
+    /// With --run: a slice as a YAML mapping, e.g. `{class: pedestrian, min_height: 40,
+    /// condition: day}` (fields: class, min_height, max_height, max_occlusion,
+    /// max_truncation, condition, outside: ignored|counted). Repeatable; default: everything.
+    #[arg(long = "slice", value_name = "YAML", requires = "run")]
+    pub slices: Vec<String>,
+    /// With --run: the IoU a detection needs to match an object.
+    #[arg(long, default_value_t = 0.5, requires = "run")]
+    pub iou: f64,
     /// With --kitti: a class to evaluate (repeatable; default Car, Pedestrian, Cyclist).
     #[arg(long = "class", value_name = "CLASS", requires = "kitti")]
     pub classes: Vec<String>,
@@ -32,10 +47,18 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CliResult {
-    if args.kitti {
-        return run_kitti(&args);
+    if let Some(dir) = &args.run {
+        return run_dir(dir, &args);
     }
-    let report = evaluate_files(&args.gt, &args.dt).map_err(Failure::classified)?;
+    let (Some(gt), Some(dt)) = (&args.gt, &args.dt) else {
+        return Err(Failure::bad_input(anyhow::anyhow!(
+            "give --gt and --dt, or --run"
+        )));
+    };
+    if args.kitti {
+        return run_kitti(gt, dt, &args);
+    }
+    let report = evaluate_files(gt, dt).map_err(Failure::classified)?;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
@@ -74,7 +97,7 @@ pub fn run(args: Args) -> CliResult {
     Ok(Status::Pass)
 }
 
-fn run_kitti(args: &Args) -> CliResult {
+fn run_kitti(gt: &std::path::Path, dt: &std::path::Path, args: &Args) -> CliResult {
     let names: Vec<&str> = if args.classes.is_empty() {
         kitti::DEFAULT_CLASSES.to_vec()
     } else {
@@ -85,7 +108,7 @@ fn run_kitti(args: &Args) -> CliResult {
         .map(|n| kitti::class_by_name(n))
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::classified)?;
-    let report = kitti::evaluate_dirs(&args.gt, &args.dt, &classes).map_err(Failure::classified)?;
+    let report = kitti::evaluate_dirs(gt, dt, &classes).map_err(Failure::classified)?;
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
@@ -137,6 +160,104 @@ fn run_kitti(args: &Args) -> CliResult {
                         l.counts.ignored_matches,
                         l.counts.in_dont_care
                     );
+                }
+            }
+        }
+    }
+    Ok(Status::Pass)
+}
+
+fn run_dir(dir: &std::path::Path, args: &Args) -> CliResult {
+    if !(args.iou > 0.0 && args.iou <= 1.0) {
+        return Err(Failure::bad_input(anyhow::anyhow!(
+            "--iou must be in (0, 1], got {}",
+            args.iou
+        )));
+    }
+    let slices = if args.slices.is_empty() {
+        vec![Slice::default()]
+    } else {
+        args.slices
+            .iter()
+            .map(|s| Slice::parse(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Failure::classified)?
+    };
+    let run = adasval::stored::StoredRun::load(dir).map_err(Failure::classified)?;
+    let report = slice::evaluate_run(&run, &slices, args.iou, 0.95).map_err(Failure::classified)?;
+    match args.format {
+        super::Format::Json => {
+            let text = serde_json::to_string_pretty(&report)
+                .map_err(|e| Failure::new(Status::BadInput, e))?;
+            outln!("{text}");
+        }
+        super::Format::Text => {
+            outln!(
+                "run {}: detections as stored (above each adapter's score threshold), IoU >= {}, {}% Clopper-Pearson intervals",
+                report.run_id,
+                report.iou_threshold,
+                report.confidence * 100.0
+            );
+            for e in &report.engines {
+                outln!();
+                outln!(
+                    "engine {} (score threshold {})",
+                    e.engine,
+                    e.score_threshold
+                );
+                for s in &e.slices {
+                    outln!("  slice: {}", s.all_scenarios.slice);
+                    outln!(
+                        "  {:<32} {:>6} {:>7} {:>6} {:>6} {:>6} {:>22} {:>22} {:>6} {:>6}",
+                        "scenario",
+                        "frames",
+                        "objects",
+                        "tp",
+                        "fp",
+                        "fn",
+                        "precision [95% CI]",
+                        "recall [95% CI]",
+                        "AP",
+                        "AP50"
+                    );
+                    let row = |name: &str, f: &slice::SliceFigures| {
+                        let c = &f.counts;
+                        let rate =
+                            |v: Option<f64>, ci: &Option<adasval::metrics::stats::Interval>| match (
+                                v, ci,
+                            ) {
+                                (Some(v), Some(ci)) => {
+                                    format!("{v:.3} [{:.3}, {:.3}]", ci.lower, ci.upper)
+                                }
+                                _ => "n/a".to_string(),
+                            };
+                        let ap =
+                            |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
+                        outln!(
+                            "  {:<32} {:>6} {:>7} {:>6} {:>6} {:>6} {:>22} {:>22} {:>6} {:>6}",
+                            name,
+                            f.frames,
+                            f.objects,
+                            c.tp,
+                            c.fp,
+                            c.fn_,
+                            rate(c.precision, &c.precision_ci),
+                            rate(c.recall, &c.recall_ci),
+                            ap(f.ap),
+                            ap(f.ap50)
+                        );
+                        if f.frames_without_condition > 0 {
+                            outln!(
+                                "  {:<32} {} frame(s) of unknown condition left out",
+                                "",
+                                f.frames_without_condition
+                            );
+                        }
+                    };
+                    row("(all scenarios)", &s.all_scenarios);
+                    for p in &s.per_scenario {
+                        row(&p.scenario, &p.figures);
+                    }
                 }
             }
         }

@@ -17,6 +17,7 @@ pub mod kitti;
 pub mod lamr;
 pub mod matching;
 pub mod safety;
+pub mod slice;
 pub mod stats;
 
 pub use error::MetricsError;

@@ -56,6 +56,9 @@ impl adasval_core::exit::Classify for CocoError {
 pub struct CocoImage {
     pub id: i64,
     pub file_name: Option<String>,
+    /// adasval's extension: the frame's condition (day, dusk, night, rain, fog, ...), as
+    /// `adasval scenario synth` writes it.
+    pub condition: Option<String>,
 }
 
 /// One entry of `annotations`, in file order.
@@ -309,7 +312,21 @@ pub fn read_instances(text: &str, file: &str) -> Result<CocoInstances, CocoError
                 ))
             }
         };
-        out_images.push(CocoImage { id, file_name });
+        let condition = match obj.get("condition") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                return Err(ctx.err(
+                    "condition",
+                    format!("must be a string, got {}", short(other)),
+                ))
+            }
+        };
+        out_images.push(CocoImage {
+            id,
+            file_name,
+            condition,
+        });
     }
 
     let mut out_categories = Vec::with_capacity(categories.len());
@@ -492,8 +509,12 @@ pub fn write_run(
         .iter()
         .enumerate()
         .map(|(i, g)| {
-            json!({"id": i + 1, "file_name": g.source, "width": g.width, "height": g.height,
-                   "scenario": g.scenario, "frame": g.frame})
+            let mut v = json!({"id": i + 1, "file_name": g.source, "width": g.width,
+                               "height": g.height, "scenario": g.scenario, "frame": g.frame});
+            if let Some(c) = &g.condition {
+                v["condition"] = json!(c);
+            }
+            v
         })
         .collect();
     let mut annotations = Vec::new();
@@ -621,6 +642,13 @@ mod tests {
         let inst = read_instances(&w.instances, "golden.coco.json").unwrap();
         assert_eq!(inst.images.len(), 2);
         assert_eq!(inst.images[1].file_name.as_deref(), Some("data/f1.png"));
+        assert_eq!(
+            (
+                inst.images[0].condition.as_deref(),
+                inst.images[1].condition.as_deref()
+            ),
+            (Some("day"), None)
+        );
         assert_eq!(
             inst.categories,
             vec![(1, "pedestrian".into()), (2, "car".into())]

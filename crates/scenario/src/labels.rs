@@ -72,17 +72,21 @@ pub enum LabelError {
 /// Labels per frame, keyed by the frame's data-root-relative path.
 pub type Golden = BTreeMap<String, Vec<RawObject>>;
 
+/// Conditions the labels give, keyed like [`Golden`] (COCO images' `condition`).
+pub type Conditions = BTreeMap<String, String>;
+
 pub fn import(
     _id: &str,
     src: &super::LabelSource,
     data: &DataRoot,
     frames: &[(String, PathBuf)],
-) -> Result<Golden, LabelError> {
+) -> Result<(Golden, Conditions), LabelError> {
     let path = resolve_inside(&data.root, &data.root, &src.path)?;
+    let none = |g| (g, Conditions::new());
     match src.format {
         LabelFormat::Coco => import_coco(&path, &src.path, frames),
-        LabelFormat::Voc => per_file(&path, &src.path, frames, "xml", parse_voc),
-        LabelFormat::Kitti => per_file(&path, &src.path, frames, "txt", parse_kitti),
+        LabelFormat::Voc => per_file(&path, &src.path, frames, "xml", parse_voc).map(none),
+        LabelFormat::Kitti => per_file(&path, &src.path, frames, "txt", parse_kitti).map(none),
     }
 }
 
@@ -207,7 +211,7 @@ fn import_coco(
     path: &Path,
     shown: &str,
     frames: &[(String, PathBuf)],
-) -> Result<Golden, LabelError> {
+) -> Result<(Golden, Conditions), LabelError> {
     let text = std::fs::read_to_string(path).map_err(|e| file_err(shown, e.to_string()))?;
     let coco = read_instances(&text, shown)?;
     let cats: BTreeMap<i64, &str> = coco
@@ -215,12 +219,15 @@ fn import_coco(
         .iter()
         .map(|(id, name)| (*id, name.as_str()))
         .collect();
-    let by_name: BTreeMap<&str, i64> = coco
+    let by_name: BTreeMap<&str, (i64, Option<&String>)> = coco
         .images
         .iter()
         .filter_map(|i| {
             let f = i.file_name.as_deref()?;
-            Some((f.rsplit('/').next().unwrap_or(f), i.id))
+            Some((
+                f.rsplit('/').next().unwrap_or(f),
+                (i.id, i.condition.as_ref()),
+            ))
         })
         .collect();
     let mut anns: BTreeMap<i64, Vec<RawObject>> = BTreeMap::new();
@@ -271,20 +278,25 @@ fn import_coco(
         });
     }
     let mut out = Golden::new();
+    let mut conditions = Conditions::new();
     for (rel, p) in frames {
         let base = p
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let id = by_name
-            .get(base.as_str())
-            .ok_or_else(|| LabelError::MissingFrame {
-                frame: rel.clone(),
-                path: shown.to_string(),
-            })?;
+        let (id, condition) =
+            by_name
+                .get(base.as_str())
+                .ok_or_else(|| LabelError::MissingFrame {
+                    frame: rel.clone(),
+                    path: shown.to_string(),
+                })?;
         out.insert(rel.clone(), anns.remove(id).unwrap_or_default());
+        if let Some(c) = condition {
+            conditions.insert(rel.clone(), (*c).clone());
+        }
     }
-    Ok(out)
+    Ok((out, conditions))
 }
 
 #[cfg(test)]
@@ -302,7 +314,7 @@ mod tests {
                "annotations":[{"id":1,"image_id":1,"category_id":1,"bbox":[2,2,10,12],"area":120,
                                "iscrowd":0,"ignore":1,"occlusion":0.25}]}"#,
         );
-        let g = import_coco(&p, "labels.json", &frames).unwrap();
+        let (g, _) = import_coco(&p, "labels.json", &frames).unwrap();
         let o = &g["data/f0.png"][0];
         assert_eq!(
             (o.class.as_str(), o.ignore, o.occlusion),

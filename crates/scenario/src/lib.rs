@@ -4,6 +4,7 @@
 
 #![allow(clippy::result_large_err)]
 
+pub mod attributes;
 pub mod labels;
 
 use serde::{Deserialize, Serialize};
@@ -78,6 +79,14 @@ pub struct FileFrames {
     /// is neither a true nor a false positive and missing it is not a miss.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub neighbour_classes: BTreeMap<String, String>,
+    /// The condition of every frame (day, dusk, night, rain, fog, ...), where neither the
+    /// attribute file nor the labels give one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// A per-frame attribute file (data-root relative; [`attributes`]) that must list
+    /// every frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,6 +131,11 @@ pub enum ScenarioError {
         known: String,
         /// The scenario's `class_map`, as `{a: b, ...}` (`{}` when none).
         map: String,
+    },
+    #[error("scenario `{scenario}`: {source}")]
+    Attributes {
+        scenario: String,
+        source: attributes::AttributeError,
     },
     #[error("scenario `{scenario}`: frame {frame}: {message}")]
     Generate {
@@ -279,7 +293,8 @@ pub struct LoadedFrame {
     pub source: String,
     pub image: RgbImage,
     pub gt: Vec<GtObject>,
-    /// Scene condition for generated frames (day, night, ...).
+    /// Scene condition (day, night, ...): generated frames know it; file-based ones take it
+    /// from the attribute file, the COCO image entry or the scenario.
     pub condition: Option<String>,
 }
 
@@ -359,12 +374,37 @@ pub fn load_frames(
             if let Some(m) = max_frames {
                 files.truncate(m);
             }
-            let golden = labels::import(&s.id, &f.labels, data, &files).map_err(|source| {
-                ScenarioError::Labels {
+            let (golden, label_conditions) = labels::import(&s.id, &f.labels, data, &files)
+                .map_err(|source| ScenarioError::Labels {
                     scenario: s.id.clone(),
                     source,
+                })?;
+            let listed = match &f.attributes {
+                None => BTreeMap::new(),
+                Some(rel) => {
+                    let path = resolve_inside(&data.root, &data.root, rel).map_err(|source| {
+                        ScenarioError::Path {
+                            scenario: s.id.clone(),
+                            source,
+                        }
+                    })?;
+                    let names: Vec<String> = files.iter().map(|(r, _)| r.clone()).collect();
+                    attributes::conditions(&path, rel, &names).map_err(|source| {
+                        ScenarioError::Attributes {
+                            scenario: s.id.clone(),
+                            source,
+                        }
+                    })?
                 }
-            })?;
+            };
+            let condition_of = |rel: &str| {
+                listed
+                    .get(rel)
+                    .cloned()
+                    .flatten()
+                    .or_else(|| label_conditions.get(rel).cloned())
+                    .or_else(|| f.condition.clone())
+            };
             let map = ClassMapper::new(&f.class_map, &f.ignore_classes, classes)
                 .with_neighbours(&f.neighbour_classes);
             let mut unknown = std::collections::BTreeSet::new();
@@ -405,7 +445,7 @@ pub fn load_frames(
                     source: rel.clone(),
                     image: img,
                     gt,
-                    condition: None,
+                    condition: condition_of(rel),
                 });
             }
             if !unknown.is_empty() {
@@ -678,5 +718,82 @@ mod tests {
                 (1, true, true)
             ]
         );
+    }
+
+    fn two_frame_coco_project(
+        attrs: Option<&str>,
+        condition: Option<&str>,
+    ) -> (tempfile::TempDir, String) {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        for i in 0..2 {
+            image::RgbImage::new(16, 8)
+                .save(root.join(format!("data/f{i}.png")))
+                .unwrap();
+        }
+        std::fs::write(
+            root.join("labels.json"),
+            r#"{"images":[{"id":1,"file_name":"f0.png","condition":"dusk"},{"id":2,"file_name":"f1.png"}],
+               "annotations":[],"categories":[{"id":1,"name":"pedestrian"}]}"#,
+        )
+        .unwrap();
+        let mut yaml = "schema_version: 1\nid: two\ntitle: t\ncategory: c\nfps: 10\ndeadline_ms: 50\n\
+            frames:\n  files:\n    glob: data/*.png\n    labels: {format: coco, path: labels.json}\n"
+            .to_string();
+        if let Some(a) = attrs {
+            std::fs::write(root.join("attrs.yaml"), a).unwrap();
+            yaml.push_str("    attributes: attrs.yaml\n");
+        }
+        if let Some(c) = condition {
+            yaml.push_str(&format!("    condition: {c}\n"));
+        }
+        (t, yaml)
+    }
+
+    fn conditions(t: &tempfile::TempDir, yaml: &str) -> Result<Vec<Option<String>>, String> {
+        let path = t.path().join("s.yaml");
+        let ls = LoadedScenario {
+            scenario: Scenario::parse(&path, yaml).unwrap(),
+            path,
+            sha256: String::new(),
+        };
+        let data = DataRoot {
+            root: t.path().to_path_buf(),
+        };
+        load_frames(&ls, &["pedestrian".to_string()], &data, None)
+            .map(|f| f.into_iter().map(|f| f.condition).collect())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn file_frames_take_their_condition_from_attributes_then_labels_then_the_scenario() {
+        let s = |v: &str| Some(v.to_string());
+        // The COCO image entry gives frame 0's; frame 1 has none.
+        let (t, y) = two_frame_coco_project(None, None);
+        assert_eq!(conditions(&t, &y).unwrap(), vec![s("dusk"), None]);
+        // The scenario's condition fills the gap, the labels' stays.
+        let (t, y) = two_frame_coco_project(None, Some("rain"));
+        assert_eq!(conditions(&t, &y).unwrap(), vec![s("dusk"), s("rain")]);
+        // The attribute file comes first.
+        let (t, y) = two_frame_coco_project(
+            Some("data/f0.png: {condition: night}\ndata/f1.png: {condition: day}\n"),
+            Some("rain"),
+        );
+        assert_eq!(conditions(&t, &y).unwrap(), vec![s("night"), s("day")]);
+        // A frame it does not list is named.
+        let (t, y) = two_frame_coco_project(Some("data/f0.png: {condition: night}\n"), None);
+        let e = conditions(&t, &y).unwrap_err();
+        assert!(
+            e.contains("attrs.yaml does not cover 1 frame(s)") && e.contains("data/f1.png"),
+            "{e}"
+        );
+        // An attribute it does not know lists the valid one.
+        let (t, y) = two_frame_coco_project(
+            Some("data/f0.png: {weather: fog}\ndata/f1.png: {condition: day}\n"),
+            None,
+        );
+        let e = conditions(&t, &y).unwrap_err();
+        assert!(e.contains("weather") && e.contains("condition"), "{e}");
     }
 }

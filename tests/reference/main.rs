@@ -13,6 +13,7 @@ mod safety_fixture;
 
 mod cudaplan_fuse;
 mod cudaplan_import;
+mod demo_headline;
 mod demo_model;
 mod eval_coco_equivalence;
 mod kitti_equivalence;

@@ -162,6 +162,29 @@ pub fn run(
             .as_bytes(),
     )?;
 
+    // The golden objects and detections as COCO files, for pycocotools and `eval --gt --dt`
+    // (categories: the first engine's classes, which the golden class ids index).
+    if let Some(e) = record.engines.first() {
+        let dets: Vec<adasval_record::coco::EngineDetections> = out
+            .traces
+            .iter()
+            .filter(|t| {
+                record
+                    .engines
+                    .iter()
+                    .any(|x| x.name == t.engine && x.classes == e.classes)
+            })
+            .map(|t| adasval_record::coco::EngineDetections {
+                engine: &t.engine,
+                scenario: &t.scenario,
+                frames: &t.detections,
+            })
+            .collect();
+        let coco = adasval_record::coco::write_run(&out.golden, &e.classes, &dets);
+        write(dir, "golden.coco.json", coco.instances.as_bytes())?;
+        write(dir, "detections.coco.json", coco.results.as_bytes())?;
+    }
+
     // Evidence: integrity re-checked now, after the replay, against the lock.
     let checks = evidence_build::integrity_checks(opts.root, record);
     let mut ev = EvidenceSet {

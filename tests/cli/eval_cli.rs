@@ -147,3 +147,106 @@ fn nan_score_and_negative_size_exit_2_naming_item_and_field() {
         );
     }
 }
+
+/// `eval --kitti`: a label folder and a result folder of the same file names.
+fn kitti_dirs(gt: &[(&str, &str)], dt: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (sub, files) in [("gt", gt), ("dt", dt)] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(sub).join(name), text).unwrap();
+        }
+    }
+    dir
+}
+
+fn eval_kitti(dir: &tempfile::TempDir, extra: &[&str]) -> (i32, String, String) {
+    common::run(
+        common::adasval()
+            .args(["eval", "--kitti", "--gt"])
+            .arg(dir.path().join("gt"))
+            .arg("--dt")
+            .arg(dir.path().join("dt"))
+            .args(extra),
+    )
+}
+
+const KITTI_GT: &str = "Car 0.00 0 -10 0 0 100 50 -1 -1 -1 -1000 -1000 -1000 -10\n\
+Van 0.00 0 -10 600 0 700 60 -1 -1 -1 -1000 -1000 -1000 -10\n\
+DontCare -1 -1 -10 800 0 900 100 -1 -1 -1 -1000 -1000 -1000 -10\n";
+const KITTI_DT: &str = "Car -1 -1 -10 0 0 100 50 -1 -1 -1 -1000 -1000 -1000 -10 0.9\n\
+Car -1 -1 -10 600 0 700 60 -1 -1 -1 -1000 -1000 -1000 -10 0.8\n\
+Car -1 -1 -10 810 10 910 90 -1 -1 -1 -1000 -1000 -1000 -10 0.7\n";
+
+#[test]
+fn kitti_eval_reports_levels_with_the_rules_in_json_and_text() {
+    let dir = kitti_dirs(&[("000000.txt", KITTI_GT)], &[("000000.txt", KITTI_DT)]);
+    let (code, out, err) = eval_kitti(&dir, &["--format", "json", "--class", "car"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("JSON");
+    let levels = v["classes"][0]["levels"].as_array().expect("levels");
+    assert_eq!(levels.len(), 3);
+    // One car found; the detection on the Van and the one inside DontCare count for nothing.
+    let c = &levels[0]["counts"];
+    assert_eq!(
+        (
+            &c["tp"],
+            &c["fp"],
+            &c["fn"],
+            &c["ignored_matches"],
+            &c["in_dont_care"]
+        ),
+        (&1.into(), &0.into(), &0.into(), &1.into(), &1.into()),
+        "{v}"
+    );
+    // Precision 1 at the first of the 11 recall points only (serde_json's parser rounds).
+    assert!((levels[0]["ap11"].as_f64().unwrap() - 1.0 / 11.0).abs() < 1e-12);
+    assert!(v["rules"].as_str().unwrap().contains("DontCare"), "{v}");
+    let (code, text, _) = eval_kitti(&dir, &[]);
+    assert_eq!(code, 0);
+    assert!(text.contains("rules: KITTI devkit"), "{text}");
+    // No pedestrian: n/a, not 0 and not a sentinel.
+    let ped = text.lines().find(|l| l.starts_with("Pedestrian")).unwrap();
+    assert!(ped.contains("n/a") && !ped.contains("-1"), "{ped}");
+}
+
+#[test]
+fn kitti_bad_input_names_file_line_frames_and_classes() {
+    let dir = kitti_dirs(
+        &[("000000.txt", KITTI_GT), ("000001.txt", KITTI_GT)],
+        &[("000000.txt", KITTI_DT)],
+    );
+    let (code, _, err) = eval_kitti(&dir, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("000001.txt") && err.contains("no result file"),
+        "{err}"
+    );
+    let dir = kitti_dirs(
+        &[("000000.txt", KITTI_GT)],
+        &[(
+            "000000.txt",
+            "Car 0 0 -10 0 0 100 50 -1 -1 -1 -1000 -1000 -1000 -10\n",
+        )],
+    );
+    let (code, _, err) = eval_kitti(&dir, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("line 1") && err.contains("score"), "{err}");
+    let dir = kitti_dirs(
+        &[("000000.txt", "Car 0 7 0 0 0 1 1 1 1 1 1 1 1 1\n")],
+        &[("000000.txt", "")],
+    );
+    let (code, _, err) = eval_kitti(&dir, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("000000.txt: line 1: field 3 (occluded)"),
+        "{err}"
+    );
+    let dir = kitti_dirs(&[("000000.txt", KITTI_GT)], &[("000000.txt", KITTI_DT)]);
+    let (code, _, err) = eval_kitti(&dir, &["--class", "Bus"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("unknown KITTI class `Bus`") && err.contains("Person_sitting"),
+        "{err}"
+    );
+}

@@ -24,6 +24,8 @@ const RAW: &[&str] = &[
 /// Files both paths compute, compared byte for byte.
 const JUDGED: &[&str] = &[
     "metrics.json",
+    "golden.coco.json",
+    "detections.coco.json",
     "wcet.json",
     "evidence.json",
     "histograms.json",
@@ -486,4 +488,34 @@ fn judge_prints_its_verdicts_as_json_when_asked() {
         v["summary"],
         serde_json::from_str::<serde_json::Value>(&read(&fresh.join("summary.json"))).unwrap()
     );
+}
+
+#[test]
+fn the_runs_coco_files_hold_every_detection_and_evaluate() {
+    let run_dir = validated().0.as_path();
+    let jsonl = read(&run_dir.join("detections.jsonl"));
+    let stored: usize = jsonl
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["detections"].as_array().unwrap().len()
+        })
+        .sum();
+    let results: serde_json::Value =
+        serde_json::from_str(&read(&run_dir.join("detections.coco.json"))).unwrap();
+    assert_eq!(results.as_array().unwrap().len(), stored);
+    assert!(stored > 0, "the demo run detects something");
+    let manifest = read(&run_dir.join("MANIFEST.sha256"));
+    assert!(
+        manifest.contains("detections.coco.json") && manifest.contains("golden.coco.json"),
+        "sealed with the run: {manifest}"
+    );
+    let (code, out, err) = run(adasval()
+        .args(["eval", "--format", "json", "--gt"])
+        .arg(run_dir.join("golden.coco.json"))
+        .arg("--dt")
+        .arg(run_dir.join("detections.coco.json")));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["per_class"][0]["name"], "pedestrian", "{v}");
 }

@@ -23,6 +23,7 @@ mod demo_runner;
 mod diff_layers;
 mod engine_probe;
 mod eval_cli;
+mod eval_run;
 mod evidence_bundle;
 mod exit_classes;
 mod farm;

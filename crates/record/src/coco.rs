@@ -56,6 +56,9 @@ impl adasval_core::exit::Classify for CocoError {
 pub struct CocoImage {
     pub id: i64,
     pub file_name: Option<String>,
+    /// adasval's extension: the frame's condition (day, dusk, night, rain, fog, ...), as
+    /// `adasval scenario synth` writes it.
+    pub condition: Option<String>,
 }
 
 /// One entry of `annotations`, in file order.
@@ -309,7 +312,21 @@ pub fn read_instances(text: &str, file: &str) -> Result<CocoInstances, CocoError
                 ))
             }
         };
-        out_images.push(CocoImage { id, file_name });
+        let condition = match obj.get("condition") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                return Err(ctx.err(
+                    "condition",
+                    format!("must be a string, got {}", short(other)),
+                ))
+            }
+        };
+        out_images.push(CocoImage {
+            id,
+            file_name,
+            condition,
+        });
     }
 
     let mut out_categories = Vec::with_capacity(categories.len());
@@ -453,9 +470,207 @@ fn locate_results_error(text: &str, file: &str, e: &serde_json::Error) -> CocoEr
     json_error(file, e)
 }
 
+/// COCO files of a run (`golden.coco.json`, `detections.coco.json`), written beside
+/// `golden.jsonl` and `detections.jsonl` so that pycocotools or `adasval eval --gt --dt` can
+/// evaluate a run without adasval's record types. The one writer of the format; what it
+/// writes reads back through [`read_instances`] and [`read_results`].
+///
+/// Images are the golden lines in order (`id` = position + 1, `file_name` = the frame's
+/// source); categories are the engine's classes (`id` = class index + 1); an annotation
+/// carries `iscrowd` and adasval's `ignore`, `occlusion` and `truncation` extensions
+/// (pycocotools reads only `iscrowd`: an ignore region that is not a crowd counts there as
+/// an object); a result carries its `engine` besides the four COCO fields, so one file holds
+/// every engine of the run. Boxes without a positive width and height have no COCO form and
+/// are left out.
+pub struct RunCoco {
+    pub instances: String,
+    pub results: String,
+}
+
+/// One engine's detections of one scenario, indexed by frame position.
+pub struct EngineDetections<'a> {
+    pub engine: &'a str,
+    pub scenario: &'a str,
+    pub frames: &'a [Option<Vec<adasval_core::types::Detection>>],
+}
+
+fn positive(b: &[f32; 4]) -> bool {
+    b[2] > 0.0 && b[3] > 0.0 && b.iter().all(|v| v.is_finite())
+}
+
+/// Writes a run's golden objects and detections as COCO instances and results.
+pub fn write_run(
+    golden: &[crate::record::GoldenLine],
+    classes: &[String],
+    detections: &[EngineDetections],
+) -> RunCoco {
+    use serde_json::json;
+    let images: Vec<Value> = golden
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let mut v = json!({"id": i + 1, "file_name": g.source, "width": g.width,
+                               "height": g.height, "scenario": g.scenario, "frame": g.frame});
+            if let Some(c) = &g.condition {
+                v["condition"] = json!(c);
+            }
+            v
+        })
+        .collect();
+    let mut annotations = Vec::new();
+    for (i, g) in golden.iter().enumerate() {
+        for o in g.objects.iter().filter(|o| positive(&o.bbox)) {
+            let b = o.bbox;
+            let mut a = json!({
+                "id": annotations.len() + 1,
+                "image_id": i + 1,
+                "category_id": o.class_id + 1,
+                "bbox": [b[0], b[1], b[2], b[3]],
+                "area": f64::from(b[2]) * f64::from(b[3]),
+                "iscrowd": u8::from(o.crowd),
+                "ignore": u8::from(o.ignore),
+            });
+            if let Some(v) = o.occlusion {
+                a["occlusion"] = json!(v);
+            }
+            if let Some(v) = o.truncation {
+                a["truncation"] = json!(v);
+            }
+            annotations.push(a);
+        }
+    }
+    let categories: Vec<Value> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| json!({"id": i + 1, "name": c}))
+        .collect();
+    let image_of: HashMap<(&str, usize), usize> = golden
+        .iter()
+        .enumerate()
+        .map(|(i, g)| ((g.scenario.as_str(), g.frame), i + 1))
+        .collect();
+    let mut results = Vec::new();
+    for e in detections {
+        for (frame, dets) in e.frames.iter().enumerate() {
+            let (Some(dets), Some(&image_id)) = (dets, image_of.get(&(e.scenario, frame))) else {
+                continue;
+            };
+            for d in dets
+                .iter()
+                .filter(|d| positive(&d.bbox) && d.score.is_finite())
+            {
+                let b = d.bbox;
+                results.push(json!({
+                    "image_id": image_id,
+                    "category_id": d.class_id + 1,
+                    "bbox": [b[0], b[1], b[2], b[3]],
+                    "score": d.score,
+                    "engine": e.engine,
+                }));
+            }
+        }
+    }
+    let pretty = |v: &Value| serde_json::to_string(v).unwrap_or_default() + "\n";
+    RunCoco {
+        instances: pretty(&json!({
+            "images": images,
+            "annotations": annotations,
+            "categories": categories,
+        })),
+        results: pretty(&Value::Array(results)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_runs_coco_files_read_back_through_the_one_reader() {
+        use adasval_core::types::{Detection, GtObject};
+        let obj = |class_id, bbox, ignore, crowd| GtObject {
+            class_id,
+            bbox,
+            ignore,
+            crowd,
+            occlusion: Some(0.25),
+            truncation: None,
+            track_id: None,
+        };
+        let golden = vec![
+            crate::record::GoldenLine {
+                scenario: "s".into(),
+                frame: 0,
+                source: "data/f0.png".into(),
+                width: 64,
+                height: 32,
+                condition: Some("day".into()),
+                objects: vec![
+                    obj(0, [1.0, 2.0, 10.0, 20.0], false, false),
+                    obj(1, [5.0, 5.0, 0.0, 4.0], false, false), // no COCO form
+                    obj(1, [30.0, 2.0, 8.0, 8.0], true, true),
+                ],
+            },
+            crate::record::GoldenLine {
+                scenario: "s".into(),
+                frame: 1,
+                source: "data/f1.png".into(),
+                width: 64,
+                height: 32,
+                condition: None,
+                objects: vec![],
+            },
+        ];
+        let dets = vec![
+            None,
+            Some(vec![Detection {
+                class_id: 1,
+                score: 0.5,
+                bbox: [1.0, 1.0, 4.0, 4.0],
+            }]),
+        ];
+        let classes = vec!["pedestrian".to_string(), "car".to_string()];
+        let w = write_run(
+            &golden,
+            &classes,
+            &[EngineDetections {
+                engine: "e",
+                scenario: "s",
+                frames: &dets,
+            }],
+        );
+        let inst = read_instances(&w.instances, "golden.coco.json").unwrap();
+        assert_eq!(inst.images.len(), 2);
+        assert_eq!(inst.images[1].file_name.as_deref(), Some("data/f1.png"));
+        assert_eq!(
+            (
+                inst.images[0].condition.as_deref(),
+                inst.images[1].condition.as_deref()
+            ),
+            (Some("day"), None)
+        );
+        assert_eq!(
+            inst.categories,
+            vec![(1, "pedestrian".into()), (2, "car".into())]
+        );
+        let a: Vec<_> = inst
+            .annotations
+            .iter()
+            .map(|a| (a.image_id, a.category_id, a.bbox, a.area, a.iscrowd))
+            .collect();
+        assert_eq!(
+            a,
+            vec![
+                (1, 1, [1.0, 2.0, 10.0, 20.0], 200.0, false),
+                (1, 2, [30.0, 2.0, 8.0, 8.0], 64.0, true),
+            ]
+        );
+        assert_eq!(inst.annotations[1].ignore, Some(Value::from(1)));
+        let r = read_results(&w.results, "detections.coco.json").unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!((r[0].image_id, r[0].category_id, r[0].score), (2, 2, 0.5));
+        assert_eq!(r[0].bbox, [1.0, 1.0, 4.0, 4.0]);
+    }
 
     #[test]
     fn nan_inside_strings_is_left_alone() {

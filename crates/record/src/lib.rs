@@ -7,6 +7,7 @@
 pub mod adapter;
 pub mod coco;
 pub mod jetson;
+pub mod kitti;
 pub mod lock;
 pub mod model_signature;
 pub mod platform;

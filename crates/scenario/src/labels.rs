@@ -10,9 +10,10 @@ use super::DataRoot;
 use adasval_core::paths::resolve_inside;
 use adasval_core::types::GtObject;
 use adasval_record::coco::read_instances;
+use adasval_record::kitti;
 
 /// The pseudo-class of KITTI ignore regions: an ignore region for every class.
-pub const DONT_CARE: &str = "DontCare";
+pub use adasval_record::kitti::DONT_CARE;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -73,17 +74,21 @@ pub enum LabelError {
 /// Labels per frame, keyed by the frame's data-root-relative path.
 pub type Golden = BTreeMap<String, Vec<RawObject>>;
 
+/// Conditions the labels give, keyed like [`Golden`] (COCO images' `condition`).
+pub type Conditions = BTreeMap<String, String>;
+
 pub fn import(
     _id: &str,
     src: &super::LabelSource,
     data: &DataRoot,
     frames: &[(String, PathBuf)],
-) -> Result<Golden, LabelError> {
+) -> Result<(Golden, Conditions), LabelError> {
     let path = resolve_inside(&data.root, &data.root, &src.path)?;
+    let none = |g| (g, Conditions::new());
     match src.format {
         LabelFormat::Coco => import_coco(&path, &src.path, frames),
-        LabelFormat::Voc => per_file(&path, &src.path, frames, "xml", parse_voc),
-        LabelFormat::Kitti => per_file(&path, &src.path, frames, "txt", parse_kitti),
+        LabelFormat::Voc => per_file(&path, &src.path, frames, "xml", parse_voc).map(none),
+        LabelFormat::Kitti => per_file(&path, &src.path, frames, "txt", parse_kitti).map(none),
     }
 }
 
@@ -168,63 +173,47 @@ pub fn parse_voc(shown: &str, text: &str) -> Result<Vec<RawObject>, LabelError> 
     Ok(out)
 }
 
-/// KITTI `label_2`: `type truncated occluded alpha x1 y1 x2 y2 h w l x y z ry [score]`.
+/// KITTI `label_2`, read by the one KITTI reader (`record::kitti`). A `DontCare` region
+/// is an ignore region matched as the devkit matches it, by the share of the detection's
+/// area inside it (a crowd region's rule), not by IoU; occlusion level 3 ("unknown") is an
+/// unknown occlusion, not a fully occluded object.
 pub fn parse_kitti(shown: &str, text: &str) -> Result<Vec<RawObject>, LabelError> {
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.is_empty() {
-            continue;
-        }
-        let bad = |message: String| LabelError::Line {
-            path: shown.to_string(),
-            line: n + 1,
-            message,
-        };
-        if f.len() < 15 {
-            return Err(bad(format!(
-                "expected at least 15 fields, found {}",
-                f.len()
-            )));
-        }
-        let num = |i: usize, what: &str| -> Result<f32, LabelError> {
-            f[i].parse::<f32>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| {
-                    bad(format!(
-                        "field {} ({what}) is not a number: `{}`",
-                        i + 1,
-                        f[i]
-                    ))
-                })
-        };
-        let trunc = num(1, "truncated")?;
-        let occ = num(2, "occluded")?;
-        #[cfg(feature = "planted-panic")]
-        if occ == 3.0 {
-            panic!("planted bug (feature planted-panic): KITTI occlusion level 3");
-        }
-        let (x1, y1, x2, y2) = (num(4, "x1")?, num(5, "y1")?, num(6, "x2")?, num(7, "y2")?);
-        let class = f[0].to_string();
-        out.push(RawObject {
-            ignore: class == DONT_CARE,
-            class,
-            bbox: [x1, y1, (x2 - x1).max(0.0), (y2 - y1).max(0.0)],
-            crowd: false,
-            // KITTI occlusion is a level 0..3; keep it as a coarse fraction.
-            occlusion: (occ >= 0.0).then_some(occ / 3.0),
-            truncation: (trunc >= 0.0).then_some(trunc),
-        });
-    }
-    Ok(out)
+    let objects = kitti::parse(shown, text).map_err(|e| LabelError::Line {
+        path: e.file,
+        line: e.line,
+        message: e.message,
+    })?;
+    Ok(objects
+        .into_iter()
+        .map(|o| {
+            #[cfg(feature = "planted-panic")]
+            if o.occluded == 3 {
+                panic!("planted bug (feature planted-panic): KITTI occlusion level 3");
+            }
+            let [x1, y1, x2, y2] = o.bbox;
+            let dont_care = o.class == DONT_CARE;
+            RawObject {
+                ignore: dont_care,
+                crowd: dont_care,
+                occlusion: o.occlusion_fraction(),
+                truncation: (o.truncated >= 0.0).then_some(o.truncated as f32),
+                bbox: [
+                    x1 as f32,
+                    y1 as f32,
+                    (x2 - x1).max(0.0) as f32,
+                    (y2 - y1).max(0.0) as f32,
+                ],
+                class: o.class,
+            }
+        })
+        .collect())
 }
 
 fn import_coco(
     path: &Path,
     shown: &str,
     frames: &[(String, PathBuf)],
-) -> Result<Golden, LabelError> {
+) -> Result<(Golden, Conditions), LabelError> {
     let text = std::fs::read_to_string(path).map_err(|e| file_err(shown, e.to_string()))?;
     let coco = read_instances(&text, shown)?;
     let cats: BTreeMap<i64, &str> = coco
@@ -232,12 +221,15 @@ fn import_coco(
         .iter()
         .map(|(id, name)| (*id, name.as_str()))
         .collect();
-    let by_name: BTreeMap<&str, i64> = coco
+    let by_name: BTreeMap<&str, (i64, Option<&String>)> = coco
         .images
         .iter()
         .filter_map(|i| {
             let f = i.file_name.as_deref()?;
-            Some((f.rsplit('/').next().unwrap_or(f), i.id))
+            Some((
+                f.rsplit('/').next().unwrap_or(f),
+                (i.id, i.condition.as_ref()),
+            ))
         })
         .collect();
     let mut anns: BTreeMap<i64, Vec<RawObject>> = BTreeMap::new();
@@ -288,20 +280,25 @@ fn import_coco(
         });
     }
     let mut out = Golden::new();
+    let mut conditions = Conditions::new();
     for (rel, p) in frames {
         let base = p
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let id = by_name
-            .get(base.as_str())
-            .ok_or_else(|| LabelError::MissingFrame {
-                frame: rel.clone(),
-                path: shown.to_string(),
-            })?;
+        let (id, condition) =
+            by_name
+                .get(base.as_str())
+                .ok_or_else(|| LabelError::MissingFrame {
+                    frame: rel.clone(),
+                    path: shown.to_string(),
+                })?;
         out.insert(rel.clone(), anns.remove(id).unwrap_or_default());
+        if let Some(c) = condition {
+            conditions.insert(rel.clone(), (*c).clone());
+        }
     }
-    Ok(out)
+    Ok((out, conditions))
 }
 
 #[cfg(test)]
@@ -319,7 +316,7 @@ mod tests {
                "annotations":[{"id":1,"image_id":1,"category_id":1,"bbox":[2,2,10,12],"area":120,
                                "iscrowd":0,"ignore":1,"occlusion":0.25}]}"#,
         );
-        let g = import_coco(&p, "labels.json", &frames).unwrap();
+        let (g, _) = import_coco(&p, "labels.json", &frames).unwrap();
         let o = &g["data/f0.png"][0];
         assert_eq!(
             (o.class.as_str(), o.ignore, o.occlusion),
@@ -359,10 +356,15 @@ mod tests {
     #[test]
     fn kitti_dontcare_and_errors() {
         let t = "Pedestrian 0.00 0 -0.20 712.40 143.00 810.73 307.92 1.89 0.48 1.20 1.84 1.47 8.41 0.01\n\
-                 DontCare -1 -1 -10 503.89 169.71 590.61 190.13 -1 -1 -1 -1000 -1000 -1000 -10\n";
+                 DontCare -1 -1 -10 503.89 169.71 590.61 190.13 -1 -1 -1 -1000 -1000 -1000 -10\n\
+                 Car 0.10 3 -0.20 1 2 30 40 1.89 0.48 1.20 1.84 1.47 8.41 0.01\n";
         let o = parse_kitti("x.txt", t).unwrap();
-        assert_eq!(o.len(), 2);
-        assert!(!o[0].ignore && o[1].ignore);
+        assert_eq!(o.len(), 3);
+        // DontCare: an ignore region matched by the share of the detection inside it.
+        assert!(!o[0].ignore && o[1].ignore && o[1].crowd && !o[0].crowd);
+        assert_eq!((o[0].occlusion, o[1].occlusion), (Some(0.0), None));
+        // Level 3 is "unknown", not fully occluded.
+        assert_eq!((o[2].occlusion, o[2].truncation), (None, Some(0.1)));
         let e = parse_kitti("x.txt", "Car 0 0 0 a 1 2 3 1 1 1 1 1 1 1\n").unwrap_err();
         assert!(e.to_string().contains("line 1"), "{e}");
     }

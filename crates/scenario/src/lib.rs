@@ -4,6 +4,7 @@
 
 #![allow(clippy::result_large_err)]
 
+pub mod attributes;
 pub mod labels;
 pub mod sweep;
 
@@ -130,6 +131,19 @@ pub struct FileFrames {
     /// Golden classes to drop.
     #[serde(default)]
     pub ignore_classes: Vec<String>,
+    /// Neighbouring golden class → model class (KITTI's `Van: car`, `Person_sitting:
+    /// pedestrian`): its objects are ignore regions of that class, so a detection on one
+    /// is neither a true nor a false positive and missing it is not a miss.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub neighbour_classes: BTreeMap<String, String>,
+    /// The condition of every frame (day, dusk, night, rain, fog, ...), where neither the
+    /// attribute file nor the labels give one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// A per-frame attribute file (data-root relative; [`attributes`]) that must list
+    /// every frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -174,6 +188,11 @@ pub enum ScenarioError {
         known: String,
         /// The scenario's `class_map`, as `{a: b, ...}` (`{}` when none).
         map: String,
+    },
+    #[error("scenario `{scenario}`: {source}")]
+    Attributes {
+        scenario: String,
+        source: attributes::AttributeError,
     },
     #[error("scenario `{scenario}`: frame {frame}: {message}")]
     Generate {
@@ -523,7 +542,8 @@ pub struct LoadedFrame {
     pub source: String,
     pub image: RgbImage,
     pub gt: Vec<GtObject>,
-    /// Scene condition for generated frames (day, night, ...).
+    /// Scene condition (day, night, ...): generated frames know it; file-based ones take it
+    /// from the attribute file, the COCO image entry or the scenario.
     pub condition: Option<String>,
 }
 
@@ -656,13 +676,39 @@ fn load_clean_frames(
             if let Some(m) = max_frames {
                 files.truncate(m);
             }
-            let golden = labels::import(&s.id, &f.labels, data, &files).map_err(|source| {
-                ScenarioError::Labels {
+            let (golden, label_conditions) = labels::import(&s.id, &f.labels, data, &files)
+                .map_err(|source| ScenarioError::Labels {
                     scenario: s.id.clone(),
                     source,
+                })?;
+            let listed = match &f.attributes {
+                None => BTreeMap::new(),
+                Some(rel) => {
+                    let path = resolve_inside(&data.root, &data.root, rel).map_err(|source| {
+                        ScenarioError::Path {
+                            scenario: s.id.clone(),
+                            source,
+                        }
+                    })?;
+                    let names: Vec<String> = files.iter().map(|(r, _)| r.clone()).collect();
+                    attributes::conditions(&path, rel, &names).map_err(|source| {
+                        ScenarioError::Attributes {
+                            scenario: s.id.clone(),
+                            source,
+                        }
+                    })?
                 }
-            })?;
-            let map = ClassMapper::new(&f.class_map, &f.ignore_classes, classes);
+            };
+            let condition_of = |rel: &str| {
+                listed
+                    .get(rel)
+                    .cloned()
+                    .flatten()
+                    .or_else(|| label_conditions.get(rel).cloned())
+                    .or_else(|| f.condition.clone())
+            };
+            let map = ClassMapper::new(&f.class_map, &f.ignore_classes, classes)
+                .with_neighbours(&f.neighbour_classes);
             let mut unknown = std::collections::BTreeSet::new();
             let decoded: Vec<Result<RgbImage, ScenarioError>> = {
                 use rayon::prelude::*;
@@ -678,6 +724,11 @@ fn load_clean_frames(
                 for obj in golden.get(rel.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
                     match map.map(&obj.class) {
                         Mapped::Class(class_id) => gt.push(obj.to_gt(class_id)),
+                        Mapped::Neighbour(class_id) => {
+                            let mut g = obj.to_gt(class_id);
+                            g.ignore = true;
+                            gt.push(g);
+                        }
                         Mapped::AllClasses => {
                             for c in 0..classes.len() as u32 {
                                 let mut g = obj.to_gt(c);
@@ -696,7 +747,7 @@ fn load_clean_frames(
                     source: rel.clone(),
                     image: img,
                     gt,
-                    condition: None,
+                    condition: condition_of(rel),
                 });
             }
             if !unknown.is_empty() {
@@ -768,9 +819,9 @@ fn render_frame(
                 distance_m: None,
             }),
             Mapped::Dropped => {}
-            // The generator draws no DontCare regions; a name that is not a model class is
-            // unknown either way.
-            Mapped::AllClasses | Mapped::Unknown => {
+            // The generator draws no DontCare regions and a generated scenario names no
+            // neighbours; a name that is not a model class is unknown either way.
+            Mapped::AllClasses | Mapped::Neighbour(_) | Mapped::Unknown => {
                 unknown.insert(name.to_string());
             }
         }
@@ -831,6 +882,8 @@ fn jpeg_is_complete(b: &[u8]) -> bool {
 
 enum Mapped {
     Class(u32),
+    /// An ignore region of one class (a neighbouring class's object).
+    Neighbour(u32),
     /// An ignore region for every class (KITTI DontCare).
     AllClasses,
     Dropped,
@@ -841,6 +894,7 @@ struct ClassMapper<'a> {
     map: &'a BTreeMap<String, String>,
     ignore: &'a [String],
     classes: &'a [String],
+    neighbours: Option<&'a BTreeMap<String, String>>,
 }
 
 impl<'a> ClassMapper<'a> {
@@ -849,7 +903,13 @@ impl<'a> ClassMapper<'a> {
             map,
             ignore,
             classes,
+            neighbours: None,
         }
+    }
+
+    fn with_neighbours(mut self, neighbours: &'a BTreeMap<String, String>) -> Self {
+        self.neighbours = Some(neighbours);
+        self
     }
 
     /// The map in force, for error messages.
@@ -863,6 +923,12 @@ impl<'a> ClassMapper<'a> {
         }
         if golden == labels::DONT_CARE {
             return Mapped::AllClasses;
+        }
+        if let Some(n) = self.neighbours.and_then(|m| m.get(golden)) {
+            return match self.classes.iter().position(|c| c == n) {
+                Some(i) => Mapped::Neighbour(i as u32),
+                None => Mapped::Unknown,
+            };
         }
         let name = self.map.get(golden).map(String::as_str).unwrap_or(golden);
         match self.classes.iter().position(|c| c == name) {
@@ -1059,5 +1125,128 @@ corruptions:
             e.contains("listed twice") && e.contains("corruptions"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn kitti_neighbours_are_ignore_regions_of_their_class_and_dont_care_of_all() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        std::fs::create_dir_all(root.join("label_2")).unwrap();
+        image::RgbImage::new(64, 48)
+            .save(root.join("data/000000.png"))
+            .unwrap();
+        std::fs::write(
+            root.join("label_2/000000.txt"),
+            "Car 0.00 0 -10 1 2 30 40 -1 -1 -1 -1000 -1000 -1000 -10\n\
+             Van 0.00 0 -10 31 2 60 40 -1 -1 -1 -1000 -1000 -1000 -10\n\
+             DontCare -1 -1 -10 0 0 10 10 -1 -1 -1 -1000 -1000 -1000 -10\n",
+        )
+        .unwrap();
+        let yaml = "schema_version: 1\nid: kitti\ntitle: t\ncategory: c\nfps: 10\ndeadline_ms: 50\n\
+            frames:\n  files:\n    list: [data/000000.png]\n    labels: {format: kitti, path: label_2}\n    \
+            class_map: {Car: car}\n    neighbour_classes: {Van: car}\n";
+        let path = root.join("s.yaml");
+        let ls = LoadedScenario {
+            scenario: Scenario::parse(&path, yaml).unwrap(),
+            path,
+            sha256: String::new(),
+        };
+        let classes = vec!["pedestrian".to_string(), "car".to_string()];
+        let data = DataRoot {
+            root: root.to_path_buf(),
+        };
+        let frames = load_frames(&ls, &classes, &data, None).unwrap();
+        let gt = &frames[0].gt;
+        let flags: Vec<(u32, bool, bool)> =
+            gt.iter().map(|g| (g.class_id, g.ignore, g.crowd)).collect();
+        // The car counts; the Van is an ignore region of `car` only (matched by IoU, used
+        // once); DontCare is a region of every class matched by the share inside it.
+        assert_eq!(
+            flags,
+            vec![
+                (1, false, false),
+                (1, true, false),
+                (0, true, true),
+                (1, true, true)
+            ]
+        );
+    }
+
+    fn two_frame_coco_project(
+        attrs: Option<&str>,
+        condition: Option<&str>,
+    ) -> (tempfile::TempDir, String) {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        for i in 0..2 {
+            image::RgbImage::new(16, 8)
+                .save(root.join(format!("data/f{i}.png")))
+                .unwrap();
+        }
+        std::fs::write(
+            root.join("labels.json"),
+            r#"{"images":[{"id":1,"file_name":"f0.png","condition":"dusk"},{"id":2,"file_name":"f1.png"}],
+               "annotations":[],"categories":[{"id":1,"name":"pedestrian"}]}"#,
+        )
+        .unwrap();
+        let mut yaml = "schema_version: 1\nid: two\ntitle: t\ncategory: c\nfps: 10\ndeadline_ms: 50\n\
+            frames:\n  files:\n    glob: data/*.png\n    labels: {format: coco, path: labels.json}\n"
+            .to_string();
+        if let Some(a) = attrs {
+            std::fs::write(root.join("attrs.yaml"), a).unwrap();
+            yaml.push_str("    attributes: attrs.yaml\n");
+        }
+        if let Some(c) = condition {
+            yaml.push_str(&format!("    condition: {c}\n"));
+        }
+        (t, yaml)
+    }
+
+    fn conditions(t: &tempfile::TempDir, yaml: &str) -> Result<Vec<Option<String>>, String> {
+        let path = t.path().join("s.yaml");
+        let ls = LoadedScenario {
+            scenario: Scenario::parse(&path, yaml).unwrap(),
+            path,
+            sha256: String::new(),
+        };
+        let data = DataRoot {
+            root: t.path().to_path_buf(),
+        };
+        load_frames(&ls, &["pedestrian".to_string()], &data, None)
+            .map(|f| f.into_iter().map(|f| f.condition).collect())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn file_frames_take_their_condition_from_attributes_then_labels_then_the_scenario() {
+        let s = |v: &str| Some(v.to_string());
+        // The COCO image entry gives frame 0's; frame 1 has none.
+        let (t, y) = two_frame_coco_project(None, None);
+        assert_eq!(conditions(&t, &y).unwrap(), vec![s("dusk"), None]);
+        // The scenario's condition fills the gap, the labels' stays.
+        let (t, y) = two_frame_coco_project(None, Some("rain"));
+        assert_eq!(conditions(&t, &y).unwrap(), vec![s("dusk"), s("rain")]);
+        // The attribute file comes first.
+        let (t, y) = two_frame_coco_project(
+            Some("data/f0.png: {condition: night}\ndata/f1.png: {condition: day}\n"),
+            Some("rain"),
+        );
+        assert_eq!(conditions(&t, &y).unwrap(), vec![s("night"), s("day")]);
+        // A frame it does not list is named.
+        let (t, y) = two_frame_coco_project(Some("data/f0.png: {condition: night}\n"), None);
+        let e = conditions(&t, &y).unwrap_err();
+        assert!(
+            e.contains("attrs.yaml does not cover 1 frame(s)") && e.contains("data/f1.png"),
+            "{e}"
+        );
+        // An attribute it does not know lists the valid one.
+        let (t, y) = two_frame_coco_project(
+            Some("data/f0.png: {weather: fog}\ndata/f1.png: {condition: day}\n"),
+            None,
+        );
+        let e = conditions(&t, &y).unwrap_err();
+        assert!(e.contains("weather") && e.contains("condition"), "{e}");
     }
 }

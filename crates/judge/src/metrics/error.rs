@@ -15,6 +15,13 @@ pub enum MetricsError {
     /// The file itself, as the one COCO reader rejected it.
     #[error(transparent)]
     Coco(#[from] adasval_record::coco::CocoError),
+    /// A KITTI label or result file, as the one KITTI reader rejected it.
+    #[error(transparent)]
+    Kitti(#[from] adasval_record::kitti::KittiError),
+    #[error("unknown KITTI class `{name}` (valid: {valid})")]
+    UnknownKittiClass { name: String, valid: String },
+    #[error("{dir} {problem}")]
+    KittiLayout { dir: PathBuf, problem: String },
     #[error("{file}: {item}: image_id {image_id} is not an image of the ground truth")]
     UnknownImage {
         file: String,

@@ -74,7 +74,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn new(iou_threshold: f64, tp: u64, fp: u64, fn_: u64, confidence: f64) -> Self {
+    pub fn new(iou_threshold: f64, tp: u64, fp: u64, fn_: u64, confidence: f64) -> Self {
         let ratio = |x: u64, n: u64| (n > 0).then(|| x as f64 / n as f64);
         Counts {
             iou_threshold,

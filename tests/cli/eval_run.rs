@@ -1,0 +1,154 @@
+//! `adasval eval --run DIR --slice '{...}'`: precision / recall per slice of a stored run,
+//! counted by hand on raw records written here (two frames of the noop project's run,
+//! relabelled), with the rule for unmatched detections outside the slice.
+
+use crate::common::{adasval, noop_project, run};
+
+use serde_json::Value;
+use std::path::Path;
+
+/// Frame 0 (day): pedestrians A (50 px, found), B (30 px, found), C (60 px, missed), a car;
+/// a 20 px and a 45 px pedestrian detection on nothing. Frame 1 (`night`): pedestrian E
+/// (50 px, found).
+const GOLDEN: &str = r#"{"scenario":"two-frames","frame":0,"source":"data/f0.png","width":640,"height":480,"condition":"day","objects":[{"class_id":0,"bbox":[0,0,10,50]},{"class_id":0,"bbox":[100,0,10,30]},{"class_id":0,"bbox":[200,0,10,60]},{"class_id":1,"bbox":[300,0,40,50]}]}
+{"scenario":"two-frames","frame":1,"source":"data/f1.png","width":640,"height":480,"condition":"CONDITION1","objects":[{"class_id":0,"bbox":[0,0,10,50]}]}
+"#;
+const DETECTIONS: &str = r#"{"scenario":"two-frames","engine":"fake","frame":0,"output_sha256":null,"detections":[{"class_id":0,"score":0.9,"bbox":[0,0,10,50]},{"class_id":0,"score":0.8,"bbox":[100,0,10,30]},{"class_id":0,"score":0.7,"bbox":[400,0,10,20]},{"class_id":0,"score":0.6,"bbox":[500,0,10,45]},{"class_id":1,"score":0.9,"bbox":[300,0,40,50]}]}
+{"scenario":"two-frames","engine":"fake","frame":1,"output_sha256":null,"detections":[{"class_id":0,"score":0.9,"bbox":[0,0,10,50]}]}
+"#;
+
+fn run_dir(project: &Path, condition1: &str) -> std::path::PathBuf {
+    let out = project.join("run");
+    if !out.exists() {
+        let (code, o, e) = run(adasval().current_dir(project).args([
+            "-q",
+            "validate",
+            "--backend",
+            "noop",
+            "--out",
+            "run",
+        ]));
+        assert!(code == 0 || code == 1, "validate: {o}{e}");
+    }
+    let golden = GOLDEN.replace("\"CONDITION1\"", condition1);
+    std::fs::write(out.join("golden.jsonl"), golden).unwrap();
+    std::fs::write(out.join("detections.jsonl"), DETECTIONS).unwrap();
+    out
+}
+
+fn eval(dir: &Path, slices: &[&str]) -> (i32, String, String) {
+    let mut cmd = adasval();
+    cmd.args(["eval", "--format", "json", "--run"]).arg(dir);
+    for s in slices {
+        cmd.args(["--slice", s]);
+    }
+    run(&mut cmd)
+}
+
+/// (frames, objects, tp, fp, fn) of the engine's pooled figures for each slice.
+fn counts(json: &str) -> Vec<(u64, u64, u64, u64, u64)> {
+    let v: Value = serde_json::from_str(json).expect("JSON");
+    v["engines"][0]["slices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let f = &s["all_scenarios"];
+            let n = |v: &Value| v.as_u64().unwrap();
+            (
+                n(&f["frames"]),
+                n(&f["objects"]),
+                n(&f["counts"]["tp"]),
+                n(&f["counts"]["fp"]),
+                n(&f["counts"]["fn"]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn slices_count_by_hand_under_each_rule() {
+    let project = noop_project();
+    let dir = run_dir(project.path(), "\"night\"");
+    let (code, out, err) = eval(
+        &dir,
+        &[
+            "{class: pedestrian, min_height: 40, condition: day}",
+            "{class: pedestrian, min_height: 40, condition: day, outside: counted}",
+            "{class: pedestrian}",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        counts(&out),
+        vec![
+            // A found, C missed; B is outside (30 px) and its detection ignored; the 20 px
+            // stray is outside the height range and ignored, the 45 px one is a false positive.
+            (1, 2, 1, 1, 1),
+            // The same, with the 20 px stray counted.
+            (1, 2, 1, 2, 1),
+            // Every pedestrian of both frames: A, B, E found, C missed, both strays false.
+            (2, 4, 3, 2, 1),
+        ]
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let first = &v["engines"][0]["slices"][0]["all_scenarios"];
+    assert_eq!(first["counts"]["precision"], 0.5);
+    assert!(
+        first["slice"]
+            .as_str()
+            .unwrap()
+            .contains("ignored (pycocotools"),
+        "the rule is stated: {first}"
+    );
+    assert_eq!(v["engines"][0]["score_threshold"], 0.5);
+    // Text: the rule is printed beside the figures.
+    let (code, text, _) = run(adasval().arg("eval").arg("--run").arg(&dir).args([
+        "--slice",
+        "{class: pedestrian, min_height: 40, outside: counted}",
+    ]));
+    assert_eq!(code, 0);
+    assert!(
+        text.contains(
+            "slice: class pedestrian, height >= 40 px; every unmatched detection counted"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn frames_of_unknown_condition_are_left_out_and_counted() {
+    let project = noop_project();
+    let dir = run_dir(project.path(), "null");
+    let (code, out, err) = eval(&dir, &["{class: pedestrian, condition: night}"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let f = &v["engines"][0]["slices"][0]["all_scenarios"];
+    assert_eq!(
+        (&f["frames"], &f["frames_without_condition"]),
+        (&0.into(), &1.into()),
+        "{f}"
+    );
+}
+
+#[test]
+fn bad_slices_name_the_valid_fields_and_classes() {
+    let project = noop_project();
+    let dir = run_dir(project.path(), "\"night\"");
+    let (code, _, err) = eval(&dir, &["{klass: pedestrian}"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("klass")
+            && err.contains("valid fields: class, min_height, max_height, max_occlusion, max_truncation, condition, outside"),
+        "{err}"
+    );
+    let (code, _, err) = eval(&dir, &["{class: bus}"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`bus`") && err.contains("pedestrian, car"),
+        "{err}"
+    );
+    let (code, _, err) = eval(&dir, &["{min_height: 50, max_height: 40}"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("min_height"), "{err}");
+}

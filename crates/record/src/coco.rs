@@ -596,6 +596,8 @@ mod tests {
             occlusion: Some(0.25),
             truncation: None,
             track_id: None,
+            ttc_s: None,
+            distance_m: None,
         };
         let golden = vec![
             crate::record::GoldenLine {

@@ -61,15 +61,31 @@ fn base_command(bin: &Path, profile: &Path) -> Command {
 }
 
 fn run_with_timeout(mut cmd: Command, limit: Duration) -> std::process::Output {
+    use std::io::Read;
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start chromium");
+    // Both pipes are drained while Chromium runs: a DOM dump larger than the pipe's buffer
+    // (64 KiB) otherwise blocks Chromium on its write while we wait for it to exit.
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout piped")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr piped")));
     let start = Instant::now();
     loop {
-        if child.try_wait().expect("wait chromium").is_some() {
-            return child.wait_with_output().expect("chromium output");
+        if let Some(status) = child.try_wait().expect("wait chromium") {
+            return std::process::Output {
+                status,
+                stdout: out.join().expect("stdout reader"),
+                stderr: err.join().expect("stderr reader"),
+            };
         }
         if start.elapsed() > limit {
             let _ = child.kill();

@@ -46,9 +46,10 @@ pub fn run(args: Args) -> CliResult {
             };
             let instances = adasval::scenario::sweep::expand(&file.scenario, unlimited)
                 .map_err(|e| Failure::bad_input(anyhow::anyhow!("{}: {e}", path.display())))?;
-            let sc: Scenario = match (&args.instance, instances.len()) {
-                (None, 1) => instances.into_iter().next().expect("one instance"),
-                (None, n) => {
+            let n = instances.len();
+            let sc: Scenario = match (&args.instance, instances.first()) {
+                (None, Some(only)) if n == 1 => only.clone(),
+                (None, _) => {
                     let ids: Vec<&str> = instances.iter().take(5).map(|i| i.id.as_str()).collect();
                     return Err(Failure::bad_input(anyhow::anyhow!(
                         "{}: a family of {n} instances; name one with --instance (e.g. {})",

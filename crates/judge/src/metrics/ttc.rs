@@ -52,15 +52,15 @@ pub struct TargetDetection {
     pub ttc_s: Option<f64>,
 }
 
-/// Nearest-rank percentile of latencies in nanoseconds; `None` for no samples.
+/// Nearest-rank percentile of latencies in nanoseconds (`core::timing`'s rule, the one
+/// every latency table uses); `None` for no samples.
 pub fn latency_percentile_ns(latencies_ns: &[u64], percentile: f64) -> Option<u64> {
     if latencies_ns.is_empty() {
         return None;
     }
-    let mut s = latencies_ns.to_vec();
-    s.sort_unstable();
-    let rank = ((percentile / 100.0) * s.len() as f64).ceil() as usize;
-    Some(s[rank.clamp(1, s.len()) - 1])
+    let mut s: Vec<f64> = latencies_ns.iter().map(|&x| x as f64).collect();
+    s.sort_by(f64::total_cmp);
+    Some(adasval_core::timing::percentile_sorted(&s, percentile) as u64)
 }
 
 /// First stable detection of every target in `frames` (objects with `ttc_s`, followed by

@@ -15,6 +15,12 @@ use crate::replay::{self, Order, Progress, TraceSettings};
 use crate::scenario::{self, DataRoot, LoadedScenario, ScenarioError};
 use crate::stored::StoredRun;
 
+mod records;
+mod rejudge;
+pub use records::write_run_json;
+use records::{golden_lines, write_replay_files};
+pub use rejudge::{judge, JudgeRequest};
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct ValidateRequest {
     #[serde(skip)]
@@ -782,152 +788,6 @@ fn engine_record(e: &VerifiedEngine) -> EngineRecord {
     }
 }
 
-fn golden_lines(id: &str, frames: &[scenario::LoadedFrame]) -> (String, String, Vec<GoldenLine>) {
-    let mut labels = crate::hash::Hasher::new();
-    let mut pixels = crate::hash::Hasher::new();
-    let mut lines = Vec::with_capacity(frames.len());
-    for f in frames {
-        let line = GoldenLine {
-            scenario: id.to_string(),
-            frame: f.index,
-            source: f.source.clone(),
-            width: f.image.width,
-            height: f.image.height,
-            condition: f.condition.clone(),
-            objects: f.gt.clone(),
-        };
-        let json = serde_json::to_string(&line).unwrap_or_default();
-        labels.update(json.as_bytes());
-        labels.update(b"\n");
-        pixels.update(&f.image.width.to_le_bytes());
-        pixels.update(&f.image.height.to_le_bytes());
-        pixels.update(&f.image.data);
-        lines.push(line);
-    }
-    (labels.finish_hex(), pixels.finish_hex(), lines)
-}
-
-fn jsonl<T: Serialize>(items: impl Iterator<Item = T>) -> Vec<u8> {
-    let mut out = Vec::new();
-    for it in items {
-        if let Ok(s) = serde_json::to_string(&it) {
-            out.extend_from_slice(s.as_bytes());
-            out.push(b'\n');
-        }
-    }
-    out
-}
-
-fn write_replay_files(
-    dir: &Path,
-    record: &RunRecord,
-    traces: &[TraceData],
-    golden: &[GoldenLine],
-) -> Result<(), ValidateError> {
-    let rows: Vec<LatencyRow> = traces
-        .iter()
-        .flat_map(|t| {
-            t.result.samples.iter().map(|s| LatencyRow {
-                scenario: t.scenario.clone(),
-                engine: t.engine.clone(),
-                sample: *s,
-            })
-        })
-        .collect();
-    // The stream column appears only for runs with concurrent streams.
-    let streams: Option<Vec<u32>> =
-        traces
-            .iter()
-            .any(|t| !t.result.streams.is_empty())
-            .then(|| {
-                traces
-                    .iter()
-                    .flat_map(|t| {
-                        crate::streams::sample_streams(&t.result)
-                            .unwrap_or_else(|| vec![0; t.result.samples.len()])
-                    })
-                    .collect()
-            });
-    let p = dir.join("latencies.csv");
-    write_latencies_csv_streams(&p, &rows, streams.as_deref()).map_err(|source| {
-        ValidateError::Write {
-            path: p.display().to_string(),
-            source,
-        }
-    })?;
-    let dets = traces.iter().flat_map(|t| {
-        t.result
-            .detections
-            .iter()
-            .enumerate()
-            .filter_map(move |(i, d)| {
-                d.as_ref().map(|d| DetectionLine {
-                    scenario: t.scenario.clone(),
-                    engine: t.engine.clone(),
-                    frame: i,
-                    output_sha256: t.result.output_sha256[i].clone(),
-                    detections: d.clone(),
-                })
-            })
-    });
-    write(&dir.join("detections.jsonl"), &jsonl(dets))?;
-    write(&dir.join("golden.jsonl"), &jsonl(golden.iter()))?;
-    if traces
-        .iter()
-        .any(|t| t.result.raw_outputs.iter().any(Option::is_some))
-    {
-        let odir = dir.join("outputs");
-        std::fs::create_dir_all(&odir).map_err(|source| ValidateError::Write {
-            path: odir.display().to_string(),
-            source,
-        })?;
-        for t in traces {
-            let mut buf = Vec::new();
-            let mut index = Vec::new();
-            for (frame, o) in t.result.raw_outputs.iter().enumerate() {
-                let Some(o) = o else { continue };
-                let tensors: Vec<serde_json::Value> = o
-                    .iter()
-                    .map(|tensor| {
-                        let offset = buf.len() / 4;
-                        for v in &tensor.data {
-                            buf.extend_from_slice(&v.to_le_bytes());
-                        }
-                        serde_json::json!({"name": tensor.name, "shape": tensor.shape, "offset": offset, "len": tensor.data.len()})
-                    })
-                    .collect();
-                index.push(serde_json::json!({"frame": frame, "tensors": tensors}));
-            }
-            let stem = crate::names::file_name(
-                "",
-                &[("engine", &t.engine), ("scenario", &t.scenario)],
-                "__",
-                "",
-            )?;
-            write(&odir.join(format!("{stem}.f32")), &buf)?;
-            write(
-                &odir.join(format!("{stem}.json")),
-                serde_json::to_string(&serde_json::json!({
-                    "format": "little-endian f32; offsets and lengths in values",
-                    "frames": index
-                }))
-                .unwrap_or_default()
-                .as_bytes(),
-            )?;
-        }
-    }
-    write_run_json(dir, record)
-}
-
-pub fn write_run_json(dir: &Path, record: &RunRecord) -> Result<(), ValidateError> {
-    write(
-        &dir.join("run.json"),
-        serde_json::to_string_pretty(record)
-            .unwrap_or_default()
-            .as_bytes(),
-    )
-}
-
 /// Result of a whole `validate`: where the run went and its exit status.
 pub struct ValidateOutcome {
     pub run_dir: PathBuf,
@@ -1087,92 +947,6 @@ fn finish(
         status,
         summary,
     }
-}
-
-/// What `judge` needs besides the run directory.
-pub struct JudgeRequest {
-    /// The directory holding the raw records; the judged files are written into it.
-    pub run_dir: PathBuf,
-    /// Where the lock, the engines, `scenarios/` and `safety-case/` are.
-    pub root: PathBuf,
-    pub data_root: Option<PathBuf>,
-    pub requirements: Option<PathBuf>,
-    pub waivers: Option<PathBuf>,
-    pub gsn: Option<PathBuf>,
-    pub sign_key: Option<PathBuf>,
-}
-
-/// Judge a stored run from its raw records alone (`run.json`, `latencies.csv`,
-/// `detections.jsonl`, `golden.jsonl`), with the same function `validate` judges a fresh
-/// replay with. The safety view is the one the run was made with (`run.json`'s requested
-/// settings). A sealed directory is refused before anything is written.
-pub fn judge(req: &JudgeRequest) -> Result<ValidateOutcome, ValidateError> {
-    let manifest = req.run_dir.join(crate::evidence::MANIFEST_NAME);
-    if manifest.exists() {
-        return Err(crate::evidence::EvidenceError::Sealed {
-            dir: req.run_dir.clone(),
-        }
-        .into());
-    }
-    let stored = StoredRun::load(&req.run_dir)?;
-    let requested = &stored.record.settings.requested;
-    let safety_view = match requested.get("safety_view") {
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| RecordError::Inconsistent {
-            dir: req.run_dir.display().to_string(),
-            message: format!("run.json: settings.requested.safety_view: {e}"),
-        })?,
-        None => Default::default(),
-    };
-    // The data root as the run recorded it, relative to the project root.
-    let recorded_data_root = stored
-        .record
-        .settings
-        .effective
-        .get("data_root")
-        .and_then(|v| v.as_str())
-        .map(|p| req.root.join(p));
-    let data_root = req
-        .data_root
-        .clone()
-        .or(recorded_data_root)
-        .unwrap_or_else(|| req.root.clone());
-    // Scenario definitions only add frame figures to the report; without them the
-    // verdicts are the same, so a missing or changed scenarios/ folder is not an error.
-    let unlimited = scenario::sweep::ExpandLimits {
-        max_instances: usize::MAX,
-        allow_large: true,
-    };
-    let scenarios: Vec<LoadedScenario> = scenario::load_all_with(
-        &req.root,
-        &scenario::Profile::Full.dirs(&req.root),
-        unlimited,
-    )
-    .map(|all| {
-        all.into_iter()
-            .filter(|s| {
-                stored
-                    .record
-                    .scenarios
-                    .iter()
-                    .any(|r| r.id == s.scenario.id && r.sha256 == s.sha256)
-            })
-            .collect()
-    })
-    .unwrap_or_default();
-    let analysed = crate::analysis::run(
-        &stored,
-        &scenarios,
-        &crate::analysis::AnalysisOptions {
-            root: &req.root,
-            requirements: req.requirements.as_deref(),
-            waivers: req.waivers.as_deref(),
-            gsn: req.gsn.as_deref(),
-            sign_key: req.sign_key.as_deref(),
-            data_root: &data_root,
-            safety_view,
-        },
-    )?;
-    Ok(finish(req.run_dir.clone(), &stored.record, analysed))
 }
 
 #[cfg(test)]

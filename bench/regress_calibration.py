@@ -25,6 +25,8 @@ Usage: bench/regress_calibration.py --part noop|cpu|all [--aa 20] [--shift-pairs
        [--binary target/release/adasval] [--markdown] [--keep DIR]
 """
 import argparse
+import concurrent.futures
+import itertools
 import json
 import os
 import random
@@ -33,6 +35,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 
@@ -94,8 +97,20 @@ def png(width, height, seed):
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
+PIN = threading.local()
+
+
+def pinned(args):
+    """The command pinned to this worker's CPUs (`--jobs`), so parallel comparisons do not
+    share cores; unchanged when no CPU set is assigned or taskset is missing."""
+    cpus = getattr(PIN, "cpus", None)
+    if cpus and shutil.which("taskset"):
+        return ["taskset", "-c", cpus, *args]
+    return list(args)
+
+
 def sh(args, env=None, check=True, cwd=None):
-    r = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True)
+    r = subprocess.run(pinned(args), env=env, cwd=cwd, capture_output=True, text=True)
     if check and r.returncode not in (0, 1):
         sys.exit(f"command failed ({r.returncode}): {' '.join(args)}\n{r.stdout}\n{r.stderr}")
     return r
@@ -118,7 +133,7 @@ def noop_project(binary, root):
     freeze(binary, root, "engines/fake.onnx", "fake-b", "engines/fake.adapter.yaml")
 
 
-def cpu_project(binary, root):
+def cpu_project(binary, root, slow_onnx=None):
     for d in ("engines/demo", "scenarios", "platforms"):
         os.makedirs(os.path.join(root, d), exist_ok=True)
     for f in ("detector.onnx", "adapter.yaml"):
@@ -126,9 +141,13 @@ def cpu_project(binary, root):
     shutil.copy(os.path.join(REPO, "scenarios/timing-loop.yaml"), os.path.join(root, "scenarios"))
     for f in os.listdir(os.path.join(REPO, "platforms")):
         shutil.copy(os.path.join(REPO, "platforms", f), os.path.join(root, "platforms", f))
-    sh([sys.executable, os.path.join(REPO, "bench/make_slow_detector.py"),
-        os.path.join(root, "engines/demo/detector.onnx"),
-        os.path.join(root, "engines/demo/detector-slow.onnx")], check=True)
+    if slow_onnx:
+        # Made beforehand where the onnx package is missing (e.g. the GPU host).
+        shutil.copy(slow_onnx, os.path.join(root, "engines/demo/detector-slow.onnx"))
+    else:
+        sh([sys.executable, os.path.join(REPO, "bench/make_slow_detector.py"),
+            os.path.join(root, "engines/demo/detector.onnx"),
+            os.path.join(root, "engines/demo/detector-slow.onnx")], check=True)
     freeze(binary, root, "engines/demo/detector.onnx", "demo-detector", "engines/demo/adapter.yaml")
     freeze(binary, root, "engines/demo/detector.onnx", "demo-detector-b", "engines/demo/adapter.yaml")
     freeze(binary, root, "engines/demo/detector-slow.onnx", "demo-detector-slow",
@@ -136,15 +155,14 @@ def cpu_project(binary, root):
 
 
 class Runner:
-    made = 0
+    made = itertools.count(1)
 
     def __init__(self, binary, root, base_args):
         self.binary, self.root, self.base_args = binary, root, base_args
         self.seconds = []
 
     def validate(self, extra, env=None):
-        Runner.made += 1
-        out = os.path.join(self.root, "runs", f"r{Runner.made:04d}")
+        out = os.path.join(self.root, "runs", f"r{next(Runner.made):04d}")
         t0 = time.time()
         r = sh([self.binary, "validate", "--root", self.root, "--quiet", "--out", out, *self.base_args, *extra],
                env=env)
@@ -181,18 +199,55 @@ def pair(a, base, cand):
     return b, c
 
 
+def cpu_sets(a):
+    return [",".join(str(a.first_cpu + j * a.cpus_per_job + k) for k in range(a.cpus_per_job))
+            for j in range(a.jobs)]
+
+
+def in_parallel(a, tasks):
+    """Run the comparisons (callables) on `--jobs` workers, each pinned to its own CPUs;
+    results in the order given."""
+    if a.jobs <= 1:
+        return [t() for t in tasks]
+    free = list(cpu_sets(a))
+    lock = threading.Lock()
+
+    def init():
+        with lock:
+            PIN.cpus = free.pop(0)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs, initializer=init) as ex:
+        return list(ex.map(lambda t: t(), tasks))
+
+
+class HogSessionPin:
+    """Hog sessions run after the parallel comparisons, alone, on one CPU shared by the
+    session and the hog (with --jobs; otherwise wherever the OS puts them)."""
+
+    def __init__(self, a):
+        self.cpu = str(a.first_cpu) if a.jobs > 1 else None
+
+    def __enter__(self):
+        PIN.cpus = self.cpu
+
+    def __exit__(self, *exc):
+        PIN.cpus = None
+
+
 def tally(decisions):
     out = {}
     for d in decisions:
+        d = "not judged" if d is None else d
         out[d] = out.get(d, 0) + 1
     return out
 
 
 class Hog:
-    """A process that keeps one core busy (or more with `n`)."""
+    """A process that keeps one core busy (or more with `n`), on the worker's CPUs when
+    they are pinned, so that it competes with the session however many cores the host has."""
 
     def __init__(self, n=1):
-        self.procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+        self.procs = [subprocess.Popen(pinned([sys.executable, "-c", "while True: pass"])) for _ in range(n)]
 
     def stop(self):
         for p in self.procs:
@@ -204,10 +259,9 @@ def noop_part(binary, work, a):
     root = os.path.join(work, "noop")
     os.makedirs(root)
     noop_project(binary, root)
-    rng = random.Random(a.seed)
     runner = Runner(binary, root, ["--backend", "noop", "--engine", "fake", "--repetitions", str(a.noop_reps)])
 
-    def env_for(scale):
+    def env_for(scale, rng):
         e = dict(os.environ)
         offset = 1.0 + rng.gauss(0.0, a.run_sd)
         e["ADASVAL_NOOP_DELAY_US"] = f"{a.delay_us * offset * scale:.3f}"
@@ -215,29 +269,35 @@ def noop_part(binary, work, a):
         e["ADASVAL_NOOP_SEED"] = str(rng.randrange(1 << 62))
         return e
 
-    def sides(cand_scale):
-        return pair(a, lambda: runner.validate([], env_for(1.0)),
-                    lambda: runner.validate([], env_for(cand_scale)))
+    def comparison(cand_scale, index):
+        # Each comparison draws from its own generator, so results do not depend on --jobs.
+        rng = random.Random(a.seed * 1_000_003 + index)
 
-    aa, aa_checks = [], []
-    for _ in range(a.aa):
-        d, checks, _ = runner.diff(*sides(1.0))
-        aa.append(d)
-        aa_checks.append(checks)
-    shift, shift_checks = [], []
-    for _ in range(a.shift_pairs):
-        d, checks, _ = runner.diff(*sides(1.0 + a.shift))
-        shift.append(d)
-        shift_checks.append(checks)
+        def task():
+            return runner.diff(*pair(a, lambda: runner.validate([], env_for(1.0, rng)),
+                                     lambda: runner.validate([], env_for(cand_scale, rng))))
+        return task
+
+    results = in_parallel(a, [comparison(1.0, i) for i in range(a.aa)]
+                          + [comparison(1.0 + a.shift, a.aa + i) for i in range(a.shift_pairs)])
+    aa = [d for d, _, _ in results[:a.aa]]
+    aa_checks = [c for _, c, _ in results[:a.aa]]
+    shift = [d for d, _, _ in results[a.aa:]]
+    shift_checks = [c for _, c, _ in results[a.aa:]]
     # Interleaved A/A with a hog started beside the session.
     hog_runner = Runner(binary, root, ["--backend", "noop", "--engine", "fake,fake-b", "--interleave",
-                                       "--repetitions", str(a.noop_reps), "--block-repetitions", "10"])
-    hog = Hog()
-    try:
-        il = hog_runner.validate([], env_for(1.0))
-    finally:
-        hog.stop()
-    il_decision, il_checks, _ = runner.diff(il, None, ())
+                                       "--repetitions", str(a.noop_reps), "--block-repetitions",
+                                       str(a.noop_block_reps)])
+    il_sessions = []
+    for k in range(a.hog_sessions):
+        with HogSessionPin(a):
+            hog = Hog()
+            try:
+                il = hog_runner.validate([], env_for(1.0, random.Random(a.seed + 7 * k)))
+            finally:
+                hog.stop()
+        il_sessions.append(runner.diff(il, None, ()))
+    il_decision, il_checks, _ = il_sessions[0]
     return {
         "settings": {"side_order": a.side_order, "delay_us": a.delay_us, "jitter_us": a.jitter_us, "run_sd": a.run_sd,
                      "repetitions": a.noop_reps, "frames": 2, "runs_per_side": a.runs, "shift": a.shift},
@@ -246,6 +306,11 @@ def noop_part(binary, work, a):
         "aa_p99": tally(c.get(("two-frames", P99)) for c in aa_checks),
         "shift_p50": tally(c.get(("two-frames", P50)) for c in shift_checks),
         "shift_p99": tally(c.get(("two-frames", P99)) for c in shift_checks),
+        "aa_pwcet": tally(c.get(("two-frames", PWCET)) for c in aa_checks),
+        "shift_pwcet": tally(c.get(("two-frames", PWCET)) for c in shift_checks),
+        "interleaved_hog_sessions": tally(d for d, _, _ in il_sessions),
+        "interleaved_hog_sessions_checks": {
+            f"{k}": tally(c.get(("two-frames", k)) for _, c, _ in il_sessions) for k in (P50, P99)},
         "interleaved_hog_aa": il_decision, "interleaved_hog_checks": {f"{k[0]} {k[1]}": v for k, v in il_checks.items()},
         "seconds_per_run": sum(runner.seconds) / max(1, len(runner.seconds)),
     }
@@ -254,7 +319,7 @@ def noop_part(binary, work, a):
 def cpu_part(binary, work, a):
     root = os.path.join(work, "cpu")
     os.makedirs(root)
-    cpu_project(binary, root)
+    cpu_project(binary, root, a.slow_onnx)
     base = ["--backend", "cpu", "--scenario", "timing-loop", "--max-frames", str(a.cpu_frames),
             "--repetitions", str(a.cpu_reps)]
     runner = Runner(binary, root, base)
@@ -266,16 +331,14 @@ def cpu_part(binary, work, a):
         return pair(a, lambda: runner.validate(["--engine", "demo-detector"]),
                     lambda: runner.validate(["--engine", cand]))
 
-    aa, aa_checks = [], []
-    for _ in range(a.cpu_aa):
-        d, checks, _ = runner.diff(*sides("demo-detector"))
-        aa.append(d)
-        aa_checks.append(checks)
-    shift, shift_checks, slow_delta = [], [], []
-    for _ in range(a.cpu_shift):
-        d, checks, v = runner.diff(*sides("demo-detector-slow"))
-        shift.append(d)
-        shift_checks.append(checks)
+    results = in_parallel(a, [lambda: runner.diff(*sides("demo-detector"))] * a.cpu_aa
+                          + [lambda: runner.diff(*sides("demo-detector-slow"))] * a.cpu_shift)
+    aa = [d for d, _, _ in results[:a.cpu_aa]]
+    aa_checks = [c for _, c, _ in results[:a.cpu_aa]]
+    shift = [d for d, _, _ in results[a.cpu_aa:]]
+    shift_checks = [c for _, c, _ in results[a.cpu_aa:]]
+    slow_delta = []
+    for _, _, v in results[a.cpu_aa:]:
         for c in v["checks"]:
             if c["what"] == "infer latency p50 (ms)" and c["baseline"]:
                 slow_delta.append(c["delta"] / c["baseline"])
@@ -288,26 +351,34 @@ def cpu_part(binary, work, a):
         "shift": tally(shift), "shift_n": len(shift),
         "shift_p50": tally(c.get(("timing-loop", P50)) for c in shift_checks),
         "shift_p99": tally(c.get(("timing-loop", P99)) for c in shift_checks),
+        "shift_pwcet": tally(c.get(("timing-loop", PWCET)) for c in shift_checks),
         "slow_engine_p50_increase": sum(slow_delta) / len(slow_delta) if slow_delta else None,
     }
     # Hog beside the candidate: interleaved session (A/A, hog for the whole session) ...
     hog_runner = Runner(binary, root, base + ["--engine", "demo-detector,demo-detector-b", "--interleave"])
-    hog = Hog(a.hogs)
-    try:
-        il = hog_runner.validate([])
-    finally:
-        hog.stop()
-    d, checks, _ = runner.diff(il, None, ())
-    result["interleaved_hog_aa"] = d
-    result["interleaved_hog_checks"] = {f"{k[0]} {k[1]}": v for k, v in checks.items()}
-    # ... and, for contrast, separate runs with the hog only beside the candidate's.
-    b = side("demo-detector")
-    hog = Hog(a.hogs)
-    try:
-        c = side("demo-detector")
-    finally:
-        hog.stop()
-    d, checks, _ = runner.diff(b, c)
+    il_sessions = []
+    with HogSessionPin(a):
+        for _ in range(a.hog_sessions):
+            hog = Hog(a.hogs)
+            try:
+                il = hog_runner.validate([])
+            finally:
+                hog.stop()
+            il_sessions.append(runner.diff(il, None, ()))
+        d, checks, _ = il_sessions[0]
+        result["interleaved_hog_aa"] = d
+        result["interleaved_hog_checks"] = {f"{k[0]} {k[1]}": v for k, v in checks.items()}
+        result["interleaved_hog_sessions"] = tally(d for d, _, _ in il_sessions)
+        result["interleaved_hog_sessions_checks"] = {
+            k: tally(c.get(("timing-loop", k)) for _, c, _ in il_sessions) for k in (P50, P99)}
+        # ... and, for contrast, separate runs with the hog only beside the candidate's.
+        b = side("demo-detector")
+        hog = Hog(a.hogs)
+        try:
+            c = side("demo-detector")
+        finally:
+            hog.stop()
+        d, checks, _ = runner.diff(b, c)
     result["separate_runs_hog_aa"] = d
     result["seconds_per_run"] = sum(runner.seconds) / max(1, len(runner.seconds))
     return result
@@ -327,11 +398,14 @@ def markdown(res):
             if k in r:
                 lines.append(f"| A/A, {k[3:]} check | {r['aa_n']} | {json.dumps(r[k])} |")
         lines.append(f"| shift, overall | {r['shift_n']} | {json.dumps(r['shift'])} |")
-        for k in ("shift_p50", "shift_p99"):
+        for k in ("shift_p50", "shift_p99", "shift_pwcet"):
             lines.append(f"| shift, {k[6:]} check | {r['shift_n']} | {json.dumps(r[k])} |")
         if part == "cpu":
             lines.append(f"| separate runs, hog beside the candidate | 1 | {r['separate_runs_hog_aa']} |")
-        lines.append(f"| interleaved A/A with a CPU hog | 1 | {r['interleaved_hog_aa']} |")
+        n_il = sum(r["interleaved_hog_sessions"].values())
+        lines.append(f"| interleaved A/A with a CPU hog, overall | {n_il} | {json.dumps(r['interleaved_hog_sessions'])} |")
+        for k, v in r["interleaved_hog_sessions_checks"].items():
+            lines.append(f"| interleaved A/A with a CPU hog, {k[14:17]} check | {n_il} | {json.dumps(v)} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -350,6 +424,14 @@ def main():
     p.add_argument("--jitter-us", type=float, default=100.0)
     p.add_argument("--run-sd", type=float, default=0.01, help="per-run offset, fraction of the delay")
     p.add_argument("--noop-reps", type=int, default=100)
+    p.add_argument("--noop-block-reps", type=int, default=10,
+                   help="repetitions per block of the interleaved hog session")
+    p.add_argument("--hog-sessions", type=int, default=1, help="interleaved A/A sessions with a hog")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="comparisons run in parallel, each pinned to its own --cpus-per-job CPUs")
+    p.add_argument("--cpus-per-job", type=int, default=1)
+    p.add_argument("--first-cpu", type=int, default=1, help="CPUs from here on are given to the jobs")
+    p.add_argument("--slow-onnx", help="the slower candidate, made beforehand by make_slow_detector.py")
     p.add_argument("--cpu-aa", type=int, default=20)
     p.add_argument("--cpu-shift", type=int, default=20)
     p.add_argument("--cpu-frames", type=int, default=20)
@@ -359,9 +441,13 @@ def main():
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--keep", help="keep the projects and runs here")
     a = p.parse_args()
+    # The runs execute inside their project directories.
+    a.binary = os.path.abspath(a.binary)
+    a.slow_onnx = a.slow_onnx and os.path.abspath(a.slow_onnx)
     work = a.keep or tempfile.mkdtemp(prefix="adasval-calibration-")
     os.makedirs(work, exist_ok=True)
-    res = {"machine": os.uname().nodename, "cpus": os.cpu_count(), "load_before": os.getloadavg()}
+    res = {"machine": os.uname().nodename, "cpus": os.cpu_count(), "load_before": os.getloadavg(),
+           "jobs": a.jobs, "cpu_sets": cpu_sets(a) if a.jobs > 1 else None}
     t0 = time.time()
     try:
         if a.part in ("noop", "all"):

@@ -97,7 +97,7 @@ pub(crate) fn checks(
                 (!u.is_empty()).then(|| quantile(&u, q))
             })
         };
-        if let Some(c) = check(
+        if let Some(mut c) = check(
             scenario,
             &format!("infer latency {name} (ms)"),
             &xb,
@@ -108,6 +108,14 @@ pub(crate) fn checks(
             kind,
             th,
         ) {
+            if c.decision == Decision::Inconclusive {
+                if let Some(thin) = thin_tail(&ub, &uc, q, kind) {
+                    c.note = Some(match c.note.take() {
+                        Some(n) => format!("{n}; {thin}"),
+                        None => thin,
+                    });
+                }
+            }
             out.push(c);
         }
     }
@@ -139,6 +147,24 @@ pub(crate) fn checks(
         }
     }
     out
+}
+
+/// Units beyond their quantile by fewer than this many samples give a quantile whose
+/// spread across units is that of a handful of order statistics.
+const TAIL_SAMPLES: f64 = 10.0;
+
+/// Why a tail check may be inconclusive however many units are replayed: each unit holds
+/// too few samples beyond the quantile.
+fn thin_tail(ub: &[Vec<f64>], uc: &[Vec<f64>], q: f64, kind: &str) -> Option<String> {
+    let fewest = ub.iter().chain(uc).map(Vec::len).min()?;
+    let beyond = fewest as f64 * (1.0 - q);
+    (beyond < TAIL_SAMPLES).then(|| {
+        format!(
+            "the smallest of these {kind} has {fewest} samples, {beyond:.1} of them beyond the p{:.0}: about {} samples per unit (more repetitions) would steady it",
+            q * 100.0,
+            (TAIL_SAMPLES / (1.0 - q)).ceil()
+        )
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

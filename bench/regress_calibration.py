@@ -100,13 +100,21 @@ def png(width, height, seed):
 PIN = threading.local()
 
 
-def pinned(args):
-    """The command pinned to this worker's CPUs (`--jobs`), so parallel comparisons do not
-    share cores; unchanged when no CPU set is assigned or taskset is missing."""
+REALTIME = False
+
+
+def pinned(args, realtime=True):
+    """The command pinned to this worker's CPUs (`--jobs`, `--pin`), so parallel comparisons
+    do not share cores, and with `--realtime` at SCHED_FIFO priority, so that other work on
+    a shared machine does not preempt the measurement (how latency is measured on a board:
+    an isolated core, real-time priority); unchanged when no CPU set is assigned."""
     cpus = getattr(PIN, "cpus", None)
+    out = list(args)
+    if REALTIME and realtime and not getattr(PIN, "hog_session", False):
+        out = ["chrt", "-f", "10", *out]
     if cpus and shutil.which("taskset"):
-        return ["taskset", "-c", cpus, *args]
-    return list(args)
+        out = ["taskset", "-c", cpus, *out]
+    return out
 
 
 def sh(args, env=None, check=True, cwd=None):
@@ -208,7 +216,11 @@ def in_parallel(a, tasks):
     """Run the comparisons (callables) on `--jobs` workers, each pinned to its own CPUs;
     results in the order given."""
     if a.jobs <= 1:
-        return [t() for t in tasks]
+        PIN.cpus = cpu_sets(a)[0] if a.pin else None
+        try:
+            return [t() for t in tasks]
+        finally:
+            PIN.cpus = None
     free = list(cpu_sets(a))
     lock = threading.Lock()
 
@@ -225,13 +237,14 @@ class HogSessionPin:
     session and the hog (with --jobs; otherwise wherever the OS puts them)."""
 
     def __init__(self, a):
-        self.cpu = str(a.first_cpu) if a.jobs > 1 else None
+        self.cpu = str(a.first_cpu) if a.jobs > 1 or a.pin else None
 
     def __enter__(self):
-        PIN.cpus = self.cpu
+        # The hog must compete with the session: neither runs at real-time priority.
+        PIN.cpus, PIN.hog_session = self.cpu, True
 
     def __exit__(self, *exc):
-        PIN.cpus = None
+        PIN.cpus, PIN.hog_session = None, False
 
 
 def tally(decisions):
@@ -247,7 +260,8 @@ class Hog:
     they are pinned, so that it competes with the session however many cores the host has."""
 
     def __init__(self, n=1):
-        self.procs = [subprocess.Popen(pinned([sys.executable, "-c", "while True: pass"])) for _ in range(n)]
+        self.procs = [subprocess.Popen(pinned([sys.executable, "-c", "while True: pass"], realtime=False))
+                      for _ in range(n)]
 
     def stop(self):
         for p in self.procs:
@@ -430,6 +444,9 @@ def main():
     p.add_argument("--jobs", type=int, default=1,
                    help="comparisons run in parallel, each pinned to its own --cpus-per-job CPUs")
     p.add_argument("--cpus-per-job", type=int, default=1)
+    p.add_argument("--pin", action="store_true", help="pin even a single job to --first-cpu")
+    p.add_argument("--realtime", action="store_true",
+                   help="measured runs at SCHED_FIFO priority (chrt -f 10; needs root); hog sessions never")
     p.add_argument("--first-cpu", type=int, default=1, help="CPUs from here on are given to the jobs")
     p.add_argument("--slow-onnx", help="the slower candidate, made beforehand by make_slow_detector.py")
     p.add_argument("--cpu-aa", type=int, default=20)
@@ -444,10 +461,13 @@ def main():
     # The runs execute inside their project directories.
     a.binary = os.path.abspath(a.binary)
     a.slow_onnx = a.slow_onnx and os.path.abspath(a.slow_onnx)
+    global REALTIME
+    REALTIME = a.realtime
     work = a.keep or tempfile.mkdtemp(prefix="adasval-calibration-")
     os.makedirs(work, exist_ok=True)
     res = {"machine": os.uname().nodename, "cpus": os.cpu_count(), "load_before": os.getloadavg(),
-           "jobs": a.jobs, "cpu_sets": cpu_sets(a) if a.jobs > 1 else None}
+           "jobs": a.jobs, "cpu_sets": cpu_sets(a) if a.jobs > 1 or a.pin else None,
+           "realtime": a.realtime, "argv": sys.argv[1:]}
     t0 = time.time()
     try:
         if a.part in ("noop", "all"):

@@ -154,10 +154,19 @@ pub fn run(
         &opts.safety_view,
         &safety::requirements::ttc_rules(&requirements),
     );
+    // Swept families pooled, beside the per-trace metrics they are summed from.
+    let families = adasval_judge::families::analyse(record, &det);
+    let mut metrics = serde_json::to_value(&det).unwrap_or_default();
+    if let (Some(f), Some(m)) = (&families, metrics.as_object_mut()) {
+        m.insert(
+            "families".into(),
+            serde_json::to_value(f).unwrap_or_default(),
+        );
+    }
     write(
         dir,
         "metrics.json",
-        serde_json::to_string_pretty(&det)
+        serde_json::to_string_pretty(&metrics)
             .unwrap_or_default()
             .as_bytes(),
     )?;
@@ -251,6 +260,9 @@ pub fn run(
         root: opts.data_root.to_path_buf(),
     };
     sections.push(detection_section::section(out, scenarios, &det, &data));
+    if let Some(f) = &families {
+        sections.push(report::family_section::section(f));
+    }
     if let Some(ttc) = report::ttc_section::section(record, &det) {
         sections.push(ttc);
     }

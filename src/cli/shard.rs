@@ -24,7 +24,7 @@ pub struct Selection {
     /// Project root.
     #[arg(long, default_value = ".")]
     root: PathBuf,
-    /// Only these scenario ids (repeatable, or comma-separated).
+    /// Only these scenario ids, or the ids of swept files (all their instances) (repeatable, or comma-separated).
     #[arg(long = "scenario", value_delimiter = ',')]
     scenarios: Vec<String>,
     /// Only scenarios carrying any of these tags.

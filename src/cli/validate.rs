@@ -122,7 +122,7 @@ pub struct ReplayArgs {
     /// (default: the project root).
     #[arg(long)]
     pub data_root: Option<PathBuf>,
-    /// Only these scenario ids (repeatable, or comma-separated).
+    /// Only these scenario ids, or the ids of swept files (all their instances) (repeatable, or comma-separated).
     #[arg(long = "scenario", value_delimiter = ',')]
     pub scenarios: Vec<String>,
     /// Only scenarios carrying any of these tags or categories (repeatable, or

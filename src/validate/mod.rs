@@ -240,9 +240,14 @@ pub fn select(req: &ValidateRequest) -> Result<Selection, ValidateError> {
     let chosen: Vec<LoadedScenario> = all
         .iter()
         .filter(|s| {
-            // Naming a scenario selects its corruption ladder too.
+            // Naming a scenario selects its corruption ladder too; naming a swept file's
+            // id (its family) selects all its instances.
             req.scenarios.is_empty()
                 || req.scenarios.contains(&s.scenario.id)
+                || s.scenario
+                    .family
+                    .as_ref()
+                    .is_some_and(|f| req.scenarios.contains(f))
                 || s.scenario
                     .applied
                     .as_ref()
@@ -252,7 +257,10 @@ pub fn select(req: &ValidateRequest) -> Result<Selection, ValidateError> {
         .cloned()
         .collect();
     for id in &req.scenarios {
-        if !chosen.iter().any(|s| &s.scenario.id == id) {
+        if !chosen
+            .iter()
+            .any(|s| &s.scenario.id == id || s.scenario.family.as_ref() == Some(id))
+        {
             let known: Vec<String> = all.iter().map(|s| s.scenario.id.clone()).collect();
             return Err(ValidateError::Selection(format!(
                 "no scenario `{id}` (or it does not carry the requested tags).{}",

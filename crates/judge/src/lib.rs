@@ -8,6 +8,7 @@ pub mod compare;
 pub mod detection;
 pub mod evidence;
 pub mod evidence_items;
+pub mod families;
 pub mod matrix;
 pub mod metrics;
 pub mod regress;

@@ -8,6 +8,7 @@
 pub mod compare;
 pub mod detection_section;
 pub mod doc;
+pub mod family_section;
 pub mod finish;
 pub mod frame_svg;
 pub mod gsn_svg;

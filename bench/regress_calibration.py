@@ -100,18 +100,13 @@ def png(width, height, seed):
 PIN = threading.local()
 
 
-REALTIME = False
-
-
-def pinned(args, realtime=True):
+def pinned(args):
     """The command pinned to this worker's CPUs (`--jobs`, `--pin`), so parallel comparisons
-    do not share cores, and with `--realtime` at SCHED_FIFO priority, so that other work on
-    a shared machine does not preempt the measurement (how latency is measured on a board:
-    an isolated core, real-time priority); unchanged when no CPU set is assigned."""
+    do not share cores; unchanged when no CPU set is assigned or taskset is missing.
+    (Real-time priority was tried and dropped: the kernel's RT throttling stops a busy
+    SCHED_FIFO process for 50 ms of every second, a 54 ms spike on a 0.2 ms inference.)"""
     cpus = getattr(PIN, "cpus", None)
     out = list(args)
-    if REALTIME and realtime and not getattr(PIN, "hog_session", False):
-        out = ["chrt", "-f", "10", *out]
     if cpus and shutil.which("taskset"):
         out = ["taskset", "-c", cpus, *out]
     return out
@@ -240,11 +235,10 @@ class HogSessionPin:
         self.cpu = str(a.first_cpu) if a.jobs > 1 or a.pin else None
 
     def __enter__(self):
-        # The hog must compete with the session: neither runs at real-time priority.
-        PIN.cpus, PIN.hog_session = self.cpu, True
+        PIN.cpus = self.cpu
 
     def __exit__(self, *exc):
-        PIN.cpus, PIN.hog_session = None, False
+        PIN.cpus = None
 
 
 def tally(decisions):
@@ -260,8 +254,7 @@ class Hog:
     they are pinned, so that it competes with the session however many cores the host has."""
 
     def __init__(self, n=1):
-        self.procs = [subprocess.Popen(pinned([sys.executable, "-c", "while True: pass"], realtime=False))
-                      for _ in range(n)]
+        self.procs = [subprocess.Popen(pinned([sys.executable, "-c", "while True: pass"])) for _ in range(n)]
 
     def stop(self):
         for p in self.procs:
@@ -300,7 +293,7 @@ def noop_part(binary, work, a):
     shift_checks = [c for _, c, _ in results[a.aa:]]
     # Interleaved A/A with a hog started beside the session.
     hog_runner = Runner(binary, root, ["--backend", "noop", "--engine", "fake,fake-b", "--interleave",
-                                       "--repetitions", str(a.noop_reps), "--block-repetitions",
+                                       "--repetitions", str(a.hog_reps or a.noop_reps), "--block-repetitions",
                                        str(a.noop_block_reps)])
     il_sessions = []
     for k in range(a.hog_sessions):
@@ -314,7 +307,9 @@ def noop_part(binary, work, a):
     il_decision, il_checks, _ = il_sessions[0]
     return {
         "settings": {"side_order": a.side_order, "delay_us": a.delay_us, "jitter_us": a.jitter_us, "run_sd": a.run_sd,
-                     "repetitions": a.noop_reps, "frames": 2, "runs_per_side": a.runs, "shift": a.shift},
+                     "repetitions": a.noop_reps, "frames": 2, "runs_per_side": a.runs, "shift": a.shift,
+                     "hog_session_repetitions": a.hog_reps or a.noop_reps,
+                     "hog_session_block_repetitions": a.noop_block_reps},
         "aa": tally(aa), "aa_n": len(aa), "shift": tally(shift), "shift_n": len(shift),
         "aa_p50": tally(c.get(("two-frames", P50)) for c in aa_checks),
         "aa_p99": tally(c.get(("two-frames", P99)) for c in aa_checks),
@@ -441,12 +436,11 @@ def main():
     p.add_argument("--noop-block-reps", type=int, default=10,
                    help="repetitions per block of the interleaved hog session")
     p.add_argument("--hog-sessions", type=int, default=1, help="interleaved A/A sessions with a hog")
+    p.add_argument("--hog-reps", type=int, help="repetitions of the no-op hog session (default --noop-reps)")
     p.add_argument("--jobs", type=int, default=1,
                    help="comparisons run in parallel, each pinned to its own --cpus-per-job CPUs")
     p.add_argument("--cpus-per-job", type=int, default=1)
     p.add_argument("--pin", action="store_true", help="pin even a single job to --first-cpu")
-    p.add_argument("--realtime", action="store_true",
-                   help="measured runs at SCHED_FIFO priority (chrt -f 10; needs root); hog sessions never")
     p.add_argument("--first-cpu", type=int, default=1, help="CPUs from here on are given to the jobs")
     p.add_argument("--slow-onnx", help="the slower candidate, made beforehand by make_slow_detector.py")
     p.add_argument("--cpu-aa", type=int, default=20)
@@ -461,13 +455,11 @@ def main():
     # The runs execute inside their project directories.
     a.binary = os.path.abspath(a.binary)
     a.slow_onnx = a.slow_onnx and os.path.abspath(a.slow_onnx)
-    global REALTIME
-    REALTIME = a.realtime
     work = a.keep or tempfile.mkdtemp(prefix="adasval-calibration-")
     os.makedirs(work, exist_ok=True)
     res = {"machine": os.uname().nodename, "cpus": os.cpu_count(), "load_before": os.getloadavg(),
            "jobs": a.jobs, "cpu_sets": cpu_sets(a) if a.jobs > 1 or a.pin else None,
-           "realtime": a.realtime, "argv": sys.argv[1:]}
+           "argv": sys.argv[1:]}
     t0 = time.time()
     try:
         if a.part in ("noop", "all"):

@@ -141,6 +141,7 @@ fn shards_of_two_platforms_merge_into_one_bundle_kept_apart_per_platform() {
         vec!["wcet"],
         vec!["matrix", full],
         vec!["compare", full],
+        vec!["diff", "--baseline", full, "--candidate"],
     ] {
         let (c, o, e) = run(adasval().current_dir(repo_root()).args(&args).arg(&out));
         assert_eq!(c, 2, "{args:?}: {o}{e}");

@@ -315,10 +315,19 @@ pub fn read_latencies_csv_streams(
     path: &Path,
 ) -> Result<(Vec<LatencyRow>, Option<Vec<u32>>), RecordError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| RecordError::Read {
-        path: shown.clone(),
-        message: e.to_string(),
-    })?;
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            // A bundle of several platforms has no records of its own: say where they are.
+            if let Some(dir) = path.parent() {
+                not_a_bundle(dir)?;
+            }
+            return Err(RecordError::Read {
+                path: shown,
+                message: e.to_string(),
+            });
+        }
+    };
     parse_latencies_csv_streams(&shown, &text)
 }
 

@@ -24,7 +24,9 @@ pub use adasval_core::{
 pub use adasval_corrupt as corrupt;
 pub use adasval_judge::{compare, evidence, matrix, metrics, regress, safety, wcet};
 pub use adasval_plan as cudaplan;
-pub use adasval_record::{adapter, jetson, lock, model_signature, platform, record, stored, trace};
+pub use adasval_record::{
+    adapter, jetson, lock, model_signature, platform, record, stored, trace, units,
+};
 pub use adasval_report as report;
 pub use adasval_run::{decode, preprocess, probe, replay, runner_protocol, streams, trtexec};
 pub use adasval_scenario as scenario;

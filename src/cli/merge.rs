@@ -43,9 +43,28 @@ pub struct Args {
     /// the verdicts as JSON.
     #[arg(long, value_enum, default_value_t = super::Format::Text)]
     format: super::Format,
+    /// The platform profiles expected (repeatable); a shard that ran under another is
+    /// refused (exit 2). Default: every platform the shards ran on, each merged into its
+    /// own run directory.
+    #[arg(long, value_name = "NAME")]
+    platform: Vec<String>,
+    /// Pool the samples of several units (boards) of one platform that ran the same items
+    /// into one trace, only after a Kruskal–Wallis test on their infer latencies finds no
+    /// difference (exit 1 when it does). Without it, such items are refused (exit 1).
+    #[arg(long)]
+    pool_units: bool,
+    /// Level of the homogeneity test of --pool-units.
+    #[arg(long, default_value_t = 0.05, value_name = "ALPHA")]
+    homogeneity_alpha: f64,
 }
 
 pub fn run(a: Args) -> CliResult {
+    if !(a.homogeneity_alpha > 0.0 && a.homogeneity_alpha < 1.0) {
+        return Err(Failure::bad_input(anyhow::anyhow!(
+            "--homogeneity-alpha must lie in (0, 1), got {}",
+            a.homogeneity_alpha
+        )));
+    }
     let outcome = merge::merge(&MergeRequest {
         shards: a.shards,
         out: a.out,
@@ -58,30 +77,81 @@ pub fn run(a: Args) -> CliResult {
         sign_key: a.sign_key,
         data_root: a.data_root,
         command_line: std::env::args().collect(),
+        platforms: a.platform,
+        pool_units: a.pool_units,
+        homogeneity_alpha: a.homogeneity_alpha,
     })
     .map_err(Failure::classified)?;
     if !super::quiet() {
         eprintln!(
-            "merged {} shards, {} work items, into {}",
+            "merged {} shards, {} work items, {} platform(s), into {}",
             outcome.shards,
             outcome.items,
-            outcome.run_dir.display()
+            outcome.platforms.len(),
+            outcome.out.display()
         );
     }
-    match &outcome.judged {
+    if let [one] = outcome.platforms.as_slice() {
+        return Ok(print_one(one, a.format));
+    }
+    // Several platforms: one run directory each; the exit status is the worst of them.
+    let mut status = Status::Pass;
+    let mut json = Vec::new();
+    for p in &outcome.platforms {
+        let s = match (a.format, &p.judged) {
+            (super::Format::Json, Some(j)) => {
+                json.push(serde_json::json!({
+                    "platform": p.platform,
+                    "run_dir": p.run_dir,
+                    "exit_code": j.status.code(),
+                    "summary": std::fs::read(p.run_dir.join("summary.json"))
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()),
+                }));
+                j.status
+            }
+            (super::Format::Json, None) => {
+                json.push(serde_json::json!({"platform": p.platform, "run_dir": p.run_dir}));
+                Status::Pass
+            }
+            (super::Format::Text, _) => {
+                if !super::quiet() {
+                    eprintln!("platform {}:", p.platform);
+                }
+                print_one(p, a.format)
+            }
+        };
+        if s.code() > status.code() {
+            status = s;
+        }
+    }
+    if matches!(a.format, super::Format::Json) {
+        let v = serde_json::json!({
+            "bundle": outcome.out,
+            "exit_code": status.code(),
+            "platforms": json,
+        });
+        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    }
+    Ok(status)
+}
+
+/// The merged run of one platform: its directory and verdicts, as `validate` prints them.
+fn print_one(p: &merge::PlatformOutcome, format: super::Format) -> Status {
+    match &p.judged {
         Some(j) => {
-            super::validate::print_outcome(j, a.format);
-            Ok(j.status)
+            super::validate::print_outcome(j, format);
+            j.status
         }
         None => {
-            outln!("{}", outcome.run_dir.display());
+            outln!("{}", p.run_dir.display());
             if !super::quiet() {
                 eprintln!(
                     "not judged (--no-judge): judge and seal it with `adasval judge {}`",
-                    outcome.run_dir.display()
+                    p.run_dir.display()
                 );
             }
-            Ok(Status::Pass)
+            Status::Pass
         }
     }
 }

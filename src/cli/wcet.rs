@@ -250,10 +250,15 @@ pub fn run(args: Args) -> CliResult {
                 .analyses
                 .iter()
                 .map(|t| {
-                    report::markdown::section(&report::wcet_text::section(
+                    let mut sec = report::wcet_text::section(
                         &format!("{} × {} ({})", t.engine, t.scenario, t.platform),
                         &t.analysis,
-                    ))
+                    );
+                    sec.push(report::doc::Block::text(&adasval::units::describe(
+                        &t.units,
+                        t.pooling.as_ref(),
+                    )));
+                    report::markdown::section(&sec)
                 })
                 .collect::<Vec<_>>()
                 .join("\n")),

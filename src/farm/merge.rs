@@ -1,6 +1,10 @@
-//! `adasval merge`: many shard run directories → one run directory. Each shard's seal is
-//! verified, the shards must belong together (same work list, lock, requirements, adasval
-//! version, platform and replay settings), and every work item must have run exactly once.
+//! `adasval merge`: many shard run directories → one run directory per platform. Each
+//! shard's seal is verified, the shards must belong together (same work list, lock,
+//! requirements and adasval version; within a platform the same shard count, strategy and
+//! replay settings), and on each platform every work item must have run exactly once (or,
+//! with `--pool-units`, once per unit, pooled after a homogeneity test: `pool`). Shards of
+//! one platform give one run directory at `--out`; shards of several give one run
+//! directory per platform under it, indexed by a top-level `farm.json`.
 //! The merged raw records (`run.json`, `latencies.csv`, `detections.jsonl`,
 //! `golden.jsonl`) are then judged by `validate::judge`, the one path to a verdict, and
 //! sealed; each shard's manifest, `shard.json` and `run.json` are kept under `shards/` with
@@ -12,9 +16,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::shard::WorkList;
-use super::{FarmError, ShardRecord, SHARD_FILE, WORKLIST_FILE};
+use super::{pool, FarmError, ShardRecord, SHARD_FILE, WORKLIST_FILE};
 use crate::evidence::{self, keys::Trust, MANIFEST_NAME, SIGNATURE_NAME};
-use crate::record::{read_run, GoldenLine, RunRecord};
+use crate::record::{read_run, GoldenLine, RunRecord, TraceRecord};
 use crate::validate::{JudgeRequest, ValidateError, ValidateOutcome};
 
 /// What `merge` needs.
@@ -33,13 +37,20 @@ pub struct MergeRequest {
     pub sign_key: Option<PathBuf>,
     pub data_root: Option<PathBuf>,
     pub command_line: Vec<String>,
+    /// The platforms expected (empty: every platform the shards ran on); a shard of another
+    /// is refused.
+    pub platforms: Vec<String>,
+    /// Pool the samples of several units of one platform that ran the same items, after a
+    /// Kruskal–Wallis test at level `homogeneity_alpha` finds no difference.
+    pub pool_units: bool,
+    pub homogeneity_alpha: f64,
 }
 
 /// One shard as read for the merge.
-struct Shard {
-    dir: PathBuf,
-    record: ShardRecord,
-    run: RunRecord,
+pub struct Shard {
+    pub dir: PathBuf,
+    pub record: ShardRecord,
+    pub run: RunRecord,
 }
 
 /// `farm.json`: where each item of the merged run came from.
@@ -55,6 +66,27 @@ struct FarmRecord<'a> {
     shards: Vec<FarmShard<'a>>,
     /// Item id → the shard that ran it (`K/N`), its board and its kept files.
     items: BTreeMap<String, FarmItem<'a>>,
+}
+
+/// The top-level `farm.json` of a merge of several platforms: one run directory each.
+#[derive(Serialize)]
+struct PlatformsIndex<'a> {
+    schema_version: u32,
+    kind: &'static str,
+    work_list_sha256: &'a str,
+    work_list_items: usize,
+    lock_sha256: &'a str,
+    requirements_sha256: &'a Option<String>,
+    adasval_version: &'a str,
+    platforms: Vec<PlatformEntry>,
+}
+
+#[derive(Serialize)]
+struct PlatformEntry {
+    platform: String,
+    /// Relative to the bundle.
+    run_dir: String,
+    shards: usize,
 }
 
 #[derive(Serialize)]
@@ -75,6 +107,10 @@ struct FarmItem<'a> {
     hostname: &'a str,
     serial: &'a Option<String>,
     platform: &'a str,
+    /// Every unit that contributed samples (several only with `--pool-units`).
+    units: Vec<crate::units::TraceUnit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pooling: Option<&'a crate::units::PoolTest>,
 }
 
 /// Verify every shard's seal, several at a time (hashing dominates a large merge).
@@ -148,7 +184,7 @@ fn load_shard(dir: &Path) -> Result<Shard, FarmError> {
     })
 }
 
-/// Every field that must agree, as (name, value) of one shard.
+/// Every field that must agree across all shards, as (name, value) of one shard.
 fn identity(r: &ShardRecord) -> Vec<(&'static str, String)> {
     vec![
         ("adasval_version", r.adasval_version.clone()),
@@ -160,10 +196,12 @@ fn identity(r: &ShardRecord) -> Vec<(&'static str, String)> {
                 .clone()
                 .unwrap_or_else(|| "none (no requirements file)".into()),
         ),
-        (
-            "platform (a merged run holds one platform profile: merge each platform's shards separately)",
-            r.platform.clone(),
-        ),
+    ]
+}
+
+/// Every field that must agree across the shards of one platform.
+fn platform_identity(r: &ShardRecord) -> Vec<(&'static str, String)> {
+    vec![
         ("shard count N", r.shard.count.to_string()),
         ("strategy", r.strategy.clone()),
         (
@@ -174,7 +212,10 @@ fn identity(r: &ShardRecord) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn check_together(shards: &[Shard]) -> Result<(), FarmError> {
+fn check_together(
+    shards: &[Shard],
+    identity: fn(&ShardRecord) -> Vec<(&'static str, String)>,
+) -> Result<(), FarmError> {
     let first = &shards[0];
     let want = identity(&first.record);
     for s in &shards[1..] {
@@ -191,8 +232,14 @@ fn check_together(shards: &[Shard]) -> Result<(), FarmError> {
     Ok(())
 }
 
-/// Which shards ran each item; missing and duplicated items are exit 1 with the list.
-fn check_coverage(list: &WorkList, shards: &[Shard]) -> Result<BTreeMap<String, usize>, FarmError> {
+/// Which shards ran each item (one per unit: the first is the one whose detections are
+/// kept); missing items, items one unit ran twice, and items several units ran without
+/// `pool_units` are exit 1 with the list.
+fn check_coverage(
+    list: &WorkList,
+    shards: &[Shard],
+    pool_units: bool,
+) -> Result<BTreeMap<String, Vec<usize>>, FarmError> {
     let mut ran: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (k, s) in shards.iter().enumerate() {
         for t in &s.run.traces {
@@ -212,7 +259,7 @@ fn check_coverage(list: &WorkList, shards: &[Shard]) -> Result<BTreeMap<String, 
                 shards[0].record.shard.count
             )),
             Some(v) => {
-                owner.insert(id, v[0]);
+                owner.insert(id, v.clone());
             }
         }
     }
@@ -224,26 +271,48 @@ fn check_coverage(list: &WorkList, shards: &[Shard]) -> Result<BTreeMap<String, 
             }
         }
     }
-    let mut duplicated: Vec<String> = ran
-        .iter()
-        .filter(|(_, v)| v.len() > 1)
-        .map(|(id, v)| {
-            let dirs: Vec<String> = v
+    let dirs = |v: &[usize]| -> String {
+        v.iter()
+            .map(|&k| shards[k].dir.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut duplicated = Vec::new();
+    let mut several_units = Vec::new();
+    for (id, v) in ran.iter().filter(|(_, v)| v.len() > 1) {
+        let mut units: Vec<_> = v
+            .iter()
+            .map(|&k| pool::unit_key(&shards[k].record.board))
+            .collect();
+        units.sort();
+        units.dedup();
+        if units.len() < v.len() {
+            duplicated.push(format!("{id} (in {})", dirs(v)));
+        } else if !pool_units {
+            let labels: Vec<String> = v
                 .iter()
-                .map(|&k| shards[k].dir.display().to_string())
+                .map(|&k| {
+                    format!(
+                        "{} in {}",
+                        pool::unit_label(&shards[k].record.board),
+                        shards[k].dir.display()
+                    )
+                })
                 .collect();
-            format!("{id} (in {})", dirs.join(", "))
-        })
-        .collect();
+            several_units.push(format!("{id} ({})", labels.join(", ")));
+        }
+    }
     duplicated.extend(
         ran.keys()
             .filter(|id| !owner.contains_key(*id))
             .map(|id| format!("{id} (not in the work list)")),
     );
-    if !missing.is_empty() || !duplicated.is_empty() {
+    if !missing.is_empty() || !duplicated.is_empty() || !several_units.is_empty() {
         return Err(FarmError::Coverage {
+            platform: shards[0].record.platform.clone(),
             missing,
             duplicated,
+            units: several_units,
         });
     }
     Ok(owner)
@@ -258,7 +327,8 @@ fn split_header(path: &Path) -> Result<(Vec<u8>, Vec<u8>), FarmError> {
     }
 }
 
-/// Merge the shards into `req.out`; judged and sealed unless `req.judge` is off.
+/// Merge the shards into `req.out` (one run directory per platform); judged and sealed
+/// unless `req.judge` is off.
 pub fn merge(req: &MergeRequest) -> Result<MergeOutcome, ValidateError> {
     if req.shards.is_empty() {
         return Err(FarmError::Spec {
@@ -276,7 +346,21 @@ pub fn merge(req: &MergeRequest) -> Result<MergeOutcome, ValidateError> {
         .iter()
         .map(|d| load_shard(d))
         .collect::<Result<_, _>>()?;
-    check_together(&shards)?;
+    check_together(&shards, identity)?;
+    if !req.platforms.is_empty() {
+        if let Some(s) = shards
+            .iter()
+            .find(|s| !req.platforms.contains(&s.record.platform))
+        {
+            return Err(FarmError::Differs {
+                field: "platform (the shard ran under a platform profile --platform does not name)"
+                    .into(),
+                first: format!("{} (--platform)", req.platforms.join(", ")),
+                second: format!("{} (shard {})", s.record.platform, s.dir.display()),
+            }
+            .into());
+        }
+    }
     let first = &shards[0];
     // The merged run is judged with this project's lock and requirements: they must be
     // the ones the shards ran with.
@@ -318,37 +402,127 @@ pub fn merge(req: &MergeRequest) -> Result<MergeOutcome, ValidateError> {
         .into());
     }
     let list = WorkList::parse(&wl_path, &String::from_utf8_lossy(&wl_bytes))?;
-    let owner = check_coverage(&list, &shards)?;
+    let header = first.record.clone();
 
-    write_records(&out, &list, &shards, &owner, &req.command_line)?;
-    write_farm(&out, &list, &shards)?;
+    // Kept apart per platform: each platform's shards are checked and merged on their own.
+    let mut by_platform: BTreeMap<String, Vec<Shard>> = BTreeMap::new();
+    for s in shards {
+        by_platform
+            .entry(s.record.platform.clone())
+            .or_default()
+            .push(s);
+    }
+    let several = by_platform.len() > 1;
+    let mut groups = Vec::new();
+    for (platform, group) in &by_platform {
+        check_together(group, platform_identity)?;
+        let owner = check_coverage(&list, group, req.pool_units)?;
+        let pooled = if owner.values().any(|v| v.len() > 1) {
+            pool::check_poolable(group)?;
+            pool::test_units(&owner, group, req.homogeneity_alpha, platform)?
+        } else {
+            pool::Pooled::default()
+        };
+        groups.push((platform, group, owner, pooled));
+    }
+    let mut index = Vec::new();
+    let mut runs = Vec::new();
+    for (platform, group, owner, pooled) in &groups {
+        let dir = if several {
+            let name = crate::names::file_name("", &[("platform", platform.as_str())], "", "")
+                .map_err(|e| FarmError::Spec {
+                    spec: platform.to_string(),
+                    reason: e.to_string(),
+                })?;
+            let d = out.join(&name);
+            std::fs::create_dir(&d).map_err(|e| FarmError::Write {
+                path: d.clone(),
+                message: e.to_string(),
+            })?;
+            index.push(PlatformEntry {
+                platform: platform.to_string(),
+                run_dir: name,
+                shards: group.len(),
+            });
+            d
+        } else {
+            out.clone()
+        };
+        write_records(&dir, &list, group, owner, pooled, &req.command_line)?;
+        write_farm(&dir, &list, group, owner, pooled)?;
+        runs.push((platform.to_string(), dir));
+    }
+    if several {
+        let r = &header;
+        super::write_file(
+            &out.join("farm.json"),
+            serde_json::to_string_pretty(&PlatformsIndex {
+                schema_version: 1,
+                kind: "platforms",
+                work_list_sha256: &r.work_list_sha256,
+                work_list_items: list.items.len(),
+                lock_sha256: &r.lock_sha256,
+                requirements_sha256: &r.requirements_sha256,
+                adasval_version: &r.adasval_version,
+                platforms: index,
+            })
+            .unwrap_or_default()
+            .as_bytes(),
+        )?;
+    }
     // Kept only until judged: `judge` below refuses a sealed directory and claims nothing.
     drop(claim);
-    let judged = if req.judge {
-        Some(crate::validate::judge(&JudgeRequest {
-            run_dir: out.clone(),
-            root: req.root.clone(),
-            data_root: req.data_root.clone(),
-            requirements: req.requirements.clone(),
-            waivers: req.waivers.clone(),
-            gsn: req.gsn.clone(),
-            sign_key: req.sign_key.clone(),
-        })?)
-    } else {
-        None
-    };
+    let mut platforms = Vec::new();
+    for (platform, run_dir) in runs {
+        let judged = if req.judge {
+            Some(crate::validate::judge(&JudgeRequest {
+                run_dir: run_dir.clone(),
+                root: req.root.clone(),
+                data_root: req.data_root.clone(),
+                requirements: req.requirements.clone(),
+                waivers: req.waivers.clone(),
+                gsn: req.gsn.clone(),
+                sign_key: req.sign_key.clone(),
+            })?)
+        } else {
+            None
+        };
+        platforms.push(PlatformOutcome {
+            platform,
+            run_dir,
+            judged,
+        });
+    }
+    // The bundle of several platforms is sealed as a whole too, so its index is covered.
+    if several && req.judge {
+        let key = req
+            .sign_key
+            .as_deref()
+            .map(crate::evidence::keys::read_signing_key)
+            .transpose()
+            .map_err(FarmError::from)?;
+        evidence::seal(&out, key.as_ref()).map_err(FarmError::from)?;
+    }
     Ok(MergeOutcome {
-        run_dir: out,
-        shards: shards.len(),
+        out,
+        shards: req.shards.len(),
         items: list.items.len(),
-        judged,
+        platforms,
     })
 }
 
 pub struct MergeOutcome {
-    pub run_dir: PathBuf,
+    /// The merged run directory (one platform) or the bundle of per-platform ones.
+    pub out: PathBuf,
     pub shards: usize,
     pub items: usize,
+    /// One merged run per platform, in platform-name order.
+    pub platforms: Vec<PlatformOutcome>,
+}
+
+pub struct PlatformOutcome {
+    pub platform: String,
+    pub run_dir: PathBuf,
     /// The judged run (absent with `--no-judge`).
     pub judged: Option<ValidateOutcome>,
 }
@@ -357,9 +531,17 @@ fn write_records(
     out: &Path,
     list: &WorkList,
     shards: &[Shard],
-    owner: &BTreeMap<String, usize>,
+    owner: &BTreeMap<String, Vec<usize>>,
+    pooled: &pool::Pooled,
     command_line: &[String],
 ) -> Result<(), FarmError> {
+    // A pooled item keeps the detections of its first unit only: one line per frame.
+    let mut not_kept: BTreeMap<usize, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for (id, ks) in owner {
+        for &k in ks.iter().skip(1) {
+            not_kept.entry(k).or_default().insert(id.as_str());
+        }
+    }
     // latencies.csv and detections.jsonl: each shard's rows, shard by shard (each trace's
     // rows stay in acquisition order; readers group rows by trace), streamed to disk so a
     // merge of 10^7 samples never holds them all in memory.
@@ -367,7 +549,7 @@ fn write_records(
     let mut csv = Streamed::create(&out.join("latencies.csv"))?;
     let mut dets = Streamed::create(&out.join("detections.jsonl"))?;
     let mut golden: BTreeMap<String, (Vec<u8>, &Path)> = BTreeMap::new();
-    for s in shards {
+    for (k, s) in shards.iter().enumerate() {
         let (header, body) = split_header(&s.dir.join("latencies.csv"))?;
         if !body.is_empty() {
             match &csv_header {
@@ -390,7 +572,27 @@ fn write_records(
             }
             csv.write(&body)?;
         }
-        dets.write(&read_bytes(&s.dir.join("detections.jsonl"))?)?;
+        let det_bytes = read_bytes(&s.dir.join("detections.jsonl"))?;
+        match not_kept.get(&k) {
+            None => dets.write(&det_bytes)?,
+            Some(skip) => {
+                let dpath = s.dir.join("detections.jsonl");
+                for (n, line) in det_bytes.split(|&b| b == b'\n').enumerate() {
+                    if line.is_empty() {
+                        continue;
+                    }
+                    let key: ItemKey =
+                        serde_json::from_slice(line).map_err(|e| FarmError::Format {
+                            path: dpath.clone(),
+                            reason: format!("line {}: {e}", n + 1),
+                        })?;
+                    if !skip.contains(format!("{}/{}", key.engine, key.scenario).as_str()) {
+                        dets.write(line)?;
+                        dets.write(b"\n")?;
+                    }
+                }
+            }
+        }
         // Golden labels: one set per scenario; shards that share a scenario must agree.
         let gpath = s.dir.join("golden.jsonl");
         let mut per: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -442,13 +644,20 @@ fn write_records(
     }
     super::write_file(&out.join("golden.jsonl"), &gold)?;
 
-    let record = merged_record(list, shards, owner, command_line, &scen_order);
+    let record = merged_record(list, shards, owner, pooled, command_line, &scen_order);
     super::write_file(
         &out.join("run.json"),
         serde_json::to_string_pretty(&record)
             .unwrap_or_default()
             .as_bytes(),
     )
+}
+
+/// The item a `detections.jsonl` line belongs to.
+#[derive(serde::Deserialize)]
+struct ItemKey {
+    engine: String,
+    scenario: String,
 }
 
 /// A large merged file written as it is read: a temporary file in the run directory,
@@ -519,7 +728,8 @@ fn copy_outputs(shard: &Path, out: &Path) -> Result<(), FarmError> {
 fn merged_record(
     list: &WorkList,
     shards: &[Shard],
-    owner: &BTreeMap<String, usize>,
+    owner: &BTreeMap<String, Vec<usize>>,
+    pooled: &pool::Pooled,
     command_line: &[String],
     scen_order: &[&str],
 ) -> RunRecord {
@@ -575,17 +785,28 @@ fn merged_record(
     let mut effective = Vec::with_capacity(list.items.len());
     for i in &list.items {
         let id = i.id();
-        let Some(&k) = owner.get(&id) else { continue };
+        let Some(ks) = owner.get(&id) else { continue };
+        let find = |k: usize| {
+            shards[k]
+                .run
+                .traces
+                .iter()
+                .find(|t| t.engine == i.engine && t.scenario == i.scenario)
+        };
+        let k = ks[0];
         let s = &shards[k];
-        let Some(t) = s
-            .run
-            .traces
-            .iter()
-            .find(|t| t.engine == i.engine && t.scenario == i.scenario)
-        else {
+        let Some(t) = find(k) else {
             continue;
         };
-        traces.push(t.clone());
+        let units: Vec<crate::units::TraceUnit> = ks
+            .iter()
+            .filter_map(|&k| find(k).map(|t| pool::trace_unit(&shards[k], t.samples)))
+            .collect();
+        traces.push(if ks.len() > 1 {
+            pooled_trace(t, ks.iter().filter_map(|&k| find(k)), ks, &id, pooled)
+        } else {
+            t.clone()
+        });
         let mut e = s
             .run
             .settings
@@ -602,6 +823,10 @@ fn merged_record(
         // Per-item provenance: which shard and which board ran it.
         e["shard"] = serde_json::json!(s.record.shard.to_string());
         e["board"] = serde_json::to_value(&s.record.board).unwrap_or_default();
+        e["units"] = serde_json::to_value(&units).unwrap_or_default();
+        if let Some(p) = pooled.tests.get(&id) {
+            e["pooling"] = serde_json::to_value(p).unwrap_or_default();
+        }
         effective.push(e);
     }
     rec.traces = traces;
@@ -614,6 +839,35 @@ fn merged_record(
         obj.remove("out");
     }
     rec
+}
+
+/// One trace from several units' traces of an item: the first unit's record, with the
+/// counts of all of them and latency summaries over every unit's samples.
+fn pooled_trace<'a>(
+    first: &TraceRecord,
+    all: impl Iterator<Item = &'a TraceRecord>,
+    ks: &[usize],
+    id: &str,
+    pooled: &pool::Pooled,
+) -> TraceRecord {
+    let mut t = first.clone();
+    let all: Vec<&TraceRecord> = all.collect();
+    t.samples = all.iter().map(|x| x.samples).sum();
+    t.complete = all.iter().all(|x| x.complete);
+    t.deadline_misses = all.iter().map(|x| x.deadline_misses).sum();
+    t.nondeterministic_repetitions = all.iter().map(|x| x.nondeterministic_repetitions).sum();
+    let rows: Vec<&crate::trace::Sample> = ks
+        .iter()
+        .flat_map(|&k| pooled.rows_of(k, id).map(|r| &r.sample))
+        .collect();
+    let stage = |f: fn(&crate::trace::Sample) -> u64| {
+        crate::timing::summarize(&rows.iter().map(|s| f(s)).collect::<Vec<_>>())
+    };
+    t.latency_ns.pre = stage(|s| s.pre_ns);
+    t.latency_ns.infer = stage(|s| s.infer_ns);
+    t.latency_ns.post = stage(|s| s.post_ns);
+    t.latency_ns.total = stage(|s| s.total_ns);
+    t
 }
 
 /// Copy the tree `src` to `dst`, hard-linking files when possible.
@@ -645,31 +899,34 @@ fn link_tree(src: &Path, dst: &Path) -> Result<(), FarmError> {
     Ok(())
 }
 
-fn write_farm(out: &Path, list: &WorkList, shards: &[Shard]) -> Result<(), FarmError> {
+fn write_farm(
+    out: &Path,
+    list: &WorkList,
+    shards: &[Shard],
+    owner: &BTreeMap<String, Vec<usize>>,
+    pooled: &pool::Pooled,
+) -> Result<(), FarmError> {
     let kept_root = out.join("shards");
     let mut farm_shards = Vec::new();
     let mut items = BTreeMap::new();
+    let mut taken = std::collections::BTreeSet::new();
     for s in shards {
         let spec = s.record.shard;
         let width = spec.count.to_string().len();
-        let name = format!("{:0width$}-of-{}", spec.index, spec.count);
+        let mut name = format!("{:0width$}-of-{}", spec.index, spec.count);
+        // Several units ran the same shard (`--pool-units`): the later ones get `.2`, `.3`.
+        let base = name.clone();
+        let mut n = 1;
+        while !taken.insert(name.clone()) {
+            n += 1;
+            name = format!("{base}.{n}");
+        }
         let kept = kept_root.join(&name);
         let manifest = read_bytes(&s.dir.join(MANIFEST_NAME))?;
         let signed = s.dir.join(SIGNATURE_NAME).exists();
         // The whole shard, seal included, so `evidence verify` still checks it inside the
         // merged bundle; hard links where the file system allows (no second copy).
         link_tree(&s.dir, &kept)?;
-        for t in &s.run.traces {
-            items.insert(
-                format!("{}/{}", t.engine, t.scenario),
-                FarmItem {
-                    shard: spec.to_string(),
-                    hostname: &s.record.board.hostname,
-                    serial: &s.record.board.serial,
-                    platform: &s.record.platform,
-                },
-            );
-        }
         farm_shards.push(FarmShard {
             shard: spec.to_string(),
             source_dir: s.dir.display().to_string(),
@@ -680,6 +937,31 @@ fn write_farm(out: &Path, list: &WorkList, shards: &[Shard]) -> Result<(), FarmE
             run_id: &s.run.run_id,
             board: &s.record.board,
         });
+    }
+    for (id, ks) in owner {
+        let s = &shards[ks[0]];
+        let units = ks
+            .iter()
+            .filter_map(|&k| {
+                let t = shards[k]
+                    .run
+                    .traces
+                    .iter()
+                    .find(|t| format!("{}/{}", t.engine, t.scenario) == *id)?;
+                Some(pool::trace_unit(&shards[k], t.samples))
+            })
+            .collect();
+        items.insert(
+            id.clone(),
+            FarmItem {
+                shard: s.record.shard.to_string(),
+                hostname: &s.record.board.hostname,
+                serial: &s.record.board.serial,
+                platform: &s.record.platform,
+                units,
+                pooling: pooled.tests.get(id),
+            },
+        );
     }
     let r = &shards[0].record;
     let farm = FarmRecord {

@@ -6,6 +6,7 @@
 //! the farm's own scheduler (Slurm, Kubernetes, CI matrices: `deploy/`).
 
 pub mod merge;
+pub mod pool;
 pub mod shard;
 
 use std::path::{Path, PathBuf};
@@ -39,11 +40,24 @@ pub enum FarmError {
         shard: PathBuf,
         problems: Vec<String>,
     },
-    /// Items missing or run more than once.
-    #[error("{}", coverage_message(missing, duplicated))]
+    /// Items missing, run more than once by one unit, or run by several units of one
+    /// platform without `--pool-units`.
+    #[error("{}", coverage_message(platform, missing, duplicated, units))]
     Coverage {
+        platform: String,
         missing: Vec<String>,
         duplicated: Vec<String>,
+        units: Vec<String>,
+    },
+    /// `--pool-units`: the units of one platform differ, so their samples stay apart.
+    #[error(
+        "platform `{platform}`: the units differ (Kruskal–Wallis on the infer latencies, level {alpha}), so their samples are not pooled: {}. Merge each unit's shards separately to keep per-unit bounds",
+        items.join("; ")
+    )]
+    UnitsDiffer {
+        platform: String,
+        alpha: f64,
+        items: Vec<String>,
     },
     #[error("cannot write {path}: {message}")]
     Write { path: PathBuf, message: String },
@@ -55,8 +69,14 @@ pub enum FarmError {
     RunDir(#[from] crate::rundir::RunDirError),
 }
 
-fn coverage_message(missing: &[String], duplicated: &[String]) -> String {
-    let mut s = String::from("the shards do not cover the work list exactly once:");
+fn coverage_message(
+    platform: &str,
+    missing: &[String],
+    duplicated: &[String],
+    units: &[String],
+) -> String {
+    let mut s =
+        format!("the shards of platform `{platform}` do not cover the work list exactly once:");
     if !missing.is_empty() {
         s += &format!(
             " {} item(s) missing (re-run their shard with `validate --shard K/N` into a fresh directory, then merge again): {}.",
@@ -71,6 +91,13 @@ fn coverage_message(missing: &[String], duplicated: &[String]) -> String {
             duplicated.join(", ")
         );
     }
+    if !units.is_empty() {
+        s += &format!(
+            " {} item(s) ran on several units of this platform, whose samples are never pooled silently (merge each unit's shards separately for per-unit bounds, or pass --pool-units to pool them after a Kruskal–Wallis homogeneity test): {}.",
+            units.len(),
+            units.join(", ")
+        );
+    }
     s
 }
 
@@ -82,7 +109,7 @@ impl Classify for FarmError {
             | FarmError::Format { .. }
             | FarmError::Differs { .. } => Status::BadInput,
             FarmError::Tampered { .. } => Status::Integrity,
-            FarmError::Coverage { .. } => Status::GateFailed,
+            FarmError::Coverage { .. } | FarmError::UnitsDiffer { .. } => Status::GateFailed,
             FarmError::Write { .. } => Status::Unavailable,
             FarmError::Evidence(e) => e.status(),
             FarmError::Record(e) => e.status(),

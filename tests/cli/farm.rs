@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// The reduced work list: every demo scenario and both engines, a few frames each.
 pub const REDUCED: &[&str] = &["--max-frames", "4", "--repetitions", "1", "--warmup", "1"];
 
-fn scratch(name: &str) -> PathBuf {
+pub fn scratch(name: &str) -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     if d.exists() {
         std::fs::remove_dir_all(&d).unwrap();
@@ -22,7 +22,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// `validate` with the reduced list into `out`, plus `extra` flags; (code, stdout, stderr).
-fn validate(out: &Path, extra: &[&str]) -> (i32, String, String) {
+pub fn validate(out: &Path, extra: &[&str]) -> (i32, String, String) {
     run(adasval()
         .current_dir(repo_root())
         .args(["validate", "-q"])
@@ -33,12 +33,12 @@ fn validate(out: &Path, extra: &[&str]) -> (i32, String, String) {
 }
 
 /// One unsharded run and its four shards, shared by the tests here.
-struct Runs {
-    full: PathBuf,
-    shards: Vec<PathBuf>,
+pub struct Runs {
+    pub full: PathBuf,
+    pub shards: Vec<PathBuf>,
 }
 
-fn runs() -> &'static Runs {
+pub fn runs() -> &'static Runs {
     static RUNS: std::sync::OnceLock<Runs> = std::sync::OnceLock::new();
     RUNS.get_or_init(|| {
         let base = scratch("farm-runs");
@@ -57,7 +57,7 @@ fn runs() -> &'static Runs {
     })
 }
 
-fn merge(shards: &[&Path], out: &Path, extra: &[&str]) -> (i32, String, String) {
+pub fn merge(shards: &[&Path], out: &Path, extra: &[&str]) -> (i32, String, String) {
     run(adasval()
         .current_dir(repo_root())
         .args(["merge", "-q"])
@@ -67,13 +67,13 @@ fn merge(shards: &[&Path], out: &Path, extra: &[&str]) -> (i32, String, String) 
         .args(extra))
 }
 
-fn json(p: &Path) -> serde_json::Value {
+pub fn json(p: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// Detections keyed by (engine, scenario, frame): boxes, scores, classes and output hashes.
-fn detections(dir: &Path) -> BTreeMap<(String, String, u64), serde_json::Value> {
+pub fn detections(dir: &Path) -> BTreeMap<(String, String, u64), serde_json::Value> {
     std::fs::read_to_string(dir.join("detections.jsonl"))
         .unwrap()
         .lines()
@@ -368,10 +368,23 @@ fn missing_duplicated_tampered_and_foreign_shards_are_refused() {
     let nx = base.join("shard-4-nx");
     let (c, o, e) = validate(&nx, &["--shard", "4/4", "--platform", "jetson-xavier-nx"]);
     assert_eq!(c, 0, "{o}{e}");
-    let (c, _, e) = merge(&[s[0], s[1], s[2], &nx], &base.join("out5"), &[]);
+    // A shard of a platform `--platform` does not name: exit 2 with both; without
+    // `--platform` each platform is merged on its own, and the stray shard leaves its
+    // platform's work list uncovered (exit 1 naming the platform and the missing items).
+    let (c, _, e) = merge(
+        &[s[0], s[1], s[2], &nx],
+        &base.join("out5"),
+        &["--platform", "x86-cpu"],
+    );
     assert_eq!(c, 2, "{e}");
     assert!(
         e.contains("platform") && e.contains("jetson-xavier-nx") && e.contains("x86-cpu"),
+        "{e}"
+    );
+    let (c, _, e) = merge(&[s[0], s[1], s[2], &nx], &base.join("out5b"), &[]);
+    assert_eq!(c, 1, "{e}");
+    assert!(
+        e.contains("platform `jetson-xavier-nx`") && e.contains("missing"),
         "{e}"
     );
     // Different requirements than the ones the shards recorded: exit 2.
@@ -450,7 +463,7 @@ fn a_cost_balanced_plan_covers_every_item_once() {
     assert_eq!(c, 2, "{e}");
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();

@@ -28,6 +28,7 @@ mod evidence_bundle;
 mod exit_classes;
 mod farm;
 mod farm_recipes;
+mod farm_units;
 mod hardening;
 mod host_path;
 mod incomplete_runs;

@@ -17,6 +17,7 @@ mod cudaplan_import;
 mod demo_headline;
 mod demo_model;
 mod eval_coco_equivalence;
+mod homogeneity;
 mod kitti_equivalence;
 mod metrics_frames;
 mod ncap_geometry;

@@ -1,5 +1,5 @@
 //! The timing judgement of a run: one pWCET analysis per (engine, scenario) trace of the
-//! `infer` stage, in acquisition order (rendered by the report crate's `wcet_section`).
+//! `infer` stage, in acquisition order, naming the units (boards) that measured it (rendered by the report crate's `wcet_section`).
 
 use serde::Serialize;
 
@@ -7,6 +7,7 @@ use crate::safety::Requirement;
 use crate::wcet::{self, Analysis, WcetSettings};
 use adasval_record::record::RunRecord;
 use adasval_record::stored::StoredTrace;
+use adasval_record::units::{self, PoolTest, TraceUnit};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TraceWcet {
@@ -15,6 +16,11 @@ pub struct TraceWcet {
     pub scenario: String,
     pub platform: String,
     pub stage: String,
+    /// The boards whose samples make this trace (one, unless pooled by `merge --pool-units`).
+    pub units: Vec<TraceUnit>,
+    /// The homogeneity test that allowed pooling several units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pooling: Option<PoolTest>,
     #[serde(flatten)]
     pub analysis: Analysis,
 }
@@ -92,8 +98,18 @@ pub fn analyse(
             .find(|e| e.name == t.engine)
             .map(|e| e.sha256.clone())
             .unwrap_or_default();
+        let (units, pooling) = units::of_trace(
+            Some(&record.settings.effective),
+            Some(&record.platform.fingerprint.hostname),
+            &record.platform.name,
+            &t.engine,
+            &t.scenario,
+            t.samples.len(),
+        );
         match wcet::analyse(&samples, &s) {
             Ok(a) => out.push(TraceWcet {
+                units,
+                pooling,
                 engine: t.engine.clone(),
                 engine_sha256: sha,
                 scenario: t.scenario.clone(),

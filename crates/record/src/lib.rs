@@ -16,3 +16,4 @@ pub mod stored;
 pub mod sweep;
 pub mod trace;
 pub mod trtexec_export;
+pub mod units;

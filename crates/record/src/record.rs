@@ -315,10 +315,19 @@ pub fn read_latencies_csv_streams(
     path: &Path,
 ) -> Result<(Vec<LatencyRow>, Option<Vec<u32>>), RecordError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| RecordError::Read {
-        path: shown.clone(),
-        message: e.to_string(),
-    })?;
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            // A bundle of several platforms has no records of its own: say where they are.
+            if let Some(dir) = path.parent() {
+                not_a_bundle(dir)?;
+            }
+            return Err(RecordError::Read {
+                path: shown,
+                message: e.to_string(),
+            });
+        }
+    };
     parse_latencies_csv_streams(&shown, &text)
 }
 
@@ -453,7 +462,43 @@ pub fn parse_run_header(shown: &str, text: &str) -> Result<RunHeader, RecordErro
 
 /// The whole run record of a run directory, as `validate` and `import` write it.
 pub fn read_run(dir: &Path) -> Result<RunRecord, RecordError> {
+    not_a_bundle(dir)?;
     read_json_file(&dir.join(RUN_FILE))
+}
+
+/// A multi-platform merge (`adasval merge` of shards of several platforms) holds one run
+/// directory per platform and no `run.json` of its own: say which directories to read.
+fn not_a_bundle(dir: &Path) -> Result<(), RecordError> {
+    if dir.join(RUN_FILE).exists() {
+        return Ok(());
+    }
+    let farm = dir.join("farm.json");
+    let Ok(text) = std::fs::read_to_string(&farm) else {
+        return Ok(());
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Ok(());
+    };
+    let Some(platforms) = v.get("platforms").and_then(|p| p.as_array()) else {
+        return Ok(());
+    };
+    let dirs: Vec<String> = platforms
+        .iter()
+        .filter_map(|p| {
+            Some(format!(
+                "{} ({})",
+                dir.join(p.get("run_dir")?.as_str()?).display(),
+                p.get("platform")?.as_str()?
+            ))
+        })
+        .collect();
+    Err(RecordError::Inconsistent {
+        dir: dir.display().to_string(),
+        message: format!(
+            "a multi-platform farm bundle (farm.json), not a run directory: its runs are kept apart per platform; give one of {}",
+            dirs.join(", ")
+        ),
+    })
 }
 
 /// The few parts of `run.json` that checking a stored run needs (its id, whether it
@@ -472,11 +517,27 @@ pub struct RunHeader {
     pub platform: Option<PlatformName>,
     #[serde(default)]
     pub engines: Vec<EngineRef>,
+    /// `settings.effective`: per-trace provenance of merged runs (`crate::units`).
+    #[serde(default)]
+    pub settings: Option<HeaderSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct PlatformName {
     pub name: String,
+    #[serde(default)]
+    pub fingerprint: Option<HostName>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HostName {
+    pub hostname: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HeaderSettings {
+    #[serde(default)]
+    pub effective: serde_json::Value,
 }
 
 /// An engine as `run.json` records it; paths are relative to the project root.
@@ -500,6 +561,7 @@ impl RunHeader {
 
 /// The header view of `dir`'s `run.json` (the same file and reader as [`read_run`]).
 pub fn read_run_header(dir: &Path) -> Result<RunHeader, RecordError> {
+    not_a_bundle(dir)?;
     read_json_file(&dir.join(RUN_FILE))
 }
 

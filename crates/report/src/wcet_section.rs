@@ -9,6 +9,23 @@ fn fmt(v: Option<f64>) -> String {
     v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "–".into())
 }
 
+/// The boards that measured a trace, and the test that pooled them when there are several.
+fn units_cell(w: &TraceWcet) -> String {
+    let mut s = if w.units.is_empty() {
+        "not recorded".to_string()
+    } else {
+        w.units
+            .iter()
+            .map(|u| u.label())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if let Some(p) = &w.pooling {
+        s += &format!("; pooled ({} p = {:.4} ≥ {})", p.test, p.p_value, p.alpha);
+    }
+    s
+}
+
 pub fn section(
     record: &RunRecord,
     analyses: &[TraceWcet],
@@ -29,6 +46,7 @@ pub fn section(
         "pWCET 1e-9",
         "UCB 1e-9",
         "deadline",
+        "units",
         "reasons / advice",
     ]);
     for w in analyses {
@@ -58,6 +76,7 @@ pub fn section(
             fmt(v9).into(),
             fmt(u9).into(),
             fmt(deadline).into(),
+            units_cell(w).into(),
             notes.join(" ").into(),
         ]);
     }

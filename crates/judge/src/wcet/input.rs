@@ -5,9 +5,12 @@
 use super::{analyse, Analysis, WcetSettings};
 use adasval_core::exit::{Classify, Status};
 use adasval_core::timing::MAX_LATENCY_NS;
-use adasval_record::record::{read_latencies_csv, read_run_header, RecordError, RUN_FILE};
+use adasval_record::record::{
+    read_latencies_csv, read_run_header, RecordError, RunHeader, RUN_FILE,
+};
 use adasval_record::trace::Sample;
 use adasval_record::trtexec_export::{parse_times, ExportError};
+use adasval_record::units::{self, PoolTest, TraceUnit};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -242,6 +245,24 @@ pub struct RunTrace {
     pub samples: Vec<f64>,
 }
 
+impl RunTrace {
+    /// The units that measured this trace, from the run's header.
+    fn units(&self, header: &RunHeader) -> (Vec<TraceUnit>, Option<PoolTest>) {
+        units::of_trace(
+            header.settings.as_ref().map(|s| &s.effective),
+            header
+                .platform
+                .as_ref()
+                .and_then(|p| p.fingerprint.as_ref())
+                .map(|f| f.hostname.as_str()),
+            &self.platform,
+            &self.engine,
+            &self.scenario,
+            self.samples.len(),
+        )
+    }
+}
+
 /// Reads `latencies.csv` (+ `run.json`) of a run directory through the run record's
 /// readers, one trace per (engine, scenario) in order of first appearance, for stage
 /// pre|infer|post|total (nanoseconds).
@@ -298,6 +319,11 @@ pub struct TraceAnalysis {
     pub engine_sha256: Option<String>,
     pub scenario: String,
     pub platform: String,
+    /// The boards whose samples make this trace (one, unless pooled by `merge --pool-units`).
+    pub units: Vec<TraceUnit>,
+    /// The homogeneity test that allowed pooling several units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pooling: Option<PoolTest>,
     #[serde(flatten)]
     pub analysis: Analysis,
 }
@@ -314,11 +340,15 @@ pub fn analyse_run_dir(dir: &Path, settings: &WcetSettings) -> Result<RunAnalyse
     let mut s = settings.clone();
     s.unit = "ms".into();
     let traces = read_run_dir(dir, &s.stage)?;
+    let header = read_run_header(dir)?;
     let mut analyses = Vec::new();
     for t in traces {
         let ms: Vec<f64> = t.samples.iter().map(|v| v / 1e6).collect();
         let analysis = analyse(&ms, &s)?;
+        let (units, pooling) = t.units(&header);
         analyses.push(TraceAnalysis {
+            units,
+            pooling,
             engine: t.engine,
             engine_sha256: t.engine_sha256,
             scenario: t.scenario,

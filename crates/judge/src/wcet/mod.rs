@@ -21,6 +21,7 @@ pub mod convergence;
 pub mod gev;
 pub mod gof;
 pub mod gpd;
+pub mod homogeneity;
 pub mod iid;
 pub mod input;
 pub mod lmoments;

@@ -18,15 +18,28 @@ fn linear_table() -> [f64; 256] {
     })
 }
 
-/// Linear light → sRGB byte, clipped and rounded.
+/// Linear light → sRGB byte, clipped and rounded: the byte whose interval of the encoded
+/// value holds it, found among the linear values where the rounding steps (`BYTE_STEPS`,
+/// the decoded midpoints), which is the same as encoding and rounding but without a
+/// power per value.
 fn to_byte(l: f64) -> u8 {
-    let l = l.clamp(0.0, 1.0);
-    let c = if l <= 0.003_130_8 {
-        12.92 * l
-    } else {
-        1.055 * libm::pow(l, 1.0 / 2.4) - 0.055
-    };
-    (c * 255.0).round() as u8
+    let steps = byte_steps();
+    steps.partition_point(|&t| t <= l) as u8
+}
+
+/// The linear value at which the rounded sRGB byte steps from b to b + 1, for b in 0..255.
+fn byte_steps() -> &'static [f64; 255] {
+    static STEPS: std::sync::OnceLock<[f64; 255]> = std::sync::OnceLock::new();
+    STEPS.get_or_init(|| {
+        std::array::from_fn(|b| {
+            let c = (b as f64 + 0.5) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                libm::pow((c + 0.055) / 1.055, 2.4)
+            }
+        })
+    })
 }
 
 /// Where the low sun stands, in pixels: across the whole width, in the upper third (just

@@ -96,12 +96,18 @@ mod tests {
             let var = draws.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
             let se = (lambda / n as f64).sqrt();
             assert!((mean - lambda).abs() < 4.0 * se, "λ {lambda}: mean {mean}");
-            assert!((var - lambda).abs() < 0.03 * lambda, "λ {lambda}: variance {var}");
+            assert!(
+                (var - lambda).abs() < 0.03 * lambda,
+                "λ {lambda}: variance {var}"
+            );
             let k = lambda.floor();
             let p = (k * lambda.ln() - lambda - libm::lgamma(k + 1.0)).exp();
             let share = draws.iter().filter(|&&x| x == k).count() as f64 / n as f64;
             let se_p = (p * (1.0 - p) / n as f64).sqrt();
-            assert!((share - p).abs() < 4.0 * se_p, "λ {lambda}: P({k}) {share} vs {p}");
+            assert!(
+                (share - p).abs() < 4.0 * se_p,
+                "λ {lambda}: P({k}) {share} vs {p}"
+            );
         }
     }
 }

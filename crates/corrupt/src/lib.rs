@@ -1,6 +1,8 @@
 //! Image corruptions applied to a scenario's frames before timing: the ImageNet-C / COCO-C
 //! set of Hendrycks & Dietterich as packaged by Michaelis et al. (`imagecorruptions` on
-//! PyPI), re-implemented here so the same bytes come out on every platform.
+//! PyPI), re-implemented here so the same bytes come out on every platform, and four
+//! automotive ones (low-sun glare, lens water drops, rolling shutter, night sensor noise)
+//! as small physical models (`automotive`, docs/CORRUPTIONS.md).
 //!
 //! Sits between frame loading (`scenario`) and the replay: a corrupted frame is an
 //! ordinary `RgbImage`, recorded and hashed like any other.
@@ -12,9 +14,10 @@
 //! Rust never fuses a multiply and an add on its own, so no FMA difference either.
 //! Conversions back to bytes truncate like `np.uint8` does in the reference.
 //!
-//! Only corruptions checked against the reference are accepted (`Corruption::ALL`); the
-//! rest of the set is named in `NOT_AVAILABLE` with the reason, so a scenario asking for
-//! one gets an error saying so rather than an unchecked corruption.
+//! Only checked corruptions are accepted (`Corruption::ALL`): the ImageNet-C ones against
+//! the reference, the automotive ones against the properties of their models; the rest of
+//! the set (frost) is named in `NOT_AVAILABLE` with the reason, so a scenario asking for
+//! it gets an error saying so rather than an unchecked corruption.
 
 mod automotive;
 mod blur;

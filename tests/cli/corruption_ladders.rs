@@ -86,6 +86,33 @@ fn each_rung_is_replayed_recorded_and_hashed() {
     let report = std::fs::read_to_string(d.path().join(out.trim()).join("report.md")).unwrap();
     assert!(report.contains("## Robustness to corruption"), "{report}");
 
+    // The rungs are evidence for no requirement: the clean scenario's traces give timing
+    // evidence, the rungs' latencies (recorded all the same) give none.
+    let dir = d.path().join(out.trim());
+    let ev: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("evidence.json")).unwrap()).unwrap();
+    let items = ev["items"].as_array().unwrap();
+    let timing: Vec<&str> = items
+        .iter()
+        .filter(|i| i["kind"] == "timing")
+        .map(|i| i["scenario"].as_str().unwrap())
+        .collect();
+    assert!(
+        timing.contains(&"tiny-road"),
+        "no timing evidence: {timing:?}"
+    );
+    assert!(
+        items
+            .iter()
+            .all(|i| !i["scenario"].as_str().unwrap().starts_with("tiny-road.")),
+        "a rung gave evidence: {timing:?}"
+    );
+    let latencies = std::fs::read_to_string(dir.join("latencies.csv")).unwrap();
+    assert!(
+        latencies.contains("tiny-road.gaussian_noise-5,"),
+        "the rungs' latencies are recorded"
+    );
+
     // Same bytes on a second run: the corruption is seeded per frame.
     let (code, out2, err) = validate(&d, "tiny-road");
     assert!(code == 0 || code == 1, "{out2}{err}");

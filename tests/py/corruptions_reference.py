@@ -2,7 +2,9 @@
 al., the COCO-C packaging of Hendrycks & Dietterich's ImageNet-C definitions).
 
 stdin: {"dir": D, "width": W, "height": H, "seed": S,
-        "cases": [{"name": n, "severity": s, "angle": a (motion_blur), "map": file (fog)}]}
+        "cases": [{"name": n, "severity": s, "angle": a (motion_blur, snow),
+                   "map": file (fog), "layer": file (snow), "dx", "dy": files (elastic),
+                   "offsets": file (glass_blur, int64 dx, dy pairs)}]}
 Reads D/input.u8 (H×W×3 bytes), writes D/<name>_<severity>.u8 with the reference's output.
 
 Three compatibility shims, none touching a corruption's arithmetic: `pkg_resources` (only
@@ -10,9 +12,12 @@ used to locate frost images, which adasval does not use) where setuptools no lon
 it; `np.float_` (removed in NumPy 2), which the package's plasma fractal names; and
 scikit-image's `gaussian(multichannel=True)`, renamed `channel_axis=-1` in 0.19 and removed
 later, which glass blur calls.
-Random corruptions draw from `np.random.seed(S)`; motion blur and fog are called with the
-angle and plasma map adasval drew, so their pixels can be compared.
+Gaussian, shot and impulse noise draw from `np.random.seed(S)`; motion blur, fog, glass
+blur, snow and elastic transform are called with the draws adasval made (angle, plasma map,
+pixel offsets, flake layer and fall angle, displacement fields), handed to the reference in
+place of numpy's, so their pixels can be compared.
 """
+import collections
 import json
 import os
 import sys
@@ -46,6 +51,35 @@ def _gaussian_multichannel(image, sigma=1, multichannel=None, **kw):
 
 ic.gaussian = _gaussian_multichannel
 
+
+
+def with_draws(corruption, img, sev, normal=(), uniform=(), randint=()):
+    """Call a corruption with numpy's normal, uniform and randint draws replaced, in order,
+    by adasval's (each call must ask for the shape it is given, which is checked, and all
+    must be used)."""
+    queues = {"normal": list(normal), "uniform": list(uniform), "randint": list(randint)}
+    queues = {k: collections.deque(v) for k, v in queues.items()}
+    saved = np.random.normal, np.random.uniform, np.random.randint
+
+    def take(kind):
+        def draw(*args, size=None, **kw):
+            value = queues[kind].popleft()
+            got = np.shape(value)
+            want = () if size is None else tuple(np.atleast_1d(size))
+            assert got == want, f"{corruption.__name__}: {kind} draw of shape {want}, given {got}"
+            return value
+        return draw
+
+    np.random.normal, np.random.uniform = take("normal"), take("uniform")
+    np.random.randint = take("randint")
+    try:
+        out = corruption(Image.fromarray(img), sev)
+    finally:
+        np.random.normal, np.random.uniform, np.random.randint = saved
+    assert not any(queues.values()), f"{corruption.__name__}: draws left unused"
+    return out
+
+
 req = json.load(sys.stdin)
 d, w, h = req["dir"], req["width"], req["height"]
 img = np.fromfile(os.path.join(d, "input.u8"), dtype=np.uint8).reshape(h, w, 3)
@@ -60,6 +94,15 @@ for case in req["cases"]:
         fixed = np.fromfile(os.path.join(d, case["map"]), dtype="<f8").reshape(side, side)
         ic.plasma_fractal = lambda mapsize=256, wibbledecay=3, m=fixed: m.copy()
         out = ic.fog(Image.fromarray(img), sev)
+    elif name == "glass_blur":
+        pairs = np.fromfile(os.path.join(d, case["offsets"]), dtype="<i8").reshape(-1, 2)
+        out = with_draws(ic.glass_blur, img, sev, randint=list(pairs))
+    elif name == "snow":
+        layer = np.fromfile(os.path.join(d, case["layer"]), dtype="<f8").reshape(h, w)
+        out = with_draws(ic.snow, img, sev, normal=[layer], uniform=[case["angle"]])
+    elif name == "elastic_transform":
+        fields = [np.fromfile(os.path.join(d, case[k]), dtype="<f8").reshape(h, w) for k in ("dx", "dy")]
+        out = with_draws(ic.elastic_transform, img, sev, uniform=fields)
     else:
         out = imagecorruptions.corrupt(img, severity=sev, corruption_name=name)
     np.uint8(out).tofile(os.path.join(d, f"{name}_{sev}.u8"))

@@ -160,6 +160,19 @@ pub fn streak(
 /// The reference's `clipped_zoom`: the centre crop of 1/`z` of each side enlarged by `z`
 /// with scipy's `zoom(order=1)` (corner-aligned linear interpolation) and cut to the frame.
 pub fn clipped_zoom(src: &[f64], w: usize, h: usize, ch: usize, z: f64) -> Vec<f64> {
+    centre_zoom(src, w, h, ch, z, false).2
+}
+
+/// The enlargement of `clipped_zoom` (returning its width, height and values): cut to the
+/// frame, or, with `full`, whole, as snow keeps it (it may be a pixel or two larger).
+pub fn centre_zoom(
+    src: &[f64],
+    w: usize,
+    h: usize,
+    ch: usize,
+    z: f64,
+    full: bool,
+) -> (usize, usize, Vec<f64>) {
     let crop = |n: usize| {
         let c = libm::ceil(n as f64 / z) as usize;
         (c, (n - c) / 2)
@@ -181,20 +194,21 @@ pub fn clipped_zoom(src: &[f64], w: usize, h: usize, ch: usize, z: f64) -> Vec<f
         let t = pos - i as f64;
         (i, (i + 1).min(c - 1), t)
     };
-    let xs: Vec<(usize, usize, f64)> = (0..w).map(|x| taps(x, sx, cw)).collect();
-    let mut out = vec![0.0; w * h * ch];
-    for y in 0..h.min(oh) {
+    let (w_out, h_out) = if full { (ow, oh) } else { (w, h) };
+    let xs: Vec<(usize, usize, f64)> = (0..w_out).map(|x| taps(x, sx, cw)).collect();
+    let mut out = vec![0.0; w_out * h_out * ch];
+    for y in 0..h_out.min(oh) {
         let (y0, y1, ty) = taps(y, sy, chh);
         for (x, &(x0, x1, tx)) in xs.iter().enumerate().take(ow) {
             let at = |yy: usize, xx: usize, c: usize| src[((top + yy) * w + left + xx) * ch + c];
             for c in 0..ch {
                 let a = at(y0, x0, c) * (1.0 - tx) + at(y0, x1, c) * tx;
                 let b = at(y1, x0, c) * (1.0 - tx) + at(y1, x1, c) * tx;
-                out[(y * w + x) * ch + c] = a * (1.0 - ty) + b * ty;
+                out[(y * w_out + x) * ch + c] = a * (1.0 - ty) + b * ty;
             }
         }
     }
-    out
+    (w_out, h_out, out)
 }
 
 pub fn zoom(img: &RgbImage, s: Severity) -> RgbImage {
@@ -255,18 +269,38 @@ fn gaussian_nearest(src: &[f64], w: usize, h: usize, sigma: f64) -> Vec<f64> {
     out
 }
 
-/// The reference's `glass_blur`: blur, then `iterations` passes from the bottom-right
-/// corner inwards each replacing a pixel with one up to `delta` away, then blur again.
-/// The reference's tuple "swap" of two numpy views writes only the first pixel (the
-/// second receives its own value back), so this is a copy, as the reference computes it.
-pub fn glass(img: &RgbImage, s: Severity, rng: &mut crate::Stream) -> RgbImage {
-    let (sigma, delta, iterations) = s.at(&[
+fn glass_constants(s: Severity) -> (f64, i64, usize) {
+    s.at(&[
         (0.7, 1i64, 2),
         (0.9, 2, 1),
         (1.0, 2, 3),
         (1.1, 3, 2),
         (1.5, 4, 2),
-    ]);
+    ])
+}
+
+/// The pixel offsets (dx, dy) glass blur draws for a frame, in the reference's order: one
+/// pair in [−δ, δ) per visited pixel and pass.
+pub fn glass_draws(img: &RgbImage, s: Severity, rng: &mut crate::Stream) -> Vec<(i64, i64)> {
+    let (_, delta, iterations) = glass_constants(s);
+    let visited = |n: u32| (i64::from(n) - 2 * delta).max(0) as usize;
+    let count = iterations * visited(img.width) * visited(img.height);
+    (0..count)
+        .map(|_| {
+            let dx = rng.int_in(-delta, delta);
+            let dy = rng.int_in(-delta, delta);
+            (dx, dy)
+        })
+        .collect()
+}
+
+/// The reference's `glass_blur` over given offsets: blur, then `iterations` passes from the
+/// bottom-right corner inwards each replacing a pixel with one up to `delta` away, then
+/// blur again. The reference's tuple "swap" of two numpy views writes only the first pixel
+/// (the second receives its own value back), so this is a copy, as the reference computes
+/// it. Offsets beyond those given are taken as (0, 0).
+pub fn glass_with(img: &RgbImage, s: Severity, draws: &[(i64, i64)]) -> RgbImage {
+    let (sigma, delta, iterations) = glass_constants(s);
     let (w, h) = (img.width as usize, img.height as usize);
     let unit: Vec<f64> = img.data.iter().map(|&b| f64::from(b) / 255.0).collect();
     let mut x: Vec<u8> = gaussian_nearest(&unit, w, h, sigma)
@@ -274,13 +308,13 @@ pub fn glass(img: &RgbImage, s: Severity, rng: &mut crate::Stream) -> RgbImage {
         .map(|&v| (v * 255.0) as u8)
         .collect();
     let (wi, hi) = (w as i64, h as i64);
+    let mut next = draws.iter().copied();
     for _ in 0..iterations {
         let mut yy = hi - delta;
         while yy > delta {
             let mut xx = wi - delta;
             while xx > delta {
-                let dx = rng.int_in(-delta, delta);
-                let dy = rng.int_in(-delta, delta);
+                let (dx, dy) = next.next().unwrap_or((0, 0));
                 let (from, to) = (
                     (((yy + dy) * wi + xx + dx) * 3) as usize,
                     ((yy * wi + xx) * 3) as usize,

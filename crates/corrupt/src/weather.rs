@@ -1,5 +1,6 @@
-//! Weather: fog (a diamond-square plasma added and the range compressed) and brightness
-//! (the HSV value raised).
+//! Weather: fog (a diamond-square plasma added and the range compressed), snow (a
+//! thresholded, enlarged and motion-blurred noise layer over a whitened frame) and
+//! brightness (the HSV value raised).
 
 use crate::image::{unit_to_byte, Planes};
 use crate::{RgbImage, Severity, Stream};
@@ -101,6 +102,68 @@ pub fn brightness(img: &RgbImage, s: Severity) -> RgbImage {
         for x in rgb {
             let y = if v > 0.0 { x * v2 / v } else { v2 };
             data.push(unit_to_byte(y));
+        }
+    }
+    RgbImage {
+        width: img.width,
+        height: img.height,
+        data,
+    }
+}
+
+type SnowConstants = (f64, f64, f64, f64, usize, f64, f64);
+
+fn snow_constants(s: Severity) -> SnowConstants {
+    s.at(&[
+        (0.1, 0.3, 3.0, 0.5, 10, 4.0, 0.8),
+        (0.2, 0.3, 2.0, 0.5, 12, 4.0, 0.7),
+        (0.55, 0.3, 4.0, 0.9, 12, 8.0, 0.7),
+        (0.55, 0.3, 4.5, 0.85, 12, 8.0, 0.65),
+        (0.55, 0.3, 2.5, 0.85, 12, 12.0, 0.55),
+    ])
+}
+
+/// The draws snow makes for a frame, in the reference's order: the flake layer (h×w
+/// normals of the severity's mean and spread, row-major), then the fall angle in degrees.
+pub fn snow_draws(img: &RgbImage, s: Severity, rng: &mut Stream) -> (Vec<f64>, f64) {
+    let (loc, scale, ..) = snow_constants(s);
+    let n = img.width as usize * img.height as usize;
+    let mut layer = Vec::with_capacity(n + 1);
+    while layer.len() < n {
+        let (a, b) = rng.normal_pair();
+        layer.push(loc + scale * a);
+        layer.push(loc + scale * b);
+    }
+    layer.truncate(n);
+    (layer, rng.uniform(-135.0, -45.0))
+}
+
+/// The reference's `snow` over given draws: the layer enlarged about its centre, values
+/// under the threshold dropped, motion-blurred along the angle and rounded to bytes; the
+/// frame is whitened towards 1.5·grey + 0.5 and the layer added twice, once turned by 180°.
+pub fn snow_with(img: &RgbImage, s: Severity, layer: &[f64], angle: f64) -> RgbImage {
+    let (_, _, zoom, threshold, radius, sigma, blend) = snow_constants(s);
+    let (w, h) = (img.width as usize, img.height as usize);
+    let (lw, lh, mut flakes) = crate::blur::centre_zoom(layer, w, h, 1, zoom, true);
+    flakes
+        .iter_mut()
+        .for_each(|v| *v = if *v < threshold { 0.0 } else { v.min(1.0) });
+    let streaked = crate::blur::streak(&flakes, lw, lh, 1, radius, sigma, angle);
+    // `np.round(layer * 255).astype(np.uint8) / 255`, cut to the frame.
+    let flake = |y: usize, x: usize| (streaked[y * lw + x] * 255.0).round_ties_even() / 255.0;
+    let blend32 = blend as f32;
+    let mut data = Vec::with_capacity(img.data.len());
+    for y in 0..h {
+        for x in 0..w {
+            let i = (y * w + x) * 3;
+            // The frame in float32, as the reference holds it; OpenCV's grey in float32.
+            let px = [0, 1, 2].map(|c| f32::from(img.data[i + c]) / 255.0);
+            let grey = 0.299f32 * px[0] + 0.587f32 * px[1] + 0.114f32 * px[2];
+            let add = flake(y, x) + flake(h - 1 - y, w - 1 - x);
+            for v in px {
+                let whitened = blend32 * v + (1.0 - blend32) * v.max(grey * 1.5 + 0.5);
+                data.push(unit_to_byte(f64::from(whitened) + add));
+            }
         }
     }
     RgbImage {

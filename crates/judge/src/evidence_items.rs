@@ -47,9 +47,13 @@ pub fn integrity_checks(root: &Path, record: &RunRecord) -> Vec<IntegrityCheck> 
     out
 }
 
-/// A rung of a corruption ladder: its detection figures are the robustness analysis's
-/// (`robustness`), not evidence for the clean scenario's requirements; its latencies are
-/// ordinary timing evidence (the corruption is applied before timing).
+/// A rung of a corruption ladder: evidence for no requirement. Its detection figures are
+/// the robustness analysis's (`robustness`). Its latencies are recorded and analysed
+/// (latencies.csv, wcet.json, the report's timing tables) but are not timing evidence:
+/// a rung replays the clean scenario's frames, so a ladder would multiply one scenario's
+/// weight in a timing requirement, and the rungs run back to back after it, so a burst
+/// of load on the machine would fail the nominal scenario's timing requirement through
+/// frames that are not the scenario's (docs/CORRUPTIONS.md).
 fn is_rung(record: &RunRecord, scenario: &str) -> bool {
     record
         .scenarios
@@ -88,7 +92,7 @@ fn no_bound_reason(a: &crate::wcet::Analysis) -> String {
 /// `hwm_ms` for every analysed trace and `pwcet_ucb_ms` at each probability (no figure, with
 /// the reason, when the analysis refused a bound, so a requirement needing one fails).
 pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet]) {
-    for w in wcets {
+    for w in wcets.iter().filter(|w| !is_rung(record, &w.scenario)) {
         let (scenario_tags, deadline_ms) = tags(record, &w.scenario);
         let base = EvidenceItem {
             ttc: None,

@@ -16,6 +16,7 @@ pub mod backend;
 pub mod farm;
 pub mod interleave;
 pub mod sweep;
+pub mod tool;
 pub mod validate;
 
 pub use adasval_core::{

@@ -61,6 +61,7 @@ pub mod shard;
 pub mod sweep;
 pub mod synth;
 pub mod validate;
+pub mod version;
 pub mod wcet;
 
 /// What a report command prints on stdout: Markdown for people, or the same findings as

@@ -653,6 +653,7 @@ pub fn replay(
             candidate: engines[engines.len() - 1].entry.name.clone(),
             blocks: interleave_blocks,
         }),
+        tool: Some(crate::tool::identity()),
     };
     write_replay_files(&run_dir, &record, &traces, &golden)?;
     Ok(ReplayOutcome {

@@ -46,6 +46,7 @@ mod streams;
 mod sweep_cli;
 mod synth_cli;
 mod tamper_sweep;
+mod tool_identity;
 mod trt;
 mod trust;
 mod vocabulary;

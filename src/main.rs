@@ -75,6 +75,10 @@ enum Command {
     /// Import measurements of other tools (TensorRT trtexec) as a run directory.
     #[command(subcommand)]
     Import(cli::import::Command),
+    /// Check adasval on this machine against reference values of independent
+    /// implementations (no Python, no network); writes a sealed bundle (exit 0 all passed,
+    /// 1 a case failed, 3 the reference cases do not match their manifest).
+    Selftest(cli::selftest::Args),
     /// Print a shell completion script (e.g. `adasval completions bash > /etc/bash_completion.d/adasval`).
     Completions {
         /// The shell to complete for.
@@ -140,6 +144,7 @@ fn main() -> std::process::ExitCode {
         Command::Import(c) => cli::import::run(c),
         Command::Merge(a) => cli::merge::run(a),
         Command::Shard(c) => cli::shard::run(c),
+        Command::Selftest(a) => cli::selftest::run(a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

@@ -57,6 +57,7 @@ pub mod judge;
 pub mod matrix;
 pub mod merge;
 pub mod scenario;
+pub mod selftest;
 pub mod shard;
 pub mod sweep;
 pub mod synth;

@@ -41,6 +41,7 @@ mod report_browser;
 mod safety_browser;
 mod safety_gate;
 mod scenario_catalogue;
+mod selftest;
 mod slurm;
 mod streams;
 mod sweep_cli;

@@ -20,6 +20,7 @@ mod eval_coco_equivalence;
 mod kitti_equivalence;
 mod metrics_frames;
 mod ncap_geometry;
+mod qualification_cases;
 mod quantile_ci;
 mod regress_stats;
 mod safety_requirements;

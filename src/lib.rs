@@ -15,6 +15,7 @@ pub mod analysis;
 pub mod backend;
 pub mod farm;
 pub mod interleave;
+pub mod qualification;
 pub mod selftest;
 pub mod sweep;
 pub mod tool;

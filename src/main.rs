@@ -79,6 +79,11 @@ enum Command {
     /// implementations (no Python, no network); writes a sealed bundle (exit 0 all passed,
     /// 1 a case failed, 3 the reference cases do not match their manifest).
     Selftest(cli::selftest::Args),
+    /// Tool qualification: `qualification report --out DIR` writes the sealed report of this
+    /// binary on this machine (use cases, tool errors and measures, TI/TD/TCL template,
+    /// self-test results, known limitations, versions).
+    #[command(subcommand)]
+    Qualification(cli::qualification::Command),
     /// Print a shell completion script (e.g. `adasval completions bash > /etc/bash_completion.d/adasval`).
     Completions {
         /// The shell to complete for.
@@ -145,6 +150,7 @@ fn main() -> std::process::ExitCode {
         Command::Merge(a) => cli::merge::run(a),
         Command::Shard(c) => cli::shard::run(c),
         Command::Selftest(a) => cli::selftest::run(a),
+        Command::Qualification(c) => cli::qualification::run(c),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

@@ -56,6 +56,7 @@ pub mod import;
 pub mod judge;
 pub mod matrix;
 pub mod merge;
+pub mod qualification;
 pub mod scenario;
 pub mod selftest;
 pub mod shard;

@@ -198,3 +198,49 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn qualification_report_is_sealed_and_cites_only_tests_and_cases_that_exist() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("q");
+    let (code, stdout, err) = run(adasval()
+        .args(["qualification", "report", "--out"])
+        .arg(&out));
+    assert_eq!(code, 0, "{stdout}{err}");
+    assert!(adasval::evidence::verify(&out, None).unwrap().is_intact());
+    let md = std::fs::read_to_string(out.join("qualification.md")).unwrap();
+    for part in [
+        "## Use cases",
+        "UC1 release gate",
+        "UC2 safety report",
+        "UC3 regression check after an upgrade",
+        "a tampered engine or adapter is replayed",
+        "## TI / TD / TCL (template for the user)",
+        "PASS: ",
+        "TensorRT itself never ran",
+        "## Versions",
+    ] {
+        assert!(md.contains(part), "{part} missing from the report");
+    }
+    let rec = selftest::SelftestRecord::load(&out.join("selftest")).unwrap();
+    assert!(md.contains(rec.tool.binary_sha256.as_deref().unwrap()));
+    assert!(out.join("qualification.html").is_file());
+    // Every test file and self-test case the error table cites exists.
+    for h in adasval::qualification::HAZARDS {
+        for t in h.tests {
+            assert!(repo_root().join(t).is_file(), "cited {t} does not exist");
+        }
+        for c in h.self_test {
+            let found = match c.strip_suffix('*') {
+                Some(prefix) => rec.cases.iter().any(|x| x.name.starts_with(prefix)),
+                None => rec.cases.iter().any(|x| x.name == *c),
+            };
+            assert!(found, "cited self-test case {c} does not exist");
+        }
+        assert!(
+            !h.self_test.is_empty() || h.gap.is_some() || !h.tests.is_empty(),
+            "{}: nothing shows the measure works",
+            h.failure
+        );
+    }
+}

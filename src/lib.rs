@@ -15,7 +15,10 @@ pub mod analysis;
 pub mod backend;
 pub mod farm;
 pub mod interleave;
+pub mod qualification;
+pub mod selftest;
 pub mod sweep;
+pub mod tool;
 pub mod validate;
 
 pub use adasval_core::{

@@ -9,6 +9,9 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "adasval",
     version,
+    // `--version` is ours: with `--verbose` it also prints the build's identity.
+    disable_version_flag = true,
+    arg_required_else_help = true,
     about = "Validation suite for neural-network perception engines in driver-assistance systems",
     long_about = "adasval freezes engine binaries by SHA-256, replays pedestrian and obstacle \
 scenarios through them on a target platform, compares the outputs with golden labels and \
@@ -21,8 +24,15 @@ struct Cli {
     /// stay).
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Print the version (with `--verbose`: the commit it was built from, the SHA-256 of
+    /// this executable, the compiler and target).
+    #[arg(long, short = 'V')]
+    version: bool,
+    /// With `--version`: the build's full identity.
+    #[arg(long, requires = "version")]
+    verbose: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -65,6 +75,15 @@ enum Command {
     /// Import measurements of other tools (TensorRT trtexec) as a run directory.
     #[command(subcommand)]
     Import(cli::import::Command),
+    /// Check adasval on this machine against reference values of independent
+    /// implementations (no Python, no network); writes a sealed bundle (exit 0 all passed,
+    /// 1 a case failed, 3 the reference cases do not match their manifest).
+    Selftest(cli::selftest::Args),
+    /// Tool qualification: `qualification report --out DIR` writes the sealed report of this
+    /// binary on this machine (use cases, tool errors and measures, TI/TD/TCL template,
+    /// self-test results, known limitations, versions).
+    #[command(subcommand)]
+    Qualification(cli::qualification::Command),
     /// Print a shell completion script (e.g. `adasval completions bash > /etc/bash_completion.d/adasval`).
     Completions {
         /// The shell to complete for.
@@ -96,7 +115,23 @@ fn main() -> std::process::ExitCode {
         }
     };
     cli::set_quiet(cli.quiet);
-    let result = match cli.command {
+    let command = match (cli.version, cli.command) {
+        (true, _) => {
+            cli::version::print(cli.verbose);
+            return std::process::ExitCode::SUCCESS;
+        }
+        (false, Some(c)) => c,
+        (false, None) => {
+            use clap::CommandFactory;
+            let e = Cli::command().error(
+                clap::error::ErrorKind::MissingSubcommand,
+                "a subcommand is required (see --help)",
+            );
+            let _ = e.print();
+            return std::process::ExitCode::from(Status::BadInput.code());
+        }
+    };
+    let result = match command {
         Command::Validate(a) => cli::validate::run(*a),
         Command::Engine(c) => cli::engine::run(c),
         Command::Scenario(ScenarioCommand::Synth(a)) => cli::synth::run(a),
@@ -114,6 +149,8 @@ fn main() -> std::process::ExitCode {
         Command::Import(c) => cli::import::run(c),
         Command::Merge(a) => cli::merge::run(a),
         Command::Shard(c) => cli::shard::run(c),
+        Command::Selftest(a) => cli::selftest::run(a),
+        Command::Qualification(c) => cli::qualification::run(c),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

@@ -205,6 +205,7 @@ pub fn run(
         },
         integrity: evidence::IntegrityStatus::from_checks(checks),
         items: Vec::new(),
+        tool: Some(crate::tool::identity()),
     };
     evidence_build::timing_items(&mut ev, record, &wcets);
     evidence_build::detection_items(&mut ev, record, &det);

@@ -49,6 +49,11 @@ pub struct Args {
     /// a trusted key.
     #[arg(long)]
     require_signature: bool,
+    /// Refuse (exit 1) a run whose bundle holds no passing self-test (`selftest/`, written by
+    /// `validate --selftest`) by the same binary that wrote its evidence.json (same SHA-256);
+    /// exit 3 when that self-test bundle was changed after sealing.
+    #[arg(long)]
+    require_selftest: bool,
     /// Directory that engine and adapter paths in run.json are relative to.
     // `--root` like every other command; `--project-root` is the older spelling.
     #[arg(
@@ -89,7 +94,13 @@ pub fn run(args: Args) -> CliResult {
         }
         Err(e) => return Err(Failure::classified(e)),
     };
-    let status = outcome.status();
+    let mut status = outcome.status();
+    let selftest = args
+        .require_selftest
+        .then(|| required_selftest(&args.run_dir));
+    if let Some(adasval::selftest::RunSelftest::Tampered { problems }) = &selftest {
+        return tampered(&args, args.run_dir.clone(), problems.clone());
+    }
     let mut notes = vec![format!(
         "run `{}` ({}), requirements `{}`",
         outcome.run_id.as_deref().unwrap_or("?"),
@@ -112,6 +123,21 @@ pub fn run(args: Args) -> CliResult {
             _ => "UNSIGNED".into(),
         }
     ));
+    match &selftest {
+        Some(adasval::selftest::RunSelftest::Passed {
+            binary_sha256,
+            cases,
+        }) => notes.push(format!(
+            "self-test: {cases} cases passed by the binary that wrote the evidence ({binary_sha256})"
+        )),
+        Some(adasval::selftest::RunSelftest::Refused { reason }) => {
+            notes.push(format!("**self-test required, refused:** {reason}"));
+            if status == Status::Pass {
+                status = Status::GateFailed;
+            }
+        }
+        _ => {}
+    }
     let warnings: Vec<String> = outcome.manifest.signature.warning().into_iter().collect();
     for w in &warnings {
         eprintln!("warning: {w}");
@@ -154,12 +180,23 @@ pub fn run(args: Args) -> CliResult {
             serde_json::to_string_pretty(&serde_json::json!({
                 "status": status.code(),
                 "outcome": outcome,
+                "selftest": selftest,
             }))
             .map_err(Failure::bad_input)?
         ),
         Format::Text => out!("{md}"),
     }
     Ok(status)
+}
+
+/// `--require-selftest`: the run's self-test, matched to the binary named in evidence.json.
+fn required_selftest(run_dir: &std::path::Path) -> adasval::selftest::RunSelftest {
+    match adasval::evidence::EvidenceSet::load(&run_dir.join(adasval::evidence::EVIDENCE_FILE)) {
+        Ok(ev) => adasval::selftest::check_run(run_dir, ev.tool.as_ref()),
+        Err(e) => adasval::selftest::RunSelftest::Refused {
+            reason: e.to_string(),
+        },
+    }
 }
 
 fn write_outputs(

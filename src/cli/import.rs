@@ -68,6 +68,7 @@ pub fn run(c: Command) -> CliResult {
                 root: a.root,
                 out: a.out,
                 command_line: std::env::args().collect(),
+                tool: Some(adasval::tool::identity()),
             };
             let rec = trtexec::import(&req).map_err(Failure::classified)?;
             // An imported run is evidence like a replayed one: seal it, so compare, diff

@@ -56,11 +56,14 @@ pub mod import;
 pub mod judge;
 pub mod matrix;
 pub mod merge;
+pub mod qualification;
 pub mod scenario;
+pub mod selftest;
 pub mod shard;
 pub mod sweep;
 pub mod synth;
 pub mod validate;
+pub mod version;
 pub mod wcet;
 
 /// What a report command prints on stdout: Markdown for people, or the same findings as

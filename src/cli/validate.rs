@@ -59,6 +59,11 @@ pub struct Args {
     /// GSN safety case to render (default: safety-case/gsn.yaml when present).
     #[arg(long)]
     pub gsn: Option<PathBuf>,
+    /// Run `adasval selftest` first (refusing to replay when a case fails, exit 1) and seal
+    /// its results inside the run directory (`selftest/`), where `gate --require-selftest`
+    /// looks for them.
+    #[arg(long)]
+    pub selftest: bool,
     /// Sign MANIFEST.sha256 with this Ed25519 key file (see `adasval evidence keygen`).
     #[arg(long)]
     pub sign_key: Option<PathBuf>,
@@ -383,7 +388,31 @@ pub fn run(a: Args) -> CliResult {
         "interrupted: finishing the current inference and keeping what was measured",
     );
     let shard = shard_selection(a.shard.as_deref(), a.shard_plan.as_deref())?;
+    let selftest = if a.selftest {
+        let set = adasval::selftest::cases::embedded().map_err(Failure::classified)?;
+        let exe = std::env::current_exe().ok();
+        let rec = adasval::selftest::run(
+            &set,
+            &adasval::selftest::Estimators::adasval(),
+            exe.as_deref(),
+        );
+        if !rec.pass {
+            super::selftest::print(&rec);
+            eprintln!(
+                "error: the self-test failed ({}): nothing replayed",
+                rec.failed_cases().join(", ")
+            );
+            return Ok(adasval::exit::Status::GateFailed);
+        }
+        if !super::quiet() {
+            eprintln!("self-test: all {} cases passed", rec.passed);
+        }
+        Some(Box::new((rec, set)))
+    } else {
+        None
+    };
     let req = ValidateRequest {
+        selftest,
         shard,
         out: a.out,
         engines: a.engines,

@@ -84,6 +84,10 @@ pub struct ValidateRequest {
     /// records with `shard.json` for `adasval merge` (no verdicts: they belong to the merge).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<crate::farm::shard::ShardSelection>,
+    /// `--selftest`: the self-test run before the replay (it passed), sealed into the run
+    /// directory's `selftest/` before the run is judged and sealed.
+    #[serde(skip)]
+    pub selftest: Option<Box<(crate::selftest::SelftestRecord, crate::selftest::CaseSet)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +134,8 @@ pub enum ValidateError {
     Name(#[from] crate::names::NameError),
     #[error(transparent)]
     Farm(#[from] crate::farm::FarmError),
+    #[error("self-test: {0}")]
+    Selftest(#[from] crate::selftest::SelftestError),
 }
 
 impl Classify for ValidateError {
@@ -151,6 +157,7 @@ impl Classify for ValidateError {
             ValidateError::AdapterMismatch { .. } => Status::BadInput,
             ValidateError::Name(e) => e.status(),
             ValidateError::Farm(e) => e.status(),
+            ValidateError::Selftest(e) => e.status(),
         }
     }
 }
@@ -661,6 +668,7 @@ pub fn replay(
             candidate: engines[engines.len() - 1].entry.name.clone(),
             blocks: interleave_blocks,
         }),
+        tool: Some(crate::tool::identity()),
     };
     write_replay_files(&run_dir, &record, &traces, &golden)?;
     Ok(ReplayOutcome {
@@ -812,6 +820,13 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<ValidateOutcome, ValidateError> {
     let out = replay(req, command_line, progress, stop)?;
+    if let Some(st) = &req.selftest {
+        crate::selftest::write_bundle(
+            &out.run_dir.join(crate::selftest::RUN_SUBDIR),
+            &st.0,
+            &st.1,
+        )?;
+    }
     if let Some(sel) = &req.shard {
         return finish_shard(req, sel, out);
     }

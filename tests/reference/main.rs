@@ -21,6 +21,7 @@ mod homogeneity;
 mod kitti_equivalence;
 mod metrics_frames;
 mod ncap_geometry;
+mod qualification_cases;
 mod quantile_ci;
 mod regress_stats;
 mod safety_requirements;

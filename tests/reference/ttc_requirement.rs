@@ -103,6 +103,7 @@ fn evidence(latency_ns: u64, reqs: &Requirements) -> EvidenceSet {
         },
         integrity: IntegrityStatus::from_checks(Vec::new()),
         items,
+        tool: None,
     }
 }
 

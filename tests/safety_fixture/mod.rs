@@ -177,6 +177,7 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
             },
         ]),
         items,
+        tool: None,
     }
 }
 

@@ -14,6 +14,7 @@ pub mod platform;
 pub mod record;
 pub mod stored;
 pub mod sweep;
+pub mod tool;
 pub mod trace;
 pub mod trtexec_export;
 pub mod units;

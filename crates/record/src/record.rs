@@ -44,6 +44,9 @@ pub struct RunRecord {
     /// `validate --interleave`: the two engines ran in alternating blocks (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interleave: Option<Interleave>,
+    /// The adasval binary that replayed (absent in records written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<crate::tool::ToolIdentity>,
 }
 
 /// The schedule of an interleaved session (`validate --interleave`): baseline and

@@ -244,6 +244,8 @@ pub struct ImportRequest {
     pub root: PathBuf,
     pub out: PathBuf,
     pub command_line: Vec<String>,
+    /// The adasval binary that imports (recorded in `run.json`).
+    pub tool: Option<adasval_record::tool::ToolIdentity>,
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), TrtexecError> {
@@ -537,6 +539,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
         scenarios: vec![scenario],
         traces: vec![trace],
         interleave: None,
+        tool: req.tool.clone(),
     };
 
     let rows: Vec<LatencyRow> = samples

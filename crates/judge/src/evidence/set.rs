@@ -26,6 +26,10 @@ pub struct EvidenceSet {
     pub run: RunStatus,
     pub integrity: IntegrityStatus,
     pub items: Vec<EvidenceItem>,
+    /// The adasval binary that judged the run and wrote this file (absent in files
+    /// written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<adasval_record::tool::ToolIdentity>,
 }
 
 /// Whether the run covered everything it was asked to.

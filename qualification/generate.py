@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""Regenerates adasval's self-test reference cases (qualification/cases/*.json) and their
+manifest (qualification/MANIFEST.sha256) from the independent references pinned in
+tests/requirements.txt: scipy, statsmodels, lmoments3, pycocotools, Python's hashlib, and
+the RFC 8032 test vectors. adasval never runs here: the inputs are drawn with numpy's
+seeded generator and the expected values come from the references alone.
+
+usage: qualification/generate.py [OUT_DIR]   (default: the directory of this script)
+
+The output is byte-for-byte deterministic for the pinned versions (CI checks that it
+equals the committed files: tests/cli/selftest.rs). Expected values are rounded to 12
+significant digits, far below every tolerance, so last-bit differences between machines
+do not change the files.
+"""
+import contextlib
+import hashlib
+import io
+import json
+import os
+import sys
+import tempfile
+import warnings
+
+import numpy as np
+from scipy import stats
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "py"))
+import coco_gen  # noqa: E402  (the generator of the pycocotools equivalence tests)
+import coco_reference  # noqa: E402
+import wcet_reference  # noqa: E402  (the scipy / statsmodels / lmoments3 calls of the WCET tests)
+
+warnings.simplefilter("ignore")
+
+
+def r12(v):
+    """Round to 12 significant digits (see the module comment)."""
+    return float(f"{float(v):.12g}")
+
+
+def data(values, digits=6):
+    return [round(float(v), digits) for v in values]
+
+
+def case(name, kind, reference, inputs, expected, tolerance):
+    return {"name": name, "kind": kind, "reference": reference, "input": inputs,
+            "expected": expected, "tolerance": tolerance}
+
+
+def versions():
+    import importlib.metadata as md
+    return {p: md.version(p) for p in ("numpy", "scipy", "statsmodels", "lmoments3", "pycocotools")}
+
+
+def gev_sample(rng, n, xi, loc, scale):
+    # scipy's genextreme uses c = -xi
+    return stats.genextreme.rvs(-xi, loc=loc, scale=scale, size=n, random_state=rng)
+
+
+def block_p(p, b):
+    return -np.expm1(b * np.log1p(-p))
+
+
+def wcet_cases():
+    out = []
+    rng = np.random.default_rng(20261207)
+    probs = [1e-6, 1e-9]
+    for i, (xi, loc, scale, n) in enumerate([(-0.25, 10.0, 1.0, 120), (-0.05, 3.0, 0.2, 400),
+                                            (0.15, 0.5, 0.05, 250)]):
+        x = data(gev_sample(rng, n, xi, loc, scale))
+        r = wcet_reference.op_gev({"data": x, "block_probabilities": [block_p(p, 50) for p in probs]})
+        out.append(case(f"gev_pwm_{i + 1}", "gev_pwm", "lmoments3 gev.lmom_fit", {"data": x},
+                        {"xi": r12(r["pwm"]["xi"]), "loc": r12(r["pwm"]["loc"]), "scale": r12(r["pwm"]["scale"])},
+                        {"xi": {"abs": 1e-3}, "loc": {"rel": 1e-3}, "scale": {"rel": 1e-3}}))
+        # An optimiser's optimum: adasval's log-likelihood is at least scipy's, and the
+        # bound it implies is within 1 % of scipy's fit.
+        out.append(case(f"gev_mle_{i + 1}", "gev_mle", "scipy genextreme.fit, logpdf, isf",
+                        {"data": x, "block_size": 50, "probabilities": {f"pwcet_{p:g}": p for p in probs}},
+                        {"loglik": r12(r["mle"]["loglik"]),
+                         **{f"pwcet_{p:g}": r12(v) for p, v in zip(probs, r["mle"]["isf"])}},
+                        {"loglik": {"at_least_rel": 1e-6},
+                         **{f"pwcet_{p:g}": {"rel": 0.01} for p in probs}}))
+    rate = 0.05
+    for i, (xi, scale, n) in enumerate([(-0.2, 1.0, 150), (0.0, 0.3, 500), (0.2, 2.0, 300)]):
+        y = np.sort(data(stats.genpareto.rvs(xi, scale=scale, size=n, random_state=rng)))
+        y = [float(v) for v in y]
+        r = wcet_reference.op_gpd({"data": y, "conditional_probabilities": [p / rate for p in probs]})
+        out.append(case(f"gpd_pwm_{i + 1}", "gpd_pwm", "Hosking & Wallis (1987) PWM, numpy", {"data": y},
+                        {"xi": r12(r["pwm"]["xi"]), "scale": r12(r["pwm"]["scale"])},
+                        {"xi": {"abs": 1e-3}, "scale": {"rel": 1e-3}}))
+        out.append(case(f"gpd_mle_{i + 1}", "gpd_mle", "scipy genpareto.fit(floc=0), logpdf, isf",
+                        {"data": y, "rate": rate, "probabilities": {f"excess_{p:g}": p for p in probs}},
+                        {"loglik": r12(r["mle"]["loglik"]),
+                         **{f"excess_{p:g}": r12(v) for p, v in zip(probs, r["mle"]["isf"])}},
+                        {"loglik": {"at_least_rel": 1e-6},
+                         **{f"excess_{p:g}": {"rel": 0.01} for p in probs}}))
+    # The i.i.d. preconditions on an independent trace, an AR(1) trace and a drifting one.
+    iid = data(gev_sample(rng, 600, -0.2, 10.0, 1.0))
+    e = rng.normal(size=500)
+    ar = np.zeros(500)
+    for t in range(1, 500):
+        ar[t] = 0.8 * ar[t - 1] + e[t]
+    drift = np.asarray(data(gev_sample(rng, 700, -0.1, 5.0, 0.3))) + np.arange(700) * 1e-3
+    for name, x in [("independent", iid), ("ar1", data(10.0 + ar)), ("drift", data(drift))]:
+        r = wcet_reference.op_iid({"data": list(x), "lags": 20})
+        out.append(case(f"iid_{name}", "iid", "statsmodels acorr_ljungbox, runstest_1samp, kpss; scipy ks_2samp",
+                        {"data": list(x), "lags": 20},
+                        {"ljung_box": r12(r["ljung_box"][0]), "ljung_box_p": r12(r["ljung_box"][1]),
+                         "runs_z": r12(r["runs"][0]), "runs_p": r12(r["runs"][1]),
+                         "ks": r12(r["ks"][0]), "ks_p": r12(r["ks"][1]),
+                         "kpss": r12(r["kpss"][0]), "kpss_p": r12(r["kpss"][1]), "kpss_lags": r["kpss"][2]},
+                        {"ljung_box": {"rel": 1e-6}, "ljung_box_p": {"rel": 1e-6, "abs": 1e-300},
+                         "runs_z": {"rel": 1e-6}, "runs_p": {"rel": 1e-6},
+                         "ks": {"rel": 1e-9}, "ks_p": {"rel": 1e-6},
+                         "kpss": {"rel": 1e-6}, "kpss_p": {"abs": 1e-12}, "kpss_lags": "exact"}))
+    # pWCET of a fixed latency trace (ms): GEV on blocks of 50 maxima, scipy's fit.
+    trace = data(4.0 + rng.gamma(2.0, 0.05, size=5000) + gev_sample(rng, 5000, -0.1, 0.0, 0.02), 4)
+    maxima = [max(trace[k:k + 50]) for k in range(0, 5000, 50)]
+    r = wcet_reference.op_gev({"data": maxima, "block_probabilities": [block_p(p, 50) for p in probs]})
+    out.append(case("pwcet_trace", "pwcet_block_maxima", "scipy genextreme.fit, isf on blocks of 50",
+                    {"trace_ms": trace, "block_size": 50, "probabilities": {f"pwcet_{p:g}": p for p in probs}},
+                    {f"pwcet_{p:g}": r12(v) for p, v in zip(probs, r["mle"]["isf"])},
+                    {f"pwcet_{p:g}": {"rel": 0.01} for p in probs}))
+    return out
+
+
+def stats_cases():
+    out = []
+    for x, n, c in [(0, 1, 0.95), (3, 10, 0.95), (50, 100, 0.99), (999, 1000, 0.95),
+                    (1, 100000, 0.95), (17, 23, 0.5)]:
+        a = 1 - c
+        lo = 0.0 if x == 0 else stats.beta.ppf(a / 2, x, n - x + 1)
+        hi = 1.0 if x == n else stats.beta.isf(a / 2, x + 1, n - x)
+        out.append(case(f"clopper_pearson_{x}_of_{n}_at_{c:g}", "clopper_pearson", "scipy beta.ppf / beta.isf",
+                        {"successes": x, "trials": n, "confidence": c},
+                        {"lower": r12(lo), "upper": r12(hi)},
+                        {"lower": {"rel": 1e-9, "abs": 1e-15}, "upper": {"rel": 1e-9, "abs": 1e-15}}))
+    rng = np.random.default_rng(28)
+    for i, (na, nb, shift, ties) in enumerate([(40, 55, 0.0, False), (120, 90, 0.4, True), (12, 9, 1.0, False)]):
+        a = rng.normal(size=na)
+        b = rng.normal(loc=shift, size=nb)
+        if ties:
+            a, b = np.round(a, 1), np.round(b, 1)
+        a, b = data(a), data(b)
+        r = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic", use_continuity=True)
+        out.append(case(f"mann_whitney_{i + 1}", "mann_whitney",
+                        "scipy mannwhitneyu (two-sided, asymptotic, continuity)", {"x": a, "y": b},
+                        {"u": r12(r.statistic), "p": r12(r.pvalue)},
+                        {"u": {"rel": 1e-12}, "p": {"rel": 1e-6}}))
+    for i, (sizes, shifts, ties) in enumerate([([30, 30, 30], [0, 0, 0], False),
+                                               ([20, 35, 25, 40], [0, 0.3, 0.6, 0], True)]):
+        groups = [data(np.round(rng.normal(loc=s, size=k), 1) if ties else rng.normal(loc=s, size=k))
+                  for k, s in zip(sizes, shifts)]
+        r = stats.kruskal(*groups)
+        out.append(case(f"kruskal_wallis_{i + 1}", "kruskal_wallis", "scipy kruskal (tie-corrected)",
+                        {"groups": groups}, {"h": r12(r.statistic), "p": r12(r.pvalue)},
+                        {"h": {"rel": 1e-9}, "p": {"rel": 1e-6}}))
+    from statsmodels.stats.proportion import confint_proportions_2indep
+    for k1, n1, k2, n2 in [(45, 50, 40, 50), (0, 20, 3, 25), (998, 1000, 990, 1000)]:
+        lo, hi = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff", alpha=0.05)
+        out.append(case(f"newcomb_{k1}_{n1}_{k2}_{n2}", "newcomb",
+                        "statsmodels confint_proportions_2indep(method=newcomb, diff)",
+                        {"k1": k1, "n1": n1, "k2": k2, "n2": n2, "confidence": 0.95},
+                        {"lower": r12(lo), "upper": r12(hi)},
+                        {"lower": {"abs": 1e-9}, "upper": {"abs": 1e-9}}))
+    return out
+
+
+def coco_cases():
+    # The first seeded case of the equivalence tests' generator that is small, has several
+    # classes and no detection of an unknown class.
+    for seed in range(1, 500):
+        gt, dt = coco_gen.random_case(seed)
+        cats = {c["id"] for c in gt["categories"]}
+        if 3 <= len(cats) <= 6 and len(gt["images"]) <= 12 and all(d["category_id"] in cats for d in dt) \
+                and 20 <= len(dt) <= 200:
+            break
+    with tempfile.TemporaryDirectory() as d:
+        gp, dp = os.path.join(d, "gt.json"), os.path.join(d, "dt.json")
+        with open(gp, "w") as f:
+            json.dump(gt, f)
+        with open(dp, "w") as f:
+            json.dump(dt, f)
+        with contextlib.redirect_stdout(io.StringIO()):
+            r = coco_reference.evaluate(gp, dp)
+    names = ["AP", "AP50", "AP75", "AP_small", "AP_medium", "AP_large",
+             "AR1", "AR10", "AR100", "AR_small", "AR_medium", "AR_large"]
+    expected = {n: r12(v) for n, v in zip(names, r["stats"])}
+    for c in r["per_class"]:
+        expected[f"class{c['category_id']}_AP"] = r12(c["AP"])
+        expected[f"class{c['category_id']}_AP50"] = r12(c["AP50"])
+    # -1 is pycocotools' "no value"; the self-test compares it as such.
+    return [case(f"coco_bbox_seed{seed}", "coco_bbox", "pycocotools COCOeval (bbox)",
+                 {"ground_truth": gt, "detections": dt}, expected,
+                 {k: {"abs": 1e-9} for k in expected})]
+
+
+# RFC 8032, section 7.1: TEST 1, TEST 2, TEST 3 (secret key, public key, message, signature).
+RFC8032 = [
+    ("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+     "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
+     "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"),
+    ("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+     "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
+     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"),
+    ("c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+     "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82",
+     "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"),
+]
+
+
+def crypto_cases():
+    out = []
+    for i, msg in enumerate([b"", b"abc", b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                             bytes(range(256)) * 5]):
+        out.append(case(f"sha256_{i + 1}", "sha256", "Python hashlib.sha256 (FIPS 180-4 vectors 1-3)",
+                        {"message_hex": msg.hex()}, {"digest": hashlib.sha256(msg).hexdigest()},
+                        {"digest": "exact"}))
+    for i, (sk, pk, msg, sig) in enumerate(RFC8032):
+        out.append(case(f"ed25519_rfc8032_test{i + 1}", "ed25519", "RFC 8032 section 7.1",
+                        {"secret_key_hex": sk, "message_hex": msg},
+                        {"public_key": pk, "signature": sig, "verifies": True, "tampered_verifies": False},
+                        {k: "exact" for k in ("public_key", "signature", "verifies", "tampered_verifies")}))
+    return out
+
+
+def integrity_cases():
+    # Behaviour cases: what must be detected; nothing numeric to compute elsewhere.
+    return [
+        case("lock_round_trip", "lock_round_trip", "the lock format (docs/schema/lock.schema.json)",
+             {}, {"verified": True, "modified_engine_detected": True}, {"verified": "exact",
+                                                                       "modified_engine_detected": "exact"}),
+        case("tamper_detection", "tamper_detection", "sha256sum format of MANIFEST.sha256",
+             {}, {"intact_verifies": True, "modified_file_detected": True, "added_file_detected": True,
+                  "removed_file_detected": True},
+             {k: "exact" for k in ("intact_verifies", "modified_file_detected", "added_file_detected",
+                                   "removed_file_detected")}),
+        case("replay_incomplete_never_passes", "replay_fault", "docs/EVIDENCE.md: an incomplete run never passes",
+             {}, {"complete_run_complete": True, "complete_run_gate_exit": 0, "faulty_run_exit": 1,
+                  "faulty_run_complete": False, "faulty_run_gate_exit": 1},
+             {k: "exact" for k in ("complete_run_complete", "complete_run_gate_exit", "faulty_run_exit",
+                                   "faulty_run_complete", "faulty_run_gate_exit")}),
+    ]
+
+
+def main():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else HERE
+    os.makedirs(os.path.join(out_dir, "cases"), exist_ok=True)
+    families = {"wcet": wcet_cases(), "stats": stats_cases(), "coco": coco_cases(),
+                "crypto": crypto_cases(), "integrity": integrity_cases()}
+    manifest = []
+    for fam, cases in families.items():
+        doc = {"family": fam, "generator": "qualification/generate.py", "references": versions(),
+               "cases": cases}
+        text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
+        rel = f"cases/{fam}.json"
+        with open(os.path.join(out_dir, rel), "w") as f:
+            f.write(text)
+        manifest.append(f"{hashlib.sha256(text.encode()).hexdigest()}  {rel}\n")
+    with open(os.path.join(out_dir, "MANIFEST.sha256"), "w") as f:
+        f.write("".join(manifest))
+
+
+if __name__ == "__main__":
+    main()

@@ -263,3 +263,34 @@ pub fn reseal_lock(project: &std::path::Path) {
     )
     .unwrap();
 }
+
+/// Runs a reference script (path relative to the repository) with `request` as JSON on its
+/// stdin and returns the JSON it prints; panics with its stderr when it fails.
+pub fn python_reference(py: &str, script: &str, request: &serde_json::Value) -> serde_json::Value {
+    use std::io::Write;
+    let mut child = Command::new(py)
+        .arg(repo_root().join(script))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{py} {script}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin was piped")
+        .write_all(request.to_string().as_bytes())
+        .expect("the reference reads its request");
+    let out = child.wait_with_output().expect("the reference ran");
+    assert!(
+        out.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{script} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}

@@ -40,22 +40,12 @@ fn kruskal_wallis_matches_scipy() {
         })
         .collect();
     let req = serde_json::json!({ "cases": cases });
-    let mut child = std::process::Command::new(py)
-        .arg(repo_root().join("tests/py/homogeneity_reference.py"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(req.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r: serde_json::Value = serde_json::from_value(python_reference(
+        &py,
+        "tests/py/homogeneity_reference.py",
+        &req,
+    ))
+    .unwrap();
     let mut small_p = 0;
     for (i, groups) in cases.iter().enumerate() {
         let refs: Vec<&[f64]> = groups.iter().map(Vec::as_slice).collect();

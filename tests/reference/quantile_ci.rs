@@ -41,22 +41,12 @@ fn percentile_interval_matches_scipy_quantile_test() {
         }
     }
     let req = serde_json::json!({ "cases": cases });
-    let mut child = std::process::Command::new(py)
-        .arg(repo_root().join("tests/py/quantile_ci_reference.py"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(req.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let reference: Vec<(Option<f64>, Option<f64>)> = serde_json::from_slice(&out.stdout).unwrap();
+    let reference: Vec<(Option<f64>, Option<f64>)> = serde_json::from_value(python_reference(
+        &py,
+        "tests/py/quantile_ci_reference.py",
+        &req,
+    ))
+    .unwrap();
     assert_eq!(reference.len(), ours.len());
     let mut bounded_high = 0;
     for ((n, p, conf, lo, hi), (rlo, rhi)) in ours.iter().zip(&reference) {

@@ -34,22 +34,9 @@ fn mann_whitney_and_newcomb_match_references() {
         (100, 100, 95, 100),
     ];
     let req = serde_json::json!({ "mw": mw, "newcomb": nc });
-    let mut child = std::process::Command::new(py)
-        .arg(repo_root().join("tests/py/regress_reference.py"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(req.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r: serde_json::Value =
+        serde_json::from_value(python_reference(&py, "tests/py/regress_reference.py", &req))
+            .unwrap();
     for (i, (x, y)) in mw.iter().enumerate() {
         let ours = mann_whitney(x, y).unwrap();
         let (u, p) = (
@@ -200,22 +187,12 @@ fn equivalence_test_matches_statsmodels_tost() {
         "ind": ind.iter().map(|(b, c, m, a, p)| serde_json::json!([b, c, m, a, p.sum_squares, p.df])).collect::<Vec<_>>(),
         "paired": pairs.iter().map(|(b, c, m, a)| serde_json::json!([b, c, m, a])).collect::<Vec<_>>(),
     });
-    let mut child = std::process::Command::new(py)
-        .arg(repo_root().join("tests/py/equivalence_reference.py"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(req.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r: serde_json::Value = serde_json::from_value(python_reference(
+        &py,
+        "tests/py/equivalence_reference.py",
+        &req,
+    ))
+    .unwrap();
     let close = |ours: f64, theirs: &serde_json::Value, what: &str| {
         let t = theirs.as_f64().unwrap();
         assert!(

@@ -236,15 +236,7 @@ pub fn document(selftest: &SelftestRecord) -> Document {
     }
     tcl.push(tt);
     let mut st = Section::new("selftest", "Self-test on this machine");
-    st.push(Block::Banner(
-        Tone::of(selftest.pass),
-        format!(
-            "{}: {} of {} cases passed",
-            if selftest.pass { "PASS" } else { "FAIL" },
-            selftest.passed,
-            selftest.passed + selftest.failed
-        ),
-    ));
+    st.push(Block::Banner(Tone::of(selftest.pass), selftest.headline()));
     st.push(Block::text(&format!(
         "Run {} to {}; reference cases {} (manifest SHA-256 `{}`); the full table of expected and obtained values is in `selftest/selftest.md` of this bundle.",
         selftest.started_at, selftest.finished_at, selftest.cases_source, selftest.cases_manifest_sha256

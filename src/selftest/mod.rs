@@ -112,6 +112,16 @@ pub struct SelftestRecord {
 }
 
 impl SelftestRecord {
+    /// "PASS: 41 of 41 cases passed", the line every rendering of the result leads with.
+    pub fn headline(&self) -> String {
+        format!(
+            "{}: {} of {} cases passed",
+            if self.pass { "PASS" } else { "FAIL" },
+            self.passed,
+            self.passed + self.failed
+        )
+    }
+
     /// Read `selftest.json` of a bundle.
     pub fn load(dir: &Path) -> Result<Self, SelftestError> {
         let path = dir.join(RESULTS_FILE);
@@ -234,15 +244,7 @@ fn show(v: &Value) -> String {
 pub fn document(rec: &SelftestRecord) -> crate::report::doc::Document {
     use crate::report::doc::{Block, Document, Section, Table, Tone};
     let mut summary = Section::new("summary", "Summary");
-    summary.push(Block::Banner(
-        Tone::of(rec.pass),
-        format!(
-            "{}: {} of {} cases passed",
-            if rec.pass { "PASS" } else { "FAIL" },
-            rec.passed,
-            rec.passed + rec.failed
-        ),
-    ));
+    summary.push(Block::Banner(Tone::of(rec.pass), rec.headline()));
     summary.push(Block::list([
         format!("Tool: {}", rec.tool.describe()),
         format!("Started {}, finished {}", rec.started_at, rec.finished_at),

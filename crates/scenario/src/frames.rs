@@ -220,12 +220,7 @@ fn load_clean_frames(
                 });
             }
             if !unknown.is_empty() {
-                return Err(ScenarioError::UnknownClasses {
-                    scenario: s.id.clone(),
-                    classes: unknown.into_iter().collect::<Vec<_>>().join(", "),
-                    known: classes.join(", "),
-                    map: map.describe(),
-                });
+                return Err(map.unknown_classes(&s.id, unknown));
             }
             Ok(out)
         }
@@ -296,12 +291,7 @@ fn render_frame(
         }
     }
     if !unknown.is_empty() {
-        return Err(ScenarioError::UnknownClasses {
-            scenario: s.id.clone(),
-            classes: unknown.into_iter().collect::<Vec<_>>().join(", "),
-            known: classes.join(", "),
-            map: map.describe(),
-        });
+        return Err(map.unknown_classes(&s.id, unknown));
     }
     Ok(LoadedFrame {
         index: i as usize,
@@ -379,6 +369,20 @@ impl<'a> ClassMapper<'a> {
     fn with_neighbours(mut self, neighbours: &'a BTreeMap<String, String>) -> Self {
         self.neighbours = Some(neighbours);
         self
+    }
+
+    /// The error for golden class names that map to no model class.
+    fn unknown_classes(
+        &self,
+        scenario: &str,
+        unknown: std::collections::BTreeSet<String>,
+    ) -> ScenarioError {
+        ScenarioError::UnknownClasses {
+            scenario: scenario.to_string(),
+            classes: unknown.into_iter().collect::<Vec<_>>().join(", "),
+            known: self.classes.join(", "),
+            map: self.describe(),
+        }
     }
 
     /// The map in force, for error messages.

@@ -223,8 +223,18 @@ def in_parallel(a, tasks):
         with lock:
             PIN.cpus = free.pop(0)
 
+    def logged(i, t):
+        # One line per finished comparison on stderr, so a run cut short by a time limit
+        # still shows what it measured.
+        r = t()
+        decision, checks = r[0], r[1]
+        print(json.dumps({"comparison": i, "decision": decision,
+                          "checks": {f"{k[0]} {k[1]}": v for k, v in checks.items()}}),
+              file=sys.stderr, flush=True)
+        return r
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs, initializer=init) as ex:
-        return list(ex.map(lambda t: t(), tasks))
+        return list(ex.map(lambda it: logged(*it), enumerate(tasks)))
 
 
 class HogSessionPin:

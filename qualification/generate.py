@@ -49,7 +49,8 @@ def case(name, kind, reference, inputs, expected, tolerance):
 
 def versions():
     import importlib.metadata as md
-    return {p: md.version(p) for p in ("numpy", "scipy", "statsmodels", "lmoments3", "pycocotools")}
+    return {p: md.version(p) for p in ("numpy", "scipy", "statsmodels", "lmoments3", "pycocotools",
+                                       "onnxruntime", "onnx", "numba")}
 
 
 def gev_sample(rng, n, xi, loc, scale):
@@ -155,6 +156,24 @@ def stats_cases():
         out.append(case(f"kruskal_wallis_{i + 1}", "kruskal_wallis", "scipy kruskal (tie-corrected)",
                         {"groups": groups}, {"h": r12(r.statistic), "p": r12(r.pvalue)},
                         {"h": {"rel": 1e-9}, "p": {"rel": 1e-6}}))
+    # Nearest-rank percentiles of latency samples (ns): the smallest sample with at least
+    # p% of the samples at or below it, the rank computed in exact rationals.
+    from fractions import Fraction
+    import math
+    for i, n in enumerate([1, 7, 200, 1000, 1001, 10000]):
+        x = [int(v) for v in rng.integers(1_000_000, 9_000_000, size=n)]
+        s = sorted(x)
+        expected = {}
+        for p in ("50", "90", "99", "99.9"):
+            rank = math.ceil(Fraction(p) * n / 100)
+            expected[f"p{p}"] = s[min(max(rank, 1), n) - 1]
+        expected.update({"min": s[0], "max": s[-1], "mean": r12(np.mean(x)),
+                         "stddev": r12(np.std(x, ddof=1)) if n > 1 else 0.0})
+        tol = {k: "exact" for k in expected}
+        tol.update({"mean": {"rel": 1e-12}, "stddev": {"rel": 1e-9, "abs": 1e-9}})
+        out.append(case(f"latency_summary_{n}", "latency_summary",
+                        "nearest rank in exact rationals (Python fractions); numpy mean, std(ddof=1)",
+                        {"samples_ns": x}, expected, tol))
     from statsmodels.stats.proportion import confint_proportions_2indep
     for k1, n1, k2, n2 in [(45, 50, 40, 50), (0, 20, 3, 25), (998, 1000, 990, 1000)]:
         lo, hi = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff", alpha=0.05)
@@ -224,6 +243,166 @@ def crypto_cases():
     return out
 
 
+def kitti_line(cls, trunc, occ, b, score=None):
+    s = (f"{cls} {trunc:.2f} {occ} -10 {b[0]:.2f} {b[1]:.2f} {b[2]:.2f} {b[3]:.2f} "
+         "-1 -1 -1 -1000 -1000 -1000 -10")
+    return s + (f" {score:.2f}" if score is not None else "") + "\n"
+
+
+def kitti_frames(seed, n):
+    """KITTI label and result files exercising the devkit's rules (levels and their
+    boundaries, occlusion 3, Van / Person_sitting, DontCare with detections partly inside,
+    score ties, frames without labels or detections), as tests/reference/kitti_equivalence.rs
+    generates them."""
+    rng = np.random.default_rng(seed)
+    classes = ["Car", "Car", "Car", "Van", "Pedestrian", "Pedestrian", "Person_sitting", "Cyclist",
+               "Truck", "Misc"]
+    counted = ["Car", "Pedestrian", "Cyclist"]
+    heights = [20.0, 24.99, 25.0, 25.01, 30.0, 39.5, 40.0, 40.01, 55.0, 80.0, 130.0]
+    truncs = [0.0, 0.0, 0.1, 0.15, 0.16, 0.3, 0.31, 0.5, 0.51, 0.8]
+    frames = []
+    for f in range(n):
+        gt, dt = "", ""
+        for _ in range(0 if f % 7 == 3 else int(rng.integers(7))):
+            cls = classes[rng.integers(len(classes))]
+            h = heights[rng.integers(len(heights))] if rng.integers(3) == 0 else rng.uniform(15, 150)
+            aspect = 0.4 if cls.startswith("P") or cls == "Cyclist" else 1.6
+            w = max(4.0, h * aspect * rng.uniform(0.8, 1.2))
+            x, y = rng.uniform(0, 1100), rng.uniform(100, 250)
+            b = [x, y, x + w, y + h]
+            gt += kitti_line(cls, truncs[rng.integers(len(truncs))], int(rng.integers(4)), b)
+            if f % 11 == 5:
+                continue
+            for _ in range([0, 1, 1, 1, 2][rng.integers(5)]):
+                j, k = rng.uniform(0, 0.1) * w, rng.uniform(0, 0.1) * h
+                swap = rng.integers(6)
+                dcls = {"Van": "Car", "Person_sitting": "Pedestrian"}.get(cls, cls) if swap <= 2 else cls
+                if cls == "Cyclist" and swap == 0:
+                    dcls = "Pedestrian"
+                dt += kitti_line(dcls, -1, -1, [b[0] + j, b[1] - k, b[2] + j, b[3] + k * 0.5],
+                                 (int(rng.integers(60)) + 41) / 100)
+        for _ in range(int(rng.integers(3))):
+            x, y, w, h = rng.uniform(0, 1100), rng.uniform(100, 250), rng.uniform(20, 120), rng.uniform(20, 80)
+            gt += kitti_line("DontCare", -1, -1, [x, y, x + w, y + h])
+            inside, cls = rng.uniform(0.3, 1.0), counted[rng.integers(3)]
+            dw, dh = w * 0.6, max(26.0, h * 0.9)
+            dx = x + w - dw * inside
+            if f % 11 != 5:
+                dt += kitti_line(cls, -1, -1, [dx, y, dx + dw, y + dh], (int(rng.integers(60)) + 1) / 100)
+        if f % 11 != 5:
+            for _ in range(int(rng.integers(3))):
+                cls, h, x = counted[rng.integers(3)], rng.uniform(10, 100), rng.uniform(0, 1100)
+                dt += kitti_line(cls, -1, -1, [x, 150, x + h, 150 + h], (int(rng.integers(60)) + 1) / 100)
+        frames.append({"gt": gt, "dt": dt})
+    return frames
+
+
+def detection_cases():
+    import subprocess
+    out = []
+    # Matching and the log-average miss rate: greedy matching by descending score with
+    # ignore regions and crowd boxes, and the Caltech LAMR, as the Python reference of the
+    # metrics tests computes them (tests/py/coco_frames_reference.py).
+    import coco_frames_reference as cfr
+    rng = np.random.default_rng(2028)
+    for seed in (1, 2):
+        frames, scored, positives, counts = [], [], 0, {"tp": 0, "fp": 0, "ignored": 0, "missed": 0}
+        for _ in range(40):
+            gts = []
+            for _ in range(int(rng.integers(0, 5))):
+                x, y, w, h = rng.uniform(0, 600), rng.uniform(0, 300), rng.uniform(10, 80), rng.uniform(20, 160)
+                kind = rng.integers(8)
+                gts.append({"bbox": data([x, y, w, h], 2), "ignore": bool(kind == 0), "crowd": bool(kind == 1)})
+            dets = []
+            for g in gts:
+                for _ in range(int(rng.integers(0, 3))):
+                    jit = rng.uniform(-0.25, 0.25, 4) * [g["bbox"][2], g["bbox"][3], g["bbox"][2], g["bbox"][3]]
+                    b = [g["bbox"][0] + jit[0], g["bbox"][1] + jit[1], max(2.0, g["bbox"][2] + jit[2]),
+                         max(2.0, g["bbox"][3] + jit[3])]
+                    dets.append({"bbox": data(b, 2), "score": round(float(rng.uniform(0.05, 1.0)), 2)})
+            for _ in range(int(rng.integers(0, 3))):
+                dets.append({"bbox": data([rng.uniform(0, 600), rng.uniform(0, 300), rng.uniform(10, 80),
+                                           rng.uniform(20, 160)], 2),
+                             "score": round(float(rng.uniform(0.05, 0.9)), 2)})
+            outcomes, missed = cfr.match(gts, dets, 0.5)
+            for d, o in zip(dets, outcomes):
+                scored.append((d["score"], o))
+                counts[{"tp": "tp", "fp": "fp", "ign": "ignored"}[o]] += 1
+            counts["missed"] += missed
+            positives += sum(1 for g in gts if not (g["ignore"] or g["crowd"]))
+            frames.append({"gt": gts, "dt": dets})
+        value, mrs = cfr.lamr(scored, positives, len(frames))
+        expected = dict(counts)
+        expected["lamr"] = r12(value)
+        expected.update({f"mr_at_fppi_{i}": r12(m) for i, m in enumerate(mrs)})
+        tol = {k: "exact" for k in counts}
+        tol.update({k: {"abs": 1e-12} for k in expected if k.startswith(("lamr", "mr_"))})
+        out.append(case(f"match_lamr_{seed}", "match_lamr",
+                        "tests/py/coco_frames_reference.py (greedy matching at IoU 0.5, Caltech LAMR), numpy",
+                        {"frames": frames, "iou": 0.5}, expected, tol))
+    # KITTI 2-D AP by the devkit's Python port (shared folder).
+    shared = os.environ.get("ADASVAL_SHARED", os.path.join(HERE, "..", "..", "shared"))
+    refs = os.path.join(shared, "references")
+    classes = ["Car", "Pedestrian", "Cyclist"]
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = kitti_frames(2028, 160)
+        for sub in ("gt", "dt"):
+            os.makedirs(os.path.join(tmp, sub))
+            for i, fr in enumerate(frames):
+                with open(os.path.join(tmp, sub, f"{i:06d}.txt"), "w") as f:
+                    f.write(fr[sub])
+        r = subprocess.run([sys.executable, os.path.join(HERE, "..", "tests", "py", "kitti_reference.py"), refs,
+                            ",".join(classes), tmp], check=True, capture_output=True, text=True)
+        ap = json.loads(r.stdout)[tmp]
+    expected = {f"{c}_{lvl}_{k}": r12(ap[c][lvl][i] / 100.0) for c in classes
+                for lvl in ("easy", "moderate", "hard") for i, k in enumerate(("ap11", "ap40"))}
+    out.append(case("kitti_ap_2028", "kitti_ap", "KITTI devkit, Python port kitti-object-eval-python (eval_class)",
+                    {"frames": frames, "classes": classes}, expected, {k: {"abs": 1e-8} for k in expected}))
+    return out
+
+
+def plan_cases():
+    # The CUDA plan builder and its executors against onnxruntime (CPU, no graph
+    # optimisation) on two small models of the builder's import tests: the plan's CPU
+    # reference interpreter everywhere, the CUDA executor where a GPU is present.
+    import onnxruntime as rt
+    import cudaplan_models
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, make in [("conv_bn_relu", cudaplan_models.conv_bn_relu), ("grouped", cudaplan_models.grouped)]:
+            path = os.path.join(tmp, name + ".onnx")
+            make(path)
+            with open(path, "rb") as f:
+                model = f.read()
+            so = rt.SessionOptions()
+            so.graph_optimization_level = rt.GraphOptimizationLevel.ORT_DISABLE_ALL
+            so.intra_op_num_threads = 1
+            sess = rt.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+            inp = sess.get_inputs()[0]
+            x = np.random.default_rng(len(model)).uniform(-1, 1, inp.shape).astype(np.float32)
+            outs = sess.run(None, {inp.name: x})
+            expected, tol, chosen = {}, {}, {}
+            for o, v in zip(sess.get_outputs(), outs):
+                v = np.asarray(v, dtype=np.float64).ravel()
+                picks = sorted(int(i) for i in np.random.default_rng(v.size).choice(v.size, 8, replace=False))
+                chosen[o.name] = picks
+                q = {f"{o.name}_sum": v.sum(), f"{o.name}_l2": np.sqrt((v * v).sum()),
+                     f"{o.name}_min": v.min(), f"{o.name}_max": v.max()}
+                q.update({f"{o.name}[{i}]": v[i] for i in picks})
+                # fp32 values: 7 significant digits are all there is; summation order differs
+                # between onnxruntime, the interpreter and cuDNN.
+                expected.update({k: float(f"{float(val):.7g}") for k, val in q.items()})
+                tol.update({k: {"abs": 1e-4 * max(1.0, np.sqrt(v.size)) if k.endswith("_sum") else 1e-4,
+                                "rel": 1e-4} for k in q})
+            inputs = {"model_hex": model.hex(), "input_shape": list(inp.shape),
+                      "input": [float(t) for t in x.ravel()], "picks": chosen}
+            out.append(case(f"plan_reference_{name}", "plan_reference",
+                            "onnxruntime (CPU, no graph optimisation)", inputs, expected, tol))
+            out.append(case(f"plan_cuda_{name}", "plan_cuda",
+                            "onnxruntime (CPU, no graph optimisation)", inputs, expected, tol))
+    return out
+
+
 def integrity_cases():
     # Behaviour cases: what must be detected; nothing numeric to compute elsewhere.
     return [
@@ -247,7 +426,8 @@ def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else HERE
     os.makedirs(os.path.join(out_dir, "cases"), exist_ok=True)
     families = {"wcet": wcet_cases(), "stats": stats_cases(), "coco": coco_cases(),
-                "crypto": crypto_cases(), "integrity": integrity_cases()}
+                "crypto": crypto_cases(), "integrity": integrity_cases(),
+                "detection": detection_cases(), "plan": plan_cases()}
     manifest = []
     for fam, cases in families.items():
         doc = {"family": fam, "generator": "qualification/generate.py", "references": versions(),

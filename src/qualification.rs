@@ -106,12 +106,20 @@ pub const HAZARDS: &[Hazard] = &[
         gap: None,
     },
     Hazard {
+        failure: "a wrong match, miss rate or KITTI AP (ignore regions, crowd boxes, difficulty levels)",
+        use_cases: "UC1, UC2, UC3",
+        measure: "greedy matching and the Caltech log-average miss rate equal to an independent Python implementation; KITTI 2-D AP equal to the devkit's Python port",
+        self_test: &["match_lamr_*", "kitti_ap_*"],
+        tests: &["tests/reference/metrics_frames.rs", "tests/reference/kitti_equivalence.rs"],
+        gap: None,
+    },
+    Hazard {
         failure: "a wrong percentile in a latency summary",
         use_cases: "UC1, UC2, UC3",
-        measure: "one nearest-rank percentile (`core::timing`) used everywhere",
-        self_test: &[],
+        measure: "one nearest-rank percentile (`core::timing`) used everywhere, its rank checked against exact rational arithmetic",
+        self_test: &["latency_summary_*"],
         tests: &["tests/props/wcet_props.rs", "tests/reference/quantile_ci.rs"],
-        gap: Some("no self-test case yet"),
+        gap: None,
     },
     Hazard {
         failure: "a regression missed after an upgrade",
@@ -132,10 +140,10 @@ pub const HAZARDS: &[Hazard] = &[
     Hazard {
         failure: "a GPU plan computes differently from the model",
         use_cases: "UC1, UC2, UC3",
-        measure: "the CPU reference interpreter of the same plan is the oracle of the GPU executor; the import is checked against tract and onnxruntime",
-        self_test: &[],
-        tests: &["tests/gpu/gpu_cuda.rs", "scripts/gpu_tests.sh", "tests/reference/cudaplan_import.rs"],
-        gap: Some("not in the self-test yet: the GPU tests run on the GPU machine only"),
+        measure: "plans built from ONNX compute what onnxruntime computes: the plan's CPU reference interpreter on every machine, the CUDA executor (cuDNN's measured choices) on a GPU; without a GPU those cases are reported not run, and `gate --require-selftest` refuses a CUDA run whose self-test did not run and pass them",
+        self_test: &["plan_reference_*", "plan_cuda_*"],
+        tests: &["tests/gpu/gpu_cuda.rs", "scripts/gpu_tests.sh", "tests/reference/cudaplan_import.rs", "tests/cli/selftest.rs"],
+        gap: None,
     },
     Hazard {
         failure: "evidence produced by another, unqualified build",

@@ -192,7 +192,14 @@ pub fn run(args: Args) -> CliResult {
 /// `--require-selftest`: the run's self-test, matched to the binary named in evidence.json.
 fn required_selftest(run_dir: &std::path::Path) -> adasval::selftest::RunSelftest {
     match adasval::evidence::EvidenceSet::load(&run_dir.join(adasval::evidence::EVIDENCE_FILE)) {
-        Ok(ev) => adasval::selftest::check_run(run_dir, ev.tool.as_ref()),
+        Ok(ev) => {
+            // A record without a backend name (hand-made, older) is not taken for a GPU run.
+            let gpu = adasval::record::read_run_header(run_dir)
+                .ok()
+                .and_then(|h| h.backend)
+                .is_some_and(|b| b.name == adasval::backend::cuda::NAME);
+            adasval::selftest::check_run(run_dir, ev.tool.as_ref(), gpu)
+        }
         Err(e) => adasval::selftest::RunSelftest::Refused {
             reason: e.to_string(),
         },

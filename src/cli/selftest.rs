@@ -33,12 +33,15 @@ pub fn run_into(out: &Path, cases: Option<&Path>) -> Result<SelftestRecord, Fail
 
 pub fn print(rec: &SelftestRecord) {
     for c in &rec.cases {
-        outln!(
-            "{} {} ({})",
-            if c.pass { "PASS" } else { "FAIL" },
-            c.name,
-            c.reference
-        );
+        let mark = match (c.pass, &c.not_run) {
+            (_, Some(_)) => "NOT RUN",
+            (true, None) => "PASS",
+            (false, None) => "FAIL",
+        };
+        outln!("{mark} {} ({})", c.name, c.reference);
+        if let Some(why) = &c.not_run {
+            outln!("     not run on this machine: {why}");
+        }
         if let Some(e) = &c.error {
             outln!("     error: {e}");
         }
@@ -67,8 +70,8 @@ pub fn run(a: Args) -> CliResult {
     let failed = rec.failed_cases();
     if failed.is_empty() {
         outln!(
-            "selftest: all {} cases passed; sealed in {}",
-            rec.passed,
+            "selftest: {}; sealed in {}",
+            rec.headline(),
             a.out.display()
         );
         Ok(Status::Pass)

@@ -35,6 +35,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "cases/integrity.json",
         include_str!("../../qualification/cases/integrity.json"),
     ),
+    (
+        "cases/detection.json",
+        include_str!("../../qualification/cases/detection.json"),
+    ),
+    (
+        "cases/plan.json",
+        include_str!("../../qualification/cases/plan.json"),
+    ),
 ];
 const EMBEDDED_MANIFEST: &str = include_str!("../../qualification/MANIFEST.sha256");
 

@@ -4,7 +4,7 @@
 //! deliberately broken estimator and see the self-test name the cases it breaks, without
 //! touching any expected value.
 
-use super::behaviour;
+use super::{behaviour, detection, plan};
 use crate::metrics::stats::clopper_pearson;
 use crate::regress::stats::{mann_whitney, newcomb_diff};
 use crate::wcet::iid;
@@ -26,16 +26,21 @@ pub struct Context {
 
 pub type Estimator = fn(&Value, &Context) -> Result<Obtained, String>;
 
+/// What a kind needs of the machine (a GPU): `Err(why)` when it is not there, and the
+/// cases of that kind are reported as not run here, never as passed.
+pub type Need = fn() -> Result<(), String>;
+
 /// The table of estimators by case kind.
 #[derive(Clone)]
 pub struct Estimators {
     table: BTreeMap<&'static str, Estimator>,
+    needs: BTreeMap<&'static str, Need>,
 }
 
 impl Estimators {
     /// adasval's own implementation of every kind.
     pub fn adasval() -> Self {
-        let table: [(&'static str, Estimator); 16] = [
+        let table: [(&'static str, Estimator); 21] = [
             ("gev_pwm", gev_pwm),
             ("gev_mle", gev_mle),
             ("gpd_pwm", gpd_pwm),
@@ -46,16 +51,35 @@ impl Estimators {
             ("mann_whitney", mann_whitney_case),
             ("kruskal_wallis", kruskal_wallis_case),
             ("newcomb", newcomb_case),
+            ("latency_summary", latency_summary),
             ("coco_bbox", coco_bbox),
             ("sha256", sha256),
             ("ed25519", ed25519),
             ("lock_round_trip", behaviour::lock_round_trip),
             ("tamper_detection", behaviour::tamper_detection),
             ("replay_fault", behaviour::replay_fault),
+            ("match_lamr", detection::match_lamr),
+            ("kitti_ap", detection::kitti_ap),
+            ("plan_reference", plan::plan_reference),
+            ("plan_cuda", plan::plan_cuda),
         ];
         Self {
             table: table.into_iter().collect(),
+            needs: [("plan_cuda", plan::gpu_present as Need)]
+                .into_iter()
+                .collect(),
         }
+    }
+
+    /// This table with the cases of `kind` needing what `need` checks.
+    pub fn require(mut self, kind: &'static str, need: Need) -> Self {
+        self.needs.insert(kind, need);
+        self
+    }
+
+    /// Why the cases of `kind` cannot run on this machine, if they cannot.
+    pub fn unmet_need(&self, kind: &str) -> Option<String> {
+        self.needs.get(kind).and_then(|need| need().err())
     }
 
     /// This table with `kind` computed by `f` instead.
@@ -69,13 +93,13 @@ impl Estimators {
     }
 }
 
-fn field<'a>(input: &'a Value, name: &str) -> Result<&'a Value, String> {
+pub(super) fn field<'a>(input: &'a Value, name: &str) -> Result<&'a Value, String> {
     input
         .get(name)
         .ok_or_else(|| format!("input has no `{name}`"))
 }
 
-fn nums(v: &Value, name: &str) -> Result<Vec<f64>, String> {
+pub(super) fn nums(v: &Value, name: &str) -> Result<Vec<f64>, String> {
     field(v, name)?
         .as_array()
         .ok_or_else(|| format!("input `{name}` is not a list"))?
@@ -88,13 +112,13 @@ fn nums(v: &Value, name: &str) -> Result<Vec<f64>, String> {
         .collect()
 }
 
-fn num(v: &Value, name: &str) -> Result<f64, String> {
+pub(super) fn num(v: &Value, name: &str) -> Result<f64, String> {
     field(v, name)?
         .as_f64()
         .ok_or_else(|| format!("input `{name}` is not a number"))
 }
 
-fn count(v: &Value, name: &str) -> Result<u64, String> {
+pub(super) fn count(v: &Value, name: &str) -> Result<u64, String> {
     field(v, name)?
         .as_u64()
         .ok_or_else(|| format!("input `{name}` is not a non-negative integer"))
@@ -238,6 +262,30 @@ fn kruskal_wallis_case(input: &Value, _: &Context) -> Result<Obtained, String> {
     Ok(obtained([("h", json!(k.h)), ("p", json!(k.p_value))]))
 }
 
+fn latency_summary(input: &Value, _: &Context) -> Result<Obtained, String> {
+    let samples: Vec<u64> = field(input, "samples_ns")?
+        .as_array()
+        .ok_or("input `samples_ns` is not a list")?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_u64()
+                .ok_or_else(|| format!("input `samples_ns[{i}]` is not a non-negative integer"))
+        })
+        .collect::<Result<_, _>>()?;
+    let s = crate::timing::summarize(&samples);
+    Ok(obtained([
+        ("p50", json!(s.p50)),
+        ("p90", json!(s.p90)),
+        ("p99", json!(s.p99)),
+        ("p99.9", json!(s.p999)),
+        ("min", json!(s.min)),
+        ("max", json!(s.max)),
+        ("mean", json!(s.mean)),
+        ("stddev", json!(s.stddev)),
+    ]))
+}
+
 fn newcomb_case(input: &Value, _: &Context) -> Result<Obtained, String> {
     let (lo, hi) = newcomb_diff(
         count(input, "k1")?,
@@ -281,7 +329,7 @@ fn coco_bbox(input: &Value, _: &Context) -> Result<Obtained, String> {
     Ok(out)
 }
 
-fn hex(v: &Value, name: &str) -> Result<Vec<u8>, String> {
+pub(super) fn hex(v: &Value, name: &str) -> Result<Vec<u8>, String> {
     let s = field(v, name)?
         .as_str()
         .ok_or_else(|| format!("input `{name}` is not a string"))?;

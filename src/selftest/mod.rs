@@ -13,7 +13,9 @@
 
 pub mod behaviour;
 pub mod cases;
+pub mod detection;
 pub mod estimators;
+pub mod plan;
 pub mod tolerance;
 
 pub use cases::CaseSet;
@@ -87,6 +89,10 @@ pub struct CaseResult {
     /// Why the estimator produced nothing (an error, a panic, no estimator for the kind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why the case could not run on this machine (a GPU case without a GPU): neither
+    /// passed nor failed, and said so in every rendering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_run: Option<String>,
     pub checks: Vec<Check>,
 }
 
@@ -106,20 +112,47 @@ pub struct SelftestRecord {
     pub references: BTreeMap<String, String>,
     pub passed: usize,
     pub failed: usize,
-    /// Every case passed (and there was at least one).
+    /// Cases that need what this machine lacks (a GPU); not counted as passed.
+    #[serde(default)]
+    pub not_run: usize,
+    /// Every case that could run here passed (and there was at least one).
     pub pass: bool,
     pub cases: Vec<CaseResult>,
 }
 
 impl SelftestRecord {
-    /// "PASS: 41 of 41 cases passed", the line every rendering of the result leads with.
+    /// "PASS: 41 of 41 cases passed", the line every rendering of the result leads with,
+    /// naming the cases that could not run here and why.
     pub fn headline(&self) -> String {
-        format!(
+        let mut line = format!(
             "{}: {} of {} cases passed",
             if self.pass { "PASS" } else { "FAIL" },
             self.passed,
             self.passed + self.failed
-        )
+        );
+        if self.not_run > 0 {
+            let mut why: Vec<&str> = self
+                .cases
+                .iter()
+                .filter_map(|c| c.not_run.as_deref())
+                .collect();
+            why.dedup();
+            line.push_str(&format!(
+                "; {} not run on this machine ({}: {})",
+                self.not_run,
+                self.not_run_cases().join(", "),
+                why.join("; ")
+            ));
+        }
+        line
+    }
+
+    pub fn not_run_cases(&self) -> Vec<&str> {
+        self.cases
+            .iter()
+            .filter(|c| c.not_run.is_some())
+            .map(|c| c.name.as_str())
+            .collect()
     }
 
     /// Read `selftest.json` of a bundle.
@@ -138,7 +171,7 @@ impl SelftestRecord {
     pub fn failed_cases(&self) -> Vec<&str> {
         self.cases
             .iter()
-            .filter(|c| !c.pass)
+            .filter(|c| !c.pass && c.not_run.is_none())
             .map(|c| c.name.as_str())
             .collect()
     }
@@ -159,9 +192,13 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
 /// cases that run it (the replay); without it they fail, saying so.
 pub fn run(set: &CaseSet, estimators: &Estimators, exe: Option<&Path>) -> SelftestRecord {
     let started_at = now();
+    // Unique per call: two self-tests of one process (tests run them side by side) must
+    // not share, and so delete, each other's scratch files.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let scratch_root = std::env::temp_dir().join(format!(
-        "adasval-selftest-{}-{}",
+        "adasval-selftest-{}-{}-{}",
         std::process::id(),
+        CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         adasval_core::hash::sha256_hex(started_at.as_bytes())
             .get(..8)
             .unwrap_or("")
@@ -169,6 +206,19 @@ pub fn run(set: &CaseSet, estimators: &Estimators, exe: Option<&Path>) -> Selfte
     let mut results = Vec::new();
     for (i, (family, case)) in set.cases.iter().enumerate() {
         let scratch = scratch_root.join(format!("{i:03}"));
+        if let Some(why) = estimators.unmet_need(&case.kind) {
+            results.push(CaseResult {
+                name: case.name.clone(),
+                family: family.clone(),
+                kind: case.kind.clone(),
+                reference: case.reference.clone(),
+                pass: false,
+                error: None,
+                not_run: Some(why),
+                checks: Vec::new(),
+            });
+            continue;
+        }
         let obtained = match (
             estimators.get(&case.kind),
             std::fs::create_dir_all(&scratch),
@@ -211,12 +261,14 @@ pub fn run(set: &CaseSet, estimators: &Estimators, exe: Option<&Path>) -> Selfte
             reference: case.reference.clone(),
             pass: error.is_none() && !checks.is_empty() && checks.iter().all(|c| c.pass),
             error,
+            not_run: None,
             checks,
         });
     }
     // Scratch files are the cases' own; nothing of them is evidence.
     let _ = std::fs::remove_dir_all(&scratch_root);
     let passed = results.iter().filter(|c| c.pass).count();
+    let not_run = results.iter().filter(|c| c.not_run.is_some()).count();
     SelftestRecord {
         schema_version: SCHEMA_VERSION,
         tool: crate::tool::identity(),
@@ -226,8 +278,9 @@ pub fn run(set: &CaseSet, estimators: &Estimators, exe: Option<&Path>) -> Selfte
         cases_manifest_sha256: set.manifest_sha256.clone(),
         references: set.references.clone(),
         passed,
-        failed: results.len() - passed,
-        pass: passed == results.len() && passed > 0,
+        failed: results.len() - passed - not_run,
+        not_run,
+        pass: passed + not_run == results.len() && passed > 0,
         cases: results,
     }
 }
@@ -272,6 +325,17 @@ pub fn document(rec: &SelftestRecord) -> crate::report::doc::Document {
     ]);
     table.id = Some("selftest-cases".into());
     for c in &rec.cases {
+        if let Some(why) = &c.not_run {
+            table.row([
+                c.name.clone(),
+                c.reference.clone(),
+                "—".into(),
+                "—".into(),
+                format!("not run on this machine: {why}"),
+                "—".into(),
+                "NOT RUN".into(),
+            ]);
+        }
         if let Some(e) = &c.error {
             table.row([
                 c.name.clone(),
@@ -365,9 +429,17 @@ pub enum RunSelftest {
     Tampered { problems: Vec<String> },
 }
 
+/// The case kinds that check the CUDA backend: a run replayed on it needs them passed.
+pub const GPU_KINDS: &[&str] = &["plan_cuda"];
+
 /// Whether `run_dir` holds (in `selftest/`) a passing self-test by the binary that wrote
-/// its evidence (`evidence_tool`, from `evidence.json`): same SHA-256.
-pub fn check_run(run_dir: &Path, evidence_tool: Option<&ToolIdentity>) -> RunSelftest {
+/// its evidence (`evidence_tool`, from `evidence.json`): same SHA-256. For a run replayed on
+/// the CUDA backend (`gpu_backend`), the self-test's GPU cases must have run and passed.
+pub fn check_run(
+    run_dir: &Path,
+    evidence_tool: Option<&ToolIdentity>,
+    gpu_backend: bool,
+) -> RunSelftest {
     let refused = |reason: String| RunSelftest::Refused { reason };
     let dir = run_dir.join(RUN_SUBDIR);
     if !dir.join(RESULTS_FILE).is_file() {
@@ -402,6 +474,31 @@ pub fn check_run(run_dir: &Path, evidence_tool: Option<&ToolIdentity>) -> RunSel
             "the self-test failed: {}",
             rec.failed_cases().join(", ")
         ));
+    }
+    if gpu_backend {
+        let unchecked: Vec<String> = rec
+            .cases
+            .iter()
+            .filter(|c| GPU_KINDS.contains(&c.kind.as_str()) && !c.pass)
+            .map(|c| match &c.not_run {
+                Some(why) => format!("{} (not run: {why})", c.name),
+                None => c.name.clone(),
+            })
+            .collect();
+        let ran = rec
+            .cases
+            .iter()
+            .any(|c| GPU_KINDS.contains(&c.kind.as_str()));
+        if !unchecked.is_empty() || !ran {
+            return refused(format!(
+                "the run was replayed on the CUDA backend, but the self-test did not check it                  on this GPU: {}; run `adasval validate --selftest` on the GPU machine",
+                if ran {
+                    unchecked.join(", ")
+                } else {
+                    "it has no GPU cases".into()
+                }
+            ));
+        }
     }
     let Some(evidence_binary) = evidence_tool.and_then(|t| t.binary_sha256.as_deref()) else {
         return refused(

@@ -73,6 +73,119 @@ fn a_broken_estimator_fails_its_cases_by_name() {
     assert!(selftest::run(&set, &Estimators::adasval(), Some(exe)).pass);
 }
 
+/// adasval's matching and LAMR with the IoU threshold lowered to 0.45: a matching bug.
+fn loose_matching(input: &Value, ctx: &Context) -> Result<Obtained, String> {
+    let real = Estimators::adasval().get("match_lamr").expect("match_lamr");
+    let mut changed = input.clone();
+    changed["iou"] = json!(0.45);
+    real(&changed, ctx)
+}
+
+/// adasval's KITTI AP with every AP moved by 0.001 (a hundred thousand times the tolerance).
+fn shifted_kitti_ap(input: &Value, ctx: &Context) -> Result<Obtained, String> {
+    let real = Estimators::adasval().get("kitti_ap").expect("kitti_ap");
+    let mut o = real(input, ctx)?;
+    for v in o.values_mut() {
+        *v = json!(v.as_f64().unwrap() + 1e-3);
+    }
+    Ok(o)
+}
+
+/// The plan's reference interpreter fed an input off by 0.1%: a preprocessing bug.
+fn scaled_plan_input(input: &Value, ctx: &Context) -> Result<Obtained, String> {
+    let real = Estimators::adasval()
+        .get("plan_reference")
+        .expect("plan_reference");
+    let mut changed = input.clone();
+    for x in changed["input"].as_array_mut().unwrap() {
+        *x = json!(x.as_f64().unwrap() * 1.001);
+    }
+    real(&changed, ctx)
+}
+
+#[test]
+fn broken_detection_and_plan_estimators_fail_their_cases() {
+    let set = selftest::cases::embedded().unwrap();
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_adasval"));
+    for (kind, broken, names) in [
+        (
+            "match_lamr",
+            loose_matching as selftest::Estimator,
+            &["match_lamr_1", "match_lamr_2"][..],
+        ),
+        ("kitti_ap", shifted_kitti_ap, &["kitti_ap_2028"][..]),
+        (
+            "plan_reference",
+            scaled_plan_input,
+            &["plan_reference_conv_bn_relu", "plan_reference_grouped"][..],
+        ),
+    ] {
+        let rec = selftest::run(
+            &set,
+            &Estimators::adasval().replace(kind, broken),
+            Some(exe),
+        );
+        assert!(!rec.pass, "{kind}");
+        assert_eq!(rec.failed_cases(), names, "{kind}: only its own cases fail");
+    }
+}
+
+fn pretend_absent() -> Result<(), String> {
+    Err("pretended absent by the test".into())
+}
+
+#[test]
+fn cases_that_cannot_run_here_are_reported_not_passed() {
+    let set = selftest::cases::embedded().unwrap();
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_adasval"));
+    let rec = selftest::run(
+        &set,
+        &Estimators::adasval().require("sha256", pretend_absent),
+        Some(exe),
+    );
+    let sha: Vec<&str> = rec
+        .cases
+        .iter()
+        .filter(|c| c.kind == "sha256")
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(sha.len(), 4);
+    for c in rec.cases.iter().filter(|c| c.kind == "sha256") {
+        assert!(
+            !c.pass && c.checks.is_empty(),
+            "{}: not run is not passed",
+            c.name
+        );
+    }
+    assert!(sha.iter().all(|n| rec.not_run_cases().contains(n)));
+    assert!(rec.failed_cases().is_empty(), "{:?}", rec.failed_cases());
+    let headline = rec.headline();
+    assert!(
+        headline.contains("not run on this machine")
+            && headline.contains("sha256_1")
+            && headline.contains("pretended absent by the test"),
+        "{headline}"
+    );
+    // The rendered document says so beside each case.
+    let md = adasval::report::markdown::document(&selftest::document(&rec));
+    assert!(md.contains("| NOT RUN |"), "{md}");
+
+    // Without a GPU (CI), the CUDA cases are the ones not run, and the command says so.
+    if adasval::backend::cuda::Gpu::open().is_err() {
+        let d = tempfile::tempdir().unwrap();
+        let (code, stdout, err) = run(adasval()
+            .arg("selftest")
+            .arg("--out")
+            .arg(d.path().join("st")));
+        assert_eq!(code, 0, "{stdout}{err}");
+        assert!(
+            stdout.contains("NOT RUN plan_cuda_grouped")
+                && stdout.contains("2 not run on this machine"),
+            "{stdout}"
+        );
+    }
+}
+
 #[test]
 fn changed_reference_cases_are_refused_with_exit_3() {
     let d = tempfile::tempdir().unwrap();
@@ -178,6 +291,31 @@ fn validate_seals_its_selftest_and_gate_requires_one_by_the_same_binary() {
     let (code, out) = gate(p, &other, true);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("the self-test was run by binary"), "{out}");
+
+    // A run replayed on the CUDA backend needs the self-test's GPU cases run and passed
+    // (run.json's backend renamed here, re-sealed so the bundle itself is intact).
+    let gpu_run = d.path().join("gpu_run");
+    copy_dir(&tested, &gpu_run);
+    let run_json = gpu_run.join("run.json");
+    let mut r: Value = serde_json::from_slice(&std::fs::read(&run_json).unwrap()).unwrap();
+    r["backend"]["name"] = json!("cuda");
+    std::fs::write(&run_json, serde_json::to_string_pretty(&r).unwrap()).unwrap();
+    std::fs::remove_file(gpu_run.join("MANIFEST.sha256")).unwrap();
+    adasval::evidence::seal(&gpu_run, None).unwrap();
+    let (code, out) = gate(p, &gpu_run, true);
+    if rec.not_run > 0 {
+        assert_eq!(
+            code, 1,
+            "GPU cases not run, yet accepted for a CUDA run: {out}"
+        );
+        assert!(
+            out.contains("replayed on the CUDA backend")
+                && out.contains("plan_cuda_grouped (not run: no usable GPU"),
+            "{out}"
+        );
+    } else {
+        assert_eq!(code, 0, "the GPU cases passed here: {out}");
+    }
 
     // A changed self-test result is tampering with the run's evidence.
     let f = tested.join("selftest/selftest.json");

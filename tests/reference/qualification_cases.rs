@@ -1,14 +1,25 @@
 //! The self-test's reference cases are what their generator computes: running
 //! `qualification/generate.py` (scipy, statsmodels, lmoments3, pycocotools, hashlib,
-//! RFC 8032) gives the committed `qualification/` files byte for byte, so no expected
+//! RFC 8032, onnxruntime, the KITTI devkit's port in the shared folder) gives the committed `qualification/` files byte for byte, so no expected
 //! value in them was edited by hand.
 
 use crate::common;
 
 #[test]
 fn the_generator_reproduces_the_committed_reference_cases() {
-    let Some(py) = common::python_with(&["scipy", "statsmodels", "lmoments3", "pycocotools"])
-    else {
+    // The KITTI case's expected values come from the devkit's port in the shared folder.
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let Some(py) = common::python_with(&[
+        "scipy",
+        "statsmodels",
+        "lmoments3",
+        "pycocotools",
+        "onnxruntime",
+        "onnx",
+        "numba",
+    ]) else {
         return;
     };
     let out = tempfile::tempdir().unwrap();
@@ -16,6 +27,7 @@ fn the_generator_reproduces_the_committed_reference_cases() {
     let o = std::process::Command::new(py)
         .arg(root.join("generate.py"))
         .arg(out.path())
+        .env("ADASVAL_SHARED", &shared)
         .output()
         .expect("run the generator");
     assert!(

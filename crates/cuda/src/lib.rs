@@ -31,7 +31,7 @@ use adasval_run::backend::{
 pub use gpu::{DeviceInfo, Gpu, GpuError};
 pub use hostmem::HostPath;
 
-const NAME: &str = "cuda";
+pub const NAME: &str = "cuda";
 
 /// The convolution chooser for `engine build --backend cuda`, on the first GPU.
 /// `ADASVAL_CONV_ENGINE=direct|cudnn` (a test and benchmark switch, not a user option)

@@ -523,6 +523,9 @@ pub struct RunHeader {
     /// `settings.effective`: per-trace provenance of merged runs (`crate::units`).
     #[serde(default)]
     pub settings: Option<HeaderSettings>,
+    /// The backend's name (`--require-selftest` asks more of a run on the GPU).
+    #[serde(default)]
+    pub backend: Option<HeaderBackend>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -563,6 +566,12 @@ impl RunHeader {
 }
 
 /// The header view of `dir`'s `run.json` (the same file and reader as [`read_run`]).
+/// The part of `run.json`'s `backend` that `gate` reads.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct HeaderBackend {
+    pub name: String,
+}
+
 pub fn read_run_header(dir: &Path) -> Result<RunHeader, RecordError> {
     not_a_bundle(dir)?;
     read_json_file(&dir.join(RUN_FILE))

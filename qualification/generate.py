@@ -340,6 +340,71 @@ def detection_cases():
         out.append(case(f"match_lamr_{seed}", "match_lamr",
                         "tests/py/coco_frames_reference.py (greedy matching at IoU 0.5, Caltech LAMR), numpy",
                         {"frames": frames, "iou": 0.5}, expected, tol))
+    # Critical misses: safety-critical objects (class, height, region of interest) with no
+    # same-class detection at IoU >= 0.5 in K consecutive frames of their track, by the
+    # definition of docs/METRICS.md, counted here independently.
+    rng = np.random.default_rng(2029)
+    settings = {"classes": [0], "min_height_px": 30.0, "roi": [100.0, 50.0, 400.0, 300.0],
+                "min_consecutive": 3, "iou_threshold": 0.5}
+    tracks = [{"id": t, "cls": int(rng.uniform() < 0.25), "x": rng.uniform(60, 480), "y": rng.uniform(20, 330),
+               "w": rng.uniform(10, 60), "h": rng.uniform(20, 110), "vx": rng.uniform(-3, 3),
+               "p": rng.uniform(0.2, 0.8)} for t in range(8)]
+    seq = []
+    for f in range(60):
+        gts, dets = [], []
+        for t in tracks:
+            if rng.uniform() < 0.05:
+                continue  # absent from this frame: ends a run of misses
+            x = t["x"] + t["vx"] * f
+            box = data([x, t["y"], t["w"], t["h"] + 0.5 * f * (t["id"] % 3 - 1)], 2)
+            gts.append({"class_id": t["cls"], "bbox": box, "track_id": t["id"]})
+            if rng.uniform() < t["p"]:
+                j = rng.uniform(-0.35, 0.35, 2) * [box[2], box[3]]
+                cls = t["cls"] if rng.uniform() < 0.9 else 1 - t["cls"]
+                dets.append({"class_id": cls, "bbox": data([box[0] + j[0], box[1] + j[1], box[2], box[3]], 2),
+                             "score": 0.9})
+        seq.append({"frame": f, "gt": gts, "dt": dets})
+
+    def crit_iou(a, b):
+        w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+        h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+        if w <= 0 or h <= 0:
+            return 0.0
+        return w * h / (a[2] * a[3] + b[2] * b[3] - w * h)
+
+    def critical(g):
+        r = settings["roi"]
+        b = g["bbox"]
+        return (g["class_id"] in settings["classes"] and b[3] >= settings["min_height_px"]
+                and b[0] < r[0] + r[2] and r[0] < b[0] + b[2] and b[1] < r[1] + r[3] and r[1] < b[1] + b[3])
+
+    by_track = {}
+    for fr in seq:
+        for g in fr["gt"]:
+            if critical(g):
+                best = max([crit_iou(d["bbox"], g["bbox"]) for d in fr["dt"] if d["class_id"] == g["class_id"]],
+                           default=0.0)
+                by_track.setdefault(g["track_id"], []).append((fr["frame"], best < settings["iou_threshold"]))
+    runs = []
+    for t, obs in sorted(by_track.items()):
+        i = 0
+        while i < len(obs):
+            if not obs[i][1]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(obs) and obs[j + 1][1] and obs[j + 1][0] == obs[j][0] + 1:
+                j += 1
+            if j - i + 1 >= settings["min_consecutive"]:
+                runs.append((obs[i][0], t, obs[j][0]))
+            i = j + 1
+    runs.sort()
+    out.append(case("critical_misses_2029", "critical_misses",
+                    "the K-consecutive-miss definition (docs/METRICS.md), counted in Python",
+                    {"frames": seq, "settings": settings},
+                    {"misses": len(runs), "missed_frames": sum(e - f + 1 for f, _, e in runs),
+                     "runs": ";".join(f"track {t}: frames {f}-{e}" for f, t, e in runs)},
+                    {"misses": "exact", "missed_frames": "exact", "runs": "exact"}))
     # KITTI 2-D AP by the devkit's Python port (shared folder).
     shared = os.environ.get("ADASVAL_SHARED", os.path.join(HERE, "..", "..", "shared"))
     refs = os.path.join(shared, "references")

@@ -106,10 +106,10 @@ pub const HAZARDS: &[Hazard] = &[
         gap: None,
     },
     Hazard {
-        failure: "a wrong match, miss rate or KITTI AP (ignore regions, crowd boxes, difficulty levels)",
+        failure: "a wrong match, miss rate, critical miss or KITTI AP (ignore regions, crowd boxes, difficulty levels)",
         use_cases: "UC1, UC2, UC3",
-        measure: "greedy matching and the Caltech log-average miss rate equal to an independent Python implementation; KITTI 2-D AP equal to the devkit's Python port",
-        self_test: &["match_lamr_*", "kitti_ap_*"],
+        measure: "greedy matching, the Caltech log-average miss rate and the K-consecutive critical misses equal to an independent Python implementation; KITTI 2-D AP equal to the devkit's Python port",
+        self_test: &["match_lamr_*", "critical_misses_*", "kitti_ap_*"],
         tests: &["tests/reference/metrics_frames.rs", "tests/reference/kitti_equivalence.rs"],
         gap: None,
     },

@@ -3,9 +3,11 @@
 //! result files as `eval --kitti` reads them.
 
 use super::estimators::{field, num, Context, Obtained};
+use crate::metrics::frames::FrameEval;
 use crate::metrics::kitti;
 use crate::metrics::lamr::{log_average_miss_rate, ScoredOutcome};
 use crate::metrics::matching::{match_objects, Outcome};
+use crate::metrics::safety::{critical_misses as find_critical_misses, CriticalSettings};
 use crate::types::{Detection, GtObject};
 use serde_json::{json, Value};
 
@@ -115,6 +117,72 @@ pub fn match_lamr(input: &Value, _: &Context) -> Result<Obtained, String> {
         out.insert(format!("mr_at_fppi_{i}"), json!(mr));
     }
     Ok(out)
+}
+
+fn class_id(v: &Value, at: &str) -> Result<u32, String> {
+    v.get("class_id")
+        .and_then(Value::as_u64)
+        .and_then(|c| u32::try_from(c).ok())
+        .ok_or_else(|| format!("{at}: no `class_id`"))
+}
+
+/// `frames`: `[{frame, gt: [{class_id, bbox, track_id}], dt: [{class_id, bbox, score}]}]`
+/// and the `settings` of the critical-miss analysis: the misses found, their frames, and
+/// each as "track T: frames F-L" in the order reported.
+pub fn critical_misses(input: &Value, _: &Context) -> Result<Obtained, String> {
+    let settings: CriticalSettings = serde_json::from_value(field(input, "settings")?.clone())
+        .map_err(|e| format!("input `settings`: {e}"))?;
+    let mut frames = Vec::new();
+    for (f, frame) in list(input, "frames")?.iter().enumerate() {
+        let at = format!("frames[{f}]");
+        let index = frame
+            .get("frame")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| format!("{at}: no `frame`"))? as usize;
+        let mut gt = Vec::new();
+        for (i, g) in list(frame, "gt")?.iter().enumerate() {
+            let at = format!("{at}.gt[{i}]");
+            let mut o = gt_object(g, &at)?;
+            o.class_id = class_id(g, &at)?;
+            o.track_id = g.get("track_id").and_then(Value::as_u64);
+            gt.push(o);
+        }
+        let mut dets = Vec::new();
+        for (i, d) in list(frame, "dt")?.iter().enumerate() {
+            let at = format!("{at}.dt[{i}]");
+            let mut det = detection(d, &at)?;
+            det.class_id = class_id(d, &at)?;
+            dets.push(det);
+        }
+        frames.push(FrameEval {
+            frame: index,
+            gt,
+            dets,
+            width: 640,
+            height: 480,
+        });
+    }
+    let misses = find_critical_misses(&frames, &settings);
+    let runs: Vec<String> = misses
+        .iter()
+        .map(|m| {
+            let track = m
+                .track_id
+                .map_or_else(|| "untracked".to_string(), |t| t.to_string());
+            format!("track {track}: frames {}-{}", m.first_frame, m.last_frame)
+        })
+        .collect();
+    Ok([
+        ("misses", json!(misses.len())),
+        (
+            "missed_frames",
+            json!(misses.iter().map(|m| m.frames).sum::<usize>()),
+        ),
+        ("runs", json!(runs.join(";"))),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect())
 }
 
 /// `frames`: `[{gt: "KITTI label lines", dt: "KITTI result lines"}]`, written as the devkit's

@@ -40,7 +40,7 @@ pub struct Estimators {
 impl Estimators {
     /// adasval's own implementation of every kind.
     pub fn adasval() -> Self {
-        let table: [(&'static str, Estimator); 21] = [
+        let table: [(&'static str, Estimator); 22] = [
             ("gev_pwm", gev_pwm),
             ("gev_mle", gev_mle),
             ("gpd_pwm", gpd_pwm),
@@ -60,6 +60,7 @@ impl Estimators {
             ("replay_fault", behaviour::replay_fault),
             ("match_lamr", detection::match_lamr),
             ("kitti_ap", detection::kitti_ap),
+            ("critical_misses", detection::critical_misses),
             ("plan_reference", plan::plan_reference),
             ("plan_cuda", plan::plan_cuda),
         ];

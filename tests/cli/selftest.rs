@@ -91,6 +91,16 @@ fn shifted_kitti_ap(input: &Value, ctx: &Context) -> Result<Obtained, String> {
     Ok(o)
 }
 
+/// Critical misses counted from two consecutive frames instead of the settings' three.
+fn shorter_critical_runs(input: &Value, ctx: &Context) -> Result<Obtained, String> {
+    let real = Estimators::adasval()
+        .get("critical_misses")
+        .expect("critical_misses");
+    let mut changed = input.clone();
+    changed["settings"]["min_consecutive"] = json!(2);
+    real(&changed, ctx)
+}
+
 /// The plan's reference interpreter fed an input off by 0.1%: a preprocessing bug.
 fn scaled_plan_input(input: &Value, ctx: &Context) -> Result<Obtained, String> {
     let real = Estimators::adasval()
@@ -114,6 +124,11 @@ fn broken_detection_and_plan_estimators_fail_their_cases() {
             &["match_lamr_1", "match_lamr_2"][..],
         ),
         ("kitti_ap", shifted_kitti_ap, &["kitti_ap_2028"][..]),
+        (
+            "critical_misses",
+            shorter_critical_runs,
+            &["critical_misses_2029"][..],
+        ),
         (
             "plan_reference",
             scaled_plan_input,

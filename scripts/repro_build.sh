@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Reproducible-build check (docs/QUALIFICATION.md, issue 28): two clean builds of the
+# `adasval` binary from one commit, in two checkouts at different paths, must give the same
+# SHA-256 on the same toolchain.
+#
+# usage: scripts/repro_build.sh [COMMIT] [WORKDIR]
+#   COMMIT   what to build (default HEAD of this checkout); must be committed: build.rs
+#            embeds the commit and whether tracked files differ from it
+#   WORKDIR  where the two checkouts and their target directories go (default: a new
+#            temporary directory, removed afterwards); needs about 6 GB
+#
+# What makes the builds equal (each one is a reason they could differ):
+#   - the checkout path ends up in panic messages and debug info: --remap-path-prefix maps
+#     each checkout to /adasval and CARGO_HOME to /cargo;
+#   - the release profile is incremental: CARGO_INCREMENTAL=0;
+#   - Cargo.lock is honoured exactly: --locked; the toolchain is the one `rustc -V` names
+#     (printed, and embedded in the binary by build.rs);
+#   - nothing time-dependent is embedded (build.rs records the commit, the rustc version and
+#     the profile only).
+# Exit 0 when the two hashes are equal, 1 when they differ (both printed), 2 on bad usage.
+# Takes two clean release builds: about 12 minutes on an idle 2-core machine.
+set -euo pipefail
+
+repo=$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)
+commit=$(git -C "$repo" rev-parse --verify "${1:-HEAD}^{commit}") || {
+    echo "repro_build: ${1:-HEAD} is not a commit of $repo" >&2
+    exit 2
+}
+if [ -n "${2:-}" ]; then
+    work=$2
+    mkdir -p "$work"
+else
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+fi
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+echo "repro_build: commit $commit; $(rustc -V); $(cargo -V)"
+for side in a b; do
+    src="$work/$side/checkout-$side"
+    rm -rf "$work/$side"
+    mkdir -p "$work/$side"
+    git clone -q --no-hardlinks "$repo" "$src"
+    git -C "$src" checkout -q --detach "$commit"
+    start=$(date +%s)
+    (
+        cd "$src"
+        CARGO_INCREMENTAL=0 \
+            RUSTFLAGS="--remap-path-prefix=$src=/adasval --remap-path-prefix=$cargo_home=/cargo" \
+            cargo build --release --locked --bin adasval --target-dir "$src/target" -q
+    )
+    sha=$(sha256sum "$src/target/release/adasval" | cut -d' ' -f1)
+    echo "repro_build: build $side at $src: $sha ($(($(date +%s) - start)) s)"
+    echo "$sha" >"$work/$side.sha256"
+done
+a=$(cat "$work/a.sha256")
+b=$(cat "$work/b.sha256")
+if [ "$a" = "$b" ]; then
+    echo "repro_build: REPRODUCIBLE: both builds are $a"
+else
+    echo "repro_build: NOT REPRODUCIBLE: $a != $b" >&2
+    exit 1
+fi

@@ -554,7 +554,10 @@ fn raise_to_counterpart(
     for (k, (iv, fl)) in intervals.iter_mut().zip(&floor).enumerate() {
         if fl.1.is_finite() && (iv.1.is_nan() || iv.1 < fl.1) {
             iv.1 = fl.1;
-            if k < s.probabilities.len() {
+            // the requested probabilities whose bound is printed (not the plot grid)
+            let printed = s.extrapolate
+                || extrapolation_class(probs[k], data.n) != Extrapolation::BeyondLimit;
+            if k < s.probabilities.len() && printed {
                 raised.push(probs[k]);
             }
         }

@@ -2,7 +2,9 @@
 # Calibration suite of `adasval wcet` (docs/WCET.md, "Calibration"): simulated traces with
 # known marginal quantiles; prints one markdown table row per process and trace length.
 # Usage: bench/wcet_calibration.sh [SEEDS] [N ...]   (default: 400 seeds, n = 10^4 and 10^5)
-# Extra flags go through WCET_CAL_FLAGS, e.g. WCET_CAL_FLAGS="--extrapolate --only AR(1)".
+# Extra flags go through WCET_CAL_FLAGS, e.g. WCET_CAL_FLAGS="--extrapolate --jobs 14 --only AR(1)";
+# `--seed-range A..B`, `--runs FILE.jsonl` and `--merge FILE...` split a long run into parts
+# (see the example's header, crates/judge/examples/wcet_calibration.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-400}

@@ -79,7 +79,7 @@ pub const HAZARDS: &[Hazard] = &[
         measure: "GEV / GPD fits (PWM, MLE) and their quantiles equal to scipy and lmoments3; coverage measured by the calibration suite",
         self_test: &["gev_pwm_*", "gev_mle_*", "gpd_pwm_*", "gpd_mle_*", "pwcet_trace"],
         tests: &["tests/reference/wcet_reference.rs", "tests/reference/wcet_calibration.rs"],
-        gap: Some("the calibration suite finds the bound below the truth in more than its 2.5% nominal share for i.i.d. Gaussian traces at 1e-6 (5.1%, CP95 8.4% at n = 1e4; 33% at n = 1e5) and for ARMAX Fréchet traces (CP95 6.0%): docs/WCET.md, issue 20"),
+        gap: Some("the calibration suite (400 seeds at n = 1e4 on these processes; the full 400-seed run is pending) still finds the bound below the truth too often (CP95 above 5%) on two dependent heavy-tailed processes: AR(1) phi = 0.95 with Lomax innovations at 1e-3 (3.9%, CP95 6.0%) and ARMAX Frechet at 1e-6 (3.3%, CP95 5.2%): docs/WCET.md, issue 20"),
     },
     Hazard {
         failure: "a non-independent trace gets a bound",

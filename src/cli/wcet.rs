@@ -82,6 +82,10 @@ pub struct Args {
     /// without it those rows carry no figures.
     #[arg(long)]
     pub extrapolate: bool,
+    /// Keep a bounded (xi < 0) fitted tail's own upper bounds instead of raising them to its
+    /// xi = 0 counterpart's (the shape floor, docs/WCET.md); for comparisons only.
+    #[arg(long)]
+    pub no_shape_floor: bool,
     /// Stationary-bootstrap replicates of the raw trace for the interval of dependent traces.
     #[arg(long, default_value_t = 200)]
     pub trace_resamples: usize,
@@ -166,6 +170,7 @@ fn settings(a: &Args) -> Result<WcetSettings, Failure> {
         min_blocks: a.min_blocks,
         min_exceedances: a.min_blocks,
         extrapolate: a.extrapolate,
+        shape_floor: !a.no_shape_floor,
         trace_resamples: a.trace_resamples.max(1),
         change_alpha: a.change_alpha,
         unit: a.unit.clone(),

@@ -85,6 +85,28 @@ def op_gpd(req):
     return out
 
 
+def op_floor(req):
+    """The xi = 0 counterparts of the shape floor: Gumbel by L-moments (lmoments3 `gum`) on
+    block maxima, exponential by maximum likelihood (scipy `expon`, loc fixed at 0) on
+    threshold excesses, each with its isf at the given block / conditional probabilities."""
+    import lmoments3.distr as ld
+
+    out = {}
+    if "maxima" in req:
+        m = np.asarray(req["maxima"], dtype=float)
+        g = ld.gum.lmom_fit(m)
+        pb = np.asarray(req.get("block_probabilities", []), dtype=float)
+        out["gumbel"] = {"loc": float(g["loc"]), "scale": float(g["scale"]),
+                         "isf": [float(v) for v in stats.gumbel_r.isf(pb, g["loc"], g["scale"])]}
+    if "excesses" in req:
+        y = np.asarray(req["excesses"], dtype=float)
+        _, scale = stats.expon.fit(y, floc=0.0)
+        pc = np.asarray(req.get("conditional_probabilities", []), dtype=float)
+        out["exponential"] = {"scale": float(scale),
+                              "isf": [float(v) for v in stats.expon.isf(pc, 0.0, scale)]}
+    return out
+
+
 def op_gof(req):
     x = np.asarray(req["data"], dtype=float)
     if req["dist"] == "gev":
@@ -132,7 +154,8 @@ def op_cusum(req):
 def main():
     with open(sys.argv[1]) as f:
         req = json.load(f)
-    handler = {"iid": op_iid, "ks": op_ks, "gev": op_gev, "gpd": op_gpd, "gof": op_gof, "cusum": op_cusum}[req["op"]]
+    handler = {"iid": op_iid, "ks": op_ks, "gev": op_gev, "gpd": op_gpd, "gof": op_gof, "cusum": op_cusum,
+               "floor": op_floor}[req["op"]]
     json.dump(handler(req), sys.stdout)
 
 

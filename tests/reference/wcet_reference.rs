@@ -539,3 +539,102 @@ fn change_point_statistic_matches_a_scipy_reimplementation() {
         assert!(rel_close(c.ar1, f(&r["ar1"]), 1e-9), "{name}");
     }
 }
+
+/// The shape floor's ξ = 0 counterparts (Gumbel by L-moments of the block maxima,
+/// exponential of the threshold excesses) against lmoments3 and scipy, both as library
+/// functions and as recorded by `analyse` for i.i.d. Gaussian traces (fitted ξ < 0).
+#[test]
+fn shape_floor_counterparts_match_lmoments3_and_scipy() {
+    use adasval::wcet::shape_floor;
+    use adasval::wcet::{analyse, Verdict, WcetSettings};
+    let probs = [1e-3, 1e-6, 1e-9];
+    let pb: Vec<f64> = probs.iter().map(|&p| block_p(p, 50.0)).collect();
+    let s = WcetSettings {
+        resamples: 200,
+        gof_resamples: 50,
+        probabilities: probs.to_vec(),
+        // 1e-9 lies beyond the extrapolation limit of 10^4 frames: print it to check it
+        extrapolate: true,
+        ..WcetSettings::default()
+    };
+    let mut floored = 0;
+    for seed in 31..36u64 {
+        let mut r = Rng::new(seed);
+        let x: Vec<f64> = (0..10_000).map(|_| 20.0 + r.normal()).collect();
+        let a = analyse(&x, &s).expect("analysis");
+        assert_eq!(a.verdict, Verdict::Pwcet, "seed {seed}: {:?}", a.reasons);
+        let maxima = models::block_maxima(&x, 50);
+        let mut sorted_max = maxima.clone();
+        sorted_max.sort_by(f64::total_cmp);
+        let th = a.threshold.as_ref().expect("threshold").value;
+        let excesses = models::excesses(&x, th);
+        let req = json!({"op": "floor", "maxima": maxima, "block_probabilities": pb,
+                         "excesses": excesses, "conditional_probabilities":
+                         probs.iter().map(|p| p / 0.05).collect::<Vec<_>>()});
+        let Some(rf) = reference(req) else { return };
+        // library functions
+        let g = shape_floor::gumbel_lmoments(&sorted_max).expect("gumbel");
+        assert!(
+            rel_close(g.location, f(&rf["gumbel"]["loc"]), 1e-9),
+            "{g:?} vs {rf}"
+        );
+        assert!(
+            rel_close(g.scale, f(&rf["gumbel"]["scale"]), 1e-9),
+            "{g:?} vs {rf}"
+        );
+        let gd = Dist::Gev {
+            gev: g,
+            block_size: 50,
+            theta: 1.0,
+        };
+        for (k, &p) in probs.iter().enumerate() {
+            let v = gd.pwcet(p).expect("value");
+            assert!(
+                rel_close(v, f(&rf["gumbel"]["isf"][k]), 1e-9),
+                "p={p}: {v} vs {rf}"
+            );
+        }
+        let e = shape_floor::exponential_excesses(&excesses).expect("exponential");
+        assert!(rel_close(e.scale, f(&rf["exponential"]["scale"]), 1e-9));
+        for (k, &p) in probs.iter().enumerate() {
+            let v = e.isf(p / 0.05);
+            assert!(rel_close(v, f(&rf["exponential"]["isf"][k]), 1e-9));
+        }
+        // what the analysis recorded and used
+        let Some(fl) = &a.shape_floor else { continue };
+        floored += 1;
+        let sel = a.selected.as_ref().expect("selected");
+        let (loc, scale) = match fl.counterpart.as_str() {
+            "gumbel" => (f(&rf["gumbel"]["loc"]), f(&rf["gumbel"]["scale"])),
+            _ => (th, f(&rf["exponential"]["scale"])),
+        };
+        assert!(
+            rel_close(fl.location, loc, 1e-9) && rel_close(fl.scale, scale, 1e-9),
+            "seed {seed}: {fl:?} vs {rf}"
+        );
+        assert!(fl.selected_shape < 0.0);
+        for &p in &fl.raised {
+            let row = a
+                .pwcet
+                .iter()
+                .find(|r| {
+                    r.method == sel.method
+                        && r.estimator == sel.estimator
+                        && r.exceedance_probability == p
+                })
+                .expect("row");
+            // a raised upper limit lies above both the model's and the counterpart's point
+            let hi = row.ci_high.expect("upper bound");
+            assert!(hi >= row.value.expect("value"), "seed {seed} p={p}");
+            if fl.counterpart == "gumbel" {
+                let k = probs.iter().position(|&q| q == p).expect("requested");
+                assert!(hi >= f(&rf["gumbel"]["isf"][k]), "seed {seed} p={p}");
+            }
+        }
+    }
+    // 50-frame maxima of Gaussian frames fit ξ < 0 (pre-asymptotic): the floor is exercised
+    assert!(
+        floored >= 3,
+        "the floor applied to {floored} of 5 Gaussian traces"
+    );
+}

@@ -10,7 +10,7 @@ use super::rng::Rng;
 use super::special::{normal_quantile, normal_sf};
 use super::{analyse, Verdict, WcetSettings};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Probabilities the suite reports.
 pub const PROBABILITIES: [f64; 3] = [1e-3, 1e-6, 1e-9];
@@ -126,6 +126,11 @@ impl Process {
             ArmaxFrechet => "ARMAX Frechet theta=0.5".into(),
             ArmaxGumbel => "ARMAX Gumbel theta=0.5".into(),
         }
+    }
+
+    /// The process whose [`Process::name`] is `name`.
+    pub fn from_name(name: &str) -> Option<Process> {
+        Process::all().into_iter().find(|p| p.name() == name)
     }
 
     pub fn is_iid(&self) -> bool {
@@ -308,7 +313,7 @@ impl Process {
 }
 
 /// Outcome of one analysed trace at the suite's probabilities.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunOutcome {
     pub seed: u64,
     pub verdict: Verdict,
@@ -472,6 +477,71 @@ pub fn run_case(process: Process, n: usize, seeds: u64, s: &WcetSettings) -> Vec
         .into_par_iter()
         .map(|seed| run_one(process, n, seed, s))
         .collect()
+}
+
+/// One line of a calibration runs file (JSON lines): what a partial run of the bench
+/// writes and `--merge` reads back, so that seed ranges run apart (on several machines or
+/// in several sessions) summarise as one. `extrapolate` and `shape_floor` are the settings
+/// that change the outcome; runs made with different ones do not merge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub process: String,
+    pub n: usize,
+    pub extrapolate: bool,
+    pub shape_floor: bool,
+    #[serde(flatten)]
+    pub outcome: RunOutcome,
+}
+
+/// Groups run records into cases (in the order of [`Process::all`], then n), checking that
+/// they share their settings and that a seed repeated across files has the same outcome.
+pub fn merge_records(
+    records: &[RunRecord],
+) -> Result<Vec<(Process, usize, Vec<RunOutcome>)>, String> {
+    if let Some(r) = records.iter().find(|r| {
+        r.extrapolate != records[0].extrapolate || r.shape_floor != records[0].shape_floor
+    }) {
+        return Err(format!(
+            "runs made with different settings: {} n={} seed {} has extrapolate={} shape_floor={}, the first \
+             record extrapolate={} shape_floor={}",
+            r.process, r.n, r.outcome.seed, r.extrapolate, r.shape_floor, records[0].extrapolate, records[0].shape_floor
+        ));
+    }
+    let mut cases: Vec<(usize, Process, usize, Vec<RunOutcome>)> = Vec::new();
+    for r in records {
+        let Some(p) = Process::from_name(&r.process) else {
+            return Err(format!("unknown process `{}`", r.process));
+        };
+        let order = Process::all()
+            .iter()
+            .position(|q| *q == p)
+            .unwrap_or(usize::MAX);
+        let case = match cases.iter_mut().find(|c| c.1 == p && c.2 == r.n) {
+            Some(c) => c,
+            None => {
+                cases.push((order, p, r.n, Vec::new()));
+                cases.last_mut().ok_or("no case")?
+            }
+        };
+        match case.3.iter().find(|o| o.seed == r.outcome.seed) {
+            Some(o) if *o != r.outcome => {
+                return Err(format!(
+                    "{} n={} seed {}: two different outcomes ({:?} and {:?})",
+                    r.process, r.n, r.outcome.seed, o, r.outcome
+                ))
+            }
+            Some(_) => {}
+            None => case.3.push(r.outcome.clone()),
+        }
+    }
+    cases.sort_by_key(|c| (c.2, c.0));
+    Ok(cases
+        .into_iter()
+        .map(|(_, p, n, mut runs)| {
+            runs.sort_by_key(|o| o.seed);
+            (p, n, runs)
+        })
+        .collect())
 }
 
 fn fmt_opt(v: Option<f64>, digits: usize) -> String {

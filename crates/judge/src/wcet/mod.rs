@@ -29,6 +29,7 @@ pub mod mle;
 pub mod models;
 pub mod pwcet;
 pub mod rng;
+pub mod shape_floor;
 pub mod special;
 pub mod tail_info;
 pub mod trace_bootstrap;
@@ -42,6 +43,7 @@ pub use input::{
 };
 use models::{Dist, Estimator, Fit, Method, TailData};
 use serde::Serialize;
+use shape_floor::ShapeFloorInfo;
 use special::{quantile_sorted, sorted_copy};
 use tail_info::{ExtremalIndex, ThresholdInfo};
 
@@ -79,6 +81,9 @@ pub struct WcetSettings {
     pub trace_resamples: usize,
     /// Print bounds beyond the extrapolation limit (marked `beyond_limit`).
     pub extrapolate: bool,
+    /// i.i.d. route: raise the upper bounds of a bounded (ξ < 0) selected tail to those of
+    /// its ξ = 0 counterpart ([`shape_floor`]). Off only to measure what the floor does.
+    pub shape_floor: bool,
     pub unit: String,
     pub stage: String,
 }
@@ -104,6 +109,7 @@ impl Default for WcetSettings {
             change_alpha: 0.01,
             trace_resamples: 200,
             extrapolate: false,
+            shape_floor: true,
             unit: "ms".into(),
             stage: "total".into(),
         }
@@ -132,7 +138,7 @@ impl WcetSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pwcet,
@@ -281,6 +287,10 @@ pub struct Analysis {
     pub extremal_index: Option<ExtremalIndex>,
     pub threshold: Option<ThresholdInfo>,
     pub bootstrap: Option<BootstrapInfo>,
+    /// i.i.d. route with a bounded (ξ < 0) selected tail: the upper bounds carry the ξ = 0
+    /// floor ([`shape_floor`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shape_floor: Option<ShapeFloorInfo>,
     pub convergence: Option<Convergence>,
     pub reasons: Vec<String>,
     pub advice: Vec<String>,
@@ -528,6 +538,44 @@ fn hide_beyond_limit(a: &mut Analysis, s: &WcetSettings) {
     ));
 }
 
+/// Raises the selected model's upper limits to those of its ξ = 0 counterpart where these
+/// are higher (the shape floor of the i.i.d. route, [`shape_floor`]); `probs` are the requested
+/// probabilities followed by the band grid.
+fn raise_to_counterpart(
+    fit: &Fit,
+    data: &TailData,
+    probs: &[f64],
+    intervals: &mut [(f64, f64)],
+    s: &WcetSettings,
+) -> Option<ShapeFloorInfo> {
+    let (point, floor) =
+        pwcet::counterpart_bootstrap(fit, data, probs, s.resamples, s.confidence, s.seed)?;
+    let mut raised = Vec::new();
+    for (k, (iv, fl)) in intervals.iter_mut().zip(&floor).enumerate() {
+        if fl.1.is_finite() && (iv.1.is_nan() || iv.1 < fl.1) {
+            iv.1 = fl.1;
+            // the requested probabilities whose bound is printed (not the plot grid)
+            let printed = s.extrapolate
+                || extrapolation_class(probs[k], data.n) != Extrapolation::BeyondLimit;
+            if k < s.probabilities.len() && printed {
+                raised.push(probs[k]);
+            }
+        }
+    }
+    let (counterpart, location, scale) = match point {
+        Dist::Gev { gev, .. } => ("gumbel", gev.location, gev.scale),
+        Dist::Gpd { gpd, threshold, .. } => ("exponential", threshold, gpd.scale),
+    };
+    Some(ShapeFloorInfo {
+        applied: true,
+        selected_shape: fit.dist.shape(),
+        counterpart: counterpart.into(),
+        location,
+        scale,
+        raised,
+    })
+}
+
 /// Analyses one trace given in acquisition order.
 pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError> {
     if samples.is_empty() {
@@ -560,6 +608,7 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
         extremal_index: None,
         threshold: None,
         bootstrap: None,
+        shape_floor: None,
         convergence: None,
         reasons: vec![],
         advice: vec![],
@@ -780,7 +829,25 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
             theta_range: None,
             band: vec![],
         };
-        (boot.intervals, info)
+        let mut intervals = boot.intervals;
+        if s.shape_floor && shape_floor::applies(&fit.dist) {
+            a.shape_floor = raise_to_counterpart(fit, &data, &probs, &mut intervals, s);
+            if let Some(f) = a.shape_floor.as_ref().filter(|f| !f.raised.is_empty()) {
+                a.reasons.push(format!(
+                    "bounded tail fitted (xi = {:.3}): the upper bounds at {} are those of the {} (xi = 0) \
+                     fit of the same data, which are higher; a fitted xi < 0 of light-tailed frames is \
+                     usually pre-asymptotic and extrapolates too low (shape floor, docs/WCET.md)",
+                    f.selected_shape,
+                    f.raised
+                        .iter()
+                        .map(|p| format!("{p:e}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    f.counterpart
+                ));
+            }
+        }
+        (intervals, info)
     } else {
         let rule = trace_bootstrap::RouteRule {
             // replicates start at the block size the goodness of fit needed, if it did

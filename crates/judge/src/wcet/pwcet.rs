@@ -4,6 +4,7 @@
 
 use super::models::{refit_weighted, Dist, Fit, Method, TailData};
 use super::rng::Rng;
+use super::shape_floor;
 use super::special::{normal_cdf, normal_quantile, quantile_sorted, sorted_copy};
 use rayon::prelude::*;
 
@@ -56,6 +57,86 @@ fn bca(reps: &[f64], point: f64, jack: &[f64], confidence: f64) -> (f64, f64) {
     )
 }
 
+/// Model input of `fit` (sorted maxima or excesses) and its random stream id.
+fn model_input<'a>(fit: &Fit, data: &'a TailData) -> (&'a [f64], u64) {
+    match fit.method {
+        Method::GevBm => (&data.maxima_sorted, 11u64),
+        Method::GpdPot => (&data.excesses_sorted, 12u64),
+    }
+}
+
+/// Resample `b`: multiplicities over the sorted model input and its POT rate (None when
+/// too few values were drawn). GEV: the maxima drawn with replacement; GPD: Binomial(n,
+/// rate) excesses drawn from the observed ones.
+fn resample_counts(fit: &Fit, data: &TailData, b: usize, seed: u64) -> Option<(Vec<usize>, f64)> {
+    let (sorted, stream) = model_input(fit, data);
+    let m = sorted.len();
+    let mut rng = Rng::stream(seed, stream, b as u64);
+    let (k, rate) = match fit.dist {
+        Dist::Gev { .. } => (m, 0.0),
+        Dist::Gpd { rate, .. } => {
+            let k = rng.binomial(data.n, rate);
+            (k, k as f64 / data.n as f64)
+        }
+    };
+    if k < 3 {
+        return None;
+    }
+    let mut counts = vec![0usize; m];
+    for _ in 0..k {
+        counts[rng.below(m)] += 1;
+    }
+    Some((counts, rate))
+}
+
+/// Multiplicities of jackknife group `g` (groups interleaved over the sorted input).
+fn jackknife_counts(m: usize, g: usize) -> Vec<usize> {
+    (0..m)
+        .map(|i| usize::from(i % JACKKNIFE_GROUPS != g))
+        .collect()
+}
+
+fn values_at(d: &Dist, probs: &[f64]) -> Vec<f64> {
+    // NaN marks a probability the resample cannot answer (above a POT rate)
+    probs
+        .iter()
+        .map(|&p| d.pwcet(p).unwrap_or(f64::NAN))
+        .collect()
+}
+
+/// BCa intervals per probability from replicate rows, jackknife rows and the point model.
+fn bca_columns(
+    ok: &[Vec<f64>],
+    jack: &[Vec<f64>],
+    point: &Dist,
+    probs: &[f64],
+    confidence: f64,
+) -> Vec<(f64, f64)> {
+    probs
+        .iter()
+        .enumerate()
+        .map(|(j, &p)| {
+            let col = sorted_copy(
+                &ok.iter()
+                    .map(|r| r[j])
+                    .filter(|v| v.is_finite())
+                    .collect::<Vec<_>>(),
+            );
+            match point.pwcet(p) {
+                Some(pt) if !col.is_empty() => {
+                    let jk: Vec<f64> = jack
+                        .iter()
+                        .map(|r| r[j])
+                        .filter(|v| v.is_finite())
+                        .collect();
+                    bca(&col, pt, &jk, confidence)
+                }
+                _ => (f64::NAN, f64::NAN),
+            }
+        })
+        .collect()
+}
+
 /// Nonparametric bootstrap of the selected fit, BCa intervals. GEV: resample block maxima. GPD: the
 /// number of excesses over the fixed threshold is Binomial(n, rate), the excesses are
 /// resampled from the observed ones (equivalent to resampling frames with the threshold held).
@@ -68,86 +149,70 @@ pub fn bootstrap(
     confidence: f64,
     seed: u64,
 ) -> BootstrapOutcome {
-    let (sorted, stream) = match fit.method {
-        Method::GevBm => (&data.maxima_sorted, 11u64),
-        Method::GpdPot => (&data.excesses_sorted, 12u64),
+    let (sorted, _) = model_input(fit, data);
+    let rate = match fit.dist {
+        Dist::Gpd { rate, .. } => rate,
+        Dist::Gev { .. } => 0.0,
     };
-    let m = sorted.len();
-    let reps: Vec<Option<Vec<f64>>> = (0..resamples)
+    let ok: Vec<Vec<f64>> = (0..resamples)
         .into_par_iter()
-        .map(|b| {
-            let mut rng = Rng::stream(seed, stream, b as u64);
-            let (k, rate) = match fit.dist {
-                Dist::Gev { .. } => (m, 0.0),
-                Dist::Gpd { rate, .. } => {
-                    let k = rng.binomial(data.n, rate);
-                    (k, k as f64 / data.n as f64)
-                }
-            };
-            if k < 3 {
-                return None;
-            }
-            let mut counts = vec![0usize; m];
-            for _ in 0..k {
-                counts[rng.below(m)] += 1;
-            }
-            // NaN marks a probability the resample cannot answer (above a POT rate)
-            let d = refit_weighted(fit, sorted, &counts, rate)?;
-            Some(
-                probs
-                    .iter()
-                    .map(|&p| d.pwcet(p).unwrap_or(f64::NAN))
-                    .collect::<Vec<f64>>(),
-            )
+        .filter_map(|b| {
+            let (counts, rate) = resample_counts(fit, data, b, seed)?;
+            Some(values_at(
+                &refit_weighted(fit, sorted, &counts, rate)?,
+                probs,
+            ))
         })
         .collect();
-    let ok: Vec<Vec<f64>> = reps.into_iter().flatten().collect();
-    // delete-a-group jackknife (groups interleaved over the sorted input) for the acceleration
+    // delete-a-group jackknife for the acceleration
     let jack: Vec<Vec<f64>> = (0..JACKKNIFE_GROUPS)
         .into_par_iter()
         .filter_map(|g| {
-            let counts: Vec<usize> = (0..m)
-                .map(|i| usize::from(i % JACKKNIFE_GROUPS != g))
-                .collect();
-            let rate = match fit.dist {
-                Dist::Gpd { rate, .. } => rate,
-                Dist::Gev { .. } => 0.0,
-            };
-            let d = refit_weighted(fit, sorted, &counts, rate)?;
-            Some(
-                probs
-                    .iter()
-                    .map(|&p| d.pwcet(p).unwrap_or(f64::NAN))
-                    .collect::<Vec<f64>>(),
-            )
-        })
-        .collect();
-    let intervals = probs
-        .iter()
-        .enumerate()
-        .map(|(j, &p)| {
-            let col = sorted_copy(
-                &ok.iter()
-                    .map(|r| r[j])
-                    .filter(|v| v.is_finite())
-                    .collect::<Vec<_>>(),
-            );
-            match fit.dist.pwcet(p) {
-                Some(point) if !col.is_empty() => {
-                    let jk: Vec<f64> = jack
-                        .iter()
-                        .map(|r| r[j])
-                        .filter(|v| v.is_finite())
-                        .collect();
-                    bca(&col, point, &jk, confidence)
-                }
-                _ => (f64::NAN, f64::NAN),
-            }
+            let counts = jackknife_counts(sorted.len(), g);
+            Some(values_at(
+                &refit_weighted(fit, sorted, &counts, rate)?,
+                probs,
+            ))
         })
         .collect();
     BootstrapOutcome {
-        intervals,
+        intervals: bca_columns(&ok, &jack, &fit.dist, probs, confidence),
         resamples,
         failed: resamples - ok.len(),
     }
+}
+
+/// BCa intervals of the ξ = 0 counterpart of the selected fit ([`shape_floor`]), from the
+/// same resamples as [`bootstrap`] (same streams), with the counterpart fitted to the whole
+/// input as the point; None when the counterpart cannot be fitted.
+pub fn counterpart_bootstrap(
+    fit: &Fit,
+    data: &TailData,
+    probs: &[f64],
+    resamples: usize,
+    confidence: f64,
+    seed: u64,
+) -> Option<(Dist, Vec<(f64, f64)>)> {
+    let (sorted, _) = model_input(fit, data);
+    let point = shape_floor::counterpart(&fit.dist, sorted)?;
+    let rate = match fit.dist {
+        Dist::Gpd { rate, .. } => rate,
+        Dist::Gev { .. } => 0.0,
+    };
+    let ok: Vec<Vec<f64>> = (0..resamples)
+        .into_par_iter()
+        .filter_map(|b| {
+            let (counts, rate) = resample_counts(fit, data, b, seed)?;
+            let d = shape_floor::counterpart_weighted(&fit.dist, sorted, &counts, rate)?;
+            Some(values_at(&d, probs))
+        })
+        .collect();
+    let jack: Vec<Vec<f64>> = (0..JACKKNIFE_GROUPS)
+        .filter_map(|g| {
+            let counts = jackknife_counts(sorted.len(), g);
+            let d = shape_floor::counterpart_weighted(&fit.dist, sorted, &counts, rate)?;
+            Some(values_at(&d, probs))
+        })
+        .collect();
+    Some((point, bca_columns(&ok, &jack, &point, probs, confidence)))
 }

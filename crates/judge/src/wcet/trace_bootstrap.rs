@@ -16,11 +16,10 @@
 //! exponential tail as a safe upper model for light tails is the argument of MBPTA-CV
 //! (Abella et al. 2017; see also Reghenzani et al. 2019). Heavy tails (ξ > 0) are kept.
 
-use super::gev::Gev;
 use super::iid;
-use super::lmoments::sample_lmoments;
 use super::models::{self, refit_plain, Dist, Fit};
 use super::rng::Rng;
+use super::shape_floor;
 use super::special::{quantile_sorted, sorted_copy};
 use super::tail_info::extremal_index;
 use rayon::prelude::*;
@@ -83,17 +82,6 @@ pub fn resample(x: &[f64], mean_run: f64, rng: &mut Rng) -> Vec<f64> {
     out
 }
 
-/// Gumbel (xi = 0) fit by L-moments: sigma = l2 / ln 2, mu = l1 - Euler's gamma * sigma.
-fn gumbel_pwm(sorted: &[f64]) -> Option<Gev> {
-    let l = sample_lmoments(sorted)?;
-    let scale = l.l2 / std::f64::consts::LN_2;
-    (scale > 0.0).then_some(Gev {
-        shape: 0.0,
-        location: l.l1 - 0.577_215_664_901_532_9 * scale,
-        scale,
-    })
-}
-
 #[derive(Debug, Clone)]
 pub struct TraceBootstrap {
     /// (low, high) percentile interval per probability; NaN where no replicate answered.
@@ -131,7 +119,7 @@ pub fn bootstrap(
             let d = match refit_plain(fit, &maxima)? {
                 Dist::Gev { gev, .. } => Dist::Gev {
                     gev: if gev.shape < 0.0 {
-                        gumbel_pwm(&maxima)?
+                        shape_floor::gumbel_lmoments(&maxima)?
                     } else {
                         gev
                     },

@@ -16,7 +16,7 @@ mkdir -p "$work"
 cargo build --release -q
 bin=target/release/adasval
 rm -rf "$work/template"
-"$bin" validate -q --max-frames 1 --repetitions 1 --warmup 0 --scenario child-running-out \
+"$bin" validate -q --max-frames 1 --repetitions 1 --warmup 0 --scenario demo-cpnco-50 \
   --engine demo-detector --shard 1/1 --out "$work/template" >/dev/null
 echo "machine: $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for n in ${COUNTS:-10 100 1000}; do

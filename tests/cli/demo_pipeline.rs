@@ -12,7 +12,7 @@ fn validate(out: &std::path::Path, extra: &[&str]) -> (i32, String, String) {
         .args([
             "validate",
             "--scenario",
-            "ped-crossing-behind-parked-car",
+            "demo-cpnco-50",
             "--scenario",
             "vehicle-cut-in",
             "--max-frames",
@@ -70,7 +70,7 @@ fn demo_validate_gate_and_evidence_agree() {
     }
     // Without a terminal (as here, and in CI) every trace still reports when it ends.
     for engine in ["demo-detector", "demo-detector-fp16w"] {
-        for scenario in ["ped-crossing-behind-parked-car", "vehicle-cut-in"] {
+        for scenario in ["demo-cpnco-50_ego30", "vehicle-cut-in"] {
             let head = format!("{engine} × {scenario}: ");
             let line = err
                 .lines()

@@ -12,7 +12,7 @@ fn replay(out: &std::path::Path, runner: Option<&str>) {
         "--engine",
         "demo-detector",
         "--scenario",
-        "ped-crossing-behind-parked-car",
+        "demo-cpnco-50",
         "--max-frames",
         "15",
         "--warmup",

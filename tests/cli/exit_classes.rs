@@ -9,7 +9,7 @@ use std::path::Path;
 
 /// A project with the demo detector frozen, its adapter then edited by `edit` (and re-hashed
 /// into the lock, so that only the load-time check can catch it), and the repository's
-/// `child-running-out` scenario.
+/// `dusk-pedestrian-group` scenario.
 fn demo_project(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
@@ -23,8 +23,8 @@ fn demo_project(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
     let adapter = std::fs::read_to_string(repo_root().join("engines/demo/adapter.yaml")).unwrap();
     std::fs::write(p.join("engines/det.adapter.yaml"), &adapter).unwrap();
     std::fs::copy(
-        repo_root().join("scenarios/child-running-out.yaml"),
-        p.join("scenarios/child-running-out.yaml"),
+        repo_root().join("scenarios/dusk-pedestrian-group.yaml"),
+        p.join("scenarios/dusk-pedestrian-group.yaml"),
     )
     .unwrap();
     let (code, out, err) = run(adasval().current_dir(p).args([

@@ -59,9 +59,9 @@ fn validate(out: &Path) -> i32 {
         .args([
             "validate",
             "--scenario",
-            "ped-crossing-behind-parked-car",
+            "demo-cpnco-50",
             "--scenario",
-            "child-running-out",
+            "dusk-pedestrian-group",
             "--max-frames",
             "12",
             "--repetitions",

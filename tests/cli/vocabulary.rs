@@ -5,11 +5,11 @@ use crate::common;
 use common::*;
 
 fn generated(extra: &str) -> String {
-    let base = std::fs::read_to_string(repo_root().join("scenarios/child-running-out.yaml"))
+    let base = std::fs::read_to_string(repo_root().join("scenarios/dusk-pedestrian-group.yaml"))
         .unwrap()
-        .replace("id: child-running-out", "id: child-coco");
+        .replace("id: dusk-pedestrian-group", "id: child-coco");
     // Indented under `frames.generate`, beside the scene description.
-    base.replace("    seed: 505\n", &format!("    seed: 505\n{extra}"))
+    base.replace("    seed: 808\n", &format!("    seed: 808\n{extra}"))
 }
 
 #[test]
@@ -89,7 +89,10 @@ fn a_generated_scene_runs_with_a_coco_detector_through_its_class_map() {
         })
         .collect();
     // COCO ids: person 0, car 2, truck 7 (vans and sedans are `car` in both vocabularies).
-    assert!(classes.contains(&0), "the child is a COCO person: {golden}");
+    assert!(
+        classes.contains(&0),
+        "the pedestrians are COCO persons: {golden}"
+    );
     assert!(
         classes.iter().all(|c| [0, 1, 2, 7].contains(c)),
         "{classes:?}"

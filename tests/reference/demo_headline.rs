@@ -22,11 +22,8 @@ fn eval_run_counts_the_headline_as_train_evaluate_does() {
         common::adasval()
             .current_dir(common::repo_root())
             .args(["-q", "validate", "--engine", "demo-detector"])
-            .args([
-                "--scenario",
-                "child-running-out,ped-crossing-behind-parked-car",
-            ])
-            .args(["--scenario", "night-crossing-rain,dusk-pedestrian-group"])
+            .args(["--scenario", "demo-cpnco-50,demo-cpna-25"])
+            .args(["--scenario", "demo-cpfa-50,dusk-pedestrian-group"])
             .args(["--repetitions", "1", "--warmup", "0", "--out"])
             .arg(&run_dir),
     );

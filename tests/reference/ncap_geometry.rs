@@ -132,3 +132,85 @@ fn committed_table_equals_the_generator() {
         assert_eq!(r.as_slice(), want.as_slice(), "row of {}", f.name);
     }
 }
+
+/// CPTA's turning ego, checked in the world frame of the turn with the test's own path: the
+/// quarter circle of the documented radius (docs/SCENARIOS.md) followed by the straight side
+/// road, the pedestrian's path 5 m past the end of the turn. The generator draws the target
+/// in the camera's frame; here those camera-frame positions are put back into the world
+/// with the test's pose of the ego at each frame time.
+#[test]
+fn turning_ego_meets_the_crossing_pedestrian_at_the_impact_point() {
+    use std::f32::consts::FRAC_PI_2;
+    let fam = FAMILIES.iter().find(|f| f.name == "CPTA").unwrap();
+    assert_eq!(fam.path, TargetPath::Turning);
+    let mut checked = 0;
+    for ego in ncap::ego_speeds(fam) {
+        // The documented radii: 9.0, 11.75, 14.5 m at 10, 15, 20 km/h.
+        let radius = 9.0 + (ego - 10.0) * (14.5 - 9.0) / 10.0;
+        for impact in [None, Some(10.0), Some(90.0)] {
+            let s = spec(fam.name, ego, impact);
+            s.validate().unwrap();
+            let seq = s.to_sequence().unwrap();
+            let v = ego / 3.6;
+            let bumper = 2.0;
+            // Arc length of the camera when the bumper reaches the pedestrian's path.
+            let s_hit = FRAC_PI_2 * radius + 5.0 - bumper;
+            let pose = |arc: f32| -> (f32, f32, f32, f32) {
+                if arc < 0.0 {
+                    (0.0, arc, 0.0, 1.0)
+                } else if arc <= FRAC_PI_2 * radius {
+                    let th = arc / radius;
+                    (
+                        radius * (1.0 - th.cos()),
+                        radius * th.sin(),
+                        th.sin(),
+                        th.cos(),
+                    )
+                } else {
+                    (radius + arc - FRAC_PI_2 * radius, radius, 1.0, 0.0)
+                }
+            };
+            let world = |t: f32| -> (f32, f32) {
+                let (cx, cz, hx, hz) = pose(s_hit - v * (4.0 - t));
+                let (x, z) = seq.actor_position(ncap::TARGET_TRACK, t).unwrap();
+                let fwd = z - seq.ego_speed * t;
+                // Right of heading (hx, hz) is (hz, -hx).
+                (cx + x * hz + fwd * hx, cz - x * hx + fwd * hz)
+            };
+            // The impact point: on the side road (heading +x), the bumper's centre at
+            // x = R + 5, the share measured from the right (-z).
+            let share = impact.unwrap_or(fam.impact_percent) / 100.0;
+            let lateral = 0.9 - share * 1.8;
+            let want = (radius + 5.0, radius - lateral);
+            let at = world(4.0);
+            assert!(
+                (at.0 - want.0).abs() <= 0.05 && (at.1 - want.1).abs() <= 0.05,
+                "ego {ego} impact {impact:?}: target {at:?} at T, impact point {want:?}"
+            );
+            // Before the collision the pedestrian walks the straight path x = R + 5 towards
+            // +z at 5 km/h; the labelled TTC is the bumper's remaining path over the ego
+            // speed, and the distance the target's offset ahead of the bumper.
+            for frame in 0..seq.frames {
+                let t = frame as f32 / 10.0;
+                let p = world(t);
+                let walked = 5.0 / 3.6 * (4.0 - t);
+                assert!(
+                    (p.0 - want.0).abs() <= 0.05 && (p.1 - (want.1 - walked)).abs() <= 0.05,
+                    "ego {ego} frame {frame}: target {p:?}"
+                );
+                let arc = s_hit - v * (4.0 - t);
+                let ttc = (s_hit - arc) / v;
+                let (cx, cz, hx, hz) = pose(arc);
+                let ahead = (p.0 - cx) * hx + (p.1 - cz) * hz - bumper;
+                let (got_ttc, got_dist) = s.ttc_distance(frame).unwrap();
+                assert!(
+                    (got_ttc - ttc).abs() < 1e-3 && (got_dist - ahead).abs() < 0.05,
+                    "ego {ego} frame {frame}: labelled ({got_ttc}, {got_dist}), \
+                     analytic ({ttc}, {ahead})"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 9);
+}

@@ -18,6 +18,7 @@ pub mod dataset;
 mod effects;
 pub mod geom;
 pub mod ncap;
+pub mod ncap_turn;
 pub mod random;
 pub mod raster;
 pub mod rng;

@@ -5,9 +5,9 @@
 //! target speed, impact point as a share of the vehicle width, and ego speed range. What
 //! the generator does **not** reproduce from the protocol, and why, is in docs/SCENARIOS.md:
 //! the protocol's acceleration phases (every instance here runs at constant speeds and
-//! starts at a fixed time to collision), the turning ego of CPTA (the renderer has no
-//! camera yaw, so CPTA is listed but refused), and the ego's low beam at night (night
-//! instances are lit by the street lamps only).
+//! starts at a fixed time to collision), and the turning ego of CPTA, drawn in the ego's
+//! own frame on a straight road ([`crate::ncap_turn`]). Night instances are lit by the
+//! street lamps of the urban scene and the ego's headlight cone (its low beam).
 //!
 //! Geometry, in the sequence's world frame (`x` right, `z` forward, ego camera at
 //! `x = 0`, `z = ego_speed · t`): the ego's front bumper is `bumper_offset` ahead of the
@@ -18,6 +18,7 @@
 //! the time to collision at time `t` is `T − t`, and the longitudinal distance from the
 //! bumper to the target is `(v_ego − v_target,z) · (T − t)`.
 
+use super::ncap_turn::{self, Turn};
 use super::sequence::{ActorSpec, CameraSpec, EffectsSpec, Keyframe, RoadSpec, SequenceSpec};
 use super::{Lighting, SynthError, Weather};
 use crate::scene::Environment;
@@ -48,7 +49,7 @@ pub enum TargetPath {
     Ahead,
     /// Not moving, in the ego's path.
     Stationary,
-    /// Crossing the road the ego turns into (not drawable: no camera yaw).
+    /// Crossing, from the near side, the road the ego turns into ([`crate::ncap_turn`]).
     Turning,
 }
 
@@ -177,13 +178,15 @@ pub const FAMILIES: &[Family] = &[
             false,
         )
     },
+    // CPRC: the child crosses behind the reversing ego (the issue's table: "stationary or
+    // crossing"; CPRA is the stationary adult).
     Family {
         reverse: true,
         ..fam(
             "CPRC",
             "child",
-            TargetPath::Stationary,
-            0.0,
+            TargetPath::NearSide,
+            5.0,
             50.0,
             [4.0, 8.0, 2.0],
             false,
@@ -395,16 +398,6 @@ impl NcapSpec {
 
     pub fn validate(&self) -> Result<(), SynthError> {
         let fam = self.family()?;
-        if fam.path == TargetPath::Turning {
-            return Err(invalid(
-                "family",
-                format!(
-                    "{} needs a turning ego, which the renderer cannot draw (no camera yaw); \
-                     see docs/SCENARIOS.md",
-                    fam.name
-                ),
-            ));
-        }
         let in_range = |field: &str, v: f32, lo: f32, hi: f32| {
             if v.is_finite() && (lo..=hi).contains(&v) {
                 Ok(())
@@ -412,6 +405,10 @@ impl NcapSpec {
                 Err(invalid(field, format!("{v} is outside {lo}..{hi}")))
             }
         };
+        if fam.path == TargetPath::Turning {
+            // The turn radius grows with the speed; below 5 km/h it would be under 6.2 m.
+            in_range("ego_speed_kmh", self.ego_speed_kmh, 5.0, 40.0)?;
+        }
         in_range("ego_speed_kmh", self.ego_speed_kmh, 1.0, 200.0)?;
         in_range("start_ttc_s", self.start_ttc_s, 0.5, 20.0)?;
         in_range("fps", self.fps, 1.0, 120.0)?;
@@ -474,14 +471,44 @@ impl NcapSpec {
         })
     }
 
-    /// The generated sequence of this instance (the target is track [`TARGET_TRACK`]).
-    pub fn to_sequence(&self) -> Result<SequenceSpec, SynthError> {
+    /// The turn of a turning family's instance (`None` for the others).
+    pub fn turn(&self) -> Result<Option<Turn>, SynthError> {
         let fam = self.family()?;
+        if fam.path != TargetPath::Turning {
+            return Ok(None);
+        }
         let g = self.geometry()?;
-        let kind = self
-            .target
-            .clone()
-            .unwrap_or_else(|| fam.target.to_string());
+        Ok(Some(Turn {
+            radius: ncap_turn::turn_radius_m(self.ego_speed_kmh),
+            ego_mps: g.ego_mps,
+            target_mps: self.target_kmh(fam) / 3.6,
+            collision_s: g.collision_s,
+            bumper_offset: g.bumper_offset,
+            impact_lateral: g.impact_x,
+        }))
+    }
+
+    /// The target's keyframes: two for a straight path at constant velocity; for a turning
+    /// ego, one per frame and one at the collision, where the ego's camera sees the target
+    /// (renderer frame: the camera at `x = 0`, `z = ego speed · t`).
+    fn target_keyframes(&self, g: &Geometry) -> Result<Vec<Keyframe>, SynthError> {
+        if let Some(turn) = self.turn()? {
+            let frames = self.frames();
+            let times = (0..frames)
+                .map(|i| i as f32 / self.fps)
+                .chain(std::iter::once(g.collision_s));
+            return Ok(times
+                .map(|t| {
+                    let (x, z, yaw) = turn.target_in_camera(t);
+                    Keyframe {
+                        t,
+                        x,
+                        z: g.ego_mps * t + z,
+                        heading: Some(yaw.to_degrees()),
+                    }
+                })
+                .collect());
+        }
         let (x0, z0) = g.target_at(0.0);
         let moving = g.target_vx != 0.0 || g.target_vz != 0.0;
         let heading = if g.target_vx < 0.0 {
@@ -505,6 +532,21 @@ impl NcapSpec {
                 heading: Some(heading),
             });
         }
+        Ok(keyframes)
+    }
+
+    /// The generated sequence of this instance (the target is track [`TARGET_TRACK`]).
+    pub fn to_sequence(&self) -> Result<SequenceSpec, SynthError> {
+        let fam = self.family()?;
+        let g = self.geometry()?;
+        let kind = self
+            .target
+            .clone()
+            .unwrap_or_else(|| fam.target.to_string());
+        let keyframes = self.target_keyframes(&g)?;
+        // A turning target's keyframes move with the camera, so its speed between them is
+        // not its walking speed: the gait is set instead of derived.
+        let gait = (fam.path == TargetPath::Turning).then_some(1.0);
         let height = match kind.as_str() {
             "adult" => Some(ADULT_HEIGHT_M),
             "child" => Some(CHILD_HEIGHT_M),
@@ -518,7 +560,7 @@ impl NcapSpec {
             height,
             size: None,
             lights: Some(false),
-            gait: None,
+            gait,
             braking: false,
             appear: None,
             disappear: None,
@@ -579,7 +621,11 @@ impl NcapSpec {
     pub fn ttc_distance(&self, frame: u32) -> Result<(f32, f32), SynthError> {
         let g = self.geometry()?;
         let t = frame as f32 / self.fps;
-        Ok((g.ttc_at(t), g.distance_at(t)))
+        let distance = match self.turn()? {
+            Some(turn) => turn.distance_at(t),
+            None => g.distance_at(t),
+        };
+        Ok((g.ttc_at(t), distance))
     }
 }
 
@@ -613,9 +659,10 @@ mod tests {
     }
 
     #[test]
-    fn turning_family_is_refused_with_the_reason() {
-        let e = spec("CPTA", 15.0).validate().unwrap_err().to_string();
-        assert!(e.contains("camera yaw"), "{e}");
+    fn turning_family_refuses_a_speed_too_low_for_its_turn() {
+        spec("CPTA", 15.0).validate().unwrap();
+        let e = spec("CPTA", 3.0).validate().unwrap_err().to_string();
+        assert!(e.contains("ego_speed_kmh") && e.contains("5..40"), "{e}");
     }
 
     #[test]

@@ -25,12 +25,15 @@ pub struct Args {
     pub kitti: bool,
     /// A run directory (`reports/<run-id>`): precision and recall of its stored detections
     /// (those above the adapter's score threshold) with Clopper-Pearson intervals, and COCO
-    /// AP, per engine over all scenarios and per scenario, for each --slice.
+    /// AP, per engine over all scenarios (corruption rungs left out, as requirements are
+    /// judged) and per scenario, for each --slice.
     #[arg(long, conflicts_with_all = ["gt", "dt", "kitti"])]
     pub run: Option<PathBuf>,
     /// With --run: a slice as a YAML mapping, e.g. `{class: pedestrian, min_height: 40,
     /// condition: day}` (fields: class, min_height, max_height, max_occlusion,
-    /// max_truncation, condition, outside: ignored|counted). Repeatable; default: everything.
+    /// min_visibility, max_visibility, max_truncation, difficulty: easy|moderate|hard,
+    /// min_distance, max_distance (m), condition, outside: ignored|counted). Repeatable;
+    /// default: everything.
     #[arg(long = "slice", value_name = "YAML", requires = "run")]
     pub slices: Vec<String>,
     /// With --run: the IoU a detection needs to match an object.
@@ -254,7 +257,7 @@ fn run_dir(dir: &std::path::Path, args: &Args) -> CliResult {
                             );
                         }
                     };
-                    row("(all scenarios)", &s.all_scenarios);
+                    row("(all scenarios, no rungs)", &s.all_scenarios);
                     for p in &s.per_scenario {
                         row(&p.scenario, &p.figures);
                     }

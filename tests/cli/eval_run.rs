@@ -139,7 +139,7 @@ fn bad_slices_name_the_valid_fields_and_classes() {
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("klass")
-            && err.contains("valid fields: class, min_height, max_height, max_occlusion, max_truncation, condition, outside"),
+            && err.contains("valid fields: class, min_height, max_height, max_occlusion, min_visibility, max_visibility, max_truncation, difficulty, min_distance, max_distance, condition, outside"),
         "{err}"
     );
     let (code, _, err) = eval(&dir, &["{class: bus}"]);

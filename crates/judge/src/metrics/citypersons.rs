@@ -35,6 +35,9 @@ use crate::metrics::matching::{greedy_match, ignore_last_order, GtRole, Outcome}
 use adasval_core::types::GtObject;
 use serde::Serialize;
 
+/// The rules in one line, printed with every result.
+pub const RULES: &str = "an object counts when its height and visibility are in the subset's ranges (ends included; unknown occlusion is outside); other objects, ignore regions and crowd boxes are ignore regions, matched by the share of the detection inside them; detections outside [low / 1.25, high x 1.25) px are dropped; LAMR over all frames at FPPI 10^-2..10^0 (Caltech definition)";
+
 /// CityPersons' detection height filter: detections within [low / 1.25, high × 1.25).
 pub const EXPAND: f64 = 1.25;
 
@@ -233,6 +236,52 @@ fn evaluate_subset(frames: &[FrameEval], class_id: u32, iou: f64, subset: Subset
         lamr: report.as_ref().map(|r| r.lamr),
         points: report.map(|r| r.points).unwrap_or_default(),
     }
+}
+
+/// One engine's subsets over a stored run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EngineSubsets {
+    pub engine: String,
+    /// The class evaluated (`pedestrian` or `person`); `None`: the engine has neither.
+    pub class: Option<String>,
+    /// Frames of every scenario but the corruption rungs.
+    pub frames: usize,
+    pub subsets: Vec<SubsetFigures>,
+}
+
+/// `adasval eval --run DIR --citypersons`: every engine's pedestrian class on the subsets,
+/// over the frames of every scenario of the run (corruption rungs left out, as the
+/// pooled slice figures do).
+pub fn evaluate_run(run: &adasval_record::stored::StoredRun, iou: f64) -> Vec<EngineSubsets> {
+    let rung = |scenario: &str| {
+        run.record
+            .scenarios
+            .iter()
+            .any(|s| s.id == scenario && s.corruption.is_some())
+    };
+    run.record
+        .engines
+        .iter()
+        .map(|e| {
+            let class = ["pedestrian", "person"]
+                .iter()
+                .find_map(|c| e.classes.iter().position(|x| x == c));
+            let frames: Vec<FrameEval> = run
+                .traces
+                .iter()
+                .filter(|t| t.engine == e.name && !rung(&t.scenario))
+                .flat_map(|t| crate::detection::frames_of(&run.golden, t))
+                .collect();
+            EngineSubsets {
+                engine: e.name.clone(),
+                class: class.map(|c| e.classes[c].clone()),
+                frames: frames.len(),
+                subsets: class
+                    .map(|c| evaluate(&frames, c as u32, iou))
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -220,7 +220,7 @@ fn run_dir(dir: &std::path::Path, args: &Args) -> CliResult {
                 for s in &e.slices {
                     outln!("  slice: {}", s.all_scenarios.slice);
                     outln!(
-                        "  {:<32} {:>6} {:>7} {:>6} {:>6} {:>6} {:>22} {:>22} {:>6} {:>6}",
+                        "  {:<32} {:>6} {:>7} {:>6} {:>6} {:>6} {:>22} {:>22} {:>6} {:>6} {:>6}",
                         "scenario",
                         "frames",
                         "objects",
@@ -230,7 +230,8 @@ fn run_dir(dir: &std::path::Path, args: &Args) -> CliResult {
                         "precision [95% CI]",
                         "recall [95% CI]",
                         "AP",
-                        "AP50"
+                        "AP50",
+                        "LAMR"
                     );
                     let row = |name: &str, f: &slice::SliceFigures| {
                         let c = &f.counts;
@@ -246,7 +247,7 @@ fn run_dir(dir: &std::path::Path, args: &Args) -> CliResult {
                         let ap =
                             |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
                         outln!(
-                            "  {:<32} {:>6} {:>7} {:>6} {:>6} {:>6} {:>22} {:>22} {:>6} {:>6}",
+                            "  {:<32} {:>6} {:>7} {:>6} {:>6} {:>6} {:>22} {:>22} {:>6} {:>6} {:>6}",
                             name,
                             f.frames,
                             f.objects,
@@ -256,7 +257,8 @@ fn run_dir(dir: &std::path::Path, args: &Args) -> CliResult {
                             rate(c.precision, &c.precision_ci),
                             rate(c.recall, &c.recall_ci),
                             ap(f.ap),
-                            ap(f.ap50)
+                            ap(f.ap50),
+                            ap(f.lamr)
                         );
                         if f.frames_without_condition > 0 {
                             outln!(

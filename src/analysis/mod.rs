@@ -153,6 +153,7 @@ pub fn run(
         &out.traces,
         &opts.safety_view,
         &safety::requirements::ttc_rules(&requirements),
+        &safety::requirements::slice_rules(&requirements),
     );
     // Swept families pooled, beside the per-trace metrics they are summed from.
     let families = adasval_judge::families::analyse(record, &det);

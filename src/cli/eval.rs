@@ -25,14 +25,23 @@ pub struct Args {
     pub kitti: bool,
     /// A run directory (`reports/<run-id>`): precision and recall of its stored detections
     /// (those above the adapter's score threshold) with Clopper-Pearson intervals, and COCO
-    /// AP, per engine over all scenarios and per scenario, for each --slice.
+    /// AP, per engine over all scenarios (corruption rungs left out, as requirements are
+    /// judged) and per scenario, for each --slice.
     #[arg(long, conflicts_with_all = ["gt", "dt", "kitti"])]
     pub run: Option<PathBuf>,
     /// With --run: a slice as a YAML mapping, e.g. `{class: pedestrian, min_height: 40,
     /// condition: day}` (fields: class, min_height, max_height, max_occlusion,
-    /// max_truncation, condition, outside: ignored|counted). Repeatable; default: everything.
+    /// min_visibility, max_visibility, max_truncation, difficulty: easy|moderate|hard,
+    /// min_distance, max_distance (m), condition, outside: ignored|counted). Repeatable;
+    /// default: everything.
     #[arg(long = "slice", value_name = "YAML", requires = "run")]
     pub slices: Vec<String>,
+    /// With --run: the pedestrian subsets as CityPersons evaluates them (Reasonable: at
+    /// least 50 px tall and 0.65 visible; small: 50 to 75 px; heavy occlusion: 0.2 to 0.65
+    /// visible; all: at least 20 px and 0.2 visible), ignore regions and crowd boxes matched
+    /// by the share of the detection inside them, and the log-average miss rate of each.
+    #[arg(long, requires = "run")]
+    pub citypersons: bool,
     /// With --run: the IoU a detection needs to match an object.
     #[arg(long, default_value_t = 0.5, requires = "run")]
     pub iou: f64,
@@ -184,6 +193,9 @@ fn run_dir(dir: &std::path::Path, args: &Args) -> CliResult {
             .map_err(Failure::classified)?
     };
     let run = adasval::stored::StoredRun::load(dir).map_err(Failure::classified)?;
+    if args.citypersons {
+        return citypersons(&run, args);
+    }
     let report = slice::evaluate_run(&run, &slices, args.iou, 0.95).map_err(Failure::classified)?;
     match args.format {
         super::Format::Json => {
@@ -208,7 +220,7 @@ fn run_dir(dir: &std::path::Path, args: &Args) -> CliResult {
                 for s in &e.slices {
                     outln!("  slice: {}", s.all_scenarios.slice);
                     outln!(
-                        "  {:<32} {:>6} {:>7} {:>6} {:>6} {:>6} {:>22} {:>22} {:>6} {:>6}",
+                        "  {:<32} {:>6} {:>7} {:>6} {:>6} {:>6} {:>22} {:>22} {:>6} {:>6} {:>6}",
                         "scenario",
                         "frames",
                         "objects",
@@ -218,7 +230,8 @@ fn run_dir(dir: &std::path::Path, args: &Args) -> CliResult {
                         "precision [95% CI]",
                         "recall [95% CI]",
                         "AP",
-                        "AP50"
+                        "AP50",
+                        "LAMR"
                     );
                     let row = |name: &str, f: &slice::SliceFigures| {
                         let c = &f.counts;
@@ -234,7 +247,7 @@ fn run_dir(dir: &std::path::Path, args: &Args) -> CliResult {
                         let ap =
                             |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.3}"));
                         outln!(
-                            "  {:<32} {:>6} {:>7} {:>6} {:>6} {:>6} {:>22} {:>22} {:>6} {:>6}",
+                            "  {:<32} {:>6} {:>7} {:>6} {:>6} {:>6} {:>22} {:>22} {:>6} {:>6} {:>6}",
                             name,
                             f.frames,
                             f.objects,
@@ -244,7 +257,8 @@ fn run_dir(dir: &std::path::Path, args: &Args) -> CliResult {
                             rate(c.precision, &c.precision_ci),
                             rate(c.recall, &c.recall_ci),
                             ap(f.ap),
-                            ap(f.ap50)
+                            ap(f.ap50),
+                            ap(f.lamr)
                         );
                         if f.frames_without_condition > 0 {
                             outln!(
@@ -254,10 +268,82 @@ fn run_dir(dir: &std::path::Path, args: &Args) -> CliResult {
                             );
                         }
                     };
-                    row("(all scenarios)", &s.all_scenarios);
+                    row("(all scenarios, no rungs)", &s.all_scenarios);
                     for p in &s.per_scenario {
                         row(&p.scenario, &p.figures);
                     }
+                }
+            }
+        }
+    }
+    Ok(Status::Pass)
+}
+
+fn citypersons(run: &adasval::stored::StoredRun, args: &Args) -> CliResult {
+    let engines = adasval::metrics::citypersons::evaluate_run(run, args.iou);
+    match args.format {
+        super::Format::Json => {
+            let v = serde_json::json!({
+                "run_id": run.record.run_id,
+                "iou_threshold": args.iou,
+                "rules": adasval::metrics::citypersons::RULES,
+                "engines": engines,
+            });
+            let text =
+                serde_json::to_string_pretty(&v).map_err(|e| Failure::new(Status::BadInput, e))?;
+            outln!("{text}");
+        }
+        super::Format::Text => {
+            outln!(
+                "run {}: CityPersons subsets, IoU >= {}, detections as stored",
+                run.record.run_id,
+                args.iou
+            );
+            outln!("rules: {}", adasval::metrics::citypersons::RULES);
+            for e in &engines {
+                outln!();
+                let Some(class) = &e.class else {
+                    outln!(
+                        "engine {}: no `pedestrian` or `person` class, nothing evaluated",
+                        e.engine
+                    );
+                    continue;
+                };
+                outln!(
+                    "engine {} (class {class}, {} frames, corruption rungs left out)",
+                    e.engine,
+                    e.frames
+                );
+                outln!(
+                    "  {:<22} {:>10} {:>11} {:>7} {:>6} {:>6} {:>8} {:>9} {:>7}",
+                    "subset",
+                    "height",
+                    "visibility",
+                    "objects",
+                    "tp",
+                    "fp",
+                    "ignored",
+                    "filtered",
+                    "LAMR"
+                );
+                let range = |(lo, hi): (f64, Option<f64>)| match hi {
+                    Some(h) => format!("{lo}-{h}"),
+                    None => format!(">= {lo}"),
+                };
+                for s in &e.subsets {
+                    outln!(
+                        "  {:<22} {:>10} {:>11} {:>7} {:>6} {:>6} {:>8} {:>9} {:>7}",
+                        s.name,
+                        range(s.subset.height()),
+                        range(s.subset.visibility()),
+                        s.objects,
+                        s.tp,
+                        s.fp,
+                        s.ignored,
+                        s.filtered_out,
+                        s.lamr
+                            .map_or("n/a".to_string(), |v| format!("{:.2}%", v * 100.0))
+                    );
                 }
             }
         }

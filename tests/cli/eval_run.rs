@@ -139,7 +139,7 @@ fn bad_slices_name_the_valid_fields_and_classes() {
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("klass")
-            && err.contains("valid fields: class, min_height, max_height, max_occlusion, max_truncation, condition, outside"),
+            && err.contains("valid fields: class, min_height, max_height, max_occlusion, min_visibility, max_visibility, max_truncation, difficulty, min_distance, max_distance, condition, outside"),
         "{err}"
     );
     let (code, _, err) = eval(&dir, &["{class: bus}"]);
@@ -151,4 +151,50 @@ fn bad_slices_name_the_valid_fields_and_classes() {
     let (code, _, err) = eval(&dir, &["{min_height: 50, max_height: 40}"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("min_height"), "{err}");
+}
+
+#[test]
+fn citypersons_subsets_of_a_stored_run_counted_by_hand() {
+    let project = noop_project();
+    let dir = run_dir(project.path(), "\"night\"");
+    // Every object fully visible (occlusion known: 0).
+    let golden = std::fs::read_to_string(dir.join("golden.jsonl"))
+        .unwrap()
+        .replace("\"bbox\":[", "\"occlusion\":0.0,\"bbox\":[");
+    std::fs::write(dir.join("golden.jsonl"), golden).unwrap();
+    let (code, out, err) = run(adasval()
+        .args(["eval", "--format", "json", "--citypersons", "--run"])
+        .arg(&dir));
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let subsets = v["engines"][0]["subsets"].as_array().unwrap();
+    let row = |i: usize| {
+        let s = &subsets[i];
+        let n = |k: &str| s[k].as_u64().unwrap();
+        (
+            n("objects"),
+            n("tp"),
+            n("fp"),
+            n("ignored"),
+            n("filtered_out"),
+            s["lamr"].as_f64(),
+        )
+    };
+    // Reasonable (>= 50 px): A, C (frame 0) and E (frame 1) count, B (30 px) is an ignore
+    // region. Kept detections (>= 40 px): A's and E's (found), the 45 px stray (false); B's
+    // (30 px) and the 20 px stray are dropped. Ranked: A, E (miss rate 1/3 at FPPI 0), the
+    // stray (1/3 at FPPI 0.5): LAMR 1/3.
+    let third = 1.0 / 3.0;
+    let (o, tp, fp, ig, filt, lamr) = row(0);
+    assert_eq!((o, tp, fp, ig, filt), (3, 2, 1, 0, 2));
+    assert!((lamr.unwrap() - third).abs() < 1e-12);
+    // Small (50-75 px): the same objects and detections (the 45 px stray is above 40).
+    let (o, tp, fp, ig, filt, lamr) = row(1);
+    assert_eq!((o, tp, fp, ig, filt), (3, 2, 1, 0, 2));
+    assert!((lamr.unwrap() - third).abs() < 1e-12);
+    // Heavy occlusion: nobody is hidden, so no object counts and there is no miss rate;
+    // A's and E's detections fall on ignore regions.
+    assert_eq!((row(2).0, row(2).3, row(2).5), (0, 2, None));
+    // All (>= 20 px): B counts too and its detection is kept: 3 found, both strays false.
+    assert_eq!((row(3).0, row(3).1, row(3).2, row(3).4), (4, 3, 2, 0));
 }

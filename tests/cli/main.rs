@@ -43,6 +43,7 @@ mod safety_browser;
 mod safety_gate;
 mod scenario_catalogue;
 mod selftest;
+mod slice_requirements;
 mod slurm;
 mod streams;
 mod sweep_cli;

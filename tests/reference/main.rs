@@ -11,6 +11,7 @@ mod cudaplan_fixture;
 #[path = "../safety_fixture/mod.rs"]
 mod safety_fixture;
 
+mod citypersons;
 mod corruptions;
 mod cudaplan_fuse;
 mod cudaplan_import;

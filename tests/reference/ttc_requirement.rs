@@ -73,6 +73,7 @@ fn evidence(latency_ns: u64, reqs: &Requirements) -> EvidenceSet {
         deadline_ms: None,
         artefacts: Vec::new(),
         ttc: None,
+        slice: None,
     };
     let mut items = Vec::new();
     for k in 0..10 {

@@ -72,6 +72,7 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
     for (scenario, recall) in RECALLS {
         items.push(EvidenceItem {
             ttc: None,
+            slice: None,
             kind: EvidenceKind::Detection,
             metric: "recall_lcb".into(),
             scenario: scenario.into(),
@@ -94,6 +95,7 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
     }
     items.push(EvidenceItem {
         ttc: None,
+        slice: None,
         kind: EvidenceKind::Timing,
         metric: "pwcet_ucb_ms".into(),
         scenario: "ped-crossing-01".into(),
@@ -115,6 +117,7 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
     });
     items.push(EvidenceItem {
         ttc: None,
+        slice: None,
         kind: EvidenceKind::Timing,
         metric: "hwm_ms".into(),
         scenario: "ped-crossing-01".into(),
@@ -133,6 +136,7 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
     });
     items.push(EvidenceItem {
         ttc: None,
+        slice: None,
         kind: EvidenceKind::Consistency,
         metric: "decision_flips".into(),
         scenario: "ped-crossing-01".into(),

@@ -13,6 +13,7 @@ use crate::metrics::frames::{evaluate_frames, DetectionReport, FrameEval, Metric
 use crate::metrics::safety::{
     critical_misses, deadline_aware_recall, CriticalMiss, CriticalSettings, DeadlineRecall,
 };
+use crate::metrics::slice::{evaluate_with, CriticalRule, Slice, SliceFigures, SliceFrame};
 use crate::metrics::ttc::{latency_percentile_ns, stable_detections, StableRule, TargetDetection};
 use adasval_record::record::{GoldenLine, RunRecord};
 use adasval_record::stored::StoredTrace;
@@ -52,6 +53,18 @@ pub struct TraceMetrics {
     /// requirements name (`detect_by_ttc`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stable_detection: Vec<RuleDetections>,
+    /// The figures of each slice the requirements name (`slice:`), on this trace.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub slices: Vec<TraceSlice>,
+}
+
+/// One slice's figures on one trace, at the IoU its requirements use.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceSlice {
+    #[serde(rename = "slice_spec")]
+    pub spec: Slice,
+    #[serde(flatten)]
+    pub figures: SliceFigures,
 }
 
 /// The targets of one trace under one stable-detection rule.
@@ -124,6 +137,7 @@ pub fn analyse(
     traces: &[StoredTrace],
     view: &SafetyViewSettings,
     rules: &[StableRule],
+    slices: &[(Slice, f64)],
 ) -> DetectionResults {
     let mut out = Vec::new();
     let mut settings_used = MetricSettings::default();
@@ -186,7 +200,48 @@ pub fn analyse(
                     .map(|lat| stable_detections(&frames, rule, lat)),
             })
             .collect();
+        // Each frame's condition as its golden line records it, in the order of `frames`.
+        let conditions: Vec<Option<&str>> = golden
+            .iter()
+            .filter(|g| g.scenario == t.scenario)
+            .map(|g| g.condition.as_deref())
+            .collect();
+        let slice_frames: Vec<SliceFrame> = frames
+            .iter()
+            .zip(&conditions)
+            .map(|(frame, c)| SliceFrame {
+                frame,
+                condition: *c,
+            })
+            .collect();
+        let critical = CriticalRule {
+            min_height_px: view.min_height_px,
+            consecutive_frames: view.consecutive_frames,
+            roi: view.roi,
+        };
+        // A slice of a class this engine does not have gives no figure: a requirement on it
+        // then finds no evidence for this engine, which its verdict says.
+        let slices = slices
+            .iter()
+            .filter_map(|(spec, iou)| {
+                evaluate_with(
+                    &slice_frames,
+                    &e.classes,
+                    &e.name,
+                    spec,
+                    *iou,
+                    0.95,
+                    Some(&critical),
+                )
+                .ok()
+                .map(|figures| TraceSlice {
+                    spec: spec.clone(),
+                    figures,
+                })
+            })
+            .collect();
         out.push(TraceMetrics {
+            slices,
             stable_detection,
             engine: t.engine.clone(),
             engine_sha256: e.sha256.clone(),

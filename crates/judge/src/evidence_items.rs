@@ -96,6 +96,7 @@ pub fn timing_items(ev: &mut EvidenceSet, record: &RunRecord, wcets: &[TraceWcet
         let (scenario_tags, deadline_ms) = tags(record, &w.scenario);
         let base = EvidenceItem {
             ttc: None,
+            slice: None,
             kind: EvidenceKind::Timing,
             metric: "hwm_ms".into(),
             scenario: w.scenario.clone(),
@@ -181,6 +182,7 @@ pub fn detection_items(
         let (scenario_tags, _) = tags(record, &t.scenario);
         let base = EvidenceItem {
             ttc: None,
+            slice: None,
             kind: EvidenceKind::Detection,
             metric: String::new(),
             scenario: t.scenario.clone(),
@@ -248,6 +250,9 @@ pub fn detection_items(
         for rd in &t.stable_detection {
             ev.items.extend(ttc_items(&base, &family, rd, classes));
         }
+        for ts in &t.slices {
+            ev.items.extend(slice_items(&base, ts));
+        }
         for a in &t.detection.ap.per_class {
             if a.ap >= 0.0 {
                 ev.items.push(EvidenceItem {
@@ -292,6 +297,7 @@ pub fn detection_items(
         };
         ev.items.push(EvidenceItem {
             ttc: None,
+            slice: None,
             kind: EvidenceKind::Consistency,
             metric: "decision_flips".into(),
             scenario: p.scenario.clone(),
@@ -353,4 +359,43 @@ pub fn ttc_items(
             ..base.clone()
         })
         .collect()
+}
+
+/// The figures of one slice on one trace as evidence items, each carrying the slice, its
+/// rule and the counts; a figure the slice does not define (no object, no detection) gives
+/// no item, so a requirement on it finds no evidence rather than a made-up value.
+pub fn slice_items(base: &EvidenceItem, ts: &crate::detection::TraceSlice) -> Vec<EvidenceItem> {
+    let f = &ts.figures;
+    let c = &f.counts;
+    let item = crate::evidence::SliceItem {
+        slice: ts.spec.clone(),
+        rule: f.slice.clone(),
+        frames: f.frames,
+        objects: f.objects,
+        tp: c.tp,
+        fp: c.fp,
+        fn_: c.fn_,
+        critical_misses: f.critical_misses,
+    };
+    [
+        ("recall", c.recall),
+        ("precision", c.precision),
+        ("recall_lcb", c.recall_ci.map(|i| i.lower)),
+        ("precision_lcb", c.precision_ci.map(|i| i.lower)),
+        ("ap", f.ap),
+        ("lamr", f.lamr),
+        ("critical_misses", f.critical_misses.map(|n| n as f64)),
+    ]
+    .into_iter()
+    .filter_map(|(metric, v)| {
+        v.map(|value| EvidenceItem {
+            metric: metric.into(),
+            class: ts.spec.class.clone(),
+            iou: Some(c.iou_threshold),
+            value: Some(value),
+            slice: Some(item.clone()),
+            ..base.clone()
+        })
+    })
+    .collect()
 }

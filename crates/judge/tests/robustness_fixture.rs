@@ -120,6 +120,7 @@ fn analyse() -> robustness::Robustness {
         &traces(),
         &SafetyViewSettings::default(),
         &[],
+        &[],
     );
     let reqs = Requirements::parse(
         std::path::Path::new("requirements.yaml"),

@@ -193,6 +193,7 @@ impl Sink for SummaryJson {
                     "instances_pass": r.count(Verdict::Pass),
                     "instances_fail": r.count(Verdict::Fail),
                     "worst": worst,
+                    "slice": r.slice,
                     // Only a failure a current waiver accepts carries one; the verdict
                     // stays `fail`.
                     "waiver": r.waiver.as_ref().filter(|_| r.waived()).map(|w| json!({

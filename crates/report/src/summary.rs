@@ -78,6 +78,11 @@ pub fn markdown(input: &SummaryInput<'_>) -> String {
             ),
             None => ("-".into(), "-".into(), "-".into()),
         };
+        // A figure on a slice is never shown without the slice and its rule.
+        let measured = match &r.slice {
+            Some(sl) => format!("{measured} on slice: {}", cell(sl)),
+            None => measured,
+        };
         s.push_str(&format!(
             "| {icon} | **{}** | {} | {} | {} / {} | {label} | {measured} | {limit} |\n",
             cell(&r.id),

@@ -42,13 +42,17 @@ pub fn section(e: &Evaluation, r: &RunRecord) -> Section {
     t.id = Some("verdicts".into());
     for q in &e.requirements {
         let worst = q.worst();
-        let measured = match worst {
+        let mut measured = match worst {
             Some(w) => w
                 .measured
                 .map(|v| format!("{v:.4}"))
                 .unwrap_or_else(|| format!("no figure: {}", w.detail)),
             None => "–".into(),
         };
+        // A figure on a slice is never shown without the slice and its rule.
+        if let Some(s) = &q.slice {
+            measured.push_str(&format!(" on slice: {s}"));
+        }
         let limit = worst
             .and_then(|w| w.limit)
             .map(|v| format!("{v:.4}"))

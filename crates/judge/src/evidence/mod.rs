@@ -21,7 +21,8 @@ pub use manifest::{
 };
 pub use set::{
     ArtefactRef, Counterpart, EvidenceItem, EvidenceKind, EvidenceSet, IntegrityArtefact,
-    IntegrityCheck, IntegrityStatus, RunStatus, TtcItem, EVIDENCE_FILE, EVIDENCE_SCHEMA_VERSION,
+    IntegrityCheck, IntegrityStatus, RunStatus, SliceItem, TtcItem, EVIDENCE_FILE,
+    EVIDENCE_SCHEMA_VERSION,
 };
 
 use adasval_core::exit::{Classify, Status};

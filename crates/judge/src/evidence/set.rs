@@ -134,6 +134,41 @@ pub struct EvidenceItem {
     /// For `detection_ttc_s` items: which target, family and stable-detection rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttc: Option<TtcItem>,
+    /// For the figures of a requirement that names a slice: the slice, its rule and the
+    /// counts the figure was computed from (so figures pool over scenarios exactly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slice: Option<SliceItem>,
+}
+
+/// What a slice figure was taken on: the slice with its rule for unmatched detections
+/// outside it, in data and in words, and the counts behind the figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SliceItem {
+    pub slice: crate::metrics::slice::Slice,
+    /// The slice and its rule in words, as every output prints them beside the figure.
+    pub rule: String,
+    /// Frames in the slice (frames of another condition left out).
+    pub frames: usize,
+    /// Objects that count.
+    pub objects: u64,
+    pub tp: u64,
+    pub fp: u64,
+    #[serde(rename = "fn")]
+    pub fn_: u64,
+    /// Critical misses among the slice's objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critical_misses: Option<usize>,
+}
+
+impl SliceItem {
+    /// The counts in words: `tp 8, fp 1, fn 2 over 10 objects in 40 frames`.
+    pub fn counts(&self) -> String {
+        format!(
+            "tp {}, fp {}, fn {} over {} objects in {} frames",
+            self.tp, self.fp, self.fn_, self.objects, self.frames
+        )
+    }
 }
 
 /// What a `detection_ttc_s` item measured: one target of one scenario instance.

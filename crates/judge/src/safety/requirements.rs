@@ -4,6 +4,7 @@
 
 use super::yaml::{self, YamlLocation};
 use super::SafetyError;
+use crate::metrics::slice::{Outside, Slice};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 use std::collections::HashMap;
@@ -82,6 +83,35 @@ pub enum Deadline {
     Ms(f64),
 }
 
+/// Over which evidence a requirement that names a slice takes its figure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Over {
+    /// One figure, and one verdict, per scenario (as every detection requirement).
+    #[default]
+    Scenario,
+    /// One figure per engine and platform, pooled over every scenario in scope: the counts
+    /// (true and false positives, misses, critical misses) are summed and the figure is
+    /// computed from the sums, so a headline figure over a set of scenarios is one verdict.
+    AllScenarios,
+}
+
+impl Over {
+    pub fn is_scenario(&self) -> bool {
+        *self == Over::Scenario
+    }
+}
+
+/// Metrics that pool over scenarios from their counts (`over: all_scenarios`); AP and the
+/// miss rate need every ranked detection and do not.
+pub const POOLED_METRICS: &[&str] = &[
+    "recall",
+    "precision",
+    "recall_lcb",
+    "precision_lcb",
+    "critical_misses",
+];
+
 /// What is compared with what, per requirement kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "check", rename_all = "snake_case")]
@@ -95,6 +125,12 @@ pub enum Check {
         class: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         iou: Option<f64>,
+        /// The slice of objects the figure is taken on, with its rule for unmatched
+        /// detections outside it (detection requirements only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        slice: Option<Slice>,
+        #[serde(default, skip_serializing_if = "Over::is_scenario")]
+        over: Over,
     },
     /// pWCET upper confidence bound at exceedance probability `probability` per frame
     /// ≤ deadline.
@@ -132,6 +168,29 @@ struct RawTtc {
 fn default_latency_percentile() -> f64 {
     99.0
 }
+
+/// The distinct (slice, IoU) pairs `requirements` name: the judge computes each slice's
+/// figures on every trace (IoU 0.5 where the requirement names none).
+pub fn slice_rules(requirements: &[Requirement]) -> Vec<(Slice, f64)> {
+    let mut out: Vec<(Slice, f64)> = Vec::new();
+    for r in requirements {
+        if let Check::Threshold {
+            slice: Some(s),
+            iou,
+            ..
+        } = &r.check
+        {
+            let key = (s.clone(), iou.unwrap_or(SLICE_DEFAULT_IOU));
+            if !out.contains(&key) {
+                out.push(key);
+            }
+        }
+    }
+    out
+}
+
+/// The IoU of a slice requirement that names none.
+pub const SLICE_DEFAULT_IOU: f64 = 0.5;
 
 /// The distinct stable-detection rules `requirements` name (the judge computes each).
 pub fn ttc_rules(requirements: &[Requirement]) -> Vec<crate::metrics::ttc::StableRule> {
@@ -216,6 +275,12 @@ struct RawRequirement {
     margin: Option<Spanned<f64>>,
     #[serde(default)]
     detect_by_ttc: Option<Spanned<RawTtc>>,
+    #[serde(default)]
+    slice: Option<Spanned<Slice>>,
+    #[serde(default)]
+    outside_slice: Option<Spanned<Outside>>,
+    #[serde(default)]
+    over: Option<Spanned<Over>>,
 }
 
 /// Detection metrics and the side of the threshold that passes.
@@ -226,6 +291,7 @@ const DETECTION_METRICS: &[(&str, Comparison)] = &[
     ("precision", Comparison::AtLeast),
     ("ap", Comparison::AtLeast),
     ("critical_misses", Comparison::AtMost),
+    ("lamr", Comparison::AtMost),
     ("detect_by_ttc", Comparison::AtLeast),
 ];
 const TIMING_METRICS: &[&str] = &["pwcet_ucb", "hwm_margin"];
@@ -364,6 +430,73 @@ impl Requirements {
                 Some(t) => Ok(t.value),
             };
 
+            let forbid_slice = || {
+                forbid("slice", r.slice.as_ref().map(|v| &v.referenced))?;
+                forbid(
+                    "outside_slice",
+                    r.outside_slice.as_ref().map(|v| &v.referenced),
+                )?;
+                forbid("over", r.over.as_ref().map(|v| &v.referenced))
+            };
+            // The slice as evaluated: the requirement's class is the slice's, the rule for
+            // unmatched detections outside it is always explicit (`ignored` by default), so
+            // the evidence item and every output carry the rule in force.
+            let slice_of = |metric: &str| -> Result<(Option<Slice>, Over), SafetyError> {
+                let Some(sp) = &r.slice else {
+                    if metric == "lamr" {
+                        return Err(invalid(
+                            "metric",
+                            metric_loc.as_ref(),
+                            "`lamr` is computed per slice: add `slice: {class: ...}`".into(),
+                        ));
+                    }
+                    forbid(
+                        "outside_slice",
+                        r.outside_slice.as_ref().map(|v| &v.referenced),
+                    )?;
+                    forbid("over", r.over.as_ref().map(|v| &v.referenced))?;
+                    return Ok((None, Over::Scenario));
+                };
+                let at = Some(&sp.referenced);
+                let mut s = sp.value.clone();
+                s.check()
+                    .map_err(|m| invalid("slice", at, format!("slice: {m}")))?;
+                match (&s.class, &r.class) {
+                    (Some(a), Some(b)) if a != b => {
+                        return Err(invalid(
+                            "slice.class",
+                            at,
+                            format!("slice class `{a}` differs from the requirement's class `{b}`"),
+                        ))
+                    }
+                    (None, Some(b)) => s.class = Some(b.clone()),
+                    _ => {}
+                }
+                match (&s.outside, &r.outside_slice) {
+                    (Some(_), Some(o)) => return Err(invalid(
+                        "outside_slice",
+                        Some(&o.referenced),
+                        "the rule is given twice (`slice.outside` and `outside_slice`): keep one"
+                            .into(),
+                    )),
+                    (None, Some(o)) => s.outside = Some(o.value),
+                    (None, None) => s.outside = Some(Outside::Ignored),
+                    (Some(_), None) => {}
+                }
+                let over = r.over.as_ref().map(|o| o.value).unwrap_or_default();
+                if over == Over::AllScenarios && !POOLED_METRICS.contains(&metric) {
+                    return Err(invalid(
+                        "over",
+                        r.over.as_ref().map(|o| &o.referenced),
+                        format!(
+                            "`{metric}` is not pooled over scenarios (it needs every ranked \
+                             detection); `over: all_scenarios` takes {}",
+                            POOLED_METRICS.join(", ")
+                        ),
+                    ));
+                }
+                Ok((Some(s), over))
+            };
             let (metric_name, check) = match r.kind {
                 RequirementKind::Detection => {
                     let names: Vec<&str> = DETECTION_METRICS.iter().map(|(n, _)| *n).collect();
@@ -412,6 +545,7 @@ impl Requirements {
                         forbid("probability", r.probability.as_ref().map(|v| &v.referenced))?;
                         forbid("deadline_ms", r.deadline_ms.as_ref().map(|v| &v.referenced))?;
                         forbid("margin", r.margin.as_ref().map(|v| &v.referenced))?;
+                        forbid_slice()?;
                         (
                             m,
                             Check::DetectByTtc {
@@ -449,19 +583,27 @@ impl Requirements {
                         forbid("probability", r.probability.as_ref().map(|v| &v.referenced))?;
                         forbid("deadline_ms", r.deadline_ms.as_ref().map(|v| &v.referenced))?;
                         forbid("margin", r.margin.as_ref().map(|v| &v.referenced))?;
+                        let (slice, over) = slice_of(&m)?;
+                        let class = r
+                            .class
+                            .clone()
+                            .or_else(|| slice.as_ref().and_then(|s| s.class.clone()));
                         (
                             m.clone(),
                             Check::Threshold {
                                 metric: m,
                                 comparison,
                                 threshold: t,
-                                class: r.class.clone(),
+                                class,
                                 iou,
+                                slice,
+                                over,
                             },
                         )
                     }
                 }
                 RequirementKind::Timing => {
+                    forbid_slice()?;
                     forbid(
                         "detect_by_ttc",
                         r.detect_by_ttc.as_ref().map(|v| &v.referenced),
@@ -512,6 +654,7 @@ impl Requirements {
                     (m, check)
                 }
                 RequirementKind::Consistency => {
+                    forbid_slice()?;
                     forbid(
                         "detect_by_ttc",
                         r.detect_by_ttc.as_ref().map(|v| &v.referenced),
@@ -529,10 +672,13 @@ impl Requirements {
                             threshold: t,
                             class: r.class.clone(),
                             iou: r.iou.as_ref().map(|v| unit("iou", v, true)).transpose()?,
+                            slice: None,
+                            over: Over::Scenario,
                         },
                     )
                 }
                 RequirementKind::Integrity => {
+                    forbid_slice()?;
                     if r.class.is_some() {
                         return Err(invalid(
                             "class",

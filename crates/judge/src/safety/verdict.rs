@@ -2,7 +2,9 @@
 //! (scenario × engine × platform, and class where the requirement names one). A requirement
 //! whose scope matches no evidence fails as "no evidence"; nothing passes by default.
 
-use super::requirements::{Check, Comparison, Deadline, Requirement, RequirementKind, Scope};
+use super::requirements::{
+    Check, Comparison, Deadline, Over, Requirement, RequirementKind, Scope, SLICE_DEFAULT_IOU,
+};
 use super::waivers::Waiver;
 use crate::evidence::{ArtefactRef, Counterpart, EvidenceItem, EvidenceSet, IntegrityCheck};
 use serde::{Deserialize, Serialize};
@@ -93,6 +95,10 @@ pub struct RequirementVerdict {
     /// The valid waiver accepting this failure; the verdict stays `fail`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<Waiver>,
+    /// The slice the figures were taken on and its rule for unmatched detections outside
+    /// it, in words (requirements that name a `slice:`), printed beside every figure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slice: Option<String>,
 }
 
 impl RequirementVerdict {
@@ -259,6 +265,23 @@ fn evaluate_one(req: &Requirement, evidence: &EvidenceSet) -> RequirementVerdict
                 .collect();
             ttc_instances(&items, *min_ttc_s, *min_share)
         }
+        Check::Threshold {
+            over: Over::AllScenarios,
+            metric,
+            comparison,
+            threshold,
+            ..
+        } => {
+            // Every figure of the slice in scope, whatever its metric: each carries the
+            // slice's counts for its scenario, so the pooled counts are the same for a
+            // recall and a precision requirement on the same slice.
+            let items: Vec<&EvidenceItem> = evidence
+                .items
+                .iter()
+                .filter(|it| item_matches_metric(req, it, false))
+                .collect();
+            pooled_instances(&items, metric, *comparison, *threshold)
+        }
         _ => evidence
             .items
             .iter()
@@ -281,7 +304,143 @@ fn evaluate_one(req: &Requirement, evidence: &EvidenceSet) -> RequirementVerdict
         verdict,
         instances,
         waiver: None,
+        slice: slice_words(req),
     }
+}
+
+/// The slice of a requirement and how its figure is taken, in words.
+fn slice_words(req: &Requirement) -> Option<String> {
+    let Check::Threshold {
+        slice: Some(s),
+        over,
+        ..
+    } = &req.check
+    else {
+        return None;
+    };
+    Some(match over {
+        Over::Scenario => format!("{} (per scenario)", s.describe()),
+        Over::AllScenarios => format!("{} (pooled over every scenario in scope)", s.describe()),
+    })
+}
+
+/// One verdict per (engine, platform, class) over every scenario in scope: the slice's
+/// counts summed over the scenarios, the figure computed from the sums (Clopper–Pearson at
+/// 95%, as the per-scenario figures), so pooling is exact.
+fn pooled_instances(
+    items: &[&EvidenceItem],
+    metric: &str,
+    comparison: Comparison,
+    threshold: f64,
+) -> Vec<InstanceVerdict> {
+    type Key = (String, String, String, Option<String>);
+    let mut groups: std::collections::BTreeMap<Key, Vec<&EvidenceItem>> = Default::default();
+    for it in items.iter().filter(|it| it.slice.is_some()) {
+        groups
+            .entry((
+                it.engine.clone(),
+                it.engine_sha256.clone(),
+                it.platform.clone(),
+                it.class.clone(),
+            ))
+            .or_default()
+            .push(it);
+    }
+    groups
+        .into_iter()
+        .map(|((engine, engine_sha256, platform, class), its)| {
+            // One count per scenario (each of its figures carries the same counts).
+            let mut seen: Vec<&str> = Vec::new();
+            let its: Vec<&EvidenceItem> = its
+                .into_iter()
+                .filter(|it| {
+                    let new = !seen.contains(&it.scenario.as_str());
+                    if new {
+                        seen.push(it.scenario.as_str());
+                    }
+                    new
+                })
+                .collect();
+            let slices: Vec<&crate::evidence::SliceItem> =
+                its.iter().filter_map(|it| it.slice.as_ref()).collect();
+            let sum = |f: fn(&crate::evidence::SliceItem) -> u64| slices.iter().map(|s| f(s)).sum();
+            let (tp, fp, fn_): (u64, u64, u64) = (sum(|s| s.tp), sum(|s| s.fp), sum(|s| s.fn_));
+            let (objects, frames): (u64, u64) = (sum(|s| s.objects), sum(|s| s.frames as u64));
+            let ratio = |k: u64, n: u64| (n > 0).then(|| k as f64 / n as f64);
+            let lower = |k: u64, n: u64| {
+                crate::metrics::stats::clopper_pearson(k, n, 0.95).map(|i| i.lower)
+            };
+            let value = match metric {
+                "recall" => ratio(tp, tp + fn_),
+                "precision" => ratio(tp, tp + fp),
+                "recall_lcb" => lower(tp, tp + fn_),
+                "precision_lcb" => lower(tp, tp + fp),
+                "critical_misses" => Some(
+                    slices
+                        .iter()
+                        .map(|s| s.critical_misses.unwrap_or(0) as f64)
+                        .sum(),
+                ),
+                _ => None,
+            };
+            let rule = slices.first().map(|s| s.rule.clone()).unwrap_or_default();
+            // The scenarios with frames in the slice (a night scenario has none by day).
+            let scenarios: Vec<&str> = its
+                .iter()
+                .filter(|it| it.slice.as_ref().is_some_and(|s| s.frames > 0))
+                .map(|it| it.scenario.as_str())
+                .collect();
+            let counts = format!(
+                "tp {tp}, fp {fp}, fn {fn_} over {objects} objects in {frames} frames of {} scenario(s): {}",
+                scenarios.len(),
+                scenarios.join(", ")
+            );
+            let (verdict, detail) = match value {
+                Some(v) => {
+                    let ok = comparison.holds(v, threshold);
+                    (
+                        if ok { Verdict::Pass } else { Verdict::Fail },
+                        format!(
+                            "{metric} {} {} {} pooled ({counts}); slice: {rule}",
+                            fmt_num(v),
+                            if ok {
+                                comparison.symbol()
+                            } else {
+                                negated(comparison)
+                            },
+                            fmt_num(threshold)
+                        ),
+                    )
+                }
+                None => (
+                    Verdict::Fail,
+                    format!("no pooled {metric}: nothing to count ({counts}); slice: {rule}"),
+                ),
+            };
+            let mut artefacts: Vec<ArtefactRef> = Vec::new();
+            for it in &its {
+                for a in &it.artefacts {
+                    if !artefacts.contains(a) {
+                        artefacts.push(a.clone());
+                    }
+                }
+            }
+            InstanceVerdict {
+                scenario: format!("{} scenarios pooled", scenarios.len()),
+                engine,
+                engine_sha256,
+                platform,
+                compared_with: None,
+                class,
+                verdict,
+                measured: value,
+                limit: Some(threshold),
+                comparison,
+                detail,
+                artefacts,
+            }
+        })
+        .collect()
 }
 
 fn any_glob(patterns: &[String], value: &str) -> bool {
@@ -316,6 +475,11 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 fn item_matches(req: &Requirement, it: &EvidenceItem) -> bool {
+    item_matches_metric(req, it, true)
+}
+
+/// [`item_matches`], with the item's metric checked or not.
+fn item_matches_metric(req: &Requirement, it: &EvidenceItem, metric: bool) -> bool {
     let kind_ok = matches!(
         (req.kind, it.kind),
         (
@@ -329,13 +493,30 @@ fn item_matches(req: &Requirement, it: &EvidenceItem) -> bool {
             crate::evidence::EvidenceKind::Consistency
         )
     );
-    if !kind_ok || it.metric != req.evidence_metric() || !scope_matches(&req.scope, it) {
+    if !kind_ok || (metric && it.metric != req.evidence_metric()) || !scope_matches(&req.scope, it)
+    {
         return false;
     }
     match &req.check {
-        Check::Threshold { class, iou, .. } => {
-            class.as_ref().is_none_or(|c| it.class.as_ref() == Some(c))
-                && iou.is_none_or(|q| it.iou.is_some_and(|v| close(v, q)))
+        Check::Threshold {
+            class, iou, slice, ..
+        } => {
+            let class_ok = class.as_ref().is_none_or(|c| it.class.as_ref() == Some(c));
+            // A slice requirement reads only the figures of its own slice and rule; a
+            // requirement without one never reads a slice's figures.
+            match slice {
+                None => {
+                    class_ok
+                        && it.slice.is_none()
+                        && iou.is_none_or(|q| it.iou.is_some_and(|v| close(v, q)))
+                }
+                Some(s) => {
+                    let q = iou.unwrap_or(SLICE_DEFAULT_IOU);
+                    class_ok
+                        && it.slice.as_ref().is_some_and(|x| x.slice == *s)
+                        && it.iou.is_some_and(|v| close(v, q))
+                }
+            }
         }
         Check::Pwcet { probability, .. } => it.probability.is_some_and(|p| close(p, *probability)),
         Check::HwmMargin { .. } => true,
@@ -460,7 +641,7 @@ fn item_instance(req: &Requirement, it: &EvidenceItem) -> InstanceVerdict {
             ..
         } => {
             let ok = comparison.holds(value, *threshold);
-            let detail = format!(
+            let mut detail = format!(
                 "{metric} {} {} {}",
                 fmt_num(value),
                 if ok {
@@ -470,6 +651,9 @@ fn item_instance(req: &Requirement, it: &EvidenceItem) -> InstanceVerdict {
                 },
                 fmt_num(*threshold)
             );
+            if let Some(s) = &it.slice {
+                detail.push_str(&format!(" ({}); slice: {}", s.counts(), s.rule));
+            }
             (Some(value), Some(*threshold), *comparison, detail)
         }
         Check::Pwcet {
@@ -627,5 +811,135 @@ mod tests {
         assert_eq!(fmt_num(33.333333), "33.3333");
         assert_eq!(fmt_num(1e-6), "1.000e-6");
         assert_eq!(fmt_num(-0.25), "-0.25");
+    }
+
+    fn slice_item(scenario: &str, tp: u64, fp: u64, fn_: u64, rule: &str) -> EvidenceItem {
+        let slice = crate::metrics::slice::Slice {
+            class: Some("pedestrian".into()),
+            min_height: Some(40.0),
+            outside: Some(crate::metrics::slice::Outside::Ignored),
+            ..Default::default()
+        };
+        EvidenceItem {
+            kind: crate::evidence::EvidenceKind::Detection,
+            metric: "recall_lcb".into(),
+            scenario: scenario.into(),
+            scenario_tags: vec!["pedestrian".into()],
+            engine: "det".into(),
+            engine_sha256: "ab".repeat(32),
+            platform: "cpu".into(),
+            compared_with: None,
+            class: Some("pedestrian".into()),
+            iou: Some(0.5),
+            probability: None,
+            // The per-scenario figure is not what pooling reads: the counts are.
+            value: Some(0.0),
+            no_value: None,
+            deadline_ms: None,
+            artefacts: Vec::new(),
+            ttc: None,
+            slice: Some(crate::evidence::SliceItem {
+                slice,
+                rule: rule.into(),
+                frames: 10,
+                objects: tp + fn_,
+                tp,
+                fp,
+                fn_,
+                critical_misses: Some(1),
+            }),
+        }
+    }
+
+    fn evidence(items: Vec<EvidenceItem>) -> EvidenceSet {
+        EvidenceSet {
+            schema_version: crate::evidence::EVIDENCE_SCHEMA_VERSION,
+            run_id: None,
+            run: crate::evidence::RunStatus {
+                complete: true,
+                reason: None,
+            },
+            integrity: crate::evidence::IntegrityStatus::from_checks(Vec::new()),
+            items,
+            tool: None,
+        }
+    }
+
+    fn requirement(metric: &str, threshold: f64, over: &str) -> Requirement {
+        let text = format!(
+            "schema_version: 1\nrequirements:\n  - id: R\n    text: t\n    kind: detection\n    metric: {metric}\n    threshold: {threshold}\n    slice: {{class: pedestrian, min_height: 40}}\n    over: {over}\n"
+        );
+        super::super::Requirements::parse(std::path::Path::new("r.yaml"), &text)
+            .unwrap()
+            .requirements
+            .remove(0)
+    }
+
+    #[test]
+    fn pooled_slice_figures_come_from_the_summed_counts() {
+        // 18 of 20 and 27 of 30 found: pooled 45 of 50, whose 95% Clopper-Pearson lower
+        // bound is not any scenario's own.
+        let ev = evidence(vec![
+            slice_item("a", 18, 3, 2, "the rule"),
+            slice_item("b", 27, 1, 3, "the rule"),
+        ]);
+        let e = evaluate(&[requirement("recall_lcb", 0.75, "all_scenarios")], &ev);
+        let r = &e.requirements[0];
+        assert_eq!(r.instances.len(), 1, "{r:?}");
+        let i = &r.instances[0];
+        let expected = crate::metrics::stats::clopper_pearson(45, 50, 0.95)
+            .unwrap()
+            .lower;
+        assert_eq!(i.measured, Some(expected));
+        assert_eq!(i.verdict, Verdict::Pass);
+        assert!(
+            i.detail
+                .contains("tp 45, fp 4, fn 5 over 50 objects in 20 frames of 2 scenario(s): a, b")
+                && i.detail.contains("slice: the rule"),
+            "{}",
+            i.detail
+        );
+        assert!(r
+            .slice
+            .as_deref()
+            .unwrap()
+            .contains("pooled over every scenario"));
+        // Critical misses pool as a sum.
+        let e = evaluate(
+            &[requirement("critical_misses", 1.0, "all_scenarios")],
+            &evidence(vec![
+                EvidenceItem {
+                    metric: "critical_misses".into(),
+                    ..slice_item("a", 1, 0, 0, "r")
+                },
+                EvidenceItem {
+                    metric: "critical_misses".into(),
+                    ..slice_item("b", 1, 0, 0, "r")
+                },
+            ]),
+        );
+        assert_eq!(e.requirements[0].instances[0].measured, Some(2.0));
+        assert_eq!(e.requirements[0].verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn slice_requirements_read_only_their_own_slice() {
+        // Per scenario: one instance each; an item of another slice (or none) is not read.
+        let mut other = slice_item("c", 1, 0, 0, "r");
+        if let Some(s) = other.slice.as_mut() {
+            s.slice.min_height = Some(50.0);
+        }
+        let plain = EvidenceItem {
+            slice: None,
+            ..slice_item("d", 1, 0, 0, "r")
+        };
+        let ev = evidence(vec![slice_item("a", 1, 0, 0, "r"), other, plain]);
+        let e = evaluate(&[requirement("recall_lcb", 0.0, "scenario")], &ev);
+        let scenarios: Vec<&str> = e.requirements[0]
+            .instances
+            .iter()
+            .map(|i| i.scenario.as_str())
+            .collect();
+        assert_eq!(scenarios, ["a"]);
     }
 }

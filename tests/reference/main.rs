@@ -14,6 +14,7 @@ mod safety_fixture;
 mod corruptions;
 mod cudaplan_fuse;
 mod cudaplan_import;
+mod decoders;
 mod demo_headline;
 mod demo_model;
 mod eval_coco_equivalence;

@@ -36,6 +36,9 @@ fn adapter(output: OutputSpec, w: u32, h: u32, classes: usize) -> Adapter {
         score_threshold: 0.3,
         nms_iou: 0.45,
         max_detections: 100,
+        nms_class_agnostic: false,
+        top_k: None,
+        clip_to_input: false,
     }
 }
 

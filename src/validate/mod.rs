@@ -801,6 +801,7 @@ fn engine_record(e: &VerifiedEngine) -> EngineRecord {
         safety_critical: e.adapter.safety_critical.clone(),
         score_threshold: e.adapter.score_threshold,
         load_ns: None,
+        postprocess: Some(adasval_record::record::PostprocessRecord::of(&e.adapter)),
     }
 }
 

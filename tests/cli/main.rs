@@ -18,6 +18,7 @@ mod compare_runs;
 mod corruption_ladders;
 mod crash_safety;
 mod cudaplan_cli;
+mod decoder_families;
 mod demo_pipeline;
 mod demo_runner;
 mod diff_layers;

@@ -15,6 +15,7 @@ mod citypersons;
 mod corruptions;
 mod cudaplan_fuse;
 mod cudaplan_import;
+mod decoders;
 mod demo_headline;
 mod demo_model;
 mod eval_coco_equivalence;

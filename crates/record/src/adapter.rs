@@ -26,6 +26,17 @@ pub struct Adapter {
     pub nms_iou: f32,
     #[serde(default = "default_max_detections")]
     pub max_detections: usize,
+    /// NMS across classes (one box per place whatever its class) instead of per class.
+    #[serde(default)]
+    pub nms_class_agnostic: bool,
+    /// Keep only the best `top_k` candidates (by score) before NMS, as most detectors'
+    /// own post-processing does; unset keeps them all.
+    #[serde(default)]
+    pub top_k: Option<usize>,
+    /// Clip boxes to the network input before NMS (torchvision's detectors do); boxes are
+    /// always clipped to the original image afterwards.
+    #[serde(default)]
+    pub clip_to_input: bool,
 }
 
 fn default_max_detections() -> usize {
@@ -136,7 +147,22 @@ pub enum OutputSpec {
         #[serde(default)]
         normalized: bool,
     },
+    /// The general grid decoder (anchor-free or anchor-based, one tensor per stride or one
+    /// for all): see [`GridSpec`]. YOLOX, YOLOv5/v7, YOLOv8/v11 and FCOS are configurations.
+    Grid(GridSpec),
+    /// End-to-end detectors without NMS (DETR, RT-DETR, Deformable DETR): one box per query.
+    EndToEnd(EndToEndSpec),
+    /// SSD / RetinaNet: box deltas and class scores against priors (anchors).
+    Priors(PriorsSpec),
+    /// A table already decoded by the model, one row per detection (`[N, 6]`, `[N, 7]`,
+    /// YOLOv10's `[1, 300, 6]`, ONNX NMS exports).
+    Table(TableSpec),
 }
+
+pub use crate::decoder_spec::{
+    Activation, Background, BoxEncoding, BoxField, ChannelMap, Column, EndToEndSpec, GridLayout,
+    GridSpec, PriorsSpec, QueryScoring, ScoreSpec, TableSpec, Unit,
+};
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -242,6 +268,15 @@ impl Adapter {
                 format!("must be in [0, 1], not {}", self.nms_iou),
             ));
         }
+        if self.top_k == Some(0) {
+            return Err(bad(
+                "top_k",
+                "must be at least 1 (leave it out to keep all)".into(),
+            ));
+        }
+        self.output
+            .validate(&self.input, self.classes.len())
+            .map_err(|(field, message)| bad(field, message))?;
         if let OutputSpec::Yolox { strides, .. } = &self.output {
             if strides.is_empty() || strides.contains(&0) {
                 return Err(bad("output.strides", "need positive strides".into()));

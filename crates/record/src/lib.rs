@@ -6,6 +6,7 @@
 
 pub mod adapter;
 pub mod coco;
+pub mod decoder_spec;
 pub mod jetson;
 pub mod kitti;
 pub mod lock;

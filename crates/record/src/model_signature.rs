@@ -176,31 +176,7 @@ pub fn check_adapter(adapter: &Adapter, model: &ModelSignature) -> Vec<Misfit> {
         }
     }
     let classes = adapter.classes.len() as u64;
-    let names: Vec<(&str, &str)> = match &adapter.output {
-        OutputSpec::Yolox { tensor, .. } => vec![("output.tensor", tensor.as_str())],
-        OutputSpec::BoxesScoresClasses {
-            boxes,
-            scores,
-            classes,
-            ..
-        } => vec![
-            ("output.boxes", boxes.as_str()),
-            ("output.scores", scores.as_str()),
-            ("output.classes", classes.as_str()),
-        ],
-        OutputSpec::EfficientNms {
-            num_detections,
-            boxes,
-            scores,
-            classes,
-            ..
-        } => vec![
-            ("output.num_detections", num_detections.as_str()),
-            ("output.boxes", boxes.as_str()),
-            ("output.scores", scores.as_str()),
-            ("output.classes", classes.as_str()),
-        ],
-    };
+    let names = adapter.output.tensor_fields();
     for (field, name) in &names {
         if model.output(name).is_none() {
             misfit(
@@ -209,6 +185,22 @@ pub fn check_adapter(adapter: &Adapter, model: &ModelSignature) -> Vec<Misfit> {
             );
         }
     }
+    let mut shape_misfits = Vec::new();
+    let mut last_dim = |field: &'static str, name: &str, want: u64, what: &str| {
+        let Some(t) = model.output(name) else { return };
+        if let Some(d) = t.shape.as_ref().and_then(|s| s.last()).and_then(Dim::fixed) {
+            if d != want {
+                shape_misfits.push(Misfit {
+                    field: field.into(),
+                    problem: format!(
+                        "the `{}` decoder expects {want} {what} in the last dimension; the model's output is {t}{}",
+                        adapter.output.decoder_name(),
+                        nearest(model)
+                    ),
+                });
+            }
+        }
+    };
     match &adapter.output {
         OutputSpec::Yolox { tensor, strides } => {
             if let Some(shape) = model.output(tensor).and_then(|t| t.shape.as_ref()) {
@@ -251,6 +243,39 @@ pub fn check_adapter(adapter: &Adapter, model: &ModelSignature) -> Vec<Misfit> {
                 }
             }
         }
+        OutputSpec::Grid(g) => {
+            let (w, h) = (adapter.input.width, adapter.input.height);
+            for (name, want) in g.expected_shapes(w, h, adapter.classes.len()) {
+                let Some(t) = model.output(&name) else {
+                    continue;
+                };
+                let Some(shape) = &t.shape else { continue };
+                let strip = |s: Vec<Option<u64>>| -> Vec<Option<u64>> {
+                    let first = s.iter().position(|d| *d != Some(1)).unwrap_or(s.len());
+                    s[first..].to_vec()
+                };
+                let have = strip(shape.iter().map(Dim::fixed).collect());
+                let want_dims = strip(want.iter().map(|d| Some(*d as u64)).collect());
+                let fits = have.len() == want_dims.len()
+                    && have
+                        .iter()
+                        .zip(&want_dims)
+                        .all(|(a, b)| a.is_none() || a == b);
+                if !fits {
+                    misfit(
+                        "output.channels/strides/layout",
+                        format!(
+                            "the `grid` decoder ({:?}, strides {:?}, {} channels per prediction for {classes} classes, {} anchor(s) per cell) reads {want:?}; the model's output is {t}{}",
+                            g.layout,
+                            g.strides,
+                            g.row_len(adapter.classes.len()),
+                            g.anchors_per_cell(),
+                            nearest(model)
+                        ),
+                    );
+                }
+            }
+        }
         OutputSpec::BoxesScoresClasses { boxes, .. } | OutputSpec::EfficientNms { boxes, .. } => {
             if let Some(shape) = model.output(boxes).and_then(|t| t.shape.as_ref()) {
                 if shape.last().and_then(Dim::fixed).is_some_and(|d| d != 4) {
@@ -268,8 +293,46 @@ pub fn check_adapter(adapter: &Adapter, model: &ModelSignature) -> Vec<Misfit> {
                 }
             }
         }
+        OutputSpec::EndToEnd(e) => {
+            let extra = usize::from(e.scoring == crate::adapter::QueryScoring::SoftmaxNoObject);
+            last_dim(
+                "output.logits",
+                &e.logits,
+                classes + extra as u64,
+                "class logits (one per class, plus `no object` with softmax_no_object)",
+            );
+            last_dim("output.boxes", &e.boxes, 4, "4 numbers per box");
+        }
+        OutputSpec::Priors(p) => {
+            let extra = usize::from(p.background != crate::adapter::Background::None);
+            last_dim(
+                "output.scores",
+                &p.scores,
+                classes + extra as u64,
+                "scores (one per class, plus background unless `background: none`)",
+            );
+            last_dim("output.deltas", &p.deltas, 4, "4 deltas per prior");
+            last_dim("output.priors", &p.priors, 4, "4 numbers per prior");
+        }
+        OutputSpec::Table(t) => {
+            last_dim(
+                "output.columns",
+                &t.tensor,
+                t.columns.len() as u64,
+                "one value per declared column",
+            );
+        }
     }
+    out.extend(shape_misfits);
     out
+}
+
+/// "; nearest decoder: X" from the probe's suggestion, or nothing when none fits.
+fn nearest(model: &ModelSignature) -> String {
+    suggest_adapter(model, "model")
+        .decoder
+        .map(|d| format!("; the decoder that fits its outputs: `{d}` (see `adasval engine probe`)"))
+        .unwrap_or_default()
 }
 
 /// The 80 COCO class names in the order COCO-trained detectors output them.
@@ -406,37 +469,61 @@ pub fn suggest_adapter(model: &ModelSignature, name: &str) -> Suggestion {
     let (w, h) = (w.unwrap_or(640), h.unwrap_or(640));
     let mut classes_n = None;
     let mut preprocessing_known = false;
+    let candidates: [&[u64]; 5] = [&[8, 16, 32], &[8, 16], &[16, 32], &[8, 16, 32, 64], &[8]];
+    let strides_for = |n: u64| {
+        candidates.iter().copied().find(|ss| {
+            ss.iter().all(|s| w % s == 0 && h % s == 0)
+                && ss.iter().map(|s| (w / s) * (h / s)).sum::<u64>() == n
+        })
+    };
     let output_yaml = match model.outputs.as_slice() {
         [out] => match fixed_shape(out).as_deref() {
-            Some([1, n, k]) if *k >= 6 => {
-                let candidates: [&[u64]; 4] = [&[8, 16, 32], &[8, 16], &[16, 32], &[8, 16, 32, 64]];
-                let fit = candidates.iter().find(|ss| {
-                    ss.iter().all(|s| w % s == 0 && h % s == 0)
-                        && ss.iter().map(|s| (w / s) * (h / s)).sum::<u64>() == *n
-                });
-                match fit {
-                    Some(ss) => {
-                        classes_n = Some(k - 5);
-                        preprocessing_known = true;
-                        Some((
-                            "yolox",
-                            format!(
-                                "  decoder: yolox\n  tensor: {}\n  strides: {:?}\n",
-                                out.name, ss
-                            ),
-                        ))
-                    }
-                    None => {
-                        notes.push(format!(
-                            "output {out} looks like a [1, cells, 5 + classes] grid, but no stride set among 8/16/32/64 gives {n} cells on a {w}x{h} input"
-                        ));
-                        None
-                    }
-                }
+            Some([1, n, k]) if *k >= 6 && strides_for(*n).is_some() => {
+                let ss = strides_for(*n).unwrap_or_default();
+                classes_n = Some(k - 5);
+                preprocessing_known = true;
+                Some((
+                    "yolox",
+                    format!(
+                        "  decoder: yolox\n  tensor: {}\n  strides: {:?}\n",
+                        out.name, ss
+                    ),
+                ))
             }
-            Some([1, c, n]) if *c >= 5 && n > c => {
+            Some([1, c, n]) if *c >= 5 && n > c && strides_for(*n).is_some() => {
+                let ss = strides_for(*n).unwrap_or_default();
+                classes_n = Some(c - 4);
                 notes.push(format!(
-                    "output {out} looks like the YOLOv8/v11 [1, 4 + classes, anchors] layout, which no adasval decoder reads yet"
+                    "output {out} read as the exported YOLOv8/v11 layout [1, 4 + classes, cells]: centre and size in input pixels, class scores already sigmoid (for raw DFL heads set boxes to ltrb with dfl_bins)"
+                ));
+                Some((
+                    "grid",
+                    format!(
+                        "  decoder: grid\n  tensors: [{}]\n  layout: columns\n  strides: {:?}\n  channels: {{ box: 0, classes: 4 }}\n  boxes:\n    encoding: center_size\n    xy: {{ unit: pixels }}\n    wh: {{ unit: pixels }}\n  score: {{ classes: none }}  # check\n",
+                        out.name, ss
+                    ),
+                ))
+            }
+            Some([1, n, k]) | Some([n, k]) if (*k == 6 || *k == 7) && *n > 0 => {
+                let columns = if *k == 6 {
+                    "[x1, y1, x2, y2, score, class]"
+                } else {
+                    "[batch, x1, y1, x2, y2, class, score]"
+                };
+                notes.push(format!(
+                    "output {out} read as an already-decoded table of {n} rows (YOLOv10, ONNX NMS exports): check the column order"
+                ));
+                Some((
+                    "table",
+                    format!(
+                        "  decoder: table\n  tensor: {}\n  columns: {columns}  # check\n  normalized: false  # check\n",
+                        out.name
+                    ),
+                ))
+            }
+            Some([1, n, k]) if *k >= 6 => {
+                notes.push(format!(
+                    "output {out} looks like a [1, cells, 5 + classes] grid, but no stride set among 8/16/32/64 gives {n} cells on a {w}x{h} input"
                 ));
                 None
             }
@@ -447,6 +534,34 @@ pub fn suggest_adapter(model: &ModelSignature, name: &str) -> Suggestion {
                 None
             }
         },
+        outs if outs.len() > 1
+            && outs.iter().all(|t| {
+                matches!(fixed_shape(t).as_deref(), Some([1, k, gh, gw]) if *k >= 6 && *gw > 0 && *gh > 0 && w % gw == 0 && h % gh == 0 && w / gw == h / gh)
+            }) =>
+        {
+            // One channel-first head per stride, e.g. [1, 5 + C, H/8, W/8], [1, 5 + C, H/16, W/16].
+            let shapes: Vec<Vec<u64>> = outs.iter().filter_map(fixed_shape).collect();
+            let k = shapes[0][1];
+            if shapes.iter().any(|s| s[1] != k) {
+                notes.push("per-stride outputs with different channel counts: no decoder reads these".into());
+                None
+            } else {
+                let strides: Vec<u64> = shapes.iter().map(|s| w / s[3]).collect();
+                classes_n = Some(k - 5);
+                notes.push(format!(
+                    "{} channel-first heads of {k} channels read as anchor-free grids with [4 box, objectness, {} classes] per cell: check the channel map, activations and box encoding against the model's documentation",
+                    outs.len(),
+                    k - 5
+                ));
+                Some((
+                    "grid",
+                    format!(
+                        "  decoder: grid\n  tensors: [{}]\n  layout: channel_first\n  strides: {strides:?}\n  channels: {{ box: 0, objectness: 4, classes: 5 }}  # check\n  boxes:  # check\n    encoding: center_size\n    xy: {{ activation: none, unit: cell }}\n    wh: {{ activation: exp, unit: stride }}\n  score: {{ objectness: sigmoid, classes: sigmoid }}  # check\n",
+                        outs.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ))
+            }
+        }
         outs => {
             let by = |pred: &dyn Fn(&TensorSignature) -> bool| outs.iter().find(|t| pred(t));
             let last_is = |t: &TensorSignature, d: u64| {
@@ -477,6 +592,27 @@ pub fn suggest_adapter(model: &ModelSignature, name: &str) -> Suggestion {
                         ),
                     )
                 }),
+                (Some(b), None, 1)
+                    if rank(others[0]) == Some(3) && others[0].dtype.starts_with("float") =>
+                {
+                    let l = others[0]
+                        .shape
+                        .as_ref()
+                        .and_then(|s| s.last())
+                        .and_then(Dim::fixed);
+                    classes_n = l;
+                    notes.push(format!(
+                        "boxes {b} and logits {} read as an end-to-end (DETR-style) output: sigmoid scoring assumed (RT-DETR); DETR's softmax with a `no object` logit is `scoring: softmax_no_object`, with one class fewer",
+                        others[0]
+                    ));
+                    Some((
+                        "end_to_end",
+                        format!(
+                            "  decoder: end_to_end\n  boxes: {}\n  logits: {}\n  box_format: cxcywh  # check\n  normalized: true  # check\n  scoring: sigmoid  # check\n",
+                            b.name, others[0].name
+                        ),
+                    ))
+                }
                 (Some(b), None, 2) => guess_scores_classes(&others).map(|(s, c)| {
                     (
                         "boxes_scores_classes",

@@ -103,6 +103,54 @@ pub struct EngineRecord {
     /// One-off load cost measured by the backend, when it reports one.
     #[serde(default)]
     pub load_ns: Option<u64>,
+    /// How raw outputs became detections (decoder, NMS, top-k, limits), copied from the
+    /// adapter so the run says it without the adapter file. Absent in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postprocess: Option<PostprocessRecord>,
+}
+
+/// The adapter's decoding and suppression settings as a run used them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PostprocessRecord {
+    pub decoder: String,
+    /// `per_class`, `class_agnostic`, or `none` (the model's output needs none or had it).
+    pub nms: String,
+    #[serde(default)]
+    pub nms_iou: Option<f32>,
+    #[serde(default)]
+    pub top_k: Option<usize>,
+    pub max_detections: usize,
+    pub clip_to_input: bool,
+    /// The adapter's whole `output` section.
+    pub output: crate::adapter::OutputSpec,
+}
+
+impl PostprocessRecord {
+    pub fn of(a: &crate::adapter::Adapter) -> Self {
+        use crate::adapter::OutputSpec;
+        let model_suppresses = match &a.output {
+            OutputSpec::EfficientNms { .. } | OutputSpec::EndToEnd(_) => true,
+            OutputSpec::BoxesScoresClasses { apply_nms, .. } => !apply_nms,
+            OutputSpec::Table(t) => !t.apply_nms,
+            OutputSpec::Yolox { .. } | OutputSpec::Grid(_) | OutputSpec::Priors(_) => false,
+        };
+        let nms = if model_suppresses {
+            "none"
+        } else if a.nms_class_agnostic {
+            "class_agnostic"
+        } else {
+            "per_class"
+        };
+        PostprocessRecord {
+            decoder: a.output.decoder_name().into(),
+            nms: nms.into(),
+            nms_iou: (!model_suppresses).then_some(a.nms_iou),
+            top_k: if model_suppresses { None } else { a.top_k },
+            max_detections: a.max_detections,
+            clip_to_input: a.clip_to_input,
+            output: a.output.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -163,6 +163,9 @@ mod tests {
             score_threshold: 0.5,
             nms_iou: 0.5,
             max_detections: 10,
+            nms_class_agnostic: false,
+            top_k: None,
+            clip_to_input: false,
         }
     }
 

@@ -389,6 +389,9 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
                 .unwrap_or_default(),
             score_threshold: adapter.as_ref().map(|a| a.score_threshold).unwrap_or(0.0),
             load_ns: None,
+            postprocess: adapter
+                .as_ref()
+                .map(adasval_record::record::PostprocessRecord::of),
         });
     }
 

@@ -34,28 +34,60 @@ impl Backend for NoopBackend {
                     vec![0.0; anchors * row],
                 )]
             }
-            OutputSpec::BoxesScoresClasses {
-                boxes,
-                scores,
-                classes,
-                ..
-            } => vec![
-                Tensor::new(boxes.clone(), vec![1, 0, 4], vec![]),
-                Tensor::new(scores.clone(), vec![1, 0], vec![]),
-                Tensor::new(classes.clone(), vec![1, 0], vec![]),
-            ],
-            OutputSpec::EfficientNms {
-                num_detections,
-                boxes,
-                scores,
-                classes,
-                ..
-            } => vec![
-                Tensor::new(num_detections.clone(), vec![1, 1], vec![0.0]),
-                Tensor::new(boxes.clone(), vec![1, 0, 4], vec![]),
-                Tensor::new(scores.clone(), vec![1, 0], vec![]),
-                Tensor::new(classes.clone(), vec![1, 0], vec![]),
-            ],
+            OutputSpec::Grid(g) => g
+                .expected_shapes(a.input.width, a.input.height, a.classes.len())
+                .into_iter()
+                .map(|(name, shape)| {
+                    let n = shape.iter().product();
+                    Tensor::new(name, shape, vec![0.0; n])
+                })
+                .collect(),
+            // Every other decoder reads N rows; zero of them is a valid empty frame.
+            OutputSpec::EfficientNms { num_detections, .. } => a
+                .output
+                .tensor_fields()
+                .into_iter()
+                .map(|(field, name)| match field {
+                    "output.num_detections" => {
+                        Tensor::new(num_detections.clone(), vec![1, 1], vec![0.0])
+                    }
+                    "output.scores" | "output.classes" => Tensor::new(name, vec![1, 0], vec![]),
+                    _ => Tensor::new(name, vec![1, 0, 4], vec![]),
+                })
+                .collect(),
+            OutputSpec::BoxesScoresClasses { .. } => a
+                .output
+                .tensor_fields()
+                .into_iter()
+                .map(|(field, name)| match field {
+                    "output.scores" | "output.classes" => Tensor::new(name, vec![1, 0], vec![]),
+                    _ => Tensor::new(name, vec![1, 0, 4], vec![]),
+                })
+                .collect(),
+            OutputSpec::EndToEnd(e) => {
+                let per_query = a.classes.len()
+                    + usize::from(
+                        e.scoring == adasval_record::adapter::QueryScoring::SoftmaxNoObject,
+                    );
+                vec![
+                    Tensor::new(e.boxes.clone(), vec![1, 0, 4], vec![]),
+                    Tensor::new(e.logits.clone(), vec![1, 0, per_query], vec![]),
+                ]
+            }
+            OutputSpec::Priors(p) => {
+                let per_prior = a.classes.len()
+                    + usize::from(p.background != adasval_record::adapter::Background::None);
+                vec![
+                    Tensor::new(p.deltas.clone(), vec![1, 0, 4], vec![]),
+                    Tensor::new(p.scores.clone(), vec![1, 0, per_prior], vec![]),
+                    Tensor::new(p.priors.clone(), vec![0, 4], vec![]),
+                ]
+            }
+            OutputSpec::Table(t) => vec![Tensor::new(
+                t.tensor.clone(),
+                vec![0, t.columns.len()],
+                vec![],
+            )],
         };
         let scale = scale_for(&engine.entry.name);
         if scale == 1.0 {

@@ -5,13 +5,16 @@
 
 mod boxes;
 mod efficient_nms;
+mod end_to_end;
+mod grid;
 pub mod nms;
-mod yolox;
+mod priors;
+mod table;
 
 use crate::preprocess::Transform;
 use adasval_core::tensor::Tensor;
 use adasval_core::types::Detection;
-use adasval_record::adapter::{Adapter, OutputSpec};
+use adasval_record::adapter::{Adapter, GridSpec, OutputSpec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -32,6 +35,11 @@ impl adasval_core::exit::Classify for DecodeError {
     }
 }
 
+/// A score at or above the threshold; NaN never passes.
+fn passes(score: f32, threshold: f32) -> bool {
+    score >= threshold
+}
+
 pub(crate) fn find<'a>(outputs: &'a [Tensor], name: &str) -> Result<&'a Tensor, DecodeError> {
     outputs
         .iter()
@@ -39,21 +47,31 @@ pub(crate) fn find<'a>(outputs: &'a [Tensor], name: &str) -> Result<&'a Tensor, 
         .ok_or_else(|| DecodeError::MissingTensor(name.to_string()))
 }
 
-/// Decode the outputs of one frame.
+/// Decode the outputs of one frame: candidates above the score threshold, then (unless
+/// the model ran it) the adapter's top-k, clipping and NMS, then `max_detections`.
 pub fn decode(
     adapter: &Adapter,
     outputs: &[Tensor],
     transform: &Transform,
 ) -> Result<Vec<Detection>, DecodeError> {
-    let candidates = match &adapter.output {
-        OutputSpec::Yolox { tensor, strides } => yolox::decode(
-            find(outputs, tensor)?,
-            strides,
-            adapter.input.width,
-            adapter.input.height,
-            adapter.classes.len(),
-            adapter.score_threshold,
-        )?,
+    let (w, h) = (adapter.input.width, adapter.input.height);
+    let n = adapter.classes.len();
+    let thr = adapter.score_threshold;
+    let normalized_to = |yes: bool| yes.then_some((w, h));
+    let (candidates, needs_nms) = match &adapter.output {
+        OutputSpec::Yolox { tensor, strides } => (
+            grid::decode(
+                &GridSpec::yolox(tensor, strides),
+                outputs,
+                "yolox",
+                w,
+                h,
+                n,
+                thr,
+            )?,
+            true,
+        ),
+        OutputSpec::Grid(g) => (grid::decode(g, outputs, "grid", w, h, n, thr)?, true),
         OutputSpec::BoxesScoresClasses {
             boxes,
             scores,
@@ -61,21 +79,19 @@ pub fn decode(
             box_format,
             normalized,
             apply_nms,
-        } => {
-            let c = boxes::decode(
+        } => (
+            boxes::decode(
                 find(outputs, boxes)?,
                 find(outputs, scores)?,
                 find(outputs, classes)?,
                 *box_format,
-                normalized.then_some((adapter.input.width, adapter.input.height)),
-                adapter.score_threshold,
-                adapter.classes.len(),
-            )?;
-            if !*apply_nms {
-                return Ok(finish(c, transform, adapter.max_detections));
-            }
-            c
-        }
+                normalized_to(*normalized),
+                thr,
+                n,
+            )?,
+            *apply_nms,
+        ),
+        // The engine's plugin already suppressed overlaps.
         OutputSpec::EfficientNms {
             num_detections,
             boxes,
@@ -83,23 +99,79 @@ pub fn decode(
             classes,
             box_format,
             normalized,
-        } => {
-            let c = efficient_nms::decode(
+        } => (
+            efficient_nms::decode(
                 find(outputs, num_detections)?,
                 find(outputs, boxes)?,
                 find(outputs, scores)?,
                 find(outputs, classes)?,
                 *box_format,
-                normalized.then_some((adapter.input.width, adapter.input.height)),
-                adapter.score_threshold,
-                adapter.classes.len(),
-            )?;
-            // The engine's plugin already suppressed overlaps.
-            return Ok(finish(c, transform, adapter.max_detections));
-        }
+                normalized_to(*normalized),
+                thr,
+                n,
+            )?,
+            false,
+        ),
+        // End-to-end detectors are trained to need no NMS.
+        OutputSpec::EndToEnd(e) => (
+            end_to_end::decode(
+                e,
+                find(outputs, &e.boxes)?,
+                find(outputs, &e.logits)?,
+                w,
+                h,
+                n,
+                thr,
+            )?,
+            false,
+        ),
+        OutputSpec::Priors(p) => (
+            priors::decode(
+                p,
+                find(outputs, &p.deltas)?,
+                find(outputs, &p.scores)?,
+                find(outputs, &p.priors)?,
+                w,
+                h,
+                n,
+                thr,
+            )?,
+            true,
+        ),
+        OutputSpec::Table(t) => (
+            table::decode(t, find(outputs, &t.tensor)?, w, h, n, thr)?,
+            t.apply_nms,
+        ),
     };
-    let kept = nms::nms_per_class(candidates, adapter.nms_iou);
+    if !needs_nms {
+        return Ok(finish(candidates, transform, adapter.max_detections));
+    }
+    let mut c = candidates;
+    if let Some(k) = adapter.top_k {
+        // Stable: equal scores keep their decoding order.
+        c.sort_by(|a, b| b.score.total_cmp(&a.score));
+        c.truncate(k);
+    }
+    if adapter.clip_to_input {
+        for d in &mut c {
+            d.bbox = clip(d.bbox, w as f32, h as f32);
+        }
+    }
+    let kept = if adapter.nms_class_agnostic {
+        nms::nms_class_agnostic(c, adapter.nms_iou)
+    } else {
+        nms::nms_per_class(c, adapter.nms_iou)
+    };
     Ok(finish(kept, transform, adapter.max_detections))
+}
+
+/// Clip an `[x, y, w, h]` box to `0..w_in × 0..h_in` through its corners.
+fn clip(b: [f32; 4], w_in: f32, h_in: f32) -> [f32; 4] {
+    let x1 = b[0].clamp(0.0, w_in);
+    let y1 = b[1].clamp(0.0, h_in);
+    let x2 = (b[0] + b[2]).clamp(0.0, w_in);
+    let y2 = (b[1] + b[3]).clamp(0.0, h_in);
+    [x1, y1, x2 - x1, y2 - y1]
 }
 
 fn finish(mut dets: Vec<Detection>, transform: &Transform, max: usize) -> Vec<Detection> {

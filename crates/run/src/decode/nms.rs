@@ -41,6 +41,18 @@ pub fn nms_per_class(mut dets: Vec<Detection>, thr: f32) -> Vec<Detection> {
     kept
 }
 
+/// Keep the highest-scoring boxes whose IoU with every kept box, of any class, is ≤ `thr`.
+pub fn nms_class_agnostic(mut dets: Vec<Detection>, thr: f32) -> Vec<Detection> {
+    dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept: Vec<Detection> = Vec::with_capacity(dets.len().min(256));
+    for d in dets {
+        if kept.iter().all(|k| iou(&k.bbox, &d.bbox) <= thr) {
+            kept.push(d);
+        }
+    }
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,9 +74,13 @@ mod tests {
             det(1, 0.7, [1.0, 1.0, 10.0, 10.0]),
             det(0, 0.6, [50.0, 50.0, 10.0, 10.0]),
         ];
-        let k = nms_per_class(d, 0.5);
+        let k = nms_per_class(d.clone(), 0.5);
         assert_eq!(k.len(), 3);
         assert!(k.iter().all(|x| x.score != 0.8));
+        // Across classes the class-1 box is suppressed by the class-0 box too.
+        let k = nms_class_agnostic(d, 0.5);
+        assert_eq!(k.len(), 2);
+        assert!(k.iter().all(|x| x.score != 0.8 && x.score != 0.7));
     }
 
     proptest! {

@@ -1,0 +1,246 @@
+//! adasval's output decoders against the original projects' post-processing on the same raw
+//! tensors: YOLOX (`demo_postprocess` + `postprocess`), ultralytics YOLOv5 and YOLOv8 (DFL)
+//! (`Detect` + `non_max_suppression`), torchvision FCOS, SSD and RetinaNet
+//! (`postprocess_detections`), Hugging Face DETR and RT-DETR
+//! (`post_process_object_detection`). tests/py/decoder_reference.py draws the tensors
+//! (seeded) and runs a numpy transcription of each upstream function (PyTorch's PyPI wheel
+//! cannot be imported without the CUDA libraries; the script says why). Kept sets must be
+//! equal after NMS, boxes within 1e-4 px, scores within 1e-5.
+
+use crate::common;
+use adasval::adapter::Adapter;
+use adasval::preprocess::Transform;
+use adasval::tensor::Tensor;
+use common::*;
+use serde_json::json;
+
+const PREAMBLE: &str = "schema_version: 1\nname: t\ninput:\n  tensor: images\n  layout: nchw\n  width: {W}\n  height: {H}\n  channel_order: rgb\n  resize: { policy: stretch }\n";
+
+struct Case {
+    name: &'static str,
+    width: u32,
+    height: u32,
+    classes: usize,
+    conf: f32,
+    iou: f32,
+    max_det: usize,
+    /// The adapter from `output:` on (thresholds are appended).
+    adapter: String,
+    extra: serde_json::Value,
+}
+
+fn adapter_for(c: &Case) -> Adapter {
+    let classes: Vec<String> = (0..c.classes).map(|i| format!("c{i}")).collect();
+    let text = format!(
+        "{}{}classes: [{}]\nscore_threshold: {}\nnms_iou: {}\nmax_detections: {}\n",
+        PREAMBLE
+            .replace("{W}", &c.width.to_string())
+            .replace("{H}", &c.height.to_string()),
+        c.adapter,
+        classes.join(", "),
+        c.conf,
+        c.iou,
+        c.max_det
+    );
+    Adapter::parse(std::path::Path::new("adapter.yaml"), &text)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{text}", c.name))
+}
+
+fn check(py: &str, c: &Case, seed: u64) -> usize {
+    let mut req = json!({
+        "case": c.name, "seed": seed, "width": c.width, "height": c.height,
+        "classes": c.classes, "conf": c.conf, "iou": c.iou, "max_det": c.max_det,
+    });
+    for (k, v) in c.extra.as_object().unwrap() {
+        req[k] = v.clone();
+    }
+    let r = python_reference(py, "tests/py/decoder_reference.py", &req);
+    let outputs: Vec<Tensor> = r["tensors"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, t)| {
+            let shape = serde_json::from_value(t["shape"].clone()).unwrap();
+            let data: Vec<f64> = serde_json::from_value(t["data"].clone()).unwrap();
+            Tensor::new(
+                name.clone(),
+                shape,
+                data.iter().map(|v| *v as f32).collect(),
+            )
+        })
+        .collect();
+    let identity = Transform {
+        scale_x: 1.0,
+        scale_y: 1.0,
+        offset_x: 0.0,
+        offset_y: 0.0,
+        orig_width: c.width,
+        orig_height: c.height,
+    };
+    let ours = adasval::decode::decode(&adapter_for(c), &outputs, &identity)
+        .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+    let theirs = r["detections"].as_array().unwrap();
+    assert_eq!(
+        ours.len(),
+        theirs.len(),
+        "{} seed {seed}: adasval kept {} boxes, the reference {}",
+        c.name,
+        ours.len(),
+        theirs.len()
+    );
+    for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
+        let b: Vec<f64> = serde_json::from_value(b.clone()).unwrap();
+        let corners = [
+            a.bbox[0],
+            a.bbox[1],
+            a.bbox[0] + a.bbox[2],
+            a.bbox[1] + a.bbox[3],
+        ];
+        let ctx = format!(
+            "{} seed {seed} detection {i}: adasval {a:?}, reference {b:?}",
+            c.name
+        );
+        assert_eq!(a.class_id as f64, b[5], "{ctx}");
+        assert!((a.score as f64 - b[4]).abs() < 1e-5, "{ctx}");
+        for (x, y) in corners.iter().zip(&b[..4]) {
+            assert!((*x as f64 - y).abs() < 1e-4, "{ctx}");
+        }
+    }
+    ours.len()
+}
+
+fn cases() -> Vec<Case> {
+    let ultra = |agnostic: bool, max_nms: usize| json!({"agnostic": agnostic, "max_nms": max_nms, "max_det": 300});
+    vec![
+        Case {
+            name: "yolox",
+            width: 64,
+            height: 64,
+            classes: 3,
+            conf: 0.3,
+            iou: 0.45,
+            max_det: 100,
+            adapter: "output:\n  decoder: yolox\n  tensor: output\n  strides: [8, 16, 32]\n".into(),
+            extra: json!({"strides": [8, 16, 32]}),
+        },
+        Case {
+            name: "yolov8_dfl",
+            width: 64,
+            height: 96,
+            classes: 4,
+            conf: 0.25,
+            iou: 0.5,
+            max_det: 300,
+            adapter: "output:\n  decoder: grid\n  tensors: [output0]\n  layout: columns\n  strides: [8, 16, 32]\n  channels: { box: 0, classes: 64 }\n  boxes: { encoding: ltrb, dfl_bins: 16, unit: stride, cell_center: 0.5 }\n  score: { classes: sigmoid }\ntop_k: 30000\n".into(),
+            extra: {
+                let mut e = ultra(false, 30000);
+                e["strides"] = json!([8, 16, 32]);
+                e["dfl_bins"] = json!(16);
+                e
+            },
+        },
+        // Class-agnostic NMS with a top-k that binds (ultralytics' max_nms).
+        Case {
+            name: "yolov8_dfl",
+            width: 64,
+            height: 64,
+            classes: 4,
+            conf: 0.1,
+            iou: 0.5,
+            max_det: 300,
+            adapter: "output:\n  decoder: grid\n  tensors: [output0]\n  layout: columns\n  strides: [8, 16]\n  channels: { box: 0, classes: 64 }\n  boxes: { encoding: ltrb, dfl_bins: 16, unit: stride, cell_center: 0.5 }\n  score: { classes: sigmoid }\ntop_k: 12\nnms_class_agnostic: true\n".into(),
+            extra: {
+                let mut e = ultra(true, 12);
+                e["strides"] = json!([8, 16]);
+                e["dfl_bins"] = json!(16);
+                e
+            },
+        },
+        Case {
+            name: "yolov5",
+            width: 64,
+            height: 64,
+            classes: 3,
+            conf: 0.25,
+            iou: 0.45,
+            max_det: 300,
+            adapter: "output:\n  decoder: grid\n  tensors: [p0, p1, p2]\n  layout: channel_first\n  strides: [8, 16, 32]\n  anchors: [[[10, 13], [16, 30], [33, 23]], [[30, 61], [62, 45], [59, 119]], [[116, 90], [156, 198], [373, 326]]]\n  channels: { box: 0, objectness: 4, classes: 5 }\n  boxes:\n    encoding: center_size\n    xy: { activation: sigmoid, scale: 2, offset: -0.5, unit: cell }\n    wh: { activation: sigmoid, scale: 2, power: 2, unit: anchor }\n  score: { objectness: sigmoid, classes: sigmoid }\ntop_k: 30000\n".into(),
+            extra: {
+                let mut e = ultra(false, 30000);
+                e["strides"] = json!([8, 16, 32]);
+                e["anchors"] = json!([[[10, 13], [16, 30], [33, 23]], [[30, 61], [62, 45], [59, 119]], [[116, 90], [156, 198], [373, 326]]]);
+                e
+            },
+        },
+        Case {
+            name: "fcos",
+            width: 64,
+            height: 64,
+            classes: 3,
+            conf: 0.2,
+            iou: 0.6,
+            max_det: 100,
+            adapter: "output:\n  decoder: grid\n  tensors: [head]\n  layout: rows\n  strides: [8, 16, 32]\n  channels: { box: 0, objectness: 4, classes: 5 }\n  boxes: { encoding: ltrb, unit: stride, cell_center: 0 }\n  score: { objectness: sigmoid, classes: sigmoid, objectness_power: 0.5, class_power: 0.5, multi_label: true }\nclip_to_input: true\n".into(),
+            extra: json!({"strides": [8, 16, 32], "topk_candidates": 1000}),
+        },
+        Case {
+            name: "ssd",
+            width: 96,
+            height: 64,
+            classes: 3,
+            conf: 0.3,
+            iou: 0.45,
+            max_det: 200,
+            adapter: "output:\n  decoder: priors\n  deltas: deltas\n  scores: scores\n  priors: priors\n  prior_format: xyxy\n  variances: [0.1, 0.1, 0.2, 0.2]\n  scores_activation: softmax\n  background: first\nclip_to_input: true\n".into(),
+            extra: json!({"priors": 300, "topk_candidates": 400}),
+        },
+        Case {
+            name: "retinanet",
+            width: 64,
+            height: 64,
+            classes: 3,
+            conf: 0.3,
+            iou: 0.5,
+            max_det: 300,
+            adapter: "output:\n  decoder: priors\n  deltas: deltas\n  scores: scores\n  priors: priors\n  variances: [1, 1, 1, 1]\n  scores_activation: sigmoid\n  background: none\nclip_to_input: true\n".into(),
+            extra: json!({"priors": 300, "topk_candidates": 1000}),
+        },
+        Case {
+            name: "detr",
+            width: 128,
+            height: 96,
+            classes: 4,
+            conf: 0.5,
+            iou: 0.5,
+            max_det: 100,
+            adapter: "output:\n  decoder: end_to_end\n  boxes: pred_boxes\n  logits: logits\n  scoring: softmax_no_object\n".into(),
+            extra: json!({"queries": 100}),
+        },
+        Case {
+            name: "rtdetr",
+            width: 128,
+            height: 96,
+            classes: 4,
+            conf: 0.4,
+            iou: 0.5,
+            max_det: 300,
+            adapter: "output:\n  decoder: end_to_end\n  boxes: pred_boxes\n  logits: logits\n  scoring: sigmoid\n".into(),
+            extra: json!({"queries": 60}),
+        },
+    ]
+}
+
+#[test]
+fn decoders_match_the_original_post_processing() {
+    let Some(py) = python_with(&["numpy"]) else {
+        return;
+    };
+    for c in cases() {
+        let mut kept = 0;
+        for seed in 0..3 {
+            kept += check(&py, &c, seed);
+        }
+        // The comparison means something only if boxes survive (and NMS had work).
+        assert!(kept >= 3, "{}: only {kept} detections over 3 seeds", c.name);
+    }
+}

@@ -468,6 +468,86 @@ def plan_cases():
     return out
 
 
+DECODER_PREAMBLE = ("schema_version: 1\nname: t\ninput:\n  tensor: images\n  layout: nchw\n  width: {W}\n"
+                    "  height: {H}\n  channel_order: rgb\n  resize: {{ policy: stretch }}\n")
+ULTRA = {"agnostic": False, "max_nms": 30000, "max_det": 300}
+# (case, width, height, classes, conf, iou, max_det, adapter from `output:` on, extra request fields),
+# as tests/reference/decoders.rs configures them.
+DECODER_CASES = [
+    ("yolox", 64, 64, 3, 0.3, 0.45, 100,
+     "output:\n  decoder: yolox\n  tensor: output\n  strides: [8, 16, 32]\n", {"strides": [8, 16, 32]}),
+    ("yolov8_dfl", 64, 96, 4, 0.25, 0.5, 300,
+     "output:\n  decoder: grid\n  tensors: [output0]\n  layout: columns\n  strides: [8, 16, 32]\n"
+     "  channels: { box: 0, classes: 64 }\n  boxes: { encoding: ltrb, dfl_bins: 16, unit: stride, cell_center: 0.5 }\n"
+     "  score: { classes: sigmoid }\ntop_k: 30000\n",
+     dict(ULTRA, strides=[8, 16, 32], dfl_bins=16)),
+    ("yolov5", 64, 64, 3, 0.25, 0.45, 300,
+     "output:\n  decoder: grid\n  tensors: [p0, p1, p2]\n  layout: channel_first\n  strides: [8, 16, 32]\n"
+     "  anchors: [[[10, 13], [16, 30], [33, 23]], [[30, 61], [62, 45], [59, 119]], [[116, 90], [156, 198], [373, 326]]]\n"
+     "  channels: { box: 0, objectness: 4, classes: 5 }\n  boxes:\n    encoding: center_size\n"
+     "    xy: { activation: sigmoid, scale: 2, offset: -0.5, unit: cell }\n"
+     "    wh: { activation: sigmoid, scale: 2, power: 2, unit: anchor }\n"
+     "  score: { objectness: sigmoid, classes: sigmoid }\ntop_k: 30000\n",
+     dict(ULTRA, strides=[8, 16, 32], anchors=[[[10, 13], [16, 30], [33, 23]], [[30, 61], [62, 45], [59, 119]],
+                                                [[116, 90], [156, 198], [373, 326]]])),
+    ("fcos", 64, 64, 3, 0.2, 0.6, 100,
+     "output:\n  decoder: grid\n  tensors: [head]\n  layout: rows\n  strides: [8, 16, 32]\n"
+     "  channels: { box: 0, objectness: 4, classes: 5 }\n  boxes: { encoding: ltrb, unit: stride, cell_center: 0 }\n"
+     "  score: { objectness: sigmoid, classes: sigmoid, objectness_power: 0.5, class_power: 0.5, multi_label: true }\n"
+     "clip_to_input: true\n", {"strides": [8, 16, 32], "topk_candidates": 1000}),
+    ("ssd", 96, 64, 3, 0.3, 0.45, 200,
+     "output:\n  decoder: priors\n  deltas: deltas\n  scores: scores\n  priors: priors\n  prior_format: xyxy\n"
+     "  variances: [0.1, 0.1, 0.2, 0.2]\n  scores_activation: softmax\n  background: first\nclip_to_input: true\n",
+     {"priors": 300, "topk_candidates": 400}),
+    ("retinanet", 64, 64, 3, 0.3, 0.5, 300,
+     "output:\n  decoder: priors\n  deltas: deltas\n  scores: scores\n  priors: priors\n  variances: [1, 1, 1, 1]\n"
+     "  scores_activation: sigmoid\n  background: none\nclip_to_input: true\n",
+     {"priors": 300, "topk_candidates": 1000}),
+    ("detr", 128, 96, 4, 0.5, 0.5, 100,
+     "output:\n  decoder: end_to_end\n  boxes: pred_boxes\n  logits: logits\n  scoring: softmax_no_object\n",
+     {"queries": 100}),
+    ("rtdetr", 128, 96, 4, 0.4, 0.5, 300,
+     "output:\n  decoder: end_to_end\n  boxes: pred_boxes\n  logits: logits\n  scoring: sigmoid\n",
+     {"queries": 60}),
+]
+
+
+def decoder_cases():
+    # Each decoder on one stored output tensor (seeded), against a transcription of the
+    # original project's post-processing (tests/py/decoder_reference.py: YOLOX, ultralytics,
+    # torchvision, Hugging Face), as tests/reference/decoders.rs compares them.
+    import subprocess
+    out = []
+    script = os.path.join(HERE, "..", "tests", "py", "decoder_reference.py")
+    for name, w, h, ncls, conf, iou, max_det, adapter, extra in DECODER_CASES:
+        req = dict(extra, case=name, seed=7, width=w, height=h, classes=ncls, conf=conf, iou=iou, max_det=max_det)
+        r = subprocess.run([sys.executable, script], input=json.dumps(req), check=True, capture_output=True, text=True)
+        ref = json.loads(r.stdout)
+        text = (DECODER_PREAMBLE.format(W=w, H=h) + adapter + "classes: [" + ", ".join(f"c{i}" for i in range(ncls))
+                + f"]\nscore_threshold: {conf}\nnms_iou: {iou}\nmax_detections: {max_det}\n")
+        dets = ref["detections"]
+        expected, tol = {"count": len(dets)}, {"count": "exact"}
+        # Every detection counts through the totals; the ten best one by one.
+        for c in range(ncls):
+            expected[f"class{c}_count"] = sum(1 for d in dets if int(d[5]) == c)
+            tol[f"class{c}_count"] = "exact"
+        expected["sum_coordinates"] = r12(sum(sum(d[:4]) for d in dets))
+        tol["sum_coordinates"] = {"abs": 4e-4 * max(1, len(dets))}
+        expected["sum_scores"] = r12(sum(d[4] for d in dets))
+        tol["sum_scores"] = {"abs": 1e-5 * max(1, len(dets))}
+        for i, d in enumerate(dets[:10]):
+            for k, v in zip(("x1", "y1", "x2", "y2"), d[:4]):
+                expected[f"det{i}_{k}"] = r12(v)
+                tol[f"det{i}_{k}"] = {"abs": 1e-4}
+            expected[f"det{i}_score"] = r12(d[4])
+            tol[f"det{i}_score"] = {"abs": 1e-5}
+            expected[f"det{i}_class"] = int(d[5])
+            tol[f"det{i}_class"] = "exact"
+        out.append(case(f"decode_{name}", "decode", "tests/py/decoder_reference.py: numpy transcription of the "
+                        "project's post-processing", {"adapter": text, "tensors": ref["tensors"]}, expected, tol))
+    return out
+
+
 def integrity_cases():
     # Behaviour cases: what must be detected; nothing numeric to compute elsewhere.
     return [
@@ -492,7 +572,7 @@ def main():
     os.makedirs(os.path.join(out_dir, "cases"), exist_ok=True)
     families = {"wcet": wcet_cases(), "stats": stats_cases(), "coco": coco_cases(),
                 "crypto": crypto_cases(), "integrity": integrity_cases(),
-                "detection": detection_cases(), "plan": plan_cases()}
+                "detection": detection_cases(), "plan": plan_cases(), "decoders": decoder_cases()}
     manifest = []
     for fam, cases in families.items():
         doc = {"family": fam, "generator": "qualification/generate.py", "references": versions(),

@@ -114,6 +114,14 @@ pub const HAZARDS: &[Hazard] = &[
         gap: None,
     },
     Hazard {
+        failure: "a decoder misreads the model's outputs (box encoding, scores, NMS)",
+        use_cases: "UC1, UC2, UC3",
+        measure: "each decoder family equal to a line-by-line transcription of its project's own post-processing (YOLOX, ultralytics, torchvision, Hugging Face) on stored output tensors; the adapter is checked against the model at freeze and load",
+        self_test: &["decode_*"],
+        tests: &["tests/reference/decoders.rs", "tests/cli/decoder_families.rs"],
+        gap: Some("the references are numpy transcriptions, not the projects' code: PyTorch's PyPI wheel does not import without the CUDA libraries (issue 23)"),
+    },
+    Hazard {
         failure: "a wrong percentile in a latency summary",
         use_cases: "UC1, UC2, UC3",
         measure: "one nearest-rank percentile (`core::timing`) used everywhere, its rank checked against exact rational arithmetic",

@@ -43,6 +43,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "cases/plan.json",
         include_str!("../../qualification/cases/plan.json"),
     ),
+    (
+        "cases/decoders.json",
+        include_str!("../../qualification/cases/decoders.json"),
+    ),
 ];
 const EMBEDDED_MANIFEST: &str = include_str!("../../qualification/MANIFEST.sha256");
 

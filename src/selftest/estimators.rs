@@ -4,7 +4,7 @@
 //! deliberately broken estimator and see the self-test name the cases it breaks, without
 //! touching any expected value.
 
-use super::{behaviour, detection, plan};
+use super::{behaviour, decoders, detection, plan};
 use crate::metrics::stats::clopper_pearson;
 use crate::regress::stats::{mann_whitney, newcomb_diff};
 use crate::wcet::iid;
@@ -40,7 +40,7 @@ pub struct Estimators {
 impl Estimators {
     /// adasval's own implementation of every kind.
     pub fn adasval() -> Self {
-        let table: [(&'static str, Estimator); 22] = [
+        let table: [(&'static str, Estimator); 23] = [
             ("gev_pwm", gev_pwm),
             ("gev_mle", gev_mle),
             ("gpd_pwm", gpd_pwm),
@@ -62,6 +62,7 @@ impl Estimators {
             ("kitti_ap", detection::kitti_ap),
             ("critical_misses", detection::critical_misses),
             ("plan_reference", plan::plan_reference),
+            ("decode", decoders::decode),
             ("plan_cuda", plan::plan_cuda),
         ];
         Self {

@@ -13,6 +13,7 @@
 
 pub mod behaviour;
 pub mod cases;
+pub mod decoders;
 pub mod detection;
 pub mod estimators;
 pub mod plan;

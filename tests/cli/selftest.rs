@@ -101,6 +101,18 @@ fn shorter_critical_runs(input: &Value, ctx: &Context) -> Result<Obtained, Strin
     real(&changed, ctx)
 }
 
+/// Decoded boxes moved by a tenth of a pixel: a box-encoding bug.
+fn shifted_decode(input: &Value, ctx: &Context) -> Result<Obtained, String> {
+    let real = Estimators::adasval().get("decode").expect("decode");
+    let mut o = real(input, ctx)?;
+    for (k, v) in o.iter_mut() {
+        if k.ends_with("_x1") {
+            *v = json!(v.as_f64().unwrap() + 0.1);
+        }
+    }
+    Ok(o)
+}
+
 /// The plan's reference interpreter fed an input off by 0.1%: a preprocessing bug.
 fn scaled_plan_input(input: &Value, ctx: &Context) -> Result<Obtained, String> {
     let real = Estimators::adasval()
@@ -128,6 +140,20 @@ fn broken_detection_and_plan_estimators_fail_their_cases() {
             "critical_misses",
             shorter_critical_runs,
             &["critical_misses_2029"][..],
+        ),
+        (
+            "decode",
+            shifted_decode,
+            &[
+                "decode_yolox",
+                "decode_yolov8_dfl",
+                "decode_yolov5",
+                "decode_fcos",
+                "decode_ssd",
+                "decode_retinanet",
+                "decode_detr",
+                "decode_rtdetr",
+            ][..],
         ),
         (
             "plan_reference",

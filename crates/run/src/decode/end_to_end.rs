@@ -71,15 +71,8 @@ pub(super) fn decode(
         if !super::passes(score, threshold) {
             return;
         }
-        let [x1, y1, x2, y2] = corners(&boxes.data[i * 4..i * 4 + 4], e.box_format, sx, sy);
-        let bbox = [x1, y1, x2 - x1, y2 - y1];
-        if bbox.iter().all(|v| v.is_finite()) {
-            out.push(Detection {
-                class_id: class_id as u32,
-                score,
-                bbox,
-            });
-        }
+        let b = corners(&boxes.data[i * 4..i * 4 + 4], e.box_format, sx, sy);
+        out.extend(super::candidate(class_id, score, b));
     };
     for i in 0..q {
         let l = &logits.data[i * per_query..(i + 1) * per_query];

@@ -40,6 +40,17 @@ fn passes(score: f32, threshold: f32) -> bool {
     score >= threshold
 }
 
+/// The candidate with these corners, or none when a coordinate is not finite (a NaN or an
+/// overflowed exp in a raw output must not become a box).
+fn candidate(class_id: usize, score: f32, [x1, y1, x2, y2]: [f32; 4]) -> Option<Detection> {
+    let bbox = [x1, y1, x2 - x1, y2 - y1];
+    bbox.iter().all(|v| v.is_finite()).then_some(Detection {
+        class_id: class_id as u32,
+        score,
+        bbox,
+    })
+}
+
 pub(crate) fn find<'a>(outputs: &'a [Tensor], name: &str) -> Result<&'a Tensor, DecodeError> {
     outputs
         .iter()

@@ -86,7 +86,7 @@ pub(super) fn decode(
             if !super::passes(score, threshold) {
                 continue;
             }
-            let [x1, y1, x2, y2] = *decoded.get_or_insert_with(|| {
+            let b = *decoded.get_or_insert_with(|| {
                 let [px1, py1, px2, py2] =
                     corners(&priors.data[i * 4..i * 4 + 4], p.prior_format, sx, sy);
                 let (pw, ph) = (px2 - px1, py2 - py1);
@@ -98,14 +98,7 @@ pub(super) fn decode(
                 let h = (d[3] / (1.0 / vh)).min(MAX_LOG_SCALE).exp() * ph;
                 [cx - 0.5 * w, cy - 0.5 * h, cx + 0.5 * w, cy + 0.5 * h]
             });
-            let bbox = [x1, y1, x2 - x1, y2 - y1];
-            if bbox.iter().all(|v| v.is_finite()) {
-                out.push(Detection {
-                    class_id: c as u32,
-                    score,
-                    bbox,
-                });
-            }
+            out.extend(super::candidate(c, score, b));
         }
     }
     Ok(out)

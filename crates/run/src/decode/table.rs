@@ -60,15 +60,11 @@ pub(super) fn decode(
             continue;
         }
         let b = box_cols.map(|c| row[c]);
-        let [x1, y1, x2, y2] = corners(&b, format, sx, sy);
-        let bbox = [x1, y1, x2 - x1, y2 - y1];
-        if bbox.iter().all(|v| v.is_finite()) {
-            out.push(Detection {
-                class_id: cls as u32,
-                score,
-                bbox,
-            });
-        }
+        out.extend(super::candidate(
+            cls as usize,
+            score,
+            corners(&b, format, sx, sy),
+        ));
     }
     Ok(out)
 }

@@ -58,5 +58,21 @@ if [ "$a" = "$b" ]; then
     echo "repro_build: REPRODUCIBLE: both builds are $a"
 else
     echo "repro_build: NOT REPRODUCIBLE: $a != $b" >&2
+    # Say where they differ: the loaded program (code, data) or only the symbol table and
+    # the build id derived from it (most likely because RUSTFLAGS, which name each
+    # checkout's path in --remap-path-prefix, feed the hash that mangled names carry).
+    if command -v objcopy >/dev/null; then
+        for side in a b; do
+            objcopy --strip-all --remove-section=.note.gnu.build-id \
+                "$work/$side/checkout-$side/target/release/adasval" "$work/$side.stripped"
+        done
+        if cmp -s "$work/a.stripped" "$work/b.stripped"; then
+            echo "repro_build: without the symbol table and build id (objcopy --strip-all" \
+                "--remove-section=.note.gnu.build-id) both are $(sha256sum "$work/a.stripped" | cut -d' ' -f1):" \
+                "code and data are identical, only symbol names differ" >&2
+        else
+            echo "repro_build: code or data differ too (after stripping symbols and build id)" >&2
+        fi
+    fi
     exit 1
 fi

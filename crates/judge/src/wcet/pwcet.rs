@@ -137,6 +137,43 @@ fn bca_columns(
         .collect()
 }
 
+/// The quantiles at `probs` of a model refitted (by `refit`: the sorted input, per-point
+/// counts, the exceedance rate) to every bootstrap resample that refits, and to every
+/// delete-a-group jackknife sample (for the BCa acceleration). Each resample has its own
+/// seeded stream, so the selected fit and its ξ = 0 counterpart see the same resamples.
+fn replicates<F>(
+    fit: &Fit,
+    data: &TailData,
+    probs: &[f64],
+    resamples: usize,
+    seed: u64,
+    refit: F,
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>)
+where
+    F: Fn(&[f64], &[usize], f64) -> Option<Dist> + Sync,
+{
+    let (sorted, _) = model_input(fit, data);
+    let rate = match fit.dist {
+        Dist::Gpd { rate, .. } => rate,
+        Dist::Gev { .. } => 0.0,
+    };
+    let ok = (0..resamples)
+        .into_par_iter()
+        .filter_map(|b| {
+            let (counts, rate) = resample_counts(fit, data, b, seed)?;
+            Some(values_at(&refit(sorted, &counts, rate)?, probs))
+        })
+        .collect();
+    let jack = (0..JACKKNIFE_GROUPS)
+        .into_par_iter()
+        .filter_map(|g| {
+            let counts = jackknife_counts(sorted.len(), g);
+            Some(values_at(&refit(sorted, &counts, rate)?, probs))
+        })
+        .collect();
+    (ok, jack)
+}
+
 /// Nonparametric bootstrap of the selected fit, BCa intervals. GEV: resample block maxima. GPD: the
 /// number of excesses over the fixed threshold is Binomial(n, rate), the excesses are
 /// resampled from the observed ones (equivalent to resampling frames with the threshold held).
@@ -149,32 +186,9 @@ pub fn bootstrap(
     confidence: f64,
     seed: u64,
 ) -> BootstrapOutcome {
-    let (sorted, _) = model_input(fit, data);
-    let rate = match fit.dist {
-        Dist::Gpd { rate, .. } => rate,
-        Dist::Gev { .. } => 0.0,
-    };
-    let ok: Vec<Vec<f64>> = (0..resamples)
-        .into_par_iter()
-        .filter_map(|b| {
-            let (counts, rate) = resample_counts(fit, data, b, seed)?;
-            Some(values_at(
-                &refit_weighted(fit, sorted, &counts, rate)?,
-                probs,
-            ))
-        })
-        .collect();
-    // delete-a-group jackknife for the acceleration
-    let jack: Vec<Vec<f64>> = (0..JACKKNIFE_GROUPS)
-        .into_par_iter()
-        .filter_map(|g| {
-            let counts = jackknife_counts(sorted.len(), g);
-            Some(values_at(
-                &refit_weighted(fit, sorted, &counts, rate)?,
-                probs,
-            ))
-        })
-        .collect();
+    let (ok, jack) = replicates(fit, data, probs, resamples, seed, |sorted, counts, rate| {
+        refit_weighted(fit, sorted, counts, rate)
+    });
     BootstrapOutcome {
         intervals: bca_columns(&ok, &jack, &fit.dist, probs, confidence),
         resamples,
@@ -195,24 +209,8 @@ pub fn counterpart_bootstrap(
 ) -> Option<(Dist, Vec<(f64, f64)>)> {
     let (sorted, _) = model_input(fit, data);
     let point = shape_floor::counterpart(&fit.dist, sorted)?;
-    let rate = match fit.dist {
-        Dist::Gpd { rate, .. } => rate,
-        Dist::Gev { .. } => 0.0,
-    };
-    let ok: Vec<Vec<f64>> = (0..resamples)
-        .into_par_iter()
-        .filter_map(|b| {
-            let (counts, rate) = resample_counts(fit, data, b, seed)?;
-            let d = shape_floor::counterpart_weighted(&fit.dist, sorted, &counts, rate)?;
-            Some(values_at(&d, probs))
-        })
-        .collect();
-    let jack: Vec<Vec<f64>> = (0..JACKKNIFE_GROUPS)
-        .filter_map(|g| {
-            let counts = jackknife_counts(sorted.len(), g);
-            let d = shape_floor::counterpart_weighted(&fit.dist, sorted, &counts, rate)?;
-            Some(values_at(&d, probs))
-        })
-        .collect();
+    let (ok, jack) = replicates(fit, data, probs, resamples, seed, |sorted, counts, rate| {
+        shape_floor::counterpart_weighted(&fit.dist, sorted, counts, rate)
+    });
     Some((point, bca_columns(&ok, &jack, &point, probs, confidence)))
 }

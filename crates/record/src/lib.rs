@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod adapter;
+pub mod bdd100k;
 pub mod coco;
 pub mod decoder_spec;
 pub mod jetson;

@@ -1,6 +1,7 @@
-//! Golden-label importers: COCO instances JSON, PASCAL VOC XML (keeping `difficult`) and
-//! KITTI `label_2` text (keeping `DontCare` regions). Class names are mapped to the
-//! model's classes by the scenario.
+//! Golden-label importers: COCO instances JSON, PASCAL VOC XML (keeping `difficult`), KITTI
+//! `label_2` text (keeping `DontCare` regions) and BDD100K's Scalabel JSON (keeping its
+//! crowd regions and each frame's weather / time of day as its condition). Class names are
+//! mapped to the model's classes by the scenario.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ pub enum LabelFormat {
     Coco,
     Voc,
     Kitti,
+    Bdd100k,
 }
 
 /// An imported object before class mapping.
@@ -69,6 +71,9 @@ pub enum LabelError {
     /// The COCO file itself, as the one COCO reader rejected it.
     #[error("labels {0}")]
     Coco(#[from] adasval_record::coco::CocoError),
+    /// The BDD100K file, as the one BDD100K reader rejected it.
+    #[error("labels {0}")]
+    Bdd(#[from] adasval_record::bdd100k::BddError),
 }
 
 /// Labels per frame, keyed by the frame's data-root-relative path.
@@ -89,6 +94,7 @@ pub fn import(
         LabelFormat::Coco => import_coco(&path, &src.path, frames),
         LabelFormat::Voc => per_file(&path, &src.path, frames, "xml", parse_voc).map(none),
         LabelFormat::Kitti => per_file(&path, &src.path, frames, "txt", parse_kitti).map(none),
+        LabelFormat::Bdd100k => import_bdd(&path, &src.path, frames),
     }
 }
 
@@ -296,6 +302,51 @@ fn import_coco(
         out.insert(rel.clone(), anns.remove(id).unwrap_or_default());
         if let Some(c) = condition {
             conditions.insert(rel.clone(), (*c).clone());
+        }
+    }
+    Ok((out, conditions))
+}
+
+/// BDD100K labels (`adasval_record::bdd100k`), matched to frames by file name like COCO's.
+fn import_bdd(
+    path: &Path,
+    shown: &str,
+    frames: &[(String, PathBuf)],
+) -> Result<(Golden, Conditions), LabelError> {
+    let text = std::fs::read_to_string(path).map_err(|e| file_err(shown, e.to_string()))?;
+    let mut by_name: BTreeMap<String, adasval_record::bdd100k::BddFrame> =
+        adasval_record::bdd100k::read(&text, shown)?
+            .into_iter()
+            .map(|f| (f.name.rsplit('/').next().unwrap_or(&f.name).to_string(), f))
+            .collect();
+    let mut out = Golden::new();
+    let mut conditions = Conditions::new();
+    for (rel, p) in frames {
+        let base = p
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let f = by_name
+            .remove(&base)
+            .ok_or_else(|| LabelError::MissingFrame {
+                frame: rel.clone(),
+                path: shown.to_string(),
+            })?;
+        let objects = f
+            .objects
+            .into_iter()
+            .map(|o| RawObject {
+                class: o.category,
+                bbox: o.bbox.map(|v| v as f32),
+                ignore: false,
+                crowd: o.crowd,
+                occlusion: o.occlusion,
+                truncation: o.truncation,
+            })
+            .collect();
+        out.insert(rel.clone(), objects);
+        if let Some(c) = f.condition {
+            conditions.insert(rel.clone(), c);
         }
     }
     Ok((out, conditions))

@@ -673,4 +673,52 @@ corruptions:
         let e = conditions(&t, &y).unwrap_err();
         assert!(e.contains("weather") && e.contains("condition"), "{e}");
     }
+
+    #[test]
+    fn bdd100k_frames_keep_their_condition_crowd_regions_and_mapped_classes() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        for i in 0..2 {
+            image::RgbImage::new(64, 48)
+                .save(root.join(format!("data/f{i}.png")))
+                .unwrap();
+        }
+        std::fs::write(
+            root.join("bdd.json"),
+            r#"[{"name": "f0.png", "attributes": {"weather": "rainy", "timeofday": "daytime"},
+                 "labels": [{"category": "person", "attributes": {"occluded": false},
+                             "box2d": {"x1": 2, "y1": 3, "x2": 11, "y2": 32}},
+                            {"category": "other person", "box2d": {"x1": 40, "y1": 3, "x2": 49, "y2": 22}},
+                            {"category": "traffic sign", "box2d": {"x1": 1, "y1": 1, "x2": 5, "y2": 5}}]},
+                {"name": "f1.png", "attributes": {"weather": "clear", "timeofday": "night"}}]"#,
+        )
+        .unwrap();
+        let yaml = "schema_version: 1\nid: bdd\ntitle: t\ncategory: c\nfps: 10\ndeadline_ms: 50\n\
+            frames:\n  files:\n    glob: data/*.png\n    labels: {format: bdd100k, path: bdd.json}\n\
+            \x20   ignore_classes: [traffic sign]\n";
+        let path = root.join("s.yaml");
+        let ls = LoadedScenario {
+            scenario: Scenario::parse(&path, yaml).unwrap(),
+            path,
+            sha256: String::new(),
+        };
+        let data = DataRoot {
+            root: root.to_path_buf(),
+        };
+        let frames = load_frames(&ls, &["pedestrian".to_string()], &data, None).unwrap();
+        let cond: Vec<_> = frames.iter().map(|f| f.condition.clone()).collect();
+        assert_eq!(
+            cond,
+            vec![Some("rain".to_string()), Some("night".to_string())]
+        );
+        let gt = &frames[0].gt;
+        assert_eq!(gt.len(), 2, "{gt:?}");
+        assert_eq!(
+            (gt[0].bbox, gt[0].crowd, gt[0].occlusion),
+            ([2.0, 3.0, 10.0, 30.0], false, Some(0.0))
+        );
+        assert_eq!((gt[1].class_id, gt[1].crowd), (0, true));
+        assert!(frames[1].gt.is_empty());
+    }
 }

@@ -15,6 +15,7 @@ pub type Reader = fn(&[u8]);
 /// Every reader by its fuzz target's name.
 pub const TARGETS: &[(&str, Reader)] = &[
     ("adapter_yaml", adapter_yaml),
+    ("bdd100k_labels", bdd100k_labels),
     ("coco_instances", coco_instances),
     ("coco_results", coco_results),
     ("cudaplan", cudaplan),
@@ -49,6 +50,13 @@ pub fn project_requirements() -> &'static Requirements {
 pub fn adapter_yaml(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = adasval_record::adapter::Adapter::parse(Path::new("fuzz.adapter.yaml"), text);
+    }
+}
+
+/// BDD100K (Scalabel) 2-D labels: `adasval_record::bdd100k::read`.
+pub fn bdd100k_labels(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = adasval_record::bdd100k::read(text, "labels.json");
     }
 }
 

@@ -18,8 +18,8 @@ cpu   The CPU backend with the demo detector on `timing-loop` (--max-frames, --r
       grows; made by bench/make_slow_detector.py). Then one interleaved A/A pair with a
       CPU hog beside it, and for contrast the same with separate runs.
 
-Every finished comparison is printed on stderr as one JSON line (decisions, the p50 change,
-each run's p50 and p99) and appended to --out at once, so a call stopped by a time limit
+Every finished comparison is printed on stderr as one short JSON line (the latency
+decisions, the p50 change, each run's p50 and p99) and appended in full to --out at once, so a call stopped by a time limit
 keeps what it measured; --deadline-s starts no comparison that would not finish in time;
 --summarize FILE... adds up the --out files of several calls. Prints a JSON summary on
 stdout (and Markdown tables with --markdown), with the run-to-run coefficient of variation
@@ -286,10 +286,28 @@ class Recorder:
         with self.lock:
             if rec.get("type") in ("comparison", "hog"):
                 self.records.append(rec)
-            print(line, file=sys.stderr, flush=True)
+            print(json.dumps(self.brief(rec)), file=sys.stderr, flush=True)
             if self.sink:
                 self.sink.write(line + "\n")
                 self.sink.flush()
+
+
+    @staticmethod
+    def brief(rec):
+        """The stderr line: the latency checks and each run's p50/p99, not every accuracy
+        check (a remote call returns only the tail of its output; --out has everything)."""
+        if rec.get("type") == "summary":
+            return {"type": "summary", "seconds": rec.get("seconds")}
+        if rec.get("type") not in ("comparison", "hog") or rec.get("skipped"):
+            return {k: v for k, v in rec.items() if k != "core_groups"}
+        out = {k: rec[k] for k in ("type", "index", "part", "kind", "decision", "seconds", "cpus", "p50_change")
+               if k in rec}
+        out["checks"] = {k.rsplit(" (ms)", 1)[0].split(" ", 1)[1]: v for k, v in rec["checks"].items()
+                         if k.endswith("(ms)")}
+        for side in ("baseline_runs", "candidate_runs"):
+            if side in rec:
+                out[side] = [[round(u["p50_ms"], 3), round(u["p99_ms"], 3)] for u in rec[side]]
+        return out
 
 
 class Deadline:

@@ -19,8 +19,9 @@ cpu   The CPU backend with the demo detector on `timing-loop` (--max-frames, --r
       CPU hog beside it, and for contrast the same with separate runs.
 
 Every finished comparison is printed on stderr as one short JSON line (the latency
-decisions, the p50 change, each run's p50 and p99) and appended in full to --out at once, so a call stopped by a time limit
-keeps what it measured; --deadline-s starts no comparison that would not finish in time;
+decisions, the p50 change, each run's p50 and p99) and appended in full to --out at once,
+so a call stopped by a time limit keeps what it measured; --deadline-s starts no
+comparison that would not finish in time;
 --summarize FILE... adds up the --out files of several calls. Prints a JSON summary on
 stdout (and Markdown tables with --markdown), with the run-to-run coefficient of variation
 of the runs' p50 and p99. Targets (issue #21): A/A regressed <= 5% and equivalent >= 80%;
@@ -237,10 +238,11 @@ def pair(a, base, cand):
 
 
 def core_groups():
-    """Logical CPUs grouped by physical core (hyperthread siblings together), from sysfs;
-    one group per CPU where the topology is not readable."""
+    """The logical CPUs this process may use, grouped by physical core (hyperthread
+    siblings together), from sysfs; one group per CPU where the topology is not readable."""
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
     groups = set()
-    for cpu in range(os.cpu_count() or 1):
+    for cpu in sorted(allowed):
         try:
             text = open(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list").read().strip()
         except OSError:
@@ -248,7 +250,7 @@ def core_groups():
         ids = []
         for part in text.split(","):
             lo, _, hi = part.partition("-")
-            ids.extend(range(int(lo), int(hi or lo) + 1))
+            ids.extend(i for i in range(int(lo), int(hi or lo) + 1) if i in allowed)
         groups.add(tuple(sorted(ids)))
     return sorted(groups)
 

@@ -18,19 +18,34 @@ cpu   The CPU backend with the demo detector on `timing-loop` (--max-frames, --r
       grows; made by bench/make_slow_detector.py). Then one interleaved A/A pair with a
       CPU hog beside it, and for contrast the same with separate runs.
 
-Prints a JSON summary on stdout (and Markdown tables with --markdown). Targets (issue #21):
-A/A regressed <= 5% and equivalent >= 80%; shifts detected as regressed >= 90%.
+Every finished comparison is printed on stderr as one short JSON line (the latency
+decisions, the p50 change, each run's p50 and p99) and appended in full to --out at once,
+so a call stopped by a time limit keeps what it measured; --deadline-s starts no
+comparison that would not finish in time;
+--summarize FILE... adds up the --out files of several calls. Prints a JSON summary on
+stdout (and Markdown tables with --markdown), with the run-to-run coefficient of variation
+of the runs' p50 and p99. Targets (issue #21): A/A regressed <= 5% and equivalent >= 80%;
+shifts detected as regressed >= 90%.
+
+Parallel comparisons (--jobs) share the host's memory bandwidth and caches; --cpus auto
+gives each job one logical CPU on its own physical core with idle cores between
+(docs/REGRESSION.md, "Where the run-to-run variation comes from").
 
 Usage: bench/regress_calibration.py --part noop|cpu|all [--aa 20] [--shift-pairs 20]
-       [--binary target/release/adasval] [--markdown] [--keep DIR]
+       [--binary target/release/adasval] [--jobs N --cpus auto|LIST] [--deadline-s S]
+       [--out FILE.jsonl] [--env KEY=VALUE] [--markdown] [--keep DIR]
+       bench/regress_calibration.py --summarize FILE.jsonl... [--markdown]
 """
 import argparse
 import concurrent.futures
+import csv
 import itertools
 import json
+import math
 import os
 import random
 import shutil
+import statistics
 import struct
 import subprocess
 import sys
@@ -112,7 +127,12 @@ def pinned(args):
     return out
 
 
+EXTRA_ENV = {}
+
+
 def sh(args, env=None, check=True, cwd=None):
+    if EXTRA_ENV:
+        env = {**(env or os.environ), **EXTRA_ENV}
     r = subprocess.run(pinned(args), env=env, cwd=cwd, capture_output=True, text=True)
     if check and r.returncode not in (0, 1):
         sys.exit(f"command failed ({r.returncode}): {' '.join(args)}\n{r.stdout}\n{r.stderr}")
@@ -160,8 +180,8 @@ def cpu_project(binary, root, slow_onnx=None):
 class Runner:
     made = itertools.count(1)
 
-    def __init__(self, binary, root, base_args):
-        self.binary, self.root, self.base_args = binary, root, base_args
+    def __init__(self, binary, root, base_args, keep=False):
+        self.binary, self.root, self.base_args, self.keep = binary, root, base_args, keep
         self.seconds = []
 
     def validate(self, extra, env=None):
@@ -184,8 +204,23 @@ class Runner:
         v = json.loads(r.stdout)
         return v["decision"], {(c["scenario"], c["what"]): c["decision"] for c in v["checks"]}, v
 
+    def forget(self, runs):
+        """Delete runs already judged (a long calibration would otherwise fill the disk)."""
+        if not self.keep:
+            for r in runs:
+                shutil.rmtree(r, ignore_errors=True)
+
 
 P50, P99, PWCET = "infer latency p50 (ms)", "infer latency p99 (ms)", "pWCET UCB at 1e-6 (ms)"
+
+
+def unit_stats(run):
+    """One run's p50 and p99 of `infer` (nearest rank, as `diff` takes them) from its
+    latencies.csv, so the output shows the run-to-run spread behind each decision."""
+    with open(os.path.join(run, "latencies.csv")) as f:
+        v = sorted(int(row["infer_ns"]) / 1e6 for row in csv.DictReader(f))
+    rank = lambda q: v[max(1, min(len(v), math.ceil(q * len(v)))) - 1]  # noqa: E731
+    return {"samples": len(v), "p50_ms": rank(0.5), "p99_ms": rank(0.99)}
 
 
 def pair(a, base, cand):
@@ -202,36 +237,130 @@ def pair(a, base, cand):
     return b, c
 
 
+def core_groups():
+    """The logical CPUs this process may use, grouped by physical core (hyperthread
+    siblings together), from sysfs; one group per CPU where the topology is not readable."""
+    allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
+    groups = set()
+    for cpu in sorted(allowed):
+        try:
+            text = open(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list").read().strip()
+        except OSError:
+            text = str(cpu)
+        ids = []
+        for part in text.split(","):
+            lo, _, hi = part.partition("-")
+            ids.extend(i for i in range(int(lo), int(hi or lo) + 1) if i in allowed)
+        groups.add(tuple(sorted(ids)))
+    return sorted(groups)
+
+
+def auto_cpus(jobs):
+    """`--cpus auto`: one logical CPU on each of `jobs` physical cores, spread evenly over
+    the cores other than CPU 0's (left to the system and the script), so that idle cores
+    lie between the jobs and no job shares a core with another's hyperthread."""
+    groups = [g for g in core_groups() if 0 not in g]
+    if jobs > len(groups):
+        sys.exit(f"--cpus auto: {jobs} jobs but only {len(groups)} physical cores besides CPU 0's")
+    step = len(groups) / jobs
+    return [str(groups[int(i * step + step / 2)][0]) for i in range(jobs)]
+
+
 def cpu_sets(a):
+    if a.cpus:
+        return a.cpus
     return [",".join(str(a.first_cpu + j * a.cpus_per_job + k) for k in range(a.cpus_per_job))
             for j in range(a.jobs)]
 
 
+class Recorder:
+    """Each finished comparison as one JSON line on stderr and, with --out, appended to the
+    output file at once, so a call cut short by a time limit keeps what it measured and
+    several calls can be summarized together (--summarize)."""
+
+    def __init__(self, path):
+        self.sink = open(path, "a") if path else None
+        self.lock = threading.Lock()
+        self.records = []
+
+    def emit(self, rec):
+        line = json.dumps(rec)
+        with self.lock:
+            if rec.get("type") in ("comparison", "hog"):
+                self.records.append(rec)
+            print(json.dumps(self.brief(rec)), file=sys.stderr, flush=True)
+            if self.sink:
+                self.sink.write(line + "\n")
+                self.sink.flush()
+
+
+    @staticmethod
+    def brief(rec):
+        """The stderr line: the latency checks and each run's p50/p99, not every accuracy
+        check (a remote call returns only the tail of its output; --out has everything)."""
+        if rec.get("type") == "summary":
+            return {"type": "summary", "seconds": rec.get("seconds")}
+        if rec.get("type") not in ("comparison", "hog") or rec.get("skipped"):
+            return {k: v for k, v in rec.items() if k != "core_groups"}
+        out = {k: rec[k] for k in ("type", "index", "part", "kind", "decision", "seconds", "cpus", "p50_change")
+               if k in rec}
+        out["checks"] = {k.rsplit(" (ms)", 1)[0].split(" ", 1)[1]: v for k, v in rec["checks"].items()
+                         if k.endswith("(ms)")}
+        for side in ("baseline_runs", "candidate_runs"):
+            if side in rec:
+                out[side] = [[round(u["p50_ms"], 3), round(u["p99_ms"], 3)] for u in rec[side]]
+        return out
+
+
+class Deadline:
+    """`--deadline-s`: a comparison is started only if, by the longest one so far, it would
+    finish in time; those not started are counted as skipped."""
+
+    def __init__(self, seconds):
+        self.end = time.time() + seconds if seconds else None
+        self.longest = 0.0
+        self.lock = threading.Lock()
+
+    def allows(self, estimate=None):
+        if self.end is None:
+            return True
+        with self.lock:
+            return time.time() + (self.longest if estimate is None else estimate) <= self.end
+
+    def took(self, seconds):
+        with self.lock:
+            self.longest = max(self.longest, seconds)
+
+
 def in_parallel(a, tasks):
-    """Run the comparisons (callables) on `--jobs` workers, each pinned to its own CPUs;
-    results in the order given."""
+    """Run the comparisons (callables returning a record) on `--jobs` workers, each pinned
+    to its own CPUs; every record is emitted as it finishes; records in the order given."""
+    sets = cpu_sets(a)
+
+    def logged(i, t):
+        if not a.deadline.allows():
+            rec = {"type": "comparison", "index": i, **t.describes, "skipped": "deadline"}
+        else:
+            t0 = time.time()
+            rec = {"type": "comparison", "index": i, **t(), "cpus": getattr(PIN, "cpus", None),
+                   "seconds": round(time.time() - t0, 1), "finished_at": time.strftime("%H:%M:%S", time.gmtime()),
+                   "load1": round(os.getloadavg()[0], 2)}
+            a.deadline.took(time.time() - t0)
+        a.recorder.emit(rec)
+        return rec
+
     if a.jobs <= 1:
-        PIN.cpus = cpu_sets(a)[0] if a.pin else None
+        PIN.cpus = sets[0] if (a.pin or a.cpus) else None
         try:
-            return [t() for t in tasks]
+            return [logged(i, t) for i, t in enumerate(tasks)]
         finally:
             PIN.cpus = None
-    free = list(cpu_sets(a))
+    free = list(sets)
     lock = threading.Lock()
 
     def init():
         with lock:
             PIN.cpus = free.pop(0)
-
-    def logged(i, t):
-        # One line per finished comparison on stderr, so a run cut short by a time limit
-        # still shows what it measured.
-        r = t()
-        decision, checks = r[0], r[1]
-        print(json.dumps({"comparison": i, "decision": decision,
-                          "checks": {f"{k[0]} {k[1]}": v for k, v in checks.items()}}),
-              file=sys.stderr, flush=True)
-        return r
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs, initializer=init) as ex:
         return list(ex.map(lambda it: logged(*it), enumerate(tasks)))
@@ -239,10 +368,11 @@ def in_parallel(a, tasks):
 
 class HogSessionPin:
     """Hog sessions run after the parallel comparisons, alone, on one CPU shared by the
-    session and the hog (with --jobs; otherwise wherever the OS puts them)."""
+    session and the hog (the first job's CPU with --jobs or --cpus; otherwise wherever the
+    OS puts them)."""
 
     def __init__(self, a):
-        self.cpu = str(a.first_cpu) if a.jobs > 1 or a.pin else None
+        self.cpu = cpu_sets(a)[0].split(",")[0] if a.jobs > 1 or a.pin or a.cpus else None
 
     def __enter__(self):
         PIN.cpus = self.cpu
@@ -272,11 +402,36 @@ class Hog:
             p.wait()
 
 
+def comparison_record(part, kind, runner, base, cand):
+    """Judge one comparison and describe it: decisions, the p50 change, each run's p50/p99."""
+    decision, checks, v = runner.diff(base, cand)
+    rel = None
+    for c in v["checks"]:
+        if c["what"] == P50 and c.get("baseline") and c.get("delta") is not None:
+            rel = c["delta"] / c["baseline"]
+    rec = {"part": part, "kind": kind, "decision": decision,
+           "checks": {f"{k[0]} {k[1]}": d for k, d in checks.items()}, "p50_change": rel,
+           "baseline_runs": [unit_stats(r) for r in base], "candidate_runs": [unit_stats(r) for r in cand]}
+    runner.forget([*base, *cand])
+    return rec
+
+
+def hog_record(part, kind, runner, run, cand=None):
+    decision, checks, _ = runner.diff(run, cand)
+    rec = {"type": "hog", "part": part, "kind": kind, "decision": decision,
+           "checks": {f"{k[0]} {k[1]}": d for k, d in checks.items()}}
+    runner.forget(run if isinstance(run, list) else [run])
+    if cand:
+        runner.forget(cand)
+    return rec
+
+
 def noop_part(binary, work, a):
     root = os.path.join(work, "noop")
     os.makedirs(root)
     noop_project(binary, root)
-    runner = Runner(binary, root, ["--backend", "noop", "--engine", "fake", "--repetitions", str(a.noop_reps)])
+    runner = Runner(binary, root, ["--backend", "noop", "--engine", "fake", "--repetitions", str(a.noop_reps)],
+                    a.keep)
 
     def env_for(scale, rng):
         e = dict(os.environ)
@@ -286,53 +441,39 @@ def noop_part(binary, work, a):
         e["ADASVAL_NOOP_SEED"] = str(rng.randrange(1 << 62))
         return e
 
-    def comparison(cand_scale, index):
+    def comparison(kind, cand_scale, index):
         # Each comparison draws from its own generator, so results do not depend on --jobs.
         rng = random.Random(a.seed * 1_000_003 + index)
 
         def task():
-            return runner.diff(*pair(a, lambda: runner.validate([], env_for(1.0, rng)),
-                                     lambda: runner.validate([], env_for(cand_scale, rng))))
+            b, c = pair(a, lambda: runner.validate([], env_for(1.0, rng)),
+                        lambda: runner.validate([], env_for(cand_scale, rng)))
+            return comparison_record("noop", kind, runner, b, c)
+        task.describes = {"part": "noop", "kind": kind}
         return task
 
-    results = in_parallel(a, [comparison(1.0, i) for i in range(a.aa)]
-                          + [comparison(1.0 + a.shift, a.aa + i) for i in range(a.shift_pairs)])
-    aa = [d for d, _, _ in results[:a.aa]]
-    aa_checks = [c for _, c, _ in results[:a.aa]]
-    shift = [d for d, _, _ in results[a.aa:]]
-    shift_checks = [c for _, c, _ in results[a.aa:]]
+    in_parallel(a, [comparison("aa", 1.0, i) for i in range(a.aa)]
+                + [comparison("shift", 1.0 + a.shift, a.aa + i) for i in range(a.shift_pairs)])
     # Interleaved A/A with a hog started beside the session.
     hog_runner = Runner(binary, root, ["--backend", "noop", "--engine", "fake,fake-b", "--interleave",
                                        "--repetitions", str(a.hog_reps or a.noop_reps), "--block-repetitions",
-                                       str(a.noop_block_reps)])
-    il_sessions = []
+                                       str(a.noop_block_reps)], a.keep)
     for k in range(a.hog_sessions):
+        if not a.deadline.allows(4 * statistics.fmean(runner.seconds or [1.0])):
+            a.recorder.emit({"type": "hog", "part": "noop", "kind": "interleaved", "skipped": "deadline"})
+            continue
         with HogSessionPin(a):
             hog = Hog()
             try:
                 il = hog_runner.validate([], env_for(1.0, random.Random(a.seed + 7 * k)))
             finally:
                 hog.stop()
-        il_sessions.append(runner.diff(il, None, ()))
-    il_decision, il_checks, _ = il_sessions[0]
-    return {
-        "settings": {"side_order": a.side_order, "delay_us": a.delay_us, "jitter_us": a.jitter_us, "run_sd": a.run_sd,
-                     "repetitions": a.noop_reps, "frames": 2, "runs_per_side": a.runs, "shift": a.shift,
-                     "hog_session_repetitions": a.hog_reps or a.noop_reps,
-                     "hog_session_block_repetitions": a.noop_block_reps},
-        "aa": tally(aa), "aa_n": len(aa), "shift": tally(shift), "shift_n": len(shift),
-        "aa_p50": tally(c.get(("two-frames", P50)) for c in aa_checks),
-        "aa_p99": tally(c.get(("two-frames", P99)) for c in aa_checks),
-        "shift_p50": tally(c.get(("two-frames", P50)) for c in shift_checks),
-        "shift_p99": tally(c.get(("two-frames", P99)) for c in shift_checks),
-        "aa_pwcet": tally(c.get(("two-frames", PWCET)) for c in aa_checks),
-        "shift_pwcet": tally(c.get(("two-frames", PWCET)) for c in shift_checks),
-        "interleaved_hog_sessions": tally(d for d, _, _ in il_sessions),
-        "interleaved_hog_sessions_checks": {
-            f"{k}": tally(c.get(("two-frames", k)) for _, c, _ in il_sessions) for k in (P50, P99)},
-        "interleaved_hog_aa": il_decision, "interleaved_hog_checks": {f"{k[0]} {k[1]}": v for k, v in il_checks.items()},
-        "seconds_per_run": sum(runner.seconds) / max(1, len(runner.seconds)),
-    }
+        a.recorder.emit(hog_record("noop", "interleaved", runner, il))
+    return {"settings": {"side_order": a.side_order, "delay_us": a.delay_us, "jitter_us": a.jitter_us,
+                         "run_sd": a.run_sd, "repetitions": a.noop_reps, "frames": 2, "runs_per_side": a.runs,
+                         "shift": a.shift, "hog_session_repetitions": a.hog_reps or a.noop_reps,
+                         "hog_session_block_repetitions": a.noop_block_reps},
+            "seconds_per_run": statistics.fmean(runner.seconds or [0.0])}
 
 
 def cpu_part(binary, work, a):
@@ -341,66 +482,97 @@ def cpu_part(binary, work, a):
     cpu_project(binary, root, a.slow_onnx)
     base = ["--backend", "cpu", "--scenario", "timing-loop", "--max-frames", str(a.cpu_frames),
             "--repetitions", str(a.cpu_reps)]
-    runner = Runner(binary, root, base)
+    runner = Runner(binary, root, base, a.keep)
 
-    def side(engine):
-        return [runner.validate(["--engine", engine]) for _ in range(a.runs)]
+    def comparison(kind, cand):
+        def task():
+            b, c = pair(a, lambda: runner.validate(["--engine", "demo-detector"]),
+                        lambda: runner.validate(["--engine", cand]))
+            return comparison_record("cpu", kind, runner, b, c)
+        task.describes = {"part": "cpu", "kind": kind}
+        return task
 
-    def sides(cand):
-        return pair(a, lambda: runner.validate(["--engine", "demo-detector"]),
-                    lambda: runner.validate(["--engine", cand]))
-
-    results = in_parallel(a, [lambda: runner.diff(*sides("demo-detector"))] * a.cpu_aa
-                          + [lambda: runner.diff(*sides("demo-detector-slow"))] * a.cpu_shift)
-    aa = [d for d, _, _ in results[:a.cpu_aa]]
-    aa_checks = [c for _, c, _ in results[:a.cpu_aa]]
-    shift = [d for d, _, _ in results[a.cpu_aa:]]
-    shift_checks = [c for _, c, _ in results[a.cpu_aa:]]
-    slow_delta = []
-    for _, _, v in results[a.cpu_aa:]:
-        for c in v["checks"]:
-            if c["what"] == "infer latency p50 (ms)" and c["baseline"]:
-                slow_delta.append(c["delta"] / c["baseline"])
-    result = {
-        "settings": {"side_order": a.side_order, "frames": a.cpu_frames, "repetitions": a.cpu_reps, "runs_per_side": a.runs},
-        "aa": tally(aa), "aa_n": len(aa),
-        "aa_p50": tally(c.get(("timing-loop", P50)) for c in aa_checks),
-        "aa_p99": tally(c.get(("timing-loop", P99)) for c in aa_checks),
-        "aa_pwcet": tally(c.get(("timing-loop", PWCET)) for c in aa_checks),
-        "shift": tally(shift), "shift_n": len(shift),
-        "shift_p50": tally(c.get(("timing-loop", P50)) for c in shift_checks),
-        "shift_p99": tally(c.get(("timing-loop", P99)) for c in shift_checks),
-        "shift_pwcet": tally(c.get(("timing-loop", PWCET)) for c in shift_checks),
-        "slow_engine_p50_increase": sum(slow_delta) / len(slow_delta) if slow_delta else None,
-    }
+    in_parallel(a, [comparison("aa", "demo-detector")] * a.cpu_aa
+                + [comparison("shift", "demo-detector-slow")] * a.cpu_shift)
     # Hog beside the candidate: interleaved session (A/A, hog for the whole session) ...
-    hog_runner = Runner(binary, root, base + ["--engine", "demo-detector,demo-detector-b", "--interleave"])
-    il_sessions = []
+    hog_runner = Runner(binary, root, base + ["--engine", "demo-detector,demo-detector-b", "--interleave"], a.keep)
+    per_run = statistics.fmean(runner.seconds or [15.0])
     with HogSessionPin(a):
         for _ in range(a.hog_sessions):
+            if not a.deadline.allows(4 * per_run):
+                a.recorder.emit({"type": "hog", "part": "cpu", "kind": "interleaved", "skipped": "deadline"})
+                continue
             hog = Hog(a.hogs)
             try:
                 il = hog_runner.validate([])
             finally:
                 hog.stop()
-            il_sessions.append(runner.diff(il, None, ()))
-        d, checks, _ = il_sessions[0]
-        result["interleaved_hog_aa"] = d
-        result["interleaved_hog_checks"] = {f"{k[0]} {k[1]}": v for k, v in checks.items()}
-        result["interleaved_hog_sessions"] = tally(d for d, _, _ in il_sessions)
-        result["interleaved_hog_sessions_checks"] = {
-            k: tally(c.get(("timing-loop", k)) for _, c, _ in il_sessions) for k in (P50, P99)}
+            a.recorder.emit(hog_record("cpu", "interleaved", runner, il))
         # ... and, for contrast, separate runs with the hog only beside the candidate's.
-        b = side("demo-detector")
-        hog = Hog(a.hogs)
-        try:
-            c = side("demo-detector")
-        finally:
-            hog.stop()
-        d, checks, _ = runner.diff(b, c)
-    result["separate_runs_hog_aa"] = d
-    result["seconds_per_run"] = sum(runner.seconds) / max(1, len(runner.seconds))
-    return result
+        if a.separate_hog:
+            if not a.deadline.allows((1 + 2) * a.runs * per_run):
+                a.recorder.emit({"type": "hog", "part": "cpu", "kind": "separate", "skipped": "deadline"})
+            else:
+                b = [runner.validate(["--engine", "demo-detector"]) for _ in range(a.runs)]
+                hog = Hog(a.hogs)
+                try:
+                    c = [runner.validate(["--engine", "demo-detector"]) for _ in range(a.runs)]
+                finally:
+                    hog.stop()
+                a.recorder.emit(hog_record("cpu", "separate", runner, b, c))
+    return {"settings": {"side_order": a.side_order, "frames": a.cpu_frames, "repetitions": a.cpu_reps,
+                         "runs_per_side": a.runs},
+            "seconds_per_run": statistics.fmean(runner.seconds or [0.0])}
+
+
+def spread(records, stat):
+    """Run-to-run spread of one unit statistic: the coefficient of variation of each side's
+    runs around that side's own mean, pooled over sides and comparisons (what the t
+    interval of `diff` sees), and across all baseline runs (adds drift between comparisons)."""
+    ss, df, means, base_all = 0.0, 0, [], []
+    for r in records:
+        for side in ("baseline_runs", "candidate_runs"):
+            xs = [u[stat] for u in r.get(side, [])]
+            if len(xs) > 1:
+                m = statistics.fmean(xs)
+                ss += sum((x / m - 1.0) ** 2 for x in xs)
+                df += len(xs) - 1
+        base_all += [u[stat] for u in r.get("baseline_runs", [])]
+    out = {"pooled_cv": math.sqrt(ss / df) if df else None, "df": df}
+    if len(base_all) > 1:
+        out["cv_all_baseline_runs"] = statistics.stdev(base_all) / statistics.fmean(base_all)
+        out["baseline_runs"] = len(base_all)
+    return out
+
+
+def summarize(records, hogs, scenario):
+    """The tallies of one part, from its records (live or read back with --summarize)."""
+    done = [r for r in records if not r.get("skipped")]
+    out = {"skipped": sum(1 for r in records if r.get("skipped"))}
+    for kind in ("aa", "shift"):
+        rs = [r for r in done if r["kind"] == kind]
+        out[kind] = tally(r["decision"] for r in rs)
+        out[f"{kind}_n"] = len(rs)
+        for short, what in (("p50", P50), ("p99", P99), ("pwcet", PWCET)):
+            out[f"{kind}_{short}"] = tally(r["checks"].get(f"{scenario} {what}") for r in rs)
+    aa = [r for r in done if r["kind"] == "aa"]
+    out["aa_run_to_run"] = {"p50": spread(aa, "p50_ms"), "p99": spread(aa, "p99_ms")}
+    rel = [r["p50_change"] for r in done if r["kind"] == "shift" and r.get("p50_change") is not None]
+    out["slow_engine_p50_increase"] = statistics.fmean(rel) if rel else None
+    il = [h for h in hogs if h["kind"] == "interleaved" and not h.get("skipped")]
+    out["interleaved_hog_sessions"] = tally(h["decision"] for h in il)
+    out["interleaved_hog_sessions_checks"] = {
+        k: tally(h["checks"].get(f"{scenario} {k}") for h in il) for k in (P50, P99)}
+    if il:
+        out["interleaved_hog_aa"] = il[0]["decision"]
+        out["interleaved_hog_checks"] = il[0]["checks"]
+    sep = [h for h in hogs if h["kind"] == "separate" and not h.get("skipped")]
+    if sep:
+        out["separate_runs_hog_aa"] = sep[0]["decision"]
+    return out
+
+
+SCENARIO = {"noop": "two-frames", "cpu": "timing-loop"}
 
 
 def markdown(res):
@@ -409,24 +581,52 @@ def markdown(res):
         r = res.get(part)
         if not r:
             continue
-        lines.append(f"**{part}** (settings: {json.dumps(r['settings'])}; {r['seconds_per_run']:.1f} s per run)\n")
+        settings = f"settings: {json.dumps(r['settings'])}; " if "settings" in r else ""
+        per_run = f"{r['seconds_per_run']:.1f} s per run" if "seconds_per_run" in r else ""
+        lines.append(f"**{part}** ({settings}{per_run})\n")
         lines.append("| comparison | n | decisions |")
         lines.append("|---|---|---|")
-        lines.append(f"| A/A, overall | {r['aa_n']} | {json.dumps(r['aa'])} |")
-        for k in ("aa_p50", "aa_p99", "aa_pwcet"):
-            if k in r:
-                lines.append(f"| A/A, {k[3:]} check | {r['aa_n']} | {json.dumps(r[k])} |")
-        lines.append(f"| shift, overall | {r['shift_n']} | {json.dumps(r['shift'])} |")
-        for k in ("shift_p50", "shift_p99", "shift_pwcet"):
-            lines.append(f"| shift, {k[6:]} check | {r['shift_n']} | {json.dumps(r[k])} |")
-        if part == "cpu":
+        for kind, name in (("aa", "A/A"), ("shift", "shift")):
+            lines.append(f"| {name}, overall | {r[f'{kind}_n']} | {json.dumps(r[kind])} |")
+            for k in ("p50", "p99", "pwcet"):
+                lines.append(f"| {name}, {k} check | {r[f'{kind}_n']} | {json.dumps(r[f'{kind}_{k}'])} |")
+        if "separate_runs_hog_aa" in r:
             lines.append(f"| separate runs, hog beside the candidate | 1 | {r['separate_runs_hog_aa']} |")
         n_il = sum(r["interleaved_hog_sessions"].values())
         lines.append(f"| interleaved A/A with a CPU hog, overall | {n_il} | {json.dumps(r['interleaved_hog_sessions'])} |")
         for k, v in r["interleaved_hog_sessions_checks"].items():
             lines.append(f"| interleaved A/A with a CPU hog, {k[14:17]} check | {n_il} | {json.dumps(v)} |")
+        rr = r["aa_run_to_run"]
+        fmt = lambda x: "n/a" if x is None else f"{100 * x:.1f}%"  # noqa: E731
+        lines.append("")
+        lines.append(f"A/A run-to-run CV (pooled within sides, df {rr['p50']['df']}): p50 {fmt(rr['p50']['pooled_cv'])}, "
+                     f"p99 {fmt(rr['p99']['pooled_cv'])}; across all baseline runs: "
+                     f"p50 {fmt(rr['p50'].get('cv_all_baseline_runs'))}, p99 {fmt(rr['p99'].get('cv_all_baseline_runs'))}"
+                     + (f"; slower engine's p50 +{100 * r['slow_engine_p50_increase']:.0f}%"
+                        if r.get("slow_engine_p50_increase") is not None else "")
+                     + (f"; {r['skipped']} comparisons skipped by the deadline" if r["skipped"] else ""))
         lines.append("")
     return "\n".join(lines)
+
+
+def read_records(paths):
+    """Records of earlier calls (--out files), for --summarize."""
+    recs, hogs, headers = {"noop": [], "cpu": []}, {"noop": [], "cpu": []}, []
+    for path in paths:
+        for n, line in enumerate(open(path), 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError as e:
+                sys.exit(f"{path}:{n}: not a JSON line ({e})")
+            if r.get("type") == "header":
+                headers.append(r)
+            elif r.get("type") == "comparison" and "part" in r:
+                recs[r["part"]].append(r)
+            elif r.get("type") == "hog" and "part" in r:
+                hogs[r["part"]].append(r)
+    return recs, hogs, headers
 
 
 def main():
@@ -446,12 +646,25 @@ def main():
     p.add_argument("--noop-block-reps", type=int, default=10,
                    help="repetitions per block of the interleaved hog session")
     p.add_argument("--hog-sessions", type=int, default=1, help="interleaved A/A sessions with a hog")
+    p.add_argument("--separate-hog", action=argparse.BooleanOptionalAction, default=True,
+                   help="CPU part: also the A/A with separate runs and a hog beside the candidate's")
     p.add_argument("--hog-reps", type=int, help="repetitions of the no-op hog session (default --noop-reps)")
     p.add_argument("--jobs", type=int, default=1,
                    help="comparisons run in parallel, each pinned to its own --cpus-per-job CPUs")
     p.add_argument("--cpus-per-job", type=int, default=1)
     p.add_argument("--pin", action="store_true", help="pin even a single job to --first-cpu")
     p.add_argument("--first-cpu", type=int, default=1, help="CPUs from here on are given to the jobs")
+    p.add_argument("--cpus", help="the jobs' CPUs, one entry per job (e.g. 2,6,10,14; an entry may be a "
+                   "taskset range such as 2-3), or `auto`: --jobs physical cores spread over the host with "
+                   "idle cores between, one logical CPU each, CPU 0's core left free")
+    p.add_argument("--deadline-s", type=float,
+                   help="start no comparison that would end later than this many seconds after the start "
+                   "(by the longest so far); the rest are counted as skipped")
+    p.add_argument("--out", help="append every finished comparison here as a JSON line, as it finishes")
+    p.add_argument("--summarize", nargs="+", metavar="FILE",
+                   help="run nothing: summarize the --out files of earlier calls together")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                   help="set for every adasval command, e.g. GLIBC_TUNABLES=... to test an allocator setting")
     p.add_argument("--slow-onnx", help="the slower candidate, made beforehand by make_slow_detector.py")
     p.add_argument("--cpu-aa", type=int, default=20)
     p.add_argument("--cpu-shift", type=int, default=20)
@@ -462,25 +675,53 @@ def main():
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--keep", help="keep the projects and runs here")
     a = p.parse_args()
+    if a.summarize:
+        recs, hogs, headers = read_records(a.summarize)
+        res = {"files": a.summarize, "calls": [{k: h.get(k) for k in ("machine", "cpus", "cpu_sets", "argv", "started")}
+                                               for h in headers]}
+        for part in ("noop", "cpu"):
+            if recs[part] or hogs[part]:
+                res[part] = summarize(recs[part], hogs[part], SCENARIO[part])
+        print(json.dumps(res, indent=1))
+        if a.markdown:
+            print(markdown(res))
+        return
+    for kv in a.env:
+        k, eq, v = kv.partition("=")
+        if not eq:
+            sys.exit(f"--env {kv}: expected KEY=VALUE")
+        EXTRA_ENV[k] = v
+    if a.cpus == "auto":
+        a.cpus = auto_cpus(a.jobs)
+    elif a.cpus:
+        a.cpus = a.cpus.split(",")
+    if a.cpus:
+        a.jobs = len(a.cpus)
     # The runs execute inside their project directories.
     a.binary = os.path.abspath(a.binary)
     a.slow_onnx = a.slow_onnx and os.path.abspath(a.slow_onnx)
+    a.recorder = Recorder(a.out)
+    a.deadline = Deadline(a.deadline_s)
     work = a.keep or tempfile.mkdtemp(prefix="adasval-calibration-")
     os.makedirs(work, exist_ok=True)
     res = {"machine": os.uname().nodename, "cpus": os.cpu_count(), "load_before": os.getloadavg(),
-           "jobs": a.jobs, "cpu_sets": cpu_sets(a) if a.jobs > 1 or a.pin else None,
-           "argv": sys.argv[1:]}
+           "jobs": a.jobs, "cpu_sets": cpu_sets(a) if a.jobs > 1 or a.pin or a.cpus else None,
+           "core_groups": core_groups(), "argv": sys.argv[1:]}
+    a.recorder.emit({"type": "header", "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **res})
     t0 = time.time()
     try:
-        if a.part in ("noop", "all"):
-            res["noop"] = noop_part(a.binary, work, a)
-        if a.part in ("cpu", "all"):
-            res["cpu"] = cpu_part(a.binary, work, a)
+        for part, fn in (("noop", noop_part), ("cpu", cpu_part)):
+            if a.part in (part, "all"):
+                info = fn(a.binary, work, a)
+                mine = [r for r in a.recorder.records if r.get("part") == part]
+                res[part] = {**info, **summarize([r for r in mine if r["type"] == "comparison"],
+                                                 [r for r in mine if r["type"] == "hog"], SCENARIO[part])}
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
     res["load_after"] = os.getloadavg()
     res["seconds"] = time.time() - t0
+    a.recorder.emit({"type": "summary", **res})
     print(json.dumps(res, indent=1))
     if a.markdown:
         print(markdown(res))

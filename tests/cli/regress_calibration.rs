@@ -11,9 +11,13 @@ fn aa_is_not_regressed_and_a_ten_percent_shift_is() {
         return;
     };
     let (n_aa, n_shift) = (6, 6);
-    let out = std::process::Command::new(py)
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("calibration.jsonl");
+    let out = std::process::Command::new(&py)
         .arg(repo_root().join("bench/regress_calibration.py"))
         .args(["--part", "noop", "--noop-reps", "100", "--seed", "7"])
+        .arg("--out")
+        .arg(&lines)
         .args([
             "--aa",
             &n_aa.to_string(),
@@ -54,4 +58,101 @@ fn aa_is_not_regressed_and_a_ten_percent_shift_is() {
     assert_eq!(p99, "inconclusive", "{r}");
     assert_ne!(r["interleaved_hog_aa"], "regressed", "{r}");
     eprintln!("calibration (reduced): {r}");
+    check_incremental_output(&py, &lines, r);
+}
+
+/// The `--out` file holds one line per comparison, written as each finished, with each
+/// run's p50 and p99; `--summarize` of it gives the same tallies as the live run.
+fn check_incremental_output(py: &str, lines: &std::path::Path, live: &serde_json::Value) {
+    let text = std::fs::read_to_string(lines).unwrap();
+    let comparisons: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["type"] == "comparison")
+        .collect();
+    assert_eq!(comparisons.len(), 12, "{text}");
+    for c in &comparisons {
+        for side in ["baseline_runs", "candidate_runs"] {
+            let runs = c[side].as_array().unwrap();
+            assert_eq!(runs.len(), 3, "{c}");
+            for u in runs {
+                assert_eq!(u["samples"], 200, "{c}");
+                assert!(u["p50_ms"].as_f64().unwrap() <= u["p99_ms"].as_f64().unwrap());
+            }
+        }
+    }
+    let s = summarize(py, &[lines]);
+    for k in ["aa", "shift", "aa_p50", "aa_p99", "shift_p50"] {
+        assert_eq!(s["noop"][k], live[k], "{k}: {s}");
+    }
+}
+
+fn summarize(py: &str, files: &[&std::path::Path]) -> serde_json::Value {
+    let out = std::process::Command::new(py)
+        .arg(repo_root().join("bench/regress_calibration.py"))
+        .arg("--summarize")
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `--summarize` adds up records of several calls: skipped comparisons are counted apart,
+/// and the run-to-run spread is each side's coefficient of variation pooled over sides
+/// (computed here independently from the same p50s).
+#[test]
+fn summarize_pools_the_run_to_run_spread_of_aa_runs() {
+    let Some(py) = python_with(&["json"]) else {
+        return;
+    };
+    let sides: [[[f64; 3]; 2]; 2] = [
+        [[10.0, 10.4, 9.8], [10.1, 10.3, 10.2]],
+        [[20.0, 21.0, 19.0], [20.5, 19.5, 20.2]],
+    ];
+    let unit = |p50: f64| serde_json::json!({"samples": 1000, "p50_ms": p50, "p99_ms": 2.0 * p50});
+    let mut text = String::new();
+    for (i, [b, c]) in sides.iter().enumerate() {
+        let decision = if i == 0 { "equivalent" } else { "inconclusive" };
+        let rec = serde_json::json!({
+            "type": "comparison", "index": i, "part": "cpu", "kind": "aa",
+            "decision": decision,
+            "checks": {"timing-loop infer latency p50 (ms)": "equivalent"},
+            "p50_change": 0.0,
+            "baseline_runs": b.iter().map(|x| unit(*x)).collect::<Vec<_>>(),
+            "candidate_runs": c.iter().map(|x| unit(*x)).collect::<Vec<_>>(),
+        });
+        text += &format!("{rec}\n");
+    }
+    text += "{\"type\": \"comparison\", \"index\": 2, \"part\": \"cpu\", \"kind\": \"shift\", \"skipped\": \"deadline\"}\n";
+    let (mut ss, mut df) = (0.0, 0usize);
+    for side in sides.iter().flatten() {
+        let m = side.iter().sum::<f64>() / 3.0;
+        ss += side.iter().map(|x| (x / m - 1.0).powi(2)).sum::<f64>();
+        df += 2;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = text.split_at(text.find('\n').unwrap() + 1);
+    std::fs::write(dir.path().join("a.jsonl"), first).unwrap();
+    std::fs::write(dir.path().join("b.jsonl"), second).unwrap();
+    let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    let v = summarize(&py, &[&a, &b]);
+    let s = &v["cpu"];
+    assert_eq!(s["aa_n"], 2, "{s}");
+    assert_eq!(s["aa"]["equivalent"], 1, "{s}");
+    assert_eq!(s["aa"]["inconclusive"], 1, "{s}");
+    assert_eq!(s["skipped"], 1, "{s}");
+    assert_eq!(s["shift_n"], 0, "{s}");
+    let rr = &s["aa_run_to_run"];
+    assert_eq!(rr["p50"]["df"], df, "{s}");
+    let got = rr["p50"]["pooled_cv"].as_f64().unwrap();
+    let want = (ss / df as f64).sqrt();
+    assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    // p99 = 2 × p50 in every run: the same relative spread.
+    let got99 = rr["p99"]["pooled_cv"].as_f64().unwrap();
+    assert!((got99 - want).abs() < 1e-12, "{got99} vs {want}");
 }

@@ -359,3 +359,48 @@ fn bounds_beyond_the_extrapolation_limit_are_withheld_unless_asked_for() {
         assert_eq!(row.value.is_some() && row.ci_high.is_some(), shown, "{p}");
     }
 }
+
+/// Probability-weighted moments are not used for ξ ≥ 1/2 (`PWM_MAX_SHAPE`, docs/WCET.md):
+/// ARMAX traces with unit-Fréchet margins (ξ = 1) whose maximum-likelihood fit the
+/// goodness-of-fit tests reject. Before the rule these seeds selected gev-bm/pwm with
+/// ξ ≈ 0.7, whose bound at 1e-6 lay 2–8× below the true quantile.
+#[test]
+fn heavy_tails_are_not_bounded_by_a_pwm_fit_beyond_its_range() {
+    use adasval::wcet::calibration::Process;
+    use adasval::wcet::PWM_MAX_SHAPE;
+    let p = Process::ArmaxFrechet;
+    let truth = p.truth(1e-6).expect("analytic truth");
+    for seed in [54, 119, 165, 222] {
+        let a = analyse(&p.simulate(seed, 10_000), &WcetSettings::default()).expect("analysis");
+        let pwm: Vec<_> = a
+            .models
+            .iter()
+            .filter(|m| m.estimator == Estimator::Pwm && m.shape >= PWM_MAX_SHAPE)
+            .collect();
+        assert!(!pwm.is_empty(), "seed {seed}: no PWM fit with xi >= 1/2");
+        assert!(pwm.iter().all(|m| !m.acceptable), "seed {seed}: {pwm:?}");
+        assert!(
+            a.reasons.iter().any(|r| r.contains("probability-weighted")),
+            "seed {seed}: {:?}",
+            a.reasons
+        );
+        if let Some(sel) = &a.selected {
+            assert_eq!(sel.estimator, Estimator::Mle, "seed {seed}");
+            let hi = a
+                .pwcet
+                .iter()
+                .find(|r| {
+                    r.method == sel.method
+                        && r.estimator == sel.estimator
+                        && r.exceedance_probability == 1e-6
+                })
+                .and_then(|r| r.ci_high);
+            if let Some(hi) = hi {
+                assert!(
+                    hi >= truth,
+                    "seed {seed}: bound {hi} below the truth {truth}"
+                );
+            }
+        }
+    }
+}

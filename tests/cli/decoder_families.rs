@@ -1,4 +1,5 @@
-//! Round trip per decoder family: a tiny exported network (tests/py/make_family_networks.py)
+//! Round trip per decoder family (grid heads, exported and raw-DFL YOLOv8, YOLOv5 anchors,
+//! SSD priors, tables, end-to-end): a tiny exported network (tests/py/make_family_networks.py)
 //! → `engine probe` suggests the decoder that fits its outputs → the suggested adapter
 //! (classes renamed to the scenario vocabulary, as a user would) freezes → `validate`
 //! finds the one prediction the network holds: class 2, 16 × 16 input px at (24, 16).
@@ -8,8 +9,10 @@ use common::*;
 
 const VOCABULARY: &str = "classes: [pedestrian, cyclist, car, truck, obstacle]";
 
-/// `classes_in_shape`: whether the output shapes tell the class count (a table's do not).
-fn round_trip(py: &str, family: &str, decoder: &str, classes_in_shape: bool) {
+/// `classes_in_shape`: whether the output shapes tell the class count (a table's do not);
+/// `reads`: what the suggested adapter must say to decode the family (its anchors, its DFL
+/// bins), beside the decoder's name.
+fn round_trip(py: &str, family: &str, decoder: &str, classes_in_shape: bool, reads: &[&str]) {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
     std::fs::create_dir_all(p.join("engines")).unwrap();
@@ -33,6 +36,12 @@ fn round_trip(py: &str, family: &str, decoder: &str, classes_in_shape: bool) {
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(v["suggestion"]["decoder"], decoder, "{family}: {v}");
     let yaml = v["suggestion"]["adapter_yaml"].as_str().unwrap();
+    for r in reads {
+        assert!(
+            yaml.contains(r),
+            "{family}: the suggestion lacks `{r}`:\n{yaml}"
+        );
+    }
     let classes_line = yaml
         .lines()
         .find(|l| l.starts_with("classes:"))
@@ -98,6 +107,16 @@ fn round_trip(py: &str, family: &str, decoder: &str, classes_in_shape: bool) {
             dets[0]["bbox"][3].as_f64().unwrap(),
         );
         assert!((w - h).abs() < 1e-3 && w >= 16.0, "{family}: {l}");
+        // At (16, 8) of the input, top left of a 16 px box: x = w and y = w / 2 at any scale
+        // (a box decoded from the wrong cell, anchor or DFL offset lands elsewhere).
+        let (x, y) = (
+            dets[0]["bbox"][0].as_f64().unwrap(),
+            dets[0]["bbox"][1].as_f64().unwrap(),
+        );
+        assert!(
+            (x - w).abs() < 1e-3 * w && (y - w / 2.0).abs() < 1e-3 * w,
+            "{family}: the box is not where the network put it: {l}"
+        );
     }
 }
 
@@ -106,14 +125,37 @@ fn probe_suggests_freezes_and_decodes_each_exported_family() {
     let Some(py) = python_with(&["numpy", "onnx"]) else {
         return;
     };
-    for (family, decoder, classes_in_shape) in [
-        ("grid_heads", "grid", true),
-        ("yolov8", "grid", true),
-        ("table", "table", false),
-        ("end_to_end", "end_to_end", true),
+    let mut failed = Vec::new();
+    for (family, decoder, classes_in_shape, reads) in [
+        ("grid_heads", "grid", true, &[][..]),
+        ("yolov8", "grid", true, &[]),
+        ("table", "table", false, &[]),
+        ("end_to_end", "end_to_end", true, &[]),
+        // SSD: deltas, scores with a background class, priors as a model output.
+        (
+            "ssd",
+            "priors",
+            true,
+            &["priors: priors", "background: first"],
+        ),
+        // YOLOv5 anchor-based heads: 3 anchors per cell, the default COCO anchors.
+        ("yolov5", "grid", true, &["anchors: [[[10, 13]"]),
+        // YOLOv8 raw head: 16 DFL bins per side, distances to the edges.
+        (
+            "yolov8_dfl",
+            "grid",
+            true,
+            &["dfl_bins: 16", "encoding: ltrb"],
+        ),
     ] {
-        round_trip(&py, family, decoder, classes_in_shape);
+        // Every family runs, so one failure does not hide another; the failed ones are listed.
+        let outcome =
+            std::panic::catch_unwind(|| round_trip(&py, family, decoder, classes_in_shape, reads));
+        if outcome.is_err() {
+            failed.push(family);
+        }
     }
+    assert!(failed.is_empty(), "round trips that failed: {failed:?}");
 }
 
 #[test]

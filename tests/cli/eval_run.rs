@@ -198,3 +198,93 @@ fn citypersons_subsets_of_a_stored_run_counted_by_hand() {
     // All (>= 20 px): B counts too and its detection is kept: 3 found, both strays false.
     assert_eq!((row(3).0, row(3).1, row(3).2, row(3).4), (4, 3, 2, 0));
 }
+
+#[test]
+fn eurocity_subsets_of_a_stored_run_counted_by_hand() {
+    let project = noop_project();
+    let dir = run_dir(project.path(), "\"night\"");
+    // Every object visible and inside the image (both known), but C 50% hidden (ECP's
+    // `occluded>40`); the 45 px stray detection ranked first (score 0.95).
+    let golden = std::fs::read_to_string(dir.join("golden.jsonl"))
+        .unwrap()
+        .replace(
+            "\"bbox\":[",
+            "\"occlusion\":0.0,\"truncation\":0.0,\"bbox\":[",
+        )
+        .replace(
+            "\"occlusion\":0.0,\"truncation\":0.0,\"bbox\":[200",
+            "\"occlusion\":0.5,\"truncation\":0.0,\"bbox\":[200",
+        );
+    std::fs::write(dir.join("golden.jsonl"), golden).unwrap();
+    let dets = DETECTIONS.replace("\"score\":0.6,", "\"score\":0.95,");
+    std::fs::write(dir.join("detections.jsonl"), dets).unwrap();
+    let (code, out, err) = run(adasval()
+        .args(["eval", "--format", "json", "--eurocity", "--run"])
+        .arg(&dir));
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let e = &v["engines"][0];
+    assert_eq!(
+        e["rider_class"],
+        Value::Null,
+        "the noop engine has no rider class"
+    );
+    let subsets = e["subsets"].as_array().unwrap();
+    assert_eq!(
+        subsets.len(),
+        8,
+        "4 subsets, riders enforced then tolerated"
+    );
+    let row = |i: usize| {
+        let s = &subsets[i];
+        let n = |k: &str| s[k].as_u64().unwrap();
+        (
+            n("objects"),
+            n("tp"),
+            n("fp"),
+            n("ignored"),
+            n("filtered_out"),
+            s["lamr"].as_f64(),
+        )
+    };
+    let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-12;
+    // Reasonable (>= 40 px, < 40% hidden): A and E count; B (30 px) and C (hidden) are
+    // ignore objects. Kept detections (above 40 / 1.25 = 32 px): the 45 px stray (false), A's
+    // and E's (found); B's (30 px) and the 20 px stray are dropped. Ranked: the stray (FPPI
+    // 0.5, MR 1), A, E (FPPI 0.5, MR 0): MR 1 at the 7 reference points below 0.5, 0 (floored
+    // at 1e-10) at 10^-0.25 and 10^0: LAMR = exp(2 ln 1e-10 / 9) = 10^(-20/9).
+    let (o, tp, fp, ig, filt, lamr) = row(0);
+    assert_eq!((o, tp, fp, ig, filt), (2, 2, 1, 0, 2));
+    assert!(close(lamr, 10f64.powf(-20.0 / 9.0)), "{lamr:?}");
+    // Small (30-60 px): A, B, E count, C hidden. Kept: above 24 px and below 75: B's too,
+    // the 20 px stray dropped. The same curve with B: 10^(-20/9).
+    let (o, tp, fp, ig, filt, lamr) = row(1);
+    assert_eq!((o, tp, fp, ig, filt), (3, 3, 1, 0, 1));
+    assert!(close(lamr, 10f64.powf(-20.0 / 9.0)), "{lamr:?}");
+    // Occluded (40-80% hidden): only C counts and is missed; A's and E's detections fall on
+    // ignore objects; the stray is false: MR 1 everywhere.
+    let (o, tp, fp, ig, filt, lamr) = row(2);
+    assert_eq!((o, tp, fp, ig, filt), (1, 0, 1, 2, 2));
+    assert_eq!(lamr, Some(1.0));
+    // All (>= 20 px, < 80% hidden): A, B, C, E count; every detection kept (above 16 px).
+    // Ranked: stray 0.95 (FPPI 0.5, MR 1), A, E, B (MR 1/4), stray 0.7 (FPPI 1, MR 1/4):
+    // MR 1 at 7 points, 1/4 at two: LAMR = (1/4)^(2/9).
+    let (o, tp, fp, ig, filt, lamr) = row(3);
+    assert_eq!((o, tp, fp, ig, filt), (4, 3, 2, 0, 0));
+    assert!(close(lamr, 0.25f64.powf(2.0 / 9.0)), "{lamr:?}");
+    // Without a rider class, tolerating riders changes nothing.
+    for i in 0..4 {
+        assert_eq!(row(i), row(i + 4));
+        assert_eq!(subsets[i + 4]["riders_tolerated"], true);
+    }
+    // Text: the rule in force is printed with the figures.
+    let (code, text, _) = run(adasval().args(["eval", "--eurocity", "--run"]).arg(&dir));
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("rules: boxes clipped to the frame")
+            && text.contains("riders are ignore objects when tolerated")
+            && text.contains("reasonable  enforced")
+            && text.contains("0.60%"),
+        "{text}"
+    );
+}

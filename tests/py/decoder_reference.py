@@ -5,11 +5,14 @@ draws the raw output tensors of that detector family (seeded numpy, float32), ru
 original project's post-processing on them and prints {"tensors": {name: {shape, data}},
 "detections": [[x1, y1, x2, y2, score, class], ...]} sorted by score.
 
-The original code needs PyTorch, whose PyPI wheel does not import on a machine without the
-CUDA libraries (torch 2.15.0 --no-deps: "libcublasLt.so.*[0-9] not found"), so each function
-below is a line-by-line numpy transcription of the named upstream function, float32 like
-the original, with its greedy NMS (torchvision.ops.nms semantics: a box is dropped when
-its IoU with a kept, higher-scoring box is > the threshold; areas without +1).
+The original code needs PyTorch (or TensorFlow), whose PyPI wheel does not import on a
+machine without the CUDA libraries (torch 2.15.0 --no-deps: "libcublasLt.so.*[0-9] not
+found"), so each function below is a line-by-line numpy transcription of the named upstream
+function, float32 like the original, with its greedy NMS (torchvision.ops.nms semantics: a
+box is dropped when its IoU with a kept, higher-scoring box is > the threshold; areas
+without +1). The `tanh_grid` case has no upstream project: it is the layout of adasval's
+issue 23 (objectness in channel 0, tanh centre offsets, sigmoid sizes as fractions of the
+input, score = obj^a * cls^b), written here from that description alone.
 
 Final boxes are clipped to the image and zero-area boxes dropped, as adasval does for
 every decoder (ultralytics' scale_boxes clips too; YOLOX's demo and HF leave that to the
@@ -336,6 +339,101 @@ def rtdetr(rng, req):
     return {"pred_boxes": boxes[None], "logits": logits[None]}, b[keep], scores[keep], labels[keep]
 
 
+# --- already-decoded tables ---
+def random_rows(rng, n, req):
+    w, h = req["width"], req["height"]
+    cx, cy = rng.uniform(-4, w + 4, n), rng.uniform(-4, h + 4, n)
+    bw, bh = rng.uniform(2, w / 3, n), rng.uniform(2, h / 3, n)
+    boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1).astype(F)
+    scores = rng.uniform(0.01, 1, n).astype(F)
+    labels = rng.integers(0, req["classes"], n).astype(F)
+    return boxes, scores, labels
+
+
+def table_yolov10(rng, req):
+    """ultralytics YOLOv10 (end-to-end, `[1, 300, 6]`: x1 y1 x2 y2 score class, the model's
+    top-k by score): models/yolov10/predict.py YOLOv10DetectionPredictor.postprocess, which
+    keeps the rows with score > conf (no NMS), then scale_boxes (identity letterbox here)."""
+    boxes, scores, labels = random_rows(rng, req["rows"], req)
+    order = np.argsort(-scores, kind="stable")
+    t = np.concatenate([boxes, scores[:, None], labels[:, None]], 1)[order]
+    mask = t[:, 4] > F(req["conf"])
+    return {"output0": t[None]}, t[mask, :4], t[mask, 4], t[mask, 5].astype(np.int64)
+
+
+def table_yolov7(rng, req):
+    """YOLOv7 `export.py --end2end` with ONNX Runtime NMS: `[N, 7]` rows batch_id, x0, y0, x1,
+    y1, cls_id, score; its README's onnxruntime demo takes every row of the image it belongs
+    to (`ori_images[int(batch_id)]`) as a detection, box - padding, / ratio (identity here).
+    Rows of image 0 are adasval's; the NMS already ran in the graph."""
+    n = req["rows"]
+    boxes, scores, labels = random_rows(rng, n, req)
+    batch = rng.integers(0, 2, n).astype(F)
+    t = np.concatenate([batch[:, None], boxes, labels[:, None], scores[:, None]], 1)
+    mine = t[:, 0] == 0
+    return {"output": t}, t[mine, 1:5], t[mine, 6], t[mine, 5].astype(np.int64)
+
+
+def yolov5_tf(rng, req):
+    """YOLOv5's TensorFlow / TFLite export, channel-last heads [1, H, W, A·(5+C)]:
+    models/tf.py TFDetect.call (reshape to [ny·nx, na, no], sigmoid, xy = (2σ + grid − 0.5) ×
+    stride, wh = σ² × 4 anchor, both ÷ the input size), DetectMultiBackend's ×[w, h, w, h],
+    then non_max_suppression as for the PyTorch model."""
+    c = req["classes"]
+    no = 5 + c
+    w, h = req["width"], req["height"]
+    tensors, rows = {}, []
+    for li, (gw, gh, s) in enumerate(grids(req)):
+        anchors = np.array(req["anchors"][li], F)
+        na = len(anchors)
+        x = rng.normal(0, 1.5, (gh, gw, na * no)).astype(F)
+        x[..., [a * no + 4 for a in range(na)]] -= F(1.5)
+        tensors[f"p{li}"] = x[None]
+        y = sigmoid(x.reshape(gh * gw, na, no).transpose(1, 0, 2))  # [na, ny·nx, no]
+        xv, yv = np.meshgrid(np.arange(gw), np.arange(gh))  # tf.meshgrid, 'xy' indexing
+        grid = np.stack([xv, yv], 2).reshape(1, gh * gw, 2).astype(F) - F(0.5)
+        anchor_grid = anchors[:, None, :] * F(4)
+        xy = (y[..., 0:2] * F(2) + grid) * F(s)
+        wh = y[..., 2:4] ** 2 * anchor_grid
+        xy = xy / np.array([w, h], F)
+        wh = wh / np.array([w, h], F)
+        p = np.concatenate([xy, wh, y[..., 4:]], -1).reshape(-1, no)
+        p[:, :4] *= np.array([w, h, w, h], F)
+        rows.append(p)
+    p = np.concatenate(rows).astype(F)
+    p = p[p[:, 4] > F(req["conf"])]
+    box, conf, cls = ultralytics_nms(p[:, :4], p[:, 5:] * p[:, 4:5], req)
+    return tensors, box, conf, cls
+
+
+def tanh_grid(rng, req):
+    """Issue 23's first example (no upstream code): channel-first heads [1, 5 + C, H, W] per
+    stride, objectness in channel 0, centre (tanh(v) + 0.5 + cell) × stride, size σ(v) ×
+    input size, score = σ(obj)^a · max σ(cls)^b ≥ conf, per-class NMS, max_det."""
+    c, a, b = req["classes"], F(req["obj_power"]), F(req["cls_power"])
+    tensors, tb, ts, tl = {}, [], [], []
+    for gw, gh, s in grids(req):
+        x = rng.normal(0, 1.5, (5 + c, gh, gw)).astype(F)
+        x[0] += F(1.0)
+        tensors[f"h{s}"] = x[None]
+        yv, xv = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
+        cx = (np.tanh(x[1]) + F(0.5) + xv.astype(F)) * F(s)
+        cy = (np.tanh(x[2]) + F(0.5) + yv.astype(F)) * F(s)
+        bw = sigmoid(x[3]) * F(req["width"])
+        bh = sigmoid(x[4]) * F(req["height"])
+        cls = sigmoid(x[5:])
+        score = sigmoid(x[0]) ** a * cls.max(0) ** b
+        label = cls.argmax(0)
+        keep = score >= F(req["conf"])
+        box = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], -1)
+        tb.append(box[keep])
+        ts.append(score[keep])
+        tl.append(label[keep])
+    boxes, scores, labels = np.concatenate(tb), np.concatenate(ts), np.concatenate(tl)
+    keep = batched_nms(boxes, scores, labels, req["iou"])[: req["max_det"]]
+    return tensors, boxes[keep], scores[keep], labels[keep]
+
+
 CASES = {
     "yolox": yolox,
     "yolov8_dfl": yolov8_dfl,
@@ -345,6 +443,10 @@ CASES = {
     "retinanet": retinanet,
     "detr": detr,
     "rtdetr": rtdetr,
+    "table_yolov10": table_yolov10,
+    "table_yolov7": table_yolov7,
+    "yolov5_tf": yolov5_tf,
+    "tanh_grid": tanh_grid,
 }
 
 

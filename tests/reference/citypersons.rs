@@ -13,8 +13,8 @@ use adasval::metrics::frames::FrameEval;
 use adasval::types::{Detection, GtObject};
 use serde_json::{json, Value};
 
-/// splitmix64: a seeded generator with no dependency.
-struct Rng(u64);
+/// splitmix64: a seeded generator with no dependency (also drives tests/reference/eurocity.rs).
+pub(crate) struct Rng(pub(crate) u64);
 impl Rng {
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -23,11 +23,11 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
     /// Multiples of 0.25 are exact in f32 and f64, so both sides see the same boxes.
-    fn quarter(&mut self, lo: u64, hi: u64) -> f32 {
+    pub(crate) fn quarter(&mut self, lo: u64, hi: u64) -> f32 {
         (lo * 4 + self.below((hi - lo) * 4)) as f32 / 4.0
     }
 }

@@ -18,6 +18,7 @@ mod cudaplan_import;
 mod decoders;
 mod demo_headline;
 mod demo_model;
+mod eurocity;
 mod eval_coco_equivalence;
 mod homogeneity;
 mod kitti_equivalence;

@@ -419,6 +419,21 @@ pub const COCO_CLASSES: [&str; 80] = [
     "toothbrush",
 ];
 
+/// DFL bins per box side of YOLOv8/v11 heads (`reg_max`).
+const DFL_BINS: u64 = 16;
+
+/// Whether `[1, channels, cells]` reads as a raw YOLOv8/v11 head (4 × 16 DFL bins + C) rather
+/// than the exported layout (4 + C): at least 65 channels, unless 4 + C would be one of the
+/// large public vocabularies (COCO's 80, Objects365's 365, Open Images' 601), which exported
+/// models carry far more often than raw heads carry the 16, 301 or 537 classes they imply.
+fn raw_dfl_head(channels: u64) -> bool {
+    channels > 4 * DFL_BINS && !matches!(channels - 4, 80 | 365 | 601)
+}
+
+/// YOLOv5's default anchors for strides 8, 16, 32 (COCO, input pixels).
+const YOLOV5_ANCHORS: &str =
+    "[[[10, 13], [16, 30], [33, 23]], [[30, 61], [62, 45], [59, 119]], [[116, 90], [156, 198], [373, 326]]]";
+
 /// An adapter skeleton for a model, as `adasval engine probe` suggests it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Suggestion {
@@ -490,6 +505,24 @@ pub fn suggest_adapter(model: &ModelSignature, name: &str) -> Suggestion {
                     ),
                 ))
             }
+            Some([1, c, n]) if raw_dfl_head(*c) && n > c && strides_for(*n).is_some() => {
+                let ss = strides_for(*n).unwrap_or_default();
+                classes_n = Some(c - 4 * DFL_BINS);
+                notes.push(format!(
+                    "output {out} read as the raw YOLOv8/v11 head [1, 4 x {DFL_BINS} DFL bins + classes, cells] with {} classes: distances to the box edges in strides, class logits (if it is the exported layout [1, 4 + classes, cells] with {} classes, set boxes to center_size in pixels and channels.classes to 4)",
+                    c - 4 * DFL_BINS,
+                    c - 4
+                ));
+                Some((
+                    "grid",
+                    format!(
+                        "  decoder: grid\n  tensors: [{}]\n  layout: columns\n  strides: {:?}\n  channels: {{ box: 0, classes: {} }}\n  boxes: {{ encoding: ltrb, dfl_bins: {DFL_BINS}, unit: stride, cell_center: 0.5 }}  # check\n  score: {{ classes: sigmoid }}  # check\n",
+                        out.name,
+                        ss,
+                        4 * DFL_BINS
+                    ),
+                ))
+            }
             Some([1, c, n]) if *c >= 5 && n > c && strides_for(*n).is_some() => {
                 let ss = strides_for(*n).unwrap_or_default();
                 classes_n = Some(c - 4);
@@ -542,11 +575,29 @@ pub fn suggest_adapter(model: &ModelSignature, name: &str) -> Suggestion {
             // One channel-first head per stride, e.g. [1, 5 + C, H/8, W/8], [1, 5 + C, H/16, W/16].
             let shapes: Vec<Vec<u64>> = outs.iter().filter_map(fixed_shape).collect();
             let k = shapes[0][1];
+            let strides: Vec<u64> = shapes.iter().map(|s| w / s[3]).collect();
             if shapes.iter().any(|s| s[1] != k) {
                 notes.push("per-stride outputs with different channel counts: no decoder reads these".into());
                 None
+            } else if k.is_multiple_of(3) && k / 3 >= 6 && strides == [8, 16, 32] {
+                // 3 × (5 + C) channels: YOLOv5/v7's anchor-based heads, far more common than
+                // an anchor-free head whose class count happens to make K a multiple of 3.
+                let per_anchor = k / 3;
+                classes_n = Some(per_anchor - 5);
+                notes.push(format!(
+                    "{} channel-first heads of {k} = 3 x (5 + {}) channels read as YOLOv5/v7 anchor-based heads, 3 anchors per cell, with YOLOv5's default COCO anchors (YOLOv7 and custom models have their own: check the model's configuration); for an anchor-free head with {} classes, drop `anchors` and set the box encoding",
+                    outs.len(),
+                    per_anchor - 5,
+                    k - 5
+                ));
+                Some((
+                    "grid",
+                    format!(
+                        "  decoder: grid\n  tensors: [{}]\n  layout: channel_first\n  strides: {strides:?}\n  anchors: {YOLOV5_ANCHORS}  # check\n  channels: {{ box: 0, objectness: 4, classes: 5 }}\n  boxes:\n    encoding: center_size\n    xy: {{ activation: sigmoid, scale: 2, offset: -0.5, unit: cell }}\n    wh: {{ activation: sigmoid, scale: 2, power: 2, unit: anchor }}\n  score: {{ objectness: sigmoid, classes: sigmoid }}\n",
+                        outs.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ))
             } else {
-                let strides: Vec<u64> = shapes.iter().map(|s| w / s[3]).collect();
                 classes_n = Some(k - 5);
                 notes.push(format!(
                     "{} channel-first heads of {k} channels read as anchor-free grids with [4 box, objectness, {} classes] per cell: check the channel map, activations and box encoding against the model's documentation",
@@ -582,7 +633,42 @@ pub fn suggest_adapter(model: &ModelSignature, name: &str) -> Suggestion {
                 let classes = others.iter().find(|t| t.name != scores.name)?;
                 Some((scores.name.clone(), classes.name.clone()))
             };
+            // SSD-style: box deltas [1, N, 4], scores [1, N, K] and the priors [N, 4].
+            let n_boxes = boxes
+                .and_then(|b| b.shape.as_ref())
+                .and_then(|s| s.get(1))
+                .and_then(Dim::fixed);
+            let priors = others
+                .iter()
+                .find(|t| matches!(fixed_shape(t).as_deref(), Some([m, 4]) if Some(*m) == n_boxes))
+                .copied();
+            let prior_scores = priors.and_then(|p| {
+                others
+                    .iter()
+                    .find(|t| t.name != p.name && t.dtype.starts_with("float") && rank(t) == Some(3))
+                    .copied()
+            });
             match (boxes, num, others.len()) {
+                (Some(b), None, 2) if priors.is_some() && prior_scores.is_some() => {
+                    let (p, s) = (priors.unwrap_or(b), prior_scores.unwrap_or(b));
+                    classes_n = s
+                        .shape
+                        .as_ref()
+                        .and_then(|d| d.last())
+                        .and_then(Dim::fixed)
+                        .and_then(|k| k.checked_sub(1))
+                        .filter(|k| *k > 0);
+                    notes.push(format!(
+                        "outputs {b}, {s} and {p} read as SSD box deltas, scores with the background first and priors in input pixels: check the prior format, the variances (RetinaNet: [1, 1, 1, 1]), the score activation (RetinaNet: sigmoid, background none, one class more)"
+                    ));
+                    Some((
+                        "priors",
+                        format!(
+                            "  decoder: priors\n  deltas: {}\n  scores: {}\n  priors: {}\n  prior_format: xyxy  # check\n  normalized: false  # check\n  variances: [0.1, 0.1, 0.2, 0.2]  # check\n  scores_activation: softmax  # check\n  background: first  # check\n",
+                            b.name, s.name, p.name
+                        ),
+                    ))
+                }
                 (Some(b), Some(n), 2) => guess_scores_classes(&others).map(|(s, c)| {
                     (
                         "efficient_nms",

@@ -238,6 +238,22 @@ fn evaluate_subset(frames: &[FrameEval], class_id: u32, iou: f64, subset: Subset
     }
 }
 
+/// The frames of every scenario of a stored run that `engine` replayed, corruption rungs left
+/// out (as the pooled slice figures do): what the pedestrian benchmarks evaluate.
+pub fn run_frames(run: &adasval_record::stored::StoredRun, engine: &str) -> Vec<FrameEval> {
+    let rung = |scenario: &str| {
+        run.record
+            .scenarios
+            .iter()
+            .any(|s| s.id == scenario && s.corruption.is_some())
+    };
+    run.traces
+        .iter()
+        .filter(|t| t.engine == engine && !rung(&t.scenario))
+        .flat_map(|t| crate::detection::frames_of(&run.golden, t))
+        .collect()
+}
+
 /// One engine's subsets over a stored run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EngineSubsets {
@@ -253,12 +269,6 @@ pub struct EngineSubsets {
 /// over the frames of every scenario of the run (corruption rungs left out, as the
 /// pooled slice figures do).
 pub fn evaluate_run(run: &adasval_record::stored::StoredRun, iou: f64) -> Vec<EngineSubsets> {
-    let rung = |scenario: &str| {
-        run.record
-            .scenarios
-            .iter()
-            .any(|s| s.id == scenario && s.corruption.is_some())
-    };
     run.record
         .engines
         .iter()
@@ -266,12 +276,7 @@ pub fn evaluate_run(run: &adasval_record::stored::StoredRun, iou: f64) -> Vec<En
             let class = ["pedestrian", "person"]
                 .iter()
                 .find_map(|c| e.classes.iter().position(|x| x == c));
-            let frames: Vec<FrameEval> = run
-                .traces
-                .iter()
-                .filter(|t| t.engine == e.name && !rung(&t.scenario))
-                .flat_map(|t| crate::detection::frames_of(&run.golden, t))
-                .collect();
+            let frames = run_frames(run, &e.name);
             EngineSubsets {
                 engine: e.name.clone(),
                 class: class.map(|c| e.classes[c].clone()),

@@ -7,13 +7,14 @@
 //! [`consistency`] the comparison of two runs of the same frames, [`kitti`] the KITTI
 //! devkit's 2-D evaluation (difficulty levels, `DontCare`, AP at 11 and 40 recall points). All matching goes through
 //! [`matching::greedy_match`], so every view counts a detection the same way. [`slice`] takes
-//! any of them on one slice of the objects; [`citypersons`] is that benchmark's pedestrian
-//! subsets and miss rate.
+//! any of them on one slice of the objects; [`citypersons`] and [`eurocity`] are those
+//! benchmarks' pedestrian subsets and miss rates.
 
 pub mod citypersons;
 pub mod coco;
 pub mod consistency;
 pub mod error;
+pub mod eurocity;
 pub mod frames;
 pub mod iou;
 pub mod kitti;

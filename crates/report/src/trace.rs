@@ -17,6 +17,7 @@ pub fn table(rows: &[TraceRow]) -> Table {
             Verdict::Pass => "verdict-pass",
             Verdict::Fail => "verdict-fail",
             Verdict::NoEvidence => "verdict-no_evidence",
+            Verdict::NotApplicable => "verdict-not_applicable",
         };
         let mut arts = Vec::new();
         for (i, a) in r.artefacts.iter().enumerate() {

@@ -39,6 +39,7 @@ fn adapter(output: OutputSpec, w: u32, h: u32, classes: usize) -> Adapter {
         nms_class_agnostic: false,
         top_k: None,
         clip_to_input: false,
+        scenario_classes: None,
     }
 }
 

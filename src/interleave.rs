@@ -79,7 +79,7 @@ pub fn replay_scenario(
     let settings = trace_settings(req, ls);
     let mut frames = Vec::new();
     for e in engines {
-        let loaded = scenario::load_frames(ls, &e.adapter.classes, data, req.max_frames)?;
+        let loaded = scenario::load_frames(ls, &e.adapter.judged_classes(), data, req.max_frames)?;
         frames.push(replay::prepare_frames(&e.adapter, &loaded));
     }
     // Staged for the whole session; the per-trace loop records the staging notes.

@@ -113,6 +113,7 @@ pub fn run(
             file: req_path.clone(),
             requirements: Vec::new(),
             regression: None,
+            not_applicable: Default::default(),
         }
     };
     // Waivers accompany the project's requirements: with another requirements file they
@@ -206,8 +207,10 @@ pub fn run(
         },
         integrity: evidence::IntegrityStatus::from_checks(checks),
         items: Vec::new(),
+        not_detectable: Vec::new(),
         tool: Some(crate::tool::identity()),
     };
+    evidence_build::not_detectable(&mut ev, record);
     evidence_build::timing_items(&mut ev, record, &wcets);
     evidence_build::detection_items(&mut ev, record, &det);
 

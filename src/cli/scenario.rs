@@ -52,22 +52,25 @@ pub fn check(a: CheckArgs) -> CliResult {
     .map_err(Failure::classified)?;
     let lock = LockFile::load(&a.root).map_err(Failure::classified)?;
     // Labels must map onto every frozen engine's classes.
-    let mut class_lists: Vec<(String, Vec<String>)> = Vec::new();
+    let mut class_lists: Vec<(String, scenario::JudgedClasses)> = Vec::new();
     for e in &lock.engines {
         // The lock is user input: its paths go through the same inside-the-project check as
         // every other project file, before anything is read.
         let p = adasval::paths::resolve_inside(&a.root, &a.root, &e.adapter.path)
             .map_err(Failure::classified)?;
         let ad = adasval::adapter::Adapter::load(&p).map_err(Failure::classified)?;
-        class_lists.push((e.name.clone(), ad.classes));
+        class_lists.push((e.name.clone(), ad.judged_classes()));
     }
     if class_lists.is_empty() {
         class_lists.push((
             "(generator classes)".into(),
-            adasval::synth::CLASS_NAMES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            scenario::JudgedClasses::own(
+                &adasval::synth::CLASS_NAMES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>(),
+                &[],
+            ),
         ));
     }
     let data = DataRoot {

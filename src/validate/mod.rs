@@ -427,8 +427,8 @@ pub fn replay(
         let s = &ls.scenario;
         // Golden labels are mapped to the first engine's classes for the record;
         // each engine re-maps below if its class list differs.
-        let frames0 =
-            scenario::load_frames(ls, &engines[0].adapter.classes, &data, req.max_frames)?;
+        let judged0 = engines[0].adapter.judged_classes();
+        let frames0 = scenario::load_frames(ls, &judged0, &data, req.max_frames)?;
         let (labels_sha256, pixels_sha256, lines) = golden_lines(&s.id, &frames0);
         golden.extend(lines);
         scenario_records.push(ScenarioRecord {
@@ -468,15 +468,11 @@ pub fn replay(
             if !runs(&e.entry.name, &s.id) {
                 continue;
             }
-            let frames = if k == 0 || e.adapter.classes == engines[0].adapter.classes {
+            let judged = e.adapter.judged_classes();
+            let frames = if k == 0 || judged == judged0 {
                 None
             } else {
-                Some(scenario::load_frames(
-                    ls,
-                    &e.adapter.classes,
-                    &data,
-                    req.max_frames,
-                )?)
+                Some(scenario::load_frames(ls, &judged, &data, req.max_frames)?)
             };
             let frames_ref = frames.as_ref().unwrap_or(&frames0);
             let prepared = replay::prepare_frames(&e.adapter, frames_ref);
@@ -693,10 +689,11 @@ fn preflight(
     data: &DataRoot,
     max_frames: Option<usize>,
 ) -> Result<(), ValidateError> {
-    let mut class_lists: Vec<&Vec<String>> = Vec::new();
+    let mut class_lists: Vec<scenario::JudgedClasses> = Vec::new();
     for e in engines {
-        if !class_lists.contains(&&e.adapter.classes) {
-            class_lists.push(&e.adapter.classes);
+        let judged = e.adapter.judged_classes();
+        if !class_lists.contains(&judged) {
+            class_lists.push(judged);
         }
     }
     let mut probe = None;
@@ -787,6 +784,7 @@ fn sanitize(s: &str) -> String {
 }
 
 fn engine_record(e: &VerifiedEngine) -> EngineRecord {
+    let judged = e.adapter.judged_classes();
     EngineRecord {
         name: e.entry.name.clone(),
         path: e.entry.path.clone(),
@@ -797,8 +795,10 @@ fn engine_record(e: &VerifiedEngine) -> EngineRecord {
         adapter_sha256: e.entry.adapter.sha256.clone(),
         source_model_sha256: e.entry.source_model_sha256.clone(),
         built_on: e.entry.built_on.clone(),
-        classes: e.adapter.classes.clone(),
-        safety_critical: e.adapter.safety_critical.clone(),
+        classes: judged.classes,
+        safety_critical: judged.safety_critical,
+        scenario_classes: judged.map,
+        not_detectable: judged.not_detectable,
         score_threshold: e.adapter.score_threshold,
         load_ns: None,
         postprocess: Some(adasval_record::record::PostprocessRecord::of(&e.adapter)),

@@ -43,6 +43,7 @@ mod report_browser;
 mod safety_browser;
 mod safety_gate;
 mod scenario_catalogue;
+mod scenario_vocabulary;
 mod selftest;
 mod slice_requirements;
 mod slurm;

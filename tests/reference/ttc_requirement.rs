@@ -104,6 +104,7 @@ fn evidence(latency_ns: u64, reqs: &Requirements) -> EvidenceSet {
         },
         integrity: IntegrityStatus::from_checks(Vec::new()),
         items,
+        not_detectable: Vec::new(),
         tool: None,
     }
 }

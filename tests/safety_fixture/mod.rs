@@ -181,6 +181,7 @@ pub fn evidence_set(engine_sha: &str, adapter_sha: &str, complete: bool) -> Evid
             },
         ]),
         items,
+        not_detectable: Vec::new(),
         tool: None,
     }
 }

@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize};
 /// Axis-aligned box `[x, y, w, h]` in original-image pixels.
 pub type BoxXywh = [f32; 4];
 
+/// The scenario vocabulary: the classes the scene generator draws and every bundled scenario
+/// labels. A detector with other classes maps its own onto these in its adapter
+/// (`scenario_classes`); one it maps nothing onto is a class that detector cannot detect.
+pub const SCENARIO_CLASSES: [&str; 5] = ["pedestrian", "cyclist", "car", "truck", "obstacle"];
+
 /// One detector output after decoding and NMS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detection {

@@ -54,6 +54,21 @@ pub fn integrity_checks(root: &Path, record: &RunRecord) -> Vec<IntegrityCheck> 
 /// weight in a timing requirement, and the rungs run back to back after it, so a burst
 /// of load on the machine would fail the nominal scenario's timing requirement through
 /// frames that are not the scenario's (docs/CORRUPTIONS.md).
+/// The scenario classes each engine of the run cannot detect, as the run recorded them.
+pub fn not_detectable(ev: &mut EvidenceSet, record: &RunRecord) {
+    for e in &record.engines {
+        for class in &e.not_detectable {
+            ev.not_detectable.push(crate::evidence::NotDetectable {
+                engine: e.name.clone(),
+                engine_sha256: e.sha256.clone(),
+                platform: record.platform.name.clone(),
+                class: class.clone(),
+                scenario_classes: e.scenario_classes.clone().unwrap_or_default(),
+            });
+        }
+    }
+}
+
 fn is_rung(record: &RunRecord, scenario: &str) -> bool {
     record
         .scenarios

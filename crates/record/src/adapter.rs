@@ -37,6 +37,11 @@ pub struct Adapter {
     /// always clipped to the original image afterwards.
     #[serde(default)]
     pub clip_to_input: bool,
+    /// How the model's classes map onto the scenario classes (`{pedestrian: person, truck:
+    /// [truck, bus]}`); with it the engine is judged in the scenario vocabulary and a
+    /// scenario class left out is one it cannot detect (`scenario_classes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario_classes: Option<crate::scenario_classes::ScenarioClassMap>,
 }
 
 fn default_max_detections() -> usize {
@@ -274,6 +279,10 @@ impl Adapter {
                 "must be at least 1 (leave it out to keep all)".into(),
             ));
         }
+        if let Some(map) = &self.scenario_classes {
+            crate::scenario_classes::check(map, &self.classes)
+                .map_err(|m| bad("scenario_classes", m))?;
+        }
         self.output
             .validate(&self.input, self.classes.len())
             .map_err(|(field, message)| bad(field, message))?;
@@ -291,6 +300,16 @@ impl Adapter {
             }
         }
         Ok(())
+    }
+
+    /// The classes a run judges this engine in: its own, or the scenario classes its
+    /// `scenario_classes` maps onto.
+    pub fn judged_classes(&self) -> crate::scenario_classes::JudgedClasses {
+        use crate::scenario_classes::JudgedClasses;
+        match &self.scenario_classes {
+            Some(map) => JudgedClasses::through(map, &self.classes, &self.safety_critical),
+            None => JudgedClasses::own(&self.classes, &self.safety_critical),
+        }
     }
 
     pub fn class_id(&self, name: &str) -> Option<u32> {

@@ -14,6 +14,7 @@ pub mod lock;
 pub mod model_signature;
 pub mod platform;
 pub mod record;
+pub mod scenario_classes;
 pub mod stored;
 pub mod sweep;
 pub mod tool;

@@ -97,8 +97,18 @@ pub struct EngineRecord {
     pub source_model_sha256: Option<String>,
     #[serde(default)]
     pub built_on: Option<String>,
+    /// The classes detections and golden objects are judged in (`class_id` indexes them):
+    /// the adapter's own, or the scenario classes its `scenario_classes` maps onto.
     pub classes: Vec<String>,
     pub safety_critical: Vec<String>,
+    /// The adapter's `scenario_classes` as the run used it (`{pedestrian: person, ...}`);
+    /// absent when the engine is judged in its own classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario_classes: Option<String>,
+    /// Scenario classes this engine cannot detect (its adapter maps nothing onto them):
+    /// their golden objects are ignore regions and requirements on them are not applicable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_detectable: Vec<String>,
     pub score_threshold: f32,
     /// One-off load cost measured by the backend, when it reports one.
     #[serde(default)]

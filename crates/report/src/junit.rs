@@ -36,6 +36,16 @@ pub fn junit_report(name: &str, eval: &Evaluation) -> Report {
         for i in &r.instances {
             let status = if i.verdict.passed() {
                 TestCaseStatus::success()
+            } else if i.verdict == Verdict::NotApplicable {
+                // Never green: skipped when the policy accepts it, failed when it does not.
+                let mut s = if r.accepted() {
+                    TestCaseStatus::skipped()
+                } else {
+                    TestCaseStatus::non_success(NonSuccessKind::Failure)
+                };
+                s.set_message(format!("{}: {}", r.shown(), i.detail));
+                s.set_type("not_applicable");
+                s
             } else {
                 let waiver = r.waiver.as_ref().filter(|_| r.waived());
                 let mut s = match waiver {

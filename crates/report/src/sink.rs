@@ -192,6 +192,9 @@ impl Sink for SummaryJson {
                     "verdict": r.verdict,
                     "instances_pass": r.count(Verdict::Pass),
                     "instances_fail": r.count(Verdict::Fail),
+                    "instances_not_applicable": r.count(Verdict::NotApplicable),
+                    // What the gate made of a `not_applicable` verdict; null otherwise.
+                    "not_applicable_policy": r.not_applicable.map(|p| p.as_str()),
                     "worst": worst,
                     "slice": r.slice,
                     // Only a failure a current waiver accepts carries one; the verdict
@@ -218,6 +221,7 @@ impl Sink for SummaryJson {
                 "pass": eval.count(Verdict::Pass),
                 "fail": eval.count(Verdict::Fail),
                 "no_evidence": eval.count(Verdict::NoEvidence),
+                "not_applicable": eval.count(Verdict::NotApplicable),
                 "waived": eval.waived(),
             },
             "requirements": requirements,

@@ -65,6 +65,8 @@ pub fn markdown(input: &SummaryInput<'_>) -> String {
             Verdict::Fail if r.waived() => "🟡",
             Verdict::Fail => "❌",
             Verdict::NoEvidence => "⚠️",
+            Verdict::NotApplicable if r.accepted() => "➖",
+            Verdict::NotApplicable => "⛔",
         };
         let (label, measured, limit) = match r.worst() {
             Some(w) => (
@@ -87,17 +89,13 @@ pub fn markdown(input: &SummaryInput<'_>) -> String {
             "| {icon} | **{}** | {} | {} | {} / {} | {label} | {measured} | {limit} |\n",
             cell(&r.id),
             r.kind.as_str(),
-            if r.waived() {
-                "fail (waived)"
-            } else {
-                r.verdict.as_str()
-            },
+            r.shown(),
             r.count(Verdict::Pass),
             r.count(Verdict::Fail),
         ));
     }
     s.push_str(&format!(
-        "\n**{} requirements: {} pass, {} fail{}, {} no evidence.**\n",
+        "\n**{} requirements: {} pass, {} fail{}, {} no evidence{}.**\n",
         eval.requirements.len(),
         eval.count(Verdict::Pass),
         eval.count(Verdict::Fail),
@@ -105,7 +103,11 @@ pub fn markdown(input: &SummaryInput<'_>) -> String {
             0 => String::new(),
             n => format!(" ({n} waived)"),
         },
-        eval.count(Verdict::NoEvidence)
+        eval.count(Verdict::NoEvidence),
+        match eval.count(Verdict::NotApplicable) {
+            0 => String::new(),
+            n => format!(", {n} not applicable"),
+        }
     ));
     if !eval.waivers.is_empty() {
         s.push_str("\n| Waiver | Status | Owner | Expires | Reason |\n|---|---|---|---|---|\n");

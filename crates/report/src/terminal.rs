@@ -14,6 +14,8 @@ pub fn ending(eval: &Evaluation, status: Status, warnings: &[String], run_dir: &
             Verdict::Fail if r.waived() => "FAIL waived",
             Verdict::Fail => "FAIL",
             Verdict::NoEvidence => "NO EVIDENCE",
+            Verdict::NotApplicable if r.accepted() => "n/a (pass)",
+            Verdict::NotApplicable => "N/A (FAIL)",
         };
         s += &format!("{:<14} {:<11} {}\n", r.id, mark, r.text.trim());
         let decided = match (r.worst(), r.verdict) {

@@ -7,8 +7,8 @@ use adasval_judge::safety::trace::TraceRow;
 use adasval_judge::safety::verdict::{fmt_num, short_hash, Verdict};
 
 /// The matrix as a report table. The verdict cells carry the classes `verdict-pass`,
-/// `verdict-fail` and `verdict-no_evidence`; the full engine and artefact hashes are kept
-/// as tooltips in HTML.
+/// `verdict-fail`, `verdict-no_evidence` and `verdict-not_applicable`; the full engine and
+/// artefact hashes are kept as tooltips in HTML.
 pub fn table(rows: &[TraceRow]) -> Table {
     let mut t = Table::new(&HEADERS);
     t.class = Some("adasval-trace".into());
@@ -17,6 +17,7 @@ pub fn table(rows: &[TraceRow]) -> Table {
             Verdict::Pass => "verdict-pass",
             Verdict::Fail => "verdict-fail",
             Verdict::NoEvidence => "verdict-no_evidence",
+            Verdict::NotApplicable => "verdict-not_applicable",
         };
         let mut arts = Vec::new();
         for (i, a) in r.artefacts.iter().enumerate() {

@@ -61,18 +61,13 @@ pub fn section(e: &Evaluation, r: &RunRecord) -> Section {
         let tone = match q.verdict {
             Verdict::Pass => Tone::Pass,
             Verdict::Fail => Tone::Fail,
-            Verdict::NoEvidence => Tone::NoData,
+            Verdict::NoEvidence | Verdict::NotApplicable => Tone::NoData,
         };
         let row = t.row([
             Cell::from(q.id.as_str()),
             q.text.as_str().into(),
             q.kind.as_str().into(),
-            Cell::strong(if waiver.is_some() {
-                "fail (waived)"
-            } else {
-                q.verdict.as_str()
-            })
-            .class(tone.class()),
+            Cell::strong(q.shown()).class(tone.class()),
             format!("{} / {}", q.count(Verdict::Pass), q.instances.len()).into(),
             measured.into(),
             limit.into(),

@@ -166,6 +166,7 @@ mod tests {
             nms_class_agnostic: false,
             top_k: None,
             clip_to_input: false,
+            scenario_classes: None,
         }
     }
 

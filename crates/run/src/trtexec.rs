@@ -364,6 +364,7 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
         None => (String::new(), adasval_core::hash::sha256_hex(b""), None),
     };
     let mut engines = Vec::new();
+    let judged = adapter.as_ref().map(|a| a.judged_classes());
     if let Some(e) = &req.engine {
         let bytes = std::fs::read(e).map_err(|source| ExportError::Read {
             path: e.display().to_string(),
@@ -379,13 +380,18 @@ pub fn import(req: &ImportRequest) -> Result<RunRecord, TrtexecError> {
             adapter_sha256,
             source_model_sha256: None,
             built_on: req.built_on.clone(),
-            classes: adapter
+            classes: judged
                 .as_ref()
-                .map(|a| a.classes.clone())
+                .map(|j| j.classes.clone())
                 .unwrap_or_default(),
-            safety_critical: adapter
+            safety_critical: judged
                 .as_ref()
-                .map(|a| a.safety_critical.clone())
+                .map(|j| j.safety_critical.clone())
+                .unwrap_or_default(),
+            scenario_classes: judged.as_ref().and_then(|j| j.map.clone()),
+            not_detectable: judged
+                .as_ref()
+                .map(|j| j.not_detectable.clone())
                 .unwrap_or_default(),
             score_threshold: adapter.as_ref().map(|a| a.score_threshold).unwrap_or(0.0),
             load_ns: None,

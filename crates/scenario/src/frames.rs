@@ -71,7 +71,7 @@ pub fn resolve_files(
 /// a corruption ladder gets its frames corrupted here, before anything is timed.
 pub fn load_frames(
     ls: &LoadedScenario,
-    classes: &[String],
+    classes: &JudgedClasses,
     data: &DataRoot,
     max_frames: Option<usize>,
 ) -> Result<Vec<LoadedFrame>, ScenarioError> {
@@ -102,7 +102,7 @@ pub fn load_frames(
 
 fn load_clean_frames(
     ls: &LoadedScenario,
-    classes: &[String],
+    classes: &JudgedClasses,
     data: &DataRoot,
     max_frames: Option<usize>,
 ) -> Result<Vec<LoadedFrame>, ScenarioError> {
@@ -178,7 +178,9 @@ fn load_clean_frames(
             };
             let map = ClassMapper::new(&f.class_map, &f.ignore_classes, classes)
                 .with_neighbours(&f.neighbour_classes);
-            let mut unknown = std::collections::BTreeSet::new();
+            let n_classes = classes.classes.len() as u32;
+            // Each unknown class with where it first occurs (label file and line).
+            let mut unknown = BTreeMap::new();
             let decoded: Vec<Result<RgbImage, ScenarioError>> = {
                 use rayon::prelude::*;
                 files
@@ -199,7 +201,7 @@ fn load_clean_frames(
                             gt.push(g);
                         }
                         Mapped::AllClasses => {
-                            for c in 0..classes.len() as u32 {
+                            for c in 0..n_classes {
                                 let mut g = obj.to_gt(c);
                                 g.ignore = true;
                                 gt.push(g);
@@ -207,7 +209,9 @@ fn load_clean_frames(
                         }
                         Mapped::Dropped => {}
                         Mapped::Unknown => {
-                            unknown.insert(obj.class.clone());
+                            unknown.entry(obj.class.clone()).or_insert_with(|| {
+                                obj.origin.clone().unwrap_or_else(|| rel.clone())
+                            });
                         }
                     }
                 }
@@ -255,7 +259,7 @@ fn render_frame(
     s: &Scenario,
     g: &adasval_synth::SequenceSpec,
     i: u32,
-    classes: &[String],
+    classes: &JudgedClasses,
 ) -> Result<LoadedFrame, ScenarioError> {
     let f = g.render(i).map_err(|e| ScenarioError::Generate {
         scenario: s.id.clone(),
@@ -263,30 +267,39 @@ fn render_frame(
         message: e.to_string(),
     })?;
     let mut gt = Vec::with_capacity(f.objects.len());
-    let mut unknown = std::collections::BTreeSet::new();
+    let mut unknown = BTreeMap::new();
     let map = ClassMapper::new(&g.class_map, &g.ignore_classes, classes);
     for o in &f.objects {
         let name = adasval_synth::CLASS_NAMES
             .get(o.class_id as usize)
             .copied()
             .unwrap_or("?");
+        let object = |class_id, ignore| GtObject {
+            class_id,
+            bbox: o.bbox,
+            ignore,
+            crowd: false,
+            occlusion: Some(o.occlusion),
+            truncation: Some(o.truncation),
+            track_id: Some(o.track_id),
+            ttc_s: None,
+            distance_m: None,
+        };
         match map.map(name) {
-            Mapped::Class(class_id) => gt.push(GtObject {
-                class_id,
-                bbox: o.bbox,
-                ignore: o.ignore,
-                crowd: false,
-                occlusion: Some(o.occlusion),
-                truncation: Some(o.truncation),
-                track_id: Some(o.track_id),
-                ttc_s: None,
-                distance_m: None,
-            }),
+            Mapped::Class(class_id) => gt.push(object(class_id, o.ignore)),
+            // A class this engine cannot detect: an ignore region of every class it can.
+            Mapped::AllClasses => {
+                for c in 0..classes.classes.len() as u32 {
+                    gt.push(object(c, true));
+                }
+            }
             Mapped::Dropped => {}
-            // The generator draws no DontCare regions and a generated scenario names no
-            // neighbours; a name that is not a model class is unknown either way.
-            Mapped::AllClasses | Mapped::Neighbour(_) | Mapped::Unknown => {
-                unknown.insert(name.to_string());
+            // A generated scenario names no neighbours; a name that is not a judged class
+            // is unknown.
+            Mapped::Neighbour(_) | Mapped::Unknown => {
+                unknown
+                    .entry(name.to_string())
+                    .or_insert_with(|| format!("{} (generated frame {i})", s.id));
             }
         }
     }
@@ -352,12 +365,16 @@ enum Mapped {
 struct ClassMapper<'a> {
     map: &'a BTreeMap<String, String>,
     ignore: &'a [String],
-    classes: &'a [String],
+    classes: &'a JudgedClasses,
     neighbours: Option<&'a BTreeMap<String, String>>,
 }
 
 impl<'a> ClassMapper<'a> {
-    fn new(map: &'a BTreeMap<String, String>, ignore: &'a [String], classes: &'a [String]) -> Self {
+    fn new(
+        map: &'a BTreeMap<String, String>,
+        ignore: &'a [String],
+        classes: &'a JudgedClasses,
+    ) -> Self {
         Self {
             map,
             ignore,
@@ -371,17 +388,33 @@ impl<'a> ClassMapper<'a> {
         self
     }
 
-    /// The error for golden class names that map to no model class.
-    fn unknown_classes(
-        &self,
-        scenario: &str,
-        unknown: std::collections::BTreeSet<String>,
-    ) -> ScenarioError {
+    /// The error for golden class names that map to no judged class, each with where it
+    /// first occurs.
+    fn unknown_classes(&self, scenario: &str, unknown: BTreeMap<String, String>) -> ScenarioError {
         ScenarioError::UnknownClasses {
             scenario: scenario.to_string(),
-            classes: unknown.into_iter().collect::<Vec<_>>().join(", "),
-            known: self.classes.join(", "),
+            classes: unknown
+                .iter()
+                .map(|(c, at)| format!("`{c}` (first at {at})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            known: self.classes.classes.join(", "),
             map: self.describe(),
+            adapter_map: self
+                .classes
+                .map
+                .as_ref()
+                .map(|m| {
+                    format!(
+                        "; the adapter's scenario_classes: {m} (cannot detect: {})",
+                        if self.classes.not_detectable.is_empty() {
+                            "none".to_string()
+                        } else {
+                            self.classes.not_detectable.join(", ")
+                        }
+                    )
+                })
+                .unwrap_or_default(),
         }
     }
 
@@ -397,15 +430,19 @@ impl<'a> ClassMapper<'a> {
         if golden == labels::DONT_CARE {
             return Mapped::AllClasses;
         }
+        let classes = &self.classes.classes;
         if let Some(n) = self.neighbours.and_then(|m| m.get(golden)) {
-            return match self.classes.iter().position(|c| c == n) {
+            return match classes.iter().position(|c| c == n) {
                 Some(i) => Mapped::Neighbour(i as u32),
                 None => Mapped::Unknown,
             };
         }
         let name = self.map.get(golden).map(String::as_str).unwrap_or(golden);
-        match self.classes.iter().position(|c| c == name) {
+        match classes.iter().position(|c| c == name) {
             Some(i) => Mapped::Class(i as u32),
+            // A scenario class the engine cannot detect: nothing can be asked of it there,
+            // and a detection on it is not a false positive.
+            None if self.classes.not_detectable.iter().any(|c| c == name) => Mapped::AllClasses,
             None => Mapped::Unknown,
         }
     }

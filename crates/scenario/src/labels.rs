@@ -36,6 +36,8 @@ pub struct RawObject {
     pub crowd: bool,
     pub occlusion: Option<f32>,
     pub truncation: Option<f32>,
+    /// Where it was read (`labels/x.txt line 3`), so an error about its class can say so.
+    pub origin: Option<String>,
 }
 
 impl RawObject {
@@ -167,7 +169,9 @@ pub fn parse_voc(shown: &str, text: &str) -> Result<Vec<RawObject>, LabelError> 
             return Err(file_err(shown, format!("object {i} ({name}): empty box")));
         }
         let flag = |tag| child_text(obj, tag).is_some_and(|t| t == "1");
+        let line = child_line(&doc, obj, "name");
         out.push(RawObject {
+            origin: Some(format!("{shown} line {line}")),
             class: name,
             bbox: [x1, y1, x2 - x1, y2 - y1],
             ignore: flag("difficult"),
@@ -177,6 +181,12 @@ pub fn parse_voc(shown: &str, text: &str) -> Result<Vec<RawObject>, LabelError> 
         });
     }
     Ok(out)
+}
+
+/// The line of an object's `<tag>` child (of the object itself when it has none).
+fn child_line(doc: &roxmltree::Document, obj: roxmltree::Node, tag: &str) -> u32 {
+    let node = obj.children().find(|c| c.has_tag_name(tag)).unwrap_or(obj);
+    doc.text_pos_at(node.range().start).row
 }
 
 /// KITTI `label_2`, read by the one KITTI reader (`record::kitti`). A `DontCare` region
@@ -199,6 +209,7 @@ pub fn parse_kitti(shown: &str, text: &str) -> Result<Vec<RawObject>, LabelError
             let [x1, y1, x2, y2] = o.bbox;
             let dont_care = o.class == DONT_CARE;
             RawObject {
+                origin: Some(format!("{shown} line {}", o.line)),
                 ignore: dont_care,
                 crowd: dont_care,
                 occlusion: o.occlusion_fraction(),
@@ -277,6 +288,10 @@ fn import_coco(
         };
         let b = a.bbox;
         anns.entry(a.image_id).or_default().push(RawObject {
+            origin: Some(format!(
+                "{shown} annotation {k} (category_id {})",
+                a.category_id
+            )),
             class: class.to_string(),
             bbox: [b[0] as f32, b[1] as f32, b[2] as f32, b[3] as f32],
             ignore,

@@ -10,6 +10,7 @@ pub mod sweep;
 
 mod frames;
 mod project;
+pub use adasval_record::scenario_classes::JudgedClasses;
 pub use frames::{decode_image, frame_image, load_frames, resolve_files, DataRoot, LoadedFrame};
 pub use project::{load_all, load_all_with, load_one, Profile, CATALOGUE_DIR};
 
@@ -186,13 +187,16 @@ pub enum ScenarioError {
         scenario: String,
         source: labels::LabelError,
     },
-    #[error("scenario `{scenario}`: unknown classes in golden labels: {classes} (map them with `class_map` or list them in `ignore_classes`; model classes: {known}; class_map in force: {map})")]
+    #[error("scenario `{scenario}`: unknown classes in golden labels: {classes} (map them with `class_map` or list them in `ignore_classes`; model classes: {known}; class_map in force: {map}{adapter_map})")]
     UnknownClasses {
         scenario: String,
+        /// Each class with where it first occurs (label file and line where known).
         classes: String,
         known: String,
         /// The scenario's `class_map`, as `{a: b, ...}` (`{}` when none).
         map: String,
+        /// The adapter's `scenario_classes` in force, when it has one (else empty).
+        adapter_map: String,
     },
     #[error("scenario `{scenario}`: {source}")]
     Attributes {
@@ -527,6 +531,7 @@ corruptions:
             .iter()
             .map(|c| c.to_string())
             .collect();
+        let classes = JudgedClasses::own(&classes, &[]);
         let clean = load_frames(&ls(s.clone()), &classes, &data, None).unwrap();
         let noisy = load_frames(&ls(rungs[2].clone()), &classes, &data, None).unwrap();
         assert_eq!(clean.len(), noisy.len());
@@ -576,7 +581,7 @@ corruptions:
             path,
             sha256: String::new(),
         };
-        let classes = vec!["pedestrian".to_string(), "car".to_string()];
+        let classes = JudgedClasses::own(&["pedestrian".to_string(), "car".to_string()], &[]);
         let data = DataRoot {
             root: root.to_path_buf(),
         };
@@ -638,9 +643,14 @@ corruptions:
         let data = DataRoot {
             root: t.path().to_path_buf(),
         };
-        load_frames(&ls, &["pedestrian".to_string()], &data, None)
-            .map(|f| f.into_iter().map(|f| f.condition).collect())
-            .map_err(|e| e.to_string())
+        load_frames(
+            &ls,
+            &JudgedClasses::own(&["pedestrian".to_string()], &[]),
+            &data,
+            None,
+        )
+        .map(|f| f.into_iter().map(|f| f.condition).collect())
+        .map_err(|e| e.to_string())
     }
 
     #[test]

@@ -34,8 +34,10 @@ pub use sequence::{ActorSpec, Keyframe, SequenceSpec};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// Class names; `class_id` indexes this array (COCO category id = class_id + 1).
-pub const CLASS_NAMES: [&str; 5] = ["pedestrian", "cyclist", "car", "truck", "obstacle"];
+/// Class names; `class_id` indexes this array (COCO category id = class_id + 1). They are
+/// the scenario vocabulary every bundled scenario speaks (`core::types`), which an adapter's
+/// `scenario_classes` maps a detector's own classes onto.
+pub const CLASS_NAMES: [&str; 5] = adasval_core::types::SCENARIO_CLASSES;
 
 /// Ambient light of a scene.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -21,7 +21,7 @@ pub use manifest::{
 };
 pub use set::{
     ArtefactRef, Counterpart, EvidenceItem, EvidenceKind, EvidenceSet, IntegrityArtefact,
-    IntegrityCheck, IntegrityStatus, RunStatus, SliceItem, TtcItem, EVIDENCE_FILE,
+    IntegrityCheck, IntegrityStatus, NotDetectable, RunStatus, SliceItem, TtcItem, EVIDENCE_FILE,
     EVIDENCE_SCHEMA_VERSION,
 };
 

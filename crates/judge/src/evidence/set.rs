@@ -26,10 +26,27 @@ pub struct EvidenceSet {
     pub run: RunStatus,
     pub integrity: IntegrityStatus,
     pub items: Vec<EvidenceItem>,
+    /// Scenario classes an engine of the run cannot detect (its adapter's
+    /// `scenario_classes` maps nothing onto them): requirements on them are not applicable
+    /// to that engine. Absent when every engine is judged in its own classes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_detectable: Vec<NotDetectable>,
     /// The adasval binary that judged the run and wrote this file (absent in files
     /// written before it was kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<adasval_record::tool::ToolIdentity>,
+}
+
+/// One scenario class one engine cannot detect, as its run recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotDetectable {
+    pub engine: String,
+    pub engine_sha256: String,
+    pub platform: String,
+    pub class: String,
+    /// The adapter's map that leaves the class out (`{pedestrian: person, ...}`).
+    pub scenario_classes: String,
 }
 
 /// Whether the run covered everything it was asked to.

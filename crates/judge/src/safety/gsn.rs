@@ -364,7 +364,8 @@ impl Gsn {
 
     /// Status of every goal and strategy (solutions count as supported; contextual
     /// elements have none). A goal fails when its requirement did not pass (fail or no
-    /// evidence, or no verdict at all) or anything below it failed; it is undeveloped when
+    /// evidence, not applicable under a `fail` policy, or no verdict at all; not applicable
+    /// under a `pass` policy leaves it undeveloped) or anything below it failed; it is undeveloped when
     /// marked so, when nothing supports it and it has no requirement, or when something
     /// below it is undeveloped.
     pub fn statuses(&self, eval: &Evaluation) -> BTreeMap<String, GoalStatus> {
@@ -392,6 +393,13 @@ impl Gsn {
                             .map(|v| v.verdict)
                         {
                             Some(Verdict::Pass) => GoalStatus::Supported,
+                            // Nothing was shown for a class the engine cannot detect: at
+                            // best, under a `pass` policy, the goal is not developed.
+                            Some(Verdict::NotApplicable)
+                                if eval.requirements.iter().any(|v| &v.id == r && v.accepted()) =>
+                            {
+                                GoalStatus::Undeveloped
+                            }
                             _ => GoalStatus::Failed,
                         }
                     });

@@ -33,6 +33,34 @@ impl RequirementKind {
     }
 }
 
+/// What the gate makes of a requirement that is not applicable to an engine (it names a
+/// class the engine cannot detect: its adapter's `scenario_classes` maps nothing onto it).
+///
+/// The default is `fail`: a release gate passes what was shown, and nothing was shown about
+/// a class the engine cannot see. A project whose function does not rely on this engine
+/// for that class says so once, in the reviewed requirements file (`not_applicable: pass`,
+/// for the whole file or one requirement); the verdict stays "not applicable" in every
+/// output either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotApplicablePolicy {
+    #[default]
+    Fail,
+    Pass,
+}
+
+impl NotApplicablePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fail => "fail",
+            Self::Pass => "pass",
+        }
+    }
+    pub fn is_fail(&self) -> bool {
+        *self == Self::Fail
+    }
+}
+
 /// Which evidence a requirement applies to. Every list is optional; an empty list means
 /// "any". `scenarios`, `engines` and `platforms` take glob patterns (`city-*`); an item
 /// matches `scenario_tags` when it carries at least one of the listed tags.
@@ -217,6 +245,10 @@ pub struct Requirement {
     pub check: Check,
     /// Line of the requirement's `id` in its file.
     pub line: u64,
+    /// What the gate makes of this requirement where it is not applicable (the file's
+    /// `not_applicable`, unless the requirement sets its own).
+    #[serde(default, skip_serializing_if = "NotApplicablePolicy::is_fail")]
+    pub not_applicable: NotApplicablePolicy,
 }
 
 impl Requirement {
@@ -230,6 +262,18 @@ impl Requirement {
             Check::DetectByTtc { .. } => "detection_ttc_s",
         }
     }
+
+    /// The object class this requirement is about, if it names one (directly or through
+    /// its slice).
+    pub fn class(&self) -> Option<&str> {
+        match &self.check {
+            Check::Threshold { class: Some(c), .. } | Check::DetectByTtc { class: Some(c), .. } => {
+                Some(c)
+            }
+            Check::Threshold { slice: Some(s), .. } => s.class.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// A parsed requirements file.
@@ -240,12 +284,17 @@ pub struct Requirements {
     /// Margins and levels of `adasval diff` (the file's optional `regression:` section).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regression: Option<crate::regress::Thresholds>,
+    /// The file's `not_applicable` policy (default `fail`).
+    #[serde(default)]
+    pub not_applicable: NotApplicablePolicy,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
     schema_version: Spanned<u32>,
+    #[serde(default)]
+    not_applicable: Option<NotApplicablePolicy>,
     requirements: Vec<RawRequirement>,
     #[serde(default)]
     regression: Option<Spanned<crate::regress::Thresholds>>,
@@ -281,6 +330,8 @@ struct RawRequirement {
     outside_slice: Option<Spanned<Outside>>,
     #[serde(default)]
     over: Option<Spanned<Over>>,
+    #[serde(default)]
+    not_applicable: Option<NotApplicablePolicy>,
 }
 
 /// Detection metrics and the side of the threshold that passes.
@@ -327,6 +378,7 @@ impl Requirements {
                 ),
             });
         }
+        let file_policy = raw.not_applicable.unwrap_or_default();
         let mut seen: HashMap<String, u64> = HashMap::new();
         let mut out = Vec::with_capacity(raw.requirements.len());
         for r in raw.requirements {
@@ -719,6 +771,7 @@ impl Requirements {
                 scope: r.scope,
                 check,
                 line: id_loc.line(),
+                not_applicable: r.not_applicable.unwrap_or(file_policy),
             });
         }
         let regression = match raw.regression {
@@ -735,6 +788,7 @@ impl Requirements {
             file: file.to_path_buf(),
             requirements: out,
             regression,
+            not_applicable: file_policy,
         })
     }
 }

@@ -1,6 +1,9 @@
 //! Verdicts: each requirement evaluated against a run's [`EvidenceSet`], per scope instance
 //! (scenario × engine × platform, and class where the requirement names one). A requirement
-//! whose scope matches no evidence fails as "no evidence"; nothing passes by default.
+//! whose scope matches no evidence fails as "no evidence"; nothing passes by default. A
+//! requirement on a class an engine cannot detect is "not applicable" to that engine, a
+//! verdict of its own: the requirement's `not_applicable` policy (default `fail`) decides
+//! whether the gate accepts it, and it is never shown as a pass.
 
 use super::requirements::{
     Check, Comparison, Deadline, Over, Requirement, RequirementKind, Scope, SLICE_DEFAULT_IOU,
@@ -15,6 +18,8 @@ pub enum Verdict {
     Pass,
     Fail,
     NoEvidence,
+    /// The requirement names a class the engine cannot detect.
+    NotApplicable,
 }
 
 impl Verdict {
@@ -23,6 +28,7 @@ impl Verdict {
             Self::Pass => "pass",
             Self::Fail => "fail",
             Self::NoEvidence => "no evidence",
+            Self::NotApplicable => "not applicable",
         }
     }
     pub fn passed(self) -> bool {
@@ -92,6 +98,10 @@ pub struct RequirementVerdict {
     pub metric: String,
     pub verdict: Verdict,
     pub instances: Vec<InstanceVerdict>,
+    /// What the gate makes of a `not_applicable` verdict (the requirement's policy);
+    /// absent for any other verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<super::requirements::NotApplicablePolicy>,
     /// The valid waiver accepting this failure; the verdict stays `fail`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<Waiver>,
@@ -106,18 +116,32 @@ impl RequirementVerdict {
     pub fn waived(&self) -> bool {
         self.verdict == Verdict::Fail && self.waiver.is_some()
     }
-    /// Passed, or failed and validly waived.
+    /// Passed, failed and validly waived, or not applicable under a `pass` policy.
     pub fn accepted(&self) -> bool {
-        self.verdict.passed() || self.waived()
+        self.verdict.passed()
+            || self.waived()
+            || (self.verdict == Verdict::NotApplicable
+                && self.not_applicable == Some(super::requirements::NotApplicablePolicy::Pass))
     }
     pub fn count(&self, v: Verdict) -> usize {
         self.instances.iter().filter(|i| i.verdict == v).count()
     }
-    /// The instance furthest on the wrong side of its limit (or closest to it when all pass).
+    /// The verdict as every output shows it: `fail (waived)`, `not applicable (gate: fail)`.
+    pub fn shown(&self) -> String {
+        match (self.verdict, self.not_applicable) {
+            (Verdict::Fail, _) if self.waived() => "fail (waived)".into(),
+            (Verdict::NotApplicable, Some(p)) => format!("not applicable (gate: {})", p.as_str()),
+            (v, _) => v.as_str().into(),
+        }
+    }
+    /// The instance furthest on the wrong side of its limit (or closest to it when all pass;
+    /// a not-applicable one ranks below every pass and above every failure).
     pub fn worst(&self) -> Option<&InstanceVerdict> {
         self.instances
             .iter()
-            .filter(|i| i.measured.is_some() || i.verdict == Verdict::Fail)
+            .filter(|i| {
+                i.measured.is_some() || matches!(i.verdict, Verdict::Fail | Verdict::NotApplicable)
+            })
             .min_by(|a, b| slack(a).total_cmp(&slack(b)))
     }
 }
@@ -130,6 +154,8 @@ fn slack(i: &InstanceVerdict) -> f64 {
             Comparison::AtMost => l - m,
         },
         _ if i.verdict == Verdict::Fail => f64::NEG_INFINITY,
+        // Not a pass, and not as bad as a failure.
+        _ if i.verdict == Verdict::NotApplicable => -f64::MIN_POSITIVE,
         _ => f64::INFINITY,
     }
 }
@@ -289,12 +315,21 @@ fn evaluate_one(req: &Requirement, evidence: &EvidenceSet) -> RequirementVerdict
             .map(|it| item_instance(req, it))
             .collect(),
     };
+    let mut instances = instances;
+    instances.extend(not_applicable_instances(req, evidence));
+    // A failure anywhere fails; otherwise an engine that cannot be judged on the class keeps
+    // the requirement from passing, whatever the other engines showed.
     let verdict = if instances.is_empty() {
         Verdict::NoEvidence
-    } else if instances.iter().all(|i| i.verdict.passed()) {
-        Verdict::Pass
-    } else {
+    } else if instances.iter().any(|i| i.verdict == Verdict::Fail) {
         Verdict::Fail
+    } else if instances
+        .iter()
+        .any(|i| i.verdict == Verdict::NotApplicable)
+    {
+        Verdict::NotApplicable
+    } else {
+        Verdict::Pass
     };
     RequirementVerdict {
         id: req.id.clone(),
@@ -302,10 +337,68 @@ fn evaluate_one(req: &Requirement, evidence: &EvidenceSet) -> RequirementVerdict
         kind: req.kind,
         metric: req.metric.clone(),
         verdict,
+        not_applicable: (verdict == Verdict::NotApplicable).then_some(req.not_applicable),
         instances,
         waiver: None,
         slice: slice_words(req),
     }
+}
+
+/// One "not applicable" instance per engine (and platform) in scope that cannot detect the
+/// class the requirement names, listing the run's scenarios in its scope.
+fn not_applicable_instances(req: &Requirement, evidence: &EvidenceSet) -> Vec<InstanceVerdict> {
+    let Some(class) = req.class() else {
+        return Vec::new();
+    };
+    evidence
+        .not_detectable
+        .iter()
+        .filter(|n| {
+            n.class == class
+                && any_glob(&req.scope.engines, &n.engine)
+                && any_glob(&req.scope.platforms, &n.platform)
+        })
+        .map(|n| {
+            let mut scenarios: Vec<&str> = Vec::new();
+            for it in evidence.items.iter().filter(|it| {
+                it.engine == n.engine
+                    && it.platform == n.platform
+                    && it.compared_with.is_none()
+                    && scope_matches(&req.scope, it)
+            }) {
+                if !scenarios.contains(&it.scenario.as_str()) {
+                    scenarios.push(&it.scenario);
+                }
+            }
+            let in_scope = if scenarios.is_empty() {
+                "no scenario of the run is in its scope".to_string()
+            } else {
+                format!("scenarios in scope: {}", scenarios.join(", "))
+            };
+            InstanceVerdict {
+                scenario: format!("{} scenario(s) in scope", scenarios.len()),
+                engine: n.engine.clone(),
+                engine_sha256: n.engine_sha256.clone(),
+                platform: n.platform.clone(),
+                compared_with: None,
+                class: Some(class.to_string()),
+                verdict: Verdict::NotApplicable,
+                measured: None,
+                limit: None,
+                comparison: Comparison::AtLeast,
+                detail: format!(
+                    "not applicable to this engine: it cannot detect `{class}` (its adapter's scenario_classes {} map nothing onto it); the gate counts this as {} (`not_applicable: {}`); {in_scope}",
+                    n.scenario_classes,
+                    if req.not_applicable.is_fail() { "a failure" } else { "a pass" },
+                    req.not_applicable.as_str(),
+                ),
+                artefacts: vec![ArtefactRef {
+                    path: adasval_record::record::RUN_FILE.into(),
+                    sha256: None,
+                }],
+            }
+        })
+        .collect()
 }
 
 /// The slice of a requirement and how its figure is taken, in words.
@@ -861,6 +954,7 @@ mod tests {
             },
             integrity: crate::evidence::IntegrityStatus::from_checks(Vec::new()),
             items,
+            not_detectable: Vec::new(),
             tool: None,
         }
     }
@@ -920,6 +1014,51 @@ mod tests {
         );
         assert_eq!(e.requirements[0].instances[0].measured, Some(2.0));
         assert_eq!(e.requirements[0].verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn an_engine_that_cannot_detect_the_class_keeps_the_requirement_from_passing() {
+        let parse = |extra: &str| {
+            let text = format!(
+                "schema_version: 1\n{extra}requirements:\n  - id: R\n    text: t\n    kind: detection\n    metric: recall_lcb\n    class: pedestrian\n    iou: 0.5\n    threshold: 0.5\n"
+            );
+            super::super::Requirements::parse(std::path::Path::new("r.yaml"), &text).unwrap()
+        };
+        // Engine `det` passes on pedestrians; engine `coco` cannot detect them.
+        let mut passing = slice_item("a", 9, 0, 1, "r");
+        passing.slice = None;
+        passing.value = Some(0.9);
+        let mut ev = evidence(vec![passing]);
+        ev.not_detectable.push(crate::evidence::NotDetectable {
+            engine: "coco".into(),
+            engine_sha256: "cd".repeat(32),
+            platform: "cpu".into(),
+            class: "pedestrian".into(),
+            scenario_classes: "{car: car}".into(),
+        });
+        let e = evaluate(&parse("").requirements, &ev);
+        let r = &e.requirements[0];
+        assert_eq!(r.verdict, Verdict::NotApplicable, "{r:?}");
+        assert_eq!(r.count(Verdict::Pass), 1);
+        assert_eq!(r.count(Verdict::NotApplicable), 1);
+        assert!(!r.accepted() && !e.passed(), "the default policy fails it");
+        assert_eq!(r.shown(), "not applicable (gate: fail)");
+        assert_eq!(r.worst().map(|w| w.engine.as_str()), Some("coco"));
+        let e = evaluate(&parse("not_applicable: pass\n").requirements, &ev);
+        assert!(e.requirements[0].accepted() && e.passed());
+        assert_eq!(e.requirements[0].verdict, Verdict::NotApplicable);
+        // A failure elsewhere still fails it, whatever the policy.
+        let mut failing = ev.clone();
+        failing.items[0].value = Some(0.1);
+        let e = evaluate(&parse("not_applicable: pass\n").requirements, &failing);
+        assert_eq!(e.requirements[0].verdict, Verdict::Fail);
+        // An engine outside the requirement's scope is not judged on it at all.
+        let mut scoped = parse("").requirements;
+        scoped[0].scope.engines = vec!["det".into()];
+        assert_eq!(
+            evaluate(&scoped, &ev).requirements[0].verdict,
+            Verdict::Pass
+        );
     }
 
     #[test]

@@ -155,7 +155,7 @@ pub fn decode(
         ),
     };
     if !needs_nms {
-        return Ok(finish(candidates, transform, adapter.max_detections));
+        return Ok(finish(candidates, transform, adapter));
     }
     let mut c = candidates;
     if let Some(k) = adapter.top_k {
@@ -173,7 +173,7 @@ pub fn decode(
     } else {
         nms::nms_per_class(c, adapter.nms_iou)
     };
-    Ok(finish(kept, transform, adapter.max_detections))
+    Ok(finish(kept, transform, adapter))
 }
 
 /// Clip an `[x, y, w, h]` box to `0..w_in × 0..h_in` through its corners.
@@ -185,9 +185,23 @@ fn clip(b: [f32; 4], w_in: f32, h_in: f32) -> [f32; 4] {
     [x1, y1, x2 - x1, y2 - y1]
 }
 
-fn finish(mut dets: Vec<Detection>, transform: &Transform, max: usize) -> Vec<Detection> {
+fn finish(mut dets: Vec<Detection>, transform: &Transform, adapter: &Adapter) -> Vec<Detection> {
+    // With `scenario_classes` the run is judged in the scenario vocabulary: a detection
+    // takes the scenario class its model class maps onto, and one of a class mapped onto
+    // nothing answers no requirement and is dropped before `max_detections` counts.
+    if let Some(relabel) = adapter.judged_classes().relabel {
+        dets.retain_mut(
+            |d| match relabel.get(d.class_id as usize).copied().flatten() {
+                Some(c) => {
+                    d.class_id = c;
+                    true
+                }
+                None => false,
+            },
+        );
+    }
     dets.sort_by(|a, b| b.score.total_cmp(&a.score));
-    dets.truncate(max);
+    dets.truncate(adapter.max_detections);
     for d in &mut dets {
         d.bbox = transform.to_original(d.bbox);
     }

@@ -55,6 +55,8 @@ impl adasval_core::exit::Classify for BddError {
 /// One object of a frame, after the toolkit's mappings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BddObject {
+    /// Its index in the frame's `labels`, for messages.
+    pub label: usize,
     pub category: String,
     /// `[x, y, width, height]` in pixels.
     pub bbox: [f64; 4],
@@ -168,7 +170,7 @@ fn read_frame(v: &Value, i: usize, file: &str) -> Result<BddFrame, BddError> {
         None | Some(Value::Null) => {}
         Some(Value::Array(labels)) => {
             for (j, l) in labels.iter().enumerate() {
-                if let Some(o) = read_label(l, &format!("{item} labels[{j}]"), file)? {
+                if let Some(o) = read_label(l, j, &format!("{item} labels[{j}]"), file)? {
                     objects.push(o);
                 }
             }
@@ -205,7 +207,12 @@ fn condition(weather: Option<&str>, timeofday: Option<&str>) -> Option<String> {
     by_weather.or(by_time).map(str::to_string)
 }
 
-fn read_label(v: &Value, item: &str, file: &str) -> Result<Option<BddObject>, BddError> {
+fn read_label(
+    v: &Value,
+    label: usize,
+    item: &str,
+    file: &str,
+) -> Result<Option<BddObject>, BddError> {
     let l = v.as_object().ok_or_else(|| {
         field(
             file,
@@ -280,6 +287,7 @@ fn read_label(v: &Value, item: &str, file: &str) -> Result<Option<BddObject>, Bd
             .map_or(category, |(_, to)| *to),
     };
     Ok(Some(BddObject {
+        label,
         category: mapped.to_string(),
         bbox: [x1, y1, w, h],
         crowd: ignored.is_some() || flag("crowd")? == Some(true),

@@ -351,6 +351,7 @@ fn import_bdd(
             .objects
             .into_iter()
             .map(|o| RawObject {
+                origin: Some(format!("{shown} frame {} labels[{}]", f.name, o.label)),
                 class: o.category,
                 bbox: o.bbox.map(|v| v as f32),
                 ignore: false,

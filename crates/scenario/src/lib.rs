@@ -716,7 +716,13 @@ corruptions:
         let data = DataRoot {
             root: root.to_path_buf(),
         };
-        let frames = load_frames(&ls, &["pedestrian".to_string()], &data, None).unwrap();
+        let frames = load_frames(
+            &ls,
+            &JudgedClasses::own(&["pedestrian".to_string()], &[]),
+            &data,
+            None,
+        )
+        .unwrap();
         let cond: Vec<_> = frames.iter().map(|f| f.condition.clone()).collect();
         assert_eq!(
             cond,

@@ -81,6 +81,17 @@ pub fn check(map: &ScenarioClassMap, model: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The judged class id of model class `model` under `map`: its scenario class's place among
+/// the mapped scenario classes in vocabulary order (`None`: mapped onto nothing). Allocates
+/// nothing, so the decoder can relabel each detection with it inside the timed loop.
+pub fn judged_id(map: &ScenarioClassMap, model: &str) -> Option<u32> {
+    SCENARIO_CLASSES
+        .iter()
+        .filter_map(|c| map.get(*c))
+        .position(|m| m.names().iter().any(|n| n == model))
+        .map(|i| i as u32)
+}
+
 /// The classes a run judges an engine in, derived from its adapter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JudgedClasses {
@@ -118,15 +129,7 @@ impl JudgedClasses {
             .copied()
             .filter(|c| map.contains_key(*c))
             .collect();
-        let relabel = model
-            .iter()
-            .map(|m| {
-                mapped
-                    .iter()
-                    .position(|s| map[*s].names().contains(m))
-                    .map(|i| i as u32)
-            })
-            .collect();
+        let relabel = model.iter().map(|m| judged_id(map, m)).collect();
         Self {
             classes: mapped.iter().map(|s| s.to_string()).collect(),
             safety_critical: mapped

@@ -189,16 +189,22 @@ fn finish(mut dets: Vec<Detection>, transform: &Transform, adapter: &Adapter) ->
     // With `scenario_classes` the run is judged in the scenario vocabulary: a detection
     // takes the scenario class its model class maps onto, and one of a class mapped onto
     // nothing answers no requirement and is dropped before `max_detections` counts.
-    if let Some(relabel) = adapter.judged_classes().relabel {
-        dets.retain_mut(
-            |d| match relabel.get(d.class_id as usize).copied().flatten() {
+    // This runs per frame inside the timed post-processing, so the id is looked up in the
+    // map directly rather than through `Adapter::judged_classes`, which allocates.
+    if let Some(map) = &adapter.scenario_classes {
+        dets.retain_mut(|d| {
+            let judged = adapter
+                .classes
+                .get(d.class_id as usize)
+                .and_then(|m| adasval_record::scenario_classes::judged_id(map, m));
+            match judged {
                 Some(c) => {
                     d.class_id = c;
                     true
                 }
                 None => false,
-            },
-        );
+            }
+        });
     }
     dets.sort_by(|a, b| b.score.total_cmp(&a.score));
     dets.truncate(adapter.max_detections);

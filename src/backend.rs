@@ -7,7 +7,7 @@ pub use adasval_run::backend::*;
 /// Look a backend up by name.
 pub fn by_name(name: &str, config: &BackendConfig) -> Result<Box<dyn Backend>, BackendError> {
     match name {
-        "cpu" => Ok(Box::new(cpu::CpuBackend)),
+        "cpu" => Ok(Box::new(cpu::CpuBackend::new(config.cpu_threads))),
         "noop" => Ok(Box::new(noop::NoopBackend)),
         "runner" => Ok(Box::new(runner::RunnerBackend::new(
             config.runner.as_deref().unwrap_or(""),

@@ -47,6 +47,9 @@ pub struct ValidateRequest {
     pub cuda_force: bool,
     /// `--backend cuda`: per-layer event timing, written to layers.json.
     pub cuda_profile: bool,
+    /// `--threads`: intra-op threads of the CPU backend (`None`: see [`cpu_threads`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_threads: Option<u32>,
     pub platform: Option<String>,
     pub max_frames: Option<usize>,
     pub repetitions: Option<u32>,
@@ -88,6 +91,26 @@ pub struct ValidateRequest {
     /// directory's `selftest/` before the run is judged and sealed.
     #[serde(skip)]
     pub selftest: Option<Box<(crate::selftest::SelftestRecord, crate::selftest::CaseSet)>>,
+}
+
+/// Most intra-op threads the CPU backend takes by itself: beyond a few threads a small
+/// detector's matrix products are too short to split, and each thread is one more source
+/// of run-to-run variation.
+const DEFAULT_CPU_THREADS_MAX: usize = 4;
+
+/// Threads of one CPU inference: as asked, else the CPUs this process may run on (at most
+/// [`DEFAULT_CPU_THREADS_MAX`]), else 1 when concurrent streams already share the CPUs.
+pub fn cpu_threads(req: &ValidateRequest) -> usize {
+    if let Some(t) = req.cpu_threads {
+        return t.max(1) as usize;
+    }
+    if req.streams.unwrap_or(1) > 1 {
+        return 1;
+    }
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(DEFAULT_CPU_THREADS_MAX)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -374,6 +397,7 @@ pub fn replay(
             trtexec: req.trtexec.clone(),
             cuda_force: req.cuda_force,
             cuda_profile: req.cuda_profile,
+            cpu_threads: cpu_threads(req),
         },
     )?;
     be.info()?;
@@ -978,6 +1002,26 @@ mod tests {
     use super::*;
     use crate::evidence::EvidenceError;
     use crate::safety::SafetyError;
+
+    #[test]
+    fn cpu_threads_take_the_flag_then_the_affinity_mask_and_one_per_stream() {
+        let asked = ValidateRequest {
+            cpu_threads: Some(3),
+            streams: Some(8),
+            ..Default::default()
+        };
+        assert_eq!(cpu_threads(&asked), 3, "an explicit --threads wins");
+        let streams = ValidateRequest {
+            streams: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(cpu_threads(&streams), 1, "streams already share the CPUs");
+        let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(
+            cpu_threads(&ValidateRequest::default()),
+            available.clamp(1, DEFAULT_CPU_THREADS_MAX)
+        );
+    }
 
     /// The analysis stage's errors reach the binary with the class the judge gave them:
     /// a tampered or unsealed bundle is an integrity failure (3), not bad input (2).

@@ -325,7 +325,7 @@ fn default_hooks_keep_tract_results_identical() {
         .get("demo-detector")
         .expect("demo-detector in the lock");
     let engine = load_verified(&root, entry).unwrap();
-    let prepared = CpuBackend.prepare(&engine).unwrap();
+    let prepared = CpuBackend::new(1).prepare(&engine).unwrap();
     let fr: Vec<PreparedFrame> = (0..3)
         .map(|i| {
             let f = adasval::synth::render_random(4242, i, 320, 180);
@@ -394,5 +394,65 @@ fn a_backend_without_staging_adds_nothing_to_the_run_record() {
                 .all(|kv| !kv[0].as_str().unwrap().starts_with("input staging")),
             "{streams:?}: {settings:?}"
         );
+    }
+}
+
+/// `--threads`: tract splits each matrix product over a pool on panel boundaries, so every
+/// output value is summed in the same order; the outputs must not depend on the thread count.
+#[test]
+fn tract_outputs_do_not_depend_on_the_thread_count() {
+    use adasval::backend::{cpu::CpuBackend, Backend};
+    use adasval::lock::{load_verified, LockFile};
+    let root = common::repo_root();
+    let lock = LockFile::load(&root).unwrap();
+    let entry = lock
+        .get("demo-detector")
+        .expect("demo-detector in the lock");
+    let engine = load_verified(&root, entry).unwrap();
+    let inputs: Vec<Tensor> = (0..3)
+        .map(|i| {
+            let f = adasval::synth::render_random(77, i, 640, 360);
+            let img = adasval::preprocess::RgbImage {
+                width: f.width,
+                height: f.height,
+                data: f.rgb,
+            };
+            adasval::preprocess::preprocess(&engine.adapter, &img).0
+        })
+        .collect();
+    let outputs = |threads: usize| -> Vec<Vec<Tensor>> {
+        let backend = CpuBackend::new(threads);
+        let settings = backend.info().unwrap().settings;
+        assert_eq!(
+            settings,
+            vec![("threads".to_string(), threads.to_string())],
+            "the thread count is what the run records"
+        );
+        let prepared = backend.prepare(&engine).unwrap();
+        let mut session = prepared.session().unwrap();
+        inputs
+            .iter()
+            .map(|x| session.run(x).unwrap().outputs)
+            .collect()
+    };
+    let one = outputs(1);
+    for threads in [2, 3] {
+        let many = outputs(threads);
+        for (i, (a, b)) in one.iter().zip(&many).enumerate() {
+            for (ta, tb) in a.iter().zip(b) {
+                assert_eq!(ta.shape, tb.shape);
+                let differ = ta
+                    .data
+                    .iter()
+                    .zip(&tb.data)
+                    .filter(|(x, y)| x.to_bits() != y.to_bits())
+                    .count();
+                assert_eq!(
+                    differ, 0,
+                    "frame {i}, output {}: {differ} values differ between 1 and {threads} threads",
+                    ta.name
+                );
+            }
+        }
     }
 }

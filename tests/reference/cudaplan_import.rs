@@ -49,7 +49,7 @@ fn tract_outputs(model: &Path, adapter: &Path, input: &Tensor) -> Vec<Tensor> {
         bytes: Arc::new(bytes),
         adapter: adasval::adapter::Adapter::load(adapter).unwrap(),
     };
-    let prepared = CpuBackend.prepare(&engine).unwrap();
+    let prepared = CpuBackend::new(1).prepare(&engine).unwrap();
     let mut session = prepared.session().unwrap();
     session.run(input).unwrap().outputs
 }

@@ -35,7 +35,7 @@ fn daylight_pedestrians_on_held_out_scenes() {
         .get("demo-detector")
         .expect("demo-detector is frozen in the lock");
     let engine = load_verified(&root, entry).expect("demo engine matches the lock");
-    let prepared = CpuBackend.prepare(&engine).unwrap();
+    let prepared = CpuBackend::new(1).prepare(&engine).unwrap();
     let mut session = prepared.session().unwrap();
     let a = &engine.adapter;
     let ped = a.class_id("pedestrian").unwrap();

@@ -10,8 +10,22 @@ use super::{Backend, BackendError, BackendInfo, DeviceTimings, InferOutput, Prep
 use adasval_core::tensor::Tensor;
 use adasval_record::adapter::Layout;
 use adasval_record::lock::{EngineFormat, VerifiedEngine};
+use tract_linalg::multithread::{multithread_tract_scope, Executor};
 
-pub struct CpuBackend;
+/// The CPU backend. `threads` is tract's intra-op parallelism (its matrix products split
+/// over a rayon pool of that size; one inference still runs at a time, so the frame being
+/// timed never shares the CPU with the next one).
+pub struct CpuBackend {
+    threads: usize,
+}
+
+impl CpuBackend {
+    pub fn new(threads: usize) -> CpuBackend {
+        CpuBackend {
+            threads: threads.max(1),
+        }
+    }
+}
 
 const TRACT_VERSION: &str = "tract-onnx 0.23";
 
@@ -26,7 +40,7 @@ impl Backend for CpuBackend {
         Ok(BackendInfo {
             name: "cpu".into(),
             libraries: vec![TRACT_VERSION.into()],
-            settings: vec![("threads".into(), "1".into())],
+            settings: vec![("threads".into(), self.threads.to_string())],
         })
     }
 
@@ -142,6 +156,7 @@ impl Backend for CpuBackend {
             plan,
             output_names,
             shape: shape.to_vec(),
+            threads: self.threads,
         }))
     }
 }
@@ -152,14 +167,23 @@ struct CpuPrepared {
     plan: std::sync::Arc<Plan>,
     output_names: Vec<String>,
     shape: Vec<usize>,
+    threads: usize,
 }
 
 impl Prepared for CpuPrepared {
     fn session(&self) -> Result<Box<dyn Session>, BackendError> {
+        // One pool per session, built here and not per inference: its threads start once,
+        // outside the timed loop.
+        let executor = if self.threads > 1 {
+            Executor::multithread_with_name(self.threads, "adasval-cpu")
+        } else {
+            Executor::SingleThread
+        };
         Ok(Box::new(CpuSession {
             plan: self.plan.clone(),
             output_names: self.output_names.clone(),
             shape: self.shape.clone(),
+            executor,
         }))
     }
 }
@@ -168,6 +192,7 @@ struct CpuSession {
     plan: std::sync::Arc<Plan>,
     output_names: Vec<String>,
     shape: Vec<usize>,
+    executor: Executor,
 }
 
 impl Session for CpuSession {
@@ -177,7 +202,9 @@ impl Session for CpuSession {
             message: format!("{e:#}"),
         };
         let t = tract_onnx::prelude::Tensor::from_shape(&self.shape, &input.data).map_err(err)?;
-        let result = self.plan.run(tvec!(t.into())).map_err(err)?;
+        let result =
+            multithread_tract_scope(self.executor.clone(), || self.plan.run(tvec!(t.into())))
+                .map_err(err)?;
         let mut outputs = Vec::with_capacity(result.len());
         for (i, v) in result.iter().enumerate() {
             let view = v.to_plain_array_view::<f32>().map_err(err)?;

@@ -201,6 +201,8 @@ pub struct BackendConfig {
     pub cuda_force: bool,
     /// Time every layer with CUDA events and write layers.json (`cuda` backend).
     pub cuda_profile: bool,
+    /// Intra-op threads of the CPU backend (at least 1).
+    pub cpu_threads: usize,
 }
 
 #[cfg(test)]

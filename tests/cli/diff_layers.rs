@@ -317,3 +317,42 @@ fn interleaved_session_is_judged_block_by_block() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("exactly two engines"), "{err}");
 }
+
+/// Runs replayed with another number of CPU inference threads measure the setting, not the
+/// engine: `diff` refuses them (bad input, exit 2) and says which setting differs.
+#[test]
+fn runs_with_other_cpu_threads_are_not_compared() {
+    let d = tempfile::tempdir().unwrap();
+    let cpu_run = |threads: &str| -> std::path::PathBuf {
+        let out = d.path().join(format!("t{threads}"));
+        let (code, o, e) = run(adasval().current_dir(repo_root()).args([
+            "-q",
+            "validate",
+            "--scenario",
+            "timing-loop",
+            "--engine",
+            "demo-detector",
+            "--max-frames",
+            "2",
+            "--repetitions",
+            "2",
+            "--threads",
+            threads,
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        assert!(code == 0 || code == 1, "{o}{e}");
+        let record: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+        assert_eq!(
+            record["backend"]["settings"][0],
+            serde_json::json!(["threads", threads]),
+            "the run records its threads"
+        );
+        out
+    };
+    let (one, two) = (cpu_run("1"), cpu_run("2"));
+    let (code, out, err) = run(adasval().arg("diff").arg(&one).arg(&two));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("threads 1 vs 2"), "{err}");
+}

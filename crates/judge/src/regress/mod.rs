@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::compare::{compare, CompareError};
 use crate::metrics::consistency::Tolerances;
 use adasval_core::exit::{Classify, Status};
-use adasval_record::record::{read_latencies_csv, read_run, RecordError};
+use adasval_record::record::{read_latencies_csv, read_run, BackendInfo, RecordError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiffError {
@@ -383,6 +383,23 @@ fn source(dir: &Path, engine: &str) -> Result<latency::Source, DiffError> {
     })
 }
 
+/// Why two runs' backends cannot be compared for latency, if they cannot: another backend,
+/// or another number of CPU inference threads (`validate --threads`). Library versions,
+/// commands and per-engine settings may differ: a runtime upgrade is what `diff` is for.
+fn settings_differ(a: &BackendInfo, b: &BackendInfo) -> Option<String> {
+    if a.name != b.name {
+        return Some(format!("backend {} vs {}", a.name, b.name));
+    }
+    let threads = |i: &BackendInfo| {
+        i.settings
+            .iter()
+            .find(|(k, _)| k == "threads")
+            .map_or_else(|| "not recorded".to_string(), |(_, v)| v.clone())
+    };
+    let (ta, tb) = (threads(a), threads(b));
+    (ta != tb).then(|| format!("threads {ta} vs {tb}"))
+}
+
 /// Sealed, intact runs in `dirs` (or beside `near`) holding an engine with one of `shas`
 /// on `platform` with the same scenarios' labels, grouped by engine SHA-256.
 fn history(
@@ -391,6 +408,7 @@ fn history(
     exclude: &[PathBuf],
     shas: &[&str],
     platform: &str,
+    backend: &BackendInfo,
     labels: &BTreeMap<String, String>,
 ) -> Result<(latency::History, Vec<String>), DiffError> {
     let candidates: Vec<PathBuf> = match dirs {
@@ -453,6 +471,15 @@ fn history(
                     "history run {} ran on {} or other scenarios; it must match the baseline's platform {platform} and scenarios",
                     dir.display(),
                     record.platform.name
+                )));
+            }
+            continue;
+        }
+        if let Some(why) = settings_differ(backend, &record.backend) {
+            if explicit {
+                return Err(DiffError::NotComparable(format!(
+                    "history run {} was replayed with other backend settings than the baseline ({why})",
+                    dir.display()
                 )));
             }
             continue;
@@ -592,6 +619,18 @@ pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError>
     } else {
         read_run(c0)?
     };
+    if !interleaved {
+        for d in &all[1..] {
+            let r = read_run(d)?;
+            if let Some(why) = settings_differ(&rb.backend, &r.backend) {
+                return Err(DiffError::NotComparable(format!(
+                    "{} and {} were replayed with different backend settings ({why}): a latency change would be the settings' as much as the engine's; replay every run with the same settings (e.g. the same `--threads`)",
+                    b0.display(),
+                    d.display()
+                )));
+            }
+        }
+    }
     let engine_of = |r: &adasval_record::record::RunRecord, name: &str| {
         r.engines
             .iter()
@@ -612,6 +651,7 @@ pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError>
             &all,
             &[&shab, &shac],
             &rb.platform.name,
+            &rb.backend,
             &labels,
         )?
     } else {

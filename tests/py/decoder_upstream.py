@@ -26,8 +26,9 @@ code (tests/requirements-upstream.txt, pinned), whose result is `detections`:
   `.post_process_object_detection`.
 
 No installable upstream exists for: YOLOv5's anchor decoding (ultralytics dropped the
-anchor head; the `yolov5` package is the repository's training code with its whole
-dependency tree), so its `Detect.forward` arithmetic stays the transcription in
+anchor head; the `yolov5` 7.0.14 package is the repository's training code, whose
+`models/yolo.py` imports it all, down to `pkg_resources`, gone from the setuptools 84.2.1
+that torch brings), so its `Detect.forward` arithmetic stays the transcription in
 decoder_reference.py and only the NMS is ultralytics'; YOLOv5's TensorFlow heads
 (`TFDetect` needs TensorFlow and that same package): transcribed decode, ultralytics NMS;
 YOLOv7's end-to-end `[N, 7]` table (the repository is not on PyPI; its README demo is a

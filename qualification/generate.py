@@ -515,7 +515,9 @@ DECODER_CASES = [
 def decoder_cases():
     # Each decoder on one stored output tensor (seeded), against a transcription of the
     # original project's post-processing (tests/py/decoder_reference.py: YOLOX, ultralytics,
-    # torchvision, Hugging Face), as tests/reference/decoders.rs compares them.
+    # torchvision, Hugging Face), so that regenerating these cases needs no PyTorch;
+    # tests/reference/decoders.rs holds that transcription to the projects' own code
+    # (tests/py/decoder_upstream.py) on every case.
     import subprocess
     out = []
     script = os.path.join(HERE, "..", "tests", "py", "decoder_reference.py")

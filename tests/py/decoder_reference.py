@@ -1,18 +1,28 @@
-"""Reference post-processing for adasval's output decoders (tests/reference/decoders.rs).
+"""Seeded output tensors for adasval's decoders, and a numpy transcription of each original
+project's post-processing.
 
 Reads {"case", "seed", "width", "height", "classes", "conf", "iou", ...} as JSON on stdin,
 draws the raw output tensors of that detector family (seeded numpy, float32), runs the
-original project's post-processing on them and prints {"tensors": {name: {shape, data}},
+transcribed post-processing on them and prints {"tensors": {name: {shape, data}},
 "detections": [[x1, y1, x2, y2, score, class], ...]} sorted by score.
 
-The original code needs PyTorch (or TensorFlow), whose PyPI wheel does not import on a
-machine without the CUDA libraries (torch 2.15.0 --no-deps: "libcublasLt.so.*[0-9] not
-found"), so each function below is a line-by-line numpy transcription of the named upstream
-function, float32 like the original, with its greedy NMS (torchvision.ops.nms semantics: a
-box is dropped when its IoU with a kept, higher-scoring box is > the threshold; areas
-without +1). The `tanh_grid` case has no upstream project: it is the layout of adasval's
-issue 23 (objectness in channel 0, tanh centre offsets, sigmoid sizes as fractions of the
-input, score = obj^a * cls^b), written here from that description alone.
+Two users:
+- tests/py/decoder_upstream.py, the oracle of tests/reference/decoders.rs, draws its tensors
+  with the case functions below and hands them to the installed upstream code (YOLOX,
+  ultralytics, torchvision, transformers); it keeps this file's post-processing only where no
+  installable upstream exists: YOLOv5's anchor decoding (PyTorch and TensorFlow heads; their
+  NMS is ultralytics'), YOLOv7's end-to-end table and the tanh grid;
+- qualification/generate.py, whose committed self-test cases must not depend on PyTorch (a
+  5 GB install) to be regenerated: it takes the detections from here. decoder_upstream.py
+  returns these detections too, and tests/reference/decoders.rs requires them equal to
+  upstream's (the same kept set, boxes to 1e-4 px, scores to 1e-5) on every case and seed.
+
+Each function is a line-by-line numpy transcription of the named upstream function, float32
+like the original, with its greedy NMS (torchvision.ops.nms semantics: a box is dropped when
+its IoU with a kept, higher-scoring box is > the threshold; areas without +1). The
+`tanh_grid` case has no upstream project: it is the layout of adasval's issue 23
+(objectness in channel 0, tanh centre offsets, sigmoid sizes as fractions of the input,
+score = obj^a * cls^b), written here from that description alone.
 
 Final boxes are clipped to the image and zero-area boxes dropped, as adasval does for
 every decoder (ultralytics' scale_boxes clips too; YOLOX's demo and HF leave that to the
@@ -450,10 +460,9 @@ CASES = {
 }
 
 
-def main():
-    req = json.load(sys.stdin)
-    rng = np.random.default_rng(req["seed"])
-    tensors, boxes, scores, labels = CASES[req["case"]](rng, req)
+def result(tensors, boxes, scores, labels, req):
+    """The response: the tensors and the detections, clipped, zero-area ones dropped,
+    by score descending, at most max_det."""
     boxes = clip(np.asarray(boxes, F).reshape(-1, 4), req["width"], req["height"])
     order = np.argsort(-np.asarray(scores), kind="stable")
     dets = []
@@ -462,14 +471,19 @@ def main():
         if x2 > x1 and y2 > y1:
             dets.append([x1, y1, x2, y2, float(scores[i]), int(labels[i])])
     dets = dets[: req["max_det"]]
-    out = {
+    return {
         "tensors": {
             k: {"shape": list(v.shape), "data": [float(x) for x in np.asarray(v, F).ravel()]}
             for k, v in tensors.items()
         },
         "detections": dets,
     }
-    json.dump(out, sys.stdout)
+
+
+def main():
+    req = json.load(sys.stdin)
+    rng = np.random.default_rng(req["seed"])
+    json.dump(result(*CASES[req["case"]](rng, req), req), sys.stdout)
 
 
 if __name__ == "__main__":

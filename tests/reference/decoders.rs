@@ -1,15 +1,17 @@
-//! adasval's output decoders against the original projects' post-processing on the same raw
-//! tensors: YOLOX (`demo_postprocess` + `postprocess`), ultralytics YOLOv5 and YOLOv8 (DFL)
-//! (`Detect` + `non_max_suppression`), torchvision FCOS, SSD and RetinaNet
-//! (`postprocess_detections`), Hugging Face DETR and RT-DETR
-//! (`post_process_object_detection`), the already-decoded tables of YOLOv10
-//! (`YOLOv10DetectionPredictor.postprocess`) and YOLOv7's end-to-end ONNX export (its
-//! README's onnxruntime demo), YOLOv5's channel-last TensorFlow heads (`TFDetect.call` +
-//! `non_max_suppression`), and the tanh-offset grid of issue 23 (no upstream project: the
-//! reference is that issue's formula). tests/py/decoder_reference.py draws the tensors
-//! (seeded) and runs a numpy transcription of each upstream function (PyTorch's PyPI wheel
-//! cannot be imported without the CUDA libraries; the script says why). Kept sets must be
-//! equal after NMS, boxes within 1e-4 px, scores within 1e-5.
+//! adasval's output decoders against the original projects' own post-processing, installed
+//! from PyPI (tests/requirements-upstream.txt) and run on the same raw tensors: YOLOX 0.3.0
+//! (`demo_postprocess` + `postprocess`, from its sdist), ultralytics YOLOv8 with DFL
+//! (`Detect._inference` + `non_max_suppression`), torchvision FCOS, SSD and RetinaNet
+//! (`postprocess_detections` of the models themselves), Hugging Face DETR and RT-DETR
+//! (`post_process_object_detection`), YOLOv10's `[1, 300, 6]` table (ultralytics'
+//! end-to-end `non_max_suppression`), YOLOv5's anchor heads, PyTorch and channel-last
+//! TensorFlow (decoding transcribed: no installable upstream; NMS ultralytics'), and, with
+//! no installable upstream at all, YOLOv7's end-to-end `[N, 7]` table (its README's
+//! onnxruntime demo) and the tanh-offset grid of issue 23 (that issue's formula).
+//! tests/py/decoder_upstream.py draws the tensors (seeded, with decoder_reference.py) and
+//! says which code ran for each case. Kept sets must be equal after NMS, boxes within
+//! 1e-4 px, scores within 1e-5; decoder_reference.py's numpy transcription, from which the
+//! self-test's committed decoder cases come, is held to the same.
 
 use crate::common;
 use adasval::adapter::Adapter;
@@ -50,7 +52,7 @@ fn adapter_for(c: &Case) -> Adapter {
         .unwrap_or_else(|e| panic!("{}: {e}\n{text}", c.name))
 }
 
-fn check(py: &str, c: &Case, seed: u64) -> usize {
+fn request(c: &Case, seed: u64) -> serde_json::Value {
     let mut req = json!({
         "case": c.name, "seed": seed, "width": c.width, "height": c.height,
         "classes": c.classes, "conf": c.conf, "iou": c.iou, "max_det": c.max_det,
@@ -58,7 +60,12 @@ fn check(py: &str, c: &Case, seed: u64) -> usize {
     for (k, v) in c.extra.as_object().unwrap() {
         req[k] = v.clone();
     }
-    let r = python_reference(py, "tests/py/decoder_reference.py", &req);
+    req
+}
+
+/// adasval's decoder on the tensors of one reference result `r`, against its detections;
+/// returns how many were kept.
+fn check(c: &Case, seed: u64, r: &serde_json::Value) -> usize {
     let outputs: Vec<Tensor> = r["tensors"]
         .as_object()
         .unwrap()
@@ -81,36 +88,55 @@ fn check(py: &str, c: &Case, seed: u64) -> usize {
         orig_width: c.width,
         orig_height: c.height,
     };
-    let ours = adasval::decode::decode(&adapter_for(c), &outputs, &identity)
-        .unwrap_or_else(|e| panic!("{}: {e}", c.name));
-    let theirs = r["detections"].as_array().unwrap();
+    let ours: Vec<[f64; 6]> = adasval::decode::decode(&adapter_for(c), &outputs, &identity)
+        .unwrap_or_else(|e| panic!("{}: {e}", c.name))
+        .iter()
+        .map(|d| {
+            let b = d.bbox.map(f64::from);
+            [
+                b[0],
+                b[1],
+                b[0] + b[2],
+                b[1] + b[3],
+                f64::from(d.score),
+                f64::from(d.class_id),
+            ]
+        })
+        .collect();
+    let upstream = rows(&r["detections"]);
+    let what = format!("{} seed {seed}", c.name);
+    let names = ("adasval", format!("the reference ({})", r["upstream"]));
+    same_detections(&what, &ours, &upstream, &names);
+    // The transcription the self-test's committed cases come from holds to upstream too.
+    let names = ("the transcription", names.1);
+    same_detections(&what, &rows(&r["transcription"]), &upstream, &names);
+    ours.len()
+}
+
+/// `[[x1, y1, x2, y2, score, class], ...]` from the reference's JSON.
+fn rows(v: &serde_json::Value) -> Vec<[f64; 6]> {
+    serde_json::from_value(v.clone()).unwrap()
+}
+
+/// The same kept set in the same order: class equal, score within 1e-5, corners within
+/// 1e-4 px.
+fn same_detections(what: &str, a: &[[f64; 6]], b: &[[f64; 6]], names: &(&str, String)) {
+    let (na, nb) = names;
     assert_eq!(
-        ours.len(),
-        theirs.len(),
-        "{} seed {seed}: adasval kept {} boxes, the reference {}",
-        c.name,
-        ours.len(),
-        theirs.len()
+        a.len(),
+        b.len(),
+        "{what}: {na} kept {} boxes, {nb} {}",
+        a.len(),
+        b.len()
     );
-    for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
-        let b: Vec<f64> = serde_json::from_value(b.clone()).unwrap();
-        let corners = [
-            a.bbox[0],
-            a.bbox[1],
-            a.bbox[0] + a.bbox[2],
-            a.bbox[1] + a.bbox[3],
-        ];
-        let ctx = format!(
-            "{} seed {seed} detection {i}: adasval {a:?}, reference {b:?}",
-            c.name
-        );
-        assert_eq!(a.class_id as f64, b[5], "{ctx}");
-        assert!((a.score as f64 - b[4]).abs() < 1e-5, "{ctx}");
-        for (x, y) in corners.iter().zip(&b[..4]) {
-            assert!((*x as f64 - y).abs() < 1e-4, "{ctx}");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let ctx = format!("{what} detection {i}: {na} {x:?}, {nb} {y:?}");
+        assert_eq!(x[5], y[5], "{ctx}");
+        assert!((x[4] - y[4]).abs() < 1e-5, "{ctx}");
+        for (p, q) in x[..4].iter().zip(&y[..4]) {
+            assert!((p - q).abs() < 1e-4, "{ctx}");
         }
     }
-    ours.len()
 }
 
 fn cases() -> Vec<Case> {
@@ -287,18 +313,62 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// The unpacked yolox==0.3.0 sdist (.ci/run): `None` with a printed reason when absent,
+/// a panic under `CI=true`.
+fn yolox_source() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("ADASVAL_YOLOX_SRC")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| common::repo_root().join("target/upstream/yolox-0.3.0"));
+    if dir.join("yolox/utils/boxes.py").exists() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "YOLOX's post-processing not found at {} (.ci/run unpacks the yolox==0.3.0 sdist \
+         there; or set ADASVAL_YOLOX_SRC)",
+        dir.display()
+    );
+    if common::ci() {
+        panic!("{msg}: required when CI=true");
+    }
+    eprintln!("SKIP: {msg}");
+    None
+}
+
 #[test]
 fn decoders_match_the_original_post_processing() {
-    let Some(py) = python_with(&["numpy"]) else {
+    let Some(py) = python_with(&[
+        "numpy",
+        "torch",
+        "torchvision",
+        "transformers",
+        "ultralytics",
+    ]) else {
         return;
     };
-    // Every case runs, so one failure does not hide another; the failed ones are listed.
+    let Some(yolox) = yolox_source() else {
+        return;
+    };
+    // One Python process for every case and seed: importing torch, transformers and
+    // ultralytics costs seconds, 39 times over otherwise.
+    let cases = cases();
+    let requests: Vec<serde_json::Value> = cases
+        .iter()
+        .flat_map(|c| (0..3).map(move |seed| request(c, seed)))
+        .collect();
+    let response = python_reference(
+        &py,
+        "tests/py/decoder_upstream.py",
+        &json!({ "requests": requests, "yolox_src": yolox }),
+    );
+    let results = response["results"].as_array().unwrap();
+    assert_eq!(results.len(), requests.len());
+    // Every case is checked, so one failure does not hide another; the failed ones are listed.
     let mut failed = Vec::new();
-    for c in cases() {
+    for (ci, c) in cases.iter().enumerate() {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut kept = 0;
-            for seed in 0..3 {
-                kept += check(&py, &c, seed);
+            for seed in 0..3u64 {
+                kept += check(c, seed, &results[ci * 3 + seed as usize]);
             }
             // The comparison means something only if boxes survive (and NMS had work).
             assert!(kept >= 3, "{}: only {kept} detections over 3 seeds", c.name);

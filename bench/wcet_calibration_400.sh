@@ -2,7 +2,8 @@
 # The full calibration table of issue 20 (18 processes x 400 seeds, n = 10^4 and 10^5) on a
 # many-core machine, in chunks, packed into ONE tar file after every chunk, so that a run cut
 # short by a time limit still returns every finished chunk (the device tool returns few files).
-# Usage: bench/wcet_calibration_400.sh BIN OUT.tgz [JOBS]
+# Usage: bench/wcet_calibration_400.sh BIN OUT.tgz [JOBS [FILE...]]
+#   FILE...: files to pack beside the results (e.g. a timing log made before the run)
 #   BIN: a release build of the example (cargo build --release -p adasval-judge --example wcet_calibration)
 #   SEEDS=40 bench/wcet_calibration_400.sh ...   runs a smaller table (smoke test).
 # The tar holds n1e4.jsonl, n1e5_A-B.jsonl (one per chunk), their .md tables and .err logs,
@@ -16,6 +17,7 @@ jobs=${3:-$(nproc)}
 seeds=${SEEDS:-400}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+[ $# -gt 3 ] && cp "${@:4}" "$work"/
 cd "$work"
 pack() { tar czf "$tgz" -C "$work" .; }
 { echo "cores $(nproc), jobs $jobs, seeds 1..$seeds"; echo "start $(date -u +%FT%TZ)"; } > info.txt

@@ -1,36 +1,67 @@
 #!/usr/bin/env python3
-"""SVG plot of the calibration suite: share of runs whose printed bound lies below the truth
-at 1e-6 (bar) with its one-sided 95% Clopper-Pearson upper limit (whisker), before and after.
-usage: wcet_calibration_plot.py BEFORE.json AFTER.json OUT.svg  (JSON from wcet_calibration --json)"""
+"""SVG plot of the calibration suite: per process, the share of runs whose printed bound lies
+below the true quantile (bar) with its one-sided 95% Clopper-Pearson upper limit (whisker),
+before (grey) and after (blue), one panel per trace length n in AFTER and per probability
+(1e-3 and 1e-6, the ones printed by default at n = 10^4), with the nominal 2.5% and the 5%
+target; the panel titles give the seeds per process.
+usage: wcet_calibration_plot.py BEFORE.json AFTER.json OUT.svg  (JSON from wcet_calibration
+--json or --merge ... --json; BEFORE may hold fewer trace lengths or processes than AFTER)"""
 import json
 import sys
 
-before = {c["process"]: c for c in json.load(open(sys.argv[1])) if c["n"] == 10000}
-after = {c["process"]: c for c in json.load(open(sys.argv[2])) if c["n"] == 10000}
-names = [p for p in after if any(q["printed"] and q["truth"] for q in after[p]["probs"][1:2])]
-W, row, left, top = 760, 30, 300, 40
-H = top + row * len(names) + 50
-xmax = 0.45
-x = lambda v: left + (W - left - 20) * min(v, xmax) / xmax
-out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
-       f'<text x="{left}" y="18" font-size="14">bound below the true quantile at 1e-6 (n = 10^4): before (grey) / after (blue)</text>']
-for v, label, dash in [(0.025, "2.5% nominal", "2,2"), (0.05, "5% target (CP95)", "6,3")]:
-    out.append(f'<line x1="{x(v):.1f}" y1="{top-8}" x2="{x(v):.1f}" y2="{H-40}" stroke="red" stroke-dasharray="{dash}"/>')
-    out.append(f'<text x="{x(v)+3:.1f}" y="{H-28}" fill="red">{label}</text>')
-for i, p in enumerate(names):
-    y = top + i * row
-    out.append(f'<text x="{left-6}" y="{y+16}" text-anchor="end">{p}</text>')
-    for k, (src, col) in enumerate([(before, "#999"), (after, "#2266cc")]):
-        c = src.get(p)
-        if not c:
-            continue
-        q = c["probs"][1]
-        if q["below_share"] is None:
-            continue
-        yy = y + 3 + 11 * k
-        out.append(f'<rect x="{left}" y="{yy}" width="{x(q["below_share"])-left:.1f}" height="9" fill="{col}"/>')
-        out.append(f'<line x1="{x(q["below_share"]):.1f}" y1="{yy+4.5}" x2="{x(q["below_cp95"]):.1f}" y2="{yy+4.5}" stroke="{col}"/>')
-for t in [0, 0.1, 0.2, 0.3, 0.4]:
-    out.append(f'<text x="{x(t):.1f}" y="{H-8}" text-anchor="middle">{int(t*100)}%</text>')
-out.append("</svg>")
-open(sys.argv[3], "w").write("\n".join(out) + "\n")
+PROBS = [(0, "1e-3"), (1, "1e-6")]
+W, ROW, LEFT, PANEL_W, GAP, XMAX = 1240, 24, 300, 440, 40, 0.45
+
+
+def cases(path):
+    return {(c["process"], c["n"]): c for c in json.load(open(path))}
+
+
+def bars(svg, c, j, x0, y, col, k, x):
+    if not c:
+        return
+    q = c["probs"][j]
+    if q["below_share"] is None or not q["truth"]:
+        return
+    yy = y + 2 + 10 * k
+    svg.append(f'<rect x="{x0}" y="{yy}" width="{x(q["below_share"]) - x0:.1f}" height="8" fill="{col}"/>')
+    svg.append(f'<line x1="{x(q["below_share"]):.1f}" y1="{yy + 4}" x2="{x(q["below_cp95"]):.1f}" y2="{yy + 4}" stroke="{col}"/>')
+
+
+def main():
+    before, after = cases(sys.argv[1]), cases(sys.argv[2])
+    ns = sorted({n for (_, n) in after})
+    names = []
+    for (p, _) in after:
+        if p not in names and any(q["printed"] and q["truth"] for (pp, _), c in after.items() if pp == p for q in c["probs"][:2]):
+            names.append(p)
+    ph = 40 + ROW * len(names) + 30
+    H = 30 + ph * len(ns)
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">',
+           '<text x="10" y="18" font-size="14">printed upper bound below the true quantile: share of runs (bar) and '
+           'CP95 upper limit (whisker); before (grey), after (blue)</text>']
+    for i, n in enumerate(ns):
+        top = 30 + i * ph
+        for m, (j, label) in enumerate(PROBS):
+            x0 = LEFT + m * (PANEL_W + GAP)
+            x = lambda v, x0=x0: x0 + (PANEL_W - 10) * min(v, XMAX) / XMAX
+            runs = sorted({after[(p, n)]["runs"] for p in names if (p, n) in after})
+            svg.append(f'<text x="{x0}" y="{top + 16}" font-size="12">n = {n}, p = {label} '
+                       f'({"/".join(map(str, runs))} runs per process)</text>')
+            for v, txt, dash in [(0.025, "2.5% nominal", "2,2"), (0.05, "5% target (CP95)", "6,3")]:
+                svg.append(f'<line x1="{x(v):.1f}" y1="{top + 24}" x2="{x(v):.1f}" y2="{top + ph - 28}" stroke="red" stroke-dasharray="{dash}"/>')
+                svg.append(f'<text x="{x(v) + 3:.1f}" y="{top + ph - 16 - 10 * (v > 0.03)}" fill="red">{txt}</text>')
+            for t in [0, 0.1, 0.2, 0.3, 0.4]:
+                svg.append(f'<text x="{x(t):.1f}" y="{top + ph - 2}" text-anchor="middle">{int(t * 100)}%</text>')
+            for r, p in enumerate(names):
+                y = top + 28 + r * ROW
+                if m == 0:
+                    svg.append(f'<text x="{LEFT - 6}" y="{y + 14}" text-anchor="end">{p}</text>')
+                bars(svg, before.get((p, n)), j, x0, y, "#999", 0, x)
+                bars(svg, after.get((p, n)), j, x0, y, "#2266cc", 1, x)
+    svg.append("</svg>")
+    open(sys.argv[3], "w").write("\n".join(svg) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -10,14 +10,24 @@ n=${2:-1000000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 git archive "$base" | tar -x -C "$tmp"
+# Cargo names the artifacts of workspace crates by a hash that leaves out the checkout path and
+# records their sources by relative path: the old tree's build and this one's share artifacts.
+# git archive dates the files at the commit, older than any artifact, so without the touches the
+# old build could take today's library as fresh (or the new build the old one, as it did before
+# this was found: both binaries then ran the same code).
+find "$tmp" -type f -exec touch {} +
 cp crates/judge/examples/wcet_time.rs "$tmp/crates/judge/examples/" 2>/dev/null \
   || { mkdir -p "$tmp/crates/judge/examples"; cp crates/judge/examples/wcet_time.rs "$tmp/crates/judge/examples/"; }
-# one target directory, so registry crates are built once (path crates differ by path);
-# the old binary is copied out before the new one replaces it
+# one target directory, so registry crates are built once; the old binary is copied out
+# before the new one replaces it
 target="$PWD/target"
 (cd "$tmp" && CARGO_TARGET_DIR="$target" cargo build --release -q -p adasval-judge --example wcet_time)
 cp "$target/release/examples/wcet_time" "$tmp/wcet_time_before"
+# today's sources newer than the old build's artifacts, so they are rebuilt from this checkout
+find crates/judge crates/core crates/record -name '*.rs' -exec touch {} +
 cargo build --release -q -p adasval-judge --example wcet_time
+cmp -s "$tmp/wcet_time_before" target/release/examples/wcet_time \
+  && { echo "wcet_speed.sh: both binaries are identical; not a comparison" >&2; exit 1; }
 old="$tmp/wcet_time_before"
 new=target/release/examples/wcet_time
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"

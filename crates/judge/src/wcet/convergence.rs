@@ -2,7 +2,7 @@
 //! growing prefixes of the trace (acquisition order), so users can see whether running
 //! more frames would still move the bound.
 
-use super::models::{refit_plain, Dist, Fit, Method};
+use super::models::{block_maxima, refit_plain, Dist, Fit, Method};
 use super::special::sorted_copy;
 use super::{tail_data, WcetSettings};
 use serde::Serialize;
@@ -42,23 +42,31 @@ pub fn study(
             continue;
         }
         let prefix = &samples[..nk];
-        let sorted = sorted_copy(prefix);
-        let data = tail_data(prefix, &sorted, block_size, theta, s.threshold_quantile);
-        let dist = match fit.method {
-            Method::GevBm => refit_plain(fit, &data.maxima_sorted),
-            Method::GpdPot => refit_plain(fit, &data.excesses_sorted).map(|d| match d {
-                Dist::Gpd { gpd, .. } => Dist::Gpd {
-                    gpd,
-                    threshold: data.threshold,
-                    rate: data.rate(),
-                },
-                other => other,
-            }),
+        // GEV refits need only the block maxima: sorting the whole prefix (for the
+        // threshold of the GPD) would cost more than the refit
+        let (dist, hwm) = match fit.method {
+            Method::GevBm => (
+                refit_plain(fit, &sorted_copy(&block_maxima(prefix, block_size))),
+                prefix.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            ),
+            Method::GpdPot => {
+                let sorted = sorted_copy(prefix);
+                let data = tail_data(prefix, &sorted, block_size, theta, s.threshold_quantile);
+                let d = refit_plain(fit, &data.excesses_sorted).map(|d| match d {
+                    Dist::Gpd { gpd, .. } => Dist::Gpd {
+                        gpd,
+                        threshold: data.threshold,
+                        rate: data.rate(),
+                    },
+                    other => other,
+                });
+                (d, sorted[nk - 1])
+            }
         };
         points.push(ConvergencePoint {
             n: nk,
             value: dist.and_then(|d| d.pwcet(p)).filter(|v| v.is_finite()),
-            hwm: sorted[nk - 1],
+            hwm,
         });
     }
     let last = points.last().and_then(|q| q.value);

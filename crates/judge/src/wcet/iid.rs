@@ -52,12 +52,7 @@ pub fn runs_test(x: &[f64]) -> (f64, f64) {
     if n < 2 {
         return (f64::NAN, f64::NAN);
     }
-    let sorted = sorted_copy(x);
-    let median = if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
-    };
+    let median = middle(x);
     let ind: Vec<bool> = x.iter().map(|&v| v >= median).collect();
     let npo = ind.iter().filter(|&&b| b).count() as f64;
     let nne = n as f64 - npo;
@@ -83,6 +78,21 @@ pub fn runs_test(x: &[f64]) -> (f64, f64) {
     };
     z /= rvar.sqrt();
     (z, 2.0 * normal_sf(z.abs()))
+}
+
+/// Median of a non-empty `x` (mean of the two middle values for even n), from the middle
+/// order statistics by selection: the values a full sort puts there, in linear time.
+fn middle(x: &[f64]) -> f64 {
+    let n = x.len();
+    let mut tmp = x.to_vec();
+    let (left, mid, _) = tmp.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let mid = *mid;
+    if n % 2 == 1 {
+        mid
+    } else {
+        let below = left.iter().copied().max_by(f64::total_cmp).unwrap_or(mid);
+        0.5 * (below + mid)
+    }
 }
 
 fn inverse_normal_sf(p: f64) -> f64 {
@@ -114,6 +124,21 @@ pub const KS_EXACT_MAX_N: usize = 10_000;
 /// exact when both samples have at most 10,000 points, else the Kolmogorov limit law
 /// with Stephens' small-sample correction).
 pub fn ks_two_sample(a: &[f64], b: &[f64]) -> KsResult {
+    ks_test(a, b, None)
+}
+
+/// Whether the two-sample KS p-value of `a` against `b` is at least `level`: the same
+/// decision as `ks_two_sample(a, b).p_value >= level`, but the exact p-value, a sum of
+/// non-negative escaping masses, stops as soon as it reaches `level` (floating-point sums
+/// of non-negative terms only grow, so the decision is the same). The trace bootstrap's
+/// replicates need only the decision.
+pub fn ks_two_sample_passes(a: &[f64], b: &[f64], level: f64) -> bool {
+    let r = ks_test(a, b, Some(level));
+    r.p_value.is_finite() && r.p_value >= level
+}
+
+/// KS test; with `stop_at`, an exact p-value may be returned as soon as it reaches it.
+fn ks_test(a: &[f64], b: &[f64], stop_at: Option<f64>) -> KsResult {
     let (m, n) = (a.len(), b.len());
     if m == 0 || n == 0 {
         return KsResult {
@@ -154,7 +179,7 @@ pub fn ks_two_sample(a: &[f64], b: &[f64]) -> KsResult {
     if m.max(n) <= KS_EXACT_MAX_N {
         KsResult {
             statistic: d,
-            p_value: ks_exact_outside(m, n, h).clamp(0.0, 1.0),
+            p_value: ks_exact_outside(m, n, h, stop_at.unwrap_or(f64::INFINITY)).clamp(0.0, 1.0),
             exact: true,
         }
     } else {
@@ -171,7 +196,8 @@ pub fn ks_two_sample(a: &[f64], b: &[f64]) -> KsResult {
 /// Probability, under exchangeability, that the merged lattice path from (0,0) to (m,n)
 /// reaches |i*n - j*m| >= h. Mass is propagated with hypergeometric step probabilities
 /// and the escaping mass is summed directly, so tiny p-values keep their precision.
-fn ks_exact_outside(m: usize, n: usize, h: u128) -> f64 {
+/// Returns early, with the partial sum, once that sum reaches `stop_at`.
+fn ks_exact_outside(m: usize, n: usize, h: u128, stop_at: f64) -> f64 {
     let total = (m + n) as f64;
     let outside =
         |i: usize, j: usize| (i as i128 * n as i128 - j as i128 * m as i128).unsigned_abs() >= h;
@@ -220,6 +246,9 @@ fn ks_exact_outside(m: usize, n: usize, h: u128) -> f64 {
             } else {
                 cur[j] = mass;
             }
+        }
+        if p_out >= stop_at {
+            return p_out;
         }
         cur_range = (lo, hi);
         std::mem::swap(&mut prev, &mut cur);
@@ -314,6 +343,22 @@ pub fn preconditions(x: &[f64], lags: usize, alpha: f64) -> Vec<TestResult> {
     ]
 }
 
+/// Whether all four tests of [`preconditions`] pass, the same decision computed more
+/// cheaply: the tests run in order of cost and stop at the first failure, and the KS test
+/// stops summing its exact p-value once it reaches the level ([`ks_two_sample_passes`]).
+/// For the trace bootstrap, whose replicates only choose a block size.
+pub fn all_pass(x: &[f64], lags: usize, alpha: f64) -> bool {
+    let a = alpha / 4.0;
+    let ok = |p: f64| p.is_finite() && p >= a;
+    let n = x.len();
+    let lags = lags.min(n.saturating_sub(1)).max(1);
+    let half = n / 2;
+    ok(ljung_box(x, lags).1)
+        && ok(kpss(x).1)
+        && ok(runs_test(x).1)
+        && ks_two_sample_passes(&x[..half], &x[half..], a)
+}
+
 /// Median of `x` (used by callers for reporting).
 pub fn median(x: &[f64]) -> f64 {
     quantile_sorted(&sorted_copy(x), 0.5)
@@ -342,8 +387,63 @@ mod tests {
                 k += 1;
             }
             p *= 2.0;
-            let ours = ks_exact_outside(n, n, (h * n) as u128);
+            let ours = ks_exact_outside(n, n, (h * n) as u128, f64::INFINITY);
             assert!((ours - p.min(1.0)).abs() < 1e-12, "h={h}: {ours} vs {p}");
+        }
+    }
+
+    #[test]
+    fn all_pass_decides_as_the_four_tests() {
+        use crate::wcet::rng::Rng;
+        let mut agree = (0, 0);
+        for seed in 0..60u64 {
+            let mut r = Rng::new(seed);
+            let phi = [0.0, 0.05, 0.1, 0.2, 0.4][seed as usize % 5];
+            let n = [40, 200, 1000, 3000][seed as usize % 4];
+            let drift = if seed % 7 == 0 { 0.5 / n as f64 } else { 0.0 };
+            let mut z = 0.0;
+            let x: Vec<f64> = (0..n)
+                .map(|i| {
+                    z = phi * z + r.normal();
+                    z + drift * i as f64
+                })
+                .collect();
+            for lags in [5, 20] {
+                let full = preconditions(&x, lags, 0.05).iter().all(|t| t.passed);
+                assert_eq!(all_pass(&x, lags, 0.05), full, "seed {seed}, lags {lags}");
+                if full {
+                    agree.0 += 1
+                } else {
+                    agree.1 += 1
+                }
+                let half = n / 2;
+                for level in [0.0125, 0.05, 0.5] {
+                    let p = ks_two_sample(&x[..half], &x[half..]).p_value;
+                    assert_eq!(
+                        ks_two_sample_passes(&x[..half], &x[half..], level),
+                        p >= level
+                    );
+                }
+            }
+        }
+        // both decisions occur, so the comparison means something
+        assert!(agree.0 > 10 && agree.1 > 10, "{agree:?}");
+    }
+
+    #[test]
+    fn median_by_selection_is_the_sorted_median() {
+        use crate::wcet::rng::Rng;
+        let mut r = Rng::new(3);
+        for n in [1usize, 2, 3, 10, 11, 501, 1000] {
+            // ties included: values on a coarse grid
+            let x: Vec<f64> = (0..n).map(|_| (r.normal() * 4.0).round()).collect();
+            let s = sorted_copy(&x);
+            let sorted_median = if n % 2 == 1 {
+                s[n / 2]
+            } else {
+                0.5 * (s[n / 2 - 1] + s[n / 2])
+            };
+            assert_eq!(middle(&x), sorted_median, "n {n}");
         }
     }
 }

@@ -116,10 +116,10 @@ pub const HAZARDS: &[Hazard] = &[
     Hazard {
         failure: "a decoder misreads the model's outputs (box encoding, scores, NMS)",
         use_cases: "UC1, UC2, UC3",
-        measure: "each decoder family equal to its project's own post-processing installed from PyPI (YOLOX, ultralytics, torchvision, Hugging Face transformers) on seeded output tensors, and the self-test's stored cases to a numpy transcription held to that same code; the adapter is checked against the model at freeze and load",
+        measure: "each decoder family equal to its project's own post-processing installed from PyPI (YOLOX, ultralytics, yolov5, torchvision, Hugging Face transformers) on seeded output tensors, and the self-test's stored cases to a numpy transcription held to that same code; the adapter is checked against the model at freeze and load",
         self_test: &["decode_*"],
         tests: &["tests/reference/decoders.rs", "tests/cli/decoder_families.rs"],
-        gap: Some("YOLOv5's anchor decoding (PyTorch and TensorFlow heads) and YOLOv7's end-to-end table are compared with numpy transcriptions (nothing installable runs them; their NMS is ultralytics'); the tanh grid of issue 23 has no upstream project"),
+        gap: Some("YOLOv7's end-to-end table is compared with a numpy transcription of its README's demo (the repository is not on PyPI); YOLOv5's TensorFlow heads run through the yolov5 package's PyTorch Detect, transposed (TFDetect needs TensorFlow); the tanh grid of issue 23 has no upstream project"),
     },
     Hazard {
         failure: "a wrong percentile in a latency summary",

@@ -17,23 +17,21 @@ code (tests/requirements-upstream.txt, pinned), whose result is `detections`:
 - ultralytics 8.4.190 (AGPL-3.0): the YOLOv8/v11 `Detect` head's `_inference` (DFL,
   `make_anchors`, `dist2bbox`, sigmoid) on the raw `[1, 4·16 + C, N]` tensor, built with no
   weights (only its decoding runs), then `utils.nms.non_max_suppression`; the same
-  `non_max_suppression` on YOLOv5's decoded rows and (end-to-end branch) on YOLOv10's
-  `[1, 300, 6]` table;
+  `non_max_suppression` (end-to-end branch) on YOLOv10's `[1, 300, 6]` table;
+- yolov5 7.0.14 (GPL-3.0; installed with --no-deps by .ci/run, see
+  tests/requirements-upstream.txt): the anchor `Detect` head of `models/yolo.py`, built
+  with no weights, whose eval-mode `forward` decodes the raw heads, then
+  `utils/general.py` `non_max_suppression`; TensorFlow's channel-last heads are transposed
+  for the same `Detect` (`TFDetect` needs TensorFlow; see `yolov5_detect`);
 - torchvision 0.29.2: `FCOS`, `RetinaNet` and `SSD` models built around a stub backbone (no
   weights; only `postprocess_detections` runs, with the model's own `BoxLinearCoder` /
   `BoxCoder`), FCOS's anchors from its `AnchorGenerator`;
 - transformers 5.25.0: `DetrImageProcessor` and `RTDetrImageProcessor`
   `.post_process_object_detection`.
 
-No installable upstream exists for: YOLOv5's anchor decoding (ultralytics dropped the
-anchor head; the `yolov5` 7.0.14 package is the repository's training code, whose
-`models/yolo.py` imports it all, down to `pkg_resources`, gone from the setuptools 84.2.1
-that torch brings), so its `Detect.forward` arithmetic stays the transcription in
-decoder_reference.py and only the NMS is ultralytics'; YOLOv5's TensorFlow heads
-(`TFDetect` needs TensorFlow and that same package): transcribed decode, ultralytics NMS;
-YOLOv7's end-to-end `[N, 7]` table (the repository is not on PyPI; its README demo is a
-loop over the rows) and the tanh grid of issue 23 (no project): the transcription. Each
-result says which (`upstream`).
+No installable upstream exists for YOLOv7's end-to-end `[N, 7]` table (the repository is
+not on PyPI; its README demo is a loop over the rows) and the tanh grid of issue 23 (no
+project): the transcription. Each result says which (`upstream`).
 
 Final boxes are clipped to the image and zero-area boxes dropped, as decoder_reference.py
 does, as adasval does for every decoder.
@@ -57,6 +55,8 @@ import decoder_reference as ref  # noqa: E402
 SETTINGS = tempfile.TemporaryDirectory(prefix="adasval-ultralytics-")
 os.environ.setdefault("YOLO_CONFIG_DIR", SETTINGS.name)
 os.environ.setdefault("YOLO_OFFLINE", "1")
+# The yolov5 package makes its own settings directory on import: the same temporary one.
+os.environ.setdefault("YOLOV5_CONFIG_DIR", SETTINGS.name)
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
@@ -125,44 +125,52 @@ def yolov8_dfl(t, req):
     return ultralytics_nms(y, req)
 
 
-def yolov5_rows(t, req, channel_last):
-    """YOLOv5's Detect.forward / TFDetect.call (decoder_reference.py's transcription, no
-    installable upstream) as `[1, 4 + C, N]` with class scores obj × cls, the layout
-    ultralytics' non_max_suppression takes."""
-    c = req["classes"]
-    no = 5 + c
-    w, h = req["width"], req["height"]
-    rows = []
-    for li, (gw, gh, s) in enumerate(ref.grids(req)):
-        anchors = np.array(req["anchors"][li], F)
-        na = len(anchors)
-        x = t[f"p{li}"][0]
-        if channel_last:
-            y = ref.sigmoid(x.reshape(gh * gw, na, no).transpose(1, 0, 2))
-            xv, yv = np.meshgrid(np.arange(gw), np.arange(gh))
-            grid = np.stack([xv, yv], 2).reshape(1, gh * gw, 2).astype(F) - F(0.5)
-            xy = (y[..., 0:2] * F(2) + grid) * F(s) / np.array([w, h], F)
-            wh = y[..., 2:4] ** 2 * (anchors[:, None, :] * F(4)) / np.array([w, h], F)
-            p = np.concatenate([xy, wh, y[..., 4:]], -1).reshape(-1, no)
-            p[:, :4] *= np.array([w, h, w, h], F)
-        else:
-            y = ref.sigmoid(x.reshape(na, no, gh, gw).transpose(0, 2, 3, 1))
-            yv, xv = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
-            grid = (np.stack((xv, yv), 2)[None] - 0.5).astype(F)
-            xy = (y[..., :2] * 2 + grid) * F(s)
-            wh = (y[..., 2:4] * 2) ** 2 * anchors[:, None, None, :]
-            p = np.concatenate([xy, wh, y[..., 4:]], -1).reshape(-1, no)
-        rows.append(p)
-    p = np.concatenate(rows).astype(F)
-    return t_(np.concatenate([p[:, :4], p[:, 5:] * p[:, 4:5]], 1).T[None])
+def yolov5_detect(t, req, channel_last):
+    """yolov5 7.0.14 `models/yolo.py` `Detect.forward` in eval mode (sigmoid; xy = (2σ + grid −
+    0.5) × stride, wh = (2σ)² × anchor_grid), then its `utils/general.py`
+    `non_max_suppression` (obj > conf, class scores obj × cls, best class, batched NMS).
+
+    The head is built with no weights and its 1×1 output convolutions replaced by identities,
+    so `forward` decodes the raw tensors as they are; its `anchors` buffer holds them in grid
+    units, as `DetectionModel` leaves it (pixels ÷ stride), and `_make_grid` multiplies them
+    back. TensorFlow's channel-last heads `[1, H, W, A·(5+C)]` are transposed to `[1, A·(5+C),
+    H, W]`: `TFDetect.call` reads channel a·(5+C) + k as anchor a, field k, as `Detect` does,
+    and its arithmetic (σ² × 4 anchor, ÷ then × the input size) is `Detect`'s up to float
+    rounding, so the same `Detect` decodes both (TFDetect itself needs TensorFlow)."""
+    from yolov5.models.yolo import Detect
+    from yolov5.utils.general import non_max_suppression
+
+    if req.get("max_nms", 30000) != 30000:
+        raise ValueError("yolov5's non_max_suppression keeps max_nms = 30000")
+    grids = ref.grids(req)
+    no = 5 + req["classes"]
+    anchors = [np.array(a, F) for a in req["anchors"]]
+    flat = [a.reshape(-1).tolist() for a in anchors]
+    head = Detect(nc=req["classes"], anchors=flat, ch=[len(a) * no for a in anchors])
+    head.m = nn.ModuleList(nn.Identity() for _ in grids)
+    head.stride = torch.tensor([float(s) for _, _, s in grids])
+    head.anchors /= head.stride.view(-1, 1, 1)
+    head.eval()
+    heads = [t[f"p{li}"] for li in range(len(grids))]
+    x = [t_(p.transpose(0, 3, 1, 2) if channel_last else p) for p in heads]
+    with torch.no_grad():
+        y = head(x)[0]
+        out = non_max_suppression(
+            y,
+            conf_thres=req["conf"],
+            iou_thres=req["iou"],
+            agnostic=req.get("agnostic", False),
+            max_det=req["max_det"],
+        )[0]
+    return out[:, :4], out[:, 4], out[:, 5]
 
 
 def yolov5(t, req):
-    return ultralytics_nms(yolov5_rows(t, req, False), req)
+    return yolov5_detect(t, req, False)
 
 
 def yolov5_tf(t, req):
-    return ultralytics_nms(yolov5_rows(t, req, True), req)
+    return yolov5_detect(t, req, True)
 
 
 def table_yolov10(t, req):
@@ -271,8 +279,8 @@ def rtdetr(t, req):
 UPSTREAM = {
     "yolox": (yolox, "yolox 0.3.0 demo_postprocess + postprocess"),
     "yolov8_dfl": (yolov8_dfl, "ultralytics Detect._inference + non_max_suppression"),
-    "yolov5": (yolov5, "transcribed YOLOv5 Detect.forward + ultralytics non_max_suppression"),
-    "yolov5_tf": (yolov5_tf, "transcribed YOLOv5 TFDetect.call + ultralytics non_max_suppression"),
+    "yolov5": (yolov5, "yolov5 7.0.14 Detect.forward + non_max_suppression"),
+    "yolov5_tf": (yolov5_tf, "yolov5 7.0.14 Detect.forward (channel-last transposed) + non_max_suppression"),
     "table_yolov10": (table_yolov10, "ultralytics non_max_suppression (end-to-end)"),
     "fcos": (fcos, "torchvision FCOS.postprocess_detections"),
     "retinanet": (retinanet, "torchvision RetinaNet.postprocess_detections"),

@@ -5,9 +5,10 @@
 //! (`postprocess_detections` of the models themselves), Hugging Face DETR and RT-DETR
 //! (`post_process_object_detection`), YOLOv10's `[1, 300, 6]` table (ultralytics'
 //! end-to-end `non_max_suppression`), YOLOv5's anchor heads, PyTorch and channel-last
-//! TensorFlow (decoding transcribed: no installable upstream; NMS ultralytics'), and, with
-//! no installable upstream at all, YOLOv7's end-to-end `[N, 7]` table (its README's
-//! onnxruntime demo) and the tanh-offset grid of issue 23 (that issue's formula).
+//! TensorFlow (the `yolov5` 7.0.14 package's `Detect.forward` + `non_max_suppression`; the
+//! channel-last heads transposed for it), and, with no installable upstream at all,
+//! YOLOv7's end-to-end `[N, 7]` table (its README's onnxruntime demo) and the tanh-offset
+//! grid of issue 23 (that issue's formula).
 //! tests/py/decoder_upstream.py draws the tensors (seeded, with decoder_reference.py) and
 //! says which code ran for each case. Kept sets must be equal after NMS, boxes within
 //! 1e-4 px, scores within 1e-5; decoder_reference.py's numpy transcription, from which the
@@ -342,6 +343,7 @@ fn decoders_match_the_original_post_processing() {
         "torchvision",
         "transformers",
         "ultralytics",
+        "yolov5",
     ]) else {
         return;
     };

@@ -197,9 +197,8 @@ pub struct ReplayArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// `--backend cpu`: threads of one inference (tract's matrix products split over a pool
-    /// of this size; inferences still run one at a time). Default: the CPUs this process may
-    /// run on (its affinity mask, so `taskset -c 3` gives 1), at most 4; 1 with `--streams`
-    /// above 1. Recorded in run.json (`backend.settings.threads`).
+    /// of this size; inferences still run one at a time) [default: 1]. Recorded in run.json
+    /// (`backend.settings.threads`); `diff` compares only runs with the same number.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub threads: Option<u32>,
 }

@@ -93,24 +93,13 @@ pub struct ValidateRequest {
     pub selftest: Option<Box<(crate::selftest::SelftestRecord, crate::selftest::CaseSet)>>,
 }
 
-/// Most intra-op threads the CPU backend takes by itself: beyond a few threads a small
-/// detector's matrix products are too short to split, and each thread is one more source
-/// of run-to-run variation.
-const DEFAULT_CPU_THREADS_MAX: usize = 4;
-
-/// Threads of one CPU inference: as asked, else the CPUs this process may run on (at most
-/// [`DEFAULT_CPU_THREADS_MAX`]), else 1 when concurrent streams already share the CPUs.
+/// Threads of one CPU inference: as asked (`--threads`), else 1. One is the default because
+/// more did not pay on small hosts: the demo detector's timing loop on two dedicated Xeon
+/// cores took 9.7 ms (p50) on one thread, 10.9–11.1 ms on two and 6.1–6.5 ms on four
+/// (docs/BENCH.md, "CPU inference threads"), and every extra thread is one more source of
+/// run-to-run variation in the latencies a gate compares.
 pub fn cpu_threads(req: &ValidateRequest) -> usize {
-    if let Some(t) = req.cpu_threads {
-        return t.max(1) as usize;
-    }
-    if req.streams.unwrap_or(1) > 1 {
-        return 1;
-    }
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(DEFAULT_CPU_THREADS_MAX)
+    req.cpu_threads.map_or(1, |t| t.max(1) as usize)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -1004,23 +993,13 @@ mod tests {
     use crate::safety::SafetyError;
 
     #[test]
-    fn cpu_threads_take_the_flag_then_the_affinity_mask_and_one_per_stream() {
+    fn cpu_threads_are_one_unless_asked() {
         let asked = ValidateRequest {
             cpu_threads: Some(3),
-            streams: Some(8),
             ..Default::default()
         };
-        assert_eq!(cpu_threads(&asked), 3, "an explicit --threads wins");
-        let streams = ValidateRequest {
-            streams: Some(2),
-            ..Default::default()
-        };
-        assert_eq!(cpu_threads(&streams), 1, "streams already share the CPUs");
-        let available = std::thread::available_parallelism().map_or(1, |n| n.get());
-        assert_eq!(
-            cpu_threads(&ValidateRequest::default()),
-            available.clamp(1, DEFAULT_CPU_THREADS_MAX)
-        );
+        assert_eq!(cpu_threads(&asked), 3);
+        assert_eq!(cpu_threads(&ValidateRequest::default()), 1);
     }
 
     /// The analysis stage's errors reach the binary with the class the judge gave them:

@@ -269,6 +269,63 @@ mod tests {
     use super::*;
     use adasval_record::trace::Sample;
 
+    /// A latency check with the interval `delta ± t(0.95, 4)·se` and `decision`.
+    fn decided(delta: f64, se: f64, decision: Decision) -> Check {
+        let h = equivalence::t_quantile(0.95, 4.0) * se;
+        Check {
+            scenario: "s".into(),
+            what: "infer latency p50 (ms)".into(),
+            baseline: Some(10.0),
+            candidate: Some(10.0 + delta),
+            delta: Some(delta),
+            ci: Some((delta - h, delta + h)),
+            p_value: None,
+            margin: Some(0.5),
+            units: Some(Units {
+                kind: "runs",
+                baseline: 3,
+                candidate: 3,
+                prior_df: 0.0,
+                df: 4.0,
+            }),
+            runs_needed: None,
+            limit: String::new(),
+            decision,
+            note: None,
+        }
+    }
+
+    /// With three latency checks each shift must hold at alpha / 3: t(0.95, 4) = 2.132 and
+    /// t(1 − 0.05/3, 4) = 3.186 (scipy.stats.t.ppf), so a change 2.5 standard errors from 0
+    /// is a shift alone and inconclusive among three checks, and one 3.5 standard errors
+    /// away stays a shift; equivalence is left alone.
+    #[test]
+    fn shifts_must_hold_at_the_family_wise_level() {
+        let th = Thresholds::default();
+        assert!((equivalence::t_quantile(1.0 - 0.05 / 3.0, 4.0) - 3.1863155).abs() < 1e-6);
+        let mut one = vec![decided(1.0, 0.4, Decision::Regressed)];
+        family_wise(&mut one, &th);
+        assert_eq!(one[0].decision, Decision::Regressed, "one check: alpha");
+        let mut two = vec![
+            decided(1.0, 0.4, Decision::Regressed),
+            decided(-1.4, 0.4, Decision::Improved),
+            decided(0.0, 0.1, Decision::Equivalent),
+        ];
+        family_wise(&mut two, &th);
+        assert_eq!(two[0].decision, Decision::Inconclusive);
+        assert!(
+            two[0].note.as_deref().unwrap_or("").contains("/ 3"),
+            "{:?}",
+            two[0].note
+        );
+        assert_eq!(
+            two[1].decision,
+            Decision::Improved,
+            "3.5 se from 0 holds at alpha / 3"
+        );
+        assert_eq!(two[2].decision, Decision::Equivalent);
+    }
+
     /// One run's trace: `n` exponential-tailed latencies (ms) times `scale`, from a fixed
     /// generator, so every decision below is the same on every machine.
     fn run(seed: u64, n: usize, scale: f64) -> Source {
@@ -338,5 +395,49 @@ mod tests {
     fn a_p99_of_runs_with_enough_samples_beyond_it_is_decided() {
         assert_eq!(p99_check(2000, 1.3).decision, Decision::Regressed);
         assert_eq!(p99_check(2000, 1.0).decision, Decision::Equivalent);
+    }
+}
+
+/// `regressed` and `improved` over several latency checks. The overall decision is
+/// `regressed` when any one check is, so with K latency checks each at one-sided level
+/// alpha, identical engines would be called regressed in up to K·alpha of comparisons (the
+/// issue-21 A/A target is alpha). Each check's shift therefore has to hold at alpha / K
+/// (Bonferroni over the latency checks that have an interval); one that holds only at
+/// alpha becomes `inconclusive`, saying so. `equivalent` needs every check to be
+/// equivalent, an intersection–union test (Berger 1982) that keeps its level alpha without
+/// adjustment, so equivalence is untouched.
+pub(crate) fn family_wise(checks: &mut [Check], th: &Thresholds) {
+    let k = checks
+        .iter()
+        .filter(|c| c.units.is_some() && c.ci.is_some())
+        .count();
+    if k < 2 {
+        return;
+    }
+    let level = th.alpha / k as f64;
+    for c in checks.iter_mut() {
+        let (Some(u), Some((lo, hi)), Some(delta)) = (&c.units, c.ci, c.delta) else {
+            continue;
+        };
+        let shifted = match c.decision {
+            Decision::Regressed => "slower",
+            Decision::Improved => "faster",
+            _ => continue,
+        };
+        // The reported interval is delta ± t(1 − alpha, df)·se; the same se at alpha / K.
+        let se = (hi - lo) / (2.0 * equivalence::t_quantile(1.0 - th.alpha, u.df));
+        let h = equivalence::t_quantile(1.0 - level, u.df) * se;
+        let holds = if c.decision == Decision::Regressed {
+            delta - h > 0.0
+        } else {
+            delta + h < 0.0
+        };
+        if !holds {
+            c.decision = Decision::Inconclusive;
+            c.note = Some(format!(
+                "{shifted} by more than the margin at one-sided level {:.3}, but not at {level:.4} = {:.3} / {k}, the level each of this comparison's {k} latency checks must reach so that identical engines are called regressed or improved in at most {:.0}% of comparisons (Bonferroni): more units would decide",
+                th.alpha, th.alpha, th.alpha * 100.0
+            ));
+        }
     }
 }

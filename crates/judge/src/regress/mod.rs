@@ -744,6 +744,7 @@ pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError>
             th,
         ));
     }
+    latency::family_wise(&mut checks, th);
     let decision = Decision::overall(&checks);
     let (layers, layers_only_in_one) = if interleaved {
         (vec![], vec![])

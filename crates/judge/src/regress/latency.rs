@@ -264,6 +264,50 @@ fn check(
     })
 }
 
+/// `regressed` and `improved` over several latency checks. The overall decision is
+/// `regressed` when any one check is, so with K latency checks each at one-sided level
+/// alpha, identical engines would be called regressed in up to K·alpha of comparisons (the
+/// issue-21 A/A target is alpha). Each check's shift therefore has to hold at alpha / K
+/// (Bonferroni over the latency checks that have an interval); one that holds only at
+/// alpha becomes `inconclusive`, saying so. `equivalent` needs every check to be
+/// equivalent, an intersection–union test (Berger 1982) that keeps its level alpha without
+/// adjustment, so equivalence is untouched.
+pub(crate) fn family_wise(checks: &mut [Check], th: &Thresholds) {
+    let k = checks
+        .iter()
+        .filter(|c| c.units.is_some() && c.ci.is_some())
+        .count();
+    if k < 2 {
+        return;
+    }
+    let level = th.alpha / k as f64;
+    for c in checks.iter_mut() {
+        let (Some(u), Some((lo, hi)), Some(delta)) = (&c.units, c.ci, c.delta) else {
+            continue;
+        };
+        let shifted = match c.decision {
+            Decision::Regressed => "slower",
+            Decision::Improved => "faster",
+            _ => continue,
+        };
+        // The reported interval is delta ± t(1 − alpha, df)·se; the same se at alpha / K.
+        let se = (hi - lo) / (2.0 * equivalence::t_quantile(1.0 - th.alpha, u.df));
+        let h = equivalence::t_quantile(1.0 - level, u.df) * se;
+        let holds = if c.decision == Decision::Regressed {
+            delta - h > 0.0
+        } else {
+            delta + h < 0.0
+        };
+        if !holds {
+            c.decision = Decision::Inconclusive;
+            c.note = Some(format!(
+                "{shifted} by more than the margin at one-sided level {:.3}, but not at {level:.4} = {:.3} / {k}, the level each of this comparison's {k} latency checks must reach so that identical engines are called regressed or improved in at most {:.0}% of comparisons (Bonferroni): more units would decide",
+                th.alpha, th.alpha, th.alpha * 100.0
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,49 +439,5 @@ mod tests {
     fn a_p99_of_runs_with_enough_samples_beyond_it_is_decided() {
         assert_eq!(p99_check(2000, 1.3).decision, Decision::Regressed);
         assert_eq!(p99_check(2000, 1.0).decision, Decision::Equivalent);
-    }
-}
-
-/// `regressed` and `improved` over several latency checks. The overall decision is
-/// `regressed` when any one check is, so with K latency checks each at one-sided level
-/// alpha, identical engines would be called regressed in up to K·alpha of comparisons (the
-/// issue-21 A/A target is alpha). Each check's shift therefore has to hold at alpha / K
-/// (Bonferroni over the latency checks that have an interval); one that holds only at
-/// alpha becomes `inconclusive`, saying so. `equivalent` needs every check to be
-/// equivalent, an intersection–union test (Berger 1982) that keeps its level alpha without
-/// adjustment, so equivalence is untouched.
-pub(crate) fn family_wise(checks: &mut [Check], th: &Thresholds) {
-    let k = checks
-        .iter()
-        .filter(|c| c.units.is_some() && c.ci.is_some())
-        .count();
-    if k < 2 {
-        return;
-    }
-    let level = th.alpha / k as f64;
-    for c in checks.iter_mut() {
-        let (Some(u), Some((lo, hi)), Some(delta)) = (&c.units, c.ci, c.delta) else {
-            continue;
-        };
-        let shifted = match c.decision {
-            Decision::Regressed => "slower",
-            Decision::Improved => "faster",
-            _ => continue,
-        };
-        // The reported interval is delta ± t(1 − alpha, df)·se; the same se at alpha / K.
-        let se = (hi - lo) / (2.0 * equivalence::t_quantile(1.0 - th.alpha, u.df));
-        let h = equivalence::t_quantile(1.0 - level, u.df) * se;
-        let holds = if c.decision == Decision::Regressed {
-            delta - h > 0.0
-        } else {
-            delta + h < 0.0
-        };
-        if !holds {
-            c.decision = Decision::Inconclusive;
-            c.note = Some(format!(
-                "{shifted} by more than the margin at one-sided level {:.3}, but not at {level:.4} = {:.3} / {k}, the level each of this comparison's {k} latency checks must reach so that identical engines are called regressed or improved in at most {:.0}% of comparisons (Bonferroni): more units would decide",
-                th.alpha, th.alpha, th.alpha * 100.0
-            ));
-        }
     }
 }

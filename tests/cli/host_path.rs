@@ -315,16 +315,21 @@ fn default_hooks_keep_noop_results_identical() {
     }
 }
 
-#[test]
-fn default_hooks_keep_tract_results_identical() {
-    use adasval::backend::{cpu::CpuBackend, Backend};
+/// The bundled demo detector, verified against the lock.
+fn demo_engine() -> adasval::lock::VerifiedEngine {
     use adasval::lock::{load_verified, LockFile};
     let root = common::repo_root();
     let lock = LockFile::load(&root).unwrap();
     let entry = lock
         .get("demo-detector")
         .expect("demo-detector in the lock");
-    let engine = load_verified(&root, entry).unwrap();
+    load_verified(&root, entry).unwrap()
+}
+
+#[test]
+fn default_hooks_keep_tract_results_identical() {
+    use adasval::backend::{cpu::CpuBackend, Backend};
+    let engine = demo_engine();
     let prepared = CpuBackend::new(1).prepare(&engine).unwrap();
     let fr: Vec<PreparedFrame> = (0..3)
         .map(|i| {
@@ -402,13 +407,7 @@ fn a_backend_without_staging_adds_nothing_to_the_run_record() {
 #[test]
 fn tract_outputs_do_not_depend_on_the_thread_count() {
     use adasval::backend::{cpu::CpuBackend, Backend};
-    use adasval::lock::{load_verified, LockFile};
-    let root = common::repo_root();
-    let lock = LockFile::load(&root).unwrap();
-    let entry = lock
-        .get("demo-detector")
-        .expect("demo-detector in the lock");
-    let engine = load_verified(&root, entry).unwrap();
+    let engine = demo_engine();
     let inputs: Vec<Tensor> = (0..3)
         .map(|i| {
             let f = adasval::synth::render_random(77, i, 640, 360);

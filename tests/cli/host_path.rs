@@ -326,14 +326,16 @@ fn demo_engine() -> adasval::lock::VerifiedEngine {
     load_verified(&root, entry).unwrap()
 }
 
-#[test]
-fn default_hooks_keep_tract_results_identical() {
-    use adasval::backend::{cpu::CpuBackend, Backend};
-    let engine = demo_engine();
-    let prepared = CpuBackend::new(1).prepare(&engine).unwrap();
-    let fr: Vec<PreparedFrame> = (0..3)
+/// Three random scenes of `width` × `height` from `seed`, preprocessed for `engine`.
+fn demo_frames(
+    engine: &adasval::lock::VerifiedEngine,
+    seed: u64,
+    width: u32,
+    height: u32,
+) -> Vec<PreparedFrame> {
+    (0..3)
         .map(|i| {
-            let f = adasval::synth::render_random(4242, i, 320, 180);
+            let f = adasval::synth::render_random(seed, i, width, height);
             let img = adasval::preprocess::RgbImage {
                 width: f.width,
                 height: f.height,
@@ -347,7 +349,15 @@ fn default_hooks_keep_tract_results_identical() {
                 pre_ns: 0,
             }
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn default_hooks_keep_tract_results_identical() {
+    use adasval::backend::{cpu::CpuBackend, Backend};
+    let engine = demo_engine();
+    let prepared = CpuBackend::new(1).prepare(&engine).unwrap();
+    let fr = demo_frames(&engine, 4242, 320, 180);
     // Reference: plain `run` on a session of its own, outside the harness.
     let mut plain = prepared.session().unwrap();
     let want: Vec<Vec<Tensor>> = fr
@@ -408,16 +418,9 @@ fn a_backend_without_staging_adds_nothing_to_the_run_record() {
 fn tract_outputs_do_not_depend_on_the_thread_count() {
     use adasval::backend::{cpu::CpuBackend, Backend};
     let engine = demo_engine();
-    let inputs: Vec<Tensor> = (0..3)
-        .map(|i| {
-            let f = adasval::synth::render_random(77, i, 640, 360);
-            let img = adasval::preprocess::RgbImage {
-                width: f.width,
-                height: f.height,
-                data: f.rgb,
-            };
-            adasval::preprocess::preprocess(&engine.adapter, &img).0
-        })
+    let inputs: Vec<Tensor> = demo_frames(&engine, 77, 640, 360)
+        .into_iter()
+        .map(|f| f.input)
         .collect();
     let outputs = |threads: usize| -> Vec<Vec<Tensor>> {
         let backend = CpuBackend::new(threads);

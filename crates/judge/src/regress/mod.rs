@@ -581,6 +581,13 @@ pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError>
             let mut sha: Option<String> = None;
             for d in dirs {
                 let r = read_run(d)?;
+                if let Some(why) = settings_differ(&rb.backend, &r.backend) {
+                    return Err(DiffError::NotComparable(format!(
+                        "{} and {} were replayed with different backend settings ({why}): a latency change would be the settings' as much as the engine's; replay every run with the same settings (e.g. the same `--threads`)",
+                        b0.display(),
+                        d.display()
+                    )));
+                }
                 if r.engines.len() != 1 {
                     return Err(DiffError::NotComparable(format!(
                         "{}: each run must hold exactly one engine (replay with --engine NAME), or be one interleaved session given alone",
@@ -619,18 +626,6 @@ pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError>
     } else {
         read_run(c0)?
     };
-    if !interleaved {
-        for d in &all[1..] {
-            let r = read_run(d)?;
-            if let Some(why) = settings_differ(&rb.backend, &r.backend) {
-                return Err(DiffError::NotComparable(format!(
-                    "{} and {} were replayed with different backend settings ({why}): a latency change would be the settings' as much as the engine's; replay every run with the same settings (e.g. the same `--threads`)",
-                    b0.display(),
-                    d.display()
-                )));
-            }
-        }
-    }
     let engine_of = |r: &adasval_record::record::RunRecord, name: &str| {
         r.engines
             .iter()

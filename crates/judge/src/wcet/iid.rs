@@ -133,8 +133,7 @@ pub fn ks_two_sample(a: &[f64], b: &[f64]) -> KsResult {
 /// of non-negative terms only grow, so the decision is the same). The trace bootstrap's
 /// replicates need only the decision.
 pub fn ks_two_sample_passes(a: &[f64], b: &[f64], level: f64) -> bool {
-    let r = ks_test(a, b, Some(level));
-    r.p_value.is_finite() && r.p_value >= level
+    passes(ks_test(a, b, Some(level)).p_value, level)
 }
 
 /// KS test; with `stop_at`, an exact p-value may be returned as soon as it reaches it.
@@ -303,21 +302,19 @@ pub fn kpss(x: &[f64]) -> (f64, f64, usize) {
 
 /// Runs the four tests with a Bonferroni split of the family-wise `alpha`.
 pub fn preconditions(x: &[f64], lags: usize, alpha: f64) -> Vec<TestResult> {
-    let a = alpha / 4.0;
     let n = x.len();
+    let (a, lags, half) = test_settings(n, lags, alpha);
     let mk = |name: &str, s: f64, p: f64, detail: String| TestResult {
         name: name.into(),
         statistic: s,
         p_value: p,
         alpha: a,
         n,
-        passed: p.is_finite() && p >= a,
+        passed: passes(p, a),
         detail,
     };
-    let lags = lags.min(n.saturating_sub(1)).max(1);
     let (q, pq) = ljung_box(x, lags);
     let (z, pz) = runs_test(x);
-    let half = n / 2;
     let ks = ks_two_sample(&x[..half], &x[half..]);
     let (k, pk, klags) = kpss(x);
     vec![
@@ -348,15 +345,22 @@ pub fn preconditions(x: &[f64], lags: usize, alpha: f64) -> Vec<TestResult> {
 /// stops summing its exact p-value once it reaches the level ([`ks_two_sample_passes`]).
 /// For the trace bootstrap, whose replicates only choose a block size.
 pub fn all_pass(x: &[f64], lags: usize, alpha: f64) -> bool {
-    let a = alpha / 4.0;
-    let ok = |p: f64| p.is_finite() && p >= a;
-    let n = x.len();
-    let lags = lags.min(n.saturating_sub(1)).max(1);
-    let half = n / 2;
+    let (a, lags, half) = test_settings(x.len(), lags, alpha);
+    let ok = |p: f64| passes(p, a);
     ok(ljung_box(x, lags).1)
         && ok(kpss(x).1)
         && ok(runs_test(x).1)
         && ks_two_sample_passes(&x[..half], &x[half..], a)
+}
+
+/// The four tests' shared settings for n samples: each test's level (alpha split four
+/// ways), the Ljung–Box lags that n allows, and where the KS test splits the trace.
+fn test_settings(n: usize, lags: usize, alpha: f64) -> (f64, usize, usize) {
+    (alpha / 4.0, lags.min(n.saturating_sub(1)).max(1), n / 2)
+}
+
+fn passes(p: f64, level: f64) -> bool {
+    p.is_finite() && p >= level
 }
 
 /// Median of `x` (used by callers for reporting).

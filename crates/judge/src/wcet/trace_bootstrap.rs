@@ -183,9 +183,9 @@ pub fn bootstrap(
             |(y, scratch), k| {
                 let mut rng = Rng::stream(seed, 13, k as u64);
                 resample_into(x, mean_run, &mut rng, y);
-                let (b, maxima) = rule.blocks(y)?;
+                let (b, mut maxima) = rule.blocks(y)?;
                 let theta = rule.theta_above(y, cut, scratch);
-                let maxima = sorted_copy(&maxima);
+                maxima.sort_by(f64::total_cmp);
                 let d = match refit_plain(fit, &maxima)? {
                     Dist::Gev { gev, .. } => Dist::Gev {
                         gev: if gev.shape < 0.0 {

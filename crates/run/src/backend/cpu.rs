@@ -174,16 +174,13 @@ impl Prepared for CpuPrepared {
     fn session(&self) -> Result<Box<dyn Session>, BackendError> {
         // One pool per session, built here and not per inference: its threads start once,
         // outside the timed loop.
-        let executor = if self.threads > 1 {
-            Executor::multithread_with_name(self.threads, "adasval-cpu")
-        } else {
-            Executor::SingleThread
-        };
+        let pool = (self.threads > 1)
+            .then(|| Executor::multithread_with_name(self.threads, "adasval-cpu"));
         Ok(Box::new(CpuSession {
             plan: self.plan.clone(),
             output_names: self.output_names.clone(),
             shape: self.shape.clone(),
-            executor,
+            pool,
         }))
     }
 }
@@ -192,7 +189,9 @@ struct CpuSession {
     plan: std::sync::Arc<Plan>,
     output_names: Vec<String>,
     shape: Vec<usize>,
-    executor: Executor,
+    /// `--threads` above 1; on one thread tract runs on the caller, with nothing to set up
+    /// per inference.
+    pool: Option<Executor>,
 }
 
 impl Session for CpuSession {
@@ -202,9 +201,11 @@ impl Session for CpuSession {
             message: format!("{e:#}"),
         };
         let t = tract_onnx::prelude::Tensor::from_shape(&self.shape, &input.data).map_err(err)?;
-        let result =
-            multithread_tract_scope(self.executor.clone(), || self.plan.run(tvec!(t.into())))
-                .map_err(err)?;
+        let result = match &self.pool {
+            Some(pool) => multithread_tract_scope(pool.clone(), || self.plan.run(tvec!(t.into()))),
+            None => self.plan.run(tvec!(t.into())),
+        }
+        .map_err(err)?;
         let mut outputs = Vec::with_capacity(result.len());
         for (i, v) in result.iter().enumerate() {
             let view = v.to_plain_array_view::<f32>().map_err(err)?;

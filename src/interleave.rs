@@ -45,11 +45,51 @@ pub fn check_request(req: &ValidateRequest, engines: usize) -> Result<(), Valida
     Ok(())
 }
 
-/// The settings of one engine's whole trace, as the per-trace loop would take them.
-pub fn trace_settings(req: &ValidateRequest, ls: &LoadedScenario) -> TraceSettings {
+/// Block k of one engine is paired with block k of the other, so both must replay every
+/// scenario equally often: a scenario whose `timing.engine_repetitions` gives the two
+/// engines different counts is refused before anything runs, unless `--repetitions` sets one.
+pub fn check_scenarios(
+    req: &ValidateRequest,
+    chosen: &[LoadedScenario],
+    engines: &[VerifiedEngine],
+) -> Result<(), ValidateError> {
+    if req.repetitions.is_some() {
+        return Ok(());
+    }
+    for ls in chosen {
+        let t = ls.scenario.timing.clone().unwrap_or_default();
+        let reps: Vec<(String, u32)> = engines
+            .iter()
+            .map(|e| {
+                let n = t.repetitions_for(&e.entry.name).unwrap_or(1).max(1);
+                (e.entry.name.clone(), n)
+            })
+            .collect();
+        if reps.windows(2).any(|w| w[0].1 != w[1].1) {
+            return Err(ValidateError::Selection(format!(
+                "--interleave pairs the engines' blocks, so both must replay a scenario equally often; scenario `{}` ({}) asks {} (timing.engine_repetitions): pass `--repetitions N`",
+                ls.scenario.id,
+                ls.path.display(),
+                reps.iter()
+                    .map(|(e, n)| format!("{n} of {e}"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The settings of one engine's whole trace, as the per-trace loop would take them (the
+/// engines' repetitions are equal: [`check_scenarios`]).
+pub fn trace_settings(req: &ValidateRequest, ls: &LoadedScenario, engine: &str) -> TraceSettings {
     let defaults = ls.scenario.timing.clone().unwrap_or_default();
     TraceSettings {
-        repetitions: req.repetitions.or(defaults.repetitions).unwrap_or(1).max(1),
+        repetitions: req
+            .repetitions
+            .or(defaults.repetitions_for(engine))
+            .unwrap_or(1)
+            .max(1),
         warmup: req.warmup.or(defaults.warmup).unwrap_or(5),
         order: req.order,
         seed: req.seed,
@@ -76,7 +116,7 @@ pub fn replay_scenario(
     stop: &AtomicBool,
 ) -> Result<Interleaved, ValidateError> {
     let s = &ls.scenario;
-    let settings = trace_settings(req, ls);
+    let settings = trace_settings(req, ls, &engines[0].entry.name);
     let mut frames = Vec::new();
     for e in engines {
         let loaded = scenario::load_frames(ls, &e.adapter.judged_classes(), data, req.max_frames)?;

@@ -23,6 +23,7 @@ mod demo_pipeline;
 mod demo_runner;
 mod diff_layers;
 mod engine_probe;
+mod engine_repetitions;
 mod eval_cli;
 mod eval_run;
 mod evidence_bundle;

@@ -107,6 +107,22 @@ pub struct TimingDefaults {
     pub repetitions: Option<u32>,
     #[serde(default)]
     pub warmup: Option<u32>,
+    /// Repetitions for named engines of the lock, in place of `repetitions`: the engine under
+    /// release can replay a timing scenario often enough for a far-tail pWCET while a
+    /// comparison build replays it a few times (its latency spread and high-water mark).
+    /// `validate --repetitions` overrides both.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub engine_repetitions: BTreeMap<String, u32>,
+}
+
+impl TimingDefaults {
+    /// The repetitions this scenario asks of `engine` (before `--repetitions`).
+    pub fn repetitions_for(&self, engine: &str) -> Option<u32> {
+        self.engine_repetitions
+            .get(engine)
+            .copied()
+            .or(self.repetitions)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -261,6 +277,22 @@ impl Scenario {
         }
         if !(self.deadline_ms > 0.0 && self.deadline_ms.is_finite()) {
             return Err(bad("deadline_ms", "must be a positive number".into()));
+        }
+        if let Some(t) = &self.timing {
+            if t.repetitions == Some(0) {
+                return Err(bad("timing.repetitions", "must be at least 1".into()));
+            }
+            for (engine, n) in &t.engine_repetitions {
+                if let Err(e) = adasval_core::names::check("engine", engine) {
+                    return Err(bad("timing.engine_repetitions", e.to_string()));
+                }
+                if *n == 0 {
+                    return Err(bad(
+                        "timing.engine_repetitions",
+                        format!("`{engine}`: must be at least 1"),
+                    ));
+                }
+            }
         }
         let generated = match &self.frames {
             FramesSpec::Generate(g) => {

@@ -1,0 +1,135 @@
+//! `timing.engine_repetitions`: a scenario replays the engine under release more often than a
+//! comparison build (the demo's timing loop: 100 and 10 passes). Each engine's trace has its
+//! own count, `--repetitions` overrides both, a name that is not in the lock is bad input
+//! naming the file and field, and an interleaved session refuses unequal counts before
+//! anything runs.
+
+use crate::common;
+use common::*;
+
+fn samples_by_engine(run_dir: &std::path::Path) -> Vec<(String, u64)> {
+    let rec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("run.json")).unwrap()).unwrap();
+    let mut v: Vec<(String, u64)> = rec["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["scenario"] == "timed")
+        .map(|t| {
+            (
+                t["engine"].as_str().unwrap().to_string(),
+                t["samples"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn timed_scenario(p: &std::path::Path, timing: &str) {
+    let two = std::fs::read_to_string(p.join("scenarios/two-frames.yaml")).unwrap();
+    let timed = two
+        .replace("id: two-frames", "id: timed")
+        .replace("deadline_ms: 100", &format!("deadline_ms: 100\n{timing}"));
+    std::fs::write(p.join("scenarios/timed.yaml"), timed).unwrap();
+}
+
+#[test]
+fn each_engine_replays_its_own_count() {
+    let d = noop_project();
+    let p = d.path();
+    let (code, out, err) = run(adasval().current_dir(p).args([
+        "engine",
+        "freeze",
+        "engines/fake.onnx",
+        "--name",
+        "fake-b",
+        "--adapter",
+        "engines/fake.adapter.yaml",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    timed_scenario(
+        p,
+        "timing: { repetitions: 3, engine_repetitions: { fake-b: 1 } }",
+    );
+    let validate = |extra: &[&str]| {
+        run(adasval()
+            .current_dir(p)
+            .args(["validate", "--backend", "noop", "--scenario", "timed"])
+            .args(extra))
+    };
+
+    // Two frames: 3 passes for the engine with no entry, 1 for fake-b.
+    let (code, out, err) = validate(&[]);
+    assert!(code == 0 || code == 1, "{out}{err}");
+    assert_eq!(
+        samples_by_engine(&p.join(out.trim())),
+        vec![("fake".to_string(), 6), ("fake-b".to_string(), 2)]
+    );
+    // `--repetitions` wins over both.
+    let (code, out, err) = validate(&["--repetitions", "2"]);
+    assert!(code == 0 || code == 1, "{out}{err}");
+    assert_eq!(
+        samples_by_engine(&p.join(out.trim())),
+        vec![("fake".to_string(), 4), ("fake-b".to_string(), 4)]
+    );
+
+    // Interleaving pairs blocks: unequal counts are refused before anything runs, equal
+    // ones (from `--repetitions`) are accepted.
+    let reports = || std::fs::read_dir(p.join("reports")).unwrap().count();
+    let before = reports();
+    let (code, _, err) = validate(&["--engine", "fake,fake-b", "--interleave"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("timing.engine_repetitions"), "{err}");
+    assert!(err.contains("3 of fake and 1 of fake-b"), "{err}");
+    assert_eq!(
+        reports(),
+        before,
+        "a refused session leaves no run directory"
+    );
+    let (code, out, err) = validate(&[
+        "--engine",
+        "fake,fake-b",
+        "--interleave",
+        "--repetitions",
+        "2",
+    ]);
+    assert!(code == 0 || code == 1, "{out}{err}");
+}
+
+#[test]
+fn an_engine_not_in_the_lock_or_a_zero_count_is_bad_input() {
+    let d = noop_project();
+    let p = d.path();
+    timed_scenario(
+        p,
+        "timing: { repetitions: 3, engine_repetitions: { fak: 1 } }",
+    );
+    let (code, _, err) = run(adasval().current_dir(p).args([
+        "validate",
+        "--backend",
+        "noop",
+        "--scenario",
+        "timed",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("timed.yaml"), "{err}");
+    assert!(err.contains("timing.engine_repetitions"), "{err}");
+    assert!(err.contains("`fak` is not an engine of the lock"), "{err}");
+    assert!(err.contains("fake"), "the lock's engines are listed: {err}");
+
+    timed_scenario(
+        p,
+        "timing: { repetitions: 3, engine_repetitions: { fake: 0 } }",
+    );
+    let (code, _, err) = run(adasval().current_dir(p).args([
+        "validate",
+        "--backend",
+        "noop",
+        "--scenario",
+        "timed",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("timing.engine_repetitions"), "{err}");
+    assert!(err.contains("must be at least 1"), "{err}");
+}

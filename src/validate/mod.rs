@@ -292,40 +292,11 @@ pub fn select(req: &ValidateRequest) -> Result<Selection, ValidateError> {
             "no scenario matches the selection".into(),
         ));
     }
-    check_engine_repetitions(&chosen, &lock)?;
     Ok(Selection {
         lock,
         entries,
         chosen,
     })
-}
-
-/// A scenario's `timing.engine_repetitions` may only name engines of the lock: a typo would
-/// silently give that engine the scenario's default repetitions.
-fn check_engine_repetitions(
-    chosen: &[LoadedScenario],
-    lock: &LockFile,
-) -> Result<(), ValidateError> {
-    let known: Vec<String> = lock.engines.iter().map(|e| e.name.clone()).collect();
-    for ls in chosen {
-        let Some(t) = &ls.scenario.timing else {
-            continue;
-        };
-        if let Some(name) = t.engine_repetitions.keys().find(|k| !known.contains(k)) {
-            return Err(ScenarioError::Invalid {
-                scenario: ls.scenario.id.clone(),
-                path: ls.path.display().to_string(),
-                field: "timing.engine_repetitions",
-                message: format!(
-                    "`{name}` is not an engine of the lock (engines: {}).{}",
-                    known.join(", "),
-                    crate::suggest::hint(name, &known)
-                ),
-            }
-            .into());
-        }
-    }
-    Ok(())
 }
 
 /// Factory for a progress observer over `total` inferences with a label.

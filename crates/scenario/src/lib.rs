@@ -110,7 +110,9 @@ pub struct TimingDefaults {
     /// Repetitions for named engines of the lock, in place of `repetitions`: the engine under
     /// release can replay a timing scenario often enough for a far-tail pWCET while a
     /// comparison build replays it a few times (its latency spread and high-water mark).
-    /// `validate --repetitions` overrides both.
+    /// `validate --repetitions` overrides both. A name the project's lock does not hold
+    /// applies to nothing, so a scenario file runs unedited in another project; each trace
+    /// records the count it used (`settings.repetitions` in run.json).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub engine_repetitions: BTreeMap<String, u32>,
 }

@@ -45,6 +45,22 @@ pub fn ljung_box(x: &[f64], lags: usize) -> (f64, f64) {
     (q, chi2_sf(q, lags as f64))
 }
 
+/// Lag-1 sample autocorrelation, the first term of [`ljung_box`] (demeaned, autocovariances
+/// divided by n). `None` for fewer than two samples or a constant trace.
+pub fn lag1_autocorrelation(x: &[f64]) -> Option<f64> {
+    let n = x.len();
+    if n < 2 {
+        return None;
+    }
+    let mean = x.iter().sum::<f64>() / n as f64;
+    let c0: f64 = x.iter().map(|v| (v - mean) * (v - mean)).sum();
+    if c0 <= 0.0 || !c0.is_finite() {
+        return None;
+    }
+    let c1: f64 = x.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)).sum();
+    Some(c1 / c0)
+}
+
 /// Wald–Wolfowitz runs test around the median (statsmodels `runstest_1samp(x,
 /// cutoff="median", correction=True)`). Returns (z, p).
 pub fn runs_test(x: &[f64]) -> (f64, f64) {

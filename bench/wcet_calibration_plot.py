@@ -21,9 +21,14 @@ def bars(svg, c, j, x0, y, col, k, x):
     if not c:
         return
     q = c["probs"][j]
+    yy = y + 2 + 10 * k
+    if q["truth"] and q["below_share"] is None:
+        # every run refused (or the bound not printed): say so rather than draw a 0% bar
+        why = ", ".join(f"{v} {r}" for r, v in c.get("refusals", [])) or "not printed"
+        svg.append(f'<text x="{x0 + 2}" y="{yy + 8}" font-size="9" fill="{col}">no bound printed ({why})</text>')
+        return
     if q["below_share"] is None or not q["truth"]:
         return
-    yy = y + 2 + 10 * k
     svg.append(f'<rect x="{x0}" y="{yy}" width="{x(q["below_share"]) - x0:.1f}" height="8" fill="{col}"/>')
     svg.append(f'<line x1="{x(q["below_share"]):.1f}" y1="{yy + 4}" x2="{x(q["below_cp95"]):.1f}" y2="{yy + 4}" stroke="{col}"/>')
 

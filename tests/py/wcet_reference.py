@@ -18,7 +18,7 @@ warnings.simplefilter("ignore")
 def op_iid(req):
     from statsmodels.stats.diagnostic import acorr_ljungbox
     from statsmodels.sandbox.stats.runs import runstest_1samp
-    from statsmodels.tsa.stattools import kpss
+    from statsmodels.tsa.stattools import acf, kpss
 
     x = np.asarray(req["data"], dtype=float)
     lags = int(req.get("lags", 20))
@@ -32,6 +32,8 @@ def op_iid(req):
         "runs": [float(z), float(pz)],
         "ks": [float(ks.statistic), float(ks.pvalue)],
         "kpss": [float(k), float(pk), int(klags)],
+        # lag-1 autocorrelation (demeaned, autocovariances over n), the effective-sample-size rule's rho
+        "acf1": float(acf(x, nlags=1, fft=False)[1]),
     }
 
 

@@ -127,6 +127,13 @@ fn precondition_statistics_match_statsmodels_and_scipy() {
             "{name} LB p {pq} vs {}",
             r["ljung_box"][1]
         );
+        // the dependent route's effective-sample-size rule rests on this estimate of rho
+        let rho = iid::lag1_autocorrelation(&x).expect("a non-constant trace has a rho");
+        assert!(
+            (rho - f(&r["acf1"])).abs() < 1e-10,
+            "{name} lag-1 autocorrelation {rho} vs statsmodels {}",
+            r["acf1"]
+        );
         let (z, pz) = iid::runs_test(&x);
         assert!(
             rel_close(z, f(&r["runs"][0]), 1e-6),

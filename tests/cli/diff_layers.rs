@@ -246,17 +246,8 @@ fn every_check_states_its_decision_and_the_exit_status_follows() {
 fn interleaved_session_is_judged_block_by_block() {
     let d = noop_project();
     let p = d.path();
-    // Freeze the same engine file under a second name: an A/A pair of one session.
-    let (code, out, err) = run(adasval().current_dir(p).args([
-        "engine",
-        "freeze",
-        "engines/fake.onnx",
-        "--name",
-        "fake-b",
-        "--adapter",
-        "engines/fake.adapter.yaml",
-    ]));
-    assert_eq!(code, 0, "{out}{err}");
+    // The same engine file under a second name: an A/A pair of one session.
+    freeze_fake_b(p);
     let session = |scale: &str| {
         let (code, out, err) = run(adasval()
             .current_dir(p)

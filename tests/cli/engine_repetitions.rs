@@ -39,16 +39,7 @@ fn timed_scenario(p: &std::path::Path, timing: &str) {
 fn each_engine_replays_its_own_count() {
     let d = noop_project();
     let p = d.path();
-    let (code, out, err) = run(adasval().current_dir(p).args([
-        "engine",
-        "freeze",
-        "engines/fake.onnx",
-        "--name",
-        "fake-b",
-        "--adapter",
-        "engines/fake.adapter.yaml",
-    ]));
-    assert_eq!(code, 0, "{out}{err}");
+    freeze_fake_b(p);
     timed_scenario(
         p,
         "timing: { repetitions: 3, engine_repetitions: { fake-b: 1 } }",

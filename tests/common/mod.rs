@@ -3,7 +3,7 @@
 
 pub mod tamper;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The shared folder (`ADASVAL_SHARED`, default `../shared`). Returns `None` with a
@@ -60,6 +60,21 @@ pub fn adasval() -> Command {
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Freeze the [`noop_project`]'s engine file a second time as `fake-b` (two engines of one
+/// binary: an A/A pair, or a second engine for per-engine settings).
+pub fn freeze_fake_b(p: &Path) {
+    let (code, out, err) = run(adasval().current_dir(p).args([
+        "engine",
+        "freeze",
+        "engines/fake.onnx",
+        "--name",
+        "fake-b",
+        "--adapter",
+        "engines/fake.adapter.yaml",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
 }
 
 /// Run the binary and capture (exit code, stdout, stderr).

@@ -15,7 +15,7 @@ use crate::lock::VerifiedEngine;
 use crate::record::{FailureClass, InterleaveBlock};
 use crate::replay::{self, TraceResult, TraceSettings};
 use crate::scenario::{self, DataRoot, LoadedScenario};
-use crate::validate::{ProgressFactory, ValidateError, ValidateRequest};
+use crate::validate::{trace_settings, ProgressFactory, ValidateError, ValidateRequest};
 
 /// Both engines' traces of one scenario and the blocks as they ran.
 pub struct Interleaved {
@@ -53,16 +53,12 @@ pub fn check_scenarios(
     chosen: &[LoadedScenario],
     engines: &[VerifiedEngine],
 ) -> Result<(), ValidateError> {
-    if req.repetitions.is_some() {
-        return Ok(());
-    }
     for ls in chosen {
-        let t = ls.scenario.timing.clone().unwrap_or_default();
-        let reps: Vec<(String, u32)> = engines
+        let reps: Vec<(&str, u32)> = engines
             .iter()
             .map(|e| {
-                let n = t.repetitions_for(&e.entry.name).unwrap_or(1).max(1);
-                (e.entry.name.clone(), n)
+                let name = e.entry.name.as_str();
+                (name, trace_settings(req, ls, name).repetitions)
             })
             .collect();
         if reps.windows(2).any(|w| w[0].1 != w[1].1) {
@@ -78,24 +74,6 @@ pub fn check_scenarios(
         }
     }
     Ok(())
-}
-
-/// The settings of one engine's whole trace, as the per-trace loop would take them (the
-/// engines' repetitions are equal: [`check_scenarios`]).
-pub fn trace_settings(req: &ValidateRequest, ls: &LoadedScenario, engine: &str) -> TraceSettings {
-    let defaults = ls.scenario.timing.clone().unwrap_or_default();
-    TraceSettings {
-        repetitions: req
-            .repetitions
-            .or(defaults.repetitions_for(engine))
-            .unwrap_or(1)
-            .max(1),
-        warmup: req.warmup.or(defaults.warmup).unwrap_or(5),
-        order: req.order,
-        seed: req.seed,
-        pace_fps: req.pace.then_some(ls.scenario.fps),
-        bounds: Default::default(),
-    }
 }
 
 fn failure(err: &BackendError) -> FailureClass {
@@ -116,6 +94,7 @@ pub fn replay_scenario(
     stop: &AtomicBool,
 ) -> Result<Interleaved, ValidateError> {
     let s = &ls.scenario;
+    // The engines' counts are equal ([`check_scenarios`]); `check_request` refused bounds.
     let settings = trace_settings(req, ls, &engines[0].entry.name);
     let mut frames = Vec::new();
     for e in engines {

@@ -299,6 +299,32 @@ pub fn select(req: &ValidateRequest) -> Result<Selection, ValidateError> {
     })
 }
 
+/// What one engine's trace of a scenario replays: the scenario's timing for that engine
+/// (`timing.engine_repetitions`, else `repetitions`), overridden by the request. The one
+/// place for the per-trace loop, the interleaved session and its check before the run.
+pub(crate) fn trace_settings(
+    req: &ValidateRequest,
+    ls: &LoadedScenario,
+    engine: &str,
+) -> TraceSettings {
+    let timing = ls.scenario.timing.as_ref();
+    TraceSettings {
+        repetitions: req
+            .repetitions
+            .or_else(|| timing.and_then(|t| t.repetitions_for(engine)))
+            .unwrap_or(1)
+            .max(1),
+        warmup: req
+            .warmup
+            .or_else(|| timing.and_then(|t| t.warmup))
+            .unwrap_or(5),
+        order: req.order,
+        seed: req.seed,
+        pace_fps: req.pace.then_some(ls.scenario.fps),
+        bounds: req.bounds.clone(),
+    }
+}
+
 /// Factory for a progress observer over `total` inferences with a label.
 /// What a progress display expects a trace to run: its planned passes, or the minimum
 /// count when that is larger (a duration or precision bound is not known in advance).
@@ -499,19 +525,7 @@ pub fn replay(
                     .settings
                     .push((format!("input staging {} × {}", e.entry.name, s.id), note));
             }
-            let defaults = s.timing.clone().unwrap_or_default();
-            let settings = TraceSettings {
-                repetitions: req
-                    .repetitions
-                    .or(defaults.repetitions_for(&e.entry.name))
-                    .unwrap_or(1)
-                    .max(1),
-                warmup: req.warmup.or(defaults.warmup).unwrap_or(5),
-                order: req.order,
-                seed: req.seed,
-                pace_fps: req.pace.then_some(s.fps),
-                bounds: req.bounds.clone(),
-            };
+            let settings = trace_settings(req, ls, &e.entry.name);
             // A failure that can only appear now (the backend or its device failing after
             // the pre-flight inference passed) ends the replay as incomplete, with what was
             // measured kept and the failure's class recorded; it never aborts the run.

@@ -333,6 +333,11 @@ pub fn tail_data(x: &[f64], sorted: &[f64], b: usize, theta: f64, q: f64) -> Tai
     }
 }
 
+/// The reason every route that gives up on the raw trace states first.
+fn raw_failures(tests: &[TestResult]) -> String {
+    format!("raw samples fail: {}", failed_names(tests).join("; "))
+}
+
 fn failed_names(tests: &[TestResult]) -> Vec<String> {
     tests
         .iter()
@@ -687,10 +692,7 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
             effective_samples(samples).filter(|&(_, n_eff)| n_eff < s.min_effective_samples as f64)
         {
             let need = s.min_effective_samples as f64 * (1.0 + rho) / (1.0 - rho).max(f64::EPSILON);
-            a.reasons.push(format!(
-                "raw samples fail: {}",
-                failed_names(&a.iid).join("; ")
-            ));
+            a.reasons.push(raw_failures(&a.iid));
             a.reasons.push(format!(
                 "dependent frames: lag-1 autocorrelation {rho:.4} makes the {n} frames worth about {n_eff:.0} \
                  independent ones (AR(1) effective sample size n (1 - rho) / (1 + rho)), fewer than the minimum {}; \
@@ -725,10 +727,7 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
     }
     let Some((b, bm_tests)) = route else {
         a.verdict = Verdict::NotIid;
-        a.reasons.push(format!(
-            "raw samples fail: {}",
-            failed_names(&a.iid).join("; ")
-        ));
+        a.reasons.push(raw_failures(&a.iid));
         a.reasons.push(format!(
             "block maxima fail for every block size tried ({}) with at least {} blocks",
             tried
@@ -761,10 +760,7 @@ pub fn analyse(samples: &[f64], s: &WcetSettings) -> Result<Analysis, WcetError>
             .map_or(1.0, |e| e.estimate.clamp(1e-3, 1.0))
     };
     if !raw_iid {
-        a.reasons.push(format!(
-            "raw samples fail: {}",
-            failed_names(&a.iid).join("; ")
-        ));
+        a.reasons.push(raw_failures(&a.iid));
         a.reasons.push(format!(
             "routed through block maxima: maxima of {b}-frame blocks pass the preconditions; gpd-pot is not used \
              (excesses of dependent frames cluster); per-frame probabilities use the extremal index {theta:.3}"

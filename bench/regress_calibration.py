@@ -11,12 +11,21 @@ noop  The no-op backend with injected latency (ADASVAL_NOOP_DELAY_US): each run 
       candidate's delay and noise multiplied by 1 + --shift.
       One interleaved A/A session (`validate --interleave`) with a CPU-hogging process
       started before the candidate's first block: `diff RUN` must never say regressed.
-cpu   The CPU backend with the demo detector on `timing-loop` (--max-frames, --repetitions).
+cpu   The CPU backend (or --backend cuda) with the demo detector on `timing-loop` (--max-frames, --repetitions).
       A/A: the detector against itself. Shift: against `demo-detector-slow`, the same
       network behind two extra 3x3 convolutions (3 -> 8 -> 3 channels, weights that copy
       the image through unchanged, so the detections are identical and only the latency
       grows; made by bench/make_slow_detector.py). Then one interleaved A/A pair with a
       CPU hog beside it, and for contrast the same with separate runs.
+
+--design sessions replaces each comparison's 3 + 3 separate runs with 3 interleaved sessions
+(`validate --interleave`, baseline and candidate blocks alternating in one process) judged
+by `adasval diff --sessions`: each session is one paired unit, so whatever makes one process
+faster or slower than the next falls on both sides of its pair. On the no-op backend the
+per-run offset becomes a per-session offset, shared by both engines of the session (that is
+what pairing can remove); the shift scales the candidate engine inside the session
+(ADASVAL_NOOP_SCALE). Records of this design carry the part name `noop-sessions` or
+`cpu-sessions`.
 
 Every finished comparison is printed on stderr as one short JSON line (the latency
 decisions, the p50 change, each run's p50 and p99) and appended in full to --out at once,
@@ -195,7 +204,9 @@ class Runner:
         return out
 
     def diff(self, base, cand, extra=()):
-        if cand is None:
+        if cand == "sessions":
+            args = [self.binary, "diff", "--sessions", *base, "--format", "json", "--root", self.root, *extra]
+        elif cand is None:
             args = [self.binary, "diff", base, "--format", "json", "--root", self.root, *extra]
         else:
             args = [self.binary, "diff", "--baseline", *base, "--candidate", *cand, "--format", "json",
@@ -214,11 +225,13 @@ class Runner:
 P50, P99, PWCET = "infer latency p50 (ms)", "infer latency p99 (ms)", "pWCET UCB at 1e-6 (ms)"
 
 
-def unit_stats(run):
+def unit_stats(run, engine=None):
     """One run's p50 and p99 of `infer` (nearest rank, as `diff` takes them) from its
-    latencies.csv, so the output shows the run-to-run spread behind each decision."""
+    latencies.csv, so the output shows the run-to-run spread behind each decision; in an
+    interleaved session, of one engine's samples."""
     with open(os.path.join(run, "latencies.csv")) as f:
-        v = sorted(int(row["infer_ns"]) / 1e6 for row in csv.DictReader(f))
+        v = sorted(int(row["infer_ns"]) / 1e6 for row in csv.DictReader(f)
+                   if engine is None or row["engine"] == engine)
     rank = lambda q: v[max(1, min(len(v), math.ceil(q * len(v)))) - 1]  # noqa: E731
     return {"samples": len(v), "p50_ms": rank(0.5), "p99_ms": rank(0.99)}
 
@@ -416,6 +429,22 @@ def comparison_record(part, kind, runner, base, cand):
     return rec
 
 
+def sessions_record(part, kind, runner, sessions, base_engine, cand_engine):
+    """Judge one comparison of interleaved sessions (`diff --sessions`) and describe it as
+    comparison_record does, each session's two engines as its baseline and candidate run."""
+    decision, checks, v = runner.diff(sessions, "sessions")
+    rel = None
+    for c in v["checks"]:
+        if c["what"] == P50 and c.get("baseline") and c.get("delta") is not None:
+            rel = c["delta"] / c["baseline"]
+    rec = {"part": part, "kind": kind, "design": "sessions", "decision": decision,
+           "checks": {f"{k[0]} {k[1]}": d for k, d in checks.items()}, "p50_change": rel,
+           "baseline_runs": [unit_stats(r, base_engine) for r in sessions],
+           "candidate_runs": [unit_stats(r, cand_engine) for r in sessions]}
+    runner.forget(sessions)
+    return rec
+
+
 def hog_record(part, kind, runner, run, cand=None):
     decision, checks, _ = runner.diff(run, cand)
     rec = {"type": "hog", "part": part, "kind": kind, "decision": decision,
@@ -452,8 +481,27 @@ def noop_part(binary, work, a):
         task.describes = {"part": "noop", "kind": kind}
         return task
 
-    in_parallel(a, [comparison("aa", 1.0, i) for i in range(a.aa)]
-                + [comparison("shift", 1.0 + a.shift, a.aa + i) for i in range(a.shift_pairs)])
+    def session_comparison(kind, cand_scale, index):
+        rng = random.Random(a.seed * 1_000_003 + index)
+        sessions = Runner(binary, root, ["--backend", "noop", "--engine", "fake,fake-b", "--interleave",
+                                         "--repetitions", str(a.noop_reps), "--block-repetitions",
+                                         str(a.noop_block_reps)], a.keep)
+
+        def task():
+            ss = []
+            for _ in range(a.runs):
+                # The session's own offset falls on both engines; the shift on the candidate.
+                e = env_for(1.0, rng)
+                e["ADASVAL_NOOP_SCALE"] = f"fake-b={cand_scale}"
+                ss.append(sessions.validate([], e))
+            runner.seconds.extend(sessions.seconds[-a.runs:])
+            return sessions_record("noop-sessions", kind, sessions, ss, "fake", "fake-b")
+        task.describes = {"part": "noop-sessions", "kind": kind}
+        return task
+
+    make = session_comparison if a.design == "sessions" else comparison
+    in_parallel(a, [make("aa", 1.0, i) for i in range(a.aa)]
+                + [make("shift", 1.0 + a.shift, a.aa + i) for i in range(a.shift_pairs)])
     # Interleaved A/A with a hog started beside the session.
     hog_runner = Runner(binary, root, ["--backend", "noop", "--engine", "fake,fake-b", "--interleave",
                                        "--repetitions", str(a.hog_reps or a.noop_reps), "--block-repetitions",
@@ -469,7 +517,7 @@ def noop_part(binary, work, a):
             finally:
                 hog.stop()
         a.recorder.emit(hog_record("noop", "interleaved", runner, il))
-    return {"settings": {"side_order": a.side_order, "delay_us": a.delay_us, "jitter_us": a.jitter_us,
+    return {"settings": {"design": a.design, "side_order": a.side_order, "delay_us": a.delay_us, "jitter_us": a.jitter_us,
                          "run_sd": a.run_sd, "repetitions": a.noop_reps, "frames": 2, "runs_per_side": a.runs,
                          "shift": a.shift, "hog_session_repetitions": a.hog_reps or a.noop_reps,
                          "hog_session_block_repetitions": a.noop_block_reps},
@@ -480,7 +528,7 @@ def cpu_part(binary, work, a):
     root = os.path.join(work, "cpu")
     os.makedirs(root)
     cpu_project(binary, root, a.slow_onnx)
-    base = ["--backend", "cpu", "--scenario", "timing-loop", "--max-frames", str(a.cpu_frames),
+    base = ["--backend", a.backend, "--scenario", "timing-loop", "--max-frames", str(a.cpu_frames),
             "--repetitions", str(a.cpu_reps)]
     runner = Runner(binary, root, base, a.keep)
 
@@ -492,8 +540,20 @@ def cpu_part(binary, work, a):
         task.describes = {"part": "cpu", "kind": kind}
         return task
 
-    in_parallel(a, [comparison("aa", "demo-detector")] * a.cpu_aa
-                + [comparison("shift", "demo-detector-slow")] * a.cpu_shift)
+    def session_comparison(kind, cand):
+        def task():
+            ss = [runner.validate(["--engine", f"demo-detector,{cand}", "--interleave",
+                                   "--block-repetitions", str(a.cpu_block_reps)]) for _ in range(a.runs)]
+            return sessions_record("cpu-sessions", kind, runner, ss, "demo-detector", cand)
+        task.describes = {"part": "cpu-sessions", "kind": kind}
+        return task
+
+    if a.design == "sessions":
+        in_parallel(a, [session_comparison("aa", "demo-detector-b")] * a.cpu_aa
+                    + [session_comparison("shift", "demo-detector-slow")] * a.cpu_shift)
+    else:
+        in_parallel(a, [comparison("aa", "demo-detector")] * a.cpu_aa
+                    + [comparison("shift", "demo-detector-slow")] * a.cpu_shift)
     # Hog beside the candidate: interleaved session (A/A, hog for the whole session) ...
     hog_runner = Runner(binary, root, base + ["--engine", "demo-detector,demo-detector-b", "--interleave"], a.keep)
     per_run = statistics.fmean(runner.seconds or [15.0])
@@ -520,8 +580,10 @@ def cpu_part(binary, work, a):
                 finally:
                     hog.stop()
                 a.recorder.emit(hog_record("cpu", "separate", runner, b, c))
-    return {"settings": {"side_order": a.side_order, "frames": a.cpu_frames, "repetitions": a.cpu_reps,
-                         "runs_per_side": a.runs},
+    return {"settings": {"backend": a.backend, "design": a.design, "side_order": a.side_order,
+                         "frames": a.cpu_frames,
+                         "repetitions": a.cpu_reps, "runs_per_side": a.runs,
+                         **({"block_repetitions": a.cpu_block_reps} if a.design == "sessions" else {})},
             "seconds_per_run": statistics.fmean(runner.seconds or [0.0])}
 
 
@@ -539,6 +601,19 @@ def spread(records, stat):
                 df += len(xs) - 1
         base_all += [u[stat] for u in r.get("baseline_runs", [])]
     out = {"pooled_cv": math.sqrt(ss / df) if df else None, "df": df}
+    # Sessions: the spread of the candidate/baseline ratio from session to session, pooled
+    # within comparisons; that is what the paired interval of `diff --sessions` sees.
+    rs, rdf = 0.0, 0
+    for r in records:
+        if r.get("design") != "sessions":
+            continue
+        ratios = [c[stat] / b[stat] for b, c in zip(r["baseline_runs"], r["candidate_runs"])]
+        if len(ratios) > 1:
+            m = statistics.fmean(ratios)
+            rs += sum((x - m) ** 2 for x in ratios)
+            rdf += len(ratios) - 1
+    if rdf:
+        out["paired_ratio_sd"] = math.sqrt(rs / rdf)
     if len(base_all) > 1:
         out["cv_all_baseline_runs"] = statistics.stdev(base_all) / statistics.fmean(base_all)
         out["baseline_runs"] = len(base_all)
@@ -572,12 +647,14 @@ def summarize(records, hogs, scenario):
     return out
 
 
-SCENARIO = {"noop": "two-frames", "cpu": "timing-loop"}
+SCENARIO = {"noop": "two-frames", "cpu": "timing-loop", "noop-sessions": "two-frames",
+            "cpu-sessions": "timing-loop"}
+PARTS = tuple(SCENARIO)
 
 
 def markdown(res):
     lines = []
-    for part in ("noop", "cpu"):
+    for part in PARTS:
         r = res.get(part)
         if not r:
             continue
@@ -604,6 +681,9 @@ def markdown(res):
                      f"p50 {fmt(rr['p50'].get('cv_all_baseline_runs'))}, p99 {fmt(rr['p99'].get('cv_all_baseline_runs'))}"
                      + (f"; slower engine's p50 +{100 * r['slow_engine_p50_increase']:.0f}%"
                         if r.get("slow_engine_p50_increase") is not None else "")
+                     + (f"; paired session-to-session sd of the candidate/baseline ratio: p50 "
+                        f"{fmt(rr['p50']['paired_ratio_sd'])}, p99 {fmt(rr['p99'].get('paired_ratio_sd'))}"
+                        if "paired_ratio_sd" in rr["p50"] else "")
                      + (f"; {r['skipped']} comparisons skipped by the deadline" if r["skipped"] else ""))
         lines.append("")
     return "\n".join(lines)
@@ -611,7 +691,7 @@ def markdown(res):
 
 def read_records(paths):
     """Records of earlier calls (--out files), for --summarize."""
-    recs, hogs, headers = {"noop": [], "cpu": []}, {"noop": [], "cpu": []}, []
+    recs, hogs, headers = {k: [] for k in PARTS}, {k: [] for k in PARTS}, []
     for path in paths:
         for n, line in enumerate(open(path), 1):
             if not line.strip():
@@ -670,6 +750,13 @@ def main():
     p.add_argument("--cpu-shift", type=int, default=20)
     p.add_argument("--cpu-frames", type=int, default=20)
     p.add_argument("--cpu-reps", type=int, default=10)
+    p.add_argument("--backend", default="cpu",
+                   help="backend of the detector part (`--part cpu`): cpu, or cuda on a GPU host")
+    p.add_argument("--design", choices=["runs", "sessions"], default="runs",
+                   help="each comparison from --runs separate runs per side, or --runs interleaved sessions "
+                   "judged by `diff --sessions`")
+    p.add_argument("--cpu-block-reps", type=int, default=5,
+                   help="--design sessions, CPU part: repetitions per block of each session")
     p.add_argument("--hogs", type=int, default=1)
     p.add_argument("--seed", type=int, default=21)
     p.add_argument("--markdown", action="store_true")
@@ -679,7 +766,7 @@ def main():
         recs, hogs, headers = read_records(a.summarize)
         res = {"files": a.summarize, "calls": [{k: h.get(k) for k in ("machine", "cpus", "cpu_sets", "argv", "started")}
                                                for h in headers]}
-        for part in ("noop", "cpu"):
+        for part in PARTS:
             if recs[part] or hogs[part]:
                 res[part] = summarize(recs[part], hogs[part], SCENARIO[part])
         print(json.dumps(res, indent=1))
@@ -713,9 +800,11 @@ def main():
         for part, fn in (("noop", noop_part), ("cpu", cpu_part)):
             if a.part in (part, "all"):
                 info = fn(a.binary, work, a)
-                mine = [r for r in a.recorder.records if r.get("part") == part]
-                res[part] = {**info, **summarize([r for r in mine if r["type"] == "comparison"],
-                                                 [r for r in mine if r["type"] == "hog"], SCENARIO[part])}
+                key = f"{part}-sessions" if a.design == "sessions" else part
+                mine = [r for r in a.recorder.records if r.get("part") in (part, key)]
+                hogs = [r for r in mine if r["type"] == "hog"]
+                comps = [r for r in mine if r["type"] == "comparison"]
+                res[key] = {**info, **summarize(comps, hogs, SCENARIO[part])}
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -1,6 +1,7 @@
 //! `adasval diff`: the regression gate after an upgrade. Baseline and candidate runs
 //! (`--baseline R1 R2 ... --candidate R3 R4 ...`, or `diff BASELINE CANDIDATE`), or one
-//! interleaved session (`diff RUN`, from `validate --interleave`).
+//! interleaved session (`diff RUN`, from `validate --interleave`), or several
+//! (`diff --sessions S1 S2 S3`).
 
 use std::path::PathBuf;
 
@@ -12,8 +13,12 @@ use super::{CliResult, Failure, Format};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// `BASELINE CANDIDATE` (one sealed run each), or one interleaved session alone.
-    #[arg(num_args = 0..=2, conflicts_with_all = ["baseline", "candidate"])]
+    #[arg(num_args = 0..=2, conflicts_with_all = ["baseline", "candidate", "sessions"])]
     pub runs: Vec<PathBuf>,
+    /// Several interleaved sessions (`validate --interleave`) of the same two engines: each
+    /// session is one paired unit of every latency check (recommended: 3 or more).
+    #[arg(long, num_args = 2.., value_name = "SESSION", conflicts_with_all = ["baseline", "candidate"])]
+    pub sessions: Vec<PathBuf>,
     /// Sealed baseline runs (each one unit of the latency comparison).
     #[arg(long, num_args = 1.., value_name = "RUN", requires = "candidate")]
     pub baseline: Vec<PathBuf>,
@@ -74,9 +79,14 @@ fn thresholds(a: &Args) -> Result<Thresholds, Failure> {
 pub fn run(a: Args) -> CliResult {
     let th = thresholds(&a)?;
     let input = match a.runs.as_slice() {
+        [] if !a.sessions.is_empty() => DiffInput {
+            baseline: a.sessions.clone(),
+            candidate: a.sessions.clone(),
+            history: a.history.clone(),
+        },
         [] if a.baseline.is_empty() => {
             return Err(Failure::bad_input(anyhow::anyhow!(
-            "give BASELINE CANDIDATE, --baseline RUN... --candidate RUN..., or one interleaved run"
+            "give BASELINE CANDIDATE, --baseline RUN... --candidate RUN..., or one interleaved run, or --sessions SESSION..."
         )))
         }
         [] => DiffInput {

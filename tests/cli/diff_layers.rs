@@ -309,6 +309,78 @@ fn interleaved_session_is_judged_block_by_block() {
     assert!(err.contains("exactly two engines"), "{err}");
 }
 
+/// Several interleaved sessions: each session is one paired unit, so a process-wide speed
+/// that differs from session to session (here 0.7, 0.8 and 0.9 ms per inference) cancels
+/// inside each pair, and a candidate 30% slower is still a regression.
+#[test]
+fn interleaved_sessions_are_paired_units() {
+    let d = noop_project();
+    let p = d.path();
+    freeze_fake_b(p);
+    let session = |delay_us: u32, scale: &str| {
+        let (code, out, err) = run(adasval()
+            .current_dir(p)
+            .env("ADASVAL_NOOP_DELAY_US", delay_us.to_string())
+            .env("ADASVAL_NOOP_JITTER_US", "20")
+            .env("ADASVAL_NOOP_SCALE", format!("fake-b={scale}"))
+            .args([
+                "validate",
+                "--backend",
+                "noop",
+                "--engine",
+                "fake,fake-b",
+                "--interleave",
+                "--repetitions",
+                "40",
+                "--block-repetitions",
+                "4",
+            ]));
+        assert!(code == 0 || code == 1, "{out}{err}");
+        p.join(out.trim())
+    };
+    let judge = |sessions: &[std::path::PathBuf]| {
+        let mut args: Vec<&std::path::Path> = vec![std::path::Path::new("--sessions")];
+        args.extend(sessions.iter().map(|s| s.as_path()));
+        diff_json(&args, &[])
+    };
+    let aa: Vec<_> = [700, 800, 900].iter().map(|&us| session(us, "1")).collect();
+    let (_, v) = judge(&aa);
+    assert_eq!(v["design"], "sessions", "{v}");
+    let p50 = check(&v, "infer latency p50 (ms)");
+    assert_eq!(p50["units"]["kind"], "sessions", "{p50}");
+    assert_eq!(p50["units"]["baseline"], 3, "{p50}");
+    assert_eq!(p50["units"]["df"], 2.0, "paired over three sessions: {p50}");
+    assert_eq!(p50["decision"], "equivalent", "{p50}");
+
+    let slow: Vec<_> = [700, 800, 900]
+        .iter()
+        .map(|&us| session(us, "1.3"))
+        .collect();
+    let (code, v) = judge(&slow);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(check(&v, "infer latency p50 (ms)")["decision"], "regressed");
+
+    // A run that is not an interleaved session is refused (bad input), as are two sessions
+    // whose engines differ.
+    let (code, single, err) = run(adasval().current_dir(p).args([
+        "validate",
+        "--backend",
+        "noop",
+        "--engine",
+        "fake",
+        "--repetitions",
+        "2",
+    ]));
+    assert!(code == 0 || code == 1, "{err}");
+    let (code, _, err) = run(adasval()
+        .arg("diff")
+        .arg("--sessions")
+        .arg(&aa[0])
+        .arg(p.join(single.trim())));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--interleave"), "{err}");
+}
+
 /// Runs replayed with another number of CPU inference threads measure the setting, not the
 /// engine: `diff` refuses them (bad input, exit 2) and says which setting differs.
 #[test]

@@ -61,6 +61,66 @@ fn aa_is_not_regressed_and_a_ten_percent_shift_is() {
     check_incremental_output(&py, &lines, r);
 }
 
+/// `--design sessions`: each comparison is three interleaved sessions judged by `diff
+/// --sessions`. A per-session offset of 5% (sd), shared by both engines of a session, is
+/// what separate runs cannot tell from a change; paired inside each session it cancels,
+/// and a +10% candidate is still caught.
+#[test]
+fn sessions_design_pairs_away_the_per_session_offset() {
+    let Some(py) = python_with(&["json"]) else {
+        return;
+    };
+    let n: u64 = 4;
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("sessions.jsonl");
+    let out = std::process::Command::new(&py)
+        .arg(repo_root().join("bench/regress_calibration.py"))
+        .args(["--part", "noop", "--design", "sessions", "--run-sd", "0.05"])
+        .args(["--noop-reps", "100", "--hog-sessions", "0", "--seed", "11"])
+        .args(["--aa", &n.to_string(), "--shift-pairs", &n.to_string()])
+        .arg("--out")
+        .arg(&lines)
+        .arg("--binary")
+        .arg(env!("CARGO_BIN_EXE_adasval"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let r = &v["noop-sessions"];
+    eprintln!("sessions calibration (reduced): {r}");
+    let count = |k: &str, d: &str| r[k][d].as_u64().unwrap_or(0);
+    assert_eq!(r["aa_n"], n, "{r}");
+    assert!(count("aa", "regressed") <= 1, "{r}");
+    assert!(count("shift_p50", "regressed") >= n - 1, "{r}");
+    // Across sessions the engines' medians spread by the injected offset; their ratio
+    // inside a session does not.
+    let rr = &r["aa_run_to_run"]["p50"];
+    let (cv, paired) = (
+        rr["pooled_cv"].as_f64().unwrap(),
+        rr["paired_ratio_sd"].as_f64().unwrap(),
+    );
+    assert!(cv > 0.02, "the offset was injected: {rr}");
+    assert!(paired < cv / 2.0, "pairing removes the offset: {rr}");
+    let text = std::fs::read_to_string(&lines).unwrap();
+    let sessions: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["type"] == "comparison")
+        .collect();
+    assert_eq!(sessions.len() as u64, 2 * n, "{text}");
+    for c in &sessions {
+        assert_eq!(c["part"], "noop-sessions", "{c}");
+        assert_eq!(c["design"], "sessions", "{c}");
+        // One engine's share of a session: 2 frames x 100 repetitions.
+        assert_eq!(c["baseline_runs"][0]["samples"], 200, "{c}");
+    }
+}
+
 /// The `--out` file holds one line per comparison, written as each finished, with each
 /// run's p50 and p99; `--summarize` of it gives the same tallies as the live run.
 fn check_incremental_output(py: &str, lines: &std::path::Path, live: &serde_json::Value) {

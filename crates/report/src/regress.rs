@@ -18,6 +18,10 @@ pub fn document(r: &DiffReport) -> Document {
             "one interleaved session: p50 and p99 per block, paired baseline/candidate blocks"
                 .to_string()
         }
+        Design::Sessions => format!(
+            "{} interleaved sessions, each one paired unit (p50, p99 and pWCET of the baseline's and the candidate's blocks in that session)",
+            r.baseline.len()
+        ),
     };
     let mut checks = Section::new("checks", "Checks")
         .with(Block::text(&format!(

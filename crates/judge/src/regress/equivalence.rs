@@ -210,6 +210,17 @@ pub fn runs_needed(sd: f64, delta: f64, margin: f64, alpha: f64) -> Option<usize
     })
 }
 
+/// Paired units (interleaved sessions) a comparison would need for its interval to clear
+/// the margin nearest the observed delta, given the standard deviation `sd` of the paired
+/// differences (None: not reachable with up to 50 sessions).
+pub fn sessions_needed(sd: f64, delta: f64, margin: f64, alpha: f64) -> Option<usize> {
+    let room = (margin - delta.abs()).abs();
+    if !(sd.is_finite() && room > 0.0) {
+        return None;
+    }
+    (2..=50).find(|&n| t_quantile(1.0 - alpha, n as f64 - 1.0) * sd / (n as f64).sqrt() < room)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,6 +268,15 @@ mod tests {
         assert_eq!(p.verdict, Verdict::Equivalent);
         let i = independent(&b, &c, PriorVariance::default(), 0.05 * mean(&b), 0.05).unwrap();
         assert_eq!(i.verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    /// sd 0.3, room 0.4 at alpha 0.05: t.ppf(0.95, n − 1)·0.3/√n is 0.506 at n = 3 and
+    /// 0.353 at n = 4 (scipy), so four sessions.
+    fn sessions_needed_is_the_first_count_whose_interval_fits() {
+        assert_eq!(sessions_needed(0.3, 0.1, 0.5, 0.05), Some(4));
+        assert_eq!(sessions_needed(0.3, 0.5, 0.5, 0.05), None);
+        assert_eq!(sessions_needed(f64::NAN, 0.0, 0.5, 0.05), None);
     }
 
     #[test]

@@ -80,16 +80,16 @@ pub(crate) fn checks(
         side.iter().flat_map(|s| s.units(scenario)).collect()
     };
     let (ub, uc) = (units(baseline), units(candidate));
-    let kind = if design == Design::Interleaved {
-        "blocks"
-    } else {
-        "runs"
+    let kind = match design {
+        Design::Interleaved => "blocks",
+        Design::Sessions => "sessions",
+        Design::Runs | Design::SingleRuns => "runs",
     };
     for (q, name, margin) in [(0.5, "p50", th.p50), (0.99, "p99", th.p99)] {
         let xb: Vec<f64> = ub.iter().map(|u| quantile(u, q)).collect();
         let xc: Vec<f64> = uc.iter().map(|u| quantile(u, q)).collect();
-        // Blocks are paired within their session; earlier runs add nothing to that.
-        let prior = if design == Design::Interleaved {
+        // Paired units carry their own variance; earlier runs add nothing to that.
+        let prior = if design.paired() {
             PriorVariance::default()
         } else {
             history.prior(|s| {
@@ -104,7 +104,7 @@ pub(crate) fn checks(
             &xc,
             prior,
             margin,
-            design == Design::Interleaved,
+            design.paired(),
             kind,
             th,
         ) {
@@ -126,16 +126,35 @@ pub(crate) fn checks(
             out.push(c);
         }
     }
-    // pWCET: one bound per run, whatever the design.
-    let pb: Vec<f64> = baseline.iter().filter_map(|s| s.pwcet(scenario)).collect();
-    let pc: Vec<f64> = candidate.iter().filter_map(|s| s.pwcet(scenario)).collect();
+    // pWCET: one bound per run (per session and engine when sessions are paired).
+    let bounds =
+        |side: &[Source]| -> Vec<Option<f64>> { side.iter().map(|s| s.pwcet(scenario)).collect() };
+    let (ob, oc) = (bounds(baseline), bounds(candidate));
     let what = "pWCET UCB at 1e-6 (ms)";
-    if !pb.is_empty() && pc.is_empty() {
+    let (pb, pc): (Vec<f64>, Vec<f64>) = if design == Design::Sessions {
+        ob.iter()
+            .zip(&oc)
+            .filter_map(|(b, c)| Some(((*b)?, (*c)?)))
+            .unzip()
+    } else {
+        (
+            ob.iter().flatten().copied().collect(),
+            oc.iter().flatten().copied().collect(),
+        )
+    };
+    // A session whose baseline has a bound and whose candidate has none.
+    let lost = if design == Design::Sessions {
+        ob.iter().zip(&oc).any(|(b, c)| b.is_some() && c.is_none())
+    } else {
+        !ob.iter().all(Option::is_none) && oc.iter().all(Option::is_none)
+    };
+    if lost {
         // Losing a bound the baseline had is a regression.
+        let with: Vec<f64> = ob.iter().flatten().copied().collect();
         out.push(Check {
             scenario: scenario.to_string(),
             what: what.into(),
-            baseline: Some(equivalence::mean(&pb)),
+            baseline: Some(equivalence::mean(&with)),
             candidate: None,
             delta: None,
             ci: None,
@@ -145,11 +164,19 @@ pub(crate) fn checks(
             runs_needed: None,
             limit: "the candidate keeps a pWCET bound".into(),
             decision: Decision::Regressed,
-            note: Some("the baseline has a pWCET bound and the candidate none".into()),
+            note: Some(if design == Design::Sessions {
+                "in a session where the baseline has a pWCET bound the candidate has none".into()
+            } else {
+                "the baseline has a pWCET bound and the candidate none".into()
+            }),
         });
     } else if !pb.is_empty() {
-        let prior = history.prior(|s| s.pwcet(scenario));
-        if let Some(c) = check(scenario, what, &pb, &pc, prior, th.pwcet, false, "runs", th) {
+        let (prior, paired, kind) = if design == Design::Sessions {
+            (PriorVariance::default(), true, "sessions")
+        } else {
+            (history.prior(|s| s.pwcet(scenario)), false, "runs")
+        };
+        if let Some(c) = check(scenario, what, &pb, &pc, prior, th.pwcet, paired, kind, th) {
             out.push(c);
         }
     }
@@ -224,6 +251,13 @@ fn check(
                 "no estimate of run-to-run variation: replay at least 3 runs per side, or keep earlier sealed runs of these engines beside the baseline (or name them with --history)"
                     .into(),
             );
+        } else if paired && kind == "sessions" {
+            let sd = eq.se * (xb.len() as f64).sqrt();
+            runs_needed = equivalence::sessions_needed(sd, eq.delta, m, th.alpha);
+            note = Some(match runs_needed {
+                Some(n) => format!("the interval crosses the margin: about {n} sessions would decide at this spread and change"),
+                None => "the interval crosses the margin and the change is too close to it to decide with up to 50 sessions".into(),
+            });
         } else if paired {
             note = Some("the interval crosses the margin: replay more blocks (repetitions)".into());
         } else {
@@ -424,6 +458,54 @@ mod tests {
         .into_iter()
         .find(|c| c.what.contains("p99"))
         .expect("a p99 check")
+    }
+
+    /// A `wcet.json` with one pWCET bound at 1e-6 (or none) for engine `e` on `s`.
+    fn with_bound(mut src: Source, bound: Option<f64>) -> Source {
+        src.wcet = match bound {
+            Some(ucb) => serde_json::json!({"analyses": [{
+                "engine": "e", "scenario": "s", "verdict": "pwcet",
+                "selected": {"method": "pot", "estimator": "mle"},
+                "pwcet": [{"method": "pot", "estimator": "mle",
+                           "exceedance_probability": 1e-6, "ci_high": ucb}]}]}),
+            None => serde_json::json!({"analyses": [{
+                "engine": "e", "scenario": "s", "verdict": "too_few_samples"}]}),
+        };
+        src
+    }
+
+    /// Sessions pair the two engines' pWCET bounds too: bounds that differ by 20% from
+    /// session to session but by at most 0.2% inside a session are equivalent; as
+    /// independent runs the same six bounds are not; a session where the candidate lost its
+    /// bound is a regression.
+    #[test]
+    fn sessions_pair_the_pwcet_bounds() {
+        let th = Thresholds::default();
+        let base = [20.0, 24.0, 28.0];
+        let cand = [20.02, 23.99, 28.05];
+        let side = |b: &[f64]| -> Vec<Source> {
+            b.iter()
+                .enumerate()
+                .map(|(k, &x)| with_bound(run(k as u64, 50, 1.0), Some(x)))
+                .collect()
+        };
+        let none = History { groups: vec![] };
+        let pwcet = |design, b: &[Source], c: &[Source]| {
+            checks("s", design, b, c, &none, &th)
+                .into_iter()
+                .find(|c| c.what.starts_with("pWCET"))
+                .expect("a pWCET check")
+        };
+        let paired = pwcet(Design::Sessions, &side(&base), &side(&cand));
+        assert_eq!(paired.decision, Decision::Equivalent, "{paired:?}");
+        assert_eq!(paired.units.map(|u| (u.kind, u.df)), Some(("sessions", 2.0)));
+        let apart = pwcet(Design::Runs, &side(&base), &side(&cand));
+        assert_eq!(apart.decision, Decision::Inconclusive, "{apart:?}");
+        let mut lost = side(&cand);
+        lost[1] = with_bound(run(1, 50, 1.0), None);
+        let c = pwcet(Design::Sessions, &side(&base), &lost);
+        assert_eq!(c.decision, Decision::Regressed, "{c:?}");
+        assert!(c.note.unwrap_or_default().contains("in a session"));
     }
 
     #[test]

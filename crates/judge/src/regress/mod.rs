@@ -185,6 +185,18 @@ pub enum Design {
     /// One interleaved session (`validate --interleave`): paired blocks are the units of
     /// p50 and p99; the pWCET has one unit per engine.
     Interleaved,
+    /// Several interleaved sessions (`diff --sessions`): each session is one paired unit of
+    /// every check, the pWCET included, so the interval holds the session-to-session
+    /// variation of the difference, and the blocks' alternation keeps a process's own
+    /// speed out of it.
+    Sessions,
+}
+
+impl Design {
+    /// Units of the latency checks are paired (baseline and candidate from one process).
+    pub fn paired(self) -> bool {
+        matches!(self, Design::Interleaved | Design::Sessions)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -201,10 +213,12 @@ pub struct Check {
     pub p_value: Option<f64>,
     /// Latency: the equivalence margin in ms.
     pub margin: Option<f64>,
-    /// Latency: units (runs or blocks) per side and the degrees of freedom of the variance.
+    /// Latency: units (runs, blocks or sessions) per side and the degrees of freedom of the
+    /// variance.
     pub units: Option<Units>,
-    /// Latency, when inconclusive with independent runs: runs per side that would give an
-    /// interval inside the margin, at the observed spread and delta.
+    /// Latency, when inconclusive with independent runs (or interleaved sessions): runs per
+    /// side (sessions) that would give an interval clear of the margin, at the observed
+    /// spread and delta.
     pub runs_needed: Option<usize>,
     pub limit: String,
     pub decision: Decision,
@@ -511,8 +525,73 @@ fn history(
     ))
 }
 
-/// Compare baseline runs with candidate runs (or the two engines of one interleaved
-/// session, given as the same run on both sides).
+/// The baseline's and the candidate's sources of interleaved sessions, and the two engines'
+/// names (the first session's). One session: its blocks are the units. Several: each
+/// session's whole trace of an engine is one unit, paired with the other engine's.
+fn sessions(
+    dirs: &[PathBuf],
+    first: &adasval_record::record::RunRecord,
+) -> Result<(String, String, Vec<latency::Source>, Vec<latency::Source>), DiffError> {
+    let not_interleaved = |d: &Path| {
+        DiffError::NotComparable(format!(
+            "{} is both baseline and candidate but was not replayed with `validate --interleave`",
+            d.display()
+        ))
+    };
+    let sha_of = |r: &adasval_record::record::RunRecord, name: &str| {
+        r.engines
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.sha256.clone())
+    };
+    let il0 = first
+        .interleave
+        .clone()
+        .ok_or_else(|| not_interleaved(&dirs[0]))?;
+    let shas0 = (sha_of(first, &il0.baseline), sha_of(first, &il0.candidate));
+    let (mut base, mut cand) = (Vec::new(), Vec::new());
+    for d in dirs {
+        let r = read_run(d)?;
+        let il = r.interleave.clone().ok_or_else(|| not_interleaved(d))?;
+        if (sha_of(&r, &il.baseline), sha_of(&r, &il.candidate)) != shas0 {
+            return Err(DiffError::NotComparable(format!(
+                "{} interleaves {} and {}, other engine files than {}'s {} and {}: every session must replay the same baseline and candidate",
+                d.display(),
+                il.baseline,
+                il.candidate,
+                dirs[0].display(),
+                il0.baseline,
+                il0.candidate
+            )));
+        }
+        if let Some(why) = settings_differ(&first.backend, &r.backend) {
+            return Err(DiffError::NotComparable(format!(
+                "{} and {} were replayed with different backend settings ({why})",
+                dirs[0].display(),
+                d.display()
+            )));
+        }
+        let mut sb = source(d, &il.baseline)?;
+        let mut sc = source(d, &il.candidate)?;
+        if dirs.len() == 1 {
+            let blocks = |engine: &str| -> Vec<(String, usize, usize)> {
+                il.blocks
+                    .iter()
+                    .filter(|b| b.engine == engine)
+                    .map(|b| (b.scenario.clone(), b.first_sample, b.samples))
+                    .collect()
+            };
+            sb.blocks = Some(blocks(&il.baseline));
+            sc.blocks = Some(blocks(&il.candidate));
+        }
+        base.push(sb);
+        cand.push(sc);
+    }
+    Ok((il0.baseline, il0.candidate, base, cand))
+}
+
+/// Compare baseline runs with candidate runs (or the two engines of interleaved sessions,
+/// given as the same runs on both sides).
 pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError> {
     th.validate()
         .map_err(|m| DiffError::NotComparable(format!("thresholds: {m}")))?;
@@ -521,55 +600,37 @@ pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError>
             "give at least one baseline and one candidate run".into(),
         ));
     };
-    let interleaved = input.baseline.len() == 1 && input.candidate.len() == 1 && same_dir(b0, c0);
+    // The same runs on both sides, in the same order: interleaved sessions, each holding
+    // both engines.
+    let interleaved = input.baseline.len() == input.candidate.len()
+        && input
+            .baseline
+            .iter()
+            .zip(&input.candidate)
+            .all(|(b, c)| same_dir(b, c));
     let mut all: Vec<PathBuf> = input.baseline.clone();
     all.extend(input.candidate.iter().cloned());
-    for (i, a) in all.iter().enumerate() {
-        if !interleaved && all[..i].iter().any(|b| same_dir(a, b)) {
+    let distinct: &[PathBuf] = if interleaved { &input.baseline } else { &all };
+    for (i, a) in distinct.iter().enumerate() {
+        if distinct[..i].iter().any(|b| same_dir(a, b)) {
             return Err(DiffError::NotComparable(format!(
                 "{} is given twice; only an interleaved session may be both baseline and candidate",
                 a.display()
             )));
         }
     }
-    if interleaved && read_run(b0)?.interleave.is_none() {
-        return Err(DiffError::NotComparable(format!(
-            "{} is both baseline and candidate but was not replayed with `validate --interleave`",
-            b0.display()
-        )));
-    }
     // Integrity (every run) and comparability (same scenarios and labels) from `compare`;
     // its pairs give the decision flips.
-    let cmp = compare(
-        if interleaved { &all[..1] } else { &all },
-        &Tolerances::default(),
-    )?;
+    let cmp = compare(distinct, &Tolerances::default())?;
     let rb = read_run(b0)?;
     let (design, eb, ec, base_sources, cand_sources) = if interleaved {
-        let il = rb.interleave.clone().ok_or_else(|| {
-            DiffError::NotComparable(format!(
-                "{} is both baseline and candidate but was not replayed with `validate --interleave`",
-                b0.display()
-            ))
-        })?;
-        let blocks = |engine: &str| -> Vec<(String, usize, usize)> {
-            il.blocks
-                .iter()
-                .filter(|b| b.engine == engine)
-                .map(|b| (b.scenario.clone(), b.first_sample, b.samples))
-                .collect()
+        let (eb, ec, base, cand) = sessions(&input.baseline, &rb)?;
+        let design = if base.len() == 1 {
+            Design::Interleaved
+        } else {
+            Design::Sessions
         };
-        let mut sb = source(b0, &il.baseline)?;
-        sb.blocks = Some(blocks(&il.baseline));
-        let mut sc = source(b0, &il.candidate)?;
-        sc.blocks = Some(blocks(&il.candidate));
-        (
-            Design::Interleaved,
-            il.baseline.clone(),
-            il.candidate.clone(),
-            vec![sb],
-            vec![sc],
-        )
+        (design, eb, ec, base, cand)
     } else {
         let mut sides = Vec::new();
         let mut shas = Vec::new();
@@ -639,7 +700,9 @@ pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError>
         .iter()
         .map(|s| (s.id.clone(), s.labels_sha256.clone()))
         .collect();
-    let (hist, history_ids) = if input.history.is_some() || design != Design::Runs {
+    // Several runs per side, or paired sessions, carry their own variance.
+    let needs_history = matches!(design, Design::SingleRuns | Design::Interleaved);
+    let (hist, history_ids) = if input.history.is_some() || needs_history {
         history(
             input.history.as_deref(),
             b0,

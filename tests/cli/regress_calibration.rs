@@ -119,6 +119,29 @@ fn sessions_design_pairs_away_the_per_session_offset() {
         // One engine's share of a session: 2 frames x 100 repetitions.
         assert_eq!(c["baseline_runs"][0]["samples"], 200, "{c}");
     }
+    // The paired p50 decisions of `diff --sessions`, recomputed from the sessions' medians
+    // with scipy's t distribution (bench/sessions_contrast.py, the TOST rule written out).
+    let Some(scipy) = python_with(&["scipy"]) else {
+        return;
+    };
+    let out = std::process::Command::new(&scipy)
+        .arg(repo_root().join("bench/sessions_contrast.py"))
+        .arg(&lines)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let contrast: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for d in ["equivalent", "inconclusive", "regressed", "improved"] {
+        assert_eq!(
+            contrast["paired"]["p50"][d].as_u64().unwrap_or(0),
+            count("aa_p50", d),
+            "{d}: {contrast} vs {r}"
+        );
+    }
 }
 
 /// The `--out` file holds one line per comparison, written as each finished, with each

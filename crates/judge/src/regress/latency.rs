@@ -498,7 +498,10 @@ mod tests {
         };
         let paired = pwcet(Design::Sessions, &side(&base), &side(&cand));
         assert_eq!(paired.decision, Decision::Equivalent, "{paired:?}");
-        assert_eq!(paired.units.map(|u| (u.kind, u.df)), Some(("sessions", 2.0)));
+        assert_eq!(
+            paired.units.map(|u| (u.kind, u.df)),
+            Some(("sessions", 2.0))
+        );
         let apart = pwcet(Design::Runs, &side(&base), &side(&cand));
         assert_eq!(apart.decision, Decision::Inconclusive, "{apart:?}");
         let mut lost = side(&cand);

@@ -525,6 +525,13 @@ fn history(
     ))
 }
 
+fn not_interleaved(d: &Path) -> DiffError {
+    DiffError::NotComparable(format!(
+        "{} is both baseline and candidate but was not replayed with `validate --interleave`",
+        d.display()
+    ))
+}
+
 /// The baseline's and the candidate's sources of interleaved sessions, and the two engines'
 /// names (the first session's). One session: its blocks are the units. Several: each
 /// session's whole trace of an engine is one unit, paired with the other engine's.
@@ -532,12 +539,6 @@ fn sessions(
     dirs: &[PathBuf],
     first: &adasval_record::record::RunRecord,
 ) -> Result<(String, String, Vec<latency::Source>, Vec<latency::Source>), DiffError> {
-    let not_interleaved = |d: &Path| {
-        DiffError::NotComparable(format!(
-            "{} is both baseline and candidate but was not replayed with `validate --interleave`",
-            d.display()
-        ))
-    };
     let sha_of = |r: &adasval_record::record::RunRecord, name: &str| {
         r.engines
             .iter()
@@ -617,6 +618,13 @@ pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError>
                 "{} is given twice; only an interleaved session may be both baseline and candidate",
                 a.display()
             )));
+        }
+    }
+    if interleaved {
+        for d in distinct {
+            if read_run(d)?.interleave.is_none() {
+                return Err(not_interleaved(d));
+            }
         }
     }
     // Integrity (every run) and comparability (same scenarios and labels) from `compare`;

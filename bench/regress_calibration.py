@@ -755,8 +755,9 @@ def main():
     p.add_argument("--design", choices=["runs", "sessions"], default="runs",
                    help="each comparison from --runs separate runs per side, or --runs interleaved sessions "
                    "judged by `diff --sessions`")
-    p.add_argument("--cpu-block-reps", type=int, default=5,
-                   help="--design sessions, CPU part: repetitions per block of each session")
+    p.add_argument("--cpu-block-reps", type=int, default=1,
+                   help="--design sessions, CPU part: repetitions per block of each session (1, validate's "
+                   "default, alternates most finely: docs/REGRESSION.md)")
     p.add_argument("--hogs", type=int, default=1)
     p.add_argument("--seed", type=int, default=21)
     p.add_argument("--markdown", action="store_true")

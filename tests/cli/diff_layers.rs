@@ -242,34 +242,43 @@ fn every_check_states_its_decision_and_the_exit_status_follows() {
     assert!(err.contains("--interleave"), "{err}");
 }
 
+/// One interleaved no-op session of `fake` (baseline) and `fake-b` (the same file, `scale`
+/// times slower), `delay_us` per inference plus 20 µs × Exp(1).
+fn noop_session(
+    p: &std::path::Path,
+    delay_us: u32,
+    scale: &str,
+    repetitions: &str,
+    block_repetitions: &str,
+) -> std::path::PathBuf {
+    let (code, out, err) = run(adasval()
+        .current_dir(p)
+        .env("ADASVAL_NOOP_DELAY_US", delay_us.to_string())
+        .env("ADASVAL_NOOP_JITTER_US", "20")
+        .env("ADASVAL_NOOP_SCALE", format!("fake-b={scale}"))
+        .args([
+            "validate",
+            "--backend",
+            "noop",
+            "--engine",
+            "fake,fake-b",
+            "--interleave",
+            "--repetitions",
+            repetitions,
+            "--block-repetitions",
+            block_repetitions,
+        ]));
+    assert!(code == 0 || code == 1, "{out}{err}");
+    p.join(out.trim())
+}
+
 #[test]
 fn interleaved_session_is_judged_block_by_block() {
     let d = noop_project();
     let p = d.path();
     // The same engine file under a second name: an A/A pair of one session.
     freeze_fake_b(p);
-    let session = |scale: &str| {
-        let (code, out, err) = run(adasval()
-            .current_dir(p)
-            .env("ADASVAL_NOOP_DELAY_US", "800")
-            .env("ADASVAL_NOOP_JITTER_US", "20")
-            .env("ADASVAL_NOOP_SCALE", format!("fake-b={scale}"))
-            .args([
-                "validate",
-                "--backend",
-                "noop",
-                "--engine",
-                "fake,fake-b",
-                "--interleave",
-                "--repetitions",
-                "60",
-                "--block-repetitions",
-                "6",
-            ]));
-        assert!(code == 0 || code == 1, "{out}{err}");
-        p.join(out.trim())
-    };
-    let slow = session("1.3");
+    let slow = noop_session(p, 800, "1.3", "60", "6");
     // The schedule is recorded: A B A B ..., ten blocks of twelve samples each.
     let rec: serde_json::Value =
         serde_json::from_slice(&std::fs::read(slow.join("run.json")).unwrap()).unwrap();
@@ -317,27 +326,7 @@ fn interleaved_sessions_are_paired_units() {
     let d = noop_project();
     let p = d.path();
     freeze_fake_b(p);
-    let session = |delay_us: u32, scale: &str| {
-        let (code, out, err) = run(adasval()
-            .current_dir(p)
-            .env("ADASVAL_NOOP_DELAY_US", delay_us.to_string())
-            .env("ADASVAL_NOOP_JITTER_US", "20")
-            .env("ADASVAL_NOOP_SCALE", format!("fake-b={scale}"))
-            .args([
-                "validate",
-                "--backend",
-                "noop",
-                "--engine",
-                "fake,fake-b",
-                "--interleave",
-                "--repetitions",
-                "40",
-                "--block-repetitions",
-                "4",
-            ]));
-        assert!(code == 0 || code == 1, "{out}{err}");
-        p.join(out.trim())
-    };
+    let session = |delay_us: u32, scale: &str| noop_session(p, delay_us, scale, "40", "4");
     let judge = |sessions: &[std::path::PathBuf]| {
         let mut args: Vec<&std::path::Path> = vec![std::path::Path::new("--sessions")];
         args.extend(sessions.iter().map(|s| s.as_path()));

@@ -5,25 +5,14 @@
 use crate::common;
 use common::*;
 
-#[test]
-fn aa_is_not_regressed_and_a_ten_percent_shift_is() {
-    let Some(py) = python_with(&["json"]) else {
-        return;
-    };
-    let (n_aa, n_shift) = (6, 6);
-    let dir = tempfile::tempdir().unwrap();
-    let lines = dir.path().join("calibration.jsonl");
-    let out = std::process::Command::new(&py)
+/// Run the calibration script with `args` against the binary under test, appending each
+/// comparison to `lines`; its JSON summary.
+fn calibrate(py: &str, args: &[&str], lines: &std::path::Path) -> serde_json::Value {
+    let out = std::process::Command::new(py)
         .arg(repo_root().join("bench/regress_calibration.py"))
-        .args(["--part", "noop", "--noop-reps", "100", "--seed", "7"])
+        .args(args)
         .arg("--out")
-        .arg(&lines)
-        .args([
-            "--aa",
-            &n_aa.to_string(),
-            "--shift-pairs",
-            &n_shift.to_string(),
-        ])
+        .arg(lines)
         .arg("--binary")
         .arg(env!("CARGO_BIN_EXE_adasval"))
         .output()
@@ -34,7 +23,33 @@ fn aa_is_not_regressed_and_a_ten_percent_shift_is() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    serde_json::from_str(&stdout).unwrap()
+}
+
+#[test]
+fn aa_is_not_regressed_and_a_ten_percent_shift_is() {
+    let Some(py) = python_with(&["json"]) else {
+        return;
+    };
+    let (n_aa, n_shift) = (6, 6);
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("calibration.jsonl");
+    let v = calibrate(
+        &py,
+        &[
+            "--part",
+            "noop",
+            "--noop-reps",
+            "100",
+            "--seed",
+            "7",
+            "--aa",
+            &n_aa.to_string(),
+            "--shift-pairs",
+            &n_shift.to_string(),
+        ],
+        &lines,
+    );
     let r = &v["noop"];
     let count = |k: &str, d: &str| r[k][d].as_u64().unwrap_or(0);
     // Targets of issue #21: A/A regressed in at most 5%, shifts of +10% regressed in at
@@ -73,24 +88,29 @@ fn sessions_design_pairs_away_the_per_session_offset() {
     let n: u64 = 4;
     let dir = tempfile::tempdir().unwrap();
     let lines = dir.path().join("sessions.jsonl");
-    let out = std::process::Command::new(&py)
-        .arg(repo_root().join("bench/regress_calibration.py"))
-        .args(["--part", "noop", "--design", "sessions", "--run-sd", "0.05"])
-        .args(["--noop-reps", "100", "--hog-sessions", "0", "--seed", "11"])
-        .args(["--aa", &n.to_string(), "--shift-pairs", &n.to_string()])
-        .arg("--out")
-        .arg(&lines)
-        .arg("--binary")
-        .arg(env!("CARGO_BIN_EXE_adasval"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let n_str = n.to_string();
+    let v = calibrate(
+        &py,
+        &[
+            "--part",
+            "noop",
+            "--design",
+            "sessions",
+            "--run-sd",
+            "0.05",
+            "--noop-reps",
+            "100",
+            "--hog-sessions",
+            "0",
+            "--seed",
+            "11",
+            "--aa",
+            &n_str,
+            "--shift-pairs",
+            &n_str,
+        ],
+        &lines,
     );
-    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let r = &v["noop-sessions"];
     eprintln!("sessions calibration (reduced): {r}");
     let count = |k: &str, d: &str| r[k][d].as_u64().unwrap_or(0);

@@ -8,13 +8,21 @@ use common::*;
 /// Run the calibration script with `args` against the binary under test, appending each
 /// comparison to `lines`; its JSON summary.
 fn calibrate(py: &str, args: &[&str], lines: &std::path::Path) -> serde_json::Value {
+    let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    all.extend([
+        "--out".as_ref(),
+        lines.as_os_str(),
+        "--binary".as_ref(),
+        env!("CARGO_BIN_EXE_adasval").as_ref(),
+    ]);
+    bench_json(py, "regress_calibration.py", &all)
+}
+
+/// Run `bench/SCRIPT` with `args`; it must succeed and print JSON on stdout.
+fn bench_json(py: &str, script: &str, args: &[&std::ffi::OsStr]) -> serde_json::Value {
     let out = std::process::Command::new(py)
-        .arg(repo_root().join("bench/regress_calibration.py"))
+        .arg(repo_root().join("bench").join(script))
         .args(args)
-        .arg("--out")
-        .arg(lines)
-        .arg("--binary")
-        .arg(env!("CARGO_BIN_EXE_adasval"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -144,17 +152,7 @@ fn sessions_design_pairs_away_the_per_session_offset() {
     let Some(scipy) = python_with(&["scipy"]) else {
         return;
     };
-    let out = std::process::Command::new(&scipy)
-        .arg(repo_root().join("bench/sessions_contrast.py"))
-        .arg(&lines)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let contrast: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let contrast = bench_json(&scipy, "sessions_contrast.py", &[lines.as_os_str()]);
     for d in ["equivalent", "inconclusive", "regressed", "improved"] {
         assert_eq!(
             contrast["paired"]["p50"][d].as_u64().unwrap_or(0),
@@ -191,18 +189,9 @@ fn check_incremental_output(py: &str, lines: &std::path::Path, live: &serde_json
 }
 
 fn summarize(py: &str, files: &[&std::path::Path]) -> serde_json::Value {
-    let out = std::process::Command::new(py)
-        .arg(repo_root().join("bench/regress_calibration.py"))
-        .arg("--summarize")
-        .args(files)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--summarize".as_ref()];
+    args.extend(files.iter().map(|f| f.as_os_str()));
+    bench_json(py, "regress_calibration.py", &args)
 }
 
 /// `--summarize` adds up records of several calls: skipped comparisons are counted apart,

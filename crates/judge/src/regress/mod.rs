@@ -537,7 +537,7 @@ fn not_interleaved(d: &Path) -> DiffError {
 /// session's whole trace of an engine is one unit, paired with the other engine's.
 fn sessions(
     dirs: &[PathBuf],
-    first: &adasval_record::record::RunRecord,
+    records: &[adasval_record::record::RunRecord],
 ) -> Result<(String, String, Vec<latency::Source>, Vec<latency::Source>), DiffError> {
     let sha_of = |r: &adasval_record::record::RunRecord, name: &str| {
         r.engines
@@ -545,16 +545,18 @@ fn sessions(
             .find(|e| e.name == name)
             .map(|e| e.sha256.clone())
     };
+    let first = records
+        .first()
+        .ok_or_else(|| DiffError::NotComparable("no interleaved session given".into()))?;
     let il0 = first
         .interleave
         .clone()
         .ok_or_else(|| not_interleaved(&dirs[0]))?;
     let shas0 = (sha_of(first, &il0.baseline), sha_of(first, &il0.candidate));
     let (mut base, mut cand) = (Vec::new(), Vec::new());
-    for d in dirs {
-        let r = read_run(d)?;
+    for (d, r) in dirs.iter().zip(records) {
         let il = r.interleave.clone().ok_or_else(|| not_interleaved(d))?;
-        if (sha_of(&r, &il.baseline), sha_of(&r, &il.candidate)) != shas0 {
+        if (sha_of(r, &il.baseline), sha_of(r, &il.candidate)) != shas0 {
             return Err(DiffError::NotComparable(format!(
                 "{} interleaves {} and {}, other engine files than {}'s {} and {}: every session must replay the same baseline and candidate",
                 d.display(),
@@ -620,19 +622,31 @@ pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError>
             )));
         }
     }
-    if interleaved {
-        for d in distinct {
-            if read_run(d)?.interleave.is_none() {
-                return Err(not_interleaved(d));
-            }
-        }
-    }
+    // Each session's record, read once; a run that is not interleaved is refused before
+    // `compare`, whose own complaint would not say why.
+    let session_records = if interleaved {
+        distinct
+            .iter()
+            .map(|d| {
+                let r = read_run(d)?;
+                match r.interleave {
+                    Some(_) => Ok(r),
+                    None => Err(not_interleaved(d)),
+                }
+            })
+            .collect::<Result<Vec<_>, DiffError>>()?
+    } else {
+        vec![]
+    };
     // Integrity (every run) and comparability (same scenarios and labels) from `compare`;
     // its pairs give the decision flips.
     let cmp = compare(distinct, &Tolerances::default())?;
-    let rb = read_run(b0)?;
+    let rb = match session_records.first() {
+        Some(r) => r.clone(),
+        None => read_run(b0)?,
+    };
     let (design, eb, ec, base_sources, cand_sources) = if interleaved {
-        let (eb, ec, base, cand) = sessions(&input.baseline, &rb)?;
+        let (eb, ec, base, cand) = sessions(&input.baseline, &session_records)?;
         let design = if base.len() == 1 {
             Design::Interleaved
         } else {

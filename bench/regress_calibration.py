@@ -236,6 +236,35 @@ def unit_stats(run, engine=None):
     return {"samples": len(v), "p50_ms": rank(0.5), "p99_ms": rank(0.99)}
 
 
+def matched_p50_change(run, base_engine, cand_engine):
+    """One interleaved session's change of the p50 (ms) from its time-matched blocks, written
+    out here independently of `diff` (docs/REGRESSION.md, "Time-matched blocks"): the
+    nearest-rank median, over adjacent baseline/candidate block pairs, of ln(candidate
+    block p50 / baseline block p50), as a factor on the session's baseline p50. None where
+    the session has no such pair."""
+    with open(os.path.join(run, "run.json")) as f:
+        blocks = json.load(f)["interleave"]["blocks"]
+    trace = {base_engine: [], cand_engine: []}
+    with open(os.path.join(run, "latencies.csv")) as f:
+        for row in csv.DictReader(f):
+            if row["engine"] in trace:
+                trace[row["engine"]].append(int(row["infer_ns"]) / 1e6)
+
+    def rank(v, q):
+        v = sorted(v)
+        return v[max(1, min(len(v), math.ceil(q * len(v)))) - 1]
+
+    def of(engine):
+        return [trace[engine][b["first_sample"]:b["first_sample"] + b["samples"]]
+                for b in blocks if b["engine"] == engine]
+    ratios = [math.log(rank(y, 0.5) / rank(x, 0.5))
+              for x, y in zip(of(base_engine), of(cand_engine))
+              if x and y and rank(x, 0.5) > 0 and rank(y, 0.5) > 0]
+    if not ratios:
+        return None
+    return rank(trace[base_engine], 0.5) * math.expm1(rank(ratios, 0.5))
+
+
 def pair(a, base, cand):
     """Fresh runs for one comparison: baseline and candidate alternating (B C B C B C), so
     that a trend of the machine's load falls on both sides, or all baseline runs first
@@ -440,7 +469,8 @@ def sessions_record(part, kind, runner, sessions, base_engine, cand_engine):
     rec = {"part": part, "kind": kind, "design": "sessions", "decision": decision,
            "checks": {f"{k[0]} {k[1]}": d for k, d in checks.items()}, "p50_change": rel,
            "baseline_runs": [unit_stats(r, base_engine) for r in sessions],
-           "candidate_runs": [unit_stats(r, cand_engine) for r in sessions]}
+           "candidate_runs": [unit_stats(r, cand_engine) for r in sessions],
+           "matched_p50_change_ms": [matched_p50_change(r, base_engine, cand_engine) for r in sessions]}
     runner.forget(sessions)
     return rec
 

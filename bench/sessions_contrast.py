@@ -6,7 +6,10 @@ each session one p50 and one p99 per engine. Judged paired (as `diff --sessions`
 the candidate engine against the baseline engine of the same session), and judged as
 independent runs (the baseline engine of comparison i against the candidate engine of
 comparison i + 1: other processes, the same machine minutes later, i.e. what three separate
-runs per side see). The same TOST rule as `diff` with its default margins (5% for the
+runs per side see). Paired, the p50's change of each session is the one its time-matched
+blocks give (`matched_p50_change_ms` of the record, written by regress_calibration.py from
+the sessions' latencies.csv and schedule, as `diff --sessions` estimates it); independent,
+the sessions' own p50s. The same TOST rule as `diff` with its default margins (5% for the
 p50, 10% for the p99, at least 0.05 ms) and alpha = 0.05, from scipy's t distribution;
 an overall `equivalent` needs both checks, and `regressed` or `improved` must hold at
 alpha / 2 (the Bonferroni rule of docs/REGRESSION.md).
@@ -76,6 +79,10 @@ def main():
             for stat, rel in (("p50", 0.05), ("p99", 0.10)):
                 b = [u[f"{stat}_ms"] for u in r["baseline_runs"]]
                 c = [u[f"{stat}_ms"] for u in cand["candidate_runs"]]
+                matched = r.get("matched_p50_change_ms")
+                if how == "paired" and stat == "p50" and matched and None not in matched:
+                    # diff's p50 change of a session: its time-matched blocks
+                    c = [x + d for x, d in zip(b, matched)]
                 margin = max(rel * sum(b) / len(b), 0.05)
                 d = (paired if how == "paired" else independent)(b, c, margin)
                 per_check[stat][d] += 1

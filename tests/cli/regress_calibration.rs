@@ -146,9 +146,33 @@ fn sessions_design_pairs_away_the_per_session_offset() {
         assert_eq!(c["design"], "sessions", "{c}");
         // One engine's share of a session: 2 frames x 100 repetitions.
         assert_eq!(c["baseline_runs"][0]["samples"], 200, "{c}");
+        // diff's p50 change is the mean of the sessions' time-matched changes, which the
+        // script works out again from each session's latencies.csv and schedule.
+        let matched: Vec<f64> = c["matched_p50_change_ms"]
+            .as_array()
+            .unwrap_or_else(|| panic!("matched changes: {c}"))
+            .iter()
+            .map(|d| {
+                d.as_f64()
+                    .unwrap_or_else(|| panic!("a session without pairs: {c}"))
+            })
+            .collect();
+        let base: Vec<f64> = c["baseline_runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["p50_ms"].as_f64().unwrap())
+            .collect();
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let by_script = mean(&matched) / mean(&base);
+        let by_diff = c["p50_change"].as_f64().unwrap();
+        assert!(
+            (by_script - by_diff).abs() < 1e-9,
+            "script {by_script} vs diff {by_diff}: {c}"
+        );
     }
     // The paired p50 decisions of `diff --sessions`, recomputed from the sessions' medians
-    // with scipy's t distribution (bench/sessions_contrast.py, the TOST rule written out).
+    // and matched changes with scipy's t distribution (bench/sessions_contrast.py, the TOST rule written out).
     let Some(scipy) = python_with(&["scipy"]) else {
         return;
     };

@@ -19,7 +19,7 @@ pub fn document(r: &DiffReport) -> Document {
                 .to_string()
         }
         Design::Sessions => format!(
-            "{} interleaved sessions, each one paired unit (p50, p99 and pWCET of the baseline's and the candidate's blocks in that session)",
+            "{} interleaved sessions, each one paired unit (p50, p99 and pWCET of the baseline's and the candidate's blocks in that session; the p50's change from its adjacent block pairs, matched in time)",
             r.baseline.len()
         ),
     };

@@ -25,20 +25,30 @@ impl Source {
             .collect()
     }
 
-    /// The units of a scenario: the whole trace, or its blocks.
-    fn units(&self, scenario: &str) -> Vec<Vec<f64>> {
+    /// The units of a scenario: the whole trace, or its blocks when `split`.
+    fn units(&self, scenario: &str, split: bool) -> Vec<Vec<f64>> {
+        match (&self.blocks, split) {
+            (Some(_), true) => self.blocks_of(scenario),
+            _ => vec![self.samples(scenario)],
+        }
+        .into_iter()
+        .filter(|u| !u.is_empty())
+        .collect()
+    }
+
+    /// The blocks of a scenario in schedule order, empty ones kept so that the k-th block
+    /// of one engine stays beside the k-th of the other; the whole trace as one block when
+    /// the run has no schedule.
+    fn blocks_of(&self, scenario: &str) -> Vec<Vec<f64>> {
         let all = self.samples(scenario);
         match &self.blocks {
             None => vec![all],
             Some(blocks) => blocks
                 .iter()
                 .filter(|(s, _, _)| s == scenario)
-                .filter_map(|&(_, first, n)| all.get(first..first + n).map(<[f64]>::to_vec))
+                .map(|&(_, first, n)| all.get(first..first + n).map_or(vec![], <[f64]>::to_vec))
                 .collect(),
         }
-        .into_iter()
-        .filter(|u| !u.is_empty())
-        .collect()
     }
 
     fn pwcet(&self, scenario: &str) -> Option<f64> {
@@ -76,8 +86,9 @@ pub(crate) fn checks(
     th: &Thresholds,
 ) -> Vec<Check> {
     let mut out = Vec::new();
+    let split = design == Design::Interleaved;
     let units = |side: &[Source]| -> Vec<Vec<f64>> {
-        side.iter().flat_map(|s| s.units(scenario)).collect()
+        side.iter().flat_map(|s| s.units(scenario, split)).collect()
     };
     let (ub, uc) = (units(baseline), units(candidate));
     let kind = match design {
@@ -88,6 +99,15 @@ pub(crate) fn checks(
     for (q, name, margin) in [(0.5, "p50", th.p50), (0.99, "p99", th.p99)] {
         let xb: Vec<f64> = ub.iter().map(|u| quantile(u, q)).collect();
         let xc: Vec<f64> = uc.iter().map(|u| quantile(u, q)).collect();
+        // Sessions: the p50's change from blocks matched in time, where every session has one.
+        let matched = (design == Design::Sessions && q == 0.5)
+            .then(|| matched_p50_changes(baseline, candidate, scenario))
+            .flatten()
+            .filter(|d| d.len() == xb.len() && xc.len() == xb.len());
+        let xc_judged: Vec<f64> = match &matched {
+            Some(d) => xb.iter().zip(d).map(|(b, d)| b + d).collect(),
+            None => xc.clone(),
+        };
         // Paired units carry their own variance; earlier runs add nothing to that.
         let prior = if design.paired() {
             PriorVariance::default()
@@ -101,13 +121,25 @@ pub(crate) fn checks(
             scenario,
             &format!("infer latency {name} (ms)"),
             &xb,
-            &xc,
+            &xc_judged,
             prior,
             margin,
             design.paired(),
             kind,
             th,
         ) {
+            if matched.is_some() {
+                // The candidate's own p50, not the baseline plus the matched change.
+                c.candidate = Some(equivalence::mean(&xc));
+                let plain = equivalence::mean(&xc) - equivalence::mean(&xb);
+                let how = format!(
+                    "change from time-matched blocks: each session's median, over its adjacent baseline/candidate block pairs, of the ratio of the blocks' p50s, times the session's baseline p50 (the sessions' own p50s differ by {plain:+.4} ms on average)"
+                );
+                c.note = Some(match c.note.take() {
+                    Some(n) => format!("{n}; {how}"),
+                    None => how,
+                });
+            }
             if let Some(thin) = thin_tail(&ub, &uc, q, kind) {
                 // A "p99" of units with two samples beyond it is their maxima: whatever
                 // the interval says, it says nothing about the p99 (docs/REGRESSION.md).
@@ -181,6 +213,41 @@ pub(crate) fn checks(
         }
     }
     out
+}
+
+/// Each session's change of the p50 (ms) with its two engines under the same conditions:
+/// the median over adjacent block pairs of ln(candidate block p50 / baseline block p50),
+/// as a factor on the session's baseline p50. A host's slow phase lasts many blocks, so it
+/// falls on both blocks of most pairs; the sessions' own p50s move with the share of slow
+/// blocks each engine happened to get (docs/REGRESSION.md, "Time-matched blocks"). None
+/// when a session has no pair with two positive p50s.
+fn matched_p50_changes(
+    baseline: &[Source],
+    candidate: &[Source],
+    scenario: &str,
+) -> Option<Vec<f64>> {
+    baseline
+        .iter()
+        .zip(candidate)
+        .filter(|(b, _)| !b.samples(scenario).is_empty())
+        .map(|(b, c)| {
+            let mut r: Vec<f64> = b
+                .blocks_of(scenario)
+                .iter()
+                .zip(&c.blocks_of(scenario))
+                .filter(|(x, y)| !x.is_empty() && !y.is_empty())
+                .map(|(x, y)| (quantile(x, 0.5), quantile(y, 0.5)))
+                .filter(|&(x, y)| x > 0.0 && y > 0.0)
+                .map(|(x, y)| (y / x).ln())
+                .collect();
+            if r.is_empty() {
+                return None;
+            }
+            r.sort_by(f64::total_cmp);
+            let ratio = adasval_core::timing::percentile_sorted(&r, 50.0);
+            Some(quantile(&b.samples(scenario), 0.5) * ratio.exp_m1())
+        })
+        .collect()
 }
 
 /// Units beyond their quantile by fewer than this many samples give a quantile whose
@@ -509,6 +576,98 @@ mod tests {
         let c = pwcet(Design::Sessions, &side(&base), &lost);
         assert_eq!(c.decision, Decision::Regressed, "{c:?}");
         assert!(c.note.unwrap_or_default().contains("in a session"));
+    }
+
+    /// One interleaved session of 50 block pairs of 20 samples, scheduled B0 C0 B1 C1 ...:
+    /// the host is 1.6 times slower in the schedule's blocks `slow`, and the candidate
+    /// `scale` times the baseline. Without its schedule when `schedule` is false.
+    fn session(
+        seed: u64,
+        slow: std::ops::Range<usize>,
+        scale: f64,
+        schedule: bool,
+    ) -> (Source, Source) {
+        let mut state = seed.wrapping_add(1442695040888963407);
+        let mut side = |engine: &str, parity: usize, factor: f64| -> Source {
+            let mut rows = Vec::new();
+            let mut blocks = Vec::new();
+            for k in 0..50 {
+                let phase = if slow.contains(&(2 * k + parity)) {
+                    1.6
+                } else {
+                    1.0
+                };
+                blocks.push(("s".to_string(), 20 * k, 20));
+                for i in 0..20 {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+                    let ns = (phase * factor * (10.0 + 0.5 * u) * 1e6) as u64;
+                    rows.push(LatencyRow {
+                        scenario: "s".into(),
+                        engine: engine.into(),
+                        sample: Sample {
+                            frame: i,
+                            rep: k as u32,
+                            pre_ns: 0,
+                            infer_ns: ns,
+                            post_ns: 0,
+                            total_ns: ns,
+                            device_h2d_ns: None,
+                            device_compute_ns: None,
+                            device_d2h_ns: None,
+                        },
+                    });
+                }
+            }
+            Source {
+                engine: engine.into(),
+                rows,
+                wcet: serde_json::Value::Null,
+                blocks: schedule.then_some(blocks),
+            }
+        };
+        let b = side("b", 0, 1.0);
+        (b, side("c", 1, scale))
+    }
+
+    /// A slow phase of the host that ends one block later for one engine than for the other
+    /// moves a session's median from one mode to the other (10 ms or 16 ms): the sessions'
+    /// own p50s then differ by +6, −6 and +6 ms although the engines are the same, and only the
+    /// time-matched blocks see that they are. A candidate 30% slower in every block is
+    /// regressed either way.
+    #[test]
+    fn sessions_match_blocks_in_time_for_the_p50() {
+        let th = Thresholds::default();
+        let none = History { groups: vec![] };
+        let p50 = |scale: f64, schedule: bool| {
+            // Slow blocks: candidate 26 of 50 and baseline 25; baseline 26 and candidate
+            // 25; candidate 26 and baseline 25 again.
+            let (b, c): (Vec<Source>, Vec<Source>) = [(1, 1..52), (2, 0..51), (3, 1..52)]
+                .into_iter()
+                .map(|(seed, slow)| session(seed, slow, scale, schedule))
+                .unzip();
+            checks("s", Design::Sessions, &b, &c, &none, &th)
+                .into_iter()
+                .find(|c| c.what.contains("p50"))
+                .expect("a p50 check")
+        };
+        let unmatched = p50(1.0, false);
+        assert_eq!(unmatched.decision, Decision::Inconclusive, "{unmatched:?}");
+        let matched = p50(1.0, true);
+        assert_eq!(matched.decision, Decision::Equivalent, "{matched:?}");
+        let note = matched.note.clone().unwrap_or_default();
+        assert!(note.contains("time-matched"), "{note}");
+        // The report keeps the candidate's own p50s, whose mean is a mode apart from the
+        // baseline's in two of three sessions.
+        let (base, cand) = (matched.baseline.unwrap(), matched.candidate.unwrap());
+        assert!(
+            (cand - base).abs() > 1.0 && matched.delta.unwrap().abs() < 0.1,
+            "{matched:?}"
+        );
+        assert_eq!(p50(1.3, true).decision, Decision::Regressed);
+        assert_eq!(p50(1.3, false).decision, Decision::Inconclusive);
     }
 
     #[test]

@@ -534,7 +534,8 @@ fn not_interleaved(d: &Path) -> DiffError {
 
 /// The baseline's and the candidate's sources of interleaved sessions, and the two engines'
 /// names (the first session's). One session: its blocks are the units. Several: each
-/// session's whole trace of an engine is one unit, paired with the other engine's.
+/// session's whole trace of an engine is one unit, paired with the other engine's, and its
+/// blocks match the two engines in time for the p50's change.
 fn sessions(
     dirs: &[PathBuf],
     records: &[adasval_record::record::RunRecord],
@@ -576,17 +577,17 @@ fn sessions(
         }
         let mut sb = source(d, &il.baseline)?;
         let mut sc = source(d, &il.candidate)?;
-        if dirs.len() == 1 {
-            let blocks = |engine: &str| -> Vec<(String, usize, usize)> {
-                il.blocks
-                    .iter()
-                    .filter(|b| b.engine == engine)
-                    .map(|b| (b.scenario.clone(), b.first_sample, b.samples))
-                    .collect()
-            };
-            sb.blocks = Some(blocks(&il.baseline));
-            sc.blocks = Some(blocks(&il.candidate));
-        }
+        // Every session keeps its schedule: one session's blocks are its units, and in
+        // several sessions adjacent blocks match the two engines in time (latency.rs).
+        let blocks = |engine: &str| -> Vec<(String, usize, usize)> {
+            il.blocks
+                .iter()
+                .filter(|b| b.engine == engine)
+                .map(|b| (b.scenario.clone(), b.first_sample, b.samples))
+                .collect()
+        };
+        sb.blocks = Some(blocks(&il.baseline));
+        sc.blocks = Some(blocks(&il.candidate));
         base.push(sb);
         cand.push(sc);
     }

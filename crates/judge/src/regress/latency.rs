@@ -471,6 +471,25 @@ mod tests {
         assert_eq!(two[2].decision, Decision::Equivalent);
     }
 
+    /// One inference of scenario `s` that took `ns` in all.
+    fn row(engine: &str, frame: u32, rep: u32, ns: u64) -> LatencyRow {
+        LatencyRow {
+            scenario: "s".into(),
+            engine: engine.into(),
+            sample: Sample {
+                frame,
+                rep,
+                pre_ns: 0,
+                infer_ns: ns,
+                post_ns: 0,
+                total_ns: ns,
+                device_h2d_ns: None,
+                device_compute_ns: None,
+                device_d2h_ns: None,
+            },
+        }
+    }
+
     /// One run's trace: `n` exponential-tailed latencies (ms) times `scale`, from a fixed
     /// generator, so every decision below is the same on every machine.
     fn run(seed: u64, n: usize, scale: f64) -> Source {
@@ -484,22 +503,7 @@ mod tests {
                     .wrapping_add(1442695040888963407);
                 let u = ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
                 let ms = scale * (1.0 - 0.1 * (1.0 - u).ln());
-                let ns = (ms * 1e6) as u64;
-                LatencyRow {
-                    scenario: "s".into(),
-                    engine: "e".into(),
-                    sample: Sample {
-                        frame: i as u32,
-                        rep: 0,
-                        pre_ns: 0,
-                        infer_ns: ns,
-                        post_ns: 0,
-                        total_ns: ns,
-                        device_h2d_ns: None,
-                        device_compute_ns: None,
-                        device_d2h_ns: None,
-                    },
-                }
+                row("e", i as u32, 0, (ms * 1e6) as u64)
             })
             .collect();
         Source {
@@ -604,21 +608,7 @@ mod tests {
                         .wrapping_add(1442695040888963407);
                     let u = (state >> 11) as f64 / (1u64 << 53) as f64;
                     let ns = (phase * factor * (10.0 + 0.5 * u) * 1e6) as u64;
-                    rows.push(LatencyRow {
-                        scenario: "s".into(),
-                        engine: engine.into(),
-                        sample: Sample {
-                            frame: i,
-                            rep: k as u32,
-                            pre_ns: 0,
-                            infer_ns: ns,
-                            post_ns: 0,
-                            total_ns: ns,
-                            device_h2d_ns: None,
-                            device_compute_ns: None,
-                            device_d2h_ns: None,
-                        },
-                    });
+                    rows.push(row(engine, i, k as u32, ns));
                 }
             }
             Source {

@@ -225,6 +225,11 @@ class Runner:
 P50, P99, PWCET = "infer latency p50 (ms)", "infer latency p99 (ms)", "pWCET UCB at 1e-6 (ms)"
 
 
+def nearest_rank(sorted_v, q):
+    """The q quantile of sorted values by nearest rank, as `diff` takes it."""
+    return sorted_v[max(1, min(len(sorted_v), math.ceil(q * len(sorted_v)))) - 1]
+
+
 def unit_stats(run, engine=None):
     """One run's p50 and p99 of `infer` (nearest rank, as `diff` takes them) from its
     latencies.csv, so the output shows the run-to-run spread behind each decision; in an
@@ -232,8 +237,7 @@ def unit_stats(run, engine=None):
     with open(os.path.join(run, "latencies.csv")) as f:
         v = sorted(int(row["infer_ns"]) / 1e6 for row in csv.DictReader(f)
                    if engine is None or row["engine"] == engine)
-    rank = lambda q: v[max(1, min(len(v), math.ceil(q * len(v)))) - 1]  # noqa: E731
-    return {"samples": len(v), "p50_ms": rank(0.5), "p99_ms": rank(0.99)}
+    return {"samples": len(v), "p50_ms": nearest_rank(v, 0.5), "p99_ms": nearest_rank(v, 0.99)}
 
 
 def matched_p50_change(run, base_engine, cand_engine):
@@ -251,8 +255,7 @@ def matched_p50_change(run, base_engine, cand_engine):
                 trace[row["engine"]].append(int(row["infer_ns"]) / 1e6)
 
     def rank(v, q):
-        v = sorted(v)
-        return v[max(1, min(len(v), math.ceil(q * len(v)))) - 1]
+        return nearest_rank(sorted(v), q)
 
     def of(engine):
         return [trace[engine][b["first_sample"]:b["first_sample"] + b["samples"]]

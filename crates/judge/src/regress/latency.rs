@@ -27,9 +27,10 @@ impl Source {
 
     /// The units of a scenario: the whole trace, or its blocks when `split`.
     fn units(&self, scenario: &str, split: bool) -> Vec<Vec<f64>> {
-        match (&self.blocks, split) {
-            (Some(_), true) => self.blocks_of(scenario),
-            _ => vec![self.samples(scenario)],
+        if split {
+            self.blocks_of(scenario)
+        } else {
+            vec![self.samples(scenario)]
         }
         .into_iter()
         .filter(|u| !u.is_empty())
@@ -101,11 +102,11 @@ pub(crate) fn checks(
         let xc: Vec<f64> = uc.iter().map(|u| quantile(u, q)).collect();
         // Sessions: the p50's change from blocks matched in time, where every session has one.
         let matched = (design == Design::Sessions && q == 0.5)
-            .then(|| matched_p50_changes(baseline, candidate, scenario))
+            .then(|| matched_p50_ratios(baseline, candidate, scenario))
             .flatten()
-            .filter(|d| d.len() == xb.len() && xc.len() == xb.len());
+            .filter(|r| r.len() == xb.len() && xc.len() == xb.len());
         let xc_judged: Vec<f64> = match &matched {
-            Some(d) => xb.iter().zip(d).map(|(b, d)| b + d).collect(),
+            Some(r) => xb.iter().zip(r).map(|(b, r)| b * r).collect(),
             None => xc.clone(),
         };
         // Paired units carry their own variance; earlier runs add nothing to that.
@@ -215,13 +216,14 @@ pub(crate) fn checks(
     out
 }
 
-/// Each session's change of the p50 (ms) with its two engines under the same conditions:
-/// the median over adjacent block pairs of ln(candidate block p50 / baseline block p50),
-/// as a factor on the session's baseline p50. A host's slow phase lasts many blocks, so it
-/// falls on both blocks of most pairs; the sessions' own p50s move with the share of slow
-/// blocks each engine happened to get (docs/REGRESSION.md, "Time-matched blocks"). None
-/// when a session has no pair with two positive p50s.
-fn matched_p50_changes(
+/// Each session's candidate/baseline ratio of the p50 with its two engines under the same
+/// conditions: the median over adjacent block pairs of ln(candidate block p50 / baseline
+/// block p50), exponentiated; the check applies it to the session's baseline p50. A host's
+/// slow phase lasts many blocks, so it falls on both blocks of most pairs; the sessions' own
+/// p50s move with the share of slow blocks each engine happened to get (docs/REGRESSION.md,
+/// "Time-matched blocks"). Sessions without samples of the scenario are left out, as their
+/// units are; None when a session has no pair with two positive p50s.
+fn matched_p50_ratios(
     baseline: &[Source],
     candidate: &[Source],
     scenario: &str,
@@ -229,12 +231,12 @@ fn matched_p50_changes(
     baseline
         .iter()
         .zip(candidate)
-        .filter(|(b, _)| !b.samples(scenario).is_empty())
-        .map(|(b, c)| {
-            let mut r: Vec<f64> = b
-                .blocks_of(scenario)
+        .map(|(b, c)| (b.blocks_of(scenario), c.blocks_of(scenario)))
+        .filter(|(bb, _)| bb.iter().any(|x| !x.is_empty()))
+        .map(|(bb, cb)| {
+            let mut r: Vec<f64> = bb
                 .iter()
-                .zip(&c.blocks_of(scenario))
+                .zip(&cb)
                 .filter(|(x, y)| !x.is_empty() && !y.is_empty())
                 .map(|(x, y)| (quantile(x, 0.5), quantile(y, 0.5)))
                 .filter(|&(x, y)| x > 0.0 && y > 0.0)
@@ -244,8 +246,7 @@ fn matched_p50_changes(
                 return None;
             }
             r.sort_by(f64::total_cmp);
-            let ratio = adasval_core::timing::percentile_sorted(&r, 50.0);
-            Some(quantile(&b.samples(scenario), 0.5) * ratio.exp_m1())
+            Some(adasval_core::timing::percentile_sorted(&r, 50.0).exp())
         })
         .collect()
 }

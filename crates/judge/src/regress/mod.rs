@@ -642,9 +642,13 @@ pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError>
     // Integrity (every run) and comparability (same scenarios and labels) from `compare`;
     // its pairs give the decision flips.
     let cmp = compare(distinct, &Tolerances::default())?;
+    let read_b;
     let rb = match session_records.first() {
-        Some(r) => r.clone(),
-        None => read_run(b0)?,
+        Some(r) => r,
+        None => {
+            read_b = read_run(b0)?;
+            &read_b
+        }
     };
     let (design, eb, ec, base_sources, cand_sources) = if interleaved {
         let (eb, ec, base, cand) = sessions(&input.baseline, &session_records)?;
@@ -705,10 +709,12 @@ pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError>
         );
         (design, eb, ec, base_sources, cand_sources)
     };
+    let read_c;
     let rc = if interleaved {
-        rb.clone()
+        rb
     } else {
-        read_run(c0)?
+        read_c = read_run(c0)?;
+        &read_c
     };
     let engine_of = |r: &adasval_record::record::RunRecord, name: &str| {
         r.engines
@@ -717,7 +723,7 @@ pub fn diff(input: &DiffInput, th: &Thresholds) -> Result<DiffReport, DiffError>
             .map(|e| e.sha256.clone())
             .unwrap_or_default()
     };
-    let (shab, shac) = (engine_of(&rb, &eb), engine_of(&rc, &ec));
+    let (shab, shac) = (engine_of(rb, &eb), engine_of(rc, &ec));
     let labels: BTreeMap<String, String> = rb
         .scenarios
         .iter()
